@@ -1,0 +1,110 @@
+"""What every judge backend speaks: chat messages in, generated text out.
+
+A backend never parses judgments (that is :mod:`selene_eval.prompts.parser`'s job) and never touches the
+store. It is identified by a :class:`JudgeSpec`; the parts of the spec that change the model's output make
+up :meth:`JudgeSpec.identity`, which enters every judgment's cache key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_MODEL = "AtlaAI/Selene-1-Mini-Llama-3.1-8B"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message (``role`` is ``system``, ``user`` or ``assistant``)."""
+
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class Generation:
+    """The backend's answer to one prompt.
+
+    ``finish_reason`` is ``stop`` (the model ended its answer), ``length`` (cut off at ``max_new_tokens``) or
+    ``error`` (this prompt failed; ``error`` says why, ``text`` is empty).
+    """
+
+    text: str
+    finish_reason: Literal["stop", "length", "error"] = "stop"
+    n_prompt_tokens: int | None = None
+    n_new_tokens: int | None = None
+    error: str | None = None
+
+
+class JudgeSpec(BaseModel):
+    """Which judge to run and how. Stored in the study spec; its :meth:`identity` keys the cache.
+
+    * ``backend``: ``transformers`` (local model), ``scripted`` (tests and demos).
+    * ``model``: a hub id (default Selene Mini) or a local folder.
+    * ``gguf_file``: a GGUF file inside ``model`` to load through transformers (the offline demo judge).
+    * ``quantization``: ``nf4`` (4-bit bitsandbytes, the default) or ``none``.
+    * ``dtype``: compute/weights dtype; ``auto`` picks bfloat16 on CUDA and float32 on CPU.
+    * ``device``: ``auto`` (CUDA when present), ``cuda`` or ``cpu``. Not part of the identity.
+    * ``max_new_tokens``: generation budget; decoding is always greedy so a cached answer is the answer.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    backend: str = "transformers"
+    model: str = DEFAULT_MODEL
+    revision: str | None = None
+    gguf_file: str | None = None
+    quantization: Literal["nf4", "none"] = "nf4"
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
+    device: Literal["auto", "cuda", "cpu"] = "auto"
+    max_new_tokens: int = Field(default=512, ge=1, le=8192)
+    name: str | None = None
+    """A short display name; not part of the identity."""
+
+    def identity(self) -> dict[str, object]:
+        """The settings that change the output (and only those)."""
+        return {
+            "backend": self.backend,
+            "model": self.model,
+            "revision": self.revision,
+            "gguf_file": self.gguf_file,
+            "quantization": self.quantization,
+            "dtype": self.dtype,
+            "max_new_tokens": self.max_new_tokens,
+            "decoding": "greedy",
+        }
+
+    @property
+    def judge_id(self) -> str:
+        """A short stable hash of :meth:`identity`."""
+        blob = json.dumps(self.identity(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    @property
+    def display_name(self) -> str:
+        """``name`` if set, else a readable summary such as ``Selene-1-Mini-Llama-3.1-8B (nf4)``."""
+        if self.name:
+            return self.name
+        base = self.model.rstrip("/").split("/")[-1] or self.model
+        return f"{base} ({self.quantization})" if self.backend == "transformers" else f"{base} [{self.backend}]"
+
+
+@runtime_checkable
+class JudgeBackend(Protocol):
+    """A loaded judge. ``generate`` takes a batch of chat prompts and returns one :class:`Generation` each.
+
+    A backend must return exactly one generation per prompt, in order, and report per-prompt failures as
+    ``finish_reason="error"`` rather than raising, so that a batch never loses finished work. It may raise
+    :class:`selene_eval.errors.BackendError` for failures that affect every prompt.
+    """
+
+    spec: JudgeSpec
+
+    def generate(self, prompts: Sequence[Sequence[Message]]) -> list[Generation]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,95 @@
+"""The normalized item: one thing to be judged, with its experts' canonical labels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+ROLES: tuple[str, ...] = (
+    "id",
+    "group",
+    "input",
+    "response",
+    "response_b",
+    "reference",
+    "context",
+    "category",
+)
+"""Column roles a user maps (besides expert label columns)."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One item to judge.
+
+    ``experts`` maps each expert's name (the source column, or the annotator id in long format) to that
+    expert's canonical label, or ``None`` where the expert gave no label.
+    """
+
+    item_id: str
+    input: str
+    response: str
+    group_id: str | None = None
+    response_b: str | None = None
+    reference: str | None = None
+    context: str | None = None
+    category: str | None = None
+    experts: Mapping[str, str | None] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, object]:
+        """A JSON-ready dict (the line format of ``items.jsonl``)."""
+        return {
+            "item_id": self.item_id,
+            "group_id": self.group_id,
+            "input": self.input,
+            "response": self.response,
+            "response_b": self.response_b,
+            "reference": self.reference,
+            "context": self.context,
+            "category": self.category,
+            "experts": dict(self.experts),
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, object]) -> "Item":
+        """Inverse of :meth:`to_record`."""
+        experts = record.get("experts") or {}
+        return cls(
+            item_id=str(record["item_id"]),
+            input=str(record.get("input") or ""),
+            response=str(record.get("response") or ""),
+            group_id=_opt(record.get("group_id")),
+            response_b=_opt(record.get("response_b")),
+            reference=_opt(record.get("reference")),
+            context=_opt(record.get("context")),
+            category=_opt(record.get("category")),
+            experts={str(k): _opt(v) for k, v in dict(experts).items()},  # type: ignore[arg-type]
+        )
+
+
+def _opt(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def items_frame(items: Sequence[Item]) -> "pandas.DataFrame":  # type: ignore[name-defined]  # noqa: F821
+    """A flat DataFrame of items: the role columns plus one ``expert:<name>`` column per expert."""
+    import pandas as pd
+
+    experts = expert_names(items)
+    rows = []
+    for item in items:
+        row = {k: v for k, v in item.to_record().items() if k != "experts"}
+        for name in experts:
+            row[f"expert:{name}"] = item.experts.get(name)
+        rows.append(row)
+    columns = ["item_id", "group_id", "input", "response", "response_b", "reference", "context", "category"]
+    return pd.DataFrame(rows, columns=columns + [f"expert:{n}" for n in experts])
+
+
+def expert_names(items: Iterable[Item]) -> list[str]:
+    """Expert names in first-seen order across items."""
+    seen: dict[str, None] = {}
+    for item in items:
+        for name in item.experts:
+            seen.setdefault(name, None)
+    return list(seen)

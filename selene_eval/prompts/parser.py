@@ -1,0 +1,128 @@
+"""The one parser for judge output. It never raises on model output: a failure is a result.
+
+Selene's contract is ``**Reasoning:** <feedback>`` then ``**Result:** <label>``. The label is read from the
+text after the *last* result marker, tolerating whitespace, bold markers, a trailing period and case.
+Anything else is kept, marked and counted, because a format that breaks the contract is itself a finding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+from selene_eval.tasks import TaskType
+
+
+class ParseStatus(str, Enum):
+    """Outcome of parsing one judge output."""
+
+    OK = "ok"
+    MISSING_RESULT = "missing_result"  # no result marker, or nothing after it
+    OUT_OF_RANGE = "out_of_range"  # a label outside the allowed set (6, 3.5, "Maybe", "tie")
+    AMBIGUOUS = "ambiguous"  # more than one label ("4 or 5", "Yes/No", "A and B")
+
+
+@dataclass(frozen=True)
+class ParsedJudgment:
+    """A parsed judge output: ``label`` is canonical (``"5"``, ``"yes"``, ``"A"``) or ``None``."""
+
+    label: str | None
+    reasoning: str
+    raw: str
+    status: ParseStatus
+
+    @property
+    def ok(self) -> bool:
+        return self.status is ParseStatus.OK
+
+
+# "**Result:**", "**Result**:", "Result:", "**Result: 5**" ... ; the last one wins.
+_RESULT = re.compile(r"\*{0,2}[ \t]*result[ \t]*\*{0,2}[ \t]*:[ \t]*\*{0,2}", re.IGNORECASE)
+_REASONING = re.compile(r"\*{0,2}[ \t]*reasoning[ \t]*\*{0,2}[ \t]*:[ \t]*\*{0,2}", re.IGNORECASE)
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)?(?![\w])")
+_WORD = re.compile(r"[A-Za-z]+")
+_STRIP = " \t\r\n*_`\"'.:;!()[]<>"
+
+
+def parse_judgment(text: str | None, task: TaskType, aliases: Mapping[str, str] | None = None) -> ParsedJudgment:
+    """Parse one judge output for ``task``. ``aliases`` maps extra answer words to canonical labels."""
+    raw = "" if text is None else str(text)
+    matches = list(_RESULT.finditer(raw))
+    if not matches:
+        return ParsedJudgment(None, _reasoning(raw, len(raw)), raw, ParseStatus.MISSING_RESULT)
+    last = matches[-1]
+    reasoning = _reasoning(raw, last.start())
+    answer = _first_line(raw[last.end():])
+    if not answer:
+        return ParsedJudgment(None, reasoning, raw, ParseStatus.MISSING_RESULT)
+    label, status = _read_label(answer, task, aliases or {})
+    return ParsedJudgment(label, reasoning, raw, status)
+
+
+def _reasoning(raw: str, end: int) -> str:
+    head = raw[:end]
+    found = list(_REASONING.finditer(head))
+    start = found[-1].end() if found else 0
+    return head[start:].strip()
+
+
+def _first_line(rest: str) -> str:
+    for line in rest.splitlines():
+        cleaned = line.strip(_STRIP)
+        if cleaned:
+            return cleaned
+    return ""
+
+
+def _read_label(answer: str, task: TaskType, aliases: Mapping[str, str]) -> tuple[str | None, ParseStatus]:
+    folded = answer.casefold()
+    for word, label in aliases.items():
+        if folded == word.casefold().strip(_STRIP):
+            return label, ParseStatus.OK
+    if task is TaskType.ABSOLUTE:
+        return _read_score(answer)
+    if task is TaskType.BINARY:
+        return _read_choice(answer, {"yes": "yes", "no": "no"}, aliases)
+    return _read_choice(answer, {"a": "A", "b": "B"}, aliases, prefixes=("response", "option", "assistant"))
+
+
+def _read_score(answer: str) -> tuple[str | None, ParseStatus]:
+    # Accept "5", "Score 5", "5/5", "5 out of 5"; a scale suffix is not a second number.
+    body = re.sub(r"^(score|rating)\s*:?\s*", "", answer, flags=re.IGNORECASE)
+    body = re.sub(r"\s*(/|out of)\s*5\s*$", "", body, flags=re.IGNORECASE)
+    numbers = _NUMBER.findall(body)
+    if len(numbers) > 1:
+        return None, ParseStatus.AMBIGUOUS
+    if len(numbers) == 1 and body.strip(_STRIP) == numbers[0]:
+        value = numbers[0].replace(",", ".")
+        if re.fullmatch(r"[1-5]", value):
+            return value, ParseStatus.OK
+        return None, ParseStatus.OUT_OF_RANGE
+    if len(numbers) == 1:
+        # A number with words around it ("5 because ..."): take it only if it leads the answer.
+        lead = re.match(r"^([1-5])(?![\d.,])\b", body.strip(_STRIP))
+        if lead:
+            return lead.group(1), ParseStatus.OK
+        return None, ParseStatus.OUT_OF_RANGE
+    return None, ParseStatus.OUT_OF_RANGE
+
+
+def _read_choice(
+    answer: str,
+    vocabulary: Mapping[str, str],
+    aliases: Mapping[str, str],
+    prefixes: tuple[str, ...] = (),
+) -> tuple[str | None, ParseStatus]:
+    words = [w.casefold() for w in _WORD.findall(answer)]
+    if prefixes and words and words[0] in prefixes:
+        words = words[1:]
+    alias_words = {k.casefold(): v for k, v in aliases.items()}
+    hits = [vocabulary.get(w) or alias_words.get(w) for w in words]
+    labels = {h for h in hits if h}
+    if len(labels) > 1:
+        return None, ParseStatus.AMBIGUOUS
+    if labels and hits and hits[0]:
+        return labels.pop(), ParseStatus.OK
+    return None, ParseStatus.OUT_OF_RANGE

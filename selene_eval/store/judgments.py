@@ -1,0 +1,234 @@
+"""The judgment database: one SQLite file per study, written as judgments come in.
+
+SQLite gives what a long unattended run needs: each batch is committed in one transaction (a crash loses
+at most the batch in flight, never half a row), WAL mode lets the dashboard read while a run writes, and a
+``busy_timeout`` makes concurrent writers wait instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from selene_eval.backends.base import JudgeSpec
+from selene_eval.errors import StudyError
+from selene_eval.store.spec import utc_now
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS judges (
+    judge_id TEXT PRIMARY KEY,
+    spec_json TEXT NOT NULL,
+    first_used TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS judgments (
+    cache_key TEXT PRIMARY KEY,
+    judge_id TEXT NOT NULL REFERENCES judges(judge_id),
+    item_id TEXT NOT NULL,
+    variant_id TEXT NOT NULL,
+    variant_hash TEXT NOT NULL,
+    label TEXT,
+    status TEXT NOT NULL,
+    reasoning TEXT NOT NULL,
+    raw_text TEXT NOT NULL,
+    finish_reason TEXT NOT NULL,
+    n_prompt_tokens INTEGER,
+    n_new_tokens INTEGER,
+    label_probs TEXT,
+    duration_s REAL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS judgments_by_judge ON judgments (judge_id, variant_id);
+CREATE TABLE IF NOT EXISTS failures (
+    cache_key TEXT PRIMARY KEY,
+    judge_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    variant_id TEXT NOT NULL,
+    error TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class StoredJudgment:
+    """One judgment as stored."""
+
+    cache_key: str
+    judge_id: str
+    item_id: str
+    variant_id: str
+    variant_hash: str
+    label: str | None
+    status: str
+    reasoning: str
+    raw_text: str
+    finish_reason: str
+    n_prompt_tokens: int | None = None
+    n_new_tokens: int | None = None
+    label_probs: dict[str, float] | None = None
+    duration_s: float | None = None
+    created_at: str = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
+class StoredFailure:
+    """A prompt the backend could not answer (kept apart so a re-run retries it)."""
+
+    cache_key: str
+    judge_id: str
+    item_id: str
+    variant_id: str
+    error: str
+    created_at: str = field(default_factory=utc_now)
+
+
+_COLUMNS = [f for f in StoredJudgment.__dataclass_fields__]
+
+
+class JudgmentStore:
+    """Read and write one study's ``judgments.sqlite``. Safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            self._conn = sqlite3.connect(str(self.path), timeout=30.0, check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA busy_timeout = 30000")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            with self._transaction() as cur:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        cur.execute(statement)
+                cur.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
+        except sqlite3.DatabaseError as exc:
+            raise StudyError(
+                f"The judgment database {self.path} cannot be opened ({exc}); if the file is damaged, move it "
+                "aside and re-run the study (finished judgments in it would be judged again)."
+            ) from None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    def register_judge(self, spec: JudgeSpec) -> str:
+        """Record a judge's settings (once) and return its id."""
+        with self._transaction() as cur:
+            cur.execute(
+                "INSERT OR IGNORE INTO judges (judge_id, spec_json, first_used) VALUES (?, ?, ?)",
+                (spec.judge_id, spec.model_dump_json(), utc_now()),
+            )
+        return spec.judge_id
+
+    def judges(self) -> list[JudgeSpec]:
+        """Every judge that has judgments or was registered, oldest first."""
+        with self._lock:
+            rows = self._conn.execute("SELECT spec_json FROM judges ORDER BY first_used, judge_id").fetchall()
+        return [JudgeSpec.model_validate_json(r[0]) for r in rows]
+
+    def add(self, judgments: Sequence[StoredJudgment], failures: Sequence[StoredFailure] = ()) -> None:
+        """Store a batch of judgments and failures in one transaction.
+
+        A judgment replaces a failure with the same key; an existing judgment is never overwritten (the same
+        key means the same prompt and settings, hence the same answer under greedy decoding).
+        """
+        if not judgments and not failures:
+            return
+        placeholders = ", ".join("?" for _ in _COLUMNS)
+        with self._transaction() as cur:
+            cur.executemany(
+                f"INSERT OR IGNORE INTO judgments ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
+                [_row(j) for j in judgments],
+            )
+            cur.executemany("DELETE FROM failures WHERE cache_key = ?", [(j.cache_key,) for j in judgments])
+            cur.executemany(
+                "INSERT OR REPLACE INTO failures (cache_key, judge_id, item_id, variant_id, error, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(f.cache_key, f.judge_id, f.item_id, f.variant_id, f.error, f.created_at) for f in failures],
+            )
+
+    def existing_keys(self, keys: Iterable[str]) -> set[str]:
+        """The subset of ``keys`` that already has a judgment."""
+        keys = list(keys)
+        found: set[str] = set()
+        with self._lock:
+            for start in range(0, len(keys), 900):  # SQLite's bound-parameter limit
+                chunk = keys[start : start + 900]
+                sql = f"SELECT cache_key FROM judgments WHERE cache_key IN ({', '.join('?' for _ in chunk)})"
+                found.update(r[0] for r in self._conn.execute(sql, chunk))
+        return found
+
+    def get(self, keys: Iterable[str]) -> dict[str, StoredJudgment]:
+        """Judgments for ``keys`` (missing keys are absent from the result)."""
+        keys = list(keys)
+        out: dict[str, StoredJudgment] = {}
+        with self._lock:
+            for start in range(0, len(keys), 900):
+                chunk = keys[start : start + 900]
+                sql = f"SELECT {', '.join(_COLUMNS)} FROM judgments WHERE cache_key IN ({', '.join('?' for _ in chunk)})"
+                for row in self._conn.execute(sql, chunk):
+                    judgment = _from_row(row)
+                    out[judgment.cache_key] = judgment
+        return out
+
+    def failures(self, judge_id: str | None = None) -> list[StoredFailure]:
+        """Prompts that failed and have not been judged since."""
+        sql = "SELECT cache_key, judge_id, item_id, variant_id, error, created_at FROM failures"
+        args: tuple[str, ...] = ()
+        if judge_id:
+            sql += " WHERE judge_id = ?"
+            args = (judge_id,)
+        with self._lock:
+            return [StoredFailure(*row) for row in self._conn.execute(sql + " ORDER BY created_at", args)]
+
+    def count(self, judge_id: str | None = None) -> int:
+        """Number of stored judgments (of one judge, or all)."""
+        with self._lock:
+            if judge_id:
+                return self._conn.execute("SELECT COUNT(*) FROM judgments WHERE judge_id = ?", (judge_id,)).fetchone()[0]
+            return self._conn.execute("SELECT COUNT(*) FROM judgments").fetchone()[0]
+
+
+def _row(j: StoredJudgment) -> tuple[object, ...]:
+    values = []
+    for name in _COLUMNS:
+        value = getattr(j, name)
+        if name == "label_probs" and value is not None:
+            value = json.dumps(value, sort_keys=True)
+        values.append(value)
+    return tuple(values)
+
+
+def _from_row(row: Sequence[object]) -> StoredJudgment:
+    data = dict(zip(_COLUMNS, row))
+    if data["label_probs"] is not None:
+        data["label_probs"] = json.loads(str(data["label_probs"]))
+    return StoredJudgment(**data)  # type: ignore[arg-type]
