@@ -1,0 +1,31 @@
+"""Reading user tables and turning them into items: readers, column and label mapping, validation.
+
+``read_table`` reads a file into strings, ``ColumnMapping`` and a label map say what the columns and label
+values mean, and ``build_items`` returns the items with a ``ValidationReport`` listing every problem found.
+"""
+
+from selene_eval.data.mapping import (
+    ColumnMapping,
+    build_items,
+    distinct_label_values,
+    guess_mapping,
+    parse_label_map,
+    suggest_label_map,
+)
+from selene_eval.data.readers import SUPPORTED_FORMATS, TableFile, cell_text, read_table
+from selene_eval.data.validation import Issue, ValidationReport
+
+__all__ = [
+    "SUPPORTED_FORMATS",
+    "ColumnMapping",
+    "Issue",
+    "TableFile",
+    "ValidationReport",
+    "build_items",
+    "cell_text",
+    "distinct_label_values",
+    "guess_mapping",
+    "parse_label_map",
+    "read_table",
+    "suggest_label_map",
+]

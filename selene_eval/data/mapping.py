@@ -1,0 +1,587 @@
+"""Map a table's columns and label values to items.
+
+A :class:`ColumnMapping` says which column plays which role (question, response, ...) and where the
+experts' labels are: either one column per expert ("wide") or an annotator column plus a label column, one
+row per item and expert ("long"). A label map turns the file's raw label values ("Correct Answer",
+"Entailment", "2") into the task's canonical labels. :func:`build_items` applies both and returns the items
+with a :class:`~selene_eval.data.validation.ValidationReport`; it does not raise for problems in the data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from selene_eval.data.readers import cell_text
+from selene_eval.data.validation import (
+    Issue,
+    ValidationReport,
+    error,
+    item_issues,
+    mapping_issues,
+    quoted_list,
+    warning,
+)
+from selene_eval.errors import MappingError
+from selene_eval.items import ROLES, Item
+from selene_eval.tasks import TaskType, canonical_label
+
+EXPERT_ROLE = "expert"
+LONG_ROLES: tuple[str, ...] = ("annotator", "label")
+VALID_ROLES: tuple[str, ...] = (*ROLES, EXPERT_ROLE, *LONG_ROLES)
+"""Roles accepted by :meth:`ColumnMapping.from_pairs` (``expert`` may repeat)."""
+
+_TEXT_ROLES: tuple[str, ...] = ("input", "response", "response_b", "reference", "context")
+"""Roles kept exactly as in the file: whitespace in a prompt or an answer can matter to the judge."""
+_KEY_ROLES: tuple[str, ...] = ("group", "category")
+"""Roles used as keys (grouping, filtering): stripped."""
+
+
+class ColumnMapping(BaseModel):
+    """Which column of the table plays which role.
+
+    Wide format: ``experts`` lists one label column per expert (the column name names the expert). Long
+    format: ``annotator`` and ``label`` name the columns of (id, annotator, label) rows; ``id`` is then
+    required. Column names are stripped; an empty name counts as unmapped.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str | None = None
+    group: str | None = None
+    input: str | None = None
+    response: str | None = None
+    response_b: str | None = None
+    reference: str | None = None
+    context: str | None = None
+    category: str | None = None
+    experts: list[str] = []
+    annotator: str | None = None
+    label: str | None = None
+
+    @field_validator("id", "group", "input", "response", "response_b", "reference", "context", "category",
+                     "annotator", "label", mode="before")
+    @classmethod
+    def _strip_column(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+    @field_validator("experts", mode="before")
+    @classmethod
+    def _strip_experts(cls, value: object) -> object:
+        if isinstance(value, (list, tuple)):
+            return [v.strip() if isinstance(v, str) else v for v in value if not (isinstance(v, str) and not v.strip())]
+        return value
+
+    @model_validator(mode="after")
+    def _one_layout(self) -> "ColumnMapping":
+        # MappingError (not ValueError) so that pydantic lets it through unchanged: callers catch the
+        # project's own errors only.
+        if self.experts and (self.annotator or self.label):
+            raise MappingError(
+                "Use either expert columns (one per expert) or an annotator column with a label column (long "
+                "format), not both. Remove the expert columns or the annotator/label columns."
+            )
+        repeated = [name for name, n in Counter(self.experts).items() if n > 1]
+        if repeated:
+            raise MappingError(f"The expert column(s) {quoted_list(repeated)} are listed more than once; list each once.")
+        return self
+
+    @property
+    def is_long(self) -> bool:
+        """True for the long format (both ``annotator`` and ``label`` set)."""
+        return self.annotator is not None and self.label is not None
+
+    def columns(self) -> dict[str, str]:
+        """Role -> column for every set role; expert columns appear as ``expert:<column>``."""
+        mapped = {role: getattr(self, role) for role in ROLES if getattr(self, role) is not None}
+        mapped.update({f"{EXPERT_ROLE}:{column}": column for column in self.experts})
+        mapped.update({role: getattr(self, role) for role in LONG_ROLES if getattr(self, role) is not None})
+        return mapped
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[str]) -> "ColumnMapping":
+        """Build a mapping from ``ROLE=COLUMN`` strings (the CLI's ``--map``); ``expert`` may repeat.
+
+        Raises :class:`~selene_eval.errors.MappingError` for a missing ``=``, an unknown or repeated role,
+        or an empty column name.
+        """
+        values: dict[str, object] = {}
+        experts: list[str] = []
+        for pair in pairs:
+            role, sep, column = pair.partition("=")  # the first '=': role names never contain one
+            role, column = role.strip().lower(), column.strip()
+            if not sep:
+                raise MappingError(f"--map {pair!r} has no '='. Write ROLE=COLUMN, e.g. input=question. {_ROLES_HELP}")
+            if role not in VALID_ROLES:
+                raise MappingError(f"Unknown role {role!r} in --map {pair!r}. {_ROLES_HELP}")
+            if not column:
+                raise MappingError(f"--map {pair!r} names no column. Write ROLE=COLUMN, e.g. {role}=my_column.")
+            if role == EXPERT_ROLE:
+                experts.append(column)
+            elif role in values:
+                raise MappingError(f"The role {role!r} is mapped twice ({values[role]!r} and {column!r}); map it once.")
+            else:
+                values[role] = column
+        return cls(**values, experts=experts)  # type: ignore[arg-type]
+
+
+_ROLES_HELP = (
+    f"Valid roles: {', '.join(ROLES)}, {EXPERT_ROLE} (once per expert column), and for a long table "
+    f"{' and '.join(LONG_ROLES)}."
+)
+
+
+# --- guessing a mapping -------------------------------------------------------------------------------------
+
+# Candidate names per role, most likely first, compared after normalising (lower case, '_' for
+# punctuation and spaces). A column is claimed by the first role that names it.
+_ROLE_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "group": ("group", "group_id", "cluster", "cluster_id"),
+    "id": ("id", "item_id", "idx", "uid", "example_id", "sample_id", "row_id", "question_id"),
+    "reference": ("gold_answer", "reference", "reference_answer", "gold", "ground_truth", "expected_answer",
+                  "expected_output", "ideal_answer", "target", "correct_answer"),
+    "response_b": ("response_b", "response2", "response_2", "answer_b", "answer2", "answer_2", "output_b",
+                   "output2", "output_2", "completion_b"),
+    "response": ("answer", "response", "model_answer", "output", "model_output", "model_response", "completion",
+                 "generation", "prediction"),
+    "response_a": ("response_a", "response1", "response_1", "answer_a", "answer1", "answer_1", "output_a",
+                   "output1", "output_1", "completion_a"),
+    "input": ("question", "prompt", "instruction", "input", "query", "user_input", "problem"),
+    "context": ("context", "passage", "document", "evidence", "source_text", "knowledge"),
+    "category": ("category", "topic", "domain", "subject"),
+}
+_EXPERT_PREFIXES = ("label", "annotator", "annotation", "expert", "rating", "human", "rater", "grader")
+_PAIRWISE_EXPERT_PREFIXES = ("preference", "preferred", "winner")
+_ANNOTATOR_NAMES = ("annotator", "annotator_id", "annotator_name", "rater", "rater_id", "expert", "expert_id",
+                    "expert_name", "worker_id", "grader", "grader_id")
+_LABEL_NAMES = ("label", "rating", "score", "judgment", "judgement", "grade", "verdict")
+# Identifiers of people are neither label columns nor item ids.
+_PERSON_ID = re.compile(r"^(annotator|rater|expert|worker|grader|judge|user)_?(id|name|email)$")
+# Label-like names are never claimed by a role through a partial match ("gold_label" is not a reference).
+_LABELISH = re.compile(r"label|rating|score|annotat|verdict|judg")
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", name.casefold()).strip("_")
+
+
+def guess_mapping(columns: Sequence[str], task: TaskType) -> ColumnMapping:
+    """A plausible mapping from column names alone, to pre-fill the dashboard's dropdowns.
+
+    Matching is case-insensitive and ignores punctuation: exact candidate names first (``question``,
+    ``answer``, ``gold_answer``, ``label_0`` ...), then names that start or end with one (``category_x``,
+    ``financebench_id``). A table with one annotator column and one label column is taken as long format.
+    """
+    norms = {column: _norm(column) for column in columns}
+    free = dict(norms)  # columns not yet claimed by a role
+    chosen: dict[str, str] = {}
+    order = ["group", "id", "reference"]
+    order += ["response_b", "response_a", "response"] if task is TaskType.PAIRWISE else ["response", "response_a"]
+    order += ["input", "context", "category"]
+    for role in order:
+        target = "response" if role == "response_a" else role
+        if target in chosen:
+            continue
+        column = _pick({c: n for c, n in free.items() if not _PERSON_ID.match(n)}, _ROLE_CANDIDATES[role])
+        if column is not None:
+            chosen[target] = column
+            del free[column]
+
+    annotators = [c for c, n in free.items() if n in _ANNOTATOR_NAMES]
+    labels = [c for c, n in free.items() if n in _LABEL_NAMES]
+    prefixes = _EXPERT_PREFIXES + (_PAIRWISE_EXPERT_PREFIXES if task is TaskType.PAIRWISE else ())
+    experts = [c for c, n in free.items() if n.startswith(prefixes) and not _PERSON_ID.match(n)]
+    if len(annotators) == 1 and len(labels) == 1 and set(experts) <= {annotators[0], labels[0]}:
+        return ColumnMapping(**chosen, annotator=annotators[0], label=labels[0])
+    return ColumnMapping(**chosen, experts=experts)
+
+
+def _pick(free: Mapping[str, str], candidates: Sequence[str]) -> str | None:
+    """The first column named exactly like a candidate, else one whose name starts or ends with one."""
+    for candidate in candidates:
+        for column, norm in free.items():
+            if norm == candidate:
+                return column
+    for candidate in candidates:
+        for column, norm in free.items():
+            if (norm.startswith(candidate + "_") or norm.endswith("_" + candidate)) and not _LABELISH.search(norm):
+                return column
+    return None
+
+
+# --- label maps -----------------------------------------------------------------------------------------------
+
+
+def parse_label_map(pairs: Iterable[str], task: TaskType) -> dict[str, str | None]:
+    """Parse ``RAW=CANONICAL`` strings (the CLI's ``--label-map``) into a label map.
+
+    The split is on the last ``=``, so raw values may contain one. The canonical side must be one of the
+    task's labels (any case: ``Yes`` -> ``yes``, ``a`` -> ``A``); an empty one (``Refusal=``) means "no
+    label". Raises :class:`~selene_eval.errors.MappingError` otherwise, or for a value mapped twice.
+    """
+    label_map: dict[str, str | None] = {}
+    allowed = ", ".join(task.expert_labels)
+    for pair in pairs:
+        raw, sep, target = pair.rpartition("=")
+        raw, target = raw.strip(), target.strip()
+        if not sep or not raw:
+            raise MappingError(
+                f"--label-map {pair!r} must be VALUE=LABEL, e.g. \"Correct Answer={task.expert_labels[0]}\" "
+                f"(labels: {allowed}; \"VALUE=\" means no label)."
+            )
+        canonical = _canonical_target(target, task, f"--label-map {pair!r}")
+        if raw in label_map and label_map[raw] != canonical:
+            raise MappingError(f"The label value {raw!r} is mapped twice, to {label_map[raw]!r} and {canonical!r}; keep one.")
+        label_map[raw] = canonical
+    return label_map
+
+
+def _canonical_target(target: str | None, task: TaskType, where: str) -> str | None:
+    """The canonical label a label map points to (``None`` for "no label"); MappingError if not a label."""
+    if target is None or not target.strip():
+        return None
+    canonical = canonical_label(task, target)
+    if canonical is None:
+        raise MappingError(
+            f"{where} maps to {target!r}, which is not a {task.value} label. Use one of: "
+            f"{', '.join(task.expert_labels)} (or nothing after '=' for \"no label\")."
+        )
+    return canonical
+
+
+_ABSOLUTE_WORDS = {
+    # ExpertQA's claim correctness scale, and its obvious synonyms.
+    "definitely incorrect": "1", "likely incorrect": "2", "probably incorrect": "2", "unsure": "3",
+    "probably correct": "4", "likely correct": "4", "definitely correct": "5",
+    "very poor": "1", "poor": "2", "fair": "3", "good": "4", "excellent": "5",
+}
+_SUGGESTIONS: dict[TaskType, dict[str, str]] = {
+    TaskType.BINARY: {
+        **dict.fromkeys(("correct", "correct answer", "true", "pass", "passed", "entailment", "entailed",
+                         "supported", "1", "y", "right", "accurate", "acceptable", "faithful"), "yes"),
+        **dict.fromkeys(("incorrect", "incorrect answer", "false", "fail", "failed", "contradiction", "neutral",
+                         "0", "n", "wrong", "not supported", "unsupported", "inaccurate", "unacceptable",
+                         "hallucination"), "no"),
+    },
+    TaskType.ABSOLUTE: _ABSOLUTE_WORDS,
+    TaskType.PAIRWISE: {
+        **dict.fromkeys(("1", "response1", "response 1", "response_a", "response a", "a", "first", "model a",
+                         "model_a", "left"), "A"),
+        **dict.fromkeys(("2", "response2", "response 2", "response_b", "response b", "b", "second", "model b",
+                         "model_b", "right"), "B"),
+        **dict.fromkeys(("0", "tie", "equal", "same", "both", "draw", "neither", "similar"), "tie"),
+    },
+}
+
+
+def suggest_label_map(raw_values: Iterable[str], task: TaskType) -> dict[str, str | None]:
+    """Likely meanings of raw label values, to pre-fill the dashboard's label map; unknown values are left out.
+
+    Uses a small vocabulary (binary: ``Correct Answer``/``Entailment``/``true``/``1`` -> ``yes``, ...;
+    absolute: ExpertQA's ``Definitely incorrect`` = 1 ... ``Definitely correct`` = 5; pairwise: ``1`` -> A,
+    ``2`` -> B, ``0``/``tie`` -> tie) and values that already spell a canonical label.
+    """
+    vocabulary = _SUGGESTIONS[task]
+    suggestions: dict[str, str | None] = {}
+    for raw in raw_values:
+        key = " ".join(str(raw).casefold().split()).rstrip(".")
+        label = canonical_label(task, raw) or vocabulary.get(key) or canonical_label(task, _as_integer(key))
+        if label is not None:
+            suggestions[raw] = label
+    return suggestions
+
+
+def _as_integer(text: str) -> str:
+    """``"5.0"`` -> ``"5"`` (scores typed as decimals); anything else unchanged."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else text
+
+
+def distinct_label_values(frame: pd.DataFrame, mapping: ColumnMapping) -> list[str]:
+    """The distinct raw label values (stripped, non-empty) in the expert columns or the long label column, sorted.
+
+    Columns that are not in ``frame`` are skipped (the validation report names them).
+    """
+    label_columns = [mapping.label] if mapping.label is not None else list(mapping.experts)
+    values: set[str] = set()
+    for column in label_columns:
+        if column in frame.columns:
+            values.update(text.strip() for text in map(cell_text, frame[column].tolist()) if text is not None)
+    return sorted(values)
+
+
+# --- building items -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _LabelResolver:
+    """Turns raw label cells into canonical labels, remembering the values it could not map."""
+
+    task: TaskType
+    label_map: Mapping[str, str | None]
+    folded: dict[str, str | None] = field(init=False)
+    unmapped: dict[str, list[tuple[int, str]]] = field(init=False, default_factory=dict)
+    """Raw value -> (row, column) of each cell it occurs in."""
+
+    def __post_init__(self) -> None:
+        checked = {str(raw).strip(): _canonical_target(target, self.task, f"The label map entry {raw!r}")
+                   for raw, target in self.label_map.items()}
+        self.label_map = checked
+        self.folded = {}
+        for raw, target in checked.items():
+            self.folded.setdefault(raw.casefold(), target)
+
+    def resolve(self, value: object, row: int, column: str) -> tuple[str | None, bool]:
+        """(canonical label or ``None``, whether the cell held a value that could not be mapped)."""
+        text = cell_text(value)
+        if text is None:
+            return None, False
+        raw = text.strip()
+        if raw in self.label_map:
+            return self.label_map[raw], False
+        if raw.casefold() in self.folded:
+            return self.folded[raw.casefold()], False
+        canonical = canonical_label(self.task, raw)
+        if canonical is None:
+            self.unmapped.setdefault(raw, []).append((row, column))
+            return None, True
+        return canonical, False
+
+    def issues(self) -> list[Issue]:
+        if not self.unmapped:
+            return []
+        by_count = sorted(self.unmapped.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        listed = ", ".join(f"{raw!r} ({len(cells)} cell{'s' if len(cells) > 1 else ''})" for raw, cells in by_count[:10])
+        more = f" and {len(by_count) - 10} more" if len(by_count) > 10 else ""
+        columns = {column for cells in self.unmapped.values() for _, column in cells}
+        example_raw = by_count[0][0]
+        example_label = suggest_label_map([example_raw], self.task).get(example_raw) or self.task.expert_labels[0]
+        allowed = ", ".join(self.task.expert_labels)
+        return [error(
+            "unmapped_labels",
+            f"{len(by_count)} label value{'s are' if len(by_count) > 1 else ' is'} not a {self.task.value} label "
+            f"({allowed}) and not in the label map: {listed}{more}.",
+            column=next(iter(columns)) if len(columns) == 1 else None,
+            rows=[row for cells in self.unmapped.values() for row, _ in cells],
+            fix=f"Say what each value means: on the command line --label-map \"{example_raw}={example_label}\" (one per "
+            f"value; \"{example_raw}=\" counts it as no label), or map it on the Data page.",
+        )]
+
+
+def build_items(
+    frame: pd.DataFrame,
+    mapping: ColumnMapping,
+    task: TaskType,
+    label_map: Mapping[str, str | None] | None = None,
+    *,
+    min_items: int = 10,
+) -> tuple[list[Item], ValidationReport]:
+    """Turn the table into items with canonical expert labels, and report every problem found.
+
+    Problems in the data never raise: the report lists them (callers raise
+    :class:`~selene_eval.errors.ValidationFailed` when it has errors) and the items are those that could be
+    built, possibly none. Raises :class:`~selene_eval.errors.MappingError` only for a mapping that cannot
+    work at all (long format without an id column, a label map pointing to a value that is not a label).
+
+    Each label cell is stripped, then looked up in ``label_map`` (exactly, then ignoring case), then read as
+    a canonical label (``Yes`` -> ``yes``); anything else is an unmapped value (an error). Empty cells, and
+    values mapped to ``None``, mean the expert gave no label.
+    """
+    if mapping.is_long and mapping.id is None:
+        raise MappingError(
+            "The long format (one row per item and expert) needs an id column to know which rows belong to the "
+            "same item: map it with --map id=COLUMN or choose it on the Data page."
+        )
+    resolver = _LabelResolver(task, dict(label_map or {}))
+    issues = mapping_issues(frame, mapping, task)
+    if any(issue.severity == "error" for issue in issues):
+        return [], ValidationReport(tuple(issues), n_rows=len(frame), n_items=0)
+    cells = _Cells(frame)
+    if mapping.is_long:
+        items, item_rows, unmapped_only, build_issues = _build_long(cells, mapping, resolver)
+    else:
+        items, item_rows, unmapped_only, build_issues = _build_wide(cells, mapping, resolver)
+    issues += build_issues
+    issues += resolver.issues()
+    issues += item_issues(items, item_rows, mapping, task, min_items=min_items, check_duplicate_ids=not mapping.is_long,
+                          unlabelled_explained=unmapped_only)
+    return items, ValidationReport(tuple(issues), n_rows=len(frame), n_items=len(items))
+
+
+class _Cells:
+    """Column access by name as plain lists, for fast row loops over frames of any cell types."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+        self._columns: dict[str, list[object]] = {}
+        self.n_rows = len(frame)
+
+    def column(self, name: str | None) -> list[object]:
+        if name is None:
+            return [None] * self.n_rows
+        if name not in self._columns:
+            self._columns[name] = self._frame[name].tolist()
+        return self._columns[name]
+
+    def text(self, name: str | None, row_index: int, role: str) -> str | None:
+        """A cell for ``role``: texts exactly as in the file, keys stripped, ``None`` when blank."""
+        text = cell_text(self.column(name)[row_index])
+        return text if text is None or role in _TEXT_ROLES else text.strip()
+
+
+def _item_from_row(cells: _Cells, mapping: ColumnMapping, index: int, item_id: str, experts: dict[str, str | None]) -> Item:
+    texts = {role: cells.text(getattr(mapping, role), index, role) for role in (*_TEXT_ROLES, *_KEY_ROLES)}
+    return Item(
+        item_id=item_id,
+        input=texts["input"] or "",
+        response=texts["response"] or "",
+        group_id=texts["group"],
+        response_b=texts["response_b"],
+        reference=texts["reference"],
+        context=texts["context"],
+        category=texts["category"],
+        experts=experts,
+    )
+
+
+BuildResult = tuple[list[Item], list[int], list[int], list[Issue]]
+"""(items, first data row of each item, indexes of items whose only labels were unmapped, issues)."""
+
+
+def _build_wide(cells: _Cells, mapping: ColumnMapping, resolver: _LabelResolver) -> BuildResult:
+    items: list[Item] = []
+    rows: list[int] = []
+    unmapped_only: list[int] = []
+    empty_ids: list[int] = []
+    for index in range(cells.n_rows):
+        row = index + 1
+        item_id = str(row)
+        if mapping.id is not None:
+            item_id = cells.text(mapping.id, index, "id") or ""
+            if not item_id:
+                empty_ids.append(row)
+                item_id = str(row)
+        experts: dict[str, str | None] = {}
+        any_unmapped = False
+        for column in mapping.experts:
+            experts[column], unmapped = resolver.resolve(cells.column(column)[index], row, column)
+            any_unmapped |= unmapped
+        if any_unmapped and not any(v is not None for v in experts.values()):
+            unmapped_only.append(len(items))
+        items.append(_item_from_row(cells, mapping, index, item_id, experts))
+        rows.append(row)
+    issues = [_empty_ids_issue(empty_ids, mapping)] if empty_ids else []
+    return items, rows, unmapped_only, issues
+
+
+def _empty_ids_issue(rows: list[int], mapping: ColumnMapping) -> Issue:
+    return error(
+        "empty_id", f"{len(rows)} row{'s have' if len(rows) > 1 else ' has'} no item id.", column=mapping.id, rows=rows,
+        fix="Give every row an id, or leave the id unmapped so that items are numbered by row.",
+    )
+
+
+@dataclass
+class _LongItem:
+    first_index: int
+    labels: dict[str, str | None] = field(default_factory=dict)
+    label_rows: dict[str, int] = field(default_factory=dict)
+    unmapped: bool = False
+
+
+def _build_long(cells: _Cells, mapping: ColumnMapping, resolver: _LabelResolver) -> BuildResult:
+    """One item per id (first-appearance order); texts from the id's first row; labels from every row."""
+    assert mapping.id is not None and mapping.annotator is not None and mapping.label is not None
+    by_id: dict[str, _LongItem] = {}
+    annotators: dict[str, None] = {}
+    empty_ids: list[int] = []
+    no_annotator: list[int] = []
+    duplicates: list[tuple[str, str, int, int]] = []
+    inconsistent: dict[str, list[int]] = {}
+    for index in range(cells.n_rows):
+        row = index + 1
+        item_id = cells.text(mapping.id, index, "id")
+        if item_id is None:
+            empty_ids.append(row)
+            continue
+        entry = by_id.get(item_id)
+        if entry is None:
+            entry = by_id[item_id] = _LongItem(index)
+        else:
+            for role in (*_TEXT_ROLES, *_KEY_ROLES):
+                column = getattr(mapping, role)
+                first, this = cells.text(column, entry.first_index, role), cells.text(column, index, role)
+                if column is not None and this is not None and first is not None and this != first:
+                    inconsistent.setdefault(column, []).append(row)
+        annotator = cells.text(mapping.annotator, index, "annotator")
+        label, unmapped = resolver.resolve(cells.column(mapping.label)[index], row, mapping.label)
+        if annotator is None:
+            if label is not None or unmapped:
+                no_annotator.append(row)
+            continue  # a row without annotator or label only introduces the item
+        annotators.setdefault(annotator, None)
+        if annotator in entry.label_rows:
+            duplicates.append((item_id, annotator, entry.label_rows[annotator], row))
+            continue
+        entry.labels[annotator] = label
+        entry.label_rows[annotator] = row
+        entry.unmapped |= unmapped
+
+    items: list[Item] = []
+    rows: list[int] = []
+    unmapped_only: list[int] = []
+    for item_id, entry in by_id.items():
+        experts = {name: entry.labels.get(name) for name in annotators}
+        if entry.unmapped and not any(v is not None for v in experts.values()):
+            unmapped_only.append(len(items))
+        items.append(_item_from_row(cells, mapping, entry.first_index, item_id, experts))
+        rows.append(entry.first_index + 1)
+    return items, rows, unmapped_only, _long_issues(mapping, empty_ids, no_annotator, duplicates, inconsistent)
+
+
+def _long_issues(
+    mapping: ColumnMapping,
+    empty_ids: list[int],
+    no_annotator: list[int],
+    duplicates: list[tuple[str, str, int, int]],
+    inconsistent: dict[str, list[int]],
+) -> list[Issue]:
+    issues: list[Issue] = []
+    if empty_ids:
+        issues.append(_empty_ids_issue(empty_ids, mapping))
+    if no_annotator:
+        issues.append(error(
+            "missing_annotator",
+            f"{len(no_annotator)} row{'s have' if len(no_annotator) > 1 else ' has'} a label but no annotator.",
+            column=mapping.annotator, rows=no_annotator,
+            fix="Fill in who gave each label; a label without an expert cannot be compared.",
+        ))
+    if duplicates:
+        detail = "; ".join(f"id {i!r}, annotator {a!r} (rows {r1} and {r2})" for i, a, r1, r2 in duplicates[:5])
+        more = f" and {len(duplicates) - 5} more" if len(duplicates) > 5 else ""
+        issues.append(error(
+            "duplicate_annotation",
+            f"{len(duplicates)} (item, annotator) pair{'s occur' if len(duplicates) > 1 else ' occurs'} more than once: "
+            f"{detail}{more}.",
+            column=mapping.annotator, rows=[r for *_, r1, r2 in duplicates for r in (r1, r2)],
+            fix="Keep one label per annotator and item (delete the extra rows), or check the id column.",
+        ))
+    for column, rows in inconsistent.items():
+        issues.append(warning(
+            "inconsistent_text",
+            f"{len(rows)} row{'s' if len(rows) > 1 else ''} repeat an item id with a different value in {column!r} "
+            "than the item's first row; the first row's value is used.",
+            column=column, rows=rows,
+            fix="Check that the id column identifies items (the same id must mean the same question and response).",
+        ))
+    return issues

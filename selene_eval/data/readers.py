@@ -1,0 +1,611 @@
+"""Read a user's table file (CSV, TSV, Excel, JSON, JSON Lines, Parquet) into a frame of strings.
+
+The format is recognised from the content, never from the file name: uploads are often renamed, and a
+``.json`` file may hold JSON Lines or a ``.csv`` file may be tab-separated. Every cell comes back as a Python
+``str`` or ``None`` (missing or blank), so later steps never meet pandas' type guessing ("NA" stays the
+text "NA", an id "007" keeps its zeros). Every problem becomes a :class:`~selene_eval.errors.DataError`
+whose one-line message says what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import numbers
+import os
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from selene_eval.errors import DataError
+
+MAX_BYTES = 200 * 2**20
+"""Default size limit of :func:`read_table` (200 MB, the same as the dashboard's upload limit)."""
+
+SUPPORTED_FORMATS: tuple[str, ...] = ("csv", "tsv", "xlsx", "json", "jsonl", "parquet")
+_SUPPORTED_TEXT = "CSV, TSV (or semicolon/pipe-separated text), Excel .xlsx, JSON, JSON Lines and Parquet"
+
+UNNAMED_FIRST_COLUMN = "Unnamed: 0"
+"""Name given to a first column whose header cell is empty: the row index that ``DataFrame.to_csv`` writes
+by default. pandas calls it the same, so a file read here and re-saved by pandas keeps its column names."""
+
+JSON_RECORD_KEYS: tuple[str, ...] = ("records", "data", "rows", "items")
+"""Keys of a JSON object under which a list of records is accepted."""
+
+_DELIMITERS = (",", "\t", ";", "|")
+_SNIFF_CHARS = 64 * 1024
+_SNIFF_ROWS = 200
+# Python's csv module refuses fields over 128 KiB by default; long documents in one cell are normal here.
+_CSV_FIELD_LIMIT = 2**31 - 1
+# Share of control characters above which decoded "text" is taken for binary junk.
+_MAX_CONTROL_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """A table read from a file: the cells as strings plus where they came from."""
+
+    frame: pd.DataFrame
+    """Every cell a Python ``str``, or ``None`` where missing or blank; column names are stripped strings."""
+    format: str
+    """One of :data:`SUPPORTED_FORMATS`."""
+    encoding: str | None
+    """Text encoding used (``utf-8``, ``utf-8-sig``, ``cp1252``, ``latin-1``, ``utf-16``); ``None`` for binary."""
+    name: str
+    """File name shown to users."""
+    sha256: str
+    """SHA-256 of the raw bytes, hex."""
+
+    @property
+    def n_rows(self) -> int:
+        """Number of data rows (the header not counted)."""
+        return len(self.frame)
+
+    @property
+    def columns(self) -> list[str]:
+        """The column names, in file order."""
+        return [str(c) for c in self.frame.columns]
+
+
+def read_table(
+    source: str | os.PathLike[str] | bytes | BinaryIO, *, name: str | None = None, max_bytes: int = MAX_BYTES
+) -> TableFile:
+    """Read a table from a path, raw bytes or a binary file object.
+
+    The format is decided from the content (see :data:`SUPPORTED_FORMATS`); for text formats the encoding
+    is detected (UTF-8 with or without BOM, UTF-16 with BOM, then Windows-1252, then Latin-1). ``name`` is
+    the file name shown to users (default: the path's name, or ``"upload"``). Raises
+    :class:`~selene_eval.errors.DataError` for anything that is not a readable table of at most
+    ``max_bytes`` bytes with a unique, non-empty header and at least one data row.
+    """
+    raw, shown = _load_bytes(source, name, max_bytes)
+    if not raw.strip():
+        raise DataError(f"{shown} is empty. Choose a file that holds a table with a header row and data rows.")
+    fmt, encoding, header, rows = _parse(raw, shown)
+    frame = _make_frame(header, rows, shown)
+    return TableFile(frame=frame, format=fmt, encoding=encoding, name=shown, sha256=hashlib.sha256(raw).hexdigest())
+
+
+def cell_text(value: object) -> str | None:
+    """One cell as the text a user would see, or ``None`` when it is missing or blank.
+
+    Strings are kept exactly (whitespace-only ones become ``None``); integer-valued numbers lose their
+    ``.0`` (Excel, JSON and Parquet store ``5`` as ``5.0``); lists and dicts become JSON text; dates become
+    ISO text. Used for every format so that the same value reads the same wherever it came from.
+    """
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, (bool, np.bool_)):  # before Integral: True is an int to Python
+        return "true" if value else "false"
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, (numbers.Real, Decimal)):
+        return _number_text(value)
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, ensure_ascii=False, default=cell_text)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return cell_text(bytes(value).decode("utf-8", errors="replace"))
+    if isinstance(value, dt.datetime):
+        return _datetime_text(value)
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if hasattr(value, "tolist"):  # numpy arrays and scalars (e.g. list columns from Parquet)
+        return cell_text(value.tolist())
+    return cell_text(str(value))
+
+
+def _number_text(value: numbers.Real | Decimal) -> str | None:
+    if value != value:  # NaN
+        return None
+    if isinstance(value, Decimal):
+        if value.is_finite() and value == value.to_integral_value():
+            return str(int(value))
+        return str(value)
+    number = float(value)
+    if number.is_integer():
+        return str(int(number))
+    return repr(number)  # shortest round-trip text: 2.5 -> "2.5", 0.1 -> "0.1"
+
+
+def _datetime_text(value: dt.datetime) -> str:
+    if value.tzinfo is None and value.time() == dt.time(0):
+        return value.date().isoformat()  # Excel stores plain dates as midnight datetimes
+    return value.isoformat(sep=" ")
+
+
+# --- getting the bytes ----------------------------------------------------------------------------------
+
+
+def _load_bytes(source: str | os.PathLike[str] | bytes | BinaryIO, name: str | None, max_bytes: int) -> tuple[bytes, str]:
+    """The raw bytes (at most ``max_bytes``) and the name to show."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        raw = bytes(source)
+        shown = name or "upload"
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        shown = name or path.name or str(path)
+        try:
+            size = path.stat().st_size
+            if size > max_bytes:  # check before reading a huge file into memory
+                raise _too_big(shown, size, max_bytes)
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise DataError(f"File not found: {path}. Check the path and the file name.") from None
+        except IsADirectoryError:
+            raise DataError(f"{path} is a folder, not a file. Give the path of the table file inside it.") from None
+        except OSError as exc:
+            raise DataError(f"Cannot read {path}: {exc.strerror or exc}. Check that the file exists and is readable.") from None
+    elif hasattr(source, "read"):
+        data = source.read(max_bytes + 1)
+        # A text-mode file object still has a reasonable meaning: its text, as UTF-8.
+        raw = data.encode("utf-8") if isinstance(data, str) else bytes(data or b"")
+        file_name = getattr(source, "name", None)
+        shown = name or (Path(file_name).name if isinstance(file_name, str) and file_name else "upload")
+        if len(raw) > max_bytes:
+            raise _too_big(shown, None, max_bytes)
+    else:
+        raise TypeError(f"read_table needs a path, bytes or a binary file object, not {type(source).__name__}")
+    if len(raw) > max_bytes:
+        raise _too_big(shown, len(raw), max_bytes)
+    return raw, shown
+
+
+def _too_big(shown: str, size: int | None, max_bytes: int) -> DataError:
+    """``size`` is ``None`` for a stream, which is read only up to the limit."""
+    what = f"is {_size_text(size)}, more than" if size is not None else "is larger than"
+    return DataError(
+        f"{shown} {what} the {_size_text(max_bytes)} limit. Split it into smaller files or keep only the columns "
+        "you need, or raise the limit with the max_bytes setting of read_table."
+    )
+
+
+def _size_text(n: int) -> str:
+    if n < 2**10:
+        return f"{n:,} bytes"
+    if n < 2**20:
+        return f"{n / 2**10:,.1f} KB"
+    return f"{n / 2**20:,.1f} MB".replace(".0 MB", " MB")
+
+
+# --- recognising and parsing the formats ----------------------------------------------------------------
+
+Rows = list[list[object]]
+
+
+def _parse(raw: bytes, shown: str) -> tuple[str, str | None, list[object], Rows]:
+    """Detect the format and return (format, encoding, header cells, data rows)."""
+    binary = _parse_binary(raw, shown)
+    if binary is not None:
+        fmt, header, rows = binary
+        return fmt, None, header, rows
+    text, encoding = _decode(raw, shown)
+    if text.lstrip()[:1] in ("[", "{"):
+        fmt, header, rows = _parse_json_text(text, shown)
+    else:
+        fmt, header, rows = _parse_delimited(text, shown)
+    return fmt, encoding, header, rows
+
+
+def _parse_binary(raw: bytes, shown: str) -> tuple[str, list[object], Rows] | None:
+    """Parse Parquet or Excel when the bytes say so; ``None`` for anything that may be text."""
+    if raw[:4] == b"PAR1" and raw[-4:] == b"PAR1" and len(raw) >= 12:
+        return "parquet", *_guarded(_parse_parquet, raw, shown, "a Parquet")
+    if raw[:4] == b"PK\x03\x04":
+        return "xlsx", *_guarded(_parse_xlsx, raw, shown, "an Excel")
+    if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise DataError(
+            f"{shown} is an old-style Excel (.xls) or other Office file, which is not supported. "
+            "Open it in Excel or LibreOffice and save it as .xlsx or CSV."
+        )
+    return None
+
+
+def _guarded(parse: Callable[[bytes, str], tuple[list[object], Rows]], raw: bytes, shown: str, kind: str) -> tuple[list[object], Rows]:
+    """Run a third-party parser; anything it raises (its exception types vary by version) is a DataError."""
+    try:
+        return parse(raw, shown)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - openpyxl/pyarrow/zipfile raise many unrelated types for bad files
+        raise DataError(
+            f"{shown} looks like {kind} file but cannot be read ({exc.__class__.__name__}: {_first_line(exc)}). "
+            "It may be damaged or password-protected: open it in the program that made it and save it again, or "
+            "export the table as CSV."
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else "no details"
+
+
+def _parse_parquet(raw: bytes, shown: str) -> tuple[list[object], Rows]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(pa.BufferReader(raw))
+    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    return list(table.column_names), [list(row) for row in zip(*columns)]
+
+
+def _parse_xlsx(raw: bytes, shown: str) -> tuple[list[object], Rows]:
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        names = set(archive.namelist())
+    if "xl/workbook.xml" not in names:
+        if "xl/workbook.bin" in names:
+            hint = "It is a binary Excel workbook (.xlsb): save it as .xlsx or CSV."
+        elif "content.xml" in names:
+            hint = "It looks like an OpenDocument file (.ods): save it as .xlsx or CSV."
+        else:
+            hint = f"Extract the table from the archive, or save it as one of: {_SUPPORTED_TEXT}."
+        raise DataError(f"{shown} is a zip archive, not an Excel workbook. {hint}")
+    # header=None: the header row is checked here like for every other format (duplicates, blanks);
+    # dtype=object + na_filter=False: cells keep their Python values, no "NA" guessing.
+    sheet = pd.read_excel(io.BytesIO(raw), sheet_name=0, header=None, dtype=object, na_filter=False, engine="openpyxl")
+    values = sheet.to_numpy(dtype=object).tolist()
+    if not values:
+        raise DataError(f"The first sheet of {shown} is empty. Put the table (header row first) on the first sheet.")
+    return values[0], values[1:]
+
+
+def _decode(raw: bytes, shown: str) -> tuple[str, str]:
+    """Decode text bytes; reject binary junk. The BOM, if any, is removed."""
+    candidates: list[str]
+    if raw.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig", "cp1252", "latin-1"]
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]  # Excel's "Unicode text" export
+    else:
+        if b"\x00" in raw[:_SNIFF_CHARS]:
+            raise _not_a_table(shown)
+        # Windows-1252 before Latin-1: it is what Excel on Windows writes ("€" is 0x80 there).
+        candidates = ["utf-8", "cp1252", "latin-1"]
+    for encoding in candidates:
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if encoding == "utf-16":
+            text = text.lstrip("\ufeff")
+        if _looks_binary(text):
+            raise _not_a_table(shown)
+        return text, encoding
+    raise DataError(
+        f"{shown} cannot be decoded as text ({' or '.join(candidates)}). Save it again as UTF-8 CSV, or as .xlsx."
+    )
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:_SNIFF_CHARS]
+    control = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\n\r\f\v") or ch == "\x7f")
+    return control > _MAX_CONTROL_SHARE * max(len(sample), 1)
+
+
+def _not_a_table(shown: str) -> DataError:
+    return DataError(
+        f"Could not recognise {shown} as a table: it looks like a binary file. Supported formats are "
+        f"{_SUPPORTED_TEXT}; export your data as one of them."
+    )
+
+
+# --- JSON and JSON Lines ----------------------------------------------------------------------------------
+
+
+def _parse_json_text(text: str, shown: str) -> tuple[str, list[object], Rows]:
+    """A JSON document (array, records container, columns) or JSON Lines."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if text.lstrip().startswith("{") and _first_line_is_object(text):
+            return "jsonl", *_parse_json_lines(text, shown)
+        raise DataError(
+            f"{shown} looks like JSON but is not valid: {exc.msg} at line {exc.lineno}, column {exc.colno}. "
+            "Fix the JSON there (or export the file again), or save the table as CSV."
+        ) from None
+    except RecursionError:
+        raise DataError(f"{shown} is JSON nested too deeply to be a table. Save the table as a flat JSON array or CSV.") from None
+    return "json", *_json_document_table(document, shown)
+
+
+def _first_line_is_object(text: str) -> bool:
+    first = text.lstrip().split("\n", 1)[0].strip()
+    try:
+        return isinstance(json.loads(first), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def _parse_json_lines(text: str, shown: str) -> tuple[list[object], Rows]:
+    records: list[dict[str, object]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue  # blank lines (often a trailing one) carry nothing
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(
+                f"Line {number} of {shown} is not valid JSON ({exc.msg} at column {exc.colno}). In JSON Lines "
+                "every line must be one complete JSON object: fix or remove that line."
+            ) from None
+        except RecursionError:
+            raise DataError(f"Line {number} of {shown} is JSON nested too deeply. Flatten the records.") from None
+        if not isinstance(record, dict):
+            raise DataError(
+                f"Line {number} of {shown} is a JSON {_json_kind(record)}, not an object. In JSON Lines every line "
+                'must be one object such as {"question": "...", "answer": "..."}.'
+            )
+        records.append(record)
+    return _records_table(records)
+
+
+def _json_document_table(document: object, shown: str) -> tuple[list[object], Rows]:
+    """Turn a parsed JSON document into header and rows (see :func:`read_table` for the shapes)."""
+    if isinstance(document, list):
+        return _records_from_list(document, shown, "The JSON array")
+    if not isinstance(document, dict):
+        raise DataError(f"{shown} holds a single JSON {_json_kind(document)}, not a table. {_JSON_SHAPES}")
+    for key in JSON_RECORD_KEYS:
+        value = document.get(key)
+        if isinstance(value, list) and (not value or isinstance(value[0], dict)):
+            return _records_from_list(value, shown, f'The "{key}" list')
+    if isinstance(document.get("columns"), list) and isinstance(document.get("data"), list):
+        return _split_table(document, shown)  # pandas' to_json(orient="split")
+    values = list(document.values())
+    if values and all(isinstance(v, list) for v in values):
+        return _columns_of_lists(document, shown)
+    if values and all(isinstance(v, dict) for v in values):
+        return _columns_of_dicts(document)  # pandas' default to_json(): {column: {row: value}}
+    return _records_table([document])  # one object of fields: a one-row table
+
+
+_JSON_SHAPES = (
+    'Use an array of objects ([{"question": ..., "answer": ...}, ...]), an object with a "records" list, an '
+    "object of equal-length column lists, or JSON Lines (one object per line)."
+)
+
+
+def _json_kind(value: object) -> str:
+    kinds = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return kinds.get(type(value), "number")
+
+
+def _records_from_list(records: list[object], shown: str, what: str) -> tuple[list[object], Rows]:
+    for index, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise DataError(f"{what} in {shown} holds a {_json_kind(record)} at position {index}, not an object. {_JSON_SHAPES}")
+    return _records_table(records)  # type: ignore[arg-type]  # checked above
+
+
+def _records_table(records: Sequence[dict[str, object]]) -> tuple[list[object], Rows]:
+    keys: dict[str, None] = {}
+    for record in records:
+        keys.update(dict.fromkeys(record))
+    header = list(keys)
+    return header, [[record.get(k) for k in header] for record in records]
+
+
+def _split_table(document: dict[str, object], shown: str) -> tuple[list[object], Rows]:
+    header = list(document["columns"])  # type: ignore[arg-type]
+    rows = document["data"]
+    if not all(isinstance(row, list) and len(row) == len(header) for row in rows):  # type: ignore[union-attr]
+        raise DataError(f'Every row of "data" in {shown} must be a list of {len(header)} values, one per column. {_JSON_SHAPES}')
+    return header, [list(row) for row in rows]  # type: ignore[union-attr]
+
+
+def _columns_of_lists(document: dict[str, object], shown: str) -> tuple[list[object], Rows]:
+    lengths = {key: len(value) for key, value in document.items()}  # type: ignore[arg-type]
+    if len(set(lengths.values())) > 1:
+        detail = ", ".join(f"{k!r}: {n}" for k, n in list(lengths.items())[:6])
+        raise DataError(f"The column lists in {shown} have different lengths ({detail}). Give every column one value per row.")
+    return list(document), [list(row) for row in zip(*document.values())]  # type: ignore[call-overload]
+
+
+def _columns_of_dicts(document: dict[str, object]) -> tuple[list[object], Rows]:
+    index: dict[str, None] = {}
+    for column in document.values():
+        index.update(dict.fromkeys(column))  # type: ignore[arg-type]
+    return list(document), [[column.get(i) for column in document.values()] for i in index]  # type: ignore[attr-defined]
+
+
+# --- delimited text ------------------------------------------------------------------------------------------
+
+
+def _parse_delimited(text: str, shown: str) -> tuple[str, list[object], Rows]:
+    """CSV-like text with a sniffed delimiter; rows must match the header's width."""
+    if csv.field_size_limit() < _CSV_FIELD_LIMIT:
+        csv.field_size_limit(_CSV_FIELD_LIMIT)
+    delimiter = _sniff_delimiter(text)
+    kind = _DELIMITER_NAMES.get(delimiter, "one-column")
+    # strict: a quote that is never closed is an error instead of silently swallowing the rest of the file.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header: list[str] | None = None
+    named_width = 0
+    rows: Rows = []
+    start = 1  # the line where the record being read starts
+    try:
+        for record in reader:
+            if record and header is None:
+                header, named_width = record, _named_width(record)
+            elif record:
+                rows.append(_fit_row(record, header, named_width, start, shown, kind))  # type: ignore[arg-type]
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            problem = "has a double quote that is never closed"
+        else:
+            problem = f"cannot be read as {kind} text ({exc})"
+        raise DataError(
+            f"{shown} {problem}, in the row starting on line {start}. Check the quotes there: a field that contains "
+            "the delimiter, a quote or a line break must be enclosed in double quotes, with inner quotes doubled (\"\")."
+        ) from None
+    if header is None:
+        raise DataError(f"{shown} has no header row. The first line must name the columns.")
+    return ("tsv" if delimiter == "\t" else "csv"), list(header), rows
+
+
+_DELIMITER_NAMES = {",": "comma-separated", "\t": "tab-separated", ";": "semicolon-separated", "|": "pipe-separated"}
+
+
+def _named_width(header: Sequence[str]) -> int:
+    """Number of header cells up to the last non-empty one (trailing delimiters name nothing)."""
+    width = len(header)
+    while width and not header[width - 1].strip():
+        width -= 1
+    return width
+
+
+def _fit_row(record: list[str], header: Sequence[str], named_width: int, line: int, shown: str, kind: str) -> list[object]:
+    """A data row padded or trimmed to the header's width where nothing is lost; otherwise a DataError."""
+    width = len(header)
+    if len(record) == width:
+        return record  # type: ignore[return-value]
+    if len(record) > width and not any(field.strip() for field in record[width:]):
+        return record[:width]  # type: ignore[return-value]  # only extra empty fields (trailing delimiters)
+    if named_width <= len(record) < width:
+        return record + [None] * (width - len(record))  # only unnamed trailing columns are missing
+    raise DataError(
+        f"Line {line} of {shown} has {len(record)} fields but the header has {width} ({kind}). Fix that line: "
+        "enclose any field that contains the delimiter, a quote or a line break in double quotes."
+    )
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter that splits a sample into the most consistent rows of at least two fields.
+
+    ``csv.Sniffer``'s guess is tried first, but only kept if the rows agree with it: the sniffer alone is
+    easily fooled by punctuation inside long texts. A file where no delimiter gives two columns is read as
+    one column (with a separator that does not occur in it, so commas inside values stay in the value).
+    """
+    sample = text[:_SNIFF_CHARS]
+    truncated = len(text) > len(sample)
+    candidates = list(_DELIMITERS)
+    try:
+        sniffed = csv.Sniffer().sniff(sample, delimiters="".join(_DELIMITERS)).delimiter
+        candidates.remove(sniffed)
+        candidates.insert(0, sniffed)
+    except (csv.Error, ValueError):
+        pass
+    best, best_score = None, (0.0, 0)
+    for delimiter in candidates:
+        score = _delimiter_score(sample, delimiter, truncated)
+        if score > best_score:
+            best, best_score = delimiter, score
+    if best is not None:
+        return best
+    return next((c for c in ("\x1f", "\x1e", "\x1d") if c not in text), ",")
+
+
+def _delimiter_score(sample: str, delimiter: str, truncated: bool) -> tuple[float, int]:
+    """(share of rows as wide as the header, header width); (0, 0) if the header has under two fields."""
+    rows: list[list[str]] = []
+    try:
+        for record in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter):
+            if record:
+                rows.append(record)
+            if len(rows) > _SNIFF_ROWS:
+                break
+    except csv.Error:
+        pass  # judge on the rows read so far
+    if truncated and len(rows) > 1:
+        rows.pop()  # the sample may end inside the last row
+    if not rows or len(rows[0]) < 2:
+        return (0.0, 0)
+    width = len(rows[0])
+    data = rows[1:]
+    consistent = sum(len(r) == width for r in data) / len(data) if data else 1.0
+    return (consistent, width)
+
+
+# --- the frame -----------------------------------------------------------------------------------------------
+
+
+def _make_frame(header: Sequence[object], rows: Iterable[Sequence[object]], shown: str) -> pd.DataFrame:
+    """Build the string frame; check the header (names unique and present) and that there is data."""
+    names = [(cell_text(h) or "").strip().lstrip("\ufeff").strip() for h in header]
+    columns: list[list[str | None]] = [[] for _ in names]
+    for row in rows:
+        for index, value in enumerate(row):
+            columns[index].append(cell_text(value))
+    keep = _named_columns(names, columns, shown)
+    names = [names[i] for i in keep]
+    columns = [columns[i] for i in keep]
+    n_rows = _trim_blank_tail(columns)
+    if n_rows == 0:
+        raise DataError(f"{shown} has a header but no data rows. Add at least one row of data under the header.")
+    data = {index: column[:n_rows] for index, column in enumerate(columns)}
+    frame = pd.DataFrame(data, dtype=object)
+    frame.columns = pd.Index(names, dtype=object)
+    return frame
+
+
+def _named_columns(names: list[str], columns: list[list[str | None]], shown: str) -> list[int]:
+    """Indexes of the columns to keep; unnamed empty columns are dropped, other naming problems raise."""
+    keep: list[int] = []
+    unnamed: list[int] = []
+    for index, name in enumerate(names):
+        if name:
+            keep.append(index)
+        elif not any(v is not None for v in columns[index]):
+            continue  # an unnamed, empty column: trailing delimiters or an untouched spreadsheet column
+        elif index == 0:
+            names[0] = UNNAMED_FIRST_COLUMN  # a row index written without a name (pandas' to_csv default)
+            keep.append(0)
+        else:
+            unnamed.append(index + 1)
+    if unnamed:
+        where = ", ".join(str(n) for n in unnamed[:10])
+        raise DataError(
+            f"Column{'s' if len(unnamed) > 1 else ''} {where} of {shown} hold{'' if len(unnamed) > 1 else 's'} values but "
+            "no name in the header row. Give every column a name in the first row (or delete the unnamed columns)."
+        )
+    seen: dict[str, list[int]] = {}
+    for index in keep:
+        seen.setdefault(names[index], []).append(index + 1)
+    duplicates = {name: pos for name, pos in seen.items() if len(pos) > 1}
+    if duplicates:
+        detail = "; ".join(f"{name!r} (columns {', '.join(map(str, pos))})" for name, pos in list(duplicates.items())[:5])
+        raise DataError(
+            f"The header of {shown} repeats column names: {detail}. Rename the columns so every name is unique "
+            "(e.g. label_1, label_2)."
+        )
+    return keep
+
+
+def _trim_blank_tail(columns: list[list[str | None]]) -> int:
+    """Number of rows left after dropping trailing rows that are empty in every column."""
+    n_rows = len(columns[0]) if columns else 0
+    while n_rows and all(column[n_rows - 1] is None for column in columns):
+        n_rows -= 1
+    return n_rows
