@@ -51,6 +51,13 @@ def parse_judgment(text: str | None, task: TaskType, aliases: Mapping[str, str] 
     raw = "" if text is None else str(text)
     matches = list(_RESULT.finditer(raw))
     if not matches:
+        bare = raw.strip(_STRIP)
+        if bare and "\n" not in bare and len(bare) <= 16:
+            # A reply that is nothing but a label ("Yes", "**5**") is an unambiguous verdict without the
+            # reasoning; small models often answer so. Longer text without a marker stays unparseable.
+            label, status = _read_label(bare, task, aliases or {})
+            if status is ParseStatus.OK and bare.casefold() in _bare_forms(task, aliases or {}):
+                return ParsedJudgment(label, "", raw, status)
         return ParsedJudgment(None, _reasoning(raw, len(raw)), raw, ParseStatus.MISSING_RESULT)
     last = matches[-1]
     reasoning = _reasoning(raw, last.start())
@@ -59,6 +66,11 @@ def parse_judgment(text: str | None, task: TaskType, aliases: Mapping[str, str] 
         return ParsedJudgment(None, reasoning, raw, ParseStatus.MISSING_RESULT)
     label, status = _read_label(answer, task, aliases or {})
     return ParsedJudgment(label, reasoning, raw, status)
+
+
+def _bare_forms(task: TaskType, aliases: Mapping[str, str]) -> set[str]:
+    forms = {label.casefold() for label in task.judge_labels}
+    return forms | {word.casefold().strip(_STRIP) for word in aliases}
 
 
 def _reasoning(raw: str, end: int) -> str:

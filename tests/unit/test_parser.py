@@ -43,7 +43,12 @@ CASES = [
     (P, "**Result:** b", "B", OK),
     (P, "**Result:** Response B", "B", OK),
     (P, "**Result:** [A]", "A", OK),
+    (B, "Yes", "yes", OK),  # a reply that is only a label: unambiguous (small models answer so)
+    (A, " **4** ", "4", OK),
+    (P, "B.", "B", OK),
     # malformed
+    (B, "Yes, because the answer mentions it", None, MISSING),  # prose without the result marker
+    (A, "Response 5", None, MISSING),
     (A, "", None, MISSING),
     (A, "The response is good. Score: 5", None, MISSING),
     (A, "**Reasoning:** cut off mid-sent", None, MISSING),
