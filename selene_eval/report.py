@@ -1,0 +1,172 @@
+"""From a study's stored judgments to agreement results, per judge and prompt variant."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from selene_eval.backends.base import JudgeSpec
+from selene_eval.items import items_frame
+from selene_eval.metrics import AgreementReport, ExpertAgreement, agreement
+from selene_eval.prompts.parser import parse_judgment
+from selene_eval.prompts.render import cache_key, render
+from selene_eval.errors import TemplateError
+from selene_eval.store.studies import Study
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    """Agreement of one judge under one prompt variant with the experts."""
+
+    judge_id: str
+    judge_name: str
+    variant_id: str
+    n_items: int
+    n_judged: int
+    n_pending: int
+    status_counts: dict[str, int]
+    agreement: AgreementReport | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "judge_id": self.judge_id,
+            "judge": self.judge_name,
+            "variant": self.variant_id,
+            "n_items": self.n_items,
+            "n_judged": self.n_judged,
+            "n_pending": self.n_pending,
+            "status_counts": dict(self.status_counts),
+            "agreement": self.agreement.to_dict() if self.agreement else None,
+        }
+
+
+@dataclass(frozen=True)
+class StudyReport:
+    """Everything ``report`` prints: the study, the experts' own agreement, and one result per judge x variant."""
+
+    slug: str
+    title: str
+    task: str
+    level: str
+    n_items: int
+    experts: tuple[str, ...]
+    expert_label_counts: dict[str, int]
+    experts_agreement: ExpertAgreement | None
+    results: tuple[VariantResult, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, object]:
+        ea = self.experts_agreement
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "task": self.task,
+            "level": self.level,
+            "n_items": self.n_items,
+            "experts": list(self.experts),
+            "expert_label_counts": dict(self.expert_label_counts),
+            "experts_agreement": None
+            if ea is None
+            else {"n_experts": ea.n_experts, "krippendorff_alpha": _json_float(ea.krippendorff_alpha)},
+            "results": [r.to_dict() for r in self.results],
+        }
+
+
+def _json_float(value: float) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def judgment_table(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFrame:
+    """One row per item: the item's fields, its expert labels (``expert:<name>``) and this judge's judgment.
+
+    Judge columns: ``judge_label`` (canonical, or None when unparseable or not judged yet), ``judge_status``
+    (a :class:`~selene_eval.prompts.parser.ParseStatus` value, ``pending`` or ``not_renderable``),
+    ``judge_reasoning`` and ``judge_raw``. Labels are re-parsed from the stored text with the one parser, so
+    a parser fix applies to old judgments too.
+    """
+    variant = study.variant(variant_id)
+    identity = judge.identity()
+    items = study.items
+    keys: list[str | None] = []
+    for item in items:
+        try:
+            keys.append(cache_key(identity, render(variant, item, study.spec.rubric)))
+        except TemplateError:
+            keys.append(None)
+    stored = study.judgments.get(k for k in keys if k)
+    frame = items_frame(items)
+    labels, statuses, reasonings, raws = [], [], [], []
+    for key in keys:
+        judgment = stored.get(key) if key else None
+        if judgment is None:
+            labels.append(None)
+            statuses.append("pending" if key else "not_renderable")
+            reasonings.append(None)
+            raws.append(None)
+            continue
+        parsed = parse_judgment(judgment.raw_text, study.spec.task, variant.label_aliases)
+        labels.append(parsed.label)
+        statuses.append(parsed.status.value)
+        reasonings.append(parsed.reasoning)
+        raws.append(judgment.raw_text)
+    frame["judge_label"] = labels
+    frame["judge_status"] = statuses
+    frame["judge_reasoning"] = reasonings
+    frame["judge_raw"] = raws
+    return frame
+
+
+def expert_columns(frame: pd.DataFrame) -> list[str]:
+    """The ``expert:<name>`` columns of an items frame."""
+    return [c for c in frame.columns if c.startswith("expert:")]
+
+
+def study_report(study: Study, judges: list[JudgeSpec] | None = None) -> StudyReport:
+    """Agreement for every judge (default: every judge with stored judgments) and every study variant."""
+    task = study.spec.task
+    order = list(task.expert_labels)
+    base = items_frame(study.items)
+    experts = expert_columns(base)
+    counts = Counter(v for c in experts for v in base[c] if v is not None)
+    experts_agreement = None
+    if len(experts) >= 2:
+        # The ceiling uses every item, judged or not: an all-missing judge column leaves it untouched.
+        ceiling = agreement(base.assign(_judge=None), "_judge", experts, task.level, order=order)
+        experts_agreement = ceiling.experts
+    results = []
+    for judge in judges if judges is not None else study.judgments.judges():
+        for variant_id in study.spec.variants:
+            table = judgment_table(study, judge, variant_id)
+            judged = table[~table["judge_status"].isin(["pending", "not_renderable"])]
+            status_counts = dict(Counter(table["judge_status"]))
+            report = None
+            if len(judged):
+                report = agreement(
+                    judged.reset_index(drop=True), "judge_label", experts, task.level, order=order, group="group_id"
+                    if judged["group_id"].notna().all() else None,
+                )
+            results.append(
+                VariantResult(
+                    judge_id=judge.judge_id,
+                    judge_name=judge.display_name,
+                    variant_id=variant_id,
+                    n_items=len(table),
+                    n_judged=len(judged),
+                    n_pending=int((table["judge_status"] == "pending").sum()),
+                    status_counts=status_counts,
+                    agreement=report,
+                )
+            )
+    return StudyReport(
+        slug=study.slug,
+        title=study.spec.title,
+        task=task.value,
+        level=task.level,
+        n_items=len(base),
+        experts=tuple(c.removeprefix("expert:") for c in experts),
+        expert_label_counts={label: counts.get(label, 0) for label in order},
+        experts_agreement=experts_agreement,
+        results=tuple(results),
+    )
