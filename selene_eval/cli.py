@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-new-tokens", type=int, metavar="N")
     p.add_argument("--backend", choices=["transformers", "scripted"], help="judge backend (default: transformers)")
     p.add_argument("--demo", action="store_true", help="use the offline demo judge (SmolLM2-135M; a weak model)")
+    p.add_argument("--download", action="store_true",
+                   help="download the model from the Hugging Face hub if it is not in the local cache")
     p.add_argument("--variants", action="extend", nargs="+", metavar="ID", help="variant ids (default: the study's)")
     p.add_argument("--batch-size", type=int, default=8, metavar="N")
     p.add_argument("--limit", type=int, metavar="N", help="judge only the first N items")
@@ -165,6 +168,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from selene_eval.runner import Progress, plan_run, run_study
     from selene_eval.store import StudyStore
 
+    # This command prints its own progress: keep library progress bars and advice out of the way.
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     store = StudyStore(args.studies_dir)
     study = store.open(args.study)
     judge = _judge_from_args(study.spec.judge, args)
@@ -183,6 +189,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not plan.pending:
         print("Nothing to run: every judgment is already stored.", file=sys.stderr)
         return 0
+    if args.download:
+        from selene_eval.backends.transformers_backend import DOWNLOAD_ENV
+
+        os.environ[DOWNLOAD_ENV] = "1"
     backend = create_backend(judge)
 
     def show(progress: Progress) -> None:

@@ -55,6 +55,7 @@ def atomic_write(path: Path, data: str) -> None:
     """Write ``data`` to ``path`` so that readers see either the old or the new file, never a mix."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp creates 0600; study files are ordinary readable files
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(data)
             handle.flush()

