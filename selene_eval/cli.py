@@ -106,9 +106,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
     import yaml
 
     from selene_eval.data import ColumnMapping, build_items, parse_label_map, read_table
-    from selene_eval.items import expert_names
-    from selene_eval.prompts import Rubric, default_rubric, default_variant_ids, load_template_file
-    from selene_eval.store import SourceInfo, StudySpec, StudyStore, validate_slug
+    from selene_eval.prompts import Rubric, default_rubric, find_variant, load_template_file
+    from selene_eval.store import StudyStore, new_study_spec, validate_slug
 
     validate_slug(args.study)
     store = StudyStore(args.studies_dir)
@@ -137,25 +136,14 @@ def _cmd_import(args: argparse.Namespace) -> int:
             ) from None
     rubric.check(task)
     custom = [load_template_file(path, task) for path in args.template]
-    has_reference = mapping.reference is not None
-    variants = list(args.variants or default_variant_ids(task, has_reference) + [v.id for v in custom])
-    spec = StudySpec(
-        slug=args.study,
-        title=args.title or Path(args.file).name,
-        task=task,
-        source=SourceInfo(
-            file_name=table.name, format=table.format, encoding=table.encoding, sha256=table.sha256, n_rows=table.n_rows
-        ),
-        mapping=mapping.model_dump(exclude_none=True, exclude_defaults=True),
-        label_map=label_map,
-        experts=expert_names(items),
-        rubric=rubric,
-        variants=variants,
-        custom_variants=custom,
+    spec = new_study_spec(
+        table, mapping, task, label_map, items,
+        slug=args.study, title=args.title or Path(args.file).name, rubric=rubric,
+        variants=args.variants, custom_variants=custom,
     )
+    for variant_id in spec.variants:
+        find_variant(variant_id, task, custom)  # an unknown id fails before anything is written
     study = store.create(spec, items, overwrite=args.overwrite)
-    for variant_id in variants:
-        study.variant(variant_id)  # an unknown id fails now, not at run time
     print(
         f"Imported {len(items)} items with {len(spec.experts)} expert(s) into study {spec.slug!r} "
         f"({study.path}). Next: python -m selene_eval run {spec.slug}"

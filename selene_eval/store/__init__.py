@@ -1,7 +1,7 @@
 """Studies on disk: a readable spec, the normalized items and an SQLite judgment database."""
 
 from selene_eval.store.judgments import JudgmentStore, StoredFailure, StoredJudgment
-from selene_eval.store.spec import SourceInfo, StudySpec
+from selene_eval.store.spec import SourceInfo, StudySpec, new_study_spec
 from selene_eval.store.studies import Study, StudyStore, StudySummary, slugify, validate_slug
 
 __all__ = [
@@ -14,5 +14,6 @@ __all__ = [
     "StudyStore",
     "StudySummary",
     "slugify",
+    "new_study_spec",
     "validate_slug",
 ]

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from selene_eval.backends.base import JudgeSpec
-from selene_eval.prompts.rubric import Rubric
-from selene_eval.prompts.variants import PromptVariant
+from selene_eval.items import Item, expert_names
+from selene_eval.prompts.rubric import Rubric, default_rubric
+from selene_eval.prompts.variants import PromptVariant, default_variant_ids
 from selene_eval.tasks import TaskType
+
+if TYPE_CHECKING:
+    from selene_eval.data import ColumnMapping, TableFile
 
 SPEC_VERSION = 1
 
@@ -56,3 +62,45 @@ class StudySpec(BaseModel):
     variants: list[str] = Field(default_factory=list)
     custom_variants: list[PromptVariant] = Field(default_factory=list)
     judge: JudgeSpec = Field(default_factory=JudgeSpec)
+
+
+def new_study_spec(
+    table: "TableFile",
+    mapping: "ColumnMapping",
+    task: TaskType,
+    label_map: Mapping[str, str | None],
+    items: Sequence[Item],
+    *,
+    slug: str,
+    title: str = "",
+    description: str = "",
+    rubric: Rubric | None = None,
+    variants: Sequence[str] | None = None,
+    custom_variants: Sequence[PromptVariant] = (),
+) -> StudySpec:
+    """The spec of a study imported from ``table``: one definition for the CLI and the dashboard.
+
+    Defaults: the task's default rubric, and Selene's canonical variant (with the reference answer when a
+    reference column is mapped) followed by any custom variants.
+    """
+    if variants is None:
+        variants = default_variant_ids(task, mapping.reference is not None) + [v.id for v in custom_variants]
+    return StudySpec(
+        slug=slug,
+        title=title.strip() or table.name or slug,
+        description=description.strip(),
+        task=task,
+        source=SourceInfo(
+            file_name=table.name or "upload",
+            format=table.format,
+            encoding=table.encoding,
+            sha256=table.sha256,
+            n_rows=table.n_rows,
+        ),
+        mapping=mapping.model_dump(exclude_none=True, exclude_defaults=True),
+        label_map=dict(label_map),
+        experts=expert_names(items),
+        rubric=rubric or default_rubric(task),
+        variants=list(variants),
+        custom_variants=list(custom_variants),
+    )

@@ -214,3 +214,12 @@ def test_importing_selene_eval_loads_neither_streamlit_nor_torch() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+def test_an_unknown_variant_writes_nothing(tmp_path: Path, studies_dir: Path) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text("question,answer,label\n" + "".join(f"q{i},a{i},yes\n" for i in range(3)))
+    code = main(["--studies-dir", str(studies_dir), "import", str(table), "--task", "binary", "--study", "s",
+                 "--map", "input=question", "response=answer", "expert=label", "--variants", "no-such-variant"])
+    assert code == 2
+    assert list(studies_dir.iterdir()) == []

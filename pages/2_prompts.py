@@ -1,0 +1,62 @@
+"""Step 2 · Prompts: the rubric, the prompt variants, custom templates, and the exact prompt per item."""
+
+import streamlit as st
+
+from selene_eval import ui
+
+ui.declare(
+    "prompts",
+    loaded_for=None,
+    custom_id="my-prompt",
+    custom_text="",
+    upload_id="",
+    preview_item=0,
+    preview_variant=None,
+)
+
+
+def main() -> None:
+    """Rubric, variants, preview, custom templates for the open study."""
+    ui.page_title("prompts")
+    with ui.opened_study("write its rubric and choose its prompts") as study:
+        if study is None:
+            return
+        ui.study_caption(study)
+        ui.show_flash()
+        ui.load_study_into_widgets(study)
+        task = study.spec.task
+
+        st.subheader("Rubric")
+        st.markdown("The rubric tells the judge what to assess and what each label means.")
+        rubric = ui.rubric_editor(task)
+
+        st.subheader("Prompt variants")
+        variant_ids = ui.variant_picker(study)
+        custom = study.spec.custom_variants
+        if custom:
+            st.caption("Your own templates in this study:")
+            for variant in custom:
+                left, right = st.columns([4, 1], vertical_alignment="center")
+                left.text(f"{variant.id}  ({variant.source})")
+                right.button("Remove", key=f"prompts_remove_{variant.id}", on_click=ui.remove_variant,
+                             args=(study.slug, variant.id))
+
+        changed = rubric is not None and (rubric != study.spec.rubric or variant_ids != list(study.spec.variants))
+        if changed:
+            st.warning("You have unsaved changes to the rubric or the variants.", icon=":material/edit:")
+        st.button("Save rubric and variants", type="primary", key="prompts_save",
+                  disabled=rubric is None or not variant_ids, on_click=ui.save_prompts,
+                  args=(study.slug, rubric, variant_ids))
+
+        st.subheader("Preview: the exact prompt the judge sees")
+        if rubric is None:
+            st.info("Fix the rubric above to see the prompt.")
+        else:
+            ui.prompt_preview(study, rubric, variant_ids)
+
+        st.subheader("Add your own prompt template")
+        ui.template_sources(study)
+        ui.page_link("run", "Next: 3 · Run the judge")
+
+
+main()

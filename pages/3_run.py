@@ -1,0 +1,49 @@
+"""Step 3 · Run: choose the judge and what to judge, see what will happen, run with progress and cancel."""
+
+import streamlit as st
+
+from selene_eval import ui
+from selene_eval.errors import SeleneEvalError
+from selene_eval.runner import plan_run
+
+ui.declare("run", loaded_for=None, batch=8, limit_on=False, limit=20, cancel_requested=False, last_outcome=None)
+
+
+def main() -> None:
+    """Judge choice, scope, the plan, then the run itself."""
+    ui.page_title("run")
+    with ui.opened_study("run the judge on it") as study:
+        if study is None:
+            return
+        ui.study_caption(study)
+        ui.show_flash()
+        ui.load_judge_into_widgets(study)
+
+        st.subheader("Judge")
+        spec, ready = ui.judge_picker()
+
+        st.subheader("What to judge")
+        variant_ids, limit = ui.scope_picker(study)
+        if spec is None or not variant_ids:
+            return
+
+        st.subheader("Before you start")
+        try:
+            plan = plan_run(study, spec, variant_ids=variant_ids, limit=limit)
+        except SeleneEvalError as exc:
+            ui.show_error(exc)
+            return
+        ui.plan_summary(plan)
+        start = st.button("Start the run", type="primary", key="run_start", disabled=not ready or not plan.pending)
+        st.caption(
+            "Keep this page open while the run goes. Leaving the page or changing a setting stops it after "
+            "the current batch; finished judgments are kept, and starting again continues where it stopped."
+        )
+        ui.last_outcome(study.slug)
+        if start:
+            result = ui.execute_run(study, spec, variant_ids, limit, int(st.session_state["run_batch"]))
+            if result is not None:
+                ui.finish_run(study.slug, result)
+
+
+main()

@@ -1,0 +1,66 @@
+"""Step 4 · Agreement: how well the judge agrees with the experts, and where it does not."""
+
+import streamlit as st
+
+from selene_eval import charts, ui
+from selene_eval.errors import SeleneEvalError
+
+ui.declare("agree", pick=0, consensus=[], judge=[], category=[], search="", read=0)
+
+
+def main() -> None:
+    """Statistics per judge x variant, then one of them in detail."""
+    ui.page_title("agreement")
+    with ui.opened_study("see how well the judge agrees with its experts") as study:
+        if study is None:
+            return
+        ui.study_caption(study)
+        ui.show_flash()
+        try:
+            report = ui.report_for(study)
+            judges = ui.judges_of(study)
+        except SeleneEvalError as exc:
+            ui.show_error(exc, title="The statistics cannot be computed")
+            return
+        task = study.spec.task
+        if not any(r.n_judged for r in report.results):
+            st.info("No judgments yet. Run the judge first; the statistics appear here as soon as some exist.")
+            ui.page_link("run", "Go to 3 · Run the judge")
+            ui.expert_figures(report, None)
+            return
+
+        st.subheader("Agreement with the experts")
+        st.markdown(
+            "One row per judge and prompt variant. The judge's label is compared with the **experts' majority "
+            "label** on every item that has both."
+        )
+        ui.metrics_table(report, judges)
+        result = ui.result_picker(report, judges, "agree_pick")
+        if result is None:
+            return
+        ui.expert_figures(report, result)
+        ui.notes(result)
+
+        spec = judges[result.judge_id]
+        try:
+            table = ui.with_consensus(ui.table_for(study, spec, result.variant_id), task)
+        except SeleneEvalError as exc:
+            ui.show_error(exc)
+            return
+        labels = list(task.expert_labels)
+        left, right = st.columns(2)
+        with left:
+            if result.agreement is not None and result.agreement.confusion is not None:
+                ui.show_chart(charts.confusion_heatmap(ui.confusion_frame(result.agreement.confusion), labels=labels))
+                st.caption("Rows: the experts' majority label; columns: the judge's. The diagonal counts agreements.")
+        with right:
+            ui.show_chart(charts.label_distribution(ui.distribution_frame(table, labels), labels=labels))
+
+        st.subheader("Where the judge and the experts disagree")
+        ui.disagreement_browser(table, task)
+
+        st.subheader("Judge answers that could not be read")
+        ui.unparseable_table(table)
+
+
+main()

@@ -1,0 +1,40 @@
+"""Studies: list, open, rename, duplicate, delete, and compare two side by side."""
+
+import streamlit as st
+
+from selene_eval import ui
+
+ui.declare("studies", selected=None, confirm_delete=None, seeded_for=None, compare_a=None, compare_b=None)
+
+ui.page_title("studies")
+ui.show_flash()
+summaries = {s.slug: s for s in ui.study_store().list()}
+if not summaries:
+    st.info("No studies yet. Import a file on the Data page to create the first one.")
+    ui.page_link("data", "Go to 1 · Data")
+else:
+    st.dataframe(ui.studies_frame(list(summaries.values())), hide_index=True, width="stretch")
+
+    st.subheader("Manage a study")
+    slugs = list(summaries)
+    if st.session_state["studies_selected"] not in slugs:
+        ui.put("studies_selected", ui.current_slug() if ui.current_slug() in slugs else slugs[0])
+    selected = st.selectbox("Study", slugs, key="studies_selected",
+                            format_func=lambda s: f"{summaries[s].title} ({s})")
+    ui.manage_study(selected, summaries)
+
+    st.subheader("Compare two studies")
+    if len(slugs) < 2:
+        st.caption("Create or duplicate a second study to compare two side by side.")
+    else:
+        ui.keep_valid("studies_compare_a", slugs, slugs[0])
+        ui.keep_valid("studies_compare_b", slugs, slugs[1])
+        if st.session_state["studies_compare_a"] is None:
+            ui.put("studies_compare_a", slugs[0])
+        if st.session_state["studies_compare_b"] is None:
+            ui.put("studies_compare_b", slugs[1])
+        left, right = st.columns(2)
+        for column, key in ((left, "studies_compare_a"), (right, "studies_compare_b")):
+            with column:
+                slug = st.selectbox("Study", slugs, key=key, format_func=lambda s: f"{summaries[s].title} ({s})")
+                ui.compare_column(slug)

@@ -1,0 +1,324 @@
+"""Data page components: read an upload, map columns and labels, show the validation report, save a study."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from selene_eval.data import (
+    ColumnMapping,
+    Issue,
+    TableFile,
+    ValidationReport,
+    build_items,
+    distinct_label_values,
+    guess_mapping,
+    read_table,
+    suggest_label_map,
+)
+from selene_eval.errors import StudyError
+from selene_eval.items import ROLES, Item, items_frame
+from selene_eval.store import Study, new_study_spec, slugify, validate_slug
+from selene_eval.tasks import TaskType
+from selene_eval.ui.state import default, keep_valid, keep_valid_many, memo, put, study_store
+from selene_eval.ui.text import TASK_NAMES, md_escape, plural
+
+if TYPE_CHECKING:
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+FILE_TYPES_HELP = (
+    "CSV, TSV, Excel (.xlsx), JSON, JSON Lines or Parquet. The format is recognised from the content, "
+    "so the file name's extension does not matter."
+)
+NO_LABEL = ""
+"""The label-map choice meaning "this value is not a label" (an empty cell)."""
+MAX_LABEL_VALUES = 60
+"""More distinct values than this in the label columns almost certainly means a wrong column."""
+
+ROLE_LABELS: dict[str, str] = {
+    "input": "Question or instruction",
+    "response": "Response to judge",
+    "response_b": "Response B",
+    "reference": "Reference answer (optional)",
+    "context": "Context, e.g. a source passage (optional)",
+    "category": "Category (optional)",
+    "id": "Item id (optional)",
+    "group": "Group (optional)",
+}
+ROLE_HELP: dict[str, str] = {
+    "input": "What was asked: the question, instruction or case the response answers.",
+    "response": "The answer your experts labelled; the judge labels it too.",
+    "response_b": "The second answer, for A-vs-B comparisons.",
+    "reference": "A correct answer to compare against. Needed by the prompt variants 'with reference'.",
+    "context": "Extra material the judge should see, such as the passage the answer should rely on.",
+    "category": "A topic or type per row; lets you filter the results by it.",
+    "id": "A unique id per item. Without one, items are numbered by their row.",
+    "group": "Rows that share a question (several answers to one question); kept together in the statistics.",
+}
+_LAYOUTS = {"wide": "One column per expert", "long": "One row per item and expert (long format)"}
+
+
+def roles_for(task: TaskType) -> list[str]:
+    """The column roles shown for ``task``, required ones first."""
+    roles = ["input", "response"] + (["response_b"] if task is TaskType.PAIRWISE else [])
+    return roles + ["reference", "context", "category", "id", "group"]
+
+
+def read_upload(uploaded: "UploadedFile") -> TableFile:
+    """Parse an uploaded file once per upload (kept in session state); raises ``DataError`` if unreadable."""
+    return memo(
+        "data_table_memo",
+        (uploaded.file_id, uploaded.name, uploaded.size),
+        lambda: read_table(uploaded.getvalue(), name=uploaded.name),
+    )
+
+
+def task_picker(key: str) -> TaskType | None:
+    """A radio with the three tasks in plain words, none chosen at first; returns the choice (or ``None``)."""
+    options = list(TaskType)
+    default(key, None)
+    keep_valid(key, [*options, None], None)
+    return st.radio(
+        "What did your experts judge?",
+        options,
+        key=key,
+        format_func=lambda t: TASK_NAMES[t],
+        help="This decides the labels: 1-5 scores, yes/no, or A/B (experts may also say tie).",
+    )
+
+
+def _seed_mapping(guess: ColumnMapping, columns: Sequence[str]) -> None:
+    """Put ``guess`` into the mapping widgets' state (a new file or task: start from the guess)."""
+    for role in ROLES:
+        value = getattr(guess, role, None)
+        put(f"data_role_{role}", value if value in columns else None)
+    put("data_experts", [c for c in guess.experts if c in columns])
+    long = bool(guess.annotator and guess.label)
+    put("data_layout", "long" if long else "wide")
+    put("data_annotator", guess.annotator if guess.annotator in columns else None)
+    put("data_label", guess.label if guess.label in columns else None)
+
+
+def mapping_editor(columns: Sequence[str], task: TaskType, signature: object) -> ColumnMapping:
+    """Dropdowns mapping the file's columns to roles, pre-filled by ``guess_mapping``; returns the mapping.
+
+    ``signature`` identifies the file and task: when it changes the dropdowns start again from the guess.
+    Raises ``MappingError`` when the choices cannot form a mapping.
+    """
+    if st.session_state.get("data_mapping_for") != signature:
+        _seed_mapping(guess_mapping(list(columns), task), columns)
+        put("data_mapping_for", signature)
+    optional: list[str | None] = [None, *columns]
+
+    def show(column: str | None) -> str:
+        return "(none)" if column is None else column
+
+    st.markdown("**Which column holds what?**")
+    roles = roles_for(task)
+    left, right = st.columns(2)
+    chosen: dict[str, str | None] = {}
+    for index, role in enumerate(roles):
+        key = f"data_role_{role}"
+        keep_valid(key, optional, None)
+        label = ROLE_LABELS[role]
+        if role == "response" and task is TaskType.PAIRWISE:
+            label = "Response A"
+        with left if index % 2 == 0 else right:
+            chosen[role] = st.selectbox(label, optional, key=key, format_func=show, help=ROLE_HELP[role],
+                                        placeholder="(none)")
+
+    st.markdown("**Where are the experts' labels?**")
+    keep_valid("data_layout", list(_LAYOUTS), "wide")
+    layout = st.radio("Layout of the labels", list(_LAYOUTS), key="data_layout", format_func=_LAYOUTS.get,
+                      horizontal=True)
+    experts: list[str] = []
+    annotator = label_column = None
+    if layout == "wide":
+        keep_valid_many("data_experts", list(columns))
+        experts = st.multiselect(
+            "Expert label columns (one per expert)",
+            list(columns),
+            key="data_experts",
+            help="Each chosen column holds one expert's label for every item; the column name names the expert.",
+        )
+    else:
+        left, right = st.columns(2)
+        keep_valid("data_annotator", optional, None)
+        keep_valid("data_label", optional, None)
+        with left:
+            annotator = st.selectbox("Expert (annotator) column", optional, key="data_annotator", format_func=show,
+                                     help="Who gave the label on this row.", placeholder="(none)")
+        with right:
+            label_column = st.selectbox("Label column", optional, key="data_label", format_func=show,
+                                        help="The label that expert gave on this row.", placeholder="(none)")
+    return ColumnMapping(**chosen, experts=experts, annotator=annotator, label=label_column)
+
+
+def distinct_labels(table: TableFile, mapping: ColumnMapping) -> list[str]:
+    """The distinct raw values in the mapped label column(s) (``[]`` before any is chosen)."""
+    if not mapping.experts and not mapping.label:
+        return []
+    return distinct_label_values(table.frame, mapping)
+
+
+def validate(
+    table: TableFile, mapping: ColumnMapping, task: TaskType, label_map: dict[str, str | None], file_id: object
+) -> tuple[list[Item], ValidationReport]:
+    """``build_items`` for the current choices, recomputed only when one of them changes."""
+    signature = (file_id, mapping.model_dump_json(), task.value, tuple(sorted(label_map.items(), key=lambda kv: kv[0])))
+    return memo("data_items_memo", signature, lambda: build_items(table.frame, mapping, task, label_map))
+
+
+def label_value_key(task: TaskType, raw: str) -> str:
+    """The session-state key of the dropdown saying what raw label value ``raw`` means for ``task``."""
+    return f"data_labelmap_{task.value}_{hashlib.sha1(raw.encode('utf-8')).hexdigest()[:16]}"
+
+
+def label_map_editor(raw_values: Sequence[str], task: TaskType) -> dict[str, str | None]:
+    """One dropdown per distinct raw label value, pre-filled by ``suggest_label_map``; returns the label map.
+
+    Values the suggestion does not know start empty ("choose"), and stay out of the map until chosen, so
+    the validation report blocks saving until each has a meaning. "(no label)" means the cell counts as if
+    the expert gave no label (e.g. "skipped").
+    """
+    if not raw_values:
+        st.info("No label values found yet: choose the expert label column(s) above.")
+        return {}
+    shown = list(raw_values)[:MAX_LABEL_VALUES]
+    if len(raw_values) > MAX_LABEL_VALUES:
+        st.warning(
+            f"The label column(s) hold {len(raw_values):,} different values, which is unusual for labels: "
+            f"check that you chose the right column. Only the first {MAX_LABEL_VALUES} are listed here."
+        )
+    suggestions = suggest_label_map(shown, task)
+    options = [*task.expert_labels, NO_LABEL]
+
+    def show(value: str) -> str:
+        return "(no label)" if value == NO_LABEL else value
+
+    st.markdown(f"**What does each label value mean?** The labels of this task: {', '.join(task.expert_labels)}.")
+    label_map: dict[str, str | None] = {}
+    header = st.columns([3, 2])
+    header[0].caption("Value in your file")
+    header[1].caption("Means")
+    for number, raw in enumerate(shown, start=1):
+        key = label_value_key(task, raw)
+        default(key, suggestions.get(raw))
+        keep_valid(key, [*options, None], None)
+        left, right = st.columns([3, 2], vertical_alignment="center")
+        with left:
+            st.text(raw)
+        with right:
+            value = st.selectbox(f"Meaning of value {number}", options, key=key, format_func=show,
+                                 label_visibility="collapsed", placeholder="Choose what it means")
+        if value is not None:
+            label_map[raw] = None if value == NO_LABEL else value
+    undecided = [raw for raw in shown if raw not in label_map]
+    dropped = [raw for raw, value in label_map.items() if value is None]
+    if undecided:
+        st.caption(f"{plural(len(undecided), 'value')} still need{'s' if len(undecided) == 1 else ''} a meaning.")
+    if dropped:
+        st.caption(
+            f"{plural(len(dropped), 'value')} will count as no label: "
+            + ", ".join(md_escape(repr(v)) for v in dropped[:8])
+            + (" …" if len(dropped) > 8 else "")
+        )
+    return label_map
+
+
+def validation_report(report: ValidationReport) -> None:
+    """Errors (they block saving), then warnings (they explain), then a one-line verdict."""
+    for issue in report.errors:
+        st.error(_issue_text(issue), icon=":material/block:")
+    for issue in report.warnings:
+        st.warning(_issue_text(issue), icon=":material/warning:")
+    if report.ok:
+        st.success(
+            f"{plural(report.n_items, 'item')} ready from {plural(report.n_rows, 'row')}"
+            + (f", with {plural(len(report.warnings), 'warning')} to read above." if report.warnings else "."),
+            icon=":material/check_circle:",
+        )
+    else:
+        st.info(f"Fix the {plural(len(report.errors), 'problem')} marked in red to save the study.")
+
+
+def _issue_text(issue: Issue) -> str:
+    """An issue as Markdown: the message, where it is, and how to fix it (user text escaped)."""
+    parts = [md_escape(issue.message)]
+    where = []
+    if issue.column:
+        where.append(f"column {md_escape(issue.column)}")
+    if issue.rows:
+        shown = ", ".join(str(r) for r in issue.rows[:10])
+        where.append(f"row{'s' if len(issue.rows) > 1 else ''} {shown}{', …' if len(issue.rows) > 10 else ''}")
+    if where:
+        parts.append("Where: " + "; ".join(where) + " (row 1 is the first row under the header).")
+    if issue.fix:
+        parts.append(f"**How to fix:** {md_escape(issue.fix)}")
+    return "  \n".join(parts)
+
+
+def create_study(
+    table: TableFile,
+    mapping: ColumnMapping,
+    task: TaskType,
+    label_map: dict[str, str | None],
+    items: list[Item],
+    *,
+    slug: str,
+    title: str,
+    description: str = "",
+    overwrite: bool = False,
+) -> Study:
+    """Save a new study: the spec (with the default rubric and Selene's canonical prompt) and the items.
+
+    Raises ``StudyError`` for a bad or taken name (unless ``overwrite``).
+    """
+    slug = validate_slug(slug.strip())
+    store = study_store()
+    if store.exists(slug) and not overwrite:
+        raise StudyError(
+            f"A study named {slug!r} already exists. Choose another name, or tick 'Replace it' to overwrite it "
+            "(its judgments are deleted)."
+        )
+    spec = new_study_spec(table, mapping, task, label_map, items, slug=slug, title=title, description=description)
+    return store.create(spec, items, overwrite=overwrite)
+
+
+def suggested_slug(file_name: str) -> str:
+    """A study name suggested from the file name (``Physician labels.csv`` -> ``physician-labels``)."""
+    return slugify(Path(file_name).stem or file_name)
+
+
+def study_overview(study: Study) -> None:
+    """What a saved study holds: counts, source file, mapping, label map and the items."""
+    spec = study.spec
+    items = study.items
+    cols = st.columns(4)
+    cols[0].metric("Items", f"{len(items):,}")
+    cols[1].metric("Experts", len(spec.experts))
+    cols[2].metric("Judgments stored", f"{study.judgments.count():,}")
+    cols[3].metric("Prompt variants", len(spec.variants))
+    st.caption(f"Task: {md_escape(TASK_NAMES[spec.task])}")
+    if spec.description:
+        st.text(spec.description)
+    if spec.source is not None:
+        src = spec.source
+        st.caption(
+            f"From the file {md_escape(src.file_name)} ({md_escape(src.format)}"
+            + (f", {md_escape(src.encoding)}" if src.encoding else "")
+            + f", {plural(src.n_rows, 'row')}; SHA-256 {src.sha256[:12]}…)"
+        )
+    left, right = st.columns(2)
+    with left:
+        st.caption("Column mapping")
+        st.json(spec.mapping, expanded=False)
+    with right:
+        st.caption("Label values and what they mean (null = no label)")
+        st.json(spec.label_map, expanded=False)
+    st.caption(f"Items (first {min(len(items), 500)} of {len(items):,})")
+    st.dataframe(items_frame(items[:500]), hide_index=True, width="stretch")

@@ -1,0 +1,253 @@
+"""Agreement, robustness and studies pages: the study report (cached), tables and charts of it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from selene_eval.backends.base import JudgeSpec
+from selene_eval.report import StudyReport, VariantResult, expert_columns, judgment_table, study_report
+from selene_eval.store import Study, StudyStore
+from selene_eval.tasks import TaskType
+from selene_eval.ui.common import plain
+from selene_eval.ui.state import keep_valid, keep_valid_many
+from selene_eval.ui.text import METRIC_HELP, METRIC_NAMES, fmt_share, fmt_stat, md_escape, plural
+from selene_eval.ui.views import (
+    NOT_JUDGED,
+    cell,
+    disagreements,
+    filter_items,
+    item_view,
+    metrics_frame,
+    result_title,
+    unparseable,
+)
+
+
+def study_fingerprint(study: Study) -> tuple[tuple[str, int, int], ...]:
+    """What changes when a study's spec, items or judgments change (file names, mtimes, sizes)."""
+    out = []
+    for entry in sorted(os.scandir(study.path), key=lambda e: e.name):
+        if entry.is_file():
+            stat = entry.stat()
+            out.append((entry.name, stat.st_mtime_ns, stat.st_size))
+    return tuple(out)
+
+
+def _open(path: str) -> Study:
+    folder = Path(path)
+    return StudyStore(folder.parent).open(folder.name)
+
+
+@st.cache_data(show_spinner="Computing agreement…", max_entries=16)
+def _cached_report(path: str, fingerprint: tuple[tuple[str, int, int], ...]) -> StudyReport:
+    study = _open(path)
+    try:
+        return study_report(study)
+    finally:
+        study.close()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _cached_table(path: str, fingerprint: tuple[tuple[str, int, int], ...], judge_json: str, variant_id: str) -> pd.DataFrame:
+    study = _open(path)
+    try:
+        return judgment_table(study, JudgeSpec.model_validate_json(judge_json), variant_id)
+    finally:
+        study.close()
+
+
+def report_for(study: Study) -> StudyReport:
+    """``study_report(study)``, recomputed only when the study's files change."""
+    return _cached_report(str(study.path), study_fingerprint(study))
+
+
+def table_for(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFrame:
+    """``judgment_table(study, judge, variant_id)``, recomputed only when the study's files change."""
+    return _cached_table(str(study.path), study_fingerprint(study), judge.model_dump_json(), variant_id)
+
+
+def judges_of(study: Study) -> dict[str, JudgeSpec]:
+    """Every judge with stored judgments, by judge id."""
+    return {spec.judge_id: spec for spec in study.judgments.judges()}
+
+
+_COUNT_HELP = {
+    "Judged": "Items with a stored judgment from this judge and prompt variant.",
+    "Not judged yet": "Items still to run (start the run again to judge them).",
+    "Compared": "Items with both a readable judge label and an expert majority: the statistics use these.",
+    "Unparseable": "Judge answers without a readable label: kept, counted, and left out of the statistics.",
+    "No expert majority": "Items where the experts split evenly: left out of the judge-vs-experts statistics.",
+}
+_STAT_HELP = {
+    **{METRIC_NAMES[k]: v for k, v in METRIC_HELP.items()},
+    "Experts' own alpha": "Krippendorff's alpha among the experts alone: the ceiling a judge can hope for.",
+    "Alpha with the judge as one more expert": "Krippendorff's alpha with the judge added as one more expert. "
+    "Close to the experts' own alpha: the judge labels like one more expert.",
+}
+
+
+def metric_columns_config(frame: pd.DataFrame) -> dict[str, object]:
+    """Number formats and help texts for the columns of :func:`selene_eval.ui.views.metrics_frame`."""
+    config: dict[str, object] = {}
+    for column in frame.columns:
+        if column in _COUNT_HELP:
+            config[column] = st.column_config.NumberColumn(column, format="%d", help=_COUNT_HELP[column])
+        elif column == "Unparseable share":
+            config[column] = st.column_config.NumberColumn(column, format="percent", help=_COUNT_HELP["Unparseable"])
+        elif column in _STAT_HELP:
+            config[column] = st.column_config.NumberColumn(column, format="%.3f", help=_STAT_HELP[column])
+    return config
+
+
+def metrics_table(report: StudyReport, judges: dict[str, JudgeSpec]) -> pd.DataFrame:
+    """Show one row of statistics per judge x prompt variant; returns the frame shown."""
+    frame = metrics_frame(report, judges)
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=metric_columns_config(frame))
+    st.caption("Empty cells: the statistic is undefined for these labels (the notes say why).")
+    return frame
+
+
+def expert_figures(report: StudyReport, result: VariantResult | None) -> None:
+    """The experts' agreement among themselves beside the judge's, as big numbers."""
+    ea = report.experts_agreement
+    if ea is None:
+        st.caption(
+            "With a single expert there is no expert-vs-expert figure to compare with; map several expert "
+            "columns to see how much the experts themselves agree."
+        )
+        return
+    a = result.agreement if result else None
+    cols = st.columns(3)
+    cols[0].metric(
+        f"Experts among themselves ({ea.n_experts})",
+        fmt_stat(ea.krippendorff_alpha),
+        help="Krippendorff's alpha among the experts alone: how far the experts agree with each other.",
+    )
+    cols[1].metric(
+        "Judge vs experts' majority",
+        fmt_stat(a.metrics.get("krippendorff_alpha")) if a else "n/a",
+        help="Krippendorff's alpha between the judge and the experts' majority label.",
+    )
+    cols[2].metric(
+        "Experts + judge as one more expert",
+        fmt_stat(a.experts.alpha_with_judge) if a and a.experts else "n/a",
+        help="If this stays close to the experts' own alpha, the judge labels like one more expert.",
+    )
+
+
+def result_picker(report: StudyReport, judges: dict[str, JudgeSpec], key: str) -> VariantResult | None:
+    """Choose one judge x variant to look at in detail."""
+    results = [r for r in report.results if r.n_judged]
+    if len(results) <= 1:
+        return results[0] if results else None
+    indices = list(range(len(results)))
+    keep_valid(key, indices, 0)
+    index = st.selectbox("Look in detail at", indices, key=key, format_func=lambda i: result_title(results[i], judges))
+    return results[index]
+
+
+def notes(result: VariantResult) -> None:
+    """The statistics' notes: every exclusion and every undefined figure, with its reason."""
+    a = result.agreement
+    if a is None:
+        return
+    st.caption(
+        f"Compared with the experts' majority on {plural(a.n_compared, 'item')} of {a.n_items:,} judged: "
+        f"{a.n_no_majority:,} without an expert majority, {a.n_unlabelled:,} without expert labels, "
+        f"{a.n_judge_missing:,} without a readable judge label."
+    )
+    for note in a.notes:
+        st.caption(f"Note: {md_escape(note)}")
+
+
+def disagreement_browser(table: pd.DataFrame, task: TaskType) -> None:
+    """The items where the judge's label differs from the experts' majority: filters, a table, one in full.
+
+    ``table`` is a judgment table with a ``consensus`` column (:func:`selene_eval.ui.views.with_consensus`).
+    """
+    rows = disagreements(table)
+    if rows.empty:
+        st.success("On every compared item the judge gave the experts' majority label.", icon=":material/check_circle:")
+        return
+    labels = list(task.expert_labels)
+    has_category = "category" in rows.columns and rows["category"].notna().any()
+    cols = st.columns(4 if has_category else 3)
+    for key, options in (("agree_consensus", labels), ("agree_judge", list(task.judge_labels))):
+        keep_valid_many(key, options)
+    with cols[0]:
+        consensus_labels = st.multiselect("Experts said", labels, key="agree_consensus")
+    with cols[1]:
+        judge_labels = st.multiselect("Judge said", list(task.judge_labels), key="agree_judge")
+    categories: list[str] = []
+    if has_category:
+        options = sorted(str(c) for c in rows["category"].dropna().unique())
+        keep_valid_many("agree_category", options)
+        with cols[2]:
+            categories = st.multiselect("Category", options, key="agree_category")
+    with cols[-1]:
+        search = st.text_input("Search the texts", key="agree_search", placeholder="a word in the question, answer or reasoning")
+    shown = filter_items(rows, consensus_labels=consensus_labels, judge_labels=judge_labels,
+                         categories=categories, search=search)
+    st.caption(f"{plural(len(shown), 'item')} shown of {plural(len(rows), 'disagreement')}.")
+    st.dataframe(item_view(shown), hide_index=True, width="stretch", column_config=_TEXT_COLUMNS)
+    if shown.empty:
+        return
+    read_in_full(shown, "agree_read")
+
+
+_TEXT_COLUMNS = {
+    name: st.column_config.TextColumn(name, width="large")
+    for name in ("Input", "Response", "Response A", "Response B", "Judge's reasoning", "Judge's raw output")
+}
+
+
+def read_in_full(rows: pd.DataFrame, key: str) -> None:
+    """Pick one item of ``rows`` and read its texts in full, as plain text."""
+    ids = [str(i) for i in rows["item_id"]]
+    keep_valid(key, list(range(len(ids))))
+    with st.expander("Read one item in full"):
+        index = st.selectbox("Item", list(range(len(ids))), key=key, format_func=lambda i: ids[i])
+        row = {k: cell(v) for k, v in rows.iloc[index].items()}
+        experts = ", ".join(f"{c.removeprefix('expert:')}: {row[c] or '(no label)'}" for c in expert_columns(rows))
+        plain(row["input"], label="Input")
+        if row.get("context"):
+            plain(row["context"], label="Context")
+        plain(row["response"], label="Response A" if row.get("response_b") else "Response")
+        if row.get("response_b"):
+            plain(row["response_b"], label="Response B")
+        if row.get("reference"):
+            plain(row["reference"], label="Reference answer")
+        plain(
+            f"Experts: {experts}\nExperts' majority: {row.get('consensus') or '(none)'}\n"
+            f"Judge: {row.get('judge_label') or '(unreadable)'}",
+            label="Labels",
+        )
+        plain(row.get("judge_reasoning"), label="Judge's reasoning")
+
+
+def unparseable_table(table: pd.DataFrame) -> None:
+    """Judge answers without a readable label: how many, and each one with its raw output."""
+    judged = int((~table["judge_status"].isin(NOT_JUDGED)).sum())
+    bad = unparseable(table)
+    if bad.empty:
+        st.success(f"All {judged:,} judge answers had a readable label.", icon=":material/check_circle:")
+        return
+    st.warning(
+        f"{plural(len(bad), 'answer')} of {judged:,} ({fmt_share(len(bad) / judged if judged else None)}) had no "
+        "readable label. They are kept and left out of the statistics; a high share is itself a finding "
+        "about the prompt or the model.",
+        icon=":material/warning:",
+    )
+    st.dataframe(item_view(bad, raw=True), hide_index=True, width="stretch", column_config=_TEXT_COLUMNS)
+
+
+def show_chart(chart: alt.TopLevelMixin) -> None:
+    """Display an Altair chart from :mod:`selene_eval.charts` at the container's width."""
+    st.altair_chart(chart, width="stretch")
+
+

@@ -1,0 +1,59 @@
+"""The sidebar every page shares: the current study, the judge's status, where studies are stored."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from selene_eval.errors import SeleneEvalError
+from selene_eval.store import StudySummary
+from selene_eval.tasks import TaskType
+from selene_eval.ui.judge import loaded_judge, weights_status
+from selene_eval.ui.state import STUDY_KEY, keep_valid, studies_dir, study_store
+from selene_eval.ui.text import TASK_NAMES, judge_title, md_escape, plural
+
+
+def render_sidebar() -> None:
+    """Draw the shared sidebar (call before the page runs, so it shows even during a long run)."""
+    summaries = {s.slug: s for s in study_store().list()}
+    options: list[str | None] = [None, *summaries]
+    keep_valid(STUDY_KEY, options, None)
+    with st.sidebar:
+        st.selectbox(
+            "Current study",
+            options,
+            key=STUDY_KEY,
+            format_func=lambda slug: "(none open)" if slug is None else _study_option(summaries[slug]),
+            placeholder="(none open)",
+            help="Every page works on this study. Create one on the Data page; manage them on the Studies page.",
+        )
+        slug = st.session_state.get(STUDY_KEY)
+        if slug in summaries:
+            summary = summaries[slug]
+            st.caption(
+                f"{md_escape(TASK_NAMES[TaskType(summary.task)])} · {plural(summary.n_items, 'item')} · "
+                f"{plural(summary.n_judgments, 'judgment')} stored"
+                + (" · illustrative example" if summary.illustrative else "")
+            )
+            _judge_status(slug)
+        loaded = loaded_judge()
+        st.caption(
+            "Model in memory: " + (md_escape(judge_title(loaded)) if loaded else "none (a model loads when a run starts)")
+        )
+        st.caption("Studies are stored in:")
+        st.code(str(studies_dir()), language=None, wrap_lines=True)
+
+
+def _study_option(summary: StudySummary) -> str:
+    return f"{summary.title} ({summary.slug})" if summary.title != summary.slug else summary.slug
+
+
+def _judge_status(slug: str) -> None:
+    """The study's chosen judge and whether its model files are on this computer."""
+    try:
+        study = study_store().open(slug)
+    except SeleneEvalError:
+        return  # the page shows why
+    spec = study.spec.judge
+    status = weights_status(spec)
+    mark = ":material/check_circle:" if status.available else ":material/warning:"
+    st.caption(f"Judge: {md_escape(judge_title(spec))}  \n{mark} {md_escape(status.summary.capitalize())}")

@@ -1,0 +1,113 @@
+"""Wording and formatting shared by the pages (no streamlit calls).
+
+Everything a user typed or a file contained (column names, study names, responses, reasoning) must reach
+the screen as text, never as Markdown or HTML that runs. Streamlit renders Markdown in ``st.markdown``,
+``st.caption``, ``st.error`` & co. and in widget labels, so user text placed there goes through
+:func:`md_escape` first; long texts go to ``st.text``, ``st.code`` or dataframes instead.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from selene_eval.backends.base import JudgeSpec
+from selene_eval.tasks import TaskType
+
+# Every ASCII punctuation character can be backslash-escaped in CommonMark; Streamlit adds its own
+# syntax on top (":material/icon:", ":red[text]", "$math$"), which the same escaping neutralises.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=^\"'])")
+
+TASK_NAMES: dict[TaskType, str] = {
+    TaskType.ABSOLUTE: "Score from 1 to 5 (absolute)",
+    TaskType.BINARY: "Yes or no (binary classification)",
+    TaskType.PAIRWISE: "Which of two responses is better, A or B (pairwise)",
+}
+"""How each task is named on screen."""
+
+METRIC_NAMES: dict[str, str] = {
+    "accuracy": "Accuracy",
+    "cohen_kappa": "Cohen's kappa",
+    "quadratic_weighted_kappa": "Weighted kappa (quadratic)",
+    "krippendorff_alpha": "Krippendorff's alpha",
+    "spearman": "Spearman's rho",
+    "kendall_tau": "Kendall's tau",
+    "pearson": "Pearson's r",
+    "mean_absolute_error": "Mean absolute error",
+}
+"""Display names of the statistics (keys as in :data:`selene_eval.metrics.METRICS`)."""
+
+METRIC_HELP: dict[str, str] = {
+    "accuracy": "Share of items where the judge gave the experts' majority label.",
+    "cohen_kappa": "Agreement corrected for chance: 1 is perfect, 0 is what guessing would give.",
+    "quadratic_weighted_kappa": "Kappa where a near miss (4 vs 5) costs far less than a far one (1 vs 5).",
+    "krippendorff_alpha": "Chance-corrected agreement between the judge and the experts' majority label.",
+    "spearman": "Rank correlation between the judge's and the experts' scores.",
+    "kendall_tau": "Rank correlation (tau-b) between the judge's and the experts' scores.",
+    "pearson": "Linear correlation between the judge's and the experts' scores.",
+    "mean_absolute_error": "Average distance between the judge's and the experts' scores.",
+}
+
+DEMO_WARNING = "a weak demo model, not Selene"
+SCRIPTED_WARNING = "a scripted test judge, not a model"
+
+
+def md_escape(text: object) -> str:
+    """``text`` with every Markdown (and Streamlit shortcode) character backslash-escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def fmt_stat(value: float | None, digits: int = 3) -> str:
+    """A statistic for display: ``0.812``, or ``n/a`` when undefined (``None`` or NaN)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.{digits}f}"
+
+
+def fmt_share(value: float | None) -> str:
+    """A share as a percentage (``12.5%``), ``n/a`` when undefined."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.1%}"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``45 s``, ``3 min 20 s``, ``2 h 05 min``; ``unknown`` for ``None``."""
+    if seconds is None or math.isnan(seconds):
+        return "unknown"
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def plural(n: int, word: str, plural_form: str | None = None) -> str:
+    """``1 item``, ``2 items`` (``plural_form`` for irregular words)."""
+    return f"{n:,} {word if n == 1 else (plural_form or word + 's')}"
+
+
+def is_demo_judge(spec: JudgeSpec) -> bool:
+    """Whether ``spec`` is the offline demo judge (SmolLM2-135M), which must be labelled as such."""
+    model = spec.model.replace("\\", "/").lower()
+    return "smollm" in model or "smollm" in (spec.gguf_file or "").lower()
+
+
+def judge_title(spec: JudgeSpec) -> str:
+    """The judge's display name, with a plain warning for the demo and scripted judges."""
+    name = spec.display_name
+    if spec.backend == "scripted":
+        warning = SCRIPTED_WARNING
+    elif is_demo_judge(spec):
+        warning = DEMO_WARNING
+    else:
+        return name
+    lowered = name.lower()
+    if any(phrase in lowered for phrase in (warning, "not a model", "not a real model", "not selene")):
+        return name
+    if warning == DEMO_WARNING and "weak" in lowered:
+        return f"{name}, not Selene"
+    return f"{name} ({warning})"

@@ -1,0 +1,235 @@
+"""Pure helpers that turn the core's results into the tidy tables the pages and charts show.
+
+No streamlit here: these are plain functions over :mod:`selene_eval.report` results and judgment tables,
+so they can be tested (and reused by an HTML report) without a running app.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+
+import pandas as pd
+
+from selene_eval.backends.base import JudgeSpec
+from selene_eval.metrics import METRICS, ConfusionMatrix, consensus
+from selene_eval.report import StudyReport, VariantResult, expert_columns
+from selene_eval.tasks import TaskType
+from selene_eval.ui.text import METRIC_NAMES, fmt_share, fmt_stat, judge_title
+
+NOT_JUDGED = ("pending", "not_renderable")
+"""Judgment-table statuses of items without a stored judgment."""
+
+STATUS_NAMES: dict[str, str] = {
+    "ok": "read",
+    "missing_result": "no result line",
+    "out_of_range": "label outside the allowed set",
+    "ambiguous": "more than one label",
+    "pending": "not judged yet",
+    "not_renderable": "prompt cannot be built for this item",
+}
+"""Plain words for the parser's statuses."""
+
+
+def present(value: object) -> bool:
+    """Whether a table cell holds a value (not ``None``, NaN or an empty string)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return False
+    try:
+        return not bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return True
+
+
+def cell(value: object) -> str | None:
+    """A table cell as text, ``None`` when empty (pandas may hold missing text as NaN)."""
+    return str(value) if present(value) else None
+
+
+def _nan_to_none(value: float | None) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def result_title(result: VariantResult, judges: dict[str, JudgeSpec]) -> str:
+    """``<judge> · variant <id>``, the judge labelled as demo/scripted where it is one."""
+    spec = judges.get(result.judge_id)
+    name = judge_title(spec) if spec is not None else result.judge_name
+    return f"{name} · variant {result.variant_id}"
+
+
+def metrics_frame(report: StudyReport, judges: dict[str, JudgeSpec]) -> pd.DataFrame:
+    """One row per judge x prompt variant: coverage, every statistic of the task's level, exclusions.
+
+    ``judges`` maps judge ids to their specs (for display names). Undefined statistics are ``None``. When
+    there are two or more experts, ``Experts' own alpha`` (the experts among themselves, the same for every
+    row) stands beside ``Alpha with the judge as one more expert``.
+    """
+    names = list(METRICS[report.level])  # type: ignore[index]
+    rows = []
+    for result in report.results:
+        spec = judges.get(result.judge_id)
+        row: dict[str, object] = {
+            "Judge": judge_title(spec) if spec is not None else result.judge_name,
+            "Prompt variant": result.variant_id,
+            "Judged": result.n_judged,
+            "Not judged yet": result.n_pending,
+        }
+        a = result.agreement
+        row["Compared"] = a.n_compared if a else 0
+        for name in names:
+            row[METRIC_NAMES.get(name, name)] = _nan_to_none(a.metrics.get(name)) if a else None
+        if report.experts_agreement is not None:
+            row["Experts' own alpha"] = _nan_to_none(report.experts_agreement.krippendorff_alpha)
+            row["Alpha with the judge as one more expert"] = (
+                _nan_to_none(a.experts.alpha_with_judge) if a and a.experts else None
+            )
+        row["Unparseable"] = a.n_judge_missing if a else 0
+        row["Unparseable share"] = _nan_to_none(a.unparseable_share) if a else None
+        row["No expert majority"] = a.n_no_majority if a else 0
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def compact_metrics(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`metrics_frame` turned on its side for narrow columns: one row per figure, one column per
+    judge x variant, values as display text (``n/a`` where undefined, shares as percentages)."""
+    if frame.empty:
+        return pd.DataFrame()
+    columns = [f"{judge} · {variant}" for judge, variant in zip(frame["Judge"], frame["Prompt variant"])]
+    body = frame.drop(columns=["Judge", "Prompt variant"])
+    rows = {}
+    for name in body.columns:
+        values = body[name].tolist()
+        if name == "Unparseable share":
+            rows[name] = [fmt_share(v) for v in values]
+        elif body[name].dtype.kind in "iu":
+            rows[name] = [f"{int(v):,}" for v in values]
+        else:
+            rows[name] = [fmt_stat(v) for v in values]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("Figure").reset_index()
+
+
+def confusion_frame(matrix: ConfusionMatrix) -> pd.DataFrame:
+    """The confusion matrix as tidy rows ``expert``, ``judge``, ``count`` (every cell, zeros included)."""
+    rows = [
+        {"expert": expert, "judge": judge, "count": int(matrix.counts[i][j])}
+        for i, expert in enumerate(matrix.labels)
+        for j, judge in enumerate(matrix.labels)
+    ]
+    return pd.DataFrame(rows, columns=["expert", "judge", "count"])
+
+
+def distribution_frame(table: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
+    """How often each label was given by the judge and by the experts (all their labels), as tidy rows.
+
+    ``table`` is a :func:`selene_eval.report.judgment_table`; only judged items count, so both sides
+    describe the same items. Rows: ``source`` (``Judge`` / ``Experts``), ``label``, ``count``.
+    """
+    judged = table[~table["judge_status"].isin(NOT_JUDGED)]
+    judge_counts = Counter(v for v in judged["judge_label"] if present(v))
+    expert_counts = Counter(v for c in expert_columns(judged) for v in judged[c] if present(v))
+    rows = [{"source": "Judge", "label": label, "count": judge_counts.get(label, 0)} for label in labels]
+    rows += [{"source": "Experts", "label": label, "count": expert_counts.get(label, 0)} for label in labels]
+    return pd.DataFrame(rows, columns=["source", "label", "count"])
+
+
+def with_consensus(table: pd.DataFrame, task: TaskType) -> pd.DataFrame:
+    """``table`` plus a ``consensus`` column: the experts' strict-majority label (``None`` without one)."""
+    experts = expert_columns(table)
+    out = table.copy()
+    if not experts:
+        out["consensus"] = None
+        return out
+    result = consensus(table[experts], task.level, order=list(task.expert_labels))  # type: ignore[arg-type]
+    out["consensus"] = result.values.astype(object).where(result.values.notna(), None)
+    return out
+
+
+def disagreements(table: pd.DataFrame) -> pd.DataFrame:
+    """Judged items whose readable judge label differs from the expert consensus (``with_consensus`` first)."""
+    mask = (
+        (table["judge_status"] == "ok")
+        & table["judge_label"].notna()
+        & table["consensus"].notna()
+        & (table["judge_label"] != table["consensus"])
+    )
+    return table[mask]
+
+
+def unparseable(table: pd.DataFrame) -> pd.DataFrame:
+    """Judged items whose output the parser could not read (kept and shown, never hidden)."""
+    return table[~table["judge_status"].isin(("ok", *NOT_JUDGED))]
+
+
+def item_view(table: pd.DataFrame, *, raw: bool = False) -> pd.DataFrame:
+    """The columns an analyst reads, with plain headers: item, texts, expert labels, judge label and why.
+
+    ``raw`` adds the judge's raw output and the parser's verdict (for unparseable judgments).
+    """
+    experts = expert_columns(table)
+    columns: dict[str, str] = {"item_id": "Item", "input": "Input", "response": "Response"}
+    if "response_b" in table.columns and table["response_b"].notna().any():
+        columns["response"] = "Response A"
+        columns["response_b"] = "Response B"
+    if "category" in table.columns and table["category"].notna().any():
+        columns["category"] = "Category"
+    for column in experts:
+        columns[column] = f"Expert {column.removeprefix('expert:')}"
+    if "consensus" in table.columns:
+        columns["consensus"] = "Experts' majority"
+    columns["judge_label"] = "Judge"
+    columns["judge_reasoning"] = "Judge's reasoning"
+    if raw:
+        columns["judge_status"] = "Problem"
+        columns["judge_raw"] = "Judge's raw output"
+    view = table.loc[:, list(columns)].rename(columns=columns)
+    if raw:
+        view["Problem"] = view["Problem"].map(lambda s: STATUS_NAMES.get(s, s))
+    return view.reset_index(drop=True)
+
+
+def filter_items(
+    table: pd.DataFrame,
+    *,
+    consensus_labels: Sequence[str] = (),
+    judge_labels: Sequence[str] = (),
+    categories: Sequence[str] = (),
+    search: str = "",
+) -> pd.DataFrame:
+    """Rows of ``table`` matching every given filter (empty filters match everything).
+
+    ``search`` is a case-insensitive substring looked for in the input, response(s) and judge reasoning.
+    """
+    mask = pd.Series(True, index=table.index)
+    if consensus_labels:
+        mask &= table["consensus"].isin(list(consensus_labels))
+    if judge_labels:
+        mask &= table["judge_label"].isin(list(judge_labels))
+    if categories:
+        mask &= table["category"].isin(list(categories))
+    needle = search.strip().casefold()
+    if needle:
+        hay = pd.Series("", index=table.index)
+        for column in ("input", "response", "response_b", "judge_reasoning"):
+            if column in table.columns:
+                hay = hay + "\n" + table[column].fillna("").astype(str).str.casefold()
+        mask &= hay.str.contains(needle, regex=False)
+    return table[mask]
+
+
+def variant_frame(report: StudyReport, judges: dict[str, JudgeSpec], metric: str) -> pd.DataFrame:
+    """Tidy rows ``variant``, ``judge``, ``value``, ``n_compared`` of one statistic (for the dot chart)."""
+    rows = []
+    for result in report.results:
+        spec = judges.get(result.judge_id)
+        a = result.agreement
+        rows.append(
+            {
+                "variant": result.variant_id,
+                "judge": judge_title(spec) if spec is not None else result.judge_name,
+                "value": a.metrics.get(metric, math.nan) if a else math.nan,
+                "n_compared": a.n_compared if a else 0,
+            }
+        )
+    return pd.DataFrame(rows, columns=["variant", "judge", "value", "n_compared"])
