@@ -262,14 +262,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
             continue
         print(f"  compared with the expert consensus on {a.n_compared} items "
               f"(no majority: {a.n_no_majority}, unparseable: {a.n_judge_missing} = {a.unparseable_share:.1%})")
-        for name, value in a.metrics.items():
-            print(f"  {name:<26} {_fmt(value)}")
-        if a.experts:
-            print(f"  {'experts alpha':<26} {_fmt(a.experts.krippendorff_alpha)}")
-            print(f"  {'experts + judge alpha':<26} {_fmt(a.experts.alpha_with_judge)}")
-        for note in a.notes:
-            print(f"  note: {note}")
+        _print_agreement(a, indent="  ")
     return 0
+
+
+def _print_agreement(result: "AgreementReport", indent: str = "") -> None:  # noqa: F821
+    """The metrics, the experts' figures and the notes of one agreement result, one per line."""
+    for name, value in result.metrics.items():
+        print(f"{indent}{name:<26} {_fmt(value)}")
+    if result.experts:
+        print(f"{indent}{'experts alpha':<26} {_fmt(result.experts.krippendorff_alpha)}")
+        print(f"{indent}{'experts + judge alpha':<26} {_fmt(result.experts.alpha_with_judge)}")
+    for note in result.notes:
+        print(f"{indent}note: {note}")
 
 
 def _fmt(value: float | None) -> str:
@@ -288,13 +293,7 @@ def _cmd_agree(args: argparse.Namespace) -> int:
         return 0
     print(f"{result.n_compared} of {result.n_items} items compared (level {result.level}; no majority: "
           f"{result.n_no_majority}; judge missing: {result.n_judge_missing})")
-    for name, value in result.metrics.items():
-        print(f"{name:<26} {_fmt(value)}")
-    if result.experts:
-        print(f"{'experts alpha':<26} {_fmt(result.experts.krippendorff_alpha)}")
-        print(f"{'experts + judge alpha':<26} {_fmt(result.experts.alpha_with_judge)}")
-    for note in result.notes:
-        print(f"note: {note}")
+    _print_agreement(result)
     return 0
 
 
