@@ -2,7 +2,7 @@
 .PHONY: app test setup setup-dev
 
 app: setup
-	.venv/bin/streamlit run app.py
+	scripts/app.sh
 
 test: setup-dev
 	HF_HUB_OFFLINE=1 .venv/bin/python -m pytest
