@@ -76,11 +76,19 @@ def keep_widget_values() -> None:
 
 def init_app_state() -> None:
     """The keys shared by every page; called by ``app.py`` on every run, before anything is drawn."""
-    declare("app", study=None, flash=[])
+    if STUDY_KEY not in st.session_state:
+        # A newcomer's first view is a complete study: the first illustrative example, if the folder has one.
+        declare("app", study=first_example_slug())
+    declare("app", flash=[])
     keep_widget_values()
     request = st.session_state.pop(_STUDY_REQUEST_KEY, _NOTHING)
     if request is not _NOTHING:
         st.session_state[STUDY_KEY] = request
+
+
+def first_example_slug() -> str | None:
+    """The first illustrative example study in the studies folder, or ``None``."""
+    return next((s.slug for s in study_store().list() if s.illustrative), None)
 
 
 def studies_dir() -> Path:
