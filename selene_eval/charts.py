@@ -58,7 +58,7 @@ def confusion_heatmap(frame: pd.DataFrame, *, labels: Sequence[str] | None = Non
 
     base = alt.Chart(data).encode(
         x=alt.X("judge:N", sort=order, title="Judge's label", axis=alt.Axis(labelAngle=0, orient="top")),
-        y=alt.Y("expert:N", sort=order, title="Experts' consensus label"),
+        y=alt.Y("expert:N", sort=order, title="Experts' majority label"),
     )
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
         color=alt.Color("count:Q", title="Items", scale=alt.Scale(scheme="blues")),
@@ -109,7 +109,7 @@ def label_distribution(frame: pd.DataFrame, *, labels: Sequence[str] | None = No
             x=alt.X("label:N", sort=label_order, title="Label", axis=alt.Axis(labelAngle=0)),
             xOffset=alt.XOffset("source:N", sort=sources),
             y=alt.Y("share:Q", title="Share of labels", axis=alt.Axis(format="%")),
-            color=alt.Color("source:N", sort=sources, title=None, scale=alt.Scale(domain=sources, range=colours)),
+            color=alt.Color("source:N", sort=sources, title="Who", scale=alt.Scale(domain=sources, range=colours)),
             tooltip=[
                 alt.Tooltip("source:N", title="Who"),
                 alt.Tooltip("label:N", title="Label"),

@@ -87,11 +87,13 @@ class JudgeSpec(BaseModel):
 
     @property
     def display_name(self) -> str:
-        """``name`` if set, else a readable summary such as ``Selene-1-Mini-Llama-3.1-8B (nf4)``."""
+        """``name`` if set, else a readable summary such as ``Selene-1-Mini-Llama-3.1-8B (4-bit NF4)``."""
         if self.name:
             return self.name
         base = self.model.rstrip("/").split("/")[-1] or self.model
-        return f"{base} ({self.quantization})" if self.backend == "transformers" else f"{base} [{self.backend}]"
+        if self.backend != "transformers":
+            return f"{base} [{self.backend}]"
+        return f"{base} ({'4-bit NF4' if self.quantization == 'nf4' else 'full precision'})"
 
 
 @runtime_checkable

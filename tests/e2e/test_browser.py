@@ -443,7 +443,7 @@ def test_upload_map_save_run_and_read_agreement_in_chromium(
         if quantize.is_checked():
             page.locator(".st-key-run_quantize label").click()
         expect(quantize).not_to_be_checked()
-        plan = page.get_by_text(re.compile(r"This run asks tiny \(none\) for 12 judgments"))
+        plan = page.get_by_text(re.compile(r"This run asks tiny \(full precision\) for 12 judgments"))
         expect(plan).to_contain_text("none is stored yet")
         expect(plan).to_contain_text("12 prompts will be sent")
         settle(page)
@@ -461,7 +461,7 @@ def test_upload_map_save_run_and_read_agreement_in_chromium(
         rows = grid_rows(page.locator('[data-testid="stDataFrame"]:visible').first)
         assert len(rows) == 1, rows
         row = rows[0]
-        assert row["Judge"] == "tiny (none)" and row["Prompt variant"] == "selene", row
+        assert row["Judge"] == "tiny (full precision)" and row["Prompt variant"] == "selene", row
         # The grid's accessible table holds the values (the canvas shows them rounded to 3 decimals).
         assert float(row["Judged"]) == expected["judged"], row
         assert float(row["Compared"]) == expected["compared"], row
@@ -470,7 +470,7 @@ def test_upload_map_save_run_and_read_agreement_in_chromium(
         heatmap, distribution = rendered_charts(page, 2)
         for experts_said, count in (("yes", expected["yes_yes"]), ("no", expected["no_yes"])):
             cell = heatmap.locator(
-                f"[aria-label^=\"Judge's label: yes; Experts' consensus label: {experts_said}; Items: {count};\"]"
+                f"[aria-label^=\"Judge's label: yes; Experts' majority label: {experts_said}; Items: {count};\"]"
             )
             expect(cell).to_have_count(1)
         expect(distribution.locator('[aria-label*="Who: Judge; Count: 12;"]')).to_have_count(1)
