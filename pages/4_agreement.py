@@ -4,6 +4,7 @@ import streamlit as st
 
 from selene_eval import charts, ui
 from selene_eval.errors import SeleneEvalError
+from selene_eval.ui.results import ceiling_section, statistics_detail, subgroup_table
 
 ui.declare("agree", pick=0, consensus=[], judge=[], category=[], search="", read=0)
 
@@ -39,7 +40,10 @@ def main() -> None:
         if result is None:
             return
         ui.expert_figures(report, result)
+        statistics_detail(result)
         ui.notes(result)
+        ceiling_section(result)
+        subgroup_table(result)
 
         spec = judges[result.judge_id]
         try:

@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="agreement between the judge and the experts")
     p.add_argument("study", metavar="SLUG")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_bootstrap_options(p)
 
     p = sub.add_parser("agree", help="agreement statistics for any table with judge and expert labels")
     p.add_argument("table", metavar="TABLE")
@@ -81,12 +82,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--order", metavar="L1,L2,...", help="order of string labels for ordinal data")
     p.add_argument("--group", metavar="COL", help="column of group ids (items that share a question)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_bootstrap_options(p)
 
     sub.add_parser("list", help="list the studies")
 
     p = sub.add_parser("variants", help="list the built-in prompt variants of a task")
     p.add_argument("--task", required=True, choices=[t.value for t in TaskType])
     return parser
+
+
+def _add_bootstrap_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--resamples", type=int, default=1000, metavar="N",
+                   help="bootstrap resamples for the 95%% intervals (default 1000; 0: no intervals)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed of the bootstrap (default 0)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -244,7 +252,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from selene_eval.store import StudyStore
 
     study = StudyStore(args.studies_dir).open(args.study)
-    report = study_report(study)
+    report = study_report(study, n_resamples=args.resamples, seed=args.seed)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, allow_nan=False))
         return 0
@@ -263,18 +271,60 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"  compared with the expert consensus on {a.n_compared} items "
               f"(no majority: {a.n_no_majority}, unparseable: {a.n_judge_missing} = {a.unparseable_share:.1%})")
         _print_agreement(a, indent="  ")
+        if result.subgroups:
+            print(f"  by {result.subgroup_by}:")
+            for value, sub in result.subgroups:
+                kappa = sub.metrics.get("cohen_kappa", sub.metrics["krippendorff_alpha"])
+                name = "cohen_kappa" if "cohen_kappa" in sub.metrics else "krippendorff_alpha"
+                print(f"    {value if value is not None else '(none)'}: {sub.n_compared} compared, "
+                      f"accuracy {_fmt(sub.metrics['accuracy'])}{_fmt_interval(sub.intervals.get('accuracy'))}, "
+                      f"{name} {_fmt(kappa)}{_fmt_interval(sub.intervals.get(name))}"
+                      + (" (few items)" if sub.n_compared < 30 else ""))
     return 0
 
 
 def _print_agreement(result: "AgreementReport", indent: str = "") -> None:  # noqa: F821
-    """The metrics, the experts' figures and the notes of one agreement result, one per line."""
-    for name, value in result.metrics.items():
-        print(f"{indent}{name:<26} {_fmt(value)}")
+    """The metrics (with intervals), the experts' figures, the ceiling, warnings and notes, one per line."""
+    if result.intervals:
+        print(f"{indent}(in brackets: {result.ci_level:.0%} bootstrap interval, {result.n_resamples} resamples"
+              + (f" of the groups in {result.group!r}" if result.group else "") + ")")
+    for name, value in {**result.metrics, **result.extra_metrics}.items():
+        print(f"{indent}{name:<26} {_fmt(value)}{_fmt_interval(result.intervals.get(name))}")
     if result.experts:
         print(f"{indent}{'experts alpha':<26} {_fmt(result.experts.krippendorff_alpha)}")
         print(f"{indent}{'experts + judge alpha':<26} {_fmt(result.experts.alpha_with_judge)}")
+    if result.ceiling is not None:
+        _print_ceiling(result, indent)
+    for warning in result.warnings:
+        print(f"{indent}warning: {warning}")
     for note in result.notes:
         print(f"{indent}note: {note}")
+
+
+def _print_ceiling(result: "AgreementReport", indent: str) -> None:  # noqa: F821
+    """Each expert vs the others' consensus beside the judge vs the same consensus; the substitution test."""
+    ceiling = result.ceiling
+    print(f"{indent}could the judge stand in for an expert? (Krippendorff's alpha, same items per row)")
+    rows = ceiling.leave_one_out
+    for expert_row, judge_row in zip(rows[0::2], rows[1::2]):
+        print(f"{indent}  {expert_row.rater_a.removeprefix('expert:')} vs the other experts' consensus: {_fmt(expert_row.krippendorff_alpha)}"
+              f"   judge vs the same consensus: {_fmt(judge_row.krippendorff_alpha)}   (n = {expert_row.n})")
+    for sub in ceiling.substitution:
+        interval = result.substitution_intervals.get(sub.replaced)
+        print(f"{indent}  replacing {sub.replaced.removeprefix('expert:')} by the judge changes the experts' alpha by "
+              f"{_fmt_signed(sub.difference)}{_fmt_interval(interval, signed=True)}")
+
+
+def _fmt_interval(interval: "Interval | None", signed: bool = False) -> str:  # noqa: F821
+    """`` [0.61, 0.93]`` or empty when there is no interval."""
+    if interval is None or math.isnan(interval.low) or math.isnan(interval.high):
+        return ""
+    f = _fmt_signed if signed else (lambda v: f"{v:.2f}")
+    return f" [{f(interval.low)}, {f(interval.high)}]"
+
+
+def _fmt_signed(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:+.3f}"
 
 
 def _fmt(value: float | None) -> str:
@@ -287,9 +337,10 @@ def _cmd_agree(args: argparse.Namespace) -> int:
 
     table = read_table(args.table)
     order = [s.strip() for s in args.order.split(",")] if args.order else None
-    result = agreement(table.frame, args.judge, args.expert, args.level, order=order, group=args.group)
+    result = agreement(table.frame, args.judge, args.expert, args.level, order=order, group=args.group,
+                       n_resamples=args.resamples, seed=args.seed)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
+        print(json.dumps(result.to_dict(with_uncertainty=True), indent=2, allow_nan=False))
         return 0
     print(f"{result.n_compared} of {result.n_items} items compared (level {result.level}; no majority: "
           f"{result.n_no_majority}; judge missing: {result.n_judge_missing})")

@@ -10,7 +10,7 @@ import pandas as pd
 
 from selene_eval.backends.base import JudgeSpec
 from selene_eval.items import items_frame
-from selene_eval.metrics import AgreementReport, ExpertAgreement, agreement
+from selene_eval.metrics import AgreementReport, ExpertAgreement, agreement, subgroup_agreement
 from selene_eval.prompts.parser import parse_judgment
 from selene_eval.prompts.render import cache_key, render
 from selene_eval.errors import TemplateError
@@ -29,6 +29,9 @@ class VariantResult:
     n_pending: int
     status_counts: dict[str, int]
     agreement: AgreementReport | None
+    # agreement within each value of ``subgroup_by`` (the study's category), when the study maps one
+    subgroups: tuple[tuple[str | None, AgreementReport], ...] = ()
+    subgroup_by: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -39,7 +42,15 @@ class VariantResult:
             "n_judged": self.n_judged,
             "n_pending": self.n_pending,
             "status_counts": dict(self.status_counts),
-            "agreement": self.agreement.to_dict() if self.agreement else None,
+            "agreement": self.agreement.to_dict(with_uncertainty=True) if self.agreement else None,
+            "subgroups": None
+            if self.subgroup_by is None
+            else {
+                self.subgroup_by: [
+                    {"value": value, "agreement": report.to_dict(with_uncertainty=True)}
+                    for value, report in self.subgroups
+                ]
+            },
         }
 
 
@@ -123,8 +134,15 @@ def expert_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c.startswith("expert:")]
 
 
-def study_report(study: Study, judges: list[JudgeSpec] | None = None) -> StudyReport:
-    """Agreement for every judge (default: every judge with stored judgments) and every study variant."""
+def study_report(
+    study: Study, judges: list[JudgeSpec] | None = None, *, n_resamples: int = 1000, seed: int = 0
+) -> StudyReport:
+    """Agreement for every judge (default: every judge with stored judgments) and every study variant.
+
+    ``n_resamples`` / ``seed``: the bootstrap of :func:`~selene_eval.metrics.agreement` (0: no intervals);
+    items are resampled by their group id when the study maps one, else one by one. When the items have a
+    category, each result also holds the agreement within each category (``subgroups``).
+    """
     task = study.spec.task
     order = list(task.expert_labels)
     base = items_frame(study.items)
@@ -133,7 +151,7 @@ def study_report(study: Study, judges: list[JudgeSpec] | None = None) -> StudyRe
     experts_agreement = None
     if len(experts) >= 2:
         # The ceiling uses every item, judged or not: an all-missing judge column leaves it untouched.
-        ceiling = agreement(base.assign(_judge=None), "_judge", experts, task.level, order=order)
+        ceiling = agreement(base.assign(_judge=None), "_judge", experts, task.level, order=order, n_resamples=0)
         experts_agreement = ceiling.experts
     results = []
     for judge in judges if judges is not None else study.judgments.judges():
@@ -142,11 +160,18 @@ def study_report(study: Study, judges: list[JudgeSpec] | None = None) -> StudyRe
             judged = table[~table["judge_status"].isin(["pending", "not_renderable"])]
             status_counts = dict(Counter(table["judge_status"]))
             report = None
+            subgroups: tuple[tuple[str | None, AgreementReport], ...] = ()
+            by = "category" if base["category"].notna().any() else None
             if len(judged):
-                report = agreement(
-                    judged.reset_index(drop=True), "judge_label", experts, task.level, order=order, group="group_id"
-                    if judged["group_id"].notna().all() else None,
-                )
+                group = "group_id" if judged["group_id"].notna().any() else None
+                rows = judged.reset_index(drop=True)
+                report = agreement(rows, "judge_label", experts, task.level, order=order, group=group,
+                                   n_resamples=n_resamples, seed=seed)
+                if by is not None:
+                    subgroups = tuple(
+                        subgroup_agreement(rows, by, "judge_label", experts, task.level, order=order, group=group,
+                                           n_resamples=n_resamples, seed=seed)
+                    )
             results.append(
                 VariantResult(
                     judge_id=judge.judge_id,
@@ -157,6 +182,8 @@ def study_report(study: Study, judges: list[JudgeSpec] | None = None) -> StudyRe
                     n_pending=int((table["judge_status"] == "pending").sum()),
                     status_counts=status_counts,
                     agreement=report,
+                    subgroups=subgroups,
+                    subgroup_by=by,
                 )
             )
     return StudyReport(

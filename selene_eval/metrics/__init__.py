@@ -4,17 +4,23 @@ Pure functions on pandas tables; no I/O. See :func:`agreement` and :func:`consen
 """
 
 from selene_eval.metrics.agreement import (
+    EXTRA_METRICS,
     METRICS,
     AgreementReport,
     ConfusionMatrix,
     ExpertAgreement,
     agreement,
     krippendorff_alpha,
+    subgroup_agreement,
+    substitution_differences,
 )
+from selene_eval.metrics.uncertainty import Interval
 from selene_eval.metrics.consensus import LEVELS, Consensus, Level, consensus
 
 __all__ = [
+    "EXTRA_METRICS",
     "LEVELS",
+    "Interval",
     "METRICS",
     "AgreementReport",
     "ConfusionMatrix",
@@ -24,4 +30,6 @@ __all__ = [
     "agreement",
     "consensus",
     "krippendorff_alpha",
+    "subgroup_agreement",
+    "substitution_differences",
 ]

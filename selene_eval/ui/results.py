@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from selene_eval.backends.base import JudgeSpec
+from selene_eval.metrics import METRICS, Interval
+from selene_eval.metrics.agreement import SMALL_N
 from selene_eval.report import StudyReport, VariantResult, expert_columns, judgment_table, study_report
 from selene_eval.store import Study, StudyStore
 from selene_eval.tasks import TaskType
@@ -104,12 +107,127 @@ def metric_columns_config(frame: pd.DataFrame) -> dict[str, object]:
     return config
 
 
+# Display names of the statistics that METRIC_NAMES (selene_eval.ui.text) does not name yet.
+EXTRA_METRIC_NAMES: dict[str, str] = {
+    "gwet_ac1": "Gwet's AC1",
+    "linear_weighted_kappa": "Weighted kappa (linear)",
+    "icc_2_1": "ICC(2,1) absolute agreement",
+    "icc_3_1": "ICC(3,1) consistency",
+}
+
+
+def stat_name(key: str) -> str:
+    """Display name of a statistic key."""
+    return METRIC_NAMES.get(key) or EXTRA_METRIC_NAMES.get(key, key)
+
+
+def fmt_interval(interval: Interval | None, digits: int = 2, sep: str = " – ") -> str:
+    """``[0.61 – 0.93]`` (``sep`` between the bounds), or an empty string when there is no interval."""
+    if interval is None or not (math.isfinite(interval.low) and math.isfinite(interval.high)):
+        return ""
+    return f"[{interval.low:.{digits}f}{sep}{interval.high:.{digits}f}]".replace("-", "−")
+
+
+def with_interval_columns(frame: pd.DataFrame, report: StudyReport) -> pd.DataFrame:
+    """``frame`` (one row per result) with a ``<statistic> 95% CI`` text column after each statistic."""
+    names = [n for n in METRICS[report.level] if stat_name(n) in frame.columns]  # type: ignore[index]
+    if frame.empty or not any(r.agreement and r.agreement.intervals for r in report.results):
+        return frame
+    out = frame.copy()
+    for name in reversed(names):
+        column = stat_name(name)
+        values = [fmt_interval(r.agreement.intervals.get(name)) if r.agreement else "" for r in report.results]
+        label = _ci_label(report)
+        out.insert(out.columns.get_loc(column) + 1, f"{column} {label}", values)
+    return out
+
+
+def _ci_label(report: StudyReport) -> str:
+    levels = {r.agreement.ci_level for r in report.results if r.agreement and r.agreement.intervals}
+    return f"{levels.pop():.0%} CI" if len(levels) == 1 else "CI"
+
+
 def metrics_table(report: StudyReport, judges: dict[str, JudgeSpec]) -> pd.DataFrame:
-    """Show one row of statistics per judge x prompt variant; returns the frame shown."""
-    frame = metrics_frame(report, judges)
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=metric_columns_config(frame))
-    st.caption("Empty cells: the statistic is undefined for these labels (the notes say why).")
+    """Show one row of statistics per judge x prompt variant, each with its interval; returns the frame shown."""
+    frame = with_interval_columns(metrics_frame(report, judges), report)
+    config = metric_columns_config(frame)
+    for column in frame.columns:
+        if column.endswith(" CI"):
+            config[column] = st.column_config.TextColumn(
+                column, help="Bootstrap confidence interval (resampling items, or whole groups when the study "
+                "maps a group column)."
+            )
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+    st.caption("Empty cells: the statistic is undefined for these labels (the notes say why). The CI columns give "
+               "the range the statistic would plausibly take on another sample of items like these.")
     return frame
+
+
+def statistics_detail(result: VariantResult) -> None:
+    """Every statistic of one result with its interval (including Gwet's AC1 and the ICCs), and the warnings."""
+    a = result.agreement
+    if a is None:
+        return
+    for warning in a.warnings:
+        st.warning(md_escape(warning), icon=":material/warning:")
+    rows = []
+    for name, value in {**a.metrics, **a.extra_metrics}.items():
+        interval = a.intervals.get(name)
+        rows.append({
+            "Statistic": stat_name(name),
+            "Value": fmt_stat(value),
+            f"{a.ci_level:.0%} interval": fmt_interval(interval, 3) or "—",
+            "Method": interval.method if interval is not None and math.isfinite(interval.low) else "",
+        })
+    with st.expander("All statistics of this result, with intervals"):
+        st.table(pd.DataFrame(rows).set_index("Statistic"))
+        if a.intervals:
+            unit = f"whole groups of {md_escape(a.group)}" if a.group else "items"
+            st.caption(f"{a.n_resamples:,} bootstrap resamples of {unit}, seed {a.seed}.")
+        else:
+            st.caption("No intervals were computed for this result.")
+
+
+def ceiling_section(result: VariantResult) -> None:
+    """Could the judge stand in for an expert? Leave-one-out and the substitution test (>= 2 experts)."""
+    a = result.agreement
+    if a is None or a.ceiling is None:
+        return
+    ceiling = a.ceiling
+    st.subheader("Could the judge stand in for an expert?")
+    st.markdown(
+        "Each expert is compared with the consensus of the **other** experts, and the judge with that same "
+        "consensus on the same items (Krippendorff's alpha). A judge as good as an expert scores about as high."
+    )
+    rows = []
+    loo = ceiling.leave_one_out
+    for expert_row, judge_row in zip(loo[0::2], loo[1::2]):
+        rows.append({
+            "Expert left out": md_escape(_expert_name(expert_row.rater_a)),
+            "Expert vs the others' consensus": fmt_stat(expert_row.krippendorff_alpha),
+            "Judge vs the same consensus": fmt_stat(judge_row.krippendorff_alpha),
+            "Items": f"{expert_row.n:,}",
+        })
+    st.table(pd.DataFrame(rows).set_index("Expert left out"))
+    st.markdown(
+        "**Substitution test.** Krippendorff's alpha of the expert panel with one expert replaced by the judge, "
+        "minus the panel's own alpha. Near 0 or above: the panel is as reliable with the judge in that seat."
+    )
+    for sub in ceiling.substitution:
+        interval = a.substitution_intervals.get(sub.replaced)
+        diff = "n/a" if not math.isfinite(sub.difference) else f"{sub.difference:.2f}".replace("-", "−")
+        ci = fmt_interval(interval, sep=", ")
+        st.markdown(
+            f"- Replacing **{md_escape(_expert_name(sub.replaced))}** by the judge changes the experts' alpha by "
+            f"{md_escape(diff)}" + (f" {md_escape(ci)}" if ci else "") + "."
+        )
+    if a.substitution_intervals:
+        st.caption(f"In brackets: {a.ci_level:.0%} percentile bootstrap interval "
+                   f"({next(iter(a.substitution_intervals.values())).n_resamples:,} resamples).")
+
+
+def _expert_name(column: str) -> str:
+    return column.removeprefix("expert:")
 
 
 def expert_figures(report: StudyReport, result: VariantResult | None) -> None:
@@ -251,3 +369,26 @@ def show_chart(chart: alt.TopLevelMixin) -> None:
     st.altair_chart(chart, width="stretch")
 
 
+
+
+def subgroup_table(result: VariantResult) -> None:
+    """Agreement within each category of the items (when the study maps one), with intervals."""
+    if result.subgroup_by is None or not result.subgroups:
+        return
+    st.subheader("Agreement by category")
+    rows = []
+    for value, a in result.subgroups:
+        row: dict[str, object] = {
+            "Category": md_escape(value) if value is not None else "(no category)",
+            "Compared": f"{a.n_compared:,}",
+        }
+        for name in ("accuracy", "cohen_kappa", "krippendorff_alpha"):
+            if name in a.metrics:
+                ci = fmt_interval(a.intervals.get(name))
+                row[stat_name(name)] = fmt_stat(a.metrics[name]) + (f" {ci}" if ci else "")
+        row["Note"] = f"fewer than {SMALL_N} items" if a.n_compared < SMALL_N else ""
+        rows.append(row)
+    st.table(pd.DataFrame(rows).set_index("Category"))
+    if any(a.n_compared < SMALL_N for _, a in result.subgroups):
+        st.caption(f"Categories with fewer than {SMALL_N} compared items give unstable figures and wide intervals: "
+                   "read them together with the overall result, not on their own.")

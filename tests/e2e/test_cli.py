@@ -223,3 +223,42 @@ def test_an_unknown_variant_writes_nothing(tmp_path: Path, studies_dir: Path) ->
                  "--map", "input=question", "response=answer", "expert=label", "--variants", "no-such-variant"])
     assert code == 2
     assert list(studies_dir.iterdir()) == []
+
+
+def test_agree_json_adds_intervals_ceiling_and_keeps_the_old_keys(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    truth = rng.integers(0, 2, 80)
+    labels = np.array(["no", "yes"])
+    flip = lambda p: np.where(rng.random(80) < p, 1 - truth, truth)  # noqa: E731
+    frame = pd.DataFrame({"j": labels[flip(0.2)], "a": labels[flip(0.1)], "b": labels[flip(0.1)],
+                          "c": labels[flip(0.15)], "q": [f"q{i // 4}" for i in range(80)]})
+    table = tmp_path / "three.csv"
+    frame.to_csv(table, index=False)
+    base = ["agree", str(table), "--judge", "j", "--expert", "a", "--expert", "b", "--expert", "c",
+            "--level", "nominal", "--group", "q", "--json"]
+    first, again, none = cli(*base, "--seed", "4"), cli(*base, "--seed", "4"), cli(*base, "--resamples", "0")
+    assert first.returncode == 0 and none.returncode == 0, first.stderr + none.stderr
+    data, plain = json.loads(first.stdout), json.loads(none.stdout)
+    assert data == json.loads(again.stdout)  # the seed reproduces the intervals
+    from selene_eval.metrics import agreement
+
+    old = agreement(frame, "j", ["a", "b", "c"], "nominal", group="q").to_dict()
+    for key, value in old.items():
+        if key == "metrics":
+            assert {k: data["metrics"][k] for k in value} == pytest.approx(value, abs=1e-12)
+        else:
+            assert data[key] == value, key
+    assert set(data) - set(old) == {"intervals", "warnings", "ceiling", "n_resamples", "ci_level", "seed"}
+    assert "gwet_ac1" in data["metrics"]
+    assert data["n_resamples"] == 1000 and data["seed"] == 4 and data["ci_level"] == 0.95
+    for name, interval in data["intervals"].items():
+        assert interval["low"] <= data["metrics"][name] <= interval["high"], name
+    assert [r["replaced"] for r in data["ceiling"]["substitution"]] == ["a", "b", "c"]
+    assert all(r["interval"] is not None for r in data["ceiling"]["substitution"])
+    assert plain["intervals"] == {} and plain["n_resamples"] == 0
+    assert plain["metrics"] == data["metrics"]
+
+    text = cli(*base[:-1])
+    assert text.returncode == 0, text.stderr
+    assert "could the judge stand in for an expert?" in text.stdout
+    assert "cohen_kappa" in text.stdout and " [" in text.stdout
