@@ -61,7 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=["auto", "bfloat16", "float16", "float32"])
     p.add_argument("--device", choices=["auto", "cuda", "cpu"])
     p.add_argument("--max-new-tokens", type=int, metavar="N")
-    p.add_argument("--backend", choices=["transformers", "scripted"], help="judge backend (default: transformers)")
+    p.add_argument("--backend", choices=["transformers", "openai", "scripted"],
+                   help="judge backend (default: transformers; openai = a vLLM, Ollama or llama.cpp server)")
+    p.add_argument("--mode", choices=["reasoned", "fast"],
+                   help="reasoned (default): the judge explains, then answers; fast: no reasoning, the label is read "
+                        "from one forward pass (a different measurement)")
+    p.add_argument("--endpoint", action="append", default=[], metavar="URL",
+                   help="base URL of an OpenAI-compatible server, e.g. http://localhost:8000/v1; repeat for replicas "
+                        "(implies --backend openai)")
+    p.add_argument("--api-key-env", metavar="VAR",
+                   help="name of the environment variable that holds the server's API key (the key is never stored)")
+    p.add_argument("--concurrency", type=int, metavar="N", help="concurrent requests per endpoint (default 4)")
+    p.add_argument("--timeout", type=float, metavar="S", help="seconds before a server request times out (default 120)")
     p.add_argument("--demo", action="store_true", help="use the offline demo judge (SmolLM2-135M; a weak model)")
     p.add_argument("--download", action="store_true",
                    help="download the model from the Hugging Face hub if it is not in the local cache")
@@ -233,8 +244,20 @@ def _judge_from_args(base: "JudgeSpec", args: argparse.Namespace) -> "JudgeSpec"
             updates["revision"] = args.revision
         if args.backend:
             updates["backend"] = args.backend
+        elif args.endpoint:
+            updates["backend"] = "openai"
         spec = base.model_copy(update=updates)
     updates = {}
+    if args.mode:
+        updates["mode"] = args.mode
+    if args.endpoint:
+        updates["endpoints"] = tuple(args.endpoint)
+    if args.api_key_env:
+        updates["api_key_env"] = args.api_key_env
+    if args.concurrency:
+        updates["concurrency"] = args.concurrency
+    if args.timeout:
+        updates["timeout_s"] = args.timeout
     if args.no_quantize:
         updates["quantization"] = "none"
     if args.dtype:

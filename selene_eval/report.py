@@ -94,7 +94,8 @@ def judgment_table(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFr
 
     Judge columns: ``judge_label`` (canonical, or None when unparseable or not judged yet), ``judge_status``
     (a :class:`~selene_eval.prompts.parser.ParseStatus` value, ``pending`` or ``not_renderable``),
-    ``judge_reasoning`` and ``judge_raw``. Labels are re-parsed from the stored text with the one parser, so
+    ``judge_reasoning``, ``judge_raw`` and ``judge_probs`` (canonical label -> probability, when the backend
+    read them; else None). Labels are re-parsed from the stored text with the one parser, so
     a parser fix applies to old judgments too.
     """
     variant = study.variant(variant_id)
@@ -108,7 +109,7 @@ def judgment_table(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFr
             keys.append(None)
     stored = study.judgments.get(k for k in keys if k)
     frame = items_frame(items)
-    labels, statuses, reasonings, raws = [], [], [], []
+    labels, statuses, reasonings, raws, probs = [], [], [], [], []
     for key in keys:
         judgment = stored.get(key) if key else None
         if judgment is None:
@@ -116,16 +117,19 @@ def judgment_table(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFr
             statuses.append("pending" if key else "not_renderable")
             reasonings.append(None)
             raws.append(None)
+            probs.append(None)
             continue
         parsed = parse_judgment(judgment.raw_text, study.spec.task, variant.label_aliases)
         labels.append(parsed.label)
         statuses.append(parsed.status.value)
         reasonings.append(parsed.reasoning)
         raws.append(judgment.raw_text)
+        probs.append(judgment.label_probs)
     frame["judge_label"] = labels
     frame["judge_status"] = statuses
     frame["judge_reasoning"] = reasonings
     frame["judge_raw"] = raws
+    frame["judge_probs"] = probs
     return frame
 
 

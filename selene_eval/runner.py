@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from selene_eval.backends.base import JudgeBackend, JudgeSpec
 from selene_eval.errors import SeleneEvalError, TemplateError
-from selene_eval.prompts.parser import parse_judgment
+from selene_eval.prompts.parser import label_choices, parse_judgment
 from selene_eval.prompts.render import RenderedPrompt, cache_key, render
 from selene_eval.store.judgments import StoredFailure, StoredJudgment
 from selene_eval.store.studies import Study
@@ -164,6 +164,7 @@ def run_study(
     store.register_judge(judge)
     task = study.spec.task
     aliases = {v: study.variant(v).label_aliases for v in plan.variant_ids}
+    choices = {v: label_choices(task, a) for v, a in aliases.items()}
     # Similar lengths in one batch waste less padding.
     ordered = sorted(plan.pending, key=lambda p: len(p.prompt.text))
     start = time.perf_counter()
@@ -182,7 +183,9 @@ def run_study(
             break
         batch = ordered[offset : offset + batch_size]
         t0 = time.perf_counter()
-        generations = backend.generate([list(p.prompt.messages) for p in batch])
+        generations = backend.generate(
+            [list(p.prompt.messages) for p in batch], [choices.get(p.prompt.variant_id) for p in batch]
+        )
         per_item = (time.perf_counter() - t0) / max(len(batch), 1)
         if len(generations) != len(batch):
             raise SeleneEvalError(
@@ -211,6 +214,7 @@ def run_study(
                     finish_reason=gen.finish_reason,
                     n_prompt_tokens=gen.n_prompt_tokens,
                     n_new_tokens=gen.n_new_tokens,
+                    label_probs=dict(gen.label_probs) if gen.label_probs else None,
                     duration_s=per_item,
                 )
             )

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from selene_eval.backends.base import Generation, JudgeSpec, Message
+from selene_eval.backends.base import Generation, JudgeSpec, LabelChoices, Message
 from selene_eval.errors import BackendError, ModelUnavailableError
 
 if TYPE_CHECKING:
@@ -492,8 +492,13 @@ class ScriptedBackend:
         self._turn += 1
         return output
 
-    def generate(self, prompts: Sequence[Sequence[Message]]) -> list[Generation]:
-        """Answer each prompt from the script, in order (one :class:`Generation` per prompt)."""
+    def generate(
+        self, prompts: Sequence[Sequence[Message]], choices: Sequence[LabelChoices | None] | None = None
+    ) -> list[Generation]:
+        """Answer each prompt from the script, in order (one :class:`Generation` per prompt).
+
+        A script has no probabilities, so ``choices`` is accepted and ``label_probs`` stays ``None``.
+        """
         results: list[Generation] = []
         with self._lock:
             for prompt in prompts:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import importlib
 
-from selene_eval.backends.base import DEFAULT_MODEL, Generation, JudgeBackend, JudgeSpec, Message
+from selene_eval.backends.base import DEFAULT_MODEL, Generation, JudgeBackend, JudgeSpec, LabelChoices, Message
 from selene_eval.errors import BackendError
 
 # "module:Class" targets, imported only when a backend is created.
 BACKENDS: dict[str, str] = {
     "transformers": "selene_eval.backends.transformers_backend:TransformersBackend",
+    "openai": "selene_eval.backends.openai_backend:OpenAIBackend",
     "scripted": "selene_eval.testing:ScriptedBackend",
 }
 
@@ -24,4 +25,6 @@ def create_backend(spec: JudgeSpec) -> JudgeBackend:
     return cls(spec)
 
 
-__all__ = ["BACKENDS", "DEFAULT_MODEL", "Generation", "JudgeBackend", "JudgeSpec", "Message", "create_backend"]
+__all__ = [
+    "BACKENDS", "DEFAULT_MODEL", "Generation", "JudgeBackend", "JudgeSpec", "LabelChoices", "Message", "create_backend",
+]

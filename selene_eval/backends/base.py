@@ -39,18 +39,51 @@ class Generation:
     n_prompt_tokens: int | None = None
     n_new_tokens: int | None = None
     error: str | None = None
+    label_probs: dict[str, float] | None = None
+    """Canonical label -> the judge's probability for it at the result position, normalised over the allowed
+    labels; ``None`` when the backend cannot read probabilities (or the answer has no result label)."""
+
+
+@dataclass(frozen=True)
+class LabelChoices:
+    """The answers a prompt allows after the result marker, each with the canonical label it stands for.
+
+    ``words`` pairs the spelling the prompt asks for (``"Yes"``, ``"Pass"``, ``"5"``) with its canonical label
+    (``"yes"``, ``"5"``). Backends read label probabilities (and fast mode's one-pass answer) over these words;
+    several words may map to one label (their probabilities add up). ``result_marker`` is what precedes the
+    label in the output contract.
+    """
+
+    words: tuple[tuple[str, str], ...]
+    result_marker: str = "**Result:**"
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The canonical labels, in first-seen order."""
+        return tuple(dict.fromkeys(label for _, label in self.words))
+
+
+JudgeMode = Literal["reasoned", "fast"]
 
 
 class JudgeSpec(BaseModel):
     """Which judge to run and how. Stored in the study spec; its :meth:`identity` keys the cache.
 
-    * ``backend``: ``transformers`` (local model), ``scripted`` (tests and demos).
-    * ``model``: a hub id (default Selene Mini) or a local folder.
+    * ``backend``: ``transformers`` (local model), ``openai`` (an OpenAI-compatible server: vLLM, Ollama,
+      llama.cpp), ``scripted`` (tests and demos).
+    * ``model``: a hub id (default Selene Mini) or a local folder; for ``openai``, the served model's name.
     * ``gguf_file``: a GGUF file inside ``model`` to load through transformers (the offline demo judge).
     * ``quantization``: ``nf4`` (4-bit bitsandbytes, the default) or ``none``.
     * ``dtype``: compute/weights dtype; ``auto`` picks bfloat16 on CUDA and float32 on CPU.
     * ``device``: ``auto`` (CUDA when present), ``cuda`` or ``cpu``. Not part of the identity.
     * ``max_new_tokens``: generation budget; decoding is always greedy so a cached answer is the answer.
+    * ``mode``: ``reasoned`` (the judge writes its reasoning, then the result) or ``fast`` (no reasoning: the
+      answer is prefilled up to the result marker and the label read from one forward pass). A different
+      measurement, so part of the identity.
+    * ``endpoints``, ``api_key_env``, ``concurrency``, ``timeout_s`` (``openai`` only): base URLs of one or
+      more replicas serving the same model, the *name* of the environment variable holding the API key (the
+      key itself is never stored), concurrent requests per endpoint, seconds before a request times out.
+      Where the work runs, not what it computes: not part of the identity.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -63,6 +96,11 @@ class JudgeSpec(BaseModel):
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
     device: Literal["auto", "cuda", "cpu"] = "auto"
     max_new_tokens: int = Field(default=512, ge=1, le=8192)
+    mode: JudgeMode = "reasoned"
+    endpoints: tuple[str, ...] = ()
+    api_key_env: str | None = None
+    concurrency: int = Field(default=4, ge=1, le=256)
+    timeout_s: float = Field(default=120.0, gt=0, le=3600)
     name: str | None = None
     """A short display name; not part of the identity."""
 
@@ -77,6 +115,8 @@ class JudgeSpec(BaseModel):
             "dtype": self.dtype,
             "max_new_tokens": self.max_new_tokens,
             "decoding": "greedy",
+            # Only a non-default mode enters the identity, so judges stored before modes existed keep their ids.
+            **({"mode": self.mode} if self.mode != "reasoned" else {}),
         }
 
     @property
@@ -91,9 +131,10 @@ class JudgeSpec(BaseModel):
         if self.name:
             return self.name
         base = self.model.rstrip("/").split("/")[-1] or self.model
+        fast = ", fast mode" if self.mode == "fast" else ""
         if self.backend != "transformers":
-            return f"{base} [{self.backend}]"
-        return f"{base} ({'4-bit NF4' if self.quantization == 'nf4' else 'full precision'})"
+            return f"{base} [{self.backend}{fast}]"
+        return f"{base} ({'4-bit NF4' if self.quantization == 'nf4' else 'full precision'}{fast})"
 
 
 @runtime_checkable
@@ -103,10 +144,15 @@ class JudgeBackend(Protocol):
     A backend must return exactly one generation per prompt, in order, and report per-prompt failures as
     ``finish_reason="error"`` rather than raising, so that a batch never loses finished work. It may raise
     :class:`selene_eval.errors.BackendError` for failures that affect every prompt.
+
+    ``choices`` (one per prompt, or ``None``) lists the answers each prompt allows: a backend that can read
+    token probabilities fills :attr:`Generation.label_probs` from them, and fast mode needs them.
     """
 
     spec: JudgeSpec
 
-    def generate(self, prompts: Sequence[Sequence[Message]]) -> list[Generation]: ...
+    def generate(
+        self, prompts: Sequence[Sequence[Message]], choices: Sequence[LabelChoices | None] | None = None
+    ) -> list[Generation]: ...
 
     def close(self) -> None: ...

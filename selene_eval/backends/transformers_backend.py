@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from selene_eval.backends.base import Generation, JudgeSpec, Message
+from selene_eval.backends.base import Generation, JudgeSpec, LabelChoices, Message
 from selene_eval.errors import BackendError, ModelUnavailableError
 
 if TYPE_CHECKING:
@@ -291,7 +291,9 @@ class TransformersBackend:
 
     # -- generation ----------------------------------------------------------------------------------
 
-    def generate(self, prompts: Sequence[Sequence[Message]]) -> list[Generation]:
+    def generate(
+        self, prompts: Sequence[Sequence[Message]], choices: Sequence[LabelChoices | None] | None = None
+    ) -> list[Generation]:
         """Greedily answer each chat prompt; one :class:`Generation` per prompt, in order.
 
         Prompts are rendered with the tokenizer's chat template and generated together (left padding).

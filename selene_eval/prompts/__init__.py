@@ -1,6 +1,6 @@
 """Prompt variants (data files), rendering, and the one parser for judge output."""
 
-from selene_eval.prompts.parser import ParsedJudgment, ParseStatus, parse_judgment
+from selene_eval.prompts.parser import ParsedJudgment, ParseStatus, label_choices, parse_judgment
 from selene_eval.prompts.render import RenderedPrompt, cache_key, render
 from selene_eval.prompts.rubric import Rubric, default_rubric
 from selene_eval.prompts.variants import (
@@ -21,6 +21,7 @@ __all__ = [
     "builtin_variants",
     "cache_key",
     "default_rubric",
+    "label_choices",
     "default_variant_ids",
     "find_variant",
     "load_template_file",

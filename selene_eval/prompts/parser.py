@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
+from selene_eval.backends.base import LabelChoices
 from selene_eval.tasks import TaskType
 
 
@@ -138,3 +139,25 @@ def _read_choice(
     if labels and hits and hits[0]:
         return labels.pop(), ParseStatus.OK
     return None, ParseStatus.OUT_OF_RANGE
+
+
+# How Selene's own prompts spell each canonical label after "**Result:**".
+_ANSWER_WORDS: dict[TaskType, tuple[tuple[str, str], ...]] = {
+    TaskType.ABSOLUTE: tuple((n, n) for n in ("1", "2", "3", "4", "5")),
+    TaskType.BINARY: (("Yes", "yes"), ("No", "no")),
+    TaskType.PAIRWISE: (("A", "A"), ("B", "B")),
+}
+
+
+def label_choices(task: TaskType, aliases: Mapping[str, str] | None = None) -> LabelChoices:
+    """The answers a prompt for ``task`` allows: Selene's spellings plus the variant's ``aliases``.
+
+    Only aliases onto labels the judge may give are kept (a ``tie`` alias cannot be a pairwise answer).
+    This is what backends read label probabilities over; the parser accepts the same words.
+    """
+    words = list(_ANSWER_WORDS[task])
+    allowed = set(task.judge_labels)
+    for word, label in (aliases or {}).items():
+        if label in allowed and (word, label) not in words:
+            words.append((word, label))
+    return LabelChoices(words=tuple(words))

@@ -86,10 +86,10 @@ def test_a_crash_mid_run_keeps_the_finished_batches(studies_dir: Path) -> None:
     study = make_study(studies_dir)
 
     class Crashing(ScriptedBackend):
-        def generate(self, prompts):
+        def generate(self, prompts, choices=None):
             if len(self.calls) >= 4:
                 raise RuntimeError("machine lost power")
-            return super().generate(prompts)
+            return super().generate(prompts, choices)
 
     with pytest.raises(RuntimeError):
         run_study(study, Crashing(SPEC, script=answer), batch_size=2)
@@ -154,7 +154,7 @@ def test_bad_arguments_are_clear_errors(studies_dir: Path) -> None:
         plan_run(study, SPEC, variant_ids=["nope"])
 
     class Short(ScriptedBackend):
-        def generate(self, prompts):
+        def generate(self, prompts, choices=None):
             return [Generation("x")]
 
     with pytest.raises(SeleneEvalError, match="returned 1 answers for 2 prompts"):
