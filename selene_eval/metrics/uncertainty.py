@@ -73,7 +73,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace, field
 from typing import Any, Literal
 
 import numpy as np
@@ -161,6 +161,9 @@ class Interval:
     n_resamples: int
     n_valid: int
     note: str | None = None
+    p_value: float | None = None
+    """Only for paired differences: two-sided bootstrap p-value of "the difference is 0" (see
+    :func:`paired_bootstrap_difference`); ``None`` elsewhere."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (nan -> None)."""
@@ -173,6 +176,7 @@ class Interval:
             "n_resamples": self.n_resamples,
             "n_valid": self.n_valid,
             "note": self.note,
+            **({"p_value": _json_float(self.p_value)} if self.p_value is not None else {}),
         }
 
 
@@ -795,8 +799,9 @@ def _run(
     level_ci: float,
     seed: int,
     method: Method,
+    with_p_value: bool = False,
 ) -> dict[str, Interval]:
-    """Estimate, resample, jackknife and build the intervals for ``names``."""
+    """Estimate, resample, jackknife and build the intervals for ``names`` (and p-values of "= 0")."""
     with np.errstate(all="ignore"):
         original = evaluate(design, design.total[None, :])
         rng = np.random.default_rng(seed)
@@ -822,7 +827,26 @@ def _run(
             method,
             reasons[name],
         )
+        if with_p_value:
+            result[name] = replace(result[name], p_value=_bootstrap_p_value(boot[name][0], boot[name][1]))
     return result
+
+
+def _bootstrap_p_value(boot: np.ndarray, defined: np.ndarray) -> float:
+    """Two-sided p-value of "the statistic is 0" by inverting the percentile interval.
+
+    It is about the smallest ``1 - level`` at which the percentile interval of the resamples would exclude
+    0: ``2 * min(P(boot <= 0), P(boot >= 0))``, capped at 1 (Efron & Tibshirani 1993, section 15.4). Each
+    share is counted as ``(k + 1) / (R + 1)`` so that ``R`` resamples never claim a p-value of 0: the
+    smallest reportable value is ``2 / (R + 1)``.
+    """
+    values = boot[defined]
+    if values.size == 0:
+        return math.nan
+    r = values.size
+    below = (int(np.sum(values <= 0)) + 1) / (r + 1)
+    above = (int(np.sum(values >= 0)) + 1) / (r + 1)
+    return min(1.0, 2.0 * min(below, above))
 
 
 def bootstrap_intervals(
@@ -862,6 +886,18 @@ def bootstrap_intervals(
     return _run(design, names, evaluate, _UNDEFINED_REASON, n_resamples, level_ci, seed, method)
 
 
+def statistic_value(
+    codes_a: np.ndarray, codes_b: np.ndarray, *, level: Level, n_labels: int | None, statistic: str
+) -> float:
+    """One agreement statistic between two raters, computed exactly as the bootstrap computes it (no
+    resampling). NaN where it is undefined (see the module docstring)."""
+    design = _design([codes_a, codes_b], ["codes_a", "codes_b"], level, n_labels, None)
+    (name,) = _check_statistics([statistic], design.level)
+    with np.errstate(all="ignore"):
+        values, defined = _Batch(design, design.total[None, :], 0, 1).compute(name)
+    return float(values[0]) if bool(defined[0]) else math.nan
+
+
 def paired_bootstrap_difference(
     codes_ref: np.ndarray,
     codes_a: np.ndarray,
@@ -881,7 +917,8 @@ def paired_bootstrap_difference(
     Use it to compare two judges or prompt variants against one reference (expert consensus): pairing
     the resamples removes the item-to-item variation the two share, so the interval is much narrower
     than one built from two separate intervals. A resample counts as valid when both statistics are
-    defined on it. Arguments as :func:`bootstrap_intervals`.
+    defined on it. Arguments as :func:`bootstrap_intervals`. The result's ``p_value`` is the two-sided
+    bootstrap p-value of "no difference" (the percentile interval inverted; see :func:`_bootstrap_p_value`).
     """
     _check_options(n_resamples, level_ci, method)
     design = _design(
@@ -895,4 +932,4 @@ def paired_bootstrap_difference(
         return {name: (first - second, first_ok & second_ok)}
 
     reasons = {name: f"on (ref, a) or (ref, b): {_UNDEFINED_REASON[name]}"}
-    return _run(design, (name,), evaluate, reasons, n_resamples, level_ci, seed, method)[name]
+    return _run(design, (name,), evaluate, reasons, n_resamples, level_ci, seed, method, with_p_value=True)[name]
