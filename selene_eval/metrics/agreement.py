@@ -518,7 +518,7 @@ def agreement(
     BCa where stable, else percentile; percentile only at interval level, where BCa's jackknife over
     many distinct values is slow). With ``group`` whole groups are resampled - items that share a question
     are not independent; rows without a group id count as groups of their own. ``n_resamples=0``: no
-    intervals. ``seed`` makes the intervals reproducible. The ICCs have no interval.
+    intervals. ``seed`` makes the intervals reproducible.
 
     With >= 2 experts ``ceiling`` holds :func:`~selene_eval.metrics.ceiling.expert_ceiling` and
     ``substitution_intervals`` a percentile interval of each substitution difference (same resampling).

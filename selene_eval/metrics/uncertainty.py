@@ -51,6 +51,11 @@ Statistics (two raters ``a``, ``b``; weights ``w`` = item counts of a resample, 
   resample (and per jackknife type) with ``scipy.stats.kendalltau`` on the repeated data - a loop.
 * Correlations are undefined when either rater is constant on the (resampled) items.
 * ``mean_absolute_error`` - mean of ``|a - b|`` (in label steps for ordinal codes).
+* ``icc_2_1`` / ``icc_3_1`` (interval level) - Shrout & Fleiss (1979) from the two-way ANOVA mean squares
+  of the two raters, with item weights: ``BMS = 2 sum w (m - g)^2 / (N - 1)`` (``m`` item mean, ``g``
+  grand mean), ``JMS = N sum_r (c_r - g)^2`` (``c_r`` rater means), ``EMS = sum w (r_a^2 + r_b^2) / (N - 1)``
+  with residuals ``x - m - c_r + g``; as :func:`selene_eval.metrics.coefficients.icc`. Not computed unless
+  asked for (they are not in the default set).
 
 Intervals
 ---------
@@ -97,22 +102,25 @@ STATISTICS: tuple[str, ...] = (
     "kendall_tau",
     "pearson",
     "mean_absolute_error",
+    "icc_2_1",
+    "icc_3_1",
 )
 
 # Statistics that may be asked for at each level. Kappas / AC1 need a finite label set; MAE on nominal
 # codes would depend on the arbitrary code order; correlations need an order.
 APPLICABLE: dict[Level, tuple[str, ...]] = {
     "nominal": ("accuracy", "cohen_kappa", "krippendorff_alpha", "gwet_ac1"),
-    "ordinal": STATISTICS,
-    "interval": ("accuracy", "krippendorff_alpha", "spearman", "kendall_tau", "pearson", "mean_absolute_error"),
+    "ordinal": tuple(s for s in STATISTICS if not s.startswith("icc")),
+    "interval": ("accuracy", "krippendorff_alpha", "spearman", "kendall_tau", "pearson", "mean_absolute_error",
+                 "icc_2_1", "icc_3_1"),
 }
 
 # Computed when ``statistics`` is None. Ordinal leaves out MAE: on rank codes it assumes equally spaced
 # labels, which an ordinal scale does not promise (ask for it explicitly if the scale is equally spaced).
 DEFAULT_STATISTICS: dict[Level, tuple[str, ...]] = {
     "nominal": APPLICABLE["nominal"],
-    "ordinal": tuple(s for s in STATISTICS if s != "mean_absolute_error"),
-    "interval": APPLICABLE["interval"],
+    "ordinal": tuple(s for s in APPLICABLE["ordinal"] if s != "mean_absolute_error"),
+    "interval": tuple(s for s in APPLICABLE["interval"] if not s.startswith("icc")),
 }
 
 _MIN_RESAMPLES = 100
@@ -135,6 +143,8 @@ _UNDEFINED_REASON: dict[str, str] = {
     "spearman": "at least one rater is constant on the items",
     "kendall_tau": "at least one rater is constant on the items",
     "pearson": "at least one rater is constant on the items",
+    "icc_2_1": "there are fewer than 2 items, or the values vary neither between nor within items (0/0)",
+    "icc_3_1": "there are fewer than 2 items, or the values vary neither between nor within items (0/0)",
 }
 
 
@@ -565,6 +575,34 @@ class _Batch:
                 reps = np.rint(row).astype(np.int64)
                 out[i] = stats.kendalltau(np.repeat(a, reps), np.repeat(b, reps)).statistic
         return out
+
+    # -- intraclass correlations ---------------------------------------------------------------------
+
+    def _icc(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        x, y = self.d.values[self.ra], self.d.values[self.rb]
+        w, n = self.w, self.n
+        grand = (w @ (x + y)) / (2 * n)
+        col_x, col_y = (w @ x) / n, (w @ y) / n
+        item_mean = (x + y) / 2
+        bms = 2 * (w * (item_mean[None, :] - grand[:, None]) ** 2).sum(axis=1) / (n - 1)
+        jms = n * ((col_x - grand) ** 2 + (col_y - grand) ** 2)
+        # Residuals directly (not SS_total - SS_rows - SS_cols) so they cannot come out negative.
+        res_x = x[None, :] - item_mean[None, :] - col_x[:, None] + grand[:, None]
+        res_y = y[None, :] - item_mean[None, :] - col_y[:, None] + grand[:, None]
+        ems = (w * (res_x**2 + res_y**2)).sum(axis=1) / (n - 1)
+        if kind == "2,1":
+            denominator = bms + ems + 2 * (jms - ems) / n
+        else:
+            denominator = bms + ems
+        defined = (n >= 2) & (denominator > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (bms - ems) / denominator, defined
+
+    def icc_2_1(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._icc("2,1")
+
+    def icc_3_1(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._icc("3,1")
 
     def compute(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         if name.endswith("kappa"):

@@ -112,6 +112,12 @@ def test_icc_equals_coefficients_icc() -> None:
     assert report.extra_metrics["icc_2_1"] == pytest.approx(icc(pair, "2,1"), abs=1e-12)
     assert report.extra_metrics["icc_3_1"] == pytest.approx(icc(pair, "3,1"), abs=1e-12)
     assert report.extra_metrics["icc_3_1"] > report.extra_metrics["icc_2_1"]  # the judge is biased upwards
+    # With resamples the ICCs carry intervals like every other statistic.
+    with_ci = agreement(table, "judge", ["e0", "e1"], "interval", n_resamples=500, seed=1)
+    for name in ("icc_2_1", "icc_3_1"):
+        interval = with_ci.intervals[name]
+        assert interval.estimate == pytest.approx(report.extra_metrics[name], abs=1e-12)
+        assert interval.low < interval.estimate < interval.high
 
 
 def test_ceiling_and_substitution_intervals() -> None:

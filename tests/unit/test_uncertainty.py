@@ -13,6 +13,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from selene_eval.errors import StatisticsError
 from selene_eval.metrics import uncertainty as unc
+from selene_eval.metrics.coefficients import icc
 from selene_eval.metrics.uncertainty import (
     Interval,
     bca_interval,
@@ -53,6 +54,9 @@ def reference(name: str, a: np.ndarray, b: np.ndarray, level: str, k: int | None
             return float(stats.kendalltau(a, b).statistic)
         if name == "pearson":
             return float(stats.pearsonr(a, b).statistic)
+        if name in ("icc_2_1", "icc_3_1"):
+            # The item-by-item ANOVA of coefficients.icc (itself checked against published values).
+            return icc(np.c_[a, b], "2,1" if name == "icc_2_1" else "3,1")
     raise AssertionError(name)
 
 
