@@ -3,6 +3,7 @@
 import streamlit as st
 
 from selene_eval import ui
+from selene_eval.ui import prompts as ui_prompts
 
 ui.declare(
     "prompts",
@@ -47,6 +48,12 @@ def main() -> None:
         st.button("Save rubric and variants", type="primary", key="prompts_save",
                   disabled=rubric is None or not variant_ids, on_click=ui.save_prompts,
                   args=(study.slug, rubric, variant_ids))
+
+        st.subheader("Compare a variant with the canonical prompt")
+        ui_prompts.variant_diff_view(study, variant_ids)
+
+        st.subheader("Combine robustness axes into a new variant")
+        ui_prompts.variant_composer(study)
 
         st.subheader("Preview: the exact prompt the judge sees")
         if rubric is None:

@@ -142,6 +142,63 @@ def _script(outputs: dict[str, str], without_reference: dict[str, str] | None = 
     return answer
 
 
+def _variant_script(rows: list[tuple[str, str, str]], words: dict[str, str], verdict: dict[int, str],
+                    broken: frozenset[int] = frozenset()):
+    """Scripted answers for one prompt variant: ``rows`` are (response, canonical label, reasoning) per item;
+    ``verdict`` overrides an item's label under this variant; ``broken`` items answer without the result line
+    (the output contract broken, as a real format change sometimes does). Labels are written in the variant's
+    own answer words (``words``: canonical label -> word)."""
+    outputs = {}
+    for n, (response, own, why) in enumerate(rows):
+        label = verdict.get(n, own)
+        if label != own:
+            # A changed verdict comes with reasoning that argues for it, as a real judge's would.
+            why = {"yes": "The answer is close enough to the reference to count as correct.",
+                   "no": "The answer is not precise enough against the reference to count as correct."}.get(
+                label, f"Weighing the gaps differently, the rating is {words.get(label, label)}.")
+        if n in broken:
+            outputs[response] = f"**Reasoning:** {why}\n\nOverall the response seems acceptable."
+        else:
+            outputs[response] = f"**Reasoning:** {why}\n\n**Result:** {words.get(label, label)}"
+
+    def answer(messages: list[Message]) -> str:
+        text = messages[-1].content
+        for response, output in outputs.items():
+            if response in text:
+                return output
+        raise KeyError("no scripted answer for this prompt")
+
+    return answer
+
+
+# How each illustrative prompt variant changes the scripted verdicts (item index -> label; broken outputs):
+# made up so that the Robustness page shows what a real study tends to show - most formats agree, a few
+# items near the experts' own disagreement flip, one format loses its output contract on a few items.
+FINANCE_VARIANTS: dict[str, tuple[dict[int, str], frozenset[int]]] = {
+    "selene-ref.labels-pass-fail": ({16: "yes"}, frozenset()),
+    "selene-ref.labels-true-false": ({1: "no", 8: "no", 16: "yes", 22: "no"}, frozenset()),
+    "selene-ref.layout-xml": ({}, frozenset()),
+    "selene-ref.layout-json": ({12: "no"}, frozenset({3, 10})),
+    "selene-ref.surface-1": ({1: "no", 16: "yes"}, frozenset()),
+    "selene-ref.role-system": ({8: "no", 12: "no", 18: "yes"}, frozenset()),
+}
+MEDICAL_VARIANTS: dict[str, tuple[dict[int, int], frozenset[int]]] = {
+    "selene.labels-verbal": ({3: +1, 18: -1}, frozenset()),
+    "selene.layout-markdown": ({}, frozenset()),
+    "selene.layout-xml": ({9: +1}, frozenset()),
+    "selene.order-response-first": ({4: -1, 10: -1, 19: +1}, frozenset()),
+    "selene.rubric-objective-only": ({0: -1, 3: +1, 8: +1, 11: +1, 13: +1, 14: +1}, frozenset()),
+    "selene.surface-1": ({19: +1}, frozenset({7})),
+    "selene.surface-2": ({13: +1}, frozenset()),
+}
+
+
+def _words(study, variant_id: str) -> dict[str, str]:
+    """Canonical label -> the answer word this variant asks for (Selene's own spelling by default)."""
+    own = {"yes": "Yes", "no": "No"}
+    return {**own, **{label: word for word, label in study.variant(variant_id).label_aliases.items()}}
+
+
 def build(studies_dir: Path) -> None:
     """(Re)write both example studies in ``studies_dir``."""
     store = StudyStore(studies_dir)
@@ -160,7 +217,7 @@ def build(studies_dir: Path) -> None:
                  "experts": ["analyst_1", "analyst_2", "analyst_3"]},
         experts=["analyst_1", "analyst_2", "analyst_3"],
         rubric=default_rubric(TaskType.BINARY),
-        variants=["selene-ref", "selene"],
+        variants=["selene-ref", "selene", *FINANCE_VARIANTS],
         judge=ILLUSTRATIVE_JUDGE,
     )
     medical_items = [
@@ -187,7 +244,7 @@ def build(studies_dir: Path) -> None:
                 "5": "Correct, safe and complete.",
             },
         ),
-        variants=["selene"],
+        variants=["selene", *MEDICAL_VARIANTS],
         judge=ILLUSTRATIVE_JUDGE,
     )
     finance_outputs = {a: f"**Reasoning:** {why}\n\n**Result:** {label}" for _, a, _, _, label, why in FINANCE}
@@ -198,14 +255,27 @@ def build(studies_dir: Path) -> None:
         for n, (_, a, _, _, label, _) in enumerate(FINANCE) if label == "No" and n % 2 == 0
     }
     medical_outputs = {a: f"**Reasoning:** {why}\n\n**Result:** {label}" for _, a, _, label, why in MEDICAL}
+    finance_rows = [(a, "yes" if label == "Yes" else "no", why) for _, a, _, _, label, why in FINANCE]
+    medical_rows = [(a, label, why) for _, a, _, label, why in MEDICAL]
     for spec, items, script in (
         (finance, finance_items, _script(finance_outputs, finance_no_reference)),
         (medical, medical_items, _script(medical_outputs)),
     ):
         study = store.create(spec, items, overwrite=True)
-        run_study(study, ScriptedBackend(ILLUSTRATIVE_JUDGE, script=script), batch_size=16)
+        canonical = [v for v in spec.variants if v in ("selene", "selene-ref")]
+        run_study(study, ScriptedBackend(ILLUSTRATIVE_JUDGE, script=script), variant_ids=canonical, batch_size=16)
+        if spec is finance:
+            for variant_id, (verdict, broken) in FINANCE_VARIANTS.items():
+                answer = _variant_script(finance_rows, _words(study, variant_id), verdict, broken)
+                run_study(study, ScriptedBackend(ILLUSTRATIVE_JUDGE, script=answer), variant_ids=[variant_id],
+                          batch_size=16)
+        else:
+            for variant_id, (shifts, broken) in MEDICAL_VARIANTS.items():
+                scores = {n: str(min(5, max(1, int(medical_rows[n][1]) + d))) for n, d in shifts.items()}
+                answer = _variant_script(medical_rows, _words(study, variant_id), scores, broken)
+                run_study(study, ScriptedBackend(ILLUSTRATIVE_JUDGE, script=answer), variant_ids=[variant_id],
+                          batch_size=16)
         study.close()  # closing the last connection folds the WAL into the one database file
-
 
 if __name__ == "__main__":
     build(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "studies")

@@ -163,3 +163,242 @@ def variant_dots(frame: pd.DataFrame, *, metric_title: str) -> alt.Chart:
         )
         .properties(title=f"{metric_title} per prompt variant", height=alt.Step(ROW_STEP))
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# Robustness across prompt variants (or any conditions: judges, modes)
+
+
+def forest_plot(
+    frame: pd.DataFrame,
+    *,
+    metric_title: str,
+    band: tuple[float, float] | None = None,
+    band_title: str = "Experts among themselves",
+) -> alt.LayerChart:
+    """One statistic per condition with its interval; the baseline highlighted; an optional band behind.
+
+    ``frame``: ``condition``, ``value``, ``low``, ``high`` (NaN: no interval), ``baseline`` (bool), optionally
+    ``axis`` (shown in the tooltip and as the row's colour). ``band`` = (low, high) of a reference range,
+    e.g. the experts' own agreement, drawn as a shaded vertical band labelled ``band_title``.
+    """
+    _require(frame, ("condition", "value", "low", "high", "baseline"), "forest_plot")
+    data = frame.copy()
+    for column in ("value", "low", "high"):
+        data[column] = pd.to_numeric(data[column], errors="coerce").astype(float)
+    data = data[data["value"].notna()].reset_index(drop=True)
+    data["condition"] = data["condition"].astype(str)
+    data["baseline"] = data["baseline"].astype(bool)
+    data["role"] = data["baseline"].map({True: "canonical (baseline)", False: "variant"})
+    if "axis" not in data.columns:
+        data["axis"] = ""
+    order = list(data["condition"])
+    lows = [v for v in [*data["low"].dropna(), *data["value"], *(band or ())] if pd.notna(v)]
+    low = min([0.0, *lows])
+    scale = alt.Scale(domain=[low, 1.0])
+    y = alt.Y("condition:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
+    tooltip = [
+        alt.Tooltip("condition:N", title="Variant"),
+        alt.Tooltip("axis:N", title="Axis"),
+        alt.Tooltip("value:Q", title=metric_title, format=".3f"),
+        alt.Tooltip("low:Q", title="Interval low", format=".3f"),
+        alt.Tooltip("high:Q", title="Interval high", format=".3f"),
+    ]
+    colour = alt.Color("role:N", title=None, scale=alt.Scale(domain=["canonical (baseline)", "variant"],
+                                                            range=[EXPERT_COLOUR, JUDGE_COLOUR]),
+                       legend=alt.Legend(orient="bottom"))
+    bars = alt.Chart(data).mark_rule(strokeWidth=2).encode(
+        x=alt.X("low:Q", title=metric_title, scale=scale), x2="high:Q", y=y, color=colour, tooltip=tooltip)
+    dots = alt.Chart(data).mark_circle(size=140, opacity=1).encode(
+        x=alt.X("value:Q", scale=scale), y=y, color=colour, tooltip=tooltip)
+    layers: list[alt.Chart] = []
+    if band is not None and all(pd.notna(v) for v in band):
+        shade = pd.DataFrame([{"low": float(min(band)), "high": float(max(band)), "what": band_title}])
+        layers.append(alt.Chart(shade).mark_rect(opacity=0.18, color="#999999").encode(
+            x=alt.X("low:Q", scale=scale), x2="high:Q", tooltip=[alt.Tooltip("what:N", title="Band"),
+                                                                 alt.Tooltip("low:Q", format=".3f"),
+                                                                 alt.Tooltip("high:Q", format=".3f")]))
+    return alt.layer(*layers, bars, dots).properties(
+        title=f"{metric_title} per prompt variant (95% interval)", height=alt.Step(30))
+
+
+def items_heatmap(frame: pd.DataFrame, *, labels: Sequence[str] | None = None) -> alt.Chart:
+    """Items (rows, most unstable first) x conditions (columns) coloured by the judge's label.
+
+    ``frame``: one row per (item, condition) with ``item``, ``condition``, ``label`` (``None``: unparseable
+    or not judged, drawn as "none"), ``expert`` (the experts' label, a column of its own named "experts"),
+    and ``instability`` (the sort key: e.g. the number of distinct labels the item received).
+    """
+    _require(frame, ("item", "condition", "label", "expert", "instability"), "items_heatmap")
+    data = frame.loc[:, ["item", "condition", "label", "expert", "instability"]].copy()
+    data["label"] = data["label"].map(lambda v: "none" if v is None or v != v else str(v))
+    data["expert"] = data["expert"].map(lambda v: "none" if v is None or v != v else str(v))
+    data["item"] = data["item"].astype(str)
+    data["condition"] = data["condition"].astype(str)
+    items = (data.groupby("item", sort=False)["instability"].max().sort_values(ascending=False, kind="stable"))
+    expert_rows = data.drop_duplicates("item").assign(condition="experts", label=lambda d: d["expert"])
+    conditions = ["experts", *dict.fromkeys(data["condition"])]
+    data = pd.concat([expert_rows, data], ignore_index=True)
+    domain = _order(data["label"], [*(labels or ()), "none"])
+    palette = [*PALETTE[: len(domain) - 1], "#DDDDDD"] if len(domain) <= len(PALETTE) + 1 else None
+    colour = alt.Color("label:N", title="Label", scale=alt.Scale(domain=domain, range=palette) if palette else
+                       alt.Scale(domain=domain), legend=alt.Legend(orient="bottom"))
+    return (
+        alt.Chart(data)
+        .mark_rect(stroke="white", strokeWidth=1)
+        .encode(
+            x=alt.X("condition:N", sort=conditions, title=None,
+                    axis=alt.Axis(labelAngle=-40, labelLimit=240, orient="top", labelOverlap=False)),
+            y=alt.Y("item:N", sort=list(items.index), title="Item (most unstable first)",
+                    axis=alt.Axis(labelOverlap=False, labelLimit=200)),
+            color=colour,
+            tooltip=[alt.Tooltip("item:N", title="Item"), alt.Tooltip("condition:N", title="Variant"),
+                     alt.Tooltip("label:N", title="Label"), alt.Tooltip("expert:N", title="Experts' label"),
+                     alt.Tooltip("instability:Q", title="Distinct labels")],
+        )
+        .properties(title="The judge's label per item and variant", height=alt.Step(18))
+    )
+
+
+def flip_matrix_chart(frame: pd.DataFrame) -> alt.LayerChart:
+    """Flip rate between every pair of conditions: ``a``, ``b``, ``rate`` (both orders present or not)."""
+    _require(frame, ("a", "b", "rate"), "flip_matrix_chart")
+    data = frame.loc[:, ["a", "b", "rate"]].copy()
+    data["rate"] = pd.to_numeric(data["rate"], errors="coerce").astype(float)
+    mirrored = data.rename(columns={"a": "b", "b": "a"})
+    data = pd.concat([data, mirrored], ignore_index=True).drop_duplicates(["a", "b"])
+    data = data[data["rate"].notna()].reset_index(drop=True)
+    order = list(dict.fromkeys([*frame["a"].astype(str), *frame["b"].astype(str)]))
+    base = alt.Chart(data).encode(
+        x=alt.X("b:N", sort=order, title=None,
+                axis=alt.Axis(labelAngle=-40, labelLimit=240, orient="top", labelOverlap=False)),
+        y=alt.Y("a:N", sort=order, title=None, axis=alt.Axis(labelLimit=240, labelOverlap=False)),
+    )
+    cells = base.mark_rect(stroke="white").encode(
+        color=alt.Color("rate:Q", title="Flip rate", scale=alt.Scale(scheme="oranges", domain=[0, max(0.01, float(data["rate"].max()) if len(data) else 1.0)])),
+        tooltip=[alt.Tooltip("a:N", title="Variant"), alt.Tooltip("b:N", title="Other variant"),
+                 alt.Tooltip("rate:Q", title="Share of items that flip", format=".0%")],
+    )
+    text = base.mark_text(fontSize=11).encode(text=alt.Text("rate:Q", format=".0%"))
+    return alt.layer(cells, text).properties(title="How often the verdict flips between two variants",
+                                             height=alt.Step(30))
+
+
+def axis_summary_chart(frame: pd.DataFrame, *, metric_title: str) -> alt.Chart:
+    """Per axis: mean |change| of the statistic vs the baseline (bars) with the mean flip rate in the tooltip.
+
+    ``frame``: ``axis``, ``mean_abs_difference``, ``max_abs_difference``, ``mean_flip_rate``, ``n_variants``.
+    """
+    _require(frame, ("axis", "mean_abs_difference", "max_abs_difference", "mean_flip_rate", "n_variants"),
+             "axis_summary_chart")
+    data = frame.copy()
+    for column in ("mean_abs_difference", "max_abs_difference", "mean_flip_rate"):
+        data[column] = pd.to_numeric(data[column], errors="coerce").astype(float)
+    data = data.sort_values("mean_abs_difference", ascending=False, na_position="last").reset_index(drop=True)
+    return (
+        alt.Chart(data)
+        .mark_bar(color=JUDGE_COLOUR)
+        .encode(
+            x=alt.X("mean_abs_difference:Q", title=f"Mean |change in {metric_title}| vs canonical"),
+            y=alt.Y("axis:N", sort=list(data["axis"]), title="Axis"),
+            tooltip=[alt.Tooltip("axis:N", title="Axis"), alt.Tooltip("n_variants:Q", title="Variants"),
+                     alt.Tooltip("mean_abs_difference:Q", title="Mean |change|", format=".3f"),
+                     alt.Tooltip("max_abs_difference:Q", title="Largest |change|", format=".3f"),
+                     alt.Tooltip("mean_flip_rate:Q", title="Mean flip rate", format=".0%")],
+        )
+        .properties(title="Which axis moves agreement most", height=alt.Step(ROW_STEP))
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Judges side by side, and calibration
+
+
+def judge_variant_heatmap(frame: pd.DataFrame, *, metric_title: str) -> alt.LayerChart:
+    """Judges (rows) x prompt variants (columns) coloured by an agreement statistic, the value written in.
+
+    ``frame``: ``judge``, ``variant``, ``value`` (NaN: no judgment there, drawn empty), ``n_compared``.
+    A judge that is best under one format and worst under another shows as a row that changes colour.
+    """
+    _require(frame, ("judge", "variant", "value", "n_compared"), "judge_variant_heatmap")
+    data = frame.loc[:, ["judge", "variant", "value", "n_compared"]].copy()
+    data["value"] = pd.to_numeric(data["value"], errors="coerce").astype(float)
+    data["judge"] = data["judge"].astype(str)
+    data["variant"] = data["variant"].astype(str)
+    judges = list(dict.fromkeys(data["judge"]))
+    variants = list(dict.fromkeys(data["variant"]))
+    base = alt.Chart(data).encode(
+        x=alt.X("variant:N", sort=variants, title="Prompt variant",
+                axis=alt.Axis(labelAngle=-40, labelLimit=240, orient="top")),
+        y=alt.Y("judge:N", sort=judges, title=None, axis=alt.Axis(labelLimit=320)),
+    )
+    tooltip = [alt.Tooltip("judge:N", title="Judge"), alt.Tooltip("variant:N", title="Variant"),
+               alt.Tooltip("value:Q", title=metric_title, format=".3f"),
+               alt.Tooltip("n_compared:Q", title="Items compared")]
+    cells = base.mark_rect(stroke="white", strokeWidth=2).encode(
+        color=alt.Color("value:Q", title=metric_title, scale=alt.Scale(scheme="blues", domain=[0, 1], clamp=True),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=tooltip,
+    )
+    text = base.mark_text(fontSize=12).encode(
+        text=alt.Text("value:Q", format=".2f"),
+        color=alt.condition("datum.value > 0.6", alt.value("white"), alt.value("black")),
+        tooltip=tooltip,
+    )
+    return alt.layer(cells, text).properties(title=f"{metric_title}: judge x prompt variant",
+                                             height=alt.Step(ROW_STEP))
+
+
+def reliability_diagram(frame: pd.DataFrame) -> alt.LayerChart:
+    """Accuracy against confidence per confidence bin, with the diagonal of perfect calibration.
+
+    ``frame``: ``mean_confidence``, ``accuracy``, ``n`` (empty bins may be present with NaN; they are
+    dropped). Dot size is the number of verdicts in the bin.
+    """
+    _require(frame, ("mean_confidence", "accuracy", "n"), "reliability_diagram")
+    data = frame.loc[:, ["mean_confidence", "accuracy", "n"]].copy()
+    for column in ("mean_confidence", "accuracy"):
+        data[column] = pd.to_numeric(data[column], errors="coerce").astype(float)
+    data = data[data["n"] > 0].dropna().reset_index(drop=True)
+    scale = alt.Scale(domain=[0, 1])
+    diagonal = alt.Chart(pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]})).mark_line(
+        strokeDash=[4, 4], color="#999999").encode(x=alt.X("x:Q", scale=scale), y=alt.Y("y:Q", scale=scale))
+    line = alt.Chart(data).mark_line(color=JUDGE_COLOUR).encode(
+        x=alt.X("mean_confidence:Q", title="The judge's confidence (probability of its label)", scale=scale),
+        y=alt.Y("accuracy:Q", title="Share matching the experts", scale=scale),
+    )
+    dots = alt.Chart(data).mark_circle(color=JUDGE_COLOUR, opacity=1).encode(
+        x=alt.X("mean_confidence:Q", scale=scale),
+        y=alt.Y("accuracy:Q", scale=scale),
+        size=alt.Size("n:Q", title="Verdicts", legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("mean_confidence:Q", title="Mean confidence", format=".2f"),
+                 alt.Tooltip("accuracy:Q", title="Share right", format=".2f"),
+                 alt.Tooltip("n:Q", title="Verdicts")],
+    )
+    return alt.layer(diagonal, line, dots).properties(title="Reliability: is the judge as right as it is sure?",
+                                                      height=320)
+
+
+def coverage_chart(frame: pd.DataFrame) -> alt.LayerChart:
+    """Agreement on the verdicts kept when the judge abstains on its least confident share.
+
+    ``frame``: ``abstain_share``, ``accuracy``, ``n_kept``.
+    """
+    _require(frame, ("abstain_share", "accuracy", "n_kept"), "coverage_chart")
+    data = frame.loc[:, ["abstain_share", "accuracy", "n_kept"]].copy()
+    data["accuracy"] = pd.to_numeric(data["accuracy"], errors="coerce").astype(float)
+    data = data.dropna().reset_index(drop=True)
+    encode = dict(
+        x=alt.X("abstain_share:Q", title="Share of least confident verdicts set aside",
+                axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("accuracy:Q", title="Share of the rest matching the experts", scale=alt.Scale(zero=False)),
+    )
+    line = alt.Chart(data).mark_line(color=JUDGE_COLOUR).encode(**encode)
+    dots = alt.Chart(data).mark_circle(color=JUDGE_COLOUR, size=60, opacity=1).encode(
+        **encode,
+        tooltip=[alt.Tooltip("abstain_share:Q", title="Set aside", format=".0%"),
+                 alt.Tooltip("n_kept:Q", title="Verdicts kept"),
+                 alt.Tooltip("accuracy:Q", title="Share right", format=".3f")],
+    )
+    return alt.layer(line, dots).properties(title="Coverage and agreement: does confidence tell whom to trust?",
+                                            height=320)

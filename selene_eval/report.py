@@ -10,8 +10,10 @@ import pandas as pd
 
 from selene_eval.backends.base import JudgeSpec
 from selene_eval.items import items_frame
-from selene_eval.metrics import AgreementReport, ExpertAgreement, agreement, subgroup_agreement
-from selene_eval.prompts.parser import parse_judgment
+from selene_eval.metrics import AgreementReport, ExpertAgreement, agreement, consensus, subgroup_agreement
+from selene_eval.metrics.robustness import Robustness, robustness
+from selene_eval.prompts.parser import parse_for_variant
+from selene_eval.prompts.variants import PromptVariant
 from selene_eval.prompts.render import cache_key, render
 from selene_eval.errors import TemplateError
 from selene_eval.store.studies import Study
@@ -67,6 +69,8 @@ class StudyReport:
     expert_label_counts: dict[str, int]
     experts_agreement: ExpertAgreement | None
     results: tuple[VariantResult, ...] = field(default_factory=tuple)
+    # one per judge with two or more prompt variants judged: how much the verdicts depend on the prompt
+    robustness: tuple[JudgeRobustness, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, object]:
         ea = self.experts_agreement
@@ -82,7 +86,50 @@ class StudyReport:
             if ea is None
             else {"n_experts": ea.n_experts, "krippendorff_alpha": _json_float(ea.krippendorff_alpha)},
             "results": [r.to_dict() for r in self.results],
+            "robustness": [r.to_dict() for r in self.robustness],
         }
+
+
+@dataclass(frozen=True)
+class JudgeRobustness:
+    """Prompt-format robustness of one judge: its variants as conditions (see :mod:`selene_eval.metrics.robustness`)."""
+
+    judge_id: str
+    judge_name: str
+    measures: Robustness
+
+    def to_dict(self) -> dict[str, object]:
+        return {"judge_id": self.judge_id, "judge": self.judge_name, **self.measures.to_dict()}
+
+
+# The statistic variants are compared on (a paired bootstrap of its difference from the canonical variant).
+ROBUSTNESS_STATISTIC = {"nominal": "cohen_kappa", "ordinal": "quadratic_weighted_kappa", "interval": "krippendorff_alpha"}
+
+
+def swap_pairs(variants: list[PromptVariant]) -> list[tuple[str, str]]:
+    """(variant, its position-swapped twin) for every swapped variant whose unswapped twin is in the list."""
+    pairs = []
+    for twin in variants:
+        if not twin.swap_responses:
+            continue
+        for original in variants:
+            if (not original.swap_responses and original.system_template == twin.system_template
+                    and original.user_template == twin.user_template
+                    and original.label_aliases == twin.label_aliases and original.value_format == twin.value_format):
+                pairs.append((original.id, twin.id))
+                break
+    return pairs
+
+
+def _axis_of(variants: list[PromptVariant]) -> dict[str, str]:
+    """Each variant's robustness axis; a second canonical variant differs by showing the reference or not."""
+    base = _baseline(variants)
+    return {v.id: "reference answer" if v.axis == "canonical" and v.id != base else v.axis for v in variants}
+
+
+def _baseline(variants: list[PromptVariant]) -> str:
+    """The study's canonical variant (the first one on the canonical axis), else its first variant."""
+    return next((v.id for v in variants if v.axis == "canonical"), variants[0].id)
 
 
 def _json_float(value: float) -> float | None:
@@ -119,7 +166,7 @@ def judgment_table(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFr
             raws.append(None)
             probs.append(None)
             continue
-        parsed = parse_judgment(judgment.raw_text, study.spec.task, variant.label_aliases)
+        parsed = parse_for_variant(judgment.raw_text, variant)
         labels.append(parsed.label)
         statuses.append(parsed.status.value)
         reasonings.append(parsed.reasoning)
@@ -158,9 +205,18 @@ def study_report(
         ceiling = agreement(base.assign(_judge=None), "_judge", experts, task.level, order=order, n_resamples=0)
         experts_agreement = ceiling.experts
     results = []
+    robust = []
+    reference: list[str | None] = []
+    if experts:
+        agreed = consensus(base[experts], task.level, order=order).values
+        reference = [None if v is None or v != v else str(v) for v in agreed]
+    variants = [study.variant(v) for v in study.spec.variants]
+    groups = list(base["group_id"]) if base["group_id"].notna().any() else None
     for judge in judges if judges is not None else study.judgments.judges():
+        tables: dict[str, pd.DataFrame] = {}
         for variant_id in study.spec.variants:
             table = judgment_table(study, judge, variant_id)
+            tables[variant_id] = table
             judged = table[~table["judge_status"].isin(["pending", "not_renderable"])]
             status_counts = dict(Counter(table["judge_status"]))
             report = None
@@ -190,6 +246,33 @@ def study_report(
                     subgroup_by=by,
                 )
             )
+        judged_ids = [v.id for v in variants if (~tables[v.id]["judge_status"].isin(["pending", "not_renderable"])).any()]
+        if len(judged_ids) >= 2 and reference:
+            own = {r.variant_id: r for r in results if r.judge_id == judge.judge_id}
+            chosen = [v for v in variants if v.id in judged_ids]
+            robust.append(JudgeRobustness(
+                judge_id=judge.judge_id,
+                judge_name=judge.display_name,
+                measures=robustness(
+                    reference,
+                    {v: [None if x is None or x != x else str(x) for x in tables[v]["judge_label"]] for v in judged_ids},
+                    level=task.level,
+                    order=order,
+                    baseline=_baseline(chosen),
+                    statistic=ROBUSTNESS_STATISTIC[task.level],
+                    statistics_by_condition={
+                        v: {**own[v].agreement.metrics, **own[v].agreement.extra_metrics}
+                        for v in judged_ids if own[v].agreement is not None
+                    },
+                    statuses={v: list(tables[v]["judge_status"]) for v in judged_ids},
+                    axis_of=_axis_of(chosen),
+                    swap_pairs=swap_pairs(chosen),
+                    groups=groups,
+                    reference_alpha=experts_agreement.krippendorff_alpha if experts_agreement else None,
+                    n_resamples=n_resamples,
+                    seed=seed,
+                ),
+            ))
     return StudyReport(
         slug=study.slug,
         title=study.spec.title,
@@ -200,4 +283,5 @@ def study_report(
         expert_label_counts={label: counts.get(label, 0) for label in order},
         experts_agreement=experts_agreement,
         results=tuple(results),
+        robustness=tuple(robust),
     )

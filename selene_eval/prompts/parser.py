@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from selene_eval.backends.base import LabelChoices
 from selene_eval.tasks import TaskType
+
+if TYPE_CHECKING:
+    from selene_eval.prompts.variants import PromptVariant
 
 
 class ParseStatus(str, Enum):
@@ -161,3 +165,26 @@ def label_choices(task: TaskType, aliases: Mapping[str, str] | None = None) -> L
         if label in allowed and (word, label) not in words:
             words.append((word, label))
     return LabelChoices(words=tuple(words))
+
+
+# The position-swap variant shows response B in slot A: what the judge calls "A" is the item's B.
+_SWAP = {"A": "B", "B": "A"}
+
+
+def parse_for_variant(text: str | None, variant: "PromptVariant") -> ParsedJudgment:
+    """:func:`parse_judgment` with ``variant``'s answer words, and its label mapped back to the item's own
+    A/B when the variant swapped the responses; every caller that parses stored output goes through here."""
+    parsed = parse_judgment(text, variant.task, variant.label_aliases)
+    if variant.swap_responses and parsed.label in _SWAP:
+        return replace(parsed, label=_SWAP[parsed.label])
+    return parsed
+
+
+def label_probs_for_variant(probs: Mapping[str, float] | None, variant: "PromptVariant") -> dict[str, float] | None:
+    """Label probabilities keyed by the item's own labels: a copy, with A and B exchanged for a swapped
+    variant (a backend reads them keyed by the labels as the judge saw them); ``None`` when there are none."""
+    if not probs:
+        return None
+    if not variant.swap_responses:
+        return dict(probs)
+    return {_SWAP.get(label, label): p for label, p in probs.items()}

@@ -95,6 +95,13 @@ def render(variant: PromptVariant, item: Item, rubric: Rubric) -> RenderedPrompt
     values = placeholder_values(item, rubric, variant.task)
     if item.context and "context" not in variant.placeholders:
         values["user_input"] = f"{item.input}\n\nContext:\n{item.context}"
+    if variant.swap_responses:
+        # The position-swap variant shows B first; the parser maps the answer back (see parse_for_variant).
+        values["assistant_response_a"], values["assistant_response_b"] = (
+            values["assistant_response_b"], values["assistant_response_a"])
+    if variant.value_format == "json":
+        # Inside a JSON string a quote or newline in the data would break the object: escape every value.
+        values = {name: json.dumps(value, ensure_ascii=False)[1:-1] for name, value in values.items()}
     messages = []
     if variant.system_template:
         messages.append(Message("system", fill(variant.system_template, values)))

@@ -14,6 +14,7 @@ import re
 import string
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -46,6 +47,10 @@ def required_placeholders(task: TaskType) -> tuple[str, ...]:
     return ("user_input",) + _RESPONSE_FIELDS[task]
 
 
+# Built-in variants are listed by axis in this order (see selene_eval.prompts.compose), then by id.
+AXIS_ORDER = ("canonical", "layout", "order", "rubric", "labels", "role", "surface", "position", "combined")
+_AXIS_RANK = {axis: rank for rank, axis in enumerate(AXIS_ORDER)}
+
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
@@ -53,7 +58,10 @@ class PromptVariant(BaseModel):
     """One prompt format. ``user_template`` (and optional ``system_template``) use ``{placeholder}`` fields.
 
     ``label_aliases`` maps words the variant asks the judge to answer with onto canonical labels (e.g.
-    ``Pass`` -> ``yes``); canonical labels themselves always parse.
+    ``Pass`` -> ``yes``); canonical labels themselves always parse. ``value_format`` ``json`` writes every
+    value JSON-escaped (for templates that lay the data out as a JSON object). ``swap_responses`` (pairwise)
+    shows response B in the place of A and vice versa; the parsed label is mapped back, so a stored label
+    always names the item's original A/B (see :mod:`selene_eval.prompts.compose`, axis ``position``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -67,6 +75,8 @@ class PromptVariant(BaseModel):
     system_template: str | None = None
     user_template: str = Field(min_length=1)
     label_aliases: dict[str, str] = Field(default_factory=dict)
+    value_format: Literal["text", "json"] = "text"
+    swap_responses: bool = False
 
     @property
     def placeholders(self) -> tuple[str, ...]:
@@ -86,15 +96,18 @@ class PromptVariant(BaseModel):
     @property
     def content_hash(self) -> str:
         """A short hash of everything that shapes the prompt or its parsing (not id or description)."""
-        blob = json.dumps(
-            {
-                "task": self.task.value,
-                "system": self.system_template,
-                "user": self.user_template,
-                "aliases": self.label_aliases,
-            },
-            sort_keys=True,
-        ).encode()
+        shape: dict[str, object] = {
+            "task": self.task.value,
+            "system": self.system_template,
+            "user": self.user_template,
+            "aliases": self.label_aliases,
+        }
+        # Added only when not the default, so the hashes of variants that predate these fields stay put.
+        if self.value_format != "text":
+            shape["value_format"] = self.value_format
+        if self.swap_responses:
+            shape["swap_responses"] = True
+        blob = json.dumps(shape, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
     def check(self) -> None:
@@ -110,6 +123,11 @@ class PromptVariant(BaseModel):
             raise TemplateError(
                 f"Variant {self.id!r} maps labels to {sorted(set(bad.values()))}, which a {self.task.value} judge "
                 f"cannot give; map them to one of {', '.join(self.task.judge_labels)}."
+            )
+        if self.swap_responses and self.task is not TaskType.PAIRWISE:
+            raise TemplateError(
+                f"Variant {self.id!r} swaps responses A and B, but a {self.task.value} task has one response; "
+                "remove 'swap_responses'."
             )
 
 
@@ -171,17 +189,24 @@ def _parse_variant(data: object, origin: str) -> PromptVariant:
 
 @lru_cache(maxsize=None)
 def builtin_variants(task: TaskType) -> tuple[PromptVariant, ...]:
-    """The built-in variants for ``task``, canonical ones first, then by id."""
+    """The built-in variants for ``task``: canonical ones first, then by axis (``AXIS_ORDER``), then by id."""
     variants = []
     for path in sorted((TEMPLATES_DIR / task.value).glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         variants.append(_parse_variant(data, f"Built-in template {path.name}"))
-    return tuple(sorted(variants, key=lambda v: (v.axis != "canonical", v.id)))
+    return tuple(sorted(variants, key=lambda v: (_AXIS_RANK.get(v.axis, len(AXIS_ORDER)), v.id)))
 
 
 def default_variant_ids(task: TaskType, has_reference: bool) -> list[str]:
-    """Selene's canonical variant for the task: with the reference answer when the items have one."""
-    return ["selene-ref" if has_reference else "selene"]
+    """Selene's canonical variant for the task: with the reference answer when the items have one.
+
+    Pairwise tasks also get its position-swapped twin, so every item is judged in both orders (A/B and
+    B/A) and position bias is measured from the start.
+    """
+    canonical = "selene-ref" if has_reference else "selene"
+    if task is TaskType.PAIRWISE:
+        return [canonical, f"{canonical}.position-swapped"]
+    return [canonical]
 
 
 def find_variant(variant_id: str, task: TaskType, custom: tuple[PromptVariant, ...] | list[PromptVariant] = ()) -> PromptVariant:

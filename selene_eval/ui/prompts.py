@@ -289,3 +289,56 @@ def prompt_preview(study: Study, rubric: Rubric, variant_ids: list[str]) -> None
     for message in prompt.messages:
         st.caption(f"{message.role} message · {len(message.content):,} characters")
         st.code(message.content, language=None, wrap_lines=True)
+
+
+def variant_composer(study: Study) -> None:
+    """Combine axes (layout, order, rubric, labels, role, position, a surface seed) into one saved variant."""
+    from selene_eval.prompts.compose import Axes, applicable_axes, compose, variant_diff
+    from selene_eval.prompts.surface import Surface, random_surface
+
+    task = study.spec.task
+    has_reference = any((item.reference or "").strip() for item in study.items)
+    st.markdown("Change Selene's canonical prompt along one or more axes; the result is saved in the study "
+                "as a variant of its own (its full text), so every run of it is reproducible.")
+    choices: dict[str, str] = {}
+    axes = applicable_axes(task)
+    columns = st.columns(len(axes) + 1)
+    for column, (axis, values) in zip(columns, axes.items()):
+        choices[axis] = column.selectbox(axis.capitalize(), list(values), key=f"prompts_axis_{axis}")
+    seed = columns[-1].number_input("Surface seed (0 = canonical)", min_value=0, max_value=10_000, step=1,
+                                    key="prompts_axis_surface")
+    reference = st.checkbox("Show the reference answer", value=has_reference, key="prompts_axis_reference",
+                            disabled=not has_reference)
+    try:
+        variant = compose(task, bool(reference), Axes(
+            surface=random_surface(int(seed)) if seed else Surface(),
+            labels=choices.get("labels"),
+            **{k: v for k, v in choices.items() if k != "labels"},
+        ))
+    except TemplateError as exc:
+        show_error(exc)
+        return
+    st.caption(f"{md_escape(variant.id)}: {md_escape(variant.description)}")
+    diff = variant_diff(variant)
+    if diff:
+        st.code(diff, language="diff")
+    st.button("Add this variant to the study", key="prompts_compose_add", disabled=not diff,
+              on_click=add_variant, args=(study.slug, variant))
+
+
+def variant_diff_view(study: Study, variant_ids: list[str]) -> None:
+    """A diff of any chosen variant against Selene's canonical prompt (difflib, unified)."""
+    from selene_eval.prompts.compose import variant_diff
+
+    others = [v for v in variant_ids if v not in ("selene", "selene-ref")]
+    if not others:
+        st.caption("Only Selene's canonical prompt is chosen: nothing to compare.")
+        return
+    keep_valid("prompts_diff_variant", others)
+    chosen = st.selectbox("Compare with the canonical prompt", others, key="prompts_diff_variant")
+    try:
+        diff = variant_diff(study.variant(chosen))
+    except TemplateError as exc:
+        show_error(exc)
+        return
+    st.code(diff or "(same text as the canonical prompt)", language="diff")

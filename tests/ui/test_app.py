@@ -473,16 +473,10 @@ def test_agreement_shows_unparseable_judgments_and_escapes_text(studies_dir: Pat
     assert at.dataframe[1].value.empty  # both disagreements are items the experts called "yes"
 
 
-def test_robustness_says_intervals_and_flip_rates_come_later(studies_dir: Path) -> None:
+def test_robustness_with_one_variant_points_to_the_prompts_page(studies_dir: Path) -> None:
     make_study(studies_dir, judged=True)
     at = go(open_in_sidebar(start(), "demo"), "pages/5_robustness.py")
-    assert "later release" in texts(at.info) and "flip rates" in texts(at.info)
-    assert len(at.get("vega_lite_chart")) == 1
-    at.selectbox(key="robust_metric").set_value("accuracy").run()
-    assert "Accuracy" in at.dataframe[0].value.columns
-
-
-# --- studies page -------------------------------------------------------------------------------------------
+    assert "at least two prompt variants" in texts(at.info)
 
 
 def test_studies_rename_duplicate_delete_with_confirmation_and_compare(studies_dir: Path) -> None:

@@ -98,6 +98,10 @@ def test_variant_dots_axis_extends_below_zero_when_a_value_does() -> None:
         (charts.confusion_heatmap, {}),
         (charts.label_distribution, {}),
         (charts.variant_dots, {"metric_title": "x"}),
+        (charts.forest_plot, {"metric_title": "x"}),
+        (charts.items_heatmap, {}),
+        (charts.flip_matrix_chart, {}),
+        (charts.axis_summary_chart, {"metric_title": "x"}),
     ],
 )
 def test_missing_columns_are_named(function, kwargs) -> None:
@@ -180,3 +184,53 @@ def test_compact_metrics_turns_the_table_on_its_side() -> None:
     assert compact.set_index("Figure").loc["Accuracy"].tolist() == ["0.812", "n/a"]
     assert compact.set_index("Figure").loc["Unparseable share"].tolist() == ["0.0%", "5.0%"]
     assert compact.set_index("Figure").loc["Judged"].tolist() == ["40", "38"]
+
+
+# --- robustness charts ----------------------------------------------------------------------------------
+
+
+def _layer_data(spec: dict) -> list[list[dict]]:
+    return list(spec["datasets"].values())
+
+
+def test_forest_plot_highlights_the_baseline_and_draws_the_expert_band() -> None:
+    frame = pd.DataFrame({
+        "condition": ["selene", "xml", "json"], "value": [0.8, 0.6, math.nan],
+        "low": [0.7, 0.4, math.nan], "high": [0.9, 0.75, math.nan], "baseline": [True, False, False],
+        "axis": ["canonical", "layout", "layout"],
+    })
+    spec = charts.forest_plot(frame, metric_title="Kappa", band=(0.55, 0.85)).to_dict()
+    datasets = _layer_data(spec)
+    rows = next(d for d in datasets if d and "condition" in d[0])
+    assert [r["condition"] for r in rows] == ["selene", "xml"]  # undefined values dropped
+    assert [r["role"] for r in rows] == ["canonical (baseline)", "variant"]
+    band = next(d for d in datasets if d and "what" in d[0])
+    assert (band[0]["low"], band[0]["high"]) == (0.55, 0.85)
+    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
+    assert marks == ["rect", "rule", "circle"]
+
+
+def test_items_heatmap_sorts_by_instability_and_adds_the_expert_column() -> None:
+    frame = pd.DataFrame({
+        "item": ["i1", "i1", "i2", "i2"], "condition": ["a", "b", "a", "b"],
+        "label": ["yes", "yes", "yes", None], "expert": ["yes", "yes", "no", "no"], "instability": [1, 1, 2, 2],
+    })
+    spec = charts.items_heatmap(frame, labels=["yes", "no"]).to_dict()
+    rows = _data(spec)
+    assert spec["encoding"]["y"]["sort"] == ["i2", "i1"]
+    assert spec["encoding"]["x"]["sort"] == ["experts", "a", "b"]
+    assert {(r["item"], r["condition"], r["label"]) for r in rows} >= {("i2", "experts", "no"), ("i2", "b", "none")}
+
+
+def test_flip_matrix_is_symmetric() -> None:
+    frame = pd.DataFrame({"a": ["x", "x"], "b": ["y", "z"], "rate": [0.25, 0.5]})
+    rows = _layer_data(charts.flip_matrix_chart(frame).to_dict())[0]
+    cells = {(r["a"], r["b"]): r["rate"] for r in rows}
+    assert cells == {("x", "y"): 0.25, ("x", "z"): 0.5, ("y", "x"): 0.25, ("z", "x"): 0.5}
+
+
+def test_axis_summary_orders_axes_by_effect() -> None:
+    frame = pd.DataFrame({"axis": ["layout", "labels"], "mean_abs_difference": [0.02, 0.2],
+                          "max_abs_difference": [0.03, 0.3], "mean_flip_rate": [0.05, 0.2], "n_variants": [2, 1]})
+    spec = charts.axis_summary_chart(frame, metric_title="kappa").to_dict()
+    assert spec["encoding"]["y"]["sort"] == ["labels", "layout"]

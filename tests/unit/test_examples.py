@@ -23,6 +23,14 @@ def test_example_study_is_illustrative_and_fully_judged(slug: str) -> None:
         # A change to a built-in template changes every cache key: regenerate with scripts/make_examples.py.
         assert result.n_pending == 0, f"{slug}/{result.variant_id} has pending items; run scripts/make_examples.py"
         assert "not a real model" in result.judge_name
-        assert result.agreement is not None and result.agreement.n_compared == report.n_items
+        # Every item is compared, or counted as unparseable (a variant may break the output contract).
+        a = result.agreement
+        assert a is not None and a.n_compared + a.n_judge_missing == report.n_items
     assert report.experts_agreement is not None
+    # Enough prompt variants on enough axes that the Robustness page shows something real.
+    variants = [study.variant(v) for v in study.spec.variants]
+    assert len(variants) >= 6 and len({v.axis for v in variants} - {"canonical"}) >= 2
+    (robust,) = report.robustness
+    assert set(robust.measures.conditions) == set(study.spec.variants)
+    assert any(f.flips.n_flipped for f in robust.measures.flips_vs_baseline)
     study.close()

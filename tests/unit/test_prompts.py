@@ -42,6 +42,8 @@ def test_every_task_has_selene_variants_with_and_without_reference() -> None:
         assert find_variant("selene-ref", task).uses_reference
     assert default_variant_ids(TaskType.BINARY, True) == ["selene-ref"]
     assert default_variant_ids(TaskType.BINARY, False) == ["selene"]
+    # Pairwise items are judged in both orders by default (position swap).
+    assert default_variant_ids(TaskType.PAIRWISE, True) == ["selene-ref", "selene-ref.position-swapped"]
 
 
 @pytest.mark.parametrize("task", list(TaskType))
