@@ -4,7 +4,14 @@ import streamlit as st
 
 from selene_eval import charts, ui
 from selene_eval.errors import SeleneEvalError
-from selene_eval.ui.results import ceiling_section, statistics_detail, subgroup_table
+from selene_eval.ui.judges import calibration_section, judges_section, rename_judges
+from selene_eval.ui.results import (
+    bootstrap_controls,
+    bootstrap_settings,
+    ceiling_section,
+    statistics_detail,
+    subgroup_table,
+)
 
 ui.declare("agree", pick=0, consensus=[], judge=[], category=[], search="", read=0)
 
@@ -17,6 +24,7 @@ def main() -> None:
             return
         ui.study_caption(study)
         ui.show_flash()
+        bootstrap_controls()
         try:
             report = ui.report_for(study)
             judges = ui.judges_of(study)
@@ -36,6 +44,8 @@ def main() -> None:
             "label** on every item that has both."
         )
         ui.metrics_table(report, judges)
+        rename_judges(study, judges)
+        judges_section(study, report, judges, bootstrap_settings()[0])
         result = ui.result_picker(report, judges, "agree_pick")
         if result is None:
             return
@@ -59,6 +69,8 @@ def main() -> None:
                 st.caption("Rows: the experts' majority label; columns: the judge's. The diagonal counts agreements.")
         with right:
             ui.show_chart(charts.label_distribution(ui.distribution_frame(table, labels), labels=labels))
+
+        calibration_section(table, task)
 
         st.subheader("Where the judge and the experts disagree")
         ui.disagreement_browser(table, task)

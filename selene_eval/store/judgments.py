@@ -149,10 +149,27 @@ class JudgmentStore:
         return spec.judge_id
 
     def judges(self) -> list[JudgeSpec]:
-        """Every judge that has judgments or was registered, oldest first."""
+        """Every judge that has judgments or was registered, in the order they were first used."""
         with self._lock:
-            rows = self._conn.execute("SELECT spec_json FROM judges ORDER BY first_used, judge_id").fetchall()
+            rows = self._conn.execute("SELECT spec_json FROM judges ORDER BY first_used, rowid").fetchall()
         return [JudgeSpec.model_validate_json(r[0]) for r in rows]
+
+    def rename_judge(self, judge_id: str, name: str | None) -> JudgeSpec:
+        """Give a judge a short display name (``None`` or blank: back to the automatic one).
+
+        The name is not part of the judge's identity, so its judgments and cache keys are untouched.
+        Raises :class:`StudyError` for an unknown judge or a name longer than 80 characters.
+        """
+        cleaned = (name or "").strip() or None
+        if cleaned is not None and (len(cleaned) > 80 or any(ord(c) < 32 for c in cleaned)):
+            raise StudyError("A judge's name must be one line of at most 80 characters.")
+        with self._transaction() as cur:
+            row = cur.execute("SELECT spec_json FROM judges WHERE judge_id = ?", (judge_id,)).fetchone()
+            if row is None:
+                raise StudyError(f"This study has no judge with id {judge_id!r}; list them with the 'judges' command.")
+            spec = JudgeSpec.model_validate_json(row[0]).model_copy(update={"name": cleaned})
+            cur.execute("UPDATE judges SET spec_json = ? WHERE judge_id = ?", (spec.model_dump_json(), judge_id))
+        return spec
 
     def add(self, judgments: Sequence[StoredJudgment], failures: Sequence[StoredFailure] = ()) -> None:
         """Store a batch of judgments and failures in one transaction.

@@ -17,7 +17,7 @@ from selene_eval.report import StudyReport, VariantResult, expert_columns, judgm
 from selene_eval.store import Study, StudyStore
 from selene_eval.tasks import TaskType
 from selene_eval.ui.common import plain
-from selene_eval.ui.state import keep_valid, keep_valid_many
+from selene_eval.ui.state import default, keep_valid, keep_valid_many
 from selene_eval.ui.text import METRIC_HELP, METRIC_NAMES, fmt_share, fmt_stat, md_escape, plural
 from selene_eval.ui.views import (
     NOT_JUDGED,
@@ -47,10 +47,12 @@ def _open(path: str) -> Study:
 
 
 @st.cache_data(show_spinner="Computing agreement…", max_entries=16)
-def _cached_report(path: str, fingerprint: tuple[tuple[str, int, int], ...]) -> StudyReport:
+def _cached_report(
+    path: str, fingerprint: tuple[tuple[str, int, int], ...], n_resamples: int = 1000, seed: int = 0
+) -> StudyReport:
     study = _open(path)
     try:
-        return study_report(study)
+        return study_report(study, n_resamples=n_resamples, seed=seed)
     finally:
         study.close()
 
@@ -65,8 +67,33 @@ def _cached_table(path: str, fingerprint: tuple[tuple[str, int, int], ...], judg
 
 
 def report_for(study: Study) -> StudyReport:
-    """``study_report(study)``, recomputed only when the study's files change."""
-    return _cached_report(str(study.path), study_fingerprint(study))
+    """``study_report(study)`` with the session's bootstrap settings (:func:`bootstrap_settings`),
+    recomputed only when the study's files or those settings change."""
+    n_resamples, seed = bootstrap_settings()
+    return _cached_report(str(study.path), study_fingerprint(study), n_resamples, seed)
+
+
+RESAMPLE_CHOICES = (0, 200, 1000, 2000, 5000, 10000)
+
+
+def bootstrap_settings() -> tuple[int, int]:
+    """``(n_resamples, seed)`` chosen on the Agreement page (default 1,000 resamples, seed 0)."""
+    return int(st.session_state.get("app_resamples", 1000)), int(st.session_state.get("app_seed", 0))
+
+
+def bootstrap_controls() -> None:
+    """The resampling settings: how many bootstrap resamples, and the seed (both reproducible)."""
+    with st.expander("Interval settings"):
+        left, right = st.columns(2)
+        default("app_resamples", 1000)
+        default("app_seed", 0)
+        left.selectbox(
+            "Bootstrap resamples", RESAMPLE_CHOICES, key="app_resamples",
+            format_func=lambda n: "none (no intervals)" if n == 0 else f"{n:,}",
+            help="More resamples give steadier interval bounds and take longer; 1,000 is the usual choice.",
+        )
+        right.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="app_seed",
+                           help="The same seed gives the same intervals, so a report can be reproduced.")
 
 
 def table_for(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFrame:

@@ -145,3 +145,24 @@ def test_an_unknown_variant_is_refused(studies_dir: Path) -> None:
     study = make_study(studies_dir)
     with pytest.raises(SeleneEvalError, match="no prompt variant 'nope'"):
         compare_judges(study, variant_id="nope")
+
+
+def test_judges_keep_their_order_and_can_be_renamed_without_touching_judgments(studies_dir: Path) -> None:
+    from selene_eval.errors import StudyError
+
+    study = make_study(studies_dir)
+    z = JudgeSpec(backend="scripted", model="judge-z")
+    for spec, right in ((Y, Y_RIGHT), (X, X_RIGHT), (z, X_RIGHT)):
+        run_study(study, ScriptedBackend(spec, script=scripted(right)), variant_ids=["selene"])
+    assert [j.judge_id for j in study.judgments.judges()] == [Y.judge_id, X.judge_id, z.judge_id]
+    before = compare_judges(study, n_resamples=0)
+    renamed = study.judgments.rename_judge(z.judge_id, "  Oracle v2 ")
+    assert renamed.name == "Oracle v2" and renamed.judge_id == z.judge_id
+    after = compare_judges(study, n_resamples=0)
+    assert after.name_of(z.judge_id) == "Oracle v2"
+    assert [j.value for j in after.judges] == [j.value for j in before.judges]
+    assert study.judgments.rename_judge(z.judge_id, "").name is None  # back to the automatic name
+    with pytest.raises(StudyError, match="no judge with id"):
+        study.judgments.rename_judge("nope", "x")
+    with pytest.raises(StudyError, match="one line"):
+        study.judgments.rename_judge(z.judge_id, "a\nb")
