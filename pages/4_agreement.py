@@ -4,7 +4,7 @@ import streamlit as st
 
 from selene_eval import charts, ui
 from selene_eval.errors import SeleneEvalError
-from selene_eval.ui.judges import calibration_section, judges_section, rename_judges
+from selene_eval.ui.judges import calibration_section, judges_section, planning_section, rename_judges
 from selene_eval.ui.results import (
     bootstrap_controls,
     bootstrap_settings,
@@ -54,6 +54,7 @@ def main() -> None:
         ui.notes(result)
         ceiling_section(result)
         subgroup_table(result)
+        planning_section(result)
 
         spec = judges[result.judge_id]
         try:

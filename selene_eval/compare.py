@@ -173,50 +173,67 @@ def compare_judges(
     out. Raises :class:`SeleneEvalError` for an unknown variant.
     """
     task = study.spec.task
-    level = task.level
     variant_id = variant_id or (study.spec.variants[0] if study.spec.variants else None)
     if variant_id is None or variant_id not in study.spec.variants:
         raise SeleneEvalError(
             f"Study {study.slug!r} has no prompt variant {variant_id!r}; choose one of: {', '.join(study.spec.variants)}."
         )
-    statistic = statistic or default_statistic(level)
-    order = list(task.expert_labels)
-    reference = expert_consensus(study)
-    groups = [item.group_id for item in study.items]
-    use_groups = any(g is not None for g in groups)
     specs = list(judges) if judges is not None else study.judgments.judges()
-
-    labels: dict[str, list[str | None]] = {}
-    summaries: list[JudgeSummary] = []
-    by_id: dict[str, JudgeSpec] = {}
-    for spec in specs:
-        judge_labels, _ = _labels_of(study, spec, variant_id)
-        n_judged = sum(v is not None for v in judge_labels)
-        if n_judged == 0:
-            continue
-        labels[spec.judge_id] = judge_labels
-        by_id[spec.judge_id] = spec
-        summaries.append(_summary(spec, judge_labels, reference, groups if use_groups else None, level, order,
-                                  statistic, n_resamples, seed))
-
-    pairs: list[JudgePair] = []
-    if len(labels) >= 2:
-        tests = compare_conditions(
-            reference, labels, level=level, order=order, statistic=statistic,
-            groups=groups if use_groups else None, n_resamples=n_resamples, seed=seed,
-        )
-        for test in tests:
-            flips = flip_rate(labels[test.b], labels[test.a], reference, level=level, order=order)
-            pairs.append(JudgePair(test.a, test.b, test, flips, build_difference(by_id[test.a], by_id[test.b])))
-
-    experts_alpha = None
+    labels = [(spec, _labels_of(study, spec, variant_id)[0]) for spec in specs]
     frame = items_frame(study.items)
     experts = [c for c in frame.columns if c.startswith("expert:")]
+    experts_alpha = None
     if len(experts) >= 2:
         from selene_eval.metrics import agreement
 
-        ceiling = agreement(frame.assign(_judge=None), "_judge", experts, level, order=order, n_resamples=0)
+        ceiling = agreement(frame.assign(_judge=None), "_judge", experts, task.level,
+                            order=list(task.expert_labels), n_resamples=0)
         experts_alpha = ceiling.experts.krippendorff_alpha if ceiling.experts else None
+    return compare_judge_labels(
+        expert_consensus(study), labels, variant_id=variant_id, level=task.level, order=list(task.expert_labels),
+        groups=[item.group_id for item in study.items], statistic=statistic, n_resamples=n_resamples, seed=seed,
+        experts_alpha=experts_alpha,
+    )
+
+
+def compare_judge_labels(
+    reference: Sequence[str | None],
+    labels: Sequence[tuple[JudgeSpec, Sequence[str | None]]],
+    *,
+    variant_id: str,
+    level: str,
+    order: Sequence[str],
+    groups: Sequence[str | None] | None = None,
+    statistic: str | None = None,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    experts_alpha: float | None = None,
+) -> JudgeComparison:
+    """:func:`compare_judges` on labels already read: ``reference`` (the expert consensus per item) and, per
+    judge, its label per item (``None`` = none). Judges without any label are left out."""
+    statistic = statistic or default_statistic(level)
+    order = list(order)
+    use_groups = groups is not None and any(g is not None for g in groups)
+    kept: dict[str, list[str | None]] = {}
+    summaries: list[JudgeSummary] = []
+    by_id: dict[str, JudgeSpec] = {}
+    for spec, judge_labels in labels:
+        judge_labels = list(judge_labels)
+        if not any(v is not None for v in judge_labels):
+            continue
+        kept[spec.judge_id] = judge_labels
+        by_id[spec.judge_id] = spec
+        summaries.append(_summary(spec, judge_labels, list(reference), list(groups) if use_groups and groups else None,
+                                  level, order, statistic, n_resamples, seed))
+    pairs: list[JudgePair] = []
+    if len(kept) >= 2:
+        tests = compare_conditions(
+            reference, kept, level=level, order=order, statistic=statistic,
+            groups=groups if use_groups else None, n_resamples=n_resamples, seed=seed,
+        )
+        for test in tests:
+            flips = flip_rate(kept[test.b], kept[test.a], reference, level=level, order=order)
+            pairs.append(JudgePair(test.a, test.b, test, flips, build_difference(by_id[test.a], by_id[test.b])))
     return JudgeComparison(variant_id, statistic, level, len(reference), tuple(summaries), tuple(pairs), experts_alpha)
 
 

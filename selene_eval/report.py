@@ -11,12 +11,44 @@ import pandas as pd
 from selene_eval.backends.base import JudgeSpec
 from selene_eval.items import items_frame
 from selene_eval.metrics import AgreementReport, ExpertAgreement, agreement, consensus, subgroup_agreement
+from selene_eval.metrics.calibration import CalibrationReport, calibration
+from selene_eval.metrics.coefficients import required_items
 from selene_eval.metrics.robustness import Robustness, robustness
 from selene_eval.prompts.parser import parse_for_variant
 from selene_eval.prompts.variants import PromptVariant
 from selene_eval.prompts.render import cache_key, render
 from selene_eval.errors import TemplateError
 from selene_eval.store.studies import Study
+from selene_eval.compare import JudgeComparison, compare_judge_labels
+
+
+# The statistic "how many items do I need" plans for, by level, and the interval widths it reports.
+PLANNING_STATISTIC = {"nominal": "cohen_kappa", "ordinal": "quadratic_weighted_kappa", "interval": "icc_2_1"}
+PLANNING_WIDTHS = (0.2, 0.1)
+
+
+@dataclass(frozen=True)
+class Planning:
+    """From this (pilot) result: expert-labelled items needed for a 95% interval of a chosen width.
+
+    Interval widths shrink like 1/sqrt(n) (:func:`~selene_eval.metrics.coefficients.required_items`):
+    ``items_for_width[w] = ceil(n * (width / w)^2)``. A planning figure, to re-check after labelling.
+    """
+
+    statistic: str
+    n_compared: int
+    estimate: float
+    width: float
+    items_for_width: dict[float, int]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "statistic": self.statistic,
+            "n_compared": self.n_compared,
+            "estimate": _json_float(self.estimate),
+            "current_width": _json_float(self.width),
+            "items_for_width": {f"{w:g}": n for w, n in self.items_for_width.items()},
+        }
 
 
 @dataclass(frozen=True)
@@ -34,8 +66,27 @@ class VariantResult:
     # agreement within each value of ``subgroup_by`` (the study's category), when the study maps one
     subgroups: tuple[tuple[str | None, AgreementReport], ...] = ()
     subgroup_by: str | None = None
+    # from the label probabilities, when the backend gave them
+    calibration: CalibrationReport | None = None
+
+    def planning(self, statistic: str | None = None, widths: tuple[float, ...] = PLANNING_WIDTHS) -> Planning | None:
+        """How many expert-labelled items an interval of each width in ``widths`` would need (see
+        :class:`Planning`); ``None`` without an interval to plan from."""
+        a = self.agreement
+        if a is None:
+            return None
+        name = statistic or PLANNING_STATISTIC.get(a.level, "krippendorff_alpha")
+        interval = a.intervals.get(name)
+        if interval is None or not (math.isfinite(interval.low) and math.isfinite(interval.high)) or a.n_compared < 2:
+            return None
+        width = interval.high - interval.low
+        if width <= 0:
+            return None
+        needed = {w: required_items(interval.estimate, width, a.n_compared, w) for w in widths}
+        return Planning(name, a.n_compared, interval.estimate, width, needed)
 
     def to_dict(self) -> dict[str, object]:
+        plan = self.planning()
         return {
             "judge_id": self.judge_id,
             "judge": self.judge_name,
@@ -53,6 +104,8 @@ class VariantResult:
                     for value, report in self.subgroups
                 ]
             },
+            "calibration": self.calibration.to_dict() if self.calibration else None,
+            "planning": plan.to_dict() if plan else None,
         }
 
 
@@ -71,6 +124,8 @@ class StudyReport:
     results: tuple[VariantResult, ...] = field(default_factory=tuple)
     # one per judge with two or more prompt variants judged: how much the verdicts depend on the prompt
     robustness: tuple[JudgeRobustness, ...] = field(default_factory=tuple)
+    # one per prompt variant judged by two or more judges: the judges side by side, with paired tests
+    judge_comparisons: tuple[JudgeComparison, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, object]:
         ea = self.experts_agreement
@@ -87,6 +142,7 @@ class StudyReport:
             else {"n_experts": ea.n_experts, "krippendorff_alpha": _json_float(ea.krippendorff_alpha)},
             "results": [r.to_dict() for r in self.results],
             "robustness": [r.to_dict() for r in self.robustness],
+            "judge_comparisons": [c.to_dict() for c in self.judge_comparisons],
         }
 
 
@@ -212,6 +268,7 @@ def study_report(
         reference = [None if v is None or v != v else str(v) for v in agreed]
     variants = [study.variant(v) for v in study.spec.variants]
     groups = list(base["group_id"]) if base["group_id"].notna().any() else None
+    labels_by_variant: dict[str, list[tuple[JudgeSpec, list[str | None]]]] = {v: [] for v in study.spec.variants}
     for judge in judges if judges is not None else study.judgments.judges():
         tables: dict[str, pd.DataFrame] = {}
         for variant_id in study.spec.variants:
@@ -232,6 +289,14 @@ def study_report(
                         subgroup_agreement(rows, by, "judge_label", experts, task.level, order=order, group=group,
                                            n_resamples=n_resamples, seed=seed)
                     )
+            judge_labels = [None if x is None or x != x else str(x) for x in table["judge_label"]]
+            labels_by_variant[variant_id].append((judge, judge_labels))
+            calib = None
+            if reference and table["judge_probs"].notna().any():
+                calib = calibration(
+                    judge_labels, [p if isinstance(p, dict) else None for p in table["judge_probs"]], reference,
+                    order=list(task.judge_labels), ordinal=task.level == "ordinal",
+                )
             results.append(
                 VariantResult(
                     judge_id=judge.judge_id,
@@ -244,6 +309,7 @@ def study_report(
                     agreement=report,
                     subgroups=subgroups,
                     subgroup_by=by,
+                    calibration=calib,
                 )
             )
         judged_ids = [v.id for v in variants if (~tables[v.id]["judge_status"].isin(["pending", "not_renderable"])).any()]
@@ -273,6 +339,16 @@ def study_report(
                     seed=seed,
                 ),
             ))
+    comparisons = []
+    if reference:
+        for variant_id, judged_labels in labels_by_variant.items():
+            with_labels = [(j, lab) for j, lab in judged_labels if any(v is not None for v in lab)]
+            if len(with_labels) >= 2:
+                comparisons.append(compare_judge_labels(
+                    reference, with_labels, variant_id=variant_id, level=task.level, order=order, groups=groups,
+                    n_resamples=n_resamples, seed=seed,
+                    experts_alpha=experts_agreement.krippendorff_alpha if experts_agreement else None,
+                ))
     return StudyReport(
         slug=study.slug,
         title=study.spec.title,
@@ -284,4 +360,5 @@ def study_report(
         experts_agreement=experts_agreement,
         results=tuple(results),
         robustness=tuple(robust),
+        judge_comparisons=tuple(comparisons),
     )

@@ -18,7 +18,7 @@ from selene_eval.compare import (
 )
 from selene_eval.metrics.calibration import CalibrationReport, calibration
 from selene_eval.metrics.uncertainty import APPLICABLE
-from selene_eval.report import StudyReport
+from selene_eval.report import StudyReport, VariantResult
 from selene_eval.store import Study
 from selene_eval.tasks import TaskType
 from selene_eval.ui.results import _open, fmt_interval, show_chart, stat_name, study_fingerprint
@@ -180,6 +180,27 @@ def rename_judges(study: Study, judges: dict[str, JudgeSpec]) -> None:
                 return
             flash("success", "Judge renamed.")
             st.rerun()
+
+
+def planning_section(result: VariantResult) -> None:
+    """How many expert-labelled items would give an interval of the width the user needs."""
+    plan = result.planning()
+    if plan is None:
+        return
+    with st.expander("How many expert labels do I need?"):
+        st.markdown(
+            f"With **{plan.n_compared}** items compared, the 95% interval of {stat_name(plan.statistic)} is "
+            f"**{plan.width:.2f}** wide. Interval widths shrink like 1/√n, so treating this study as a pilot:"
+        )
+        target = st.number_input("Interval width you need", min_value=0.01, max_value=1.0, value=0.1, step=0.01,
+                                 key="agree_plan_width")
+        needed = result.planning(widths=(float(target),))
+        if needed is not None:
+            n = needed.items_for_width[float(target)]
+            st.metric("Items with expert labels needed", f"{n:,}",
+                      delta=f"{n - plan.n_compared:+,} vs now" if n != plan.n_compared else None, delta_color="off")
+        st.caption("A planning figure from this pilot: re-check the width once the labels are in. Items that share "
+                   "a question count as one group, so a clustered design needs more.")
 
 
 def calibration_for(table: pd.DataFrame, task: TaskType) -> CalibrationReport | None:

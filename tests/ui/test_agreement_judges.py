@@ -122,3 +122,19 @@ def test_a_judge_can_be_renamed_from_the_agreement_page(two_judge_study: str) ->
     assert not at.exception, [e.message for e in at.exception]
     pairs = next(df.value for df in at.dataframe if "Judge A" in df.value.columns)
     assert "Base model" in {pairs.iloc[0]["Judge A"], pairs.iloc[0]["Judge B"]}
+
+
+def test_planning_says_how_many_items_an_interval_width_needs(two_judge_study: str) -> None:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.run()
+    at.sidebar.selectbox(key="app_study").set_value(two_judge_study).run()
+    at.switch_page("pages/4_agreement.py").run()
+    at.number_input(key="agree_plan_width").set_value(0.2).run()
+    assert not at.exception, [e.message for e in at.exception]
+    metric = next(m for m in at.metric if m.label == "Items with expert labels needed")
+    needed_02 = int(metric.value.replace(",", ""))
+    at.number_input(key="agree_plan_width").set_value(0.1).run()
+    metric = next(m for m in at.metric if m.label == "Items with expert labels needed")
+    needed_01 = int(metric.value.replace(",", ""))
+    # Halving the width needs about four times the items.
+    assert 3.9 * needed_02 <= needed_01 <= 4.1 * needed_02 + 4
