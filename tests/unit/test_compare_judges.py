@@ -166,3 +166,20 @@ def test_judges_keep_their_order_and_can_be_renamed_without_touching_judgments(s
         study.judgments.rename_judge("nope", "x")
     with pytest.raises(StudyError, match="one line"):
         study.judgments.rename_judge(z.judge_id, "a\nb")
+
+
+def test_cli_lists_and_renames_judges(studies_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from selene_eval.cli import main
+
+    study = make_study(studies_dir)
+    run_study(study, ScriptedBackend(X, script=scripted(X_RIGHT)), variant_ids=["selene"])
+    args = ["--studies-dir", str(studies_dir), "judges", "judges"]
+    assert main([*args, "--rename", X.judge_id, "Selene 4-bit", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["judges"] == [{"judge_id": X.judge_id, "name": "Selene 4-bit", "judgments": N,
+                               "backend": "scripted", "model": "judge-x", "quantization": "nf4", "dtype": "auto",
+                               "max_new_tokens": 512, "decoding": "greedy"}]
+    assert main([*args, "--rename", "nope", "x"]) == 2
+    assert "no judge with id 'nope'" in capsys.readouterr().err
