@@ -5,6 +5,7 @@ import streamlit as st
 from selene_eval import ui
 from selene_eval.errors import SeleneEvalError
 from selene_eval.items import items_frame
+from selene_eval.ui.data import public_dataset_form
 
 ui.declare("data", slug="", title="", description="", overwrite=False, open_choice=None, slug_for=None)
 
@@ -105,8 +106,10 @@ with ui.opened_study(quiet=True) as current:
     if current is not None:
         with st.expander(f"The open study: {ui.md_escape(current.spec.title)}", expanded=False):
             ui.study_overview(current)
-new_tab, saved_tab = st.tabs(["Import a new file", "Open a saved study"])
+new_tab, public_tab, saved_tab = st.tabs(["Import a new file", "Start from a public dataset", "Open a saved study"])
 with new_tab:
     import_file()
+with public_tab:
+    public_dataset_form()
 with saved_tab:
     open_saved()

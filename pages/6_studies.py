@@ -3,8 +3,11 @@
 import streamlit as st
 
 from selene_eval import ui
+from selene_eval.ui.exports import import_archive_form
+from selene_eval.ui.studies import study_downloads
 
-ui.declare("studies", selected=None, confirm_delete=None, seeded_for=None, compare_a=None, compare_b=None)
+ui.declare("studies", selected=None, confirm_delete=None, seeded_for=None, compare_a=None, compare_b=None,
+           import_as="", import_overwrite=False)
 
 ui.page_title("studies")
 ui.show_flash()
@@ -23,6 +26,9 @@ else:
                             format_func=lambda s: f"{summaries[s].title} ({s})")
     ui.manage_study(selected, summaries)
 
+    st.subheader("Download")
+    study_downloads(selected)
+
     st.subheader("Compare two studies")
     if len(slugs) < 2:
         st.caption("Create or duplicate a second study to compare two side by side.")
@@ -38,3 +44,8 @@ else:
             with column:
                 slug = st.selectbox("Study", slugs, key=key, format_func=lambda s: f"{summaries[s].title} ({s})")
                 ui.compare_column(slug)
+
+st.subheader("Import a study archive")
+st.caption("A study exported by selene-eval (Download → Study archive, or `export SLUG --archive FILE`) is checked "
+           "like any upload before it is added: its files, checksums, items and judgments.")
+import_archive_form()

@@ -20,7 +20,7 @@ from selene_eval.data import (
     read_table,
     suggest_label_map,
 )
-from selene_eval.errors import StudyError
+from selene_eval.errors import StudyError, ValidationFailed
 from selene_eval.items import ROLES, Item, items_frame
 from selene_eval.store import Study, new_study_spec, slugify, validate_slug
 from selene_eval.tasks import TaskType
@@ -322,3 +322,85 @@ def study_overview(study: Study) -> None:
         st.json(spec.label_map, expanded=False)
     st.caption(f"Items (first {min(len(items), 500)} of {len(items):,})")
     st.dataframe(items_frame(items[:500]), hide_index=True, width="stretch")
+
+
+DATASETS_DIR_ENV = "SELENE_EVAL_DATASETS_DIR"
+"""Where downloaded public datasets are kept (default: ``~/.cache/selene-eval/datasets``)."""
+
+
+def datasets_dir() -> Path:
+    """The folder that holds downloaded public datasets, one sub-folder per dataset."""
+    import os
+
+    return Path(os.environ.get(DATASETS_DIR_ENV) or Path.home() / ".cache" / "selene-eval" / "datasets").expanduser()
+
+
+def public_dataset_form() -> None:
+    """Start from a public dataset: pick one, read its licence, point to a local copy (or download it), save."""
+    from selene_eval.datasets import ADAPTERS, create_study_from_dataset
+    from selene_eval.errors import SeleneEvalError
+
+    names = list(ADAPTERS)
+    keep_valid("data_dataset", names, names[0])
+    default("data_dataset", names[0])
+    name = st.selectbox("Dataset", names, key="data_dataset", format_func=lambda n: ADAPTERS[n].title)
+    adapter = ADAPTERS[name]
+    st.markdown(md_escape(adapter.summary))
+    st.caption(f"Experts: {md_escape(adapter.annotators)} · task: {md_escape(TASK_NAMES[adapter.task])}")
+    st.info(f"**Licence: {md_escape(adapter.licence)}.** {md_escape(adapter.licence_text)}  \n"
+            f"Source: {md_escape(adapter.source_url)}  \nCite: {md_escape(adapter.citation)}",
+            icon=":material/gavel:")
+    options: dict[str, str] = {}
+    for option in adapter.options:
+        key = f"data_dataset_{name}_{option.name}"
+        default(key, option.default)
+        keep_valid(key, list(option.choices), option.default)
+        options[option.name] = st.radio(md_escape(option.name.capitalize()), list(option.choices), key=key,
+                                        horizontal=True, help=option.help)
+    folder = datasets_dir() / name
+    default(f"data_dataset_{name}_path", str(folder) if folder.exists() else "")
+    st.text_input(
+        "Local copy: the dataset's file or the folder that holds it", key=f"data_dataset_{name}_path",
+        help="Works offline. The original files as published, e.g. a checkout of the dataset's repository.",
+    )
+    if adapter.files and st.button(f"Download it into {folder}", key=f"data_dataset_{name}_download",
+                                   help="Fetches the pinned files and checks their checksums."):
+        try:
+            with st.spinner("Downloading…"):
+                adapter.download(folder)
+        except SeleneEvalError as exc:
+            st.error(md_escape(str(exc)), icon=":material/cloud_off:")
+        else:
+            put(f"data_dataset_{name}_path", str(folder))
+            st.rerun()
+    with st.form("data_dataset_form"):
+        default("data_dataset_slug", name)
+        st.text_input("Study name", key="data_dataset_slug",
+                      help="Lower-case letters, digits, '-' and '_' (for example kqa-pilot).")
+        submitted = st.form_submit_button("Create the study", type="primary")
+    if not submitted:
+        return
+    path = str(st.session_state.get(f"data_dataset_{name}_path") or "").strip()
+    if not path:
+        st.error("Say where the local copy is (or download it first).", icon=":material/folder_off:")
+        return
+    try:
+        warnings: list[str] = []
+        study = create_study_from_dataset(adapter, path, study_store(), str(st.session_state["data_dataset_slug"]).strip(),
+                                          options=options, on_warning=warnings.append)
+    except ValidationFailed as exc:
+        st.error("The dataset did not validate:", icon=":material/block:")
+        validation_report(exc.report)  # type: ignore[arg-type]
+        return
+    except SeleneEvalError as exc:
+        st.error(f"**The study was not created**  \n{md_escape(str(exc))}", icon=":material/error:")
+        return
+    from selene_eval.ui.state import flash, open_study
+
+    for line in warnings:
+        flash("warning", md_escape(line))
+    n_items = len(study.items)
+    study.close()
+    open_study(study.slug, f"Created study **{md_escape(study.slug)}** from {md_escape(adapter.title)} with "
+                           f"{plural(n_items, 'item')}. Next: check the rubric and prompt on the Prompts page.")
+

@@ -15,7 +15,8 @@ from selene_eval.errors import SeleneEvalError
 from selene_eval.store import StudySummary
 from selene_eval.tasks import TaskType
 from selene_eval.ui.common import study_opened
-from selene_eval.ui.results import judges_of, report_for
+from selene_eval.ui.exports import download_buttons
+from selene_eval.ui.results import bootstrap_settings, judges_of, report_for
 from selene_eval.ui.state import STUDY_KEY, current_slug, flash, put, study_store
 from selene_eval.ui.text import TASK_NAMES, fmt_stat, md_escape, plural
 from selene_eval.ui.views import compact_metrics, metrics_frame
@@ -164,3 +165,12 @@ def compare_column(slug: str) -> None:
             st.dataframe(compact_metrics(metrics_frame(report, judges)), hide_index=True, width="stretch")
         else:
             st.info("No judgments yet.")
+
+
+def study_downloads(slug: str) -> None:
+    """Download the study's HTML report, tables, charts or archive (with the session's interval settings)."""
+    with study_opened(slug) as study:
+        if study is None:
+            return
+        n_resamples, seed = bootstrap_settings()
+        download_buttons(study, n_resamples=n_resamples, seed=seed, key="studies_download")

@@ -1,0 +1,45 @@
+"""Public datasets with expert labels, one step from a study.
+
+``ADAPTERS`` lists them (K-QA, FinanceBench, ExpertQA, PandaLM, HealthBench's meta-evaluation, MT-Bench
+human judgments). Each states its licence and source, reads a local copy (file or folder) and can download
+its pinned files; :func:`create_study_from_dataset` saves one as a study through the same validation as an
+upload.
+"""
+
+from selene_eval.datasets.adapters import (
+    ADAPTERS,
+    EXPERTQA,
+    FINANCEBENCH,
+    HEALTHBENCH,
+    KQA,
+    MTBENCH,
+    PANDALM,
+    get_adapter,
+)
+from selene_eval.datasets.base import (
+    AdapterOption,
+    DatasetAdapter,
+    LoadedDataset,
+    RemoteFile,
+    create_study_from_dataset,
+    git_blob_sha1,
+    verify,
+)
+
+__all__ = [
+    "ADAPTERS",
+    "EXPERTQA",
+    "FINANCEBENCH",
+    "HEALTHBENCH",
+    "KQA",
+    "MTBENCH",
+    "PANDALM",
+    "AdapterOption",
+    "DatasetAdapter",
+    "LoadedDataset",
+    "RemoteFile",
+    "create_study_from_dataset",
+    "get_adapter",
+    "git_blob_sha1",
+    "verify",
+]

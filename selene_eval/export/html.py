@@ -1,0 +1,730 @@
+"""The self-contained HTML report of a study: one file that opens offline and reads as a methods section.
+
+Every section is built by a small function ``(ReportContext) -> ReportSection | None`` registered in
+:data:`SECTION_BUILDERS`, so new analyses add a section without touching the others
+(:func:`register_section`). Text is rendered through Jinja2 with autoescaping on: everything that came from
+a file, a user or the judge is HTML-escaped. Charts are inline SVG rendered by vl-convert, so the file
+needs no JavaScript and no network.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import math
+import platform
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from selene_eval.backends.base import JudgeSpec
+from selene_eval.errors import SeleneEvalError
+from selene_eval.export.charts import NamedChart, chart_svg, study_charts
+from selene_eval.export.tables import with_consensus
+from selene_eval.items import items_frame
+from selene_eval.metrics import Interval
+from selene_eval.report import StudyReport, VariantResult, expert_columns, judgment_table, study_report
+from selene_eval.store.studies import DB_FILE, Study
+
+MAX_DISAGREEMENTS = 25
+"""Disagreements shown per judge x variant (the tables export has them all)."""
+
+PACKAGES: tuple[str, ...] = (
+    "selene-eval", "numpy", "pandas", "scipy", "scikit-learn", "statsmodels", "krippendorff", "altair",
+    "vl-convert-python", "pydantic", "transformers", "torch", "bitsandbytes", "accelerate",
+)
+"""Packages whose versions the methods paragraph lists (read from metadata: nothing is imported)."""
+
+TASK_WORDS = {
+    "absolute": "a score from 1 to 5 (absolute scoring)",
+    "binary": "yes or no (binary classification)",
+    "pairwise": "which of two responses is better, A or B (pairwise preference; experts may say tie)",
+}
+METRIC_WORDS = {
+    "accuracy": "Accuracy",
+    "cohen_kappa": "Cohen's kappa",
+    "quadratic_weighted_kappa": "Weighted kappa (quadratic)",
+    "linear_weighted_kappa": "Weighted kappa (linear)",
+    "krippendorff_alpha": "Krippendorff's alpha",
+    "gwet_ac1": "Gwet's AC1",
+    "spearman": "Spearman's rho",
+    "kendall_tau": "Kendall's tau-b",
+    "pearson": "Pearson's r",
+    "mean_absolute_error": "Mean absolute error",
+    "icc_2_1": "ICC(2,1)",
+    "icc_3_1": "ICC(3,1)",
+}
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """One section of the report: an anchor id, a heading and its body (already escaped HTML)."""
+
+    id: str
+    title: str
+    body: Markup
+
+
+@dataclass
+class ReportContext:
+    """What section builders read: the study, its report, the judges, the charts, and a shared cache."""
+
+    study: Study
+    report: StudyReport
+    judges: dict[str, JudgeSpec]
+    charts: list[tuple[NamedChart, Markup]]
+    generated_at: str
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def table(self, result: VariantResult) -> pd.DataFrame | None:
+        """The judgment table of ``result`` with the experts' majority (computed once)."""
+        key = f"table:{result.judge_id}:{result.variant_id}"
+        if key not in self.cache:
+            spec = self.judges.get(result.judge_id)
+            task = self.study.spec.task
+            self.cache[key] = (
+                None if spec is None
+                else with_consensus(judgment_table(self.study, spec, result.variant_id), task.level, list(task.expert_labels))
+            )
+        return self.cache[key]
+
+
+SectionBuilder = Callable[[ReportContext], "ReportSection | None"]
+
+
+# --- formatting helpers (used as Jinja filters) ------------------------------------------------------------
+
+
+def fmt(value: object, digits: int = 3) -> str:
+    """A number for the report: ``0.812``, integers with separators, ``n/a`` when undefined."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return "n/a" if math.isnan(value) else f"{value:.{digits}f}"
+    return str(value)
+
+
+def fmt_interval(interval: Interval | None) -> str:
+    """``[0.61, 0.93]`` or an empty string."""
+    if interval is None or math.isnan(interval.low) or math.isnan(interval.high):
+        return ""
+    return f"[{interval.low:.3f}, {interval.high:.3f}]"
+
+
+def metric_name(name: str) -> str:
+    """The statistic's readable name."""
+    return METRIC_WORDS.get(name, name)
+
+
+def pct(value: float | None) -> str:
+    """A share as a percentage."""
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1%}"
+
+
+# --- templates ------------------------------------------------------------------------------------------------
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="selene-eval {{ version }}">
+<title>{{ title }} · selene-eval report</title>
+<style>
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1a1a1a; margin: 0; background: #fafafa; }
+main { max-width: 1100px; margin: 0 auto; padding: 1.5rem 2rem 4rem; background: white; }
+h1 { font-size: 1.7rem; margin-bottom: .2rem; } h2 { border-bottom: 2px solid #0072B2; padding-bottom: .2rem; margin-top: 2.5rem; }
+h3 { margin-top: 1.6rem; } .muted { color: #555; } .warn { background: #fff4e0; border-left: 4px solid #E69F00; padding: .4rem .8rem; }
+.empty { background: #eef5fb; border-left: 4px solid #0072B2; padding: .4rem .8rem; }
+table { border-collapse: collapse; margin: .6rem 0; font-size: .92rem; } th, td { border: 1px solid #ddd; padding: .25rem .55rem; text-align: left; vertical-align: top; }
+th { background: #f1f4f8; } td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+pre { white-space: pre-wrap; word-break: break-word; background: #f6f6f6; border: 1px solid #e2e2e2; padding: .6rem; font-size: .85rem; }
+nav ol { columns: 2; } figure { margin: 1rem 0 2rem; } figcaption { font-weight: 600; margin-bottom: .3rem; }
+.chart svg { max-width: 100%; height: auto; } code { background: #f1f1f1; padding: 0 .2rem; }
+details { margin: .4rem 0; } summary { cursor: pointer; }
+</style>
+</head>
+<body>
+<main>
+<h1>{{ title }}</h1>
+<p class="muted">Study <code>{{ slug }}</code> · report generated {{ generated_at }} by selene-eval {{ version }}</p>
+{% if illustrative %}<p class="warn">This is an illustrative example study: its labels were written for demonstration, not by real experts.</p>{% endif %}
+<nav><strong>Contents</strong><ol>{% for s in sections %}<li><a href="#{{ s.id }}">{{ s.title }}</a></li>{% endfor %}</ol></nav>
+{% for s in sections %}
+<section id="{{ s.id }}">
+<h2>{{ s.title }}</h2>
+{{ s.body }}
+</section>
+{% endfor %}
+</main>
+</body>
+</html>
+"""
+
+_QUESTION = """
+<p>Can the judge stand in for the experts? The experts labelled each item with {{ task_words }}; the judge
+was asked the same question and its labels are compared with the experts' labels.</p>
+{% if description %}<p>{{ description }}</p>{% endif %}
+<h3>The rubric the judge received</h3>
+<p><strong>Objective:</strong> {{ rubric.objective }}</p>
+{% if rubric.descriptions %}<table><tr><th>Label</th><th>Meaning</th></tr>
+{% for label, text in rubric.descriptions.items() %}<tr><td>{{ label }}</td><td>{{ text }}</td></tr>{% endfor %}</table>{% endif %}
+"""
+
+_DATA = """
+<table>
+<tr><th>Items</th><td class="num">{{ n_items | fmt }}</td></tr>
+<tr><th>Groups (items sharing a question)</th><td class="num">{{ n_groups | fmt if n_groups else "none mapped" }}</td></tr>
+<tr><th>Experts</th><td>{{ experts | join(", ") if experts else "none" }}</td></tr>
+<tr><th>Items with an experts' majority</th><td class="num">{{ n_majority | fmt }}</td></tr>
+{% if source %}<tr><th>Source file</th><td>{{ source.file_name }} ({{ source.format }}{% if source.encoding %}, {{ source.encoding }}{% endif %}, {{ source.n_rows | fmt }} rows)<br><span class="muted">SHA-256 {{ source.sha256 }}</span></td></tr>{% endif %}
+<tr><th>Study created</th><td>{{ created_at }}</td></tr>
+</table>
+<h3>Label distribution</h3>
+<table><tr><th>Label</th>{% for e in experts %}<th>{{ e }}</th>{% endfor %}<th>All experts</th><th>Experts' majority</th></tr>
+{% for row in distribution %}<tr><td>{{ row.label }}</td>{% for n in row.per_expert %}<td class="num">{{ n | fmt }}</td>{% endfor %}<td class="num">{{ row.total | fmt }}</td><td class="num">{{ row.majority | fmt }}</td></tr>{% endfor %}
+</table>
+{% if categories %}<h3>Categories</h3><table><tr><th>Category</th><th>Items</th></tr>
+{% for name, n in categories %}<tr><td>{{ name }}</td><td class="num">{{ n | fmt }}</td></tr>{% endfor %}</table>{% endif %}
+<details><summary>Column mapping and label map</summary>
+<table><tr><th>Role</th><th>Column</th></tr>{% for role, column in mapping %}<tr><td>{{ role }}</td><td>{{ column }}</td></tr>{% endfor %}</table>
+<table><tr><th>Value in the file</th><th>Label</th></tr>{% for raw, label in label_map %}<tr><td>{{ raw }}</td><td>{{ label if label is not none else "(no label)" }}</td></tr>{% endfor %}</table>
+</details>
+"""
+
+_JUDGES = """
+{% if not judges %}<p class="empty">No judgments yet: the study has not been run. Run it with
+<code>python -m selene_eval run {{ slug }}</code>; the judge the study is set up for is listed below.</p>{% endif %}
+{% for j in rows %}
+<h3>{{ j.title }}</h3>
+{% if j.warning %}<p class="warn">{{ j.warning }}</p>{% endif %}
+<table>
+{% for k, v in j.fields %}<tr><th>{{ k }}</th><td>{{ v }}</td></tr>{% endfor %}
+</table>
+{% endfor %}
+"""
+
+_PROMPTS = """
+<p>The judge saw each item through each prompt variant below, filled in with the item's texts and the
+rubric. The hash covers everything that shapes the prompt or its parsing (templates and label words); a
+changed template gets a new hash and new judgments.</p>
+{% for v in variants %}
+<h3>Variant <code>{{ v.id }}</code> (version {{ v.version }}, hash <code>{{ v.content_hash }}</code>)</h3>
+<p class="muted">{{ v.description }} · axis: {{ v.axis }} · source: {{ v.source }}{% if v.uses_reference %} · shows the reference answer{% endif %}</p>
+{% if v.system_template %}<p><strong>System message</strong></p><pre>{{ v.system_template }}</pre>{% endif %}
+<p><strong>User message</strong></p><pre>{{ v.user_template }}</pre>
+{% if v.label_aliases %}<p>Answer words read as labels: {% for word, label in v.label_aliases.items() %}<code>{{ word }}</code> → {{ label }}{% if not loop.last %}, {% endif %}{% endfor %}</p>{% endif %}
+{% endfor %}
+"""
+
+_STATISTICS = """
+{% if not results %}<p class="empty">No judgments yet, so there is nothing to compare with the experts. Run the
+study (<code>python -m selene_eval run {{ slug }}</code>) and make the report again.</p>{% endif %}
+{% for r in results %}
+<h3>{{ r.title }}</h3>
+<p>{{ r.n_judged | fmt }} of {{ r.n_items | fmt }} items judged{% if r.n_pending %}, {{ r.n_pending | fmt }} not judged yet{% endif %}.
+{% if r.a %}Compared with the experts' majority on {{ r.a.n_compared | fmt }} items (no majority: {{ r.a.n_no_majority | fmt }},
+judge output unreadable: {{ r.a.n_judge_missing | fmt }} = {{ r.a.unparseable_share | pct }}).
+{% if r.a.n_resamples %}Intervals: {{ (r.a.ci_level * 100) | round | int }}% bootstrap, {{ r.a.n_resamples | fmt }} resamples{% if r.a.group %} of the groups ({{ r.a.n_groups | fmt }}){% endif %}, seed {{ r.a.seed }}.{% else %}No intervals (0 resamples).{% endif %}{% endif %}</p>
+{% if r.a %}
+<table><tr><th>Statistic</th><th>Value</th><th>95% interval</th><th>Method</th></tr>
+{% for name, value in r.stats %}<tr><td>{{ name | metric_name }}</td><td class="num">{{ value | fmt }}</td><td class="num">{{ r.a.intervals.get(name) | fmt_interval }}</td><td>{{ r.a.intervals[name].method if name in r.a.intervals else "" }}</td></tr>{% endfor %}
+</table>
+{% for w in r.a.warnings %}<p class="warn">{{ w }}</p>{% endfor %}
+{% if r.a.notes %}<details><summary>Notes ({{ r.a.notes | length }})</summary><ul>{% for n in r.a.notes %}<li>{{ n }}</li>{% endfor %}</ul></details>{% endif %}
+{% if r.subgroups %}<h4>By {{ r.subgroup_by }}</h4>
+<table><tr><th>{{ r.subgroup_by }}</th><th>Compared</th><th>Accuracy</th><th>{{ r.key | metric_name }}</th></tr>
+{% for value, sub in r.subgroups %}<tr><td>{{ value if value is not none else "(none)" }}</td><td class="num">{{ sub.n_compared | fmt }}{% if sub.n_compared < 30 %} (few){% endif %}</td>
+<td class="num">{{ sub.metrics.get("accuracy") | fmt }} {{ sub.intervals.get("accuracy") | fmt_interval }}</td>
+<td class="num">{{ sub.metrics.get(r.key) | fmt }} {{ sub.intervals.get(r.key) | fmt_interval }}</td></tr>{% endfor %}</table>{% endif %}
+{% endif %}
+{% endfor %}
+"""
+
+_CEILING = """
+{% if n_experts < 2 %}<p class="empty">This study has {{ n_experts }} expert{{ "" if n_experts == 1 else "s" }} per item, so
+the experts' agreement with each other (the ceiling a judge can be held to) cannot be measured.</p>{% else %}
+<p>How well do the experts agree with each other? A judge that agrees with the experts about as well as they
+agree among themselves labels like one more expert.</p>
+<table><tr><th>Experts among themselves</th><th>Value</th></tr>
+<tr><td>Krippendorff's alpha ({{ level }})</td><td class="num">{{ experts_alpha | fmt }}</td></tr>
+{% if ceiling %}<tr><td>Fleiss' kappa</td><td class="num">{{ ceiling.fleiss_kappa | fmt }}</td></tr>
+<tr><td>Gwet's AC1</td><td class="num">{{ ceiling.gwet_ac1 | fmt }}</td></tr>{% endif %}
+</table>
+{% if not results %}
+{% if ceiling %}<table><tr><th>Expert</th><th>Against</th><th>Items</th><th>Cohen's kappa</th><th>Krippendorff's alpha</th><th>Agreement</th></tr>
+{% for p in ceiling.expert_pairs %}<tr><td>{{ p.rater_a | rater }}</td><td>{{ p.rater_b | rater }}</td><td class="num">{{ p.n | fmt }}</td><td class="num">{{ p.cohen_kappa | fmt }}</td><td class="num">{{ p.krippendorff_alpha | fmt }}</td><td class="num">{{ p.accuracy | pct }}</td></tr>{% endfor %}
+</table>{% endif %}
+<p class="empty">No judgments yet: the judge's place beside the experts is shown once the study has been run.</p>{% endif %}
+{% for r in results %}
+<h3>{{ r.title }}</h3>
+{% if r.a.experts %}<p>Alpha with the judge added as one more expert: {{ r.a.experts.alpha_with_judge | fmt }}
+(experts alone: {{ r.a.experts.krippendorff_alpha | fmt }}).</p>{% endif %}
+{% if r.c %}
+<table><tr><th>Rater</th><th>Against</th><th>Items</th><th>Cohen's kappa</th><th>Krippendorff's alpha</th><th>Agreement</th></tr>
+{% for p in r.c.expert_pairs + r.c.judge_vs_expert %}<tr><td>{{ p.rater_a | rater }}</td><td>{{ p.rater_b | rater }}</td><td class="num">{{ p.n | fmt }}</td><td class="num">{{ p.cohen_kappa | fmt }}</td><td class="num">{{ p.krippendorff_alpha | fmt }}</td><td class="num">{{ p.accuracy | pct }}</td></tr>{% endfor %}
+</table>
+<h4>Leave one out: each expert, and the judge, against the majority of the other experts</h4>
+<table><tr><th>Left-out expert</th><th>Items</th><th>Expert vs the others (alpha)</th><th>Judge vs the same majority (alpha)</th></tr>
+{% for e, j in r.loo %}<tr><td>{{ e.rater_a | rater }}</td><td class="num">{{ e.n | fmt }}</td><td class="num">{{ e.krippendorff_alpha | fmt }}</td><td class="num">{{ j.krippendorff_alpha | fmt }}</td></tr>{% endfor %}
+</table>
+<h4>Substitution: the judge in one expert's seat</h4>
+<table><tr><th>Replaced expert</th><th>Panel alpha</th><th>With the judge</th><th>Difference</th><th>95% interval</th></tr>
+{% for s in r.c.substitution %}<tr><td>{{ s.replaced | rater }}</td><td class="num">{{ s.alpha_experts | fmt }}</td><td class="num">{{ s.alpha_with_judge | fmt }}</td><td class="num">{{ s.difference | fmt }}</td><td class="num">{{ r.a.substitution_intervals.get(s.replaced) | fmt_interval }}</td></tr>{% endfor %}
+</table>
+{% if r.c.notes %}<details><summary>Notes</summary><ul>{% for n in r.c.notes %}<li>{{ n }}</li>{% endfor %}</ul></details>{% endif %}
+{% endif %}
+{% endfor %}
+{% endif %}
+"""
+
+_CHARTS = """
+{% for named, svg in charts %}
+<figure class="chart" id="chart-{{ named.name }}" data-chart="{{ named.name }}"><figcaption>{{ named.title }}</figcaption>{{ svg }}</figure>
+{% endfor %}
+{% if only_experts %}<p class="empty">The judge's charts (confusion matrix, label shares, statistics per variant) appear once the study has judgments.</p>{% endif %}
+"""
+
+_DISAGREEMENTS = """
+{% if not results %}<p class="empty">No judgments yet: nothing to disagree about.</p>{% endif %}
+{% for r in results %}
+<h3>{{ r.title }}</h3>
+<p>{{ r.n_disagree | fmt }} item{{ "" if r.n_disagree == 1 else "s" }} where the judge's label differs from the experts' majority, those where the experts were unanimous first{% if r.n_disagree > rows_max %} ({{ rows_max }} shown; the tables export lists all){% endif %};
+{{ r.n_unreadable | fmt }} with output the parser could not read.</p>
+{% for row in r.rows %}
+<details><summary>Item <code>{{ row.item_id }}</code>: experts {{ row.consensus }}, judge {{ row.judge_label }}{% if row.experts %} ({{ row.experts }}){% endif %}</summary>
+<p><strong>Input</strong></p><pre>{{ row.input }}</pre>
+<p><strong>{{ "Response A" if row.response_b else "Response" }}</strong></p><pre>{{ row.response }}</pre>
+{% if row.response_b %}<p><strong>Response B</strong></p><pre>{{ row.response_b }}</pre>{% endif %}
+{% if row.reference %}<p><strong>Reference</strong></p><pre>{{ row.reference }}</pre>{% endif %}
+<p><strong>The judge's reasoning</strong></p><pre>{{ row.reasoning or "(none)" }}</pre>
+</details>
+{% endfor %}
+{% endfor %}
+"""
+
+_GENERIC = """{% macro show(value) -%}
+{%- if value is mapping -%}<table>{% for k, v in value.items() %}<tr><th>{{ k }}</th><td>{{ show(v) }}</td></tr>{% endfor %}</table>
+{%- elif value is iterable and value is not string -%}{% if value | length == 0 %}(none){% else %}<ol>{% for v in value %}<li>{{ show(v) }}</li>{% endfor %}</ol>{% endif %}
+{%- elif value is number and value is not sameas true and value is not sameas false -%}{{ value | fmt }}
+{%- elif value is none -%}n/a{%- else -%}{{ value }}{%- endif -%}
+{%- endmacro %}{{ show(data) }}"""
+
+_ROBUSTNESS = """
+<p>How much do the judge's verdicts depend on the prompt's format? Each prompt variant is one condition; the
+canonical variant is the baseline the others are compared with.</p>
+{% for r in judges %}
+<h3>{{ r.get("judge", r.get("judge_id", "")) }}</h3>
+<p>Conditions: {{ r.get("conditions", []) | join(", ") }}; baseline {{ r.get("baseline") }}; compared on {{ r.get("statistic") | metric_name }}.</p>
+{% if r.get("values") %}<table><tr><th>Variant</th><th>Axis</th><th>{{ r.get("statistic") | metric_name }}</th></tr>
+{% for name, value in r["values"].items() %}<tr><td>{{ name }}</td><td>{{ (r.get("axis_of") or {}).get(name, "") }}</td><td class="num">{{ value | fmt }}</td></tr>{% endfor %}</table>{% endif %}
+{% if r.get("spreads") %}<h4>Spread across variants</h4><table><tr><th>Statistic</th><th>Min</th><th>Max</th><th>Range</th><th>SD</th></tr>
+{% for row in r["spreads"] %}<tr><td>{{ row.get("statistic") | metric_name }}</td><td class="num">{{ row.get("min") | fmt }}</td><td class="num">{{ row.get("max") | fmt }}</td><td class="num">{{ row.get("range") | fmt }}</td><td class="num">{{ row.get("sd") | fmt }}</td></tr>{% endfor %}</table>{% endif %}
+{% if r.get("flips_vs_baseline") %}<h4>Verdicts that change with the prompt</h4><table><tr><th>Baseline</th><th>Variant</th><th>Items</th><th>Changed</th><th>Rate</th><th>Toward the experts</th><th>Away from them</th></tr>
+{% for row in r["flips_vs_baseline"] %}<tr><td>{{ row.get("a") }}</td><td>{{ row.get("b") }}</td><td class="num">{{ row.get("n_compared") | fmt }}</td><td class="num">{{ row.get("n_flipped") | fmt }}</td><td class="num">{{ row.get("rate") | pct }}</td><td class="num">{{ row.get("n_toward_reference") | fmt }}</td><td class="num">{{ row.get("n_away_from_reference") | fmt }}</td></tr>{% endfor %}</table>{% endif %}
+{% if r.get("comparisons") %}<h4>Each variant against the baseline</h4><table><tr><th>Variant</th><th>Difference</th><th>95% interval</th><th>p (Holm)</th><th>Test</th></tr>
+{% for row in r["comparisons"] %}{% set iv = row.get("interval") or {} %}<tr><td>{{ row.get("a") }} − {{ row.get("b") }}</td><td class="num">{{ row.get("difference") | fmt }}</td><td class="num">{% if iv.get("low") is not none and iv.get("high") is not none %}[{{ iv.get("low") | fmt }}, {{ iv.get("high") | fmt }}]{% endif %}</td><td class="num">{{ row.get("p_holm") | fmt }}</td><td>{{ row.get("test", "") }}</td></tr>{% endfor %}</table>{% endif %}
+<details><summary>All robustness figures</summary>{{ everything }}</details>
+{% endfor %}
+"""
+
+_METHODS = """
+<p>{{ paragraph }}</p>
+<h3>To reproduce</h3>
+<pre>{{ commands }}</pre>
+<h3>Software</h3>
+<table><tr><th>Package</th><th>Version</th></tr>{% for name, v in versions %}<tr><td>{{ name }}</td><td>{{ v }}</td></tr>{% endfor %}</table>
+"""
+
+_ENV = Environment(
+    loader=DictLoader({
+        "page": _PAGE, "question": _QUESTION, "data": _DATA, "judges": _JUDGES, "prompts": _PROMPTS,
+        "statistics": _STATISTICS, "ceiling": _CEILING, "charts": _CHARTS, "disagreements": _DISAGREEMENTS,
+        "generic": _GENERIC, "methods": _METHODS, "robustness": _ROBUSTNESS,
+    }),
+    # Every template is HTML: escape every value unless it is Markup (our own rendered sections and SVGs).
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def render_template(name: str, **values: Any) -> Markup:
+    """Render one of the report's templates (autoescaped) as Markup."""
+    return Markup(_ENV.get_template(name).render(**values))
+
+
+# --- section builders ---------------------------------------------------------------------------------------
+
+
+def _text(value: object) -> str | None:
+    """A table cell as text; ``None`` for missing cells (pandas turns ``None`` into NaN in row views)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value)
+
+
+def rater_name(name: str) -> str:
+    """``expert:dr_a`` -> ``dr_a``; the judge's label column -> ``judge``."""
+    return "judge" if name == "judge_label" else name.removeprefix("expert:")
+
+
+def _result_title(result: VariantResult, judges: Mapping[str, JudgeSpec]) -> str:
+    spec = judges.get(result.judge_id)
+    warning = _judge_warning(spec) if spec is not None else None
+    return f"{result.judge_name} · variant {result.variant_id}" + (f" ({warning})" if warning else "")
+
+
+def _judge_warning(spec: JudgeSpec) -> str | None:
+    if spec.backend == "scripted":
+        return "a scripted test judge, not a model"
+    model = f"{spec.model} {spec.gguf_file or ''}".lower()
+    if "smollm" in model:
+        return "a weak demo model, not Selene"
+    return None
+
+
+_ENV.filters.update(fmt=fmt, fmt_interval=fmt_interval, metric_name=metric_name, pct=pct, rater=rater_name)
+
+
+def question_section(ctx: ReportContext) -> ReportSection:
+    """The question asked: the task, the study's description and the rubric."""
+    spec = ctx.study.spec
+    body = render_template("question", task_words=TASK_WORDS[spec.task.value], description=spec.description,
+                           rubric=spec.rubric)
+    return ReportSection("question", "The question", body)
+
+
+def data_section(ctx: ReportContext) -> ReportSection:
+    """The data: items, groups, experts, label distribution per expert and of the majority, source file."""
+    spec = ctx.study.spec
+    task = spec.task
+    frame = with_consensus(items_frame(ctx.study.items), task.level, list(task.expert_labels))
+    experts = expert_columns(frame)
+    distribution = []
+    for label in task.expert_labels:
+        per_expert = [int((frame[c] == label).sum()) for c in experts]
+        distribution.append({"label": label, "per_expert": per_expert, "total": sum(per_expert),
+                             "majority": int((frame["consensus"] == label).sum())})
+    categories = frame["category"].dropna().value_counts().sort_index()
+    body = render_template(
+        "data",
+        n_items=len(frame), n_groups=int(frame["group_id"].dropna().nunique()),
+        experts=[c.removeprefix("expert:") for c in experts], n_majority=int(frame["consensus"].notna().sum()),
+        source=spec.source, created_at=spec.created_at, distribution=distribution,
+        categories=list(categories.items())[:50],
+        mapping=[(role, ", ".join(map(str, col)) if isinstance(col, list) else col) for role, col in spec.mapping.items()],
+        label_map=list(spec.label_map.items()),
+    )
+    return ReportSection("data", "The data", body)
+
+
+def judges_section(ctx: ReportContext) -> ReportSection:
+    """Each judge with stored judgments (or the configured one): model, revision, quantization, settings."""
+    judged = [ctx.judges[r.judge_id] for r in ctx.report.results if r.judge_id in ctx.judges]
+    specs = list(dict.fromkeys(judged)) or [ctx.study.spec.judge]
+    dates = judgment_dates(ctx.study)
+    rows = []
+    for spec in specs:
+        first, last, count = dates.get(spec.judge_id, (None, None, 0))
+        fields = [
+            ("Model", spec.model + (f" (file {spec.gguf_file})" if spec.gguf_file else "")),
+            ("Revision", spec.revision or "not pinned: the version in the local cache at run time"),
+            ("Backend", spec.backend),
+            ("Mode", "fast: the label is read from one forward pass, no reasoning" if spec.mode == "fast"
+             else "reasoned: the judge explains, then gives its label"),
+            ("Quantization", ("4-bit NF4 (bitsandbytes)" if spec.quantization == "nf4" else "none (full precision)")
+             if spec.backend == "transformers" else "set by the server" if spec.backend == "openai" else "n/a"),
+            ("Compute dtype", spec.dtype),
+            ("Decoding", f"greedy, at most {spec.max_new_tokens} new tokens"),
+            ("Judge id (hash of the settings above)", spec.judge_id),
+        ]
+        if spec.endpoints:
+            fields.append(("Endpoints", ", ".join(spec.endpoints)))
+        if count:
+            fields.append(("Judgments stored", f"{count:,}, from {first} to {last}"))
+        rows.append({"title": spec.display_name, "warning": _judge_warning(spec), "fields": fields})
+    body = render_template("judges", judges=judged, rows=rows, slug=ctx.study.slug)
+    return ReportSection("judges", "The judge" if len(rows) == 1 else "The judges", body)
+
+
+def prompts_section(ctx: ReportContext) -> ReportSection:
+    """Every prompt variant of the study in full, with its hash."""
+    variants = [ctx.study.variant(v) for v in ctx.study.spec.variants]
+    return ReportSection("prompts", "The prompt variants", render_template("prompts", variants=variants))
+
+
+def _key_metric(level: str) -> str:
+    return "cohen_kappa" if level == "nominal" else "krippendorff_alpha"
+
+
+def statistics_section(ctx: ReportContext) -> ReportSection:
+    """Judge vs the experts' majority per judge x variant: every statistic with its interval, and subgroups."""
+    results = []
+    for r in ctx.report.results:
+        if r.agreement is None and not r.n_judged:
+            continue
+        a = r.agreement
+        stats = list({**a.metrics, **a.extra_metrics}.items()) if a else []
+        results.append({
+            "title": _result_title(r, ctx.judges), "n_judged": r.n_judged, "n_items": r.n_items,
+            "n_pending": r.n_pending, "a": a, "stats": stats, "subgroups": r.subgroups,
+            "subgroup_by": r.subgroup_by, "key": _key_metric(ctx.report.level),
+        })
+    body = render_template("statistics", results=results, slug=ctx.study.slug)
+    return ReportSection("statistics", "Agreement with the experts", body)
+
+
+def ceiling_section(ctx: ReportContext) -> ReportSection:
+    """The experts among themselves, each judge beside them, leave-one-out and substitution."""
+    ea = ctx.report.experts_agreement
+    results = []
+    first_ceiling = None
+    for r in ctx.report.results:
+        a = r.agreement
+        if a is None:
+            continue
+        c = a.ceiling
+        first_ceiling = first_ceiling or c
+        loo = list(zip(c.leave_one_out[0::2], c.leave_one_out[1::2])) if c else []
+        results.append({"title": _result_title(r, ctx.judges), "a": a, "c": c, "loo": loo})
+    if first_ceiling is None and len(ctx.report.experts) >= 2:
+        # No judge yet: the experts' own figures still stand (an all-missing judge column leaves them untouched).
+        from selene_eval.metrics.ceiling import expert_ceiling
+
+        frame = items_frame(ctx.study.items)
+        task = ctx.study.spec.task
+        first_ceiling = expert_ceiling(frame.assign(_judge=None), "_judge", expert_columns(frame), task.level,
+                                       order=list(task.expert_labels))
+    body = render_template(
+        "ceiling", n_experts=len(ctx.report.experts), level=ctx.report.level,
+        experts_alpha=ea.krippendorff_alpha if ea else None, ceiling=first_ceiling, results=results,
+    )
+    return ReportSection("ceiling", "The expert ceiling", body)
+
+
+def robustness_section(ctx: ReportContext) -> ReportSection | None:
+    """Robustness results, when the study report carries them (rendered generically from its JSON form)."""
+    data = ctx.cache.get("report_dict")
+    if data is None:
+        data = ctx.cache["report_dict"] = ctx.report.to_dict()
+    robustness = data.get("robustness")
+    if robustness is None:
+        return None
+    if not robustness:
+        n = len(ctx.study.spec.variants)
+        body = render_template("generic", data=(
+            "No robustness results: they compare two or more prompt variants judged by the same judge, and this "
+            f"study has {n} variant{'' if n == 1 else 's'} judged so far. Add variants on the Prompts page and run them."))
+        return ReportSection("robustness", "Robustness", Markup(f'<p class="empty">{body}</p>'))
+    everything = render_template("generic", data=robustness)
+    try:
+        judges = [r for r in robustness if isinstance(r, dict)] if isinstance(robustness, list) else []
+        body = render_template("robustness", judges=judges, everything=everything) if judges else everything
+    except Exception:  # noqa: BLE001 - the analysis's JSON form may change; its generic rendering always works
+        body = everything
+    return ReportSection("robustness", "Robustness", body)
+
+
+def charts_section(ctx: ReportContext) -> ReportSection:
+    """Every chart as inline SVG."""
+    only_experts = all(named.name == "expert-labels" for named, _ in ctx.charts)
+    return ReportSection("charts", "Charts", render_template("charts", charts=ctx.charts, only_experts=only_experts))
+
+
+def disagreements_section(ctx: ReportContext) -> ReportSection:
+    """Items where the judge and the experts' majority disagree, with the judge's reasoning."""
+    results = []
+    for r in ctx.report.results:
+        table = ctx.table(r)
+        if table is None or not r.n_judged:
+            continue
+        mask = (table["judge_status"] == "ok") & table["judge_label"].notna() & table["consensus"].notna() & (
+            table["judge_label"] != table["consensus"])
+        unreadable = ~table["judge_status"].isin(("ok", "pending", "not_renderable"))
+        experts = expert_columns(table)
+        disagree = table[mask]
+        # Worth reading first: items where the experts were unanimous and the judge still differs.
+        support = sum((disagree[c] == disagree["consensus"]).astype(int) for c in experts) if experts else 0
+        share = support / max(len(experts), 1) if experts else pd.Series(0, index=disagree.index)
+        ordered = disagree.assign(_share=share).sort_values("_share", ascending=False, kind="stable")
+        rows = []
+        for _, row in ordered.head(MAX_DISAGREEMENTS).iterrows():
+            labels = ", ".join(f"{c.removeprefix('expert:')}: {_text(row[c])}" for c in experts if _text(row[c]))
+            rows.append({
+                "item_id": row["item_id"], "consensus": row["consensus"], "judge_label": row["judge_label"],
+                "experts": labels, "input": _text(row["input"]), "response": _text(row["response"]),
+                "response_b": _text(row["response_b"]), "reference": _text(row["reference"]),
+                "reasoning": _text(row["judge_reasoning"]),
+            })
+        results.append({"title": _result_title(r, ctx.judges), "n_disagree": int(mask.sum()),
+                        "n_unreadable": int(unreadable.sum()), "rows": rows})
+    body = render_template("disagreements", results=results, rows_max=MAX_DISAGREEMENTS)
+    return ReportSection("disagreements", "Disagreements worth reading", body)
+
+
+def methods_section(ctx: ReportContext) -> ReportSection:
+    """A methods paragraph (data, judge, prompts, statistics, seeds, dates) and the software versions."""
+    study, report = ctx.study, ctx.report
+    spec = study.spec
+    agreements = [r.agreement for r in report.results if r.agreement is not None]
+    resamples = agreements[0].n_resamples if agreements else ctx.cache.get("n_resamples", 0)
+    seed = agreements[0].seed if agreements else ctx.cache.get("seed", 0)
+    group = next((a for a in agreements if a.group), None)
+    dates = judgment_dates(study)
+    judged = [ctx.judges[r.judge_id] for r in report.results if r.judge_id in ctx.judges and r.n_judged]
+    judged = list(dict.fromkeys(judged))
+    parts = [
+        f"The study '{spec.title}' ({report.n_items:,} items"
+        + (f" from the file {spec.source.file_name}, SHA-256 {spec.source.sha256[:16]}…" if spec.source else "")
+        + f"; created {spec.created_at}) asks for {TASK_WORDS[spec.task.value]}.",
+        f"Labels came from {len(report.experts)} expert{'s' if len(report.experts) != 1 else ''}"
+        + (f" ({', '.join(report.experts)})" if report.experts else "")
+        + "; the reference for the judge is the experts' strict-majority label (more than half of the experts "
+        "who labelled an item), and items without one are left out and counted.",
+    ]
+    if judged:
+        for judge in judged:
+            first, last, count = dates.get(judge.judge_id, (None, None, 0))
+            parts.append(
+                f"The judge {judge.model}" + (f" at revision {judge.revision}" if judge.revision else " (revision not pinned)")
+                + f" ran through the {judge.backend} backend"
+                + (", 4-bit NF4 quantized" if judge.quantization == "nf4" and judge.backend == "transformers" else "")
+                + f", in {judge.mode} mode with greedy decoding (at most {judge.max_new_tokens} new tokens)"
+                + (f"; its {count:,} judgments were made between {first} and {last}." if count else ".")
+            )
+        parts.append(
+            f"Prompt variants: {', '.join(f'{v} (hash {study.variant(v).content_hash})' for v in spec.variants)}; "
+            "judge outputs were read with one parser (the label after the last '**Result:**'), and unreadable "
+            "outputs are counted, not re-sampled."
+        )
+    else:
+        parts.append("No judge has been run on this study yet.")
+    if resamples:
+        parts.append(
+            f"Confidence intervals are 95% bootstrap intervals from {resamples:,} resamples (seed {seed})"
+            + (f", resampling whole groups ({group.n_groups:,} groups)" if group else ", resampling items")
+            + "; BCa where stable, else percentile (each interval names its method)."
+        )
+    else:
+        parts.append("No bootstrap intervals were computed (0 resamples).")
+    parts.append(f"Report generated {ctx.generated_at} with selene-eval {_version('selene-eval')} on Python "
+                 f"{platform.python_version()}.")
+    commands = (
+        f"python -m selene_eval run {spec.slug}" + (f" --model {judged[0].model}" if judged else "")
+        + (f" --backend {judged[0].backend}" if judged and judged[0].backend != "transformers" else "")
+        + (" --mode fast" if judged and judged[0].mode == "fast" else "")
+        + (f" --revision {judged[0].revision}" if judged and judged[0].revision else "")
+        + f"\npython -m selene_eval report {spec.slug} --resamples {resamples} --seed {seed}"
+        + f"\npython -m selene_eval report {spec.slug} --html report.html --resamples {resamples} --seed {seed}"
+    )
+    versions = [(name, _version(name)) for name in PACKAGES]
+    versions.insert(0, ("python", platform.python_version()))
+    body = render_template("methods", paragraph=" ".join(parts), commands=commands, versions=versions)
+    return ReportSection("methods", "Methods", body)
+
+
+SECTION_BUILDERS: list[SectionBuilder] = [
+    question_section,
+    data_section,
+    judges_section,
+    prompts_section,
+    statistics_section,
+    ceiling_section,
+    robustness_section,
+    charts_section,
+    disagreements_section,
+    methods_section,
+]
+"""The report's sections, in order. A builder returning ``None`` leaves its section out."""
+
+
+def register_section(builder: SectionBuilder, *, after: str | None = None) -> None:
+    """Add a section builder, after the builder named ``after`` (a function name) or at the end."""
+    if after is None:
+        SECTION_BUILDERS.append(builder)
+        return
+    names = [b.__name__ for b in SECTION_BUILDERS]
+    if after not in names:
+        raise ValueError(f"No section builder named {after!r}; known: {', '.join(names)}.")
+    SECTION_BUILDERS.insert(names.index(after) + 1, builder)
+
+
+# --- assembling ------------------------------------------------------------------------------------------------
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def judgment_dates(study: Study) -> dict[str, tuple[str, str, int]]:
+    """judge id -> (first, last judgment time, count), read from the study's database (empty without one)."""
+    path = study.path / DB_FILE
+    if not path.exists():
+        return {}
+    try:
+        conn = sqlite3.connect(str(path), timeout=30.0)
+        try:
+            rows = conn.execute(
+                "SELECT judge_id, MIN(created_at), MAX(created_at), COUNT(*) FROM judgments GROUP BY judge_id"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return {}
+    return {r[0]: (r[1], r[2], int(r[3])) for r in rows}
+
+
+def build_html_report(
+    study: Study,
+    report: StudyReport | None = None,
+    *,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    sections: Sequence[SectionBuilder] | None = None,
+) -> str:
+    """The study's report as one self-contained HTML document (a string).
+
+    ``report`` defaults to :func:`selene_eval.report.study_report` with ``n_resamples`` and ``seed``.
+    ``sections`` defaults to :data:`SECTION_BUILDERS`. Works for a study without judgments (the judge's
+    sections say so).
+    """
+    if report is None:
+        report = study_report(study, n_resamples=n_resamples, seed=seed)
+    judges = {j.judge_id: j for j in study.judgments.judges()}
+    named = study_charts(study, report)
+    charts = [(item, Markup(chart_svg(item.chart))) for item in named]
+    generated = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", " UTC")
+    ctx = ReportContext(study, report, judges, charts, generated, cache={"n_resamples": n_resamples, "seed": seed})
+    built = [section for builder in (sections or SECTION_BUILDERS) if (section := builder(ctx)) is not None]
+    return _ENV.get_template("page").render(
+        title=study.spec.title, slug=study.slug, generated_at=generated, version=_version("selene-eval"),
+        illustrative=study.spec.illustrative, sections=built,
+    )
+
+
+def write_html_report(study: Study, path: str | Path, **options: Any) -> Path:
+    """Write :func:`build_html_report` to ``path`` (UTF-8); returns the path."""
+    html = build_html_report(study, **options)
+    target = Path(path)
+    try:
+        if target.parent != Path(""):
+            target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise SeleneEvalError(f"Cannot write the report to {target}: {exc.strerror or exc}.") from None
+    return target

@@ -1,0 +1,207 @@
+"""The HTML report in a real browser: it opens offline and its charts render with size and marks.
+
+A K-QA study is made from the shared copy (three physicians per item), judged by the scripted backend on
+part of its items, and its report written as one file. Debian's Chromium (through Playwright, as in
+``test_browser.py``) opens it from disk with every network request refused: the report must need none.
+A second test presses the Studies page's download buttons in the running dashboard and reads the files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("SELENE_EVAL_CHROMIUM", "/usr/bin/chromium"))
+if not CHROMIUM.exists():
+    pytest.skip(f"no Chromium at {CHROMIUM} (set SELENE_EVAL_CHROMIUM to another path)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+from selene_eval.backends.base import JudgeSpec  # noqa: E402
+from selene_eval.datasets import KQA, create_study_from_dataset  # noqa: E402
+from selene_eval.export import write_html_report  # noqa: E402
+from selene_eval.runner import run_study  # noqa: E402
+from selene_eval.store import StudyStore  # noqa: E402
+from selene_eval.testing import ScriptedBackend  # noqa: E402
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+REPO = Path(__file__).resolve().parents[2]
+SECTIONS = ["question", "data", "judges", "prompts", "statistics", "ceiling", "charts", "disagreements", "methods"]
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[BrowserContext]:
+    """Headless Chromium with a fresh profile; every request that is not the report file is refused."""
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1200, "height": 2000},
+        )
+        context.set_default_timeout(30_000)
+        refused: list[str] = []
+
+        def route(r) -> None:  # noqa: ANN001
+            if r.request.url.startswith("file://"):
+                r.continue_()
+            else:
+                refused.append(r.request.url)
+                r.abort()
+
+        context.route("**/*", route)
+        context.refused = refused  # type: ignore[attr-defined]
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def _open(context: BrowserContext, path: Path) -> Page:
+    page = context.new_page()
+    page.goto(path.as_uri())
+    return page
+
+
+def _check_sections(page: Page) -> None:
+    ids = [i for i in page.locator("section").evaluate_all("els => els.map(e => e.id)") if i != "robustness"]
+    assert ids == SECTIONS
+    for section in SECTIONS:
+        assert page.locator(f"section#{section} h2").is_visible()
+
+
+def _chart_sizes(page: Page) -> dict[str, tuple[float, float, int, float]]:
+    """chart name -> (svg width, svg height, number of drawn marks, largest mark area) as the browser laid them out."""
+    return page.locator("figure.chart").evaluate_all(
+        """figs => Object.fromEntries(figs.map(f => {
+            const svg = f.querySelector('svg');
+            const box = svg.getBoundingClientRect();
+            const marks = [...svg.querySelectorAll('g.role-mark > path')];
+            const areas = marks.map(m => { const b = m.getBoundingClientRect(); return b.width * b.height; });
+            return [f.dataset.chart, [box.width, box.height, marks.length, Math.max(0, ...areas)]];
+        }))"""
+    )
+
+
+def test_kqa_report_opens_offline_with_every_section_and_rendered_charts(
+    shared_datasets: Path, studies_dir: Path, tmp_path: Path, browser: BrowserContext
+) -> None:
+    store = StudyStore(studies_dir)
+    study = create_study_from_dataset(KQA, shared_datasets / "kqa_physician_nli", store, "kqa")
+    fresh = write_html_report(study, tmp_path / "fresh.html", n_resamples=0)
+
+    page = _open(browser, fresh)
+    _check_sections(page)
+    assert page.locator("section#statistics").get_by_text("No judgments yet").is_visible()
+    charts = _chart_sizes(page)
+    assert list(charts) == ["expert-labels"]
+    width, height, marks, area = charts["expert-labels"]
+    assert width > 300 and height > 100 and marks == 3 * 2 and area > 100  # 3 physicians x 2 labels
+
+    outputs = ["**Reasoning:** The answer states it.\n**Result:** Yes", "**Reasoning:** Not addressed.\n**Result:** No"]
+    run_study(study, ScriptedBackend(JudgeSpec(backend="scripted", model="scripted-kqa"), script=outputs), limit=40)
+    judged = write_html_report(study, tmp_path / "judged.html", n_resamples=200)
+
+    page = _open(browser, judged)
+    _check_sections(page)
+    charts = _chart_sizes(page)
+    confusion = [name for name in charts if name.startswith("confusion-")]
+    assert len(confusion) == 1 and any(name.startswith("labels-") for name in charts)
+    for name, (width, height, marks, area) in charts.items():
+        assert width > 300 and height > 100, name
+        assert marks > 0 and area > 50, name
+    assert charts[confusion[0]][2] == 4  # a 2 x 2 confusion matrix: four cells
+    page.locator("section#disagreements details").first.click()
+    assert page.locator("section#disagreements details[open] pre").first.is_visible()
+    page.screenshot(path=str(tmp_path / "report.png"))
+    assert browser.refused == []  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def dashboard(studies_dir: Path, tmp_path: Path) -> Iterator[str]:
+    """``streamlit run app.py`` over ``studies_dir`` on a free localhost port; stopped afterwards."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "SELENE_EVAL_STUDIES_DIR": str(studies_dir), "HF_HUB_OFFLINE": "1"}
+    log = tmp_path / "streamlit.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
+             "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
+             "--browser.gatherUsageStats", "false"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"streamlit exited: {log.read_text(errors='replace')[-2000:]}")
+            with contextlib.suppress(urllib.error.URLError, OSError):
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start: {log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.25)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_studies_page_downloads_the_report_and_the_archive(
+    shared_datasets: Path, studies_dir: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, dashboard: str
+) -> None:
+    study = create_study_from_dataset(KQA, shared_datasets / "kqa_physician_nli", StudyStore(studies_dir), "kqa")
+    run_study(study, ScriptedBackend(JudgeSpec(backend="scripted", model="scripted-kqa"), script=["**Result:** Yes"]),
+              limit=20)
+    study.close()
+    profile = tmp_path_factory.mktemp("profile")
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 2400}, accept_downloads=True,
+        )
+        context.set_default_timeout(60_000)
+        try:
+            page = context.new_page()
+            page.goto(dashboard)
+            page.locator('[data-testid="stSidebarNav"]').get_by_text("Studies", exact=True).click()
+            sync_api.expect(page.locator("h1").filter(has_text="Studies")).to_be_visible()
+            with page.expect_download() as info:
+                page.get_by_role("button", name="HTML report").click()
+            report = tmp_path / "report.html"
+            info.value.save_as(report)
+            html = report.read_text(encoding="utf-8")
+            assert '<section id="statistics">' in html and "20 of 185 items judged" in html
+            with page.expect_download() as info:
+                page.get_by_role("button", name="Study archive").click()
+            archive = tmp_path / "kqa.zip"
+            info.value.save_as(archive)
+            with zipfile.ZipFile(archive) as z:
+                assert "kqa/judgments.sqlite" in z.namelist()
+            assert page.locator('[data-testid="stException"]').count() == 0
+        finally:
+            context.close()
