@@ -18,6 +18,7 @@ import altair as alt
 import pandas as pd
 
 from selene_eval import charts
+from selene_eval.compare import judge_variant_grid
 from selene_eval.errors import SeleneEvalError
 from selene_eval.items import items_frame
 from selene_eval.metrics import ConfusionMatrix
@@ -28,7 +29,8 @@ CHART_FORMATS: tuple[str, ...] = ("svg", "png")
 CHART_WIDTH = 440
 """Width in pixels of the exported charts (the dashboard lets them follow the page instead)."""
 
-_METRIC_TITLES = {"cohen_kappa": "Cohen's kappa", "krippendorff_alpha": "Krippendorff's alpha"}
+_METRIC_TITLES = {"cohen_kappa": "Cohen's kappa", "krippendorff_alpha": "Krippendorff's alpha",
+                  "quadratic_weighted_kappa": "Weighted kappa (quadratic)", "accuracy": "Accuracy"}
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,17 @@ def study_charts(study: Study, report: StudyReport) -> list[NamedChart]:
             table = judgment_table(study, spec, result.variant_id)
             out.append(NamedChart(f"labels-{slug}", f"Label shares: {title}",
                                   _sized(charts.label_distribution(judge_distribution(table, labels), labels=labels))))
+        if result.calibration is not None:
+            c = result.calibration
+            out.append(NamedChart(f"reliability-{slug}", f"Reliability: {title}",
+                                  _sized(charts.reliability_diagram(pd.DataFrame([b.to_dict() for b in c.reliability])))))
+    for comparison in report.judge_comparisons:
+        grid = judge_variant_grid(report, comparison.statistic)
+        if grid["variant"].nunique() >= 2 and grid["judge_id"].nunique() >= 2:
+            title = _METRIC_TITLES.get(comparison.statistic, comparison.statistic)
+            out.append(NamedChart("judge-variant-grid", f"{title}: judge x prompt variant",
+                                  _sized(charts.judge_variant_heatmap(grid, metric_title=title))))
+            break
     metric = "cohen_kappa" if study.spec.task.level == "nominal" else "krippendorff_alpha"
     dots = variant_values(report, metric)
     if dots["value"].notna().any():

@@ -338,6 +338,33 @@ canonical variant is the baseline the others are compared with.</p>
 {% endfor %}
 """
 
+_JUDGE_COMPARISON = """
+<p>Judges compared on the same items, under the same prompt variant. Each pair is tested twice: a paired
+bootstrap of the difference in the statistic (resampling groups where the study has them) and McNemar's test on
+which items each judge gets right; p-values are Holm-corrected across the pairs. "Labels differ" is the share of
+items the two judges label differently; "A closer" counts those where judge A's label is nearer the experts'.</p>
+{% for c in comparisons %}
+<h3>Variant {{ c.variant_id }} · {{ c.statistic | metric_name }}</h3>
+<table><tr><th>Judge</th><th>Items compared</th><th>{{ c.statistic | metric_name }}</th><th>95% interval</th></tr>
+{% for j in c.judges %}<tr><td>{{ j.name }}</td><td class="num">{{ j.n_compared | fmt }}</td><td class="num">{{ j.value | fmt }}</td><td class="num">{{ j.interval | fmt_interval }}</td></tr>{% endfor %}
+</table>
+{% if c.pairs %}<table><tr><th>Judge A</th><th>Judge B</th><th>A − B</th><th>95% interval</th><th>p</th><th>p (Holm)</th><th>McNemar p</th><th>Labels differ</th><th>A closer</th><th>B closer</th><th>Note</th></tr>
+{% for p in c.pairs %}<tr><td>{{ c.name_of(p.a) }}</td><td>{{ c.name_of(p.b) }}</td><td class="num">{{ p.test.difference | fmt }}</td><td class="num">{{ p.test.interval | fmt_interval }}</td><td class="num">{{ p.test.p_value | fmt }}</td><td class="num">{{ p.test.p_holm | fmt }}</td><td class="num">{{ p.test.mcnemar.p_value | fmt }}</td><td class="num">{{ p.flips.rate | pct }}</td><td class="num">{{ p.flips.n_toward_reference | fmt }}</td><td class="num">{{ p.flips.n_away_from_reference | fmt }}</td><td>{% if p.build_difference %}only {{ p.build_difference | join(", ") }} differs{% endif %}{% if p.test.significant %} more than noise{% endif %}</td></tr>{% endfor %}
+</table>{% endif %}
+{% endfor %}
+"""
+
+_CALIBRATION = """
+<p>The judge's confidence in a verdict is the probability it gave the label it chose (read from the model at the
+result position). A calibrated judge is right as often as it is sure: the expected calibration error (ECE) is the
+mean gap between confidence and the share right over ten confidence bins; the Brier score is the mean squared
+error of the probabilities. The coverage columns give the share right after setting aside the least confident
+verdicts.</p>
+<table><tr><th>Judge · variant</th><th>Verdicts</th><th>ECE</th><th>Brier</th><th>Mean confidence</th><th>Share right</th><th>Right, 20% least sure set aside</th><th>Right, 50% set aside</th></tr>
+{% for r in rows %}<tr><td>{{ r.title }}</td><td class="num">{{ r.c.n_compared | fmt }}</td><td class="num">{{ r.c.ece | fmt }}</td><td class="num">{{ r.c.brier | fmt }}</td><td class="num">{{ r.c.mean_confidence | fmt }}</td><td class="num">{{ r.c.accuracy | fmt }}</td><td class="num">{{ r.at20 | fmt }}</td><td class="num">{{ r.at50 | fmt }}</td></tr>{% endfor %}
+</table>
+"""
+
 _METHODS = """
 <p>{{ paragraph }}</p>
 <h3>To reproduce</h3>
@@ -351,6 +378,7 @@ _ENV = Environment(
         "page": _PAGE, "question": _QUESTION, "data": _DATA, "judges": _JUDGES, "prompts": _PROMPTS,
         "statistics": _STATISTICS, "ceiling": _CEILING, "charts": _CHARTS, "disagreements": _DISAGREEMENTS,
         "generic": _GENERIC, "methods": _METHODS, "robustness": _ROBUSTNESS,
+        "judge_comparison": _JUDGE_COMPARISON, "calibration": _CALIBRATION,
     }),
     # Every template is HTML: escape every value unless it is Markup (our own rendered sections and SVGs).
     autoescape=select_autoescape(default=True, default_for_string=True),
@@ -537,6 +565,28 @@ def robustness_section(ctx: ReportContext) -> ReportSection | None:
     return ReportSection("robustness", "Robustness", body)
 
 
+def judge_comparison_section(ctx: ReportContext) -> ReportSection | None:
+    """Judges side by side with paired tests, for each variant judged by two or more judges."""
+    if not ctx.report.judge_comparisons:
+        return None
+    body = render_template("judge_comparison", comparisons=ctx.report.judge_comparisons)
+    return ReportSection("judge-comparison", "Judges compared", body)
+
+
+def calibration_section(ctx: ReportContext) -> ReportSection | None:
+    """Calibration of each judge x variant that has label probabilities."""
+    rows = []
+    for r in ctx.report.results:
+        c = r.calibration
+        if c is None:
+            continue
+        at = {round(p.abstain_share, 2): p.accuracy for p in c.coverage}
+        rows.append({"title": _result_title(r, ctx.judges), "c": c, "at20": at.get(0.2), "at50": at.get(0.5)})
+    if not rows:
+        return None
+    return ReportSection("calibration", "Calibration of the judge's confidence", render_template("calibration", rows=rows))
+
+
 def charts_section(ctx: ReportContext) -> ReportSection:
     """Every chart as inline SVG."""
     only_experts = all(named.name == "expert-labels" for named, _ in ctx.charts)
@@ -643,6 +693,8 @@ SECTION_BUILDERS: list[SectionBuilder] = [
     statistics_section,
     ceiling_section,
     robustness_section,
+    judge_comparison_section,
+    calibration_section,
     charts_section,
     disagreements_section,
     methods_section,
