@@ -16,8 +16,11 @@ Opening the app imports neither torch nor transformers; they load when a run sta
 import streamlit as st
 
 from selene_eval.ui import PAGES, init_app_state, render_sidebar
+from selene_eval.ui.common import require_login
 
 st.set_page_config(page_title="selene-eval", page_icon=":material/balance:", layout="wide")
+# Only when .streamlit/secrets.toml has an [auth] section (hosting for a team); a no-op on a laptop.
+require_login()
 init_app_state()
 navigation = st.navigation(
     [st.Page(p.path, title=p.title, icon=p.icon, default=(name == "data")) for name, p in PAGES.items()]

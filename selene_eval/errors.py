@@ -39,6 +39,18 @@ class StudyError(SeleneEvalError):
     """A study cannot be created, opened or written (bad slug, missing study, corrupt files)."""
 
 
+class StudyBusy(StudyError):
+    """Another run (another process, browser session or thread) is judging this study right now.
+
+    ``holder`` is the :class:`selene_eval.store.studies.RunHolder` that holds the study's run lock, or ``None``
+    when it could not be read.
+    """
+
+    def __init__(self, message: str, holder: object = None) -> None:
+        self.holder = holder
+        super().__init__(message)
+
+
 class ModelUnavailableError(SeleneEvalError):
     """Model weights cannot be found or loaded; the message names the setting to change."""
 

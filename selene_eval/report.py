@@ -197,8 +197,9 @@ def judgment_table(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFr
 
     Judge columns: ``judge_label`` (canonical, or None when unparseable or not judged yet), ``judge_status``
     (a :class:`~selene_eval.prompts.parser.ParseStatus` value, ``pending`` or ``not_renderable``),
-    ``judge_reasoning``, ``judge_raw`` and ``judge_probs`` (canonical label -> probability, when the backend
-    read them; else None). Labels are re-parsed from the stored text with the one parser, so
+    ``judge_reasoning``, ``judge_raw``, ``judge_probs`` (canonical label -> probability, when the backend
+    read them; else None) and ``judge_finish`` (``stop``, or ``length`` for an answer cut off at the token
+    limit). Labels are re-parsed from the stored text with the one parser, so
     a parser fix applies to old judgments too.
     """
     variant = study.variant(variant_id)
@@ -212,7 +213,7 @@ def judgment_table(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFr
             keys.append(None)
     stored = study.judgments.get(k for k in keys if k)
     frame = items_frame(items)
-    labels, statuses, reasonings, raws, probs = [], [], [], [], []
+    labels, statuses, reasonings, raws, probs, finishes = [], [], [], [], [], []
     for key in keys:
         judgment = stored.get(key) if key else None
         if judgment is None:
@@ -221,6 +222,7 @@ def judgment_table(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFr
             reasonings.append(None)
             raws.append(None)
             probs.append(None)
+            finishes.append(None)
             continue
         parsed = parse_for_variant(judgment.raw_text, variant)
         labels.append(parsed.label)
@@ -228,11 +230,13 @@ def judgment_table(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFr
         reasonings.append(parsed.reasoning)
         raws.append(judgment.raw_text)
         probs.append(judgment.label_probs)
+        finishes.append(judgment.finish_reason)
     frame["judge_label"] = labels
     frame["judge_status"] = statuses
     frame["judge_reasoning"] = reasonings
     frame["judge_raw"] = raws
     frame["judge_probs"] = probs
+    frame["judge_finish"] = finishes
     return frame
 
 

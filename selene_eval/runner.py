@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from selene_eval.backends.base import JudgeBackend, JudgeSpec
 from selene_eval.errors import SeleneEvalError, TemplateError
-from selene_eval.prompts.parser import label_choices, parse_judgment
+from selene_eval.prompts.parser import label_choices, label_probs_for_variant, parse_for_variant
 from selene_eval.prompts.render import RenderedPrompt, cache_key, render
 from selene_eval.store.judgments import StoredFailure, StoredJudgment
-from selene_eval.store.studies import Study
+from selene_eval.store.studies import Study, holding_run_lock
 
 
 @dataclass(frozen=True)
@@ -137,6 +137,7 @@ def plan_run(
     )
 
 
+@holding_run_lock  # one run per study at a time; a second one gets StudyBusy naming the first
 def run_study(
     study: Study,
     backend: JudgeBackend,
@@ -199,7 +200,8 @@ def run_study(
                     StoredFailure(pending.cache_key, judge.judge_id, prompt.item_id, prompt.variant_id, gen.error or "unknown error")
                 )
                 continue
-            parsed = parse_judgment(gen.text, task, aliases.get(prompt.variant_id))
+            variant = study.variant(prompt.variant_id)  # a position-swapped variant maps its answer back
+            parsed = parse_for_variant(gen.text, variant)
             judged.append(
                 StoredJudgment(
                     cache_key=pending.cache_key,
@@ -214,7 +216,7 @@ def run_study(
                     finish_reason=gen.finish_reason,
                     n_prompt_tokens=gen.n_prompt_tokens,
                     n_new_tokens=gen.n_new_tokens,
-                    label_probs=dict(gen.label_probs) if gen.label_probs else None,
+                    label_probs=label_probs_for_variant(gen.label_probs, variant),
                     duration_s=per_item,
                 )
             )

@@ -12,13 +12,14 @@ from selene_eval.data.mapping import (
     parse_label_map,
     suggest_label_map,
 )
-from selene_eval.data.readers import SUPPORTED_FORMATS, TableFile, cell_text, read_table
+from selene_eval.data.readers import SUPPORTED_FORMATS, ReadLimits, TableFile, cell_text, read_table
 from selene_eval.data.validation import Issue, ValidationReport
 
 __all__ = [
     "SUPPORTED_FORMATS",
     "ColumnMapping",
     "Issue",
+    "ReadLimits",
     "TableFile",
     "ValidationReport",
     "build_items",

@@ -18,8 +18,8 @@ import json
 import numbers
 import os
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
@@ -31,6 +31,24 @@ from selene_eval.errors import DataError
 
 MAX_BYTES = 200 * 2**20
 """Default size limit of :func:`read_table` (200 MB, the same as the dashboard's upload limit)."""
+MAX_UNPACKED_BYTES = 2 * 2**30
+"""Default limit on what an Excel or Parquet file unpacks to (2 GB): a small compressed file must not be
+able to fill the memory (a "zip bomb")."""
+MAX_ROWS = 1_000_000
+"""Default limit on data rows: far more than any judge run takes, small enough to stay in memory."""
+MAX_COLUMNS = 10_000
+"""Default limit on columns (a header line of a million commas must not build a million columns)."""
+MAX_CELL_CHARS = 1_000_000
+"""Default limit on one cell's length in characters (about 250k tokens, beyond any judge's context)."""
+
+LIMIT_ENV: dict[str, str] = {
+    "max_bytes": "SELENE_EVAL_MAX_FILE_MB",
+    "max_unpacked_bytes": "SELENE_EVAL_MAX_UNPACKED_MB",
+    "max_rows": "SELENE_EVAL_MAX_ROWS",
+    "max_columns": "SELENE_EVAL_MAX_COLUMNS",
+    "max_cell_chars": "SELENE_EVAL_MAX_CELL_CHARS",
+}
+"""The environment variable that sets each :class:`ReadLimits` field (sizes in megabytes, the rest counts)."""
 
 SUPPORTED_FORMATS: tuple[str, ...] = ("csv", "tsv", "xlsx", "json", "jsonl", "parquet")
 _SUPPORTED_TEXT = "CSV, TSV (or semicolon/pipe-separated text), Excel .xlsx, JSON, JSON Lines and Parquet"
@@ -49,6 +67,57 @@ _SNIFF_ROWS = 200
 _CSV_FIELD_LIMIT = 2**31 - 1
 # Share of control characters above which decoded "text" is taken for binary junk.
 _MAX_CONTROL_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much :func:`read_table` accepts; exceeding any limit is a :class:`DataError` naming the setting.
+
+    Each field can be set from the environment (:data:`LIMIT_ENV`; sizes there in megabytes), which is how
+    the dashboard and the command line are configured, or passed to :func:`read_table` directly.
+    """
+
+    max_bytes: int = MAX_BYTES
+    """Size of the file as stored."""
+    max_unpacked_bytes: int = MAX_UNPACKED_BYTES
+    """What an Excel (zip) or Parquet (compressed) file unpacks to."""
+    max_rows: int = MAX_ROWS
+    """Data rows (the header not counted)."""
+    max_columns: int = MAX_COLUMNS
+    """Columns in the header."""
+    max_cell_chars: int = MAX_CELL_CHARS
+    """Characters in one cell."""
+
+    def __post_init__(self) -> None:
+        for name in LIMIT_ENV:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise DataError(f"The read limit {name} must be a whole number of at least 1 (got {value!r}).")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ReadLimits":
+        """The defaults, overridden by any variable of :data:`LIMIT_ENV` that is set (``os.environ`` by default)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, int] = {}
+        for field_name, variable in LIMIT_ENV.items():
+            text = (environ.get(variable) or "").strip()
+            if not text:
+                continue
+            in_mb = field_name.endswith("bytes")
+            try:
+                number = float(text) if in_mb else int(text)
+            except ValueError:
+                number = -1
+            if not number > 0 or number != number or number == float("inf"):
+                unit = "a number of megabytes (e.g. 500)" if in_mb else "a whole number (e.g. 200000)"
+                raise DataError(f"The environment variable {variable}={text!r} is not valid: set it to {unit}.")
+            values[field_name] = max(1, int(number * 2**20)) if in_mb else int(number)
+        return cls(**values)
+
+
+def _limit_hint(field_name: str) -> str:
+    """How to raise one limit, for error messages."""
+    return f"raise the limit with the {LIMIT_ENV[field_name]} environment variable (the {field_name} setting of read_table)"
 
 
 @dataclass(frozen=True)
@@ -78,7 +147,11 @@ class TableFile:
 
 
 def read_table(
-    source: str | os.PathLike[str] | bytes | BinaryIO, *, name: str | None = None, max_bytes: int = MAX_BYTES
+    source: str | os.PathLike[str] | bytes | BinaryIO,
+    *,
+    name: str | None = None,
+    max_bytes: int | None = None,
+    limits: ReadLimits | None = None,
 ) -> TableFile:
     """Read a table from a path, raw bytes or a binary file object.
 
@@ -87,12 +160,18 @@ def read_table(
     the file name shown to users (default: the path's name, or ``"upload"``). Raises
     :class:`~selene_eval.errors.DataError` for anything that is not a readable table of at most
     ``max_bytes`` bytes with a unique, non-empty header and at least one data row.
+
+    ``limits`` bounds the size, unpacked size, rows, columns and cell length (default:
+    :meth:`ReadLimits.from_env`); ``max_bytes``, when given, overrides its ``max_bytes``.
     """
-    raw, shown = _load_bytes(source, name, max_bytes)
+    limits = limits or ReadLimits.from_env()
+    if max_bytes is not None:
+        limits = replace(limits, max_bytes=max_bytes)
+    raw, shown = _load_bytes(source, name, limits.max_bytes)
     if not raw.strip():
         raise DataError(f"{shown} is empty. Choose a file that holds a table with a header row and data rows.")
-    fmt, encoding, header, rows = _parse(raw, shown)
-    frame = _make_frame(header, rows, shown)
+    fmt, encoding, header, rows = _parse(raw, shown, limits)
+    frame = _make_frame(header, rows, shown, limits)
     return TableFile(frame=frame, format=fmt, encoding=encoding, name=shown, sha256=hashlib.sha256(raw).hexdigest())
 
 
@@ -187,7 +266,7 @@ def _too_big(shown: str, size: int | None, max_bytes: int) -> DataError:
     what = f"is {_size_text(size)}, more than" if size is not None else "is larger than"
     return DataError(
         f"{shown} {what} the {_size_text(max_bytes)} limit. Split it into smaller files or keep only the columns "
-        "you need, or raise the limit with the max_bytes setting of read_table."
+        f"you need, or {_limit_hint('max_bytes')}."
     )
 
 
@@ -204,9 +283,9 @@ def _size_text(n: int) -> str:
 Rows = list[list[object]]
 
 
-def _parse(raw: bytes, shown: str) -> tuple[str, str | None, list[object], Rows]:
+def _parse(raw: bytes, shown: str, limits: ReadLimits) -> tuple[str, str | None, list[object], Rows]:
     """Detect the format and return (format, encoding, header cells, data rows)."""
-    binary = _parse_binary(raw, shown)
+    binary = _parse_binary(raw, shown, limits)
     if binary is not None:
         fmt, header, rows = binary
         return fmt, None, header, rows
@@ -214,16 +293,16 @@ def _parse(raw: bytes, shown: str) -> tuple[str, str | None, list[object], Rows]
     if text.lstrip()[:1] in ("[", "{"):
         fmt, header, rows = _parse_json_text(text, shown)
     else:
-        fmt, header, rows = _parse_delimited(text, shown)
+        fmt, header, rows = _parse_delimited(text, shown, limits)
     return fmt, encoding, header, rows
 
 
-def _parse_binary(raw: bytes, shown: str) -> tuple[str, list[object], Rows] | None:
+def _parse_binary(raw: bytes, shown: str, limits: ReadLimits) -> tuple[str, list[object], Rows] | None:
     """Parse Parquet or Excel when the bytes say so; ``None`` for anything that may be text."""
     if raw[:4] == b"PAR1" and raw[-4:] == b"PAR1" and len(raw) >= 12:
-        return "parquet", *_guarded(_parse_parquet, raw, shown, "a Parquet")
+        return "parquet", *_guarded(_parse_parquet, raw, shown, "a Parquet", limits)
     if raw[:4] == b"PK\x03\x04":
-        return "xlsx", *_guarded(_parse_xlsx, raw, shown, "an Excel")
+        return "xlsx", *_guarded(_parse_xlsx, raw, shown, "an Excel", limits)
     if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise DataError(
             f"{shown} is an old-style Excel (.xls) or other Office file, which is not supported. "
@@ -232,12 +311,22 @@ def _parse_binary(raw: bytes, shown: str) -> tuple[str, list[object], Rows] | No
     return None
 
 
-def _guarded(parse: Callable[[bytes, str], tuple[list[object], Rows]], raw: bytes, shown: str, kind: str) -> tuple[list[object], Rows]:
+def _guarded(
+    parse: Callable[[bytes, str, ReadLimits], tuple[list[object], Rows]],
+    raw: bytes,
+    shown: str,
+    kind: str,
+    limits: ReadLimits,
+) -> tuple[list[object], Rows]:
     """Run a third-party parser; anything it raises (its exception types vary by version) is a DataError."""
     try:
-        return parse(raw, shown)
+        return parse(raw, shown, limits)
     except DataError:
         raise
+    except MemoryError:
+        raise DataError(
+            f"{shown} unpacks to more than this machine's memory holds. Split it into smaller files, or save it as CSV."
+        ) from None
     except Exception as exc:  # noqa: BLE001 - openpyxl/pyarrow/zipfile raise many unrelated types for bad files
         raise DataError(
             f"{shown} looks like {kind} file but cannot be read ({exc.__class__.__name__}: {_first_line(exc)}). "
@@ -251,18 +340,26 @@ def _first_line(exc: BaseException) -> str:
     return text[0][:200] if text else "no details"
 
 
-def _parse_parquet(raw: bytes, shown: str) -> tuple[list[object], Rows]:
+def _parse_parquet(raw: bytes, shown: str, limits: ReadLimits) -> tuple[list[object], Rows]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    # The footer says how big the table is: check it before decompressing anything.
+    metadata = pq.ParquetFile(pa.BufferReader(raw)).metadata
+    _check_rows(metadata.num_rows, shown, limits)
+    _check_columns(metadata.num_columns, shown, limits)
+    unpacked = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    _check_unpacked(unpacked, shown, limits)
     table = pq.read_table(pa.BufferReader(raw))
     columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
     return list(table.column_names), [list(row) for row in zip(*columns)]
 
 
-def _parse_xlsx(raw: bytes, shown: str) -> tuple[list[object], Rows]:
+def _parse_xlsx(raw: bytes, shown: str, limits: ReadLimits) -> tuple[list[object], Rows]:
     with zipfile.ZipFile(io.BytesIO(raw)) as archive:
         names = set(archive.namelist())
+        # The sizes in the zip directory bound what openpyxl will unpack (a zip bomb is caught here).
+        _check_unpacked(sum(info.file_size for info in archive.infolist()), shown, limits)
     if "xl/workbook.xml" not in names:
         if "xl/workbook.bin" in names:
             hint = "It is a binary Excel workbook (.xlsb): save it as .xlsx or CSV."
@@ -442,7 +539,7 @@ def _columns_of_dicts(document: dict[str, object]) -> tuple[list[object], Rows]:
 # --- delimited text ------------------------------------------------------------------------------------------
 
 
-def _parse_delimited(text: str, shown: str) -> tuple[str, list[object], Rows]:
+def _parse_delimited(text: str, shown: str, limits: ReadLimits) -> tuple[str, list[object], Rows]:
     """CSV-like text with a sniffed delimiter; rows must match the header's width."""
     if csv.field_size_limit() < _CSV_FIELD_LIMIT:
         csv.field_size_limit(_CSV_FIELD_LIMIT)
@@ -458,8 +555,11 @@ def _parse_delimited(text: str, shown: str) -> tuple[str, list[object], Rows]:
         for record in reader:
             if record and header is None:
                 header, named_width = record, _named_width(record)
+                _check_columns(named_width, shown, limits)
             elif record:
                 rows.append(_fit_row(record, header, named_width, start, shown, kind))  # type: ignore[arg-type]
+                if len(rows) > limits.max_rows:  # stop early: the rest of a huge file need not be parsed
+                    _check_rows(len(rows), shown, limits)
             start = reader.line_num + 1
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
@@ -551,13 +651,25 @@ def _delimiter_score(sample: str, delimiter: str, truncated: bool) -> tuple[floa
 # --- the frame -----------------------------------------------------------------------------------------------
 
 
-def _make_frame(header: Sequence[object], rows: Iterable[Sequence[object]], shown: str) -> pd.DataFrame:
-    """Build the string frame; check the header (names unique and present) and that there is data."""
+def _make_frame(
+    header: Sequence[object], rows: Sequence[Sequence[object]], shown: str, limits: ReadLimits | None = None
+) -> pd.DataFrame:
+    """Build the string frame; check the header (names unique and present), the limits and that there is data."""
+    limits = limits or ReadLimits()
+    _check_columns(_named_width([(cell_text(h) or "") for h in header]), shown, limits)
+    _check_rows(len(rows), shown, limits)
     names = [(cell_text(h) or "").strip().lstrip("\ufeff").strip() for h in header]
+    for index, name in enumerate(names):
+        if len(name) > limits.max_cell_chars:
+            _cell_too_long(shown, 0, index, len(name), limits)
     columns: list[list[str | None]] = [[] for _ in names]
-    for row in rows:
+    longest = limits.max_cell_chars
+    for number, row in enumerate(rows, start=1):
         for index, value in enumerate(row):
-            columns[index].append(cell_text(value))
+            text = cell_text(value)
+            if text is not None and len(text) > longest:
+                _cell_too_long(shown, number, index, len(text), limits)
+            columns[index].append(text)
     keep = _named_columns(names, columns, shown)
     names = [names[i] for i in keep]
     columns = [columns[i] for i in keep]
@@ -601,6 +713,39 @@ def _named_columns(names: list[str], columns: list[list[str | None]], shown: str
             "(e.g. label_1, label_2)."
         )
     return keep
+
+
+def _check_rows(n_rows: int, shown: str, limits: ReadLimits) -> None:
+    if n_rows > limits.max_rows:
+        raise DataError(
+            f"{shown} has more than {limits.max_rows:,} data rows, the row limit. Split it into smaller files (a pilot "
+            f"of a few hundred items tells a lot), or {_limit_hint('max_rows')}."
+        )
+
+
+def _check_columns(n_columns: int, shown: str, limits: ReadLimits) -> None:
+    if n_columns > limits.max_columns:
+        raise DataError(
+            f"{shown} has {n_columns:,} columns, more than the limit of {limits.max_columns:,}. Keep only the columns "
+            f"you need, check that the delimiter is right, or {_limit_hint('max_columns')}."
+        )
+
+
+def _check_unpacked(n_bytes: int, shown: str, limits: ReadLimits) -> None:
+    if n_bytes > limits.max_unpacked_bytes:
+        raise DataError(
+            f"{shown} unpacks to {_size_text(n_bytes)}, more than the {_size_text(limits.max_unpacked_bytes)} limit. "
+            f"Split it into smaller files, save it as CSV, or {_limit_hint('max_unpacked_bytes')}."
+        )
+
+
+def _cell_too_long(shown: str, row: int, index: int, length: int, limits: ReadLimits) -> None:
+    where = "the header" if row == 0 else f"data row {row:,}"
+    raise DataError(
+        f"A cell of {shown} ({where}, column {index + 1}) has {length:,} characters, more than the limit of "
+        f"{limits.max_cell_chars:,}. Check the quotes around it (an unclosed quote swallows the rest of the file), "
+        f"shorten the text, or {_limit_hint('max_cell_chars')}."
+    )
 
 
 def _trim_blank_tail(columns: list[list[str | None]]) -> int:

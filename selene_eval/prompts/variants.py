@@ -112,7 +112,7 @@ class PromptVariant(BaseModel):
 
     def check(self) -> None:
         """Raise :class:`TemplateError` for a bad id, unknown placeholders or missing required ones."""
-        if not _SLUG.match(self.id):
+        if not _SLUG.fullmatch(self.id):
             raise TemplateError(
                 f"Variant id {self.id!r} is not allowed: use 1-64 lower-case letters, digits, '.', '_' or '-'."
             )

@@ -2,10 +2,21 @@
 
 from selene_eval.store.judgments import JudgmentStore, StoredFailure, StoredJudgment
 from selene_eval.store.spec import SourceInfo, StudySpec, new_study_spec
-from selene_eval.store.studies import Study, StudyStore, StudySummary, slugify, validate_slug
+from selene_eval.store.studies import (
+    RunHolder,
+    RunLock,
+    Study,
+    StudyStore,
+    StudySummary,
+    holding_run_lock,
+    slugify,
+    validate_slug,
+)
 
 __all__ = [
     "JudgmentStore",
+    "RunHolder",
+    "RunLock",
     "SourceInfo",
     "StoredFailure",
     "StoredJudgment",
@@ -13,6 +24,7 @@ __all__ = [
     "StudySpec",
     "StudyStore",
     "StudySummary",
+    "holding_run_lock",
     "slugify",
     "new_study_spec",
     "validate_slug",

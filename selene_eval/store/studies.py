@@ -2,40 +2,54 @@
 
 Slugs are validated before any path is built, and every path is checked to resolve inside the studies
 folder, so no name a user types can touch a file outside it. Spec and items are written atomically
-(temporary file, then rename), so a crash never leaves a half-written study.
+(temporary file, fsync, rename, fsync of the folder), so a crash never leaves a half-written study.
+
+A study is judged by one run at a time: :meth:`Study.run_lock` takes an exclusive lock on
+``<study>/.run.lock`` (``flock``, so the kernel drops it when the holding process dies: a crashed run never
+blocks the next one) and writes who holds it, so that a second run, from another process, browser session
+or thread, is refused with a :class:`~selene_eval.errors.StudyBusy` naming the holder.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import shutil
+import socket
+import sqlite3
+import sys
 import tempfile
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
+from types import TracebackType
+from typing import Concatenate, ParamSpec, TypeVar
 
 import yaml
 from pydantic import ValidationError
 
-from selene_eval.errors import StudyError
+from selene_eval.errors import StudyBusy, StudyError
 from selene_eval.items import Item
 from selene_eval.prompts.variants import PromptVariant, find_variant
 from selene_eval.store.judgments import JudgmentStore
-from selene_eval.store.spec import StudySpec
+from selene_eval.store.spec import StudySpec, utc_now
 
 SPEC_FILE = "study.yaml"
 ITEMS_FILE = "items.jsonl"
 DB_FILE = "judgments.sqlite"
+LOCK_FILE = ".run.lock"
 
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
+# fullmatch, not match: "$" would also accept a slug that ends in a newline.
+_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?")
 
 
 def validate_slug(slug: str) -> str:
     """Return ``slug`` if it is a safe study name, else raise :class:`StudyError` saying what is allowed."""
-    if not isinstance(slug, str) or not _SLUG.match(slug):
+    if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
         shown = slug if isinstance(slug, str) and len(slug) <= 80 else f"{str(slug)[:80]}..."
         raise StudyError(
             f"Study name {shown!r} is not allowed: use 1-64 lower-case letters (a-z), digits, '-' or '_', "
@@ -64,6 +78,182 @@ def atomic_write(path: Path, data: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (a power cut after ``os.replace`` could otherwise undo it)."""
+    if os.name != "posix":
+        return  # Windows has no directory handles to flush; NTFS journals the rename itself
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems (network mounts) refuse fsync on a folder; the rename itself still happened
+    finally:
+        os.close(fd)
+
+
+# --- the run lock -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunHolder:
+    """Who holds a study's run lock."""
+
+    pid: int
+    host: str
+    started_at: str
+    owner: str
+    """What runs it: ``the dashboard`` or the command line that started it."""
+
+    def describe(self) -> str:
+        """``process 1234 on host 'lab-1' (the dashboard), started 2026-01-31 09:12 UTC``."""
+        if self.pid <= 0:
+            return "another run whose details cannot be read"
+        if self.pid == os.getpid() and self.host == socket.gethostname():
+            who = f"this same process ({self.owner}, for example another browser session)"
+        else:
+            who = f"process {self.pid} on host {self.host!r} ({self.owner})"
+        started = self.started_at.replace("T", " ").replace("+00:00", " UTC")
+        return f"{who}, started {started}"
+
+
+def _default_owner() -> str:
+    if "streamlit" in sys.modules:
+        return "the dashboard"
+    command = " ".join([Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python", *sys.argv[1:]])
+    return f"the command {command[:120]!r}"
+
+
+if os.name == "posix":
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+else:  # Windows: lock one byte far past the holder text, which stays readable
+    import msvcrt
+
+    _LOCK_OFFSET = 2**30
+
+    def _try_lock(fd: int) -> bool:
+        os.lseek(fd, _LOCK_OFFSET, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, _LOCK_OFFSET, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+
+class RunLock:
+    """An exclusive, non-blocking lock on one study's runs; use as a context manager.
+
+    ``flock`` locks belong to an open file, so two threads of one process (two browser sessions of the
+    dashboard) exclude each other like two processes do, and the kernel releases the lock of a process that
+    dies, however it dies. The lock file is never deleted (deleting it would let two runs lock two different
+    files); its content is only a description of the holder.
+    """
+
+    def __init__(self, study_path: Path, slug: str, owner: str | None = None) -> None:
+        self.path = study_path / LOCK_FILE
+        self.slug = slug
+        self.owner = owner or _default_owner()
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether this object holds the lock now."""
+        return self._fd is not None
+
+    def acquire(self) -> None:
+        """Take the lock, or raise :class:`~selene_eval.errors.StudyBusy` naming who holds it."""
+        if self._fd is not None:
+            raise StudyError(f"The run lock of study {self.slug!r} is already held by this run.")
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            detail = exc.strerror or exc
+            raise StudyError(f"Cannot lock study {self.slug!r} for a run ({self.path}: {detail}).") from None
+        if not _try_lock(fd):
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise busy_error(self.slug, holder)
+        holder = RunHolder(os.getpid(), socket.gethostname(), utc_now(), self.owner)
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, json.dumps(asdict(holder)).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        """Let the next run start (no-op when not held)."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            os.ftruncate(fd, 0)  # before unlocking: a reader never sees a stale holder on a free lock
+            _unlock(fd)
+        finally:
+            os.close(fd)
+
+    def __enter__(self) -> "RunLock":
+        self.acquire()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+def _read_holder(fd: int) -> RunHolder | None:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        data = json.loads(os.read(fd, 4096).decode("utf-8"))
+        return RunHolder(int(data["pid"]), str(data["host"]), str(data["started_at"]), str(data["owner"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # the holder is between taking the lock and writing its name, or wrote another version
+
+
+def busy_error(slug: str, holder: RunHolder | None) -> StudyBusy:
+    """The :class:`~selene_eval.errors.StudyBusy` for a study whose run lock ``holder`` holds."""
+    who = holder.describe() if holder else "another run whose details cannot be read"
+    return StudyBusy(
+        f"Study {slug!r} is being judged by another run: {who}. Wait for that run to finish or cancel it there, "
+        "then start again (finished judgments are kept). One study takes one run at a time, so that no item is "
+        "judged twice.",
+        holder,
+    )
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def holding_run_lock(func: Callable[Concatenate["Study", P], R]) -> Callable[Concatenate["Study", P], R]:
+    """Decorate a function whose first argument is a :class:`Study` so that it runs under the study's run lock.
+
+    A second call on the same study while one is running (any process, thread or browser session) raises
+    :class:`~selene_eval.errors.StudyBusy` instead of judging the same items twice.
+    """
+
+    @functools.wraps(func)
+    def locked(study: "Study", *args: P.args, **kwargs: P.kwargs) -> R:
+        with study.run_lock():
+            return func(study, *args, **kwargs)
+
+    return locked
 
 
 @dataclass(frozen=True)
@@ -118,6 +308,27 @@ class Study:
     def save_spec(self) -> None:
         """Write the spec back (atomically)."""
         atomic_write(self.path / SPEC_FILE, dump_spec(self.spec))
+
+    def run_lock(self, owner: str | None = None) -> RunLock:
+        """The study's run lock (not yet taken): ``with study.run_lock(): ...`` refuses a second run."""
+        return RunLock(self.path, self.slug, owner)
+
+    def run_holder(self) -> RunHolder | None:
+        """Who is running this study now, or ``None`` when nobody is (checked without waiting).
+
+        For an early, friendly refusal (before loading a model); the lock taken by the run itself is what
+        guarantees one run at a time.
+        """
+        lock = self.run_lock()
+        try:
+            lock.acquire()
+        except StudyBusy as exc:
+            # pid 0: a holder that has not written its name yet (RunHolder.describe says so)
+            return exc.holder if isinstance(exc.holder, RunHolder) else RunHolder(0, "", "", "")
+        except StudyError:
+            return None  # the folder is not writable: no run can hold a lock here either
+        lock.release()
+        return None
 
     def close(self) -> None:
         """Close the judgment database if it was opened."""
@@ -208,7 +419,7 @@ class StudyStore:
         if not self.root.is_dir():
             return out
         for child in sorted(self.root.iterdir()):
-            if not (child / SPEC_FILE).is_file() or not _SLUG.match(child.name):
+            if not (child / SPEC_FILE).is_file() or not _SLUG.fullmatch(child.name):
                 continue
             try:
                 study = self.open(child.name)
@@ -228,7 +439,8 @@ class StudyStore:
         path = self.path_for(slug)
         if not (path / SPEC_FILE).is_file():
             raise StudyError(f"No study named {slug!r} to delete.")
-        shutil.rmtree(path)
+        with RunLock(path, slug, owner="deleting the study"):  # refuses while a run writes into it
+            shutil.rmtree(path)
 
     def duplicate(self, slug: str, new_slug: str, *, with_judgments: bool = True) -> Study:
         """Copy a study under a new name (judgments included unless told otherwise)."""
@@ -236,9 +448,13 @@ class StudyStore:
         target = self.path_for(new_slug)
         if target.exists():
             raise StudyError(f"A study named {new_slug!r} already exists; choose another name.")
-        ignore = shutil.ignore_patterns(*(() if with_judgments else (DB_FILE + "*",)))
         source.close()
-        shutil.copytree(source.path, target, ignore=ignore)
+        # The database is copied with SQLite's backup API, not as files: a run may be writing to it, and a
+        # file copy of a database and its write-ahead log taken at two moments can be inconsistent.
+        leave_out = shutil.ignore_patterns(DB_FILE + "*", LOCK_FILE, f".{SPEC_FILE}.*", f".{ITEMS_FILE}.*")
+        shutil.copytree(source.path, target, ignore=leave_out)
+        if with_judgments and (source.path / DB_FILE).exists():
+            _backup_database(source.path / DB_FILE, target / DB_FILE)
         copy = self.open(new_slug)
         copy.spec = copy.spec.model_copy(update={"slug": new_slug, "illustrative": False})
         copy.save_spec()
@@ -251,7 +467,24 @@ class StudyStore:
         if target.exists():
             raise StudyError(f"A study named {new_slug!r} already exists; choose another name.")
         source.close()
-        os.replace(source.path, target)
+        with RunLock(source.path, slug, owner="renaming the study"):  # refuses while a run writes into it
+            os.replace(source.path, target)
         study = self.open(new_slug)
         study.save_spec()
         return study
+
+
+def _backup_database(source: Path, target: Path) -> None:
+    """A consistent copy of a live SQLite database (readers and writers may be using ``source``)."""
+    src = dst = None
+    try:
+        src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+        dst = sqlite3.connect(target)
+        src.backup(dst)
+    except sqlite3.Error as exc:
+        target.unlink(missing_ok=True)
+        raise StudyError(f"Cannot copy the judgments of {source.parent.name!r} ({exc}); try again.") from None
+    finally:
+        for connection in (src, dst):
+            if connection is not None:
+                connection.close()

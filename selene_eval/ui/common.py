@@ -34,6 +34,27 @@ PAGES: dict[str, PageInfo] = {
 """Every page, in navigation order (``app.py`` registers them from here)."""
 
 
+def require_login() -> None:
+    """When the dashboard is hosted with a login, stop here until the visitor has logged in.
+
+    The login is Streamlit's OpenID Connect one (``st.login``), configured by an ``[auth]`` section in
+    ``.streamlit/secrets.toml`` (see docs/RELIABILITY.md, "Hosting for a team"). Without that section, the
+    default for one analyst on localhost, this does nothing.
+    """
+    from streamlit.errors import StreamlitSecretNotFoundError
+
+    try:
+        configured = "auth" in st.secrets
+    except StreamlitSecretNotFoundError:  # no secrets file at all
+        return
+    if not configured or st.user.get("is_logged_in"):  # a mapping; the key is absent outside a server
+        return
+    st.title("selene-eval")
+    st.info("This dashboard is shared with your team: log in to open the studies.", icon=":material/lock:")
+    st.button("Log in", key="app_login", type="primary", on_click=st.login)
+    st.stop()
+
+
 def page_title(page: str) -> None:
     """The page's title, as it is named in the navigation."""
     st.title(PAGES[page].title)

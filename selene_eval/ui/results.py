@@ -388,6 +388,13 @@ def unparseable_table(table: pd.DataFrame) -> None:
         "about the prompt or the model.",
         icon=":material/warning:",
     )
+    if "judge_finish" in bad.columns:
+        cut = int((bad["judge_finish"] == "length").sum())
+        if cut:
+            st.caption(
+                f"{plural(cut, 'answer')} of these stopped at the token limit before giving a label: raise "
+                "'max new tokens' on the Run page (CLI: --max-new-tokens) and run again."
+            )
     st.dataframe(item_view(bad, raw=True), hide_index=True, width="stretch", column_config=_TEXT_COLUMNS)
 
 

@@ -1,0 +1,63 @@
+"""The figures of the last reliability run, kept in ``bench/results/reliability.json`` for docs/RELIABILITY.md.
+
+The slow tests call :func:`record` with what they tried (inputs fuzzed, kills survived, judgments lost); the
+file is rewritten atomically, one key per test, so a partial run updates only what it ran.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+FIGURES = Path(__file__).resolve().parents[2] / "bench" / "results" / "reliability.json"
+
+
+def record(key: str, values: dict[str, object]) -> None:
+    """Store ``values`` under ``key`` (with the date and machine) in the figures file."""
+    try:
+        data = json.loads(FIGURES.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    data[key] = {
+        **values,
+        "recorded_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "python": platform.python_version(),
+    }
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".reliability.", dir=FIGURES.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, FIGURES)
+
+
+def markdown_table(data: dict[str, dict[str, object]] | None = None) -> str:
+    """The figures as the Markdown table of docs/RELIABILITY.md ("Figures of the last run")."""
+    if data is None:
+        data = json.loads(FIGURES.read_text(encoding="utf-8"))
+    fuzz, crash = data.get("fuzz", {}), data.get("crash", {})
+    outcomes = fuzz.get("outcomes", {})
+    rows = [
+        ("Malformed and hostile inputs tried", fuzz.get("inputs_tried", "n/a")),
+        ("... refused with a DataError (one-line message)", outcomes.get("data_error", "n/a")),
+        ("... read, then refused by the mapping (MappingError)", outcomes.get("mapping_error", "n/a")),
+        ("... read, validation report with errors", outcomes.get("report_errors", "n/a")),
+        ("... read, clean report, study written and read back identical", outcomes.get("study_written", "n/a")),
+        ("Unhandled exceptions", fuzz.get("unhandled", "n/a")),
+        ("Runs killed with SIGKILL mid-run, study intact after each", crash.get("kills_survived", "n/a")),
+        ("Judgments committed before a kill (all checked after it)", crash.get("judgments_committed_before_kills", "n/a")),
+        ("Judgments expected at the end / lost / duplicated",
+         f"{crash.get('judgments_expected', 'n/a')} / {crash.get('judgments_lost', 'n/a')} / {crash.get('duplicates', 'n/a')}"),
+    ]
+    dates = sorted({str(v.get("recorded_at", "")) for v in (fuzz, crash) if v})
+    lines = ["| figure | value |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
+    return "\n".join(lines) + f"\n\nRecorded {', '.join(dates) or 'never'} (Python {fuzz.get('python', 'n/a')})."
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -1,0 +1,42 @@
+"""Shared helpers of the reliability tests: a study with scripted answers, a child-process environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from selene_eval.backends.base import JudgeSpec, Message
+from selene_eval.items import Item
+from selene_eval.prompts import default_rubric
+from selene_eval.store import Study, StudySpec, StudyStore
+from selene_eval.tasks import TaskType
+
+SCRIPTED = JudgeSpec(backend="scripted", model="reliability-test")
+
+
+def scripted_answer(messages: list[Message]) -> str:
+    """A deterministic Selene-style answer that depends on the prompt (so a truncated row is detectable)."""
+    content = messages[-1].content
+    label = "Yes" if "good" in content else "No"
+    return f"**Reasoning:** checked {len(content)} characters.\n\n**Result:** {label}"
+
+
+def make_study(studies_dir: Path, n: int = 20, *, slug: str = "s", variants: tuple[str, ...] = ("selene",)) -> Study:
+    """A binary study of ``n`` items, half of them judged yes by :func:`scripted_answer`."""
+    items = [
+        Item(str(i), f"Question {i}?", ("a good answer" if i % 2 else "a bad answer") + " padding" * (i % 7),
+             reference=f"Reference {i}.", experts={"e1": "yes" if i % 2 else "no"})
+        for i in range(n)
+    ]
+    spec = StudySpec(slug=slug, title="reliability", task=TaskType.BINARY, experts=["e1"],
+                     rubric=default_rubric(TaskType.BINARY), variants=list(variants))
+    return StudyStore(studies_dir).create(spec, items)
+
+
+def env_for_subprocess() -> dict[str, str]:
+    """The environment of a child Python process: the repository importable, the hub offline."""
+    repo = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = repo + os.pathsep + env.get("PYTHONPATH", "")
+    env["HF_HUB_OFFLINE"] = "1"
+    return env

@@ -1,0 +1,401 @@
+"""Bad files: thousands of malformed inputs end in a table, a validation report or one of our errors.
+
+Hypothesis builds tables (ragged rows, duplicate and empty headers, formulas, nested JSON, huge cells, label
+values outside the mapping), writes them in every supported format and encoding, then damages the bytes
+(truncation, inserted junk, flipped bytes, mixed encodings). Each input goes through ``read_table`` and,
+when it reads, through ``guess_mapping``, ``suggest_label_map``, ``build_items`` with a random mapping and
+label map, and (when the report is clean) a study written to disk and read back. The only exceptions
+allowed are :class:`~selene_eval.errors.SeleneEvalError` subclasses with a one-line message; anything else
+fails the test with the input that caused it.
+
+The fast tests run on every ``pytest``; the ``slow`` ones (run by ``make test`` too) try thousands of inputs
+and record how many in ``bench/results/reliability.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from selene_eval.data import ColumnMapping, ReadLimits, build_items, distinct_label_values, guess_mapping, read_table
+from selene_eval.data.mapping import suggest_label_map
+from selene_eval.errors import DataError, MappingError, SeleneEvalError
+from selene_eval.store import StudySpec, StudyStore
+from selene_eval.prompts import default_rubric
+from selene_eval.tasks import TaskType
+from tests.reliability.figures import record
+
+# Small limits so that "enormous" cells and tables are cheap to build and still hit every limit.
+LIMITS = ReadLimits(max_bytes=64 * 1024, max_unpacked_bytes=512 * 1024, max_rows=60, max_columns=12, max_cell_chars=400)
+
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+SLOW = settings(max_examples=1200, deadline=None, suppress_health_check=list(HealthCheck))
+
+HOSTILE_CELLS = [
+    "=1+1", '=HYPERLINK("http://example.invalid","x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)", "\t=1",
+    "\x00", '"', '""', 'a "quoted" word', "a,b;c|d\te", "line\nbreak", "cr\rlf\r\n", "Yes", "no", "YES ", "5", "5.0",
+    "2.5", "A", "b", "tie", "Tie.", '{"nested": [1, {"x": [2, [3]]}]}', "[[[[[]]]]]", "NaN", "null", "None", "N/A",
+    "  ", "\ufeff", "\u202eevil", "\u2028", "é", "€", "ｙｅｓ", "５", "<img src=x onerror=alert(1)>",
+    "[x](javascript:alert(1))", "**bold**", ":red[x]", "$x^2$", "x" * 450, "Correct Answer", "Entailment",
+]
+HEADER_NAMES = ["question", "answer", "response", "response_b", "id", "group", "label", "label_0", "label_1",
+                "annotator", "reference", "Unnamed: 0", "", " ", "question", "=cmd", "é", "a,b", '"q"', "x" * 450]
+
+
+def cells() -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.sampled_from(HOSTILE_CELLS),
+        st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=12),
+        st.text(st.characters(min_codepoint=0, max_codepoint=0x7F), max_size=8),
+    )
+
+
+LABELS = ["yes", "No", "5", "3", "A", "tie", "", "Correct Answer", "maybe", "2.5", "=1+1", "<b>yes</b>"]
+
+
+def _printable(text: str) -> bool:
+    """No control characters (a few of them make a small file look binary, which is a DataError of its own)."""
+    return all(ch >= " " or ch in "\t\n\r" for ch in text)
+
+
+@st.composite
+def clean_tables(draw: st.DrawFn) -> tuple[list[str], list[list[str]]]:
+    """A well-formed table of hostile texts and plausible labels: it reads, and often builds a study."""
+    header = ["id", "question", "answer", "answer_b", "label_0", "label_1"]
+    n_rows = draw(st.integers(3, 12))
+    pool = draw(st.sampled_from([["yes", "No", "YES "], ["5", "3", "1", "4.0"], ["A", "B", "tie"]]))
+    rows = []
+    for index in range(n_rows):
+        texts = draw(st.lists(cells().filter(_printable), min_size=3, max_size=3))
+        labels = draw(st.lists(st.sampled_from(pool if draw(st.integers(0, 9)) else LABELS), min_size=2, max_size=2))
+        rows.append([f"item-{index}", *texts, *labels])
+    return header, rows
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> tuple[list[str], list[list[str]]]:
+    """A header and rows; rows may be ragged, the header may repeat or leave out names."""
+    if draw(st.integers(0, 2)) == 0:
+        return draw(clean_tables())
+    width = draw(st.integers(1, 6))
+    header = draw(st.lists(st.one_of(st.sampled_from(HEADER_NAMES), cells()), min_size=width, max_size=width))
+    ragged = draw(st.booleans())
+    n_rows = draw(st.integers(0, 12))
+    rows = []
+    for _ in range(n_rows):
+        row_width = draw(st.integers(0, width + 2)) if ragged else width
+        rows.append(draw(st.lists(cells(), min_size=row_width, max_size=row_width)))
+    if draw(st.integers(0, 9)) == 0:  # now and then a table over the row limit
+        rows = rows + [rows[0] if rows else ["x"] * width] * (LIMITS.max_rows + 1)
+    return header, rows
+
+
+def _csv_bytes(header: list[str], rows: list[list[str]], delimiter: str, quoting: bool, encoding: str) -> bytes:
+    if quoting:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        text = buffer.getvalue()
+    else:  # naive joining: delimiters and line breaks inside cells break the structure
+        text = "\n".join(delimiter.join(r) for r in [header, *rows]) + "\n"
+    return text.encode(encoding, errors="replace")
+
+
+def _records(header: list[str], rows: list[list[str]]) -> list[dict[str, object]]:
+    return [dict(zip(header, row)) for row in rows]
+
+
+_WRITTEN: dict[tuple[object, ...], bytes] = {}
+
+
+def _once(kind: str, header: list[str], rows: list[list[str]], write: Callable[[], bytes]) -> bytes:
+    """The same table gives the same bytes within a session: an Excel file stamps the time it was saved, and
+    hypothesis needs an example to be drawn the same way when it replays it."""
+    key = (kind, tuple(header), tuple(tuple(r) for r in rows[:20]))
+    if key not in _WRITTEN:
+        _WRITTEN[key] = write()
+    return _WRITTEN[key]
+
+
+def _xlsx_bytes(header: list[str], rows: list[list[str]]) -> bytes:
+    return _once("xlsx", header, rows, lambda: _write_xlsx(header, rows))
+
+
+def _write_xlsx(header: list[str], rows: list[list[str]]) -> bytes:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for row in [header, *rows[:20]]:
+        # openpyxl refuses control characters in cells; the fuzzing of Excel is in the damaged bytes
+        sheet.append(["".join(ch for ch in cell if ch.isprintable() or ch in "\t\n") for cell in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _parquet_bytes(header: list[str], rows: list[list[str]]) -> bytes:
+    return _once("parquet", header, rows, lambda: _write_parquet(header, rows))
+
+
+def _write_parquet(header: list[str], rows: list[list[str]]) -> bytes:
+    names = [f"{name}_{index}" for index, name in enumerate(header)]  # pyarrow wants unique names
+    columns = {name: [row[i] if i < len(row) else None for row in rows[:20]] for i, name in enumerate(names)}
+    buffer = io.BytesIO()
+    pd.DataFrame(columns, dtype=object).to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+@st.composite
+def files(draw: st.DrawFn) -> bytes:
+    """A table written in some format and encoding, then possibly damaged."""
+    header, rows = draw(tables())
+    kind = draw(st.sampled_from(["csv", "csv", "naive", "json", "json-columns", "json-nested", "jsonl", "xlsx",
+                                 "parquet", "junk", "mixed"]))
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16"]))
+    delimiter = draw(st.sampled_from([",", ";", "\t", "|", " "]))
+    if kind in ("csv", "naive"):
+        data = _csv_bytes(header, rows, delimiter, kind == "csv", encoding)
+    elif kind == "json":
+        data = json.dumps(_records(header, rows), ensure_ascii=draw(st.booleans())).encode(encoding, errors="replace")
+    elif kind == "json-columns":
+        data = json.dumps({name: [r[0] if r else None for r in rows] for name in header}).encode()
+    elif kind == "json-nested":
+        depth = draw(st.sampled_from([3, 50, 2000]))
+        nested = "[" * depth + "1" + "]" * depth
+        data = f'[{{"question": {nested}, "answer": {{"a": {{"b": [1, 2]}}}}, "label": "yes"}}]'.encode()
+    elif kind == "jsonl":
+        data = "\n".join(json.dumps(r) for r in _records(header, rows)).encode()
+    elif kind == "xlsx":
+        data = _xlsx_bytes(header, rows)
+    elif kind == "parquet":
+        data = _parquet_bytes(header, rows)
+    elif kind == "junk":
+        data = draw(st.binary(max_size=300))
+    else:  # each row in its own encoding
+        lines = [delimiter.join(r) for r in [header, *rows]]
+        encodings = draw(st.lists(st.sampled_from(["utf-8", "cp1252", "utf-16-le", "latin-1"]),
+                                  min_size=len(lines), max_size=len(lines)))
+        data = b"\n".join(line.encode(enc, errors="replace") for line, enc in zip(lines, encodings))
+    damage = draw(st.sampled_from(["none", "none", "none", "truncate", "insert", "flip", "append"]))
+    if damage == "truncate" and data:
+        data = data[: draw(st.integers(0, len(data) - 1))]
+    elif damage == "insert":
+        at = draw(st.integers(0, len(data)))
+        data = data[:at] + draw(st.binary(min_size=1, max_size=40)) + data[at:]
+    elif damage == "flip" and data:
+        flipped = bytearray(data)
+        for _ in range(draw(st.integers(1, 8))):
+            index = draw(st.integers(0, len(flipped) - 1))
+            flipped[index] ^= draw(st.integers(1, 255))
+        data = bytes(flipped)
+    elif damage == "append":
+        data += draw(st.binary(min_size=1, max_size=40))
+    return data
+
+
+@st.composite
+def clean_files(draw: st.DrawFn) -> bytes:
+    """A well-formed table of hostile texts in any format, undamaged: exercises mapping, validation and the store."""
+    header, rows = draw(clean_tables())
+    kind = draw(st.sampled_from(["csv", "tsv", "json", "jsonl", "xlsx", "parquet"]))
+    if kind in ("csv", "tsv"):
+        encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]))
+        return _csv_bytes(header, rows, "," if kind == "csv" else "\t", True, encoding)
+    if kind == "json":
+        return json.dumps(_records(header, rows)).encode()
+    if kind == "jsonl":
+        return "\n".join(json.dumps(r) for r in _records(header, rows)).encode()
+    if kind == "xlsx":
+        return _xlsx_bytes(header, rows)
+    return _parquet_bytes(header, rows)
+
+
+@st.composite
+def mappings(draw: st.DrawFn, columns: list[str]) -> dict[str, object]:
+    """Role -> column choices, mostly from the file's columns, sometimes names that are not there."""
+    pick = st.one_of(st.sampled_from(columns), st.sampled_from(["", "missing", "Question ", "LABEL"])) if columns else st.just("x")
+    if columns and draw(st.booleans()):
+        return guess_mapping(columns, draw(st.sampled_from(list(TaskType)))).model_dump()  # what the UI pre-fills
+    roles: dict[str, object] = {}
+    for role in ("id", "group", "input", "response", "response_b", "reference", "context", "category"):
+        if draw(st.booleans()):
+            roles[role] = draw(pick)
+    if draw(st.integers(0, 3)) == 0:
+        roles["annotator"] = draw(pick)
+        roles["label"] = draw(pick)
+    else:
+        roles["experts"] = draw(st.lists(pick, max_size=4))
+    return roles
+
+
+def _check_message(exc: BaseException) -> None:
+    message = str(exc)
+    assert isinstance(exc, SeleneEvalError), f"{type(exc).__name__}: {message}"
+    assert message.strip(), f"{type(exc).__name__} without a message"
+
+
+def exercise(data: bytes, mapping_data: st.DataObject, tmp: Path, tally: Counter[str]) -> None:
+    """Read ``data`` and take it as far as it goes; only our own errors may stop it."""
+    try:
+        table = read_table(data, name="upload.csv", limits=LIMITS)
+    except DataError as exc:
+        _check_message(exc)
+        assert "\n" not in str(exc), "a reader error is one line"
+        tally["data_error"] += 1
+        return
+    tally["read"] += 1
+    assert all(isinstance(c, str) and c for c in table.columns)
+    assert table.n_rows <= LIMITS.max_rows and len(table.columns) <= LIMITS.max_columns
+    for value in table.frame.to_numpy().ravel():
+        assert value is None or (isinstance(value, str) and len(value) <= LIMITS.max_cell_chars)
+    task = mapping_data.draw(st.sampled_from(list(TaskType)))
+    guess_mapping(table.columns, task)  # never raises
+    try:
+        mapping = ColumnMapping(**mapping_data.draw(mappings(table.columns)))
+    except MappingError as exc:
+        _check_message(exc)
+        tally["mapping_error"] += 1
+        return
+    raw_values = distinct_label_values(table.frame, mapping)
+    suggested = suggest_label_map(raw_values, task)
+    targets = st.sampled_from([*task.expert_labels, None, "", "maybe", "YES"])
+    extra = mapping_data.draw(st.dictionaries(st.sampled_from(raw_values or ["x"]), targets, max_size=3))
+    try:
+        items, report = build_items(table.frame, mapping, task, {**suggested, **extra}, min_items=3)
+    except MappingError as exc:
+        _check_message(exc)
+        tally["mapping_error"] += 1
+        return
+    tally["report_errors" if not report.ok else "report_ok"] += 1
+    str(report), report.to_dict()  # the report renders whatever it holds
+    if report.ok and items:
+        # A clean report is a study: it must be written and read back exactly, whatever the texts hold.
+        store = StudyStore(tmp)
+        spec = StudySpec(slug="fuzz", title=table.name, task=task, rubric=default_rubric(task),
+                         experts=sorted({e for i in items for e in i.experts}))
+        store.create(spec, items, overwrite=True)
+        study = store.open("fuzz")
+        assert study.items == items
+        tally["study_written"] += 1
+
+
+def _run(data_strategy: st.SearchStrategy[bytes], examples: settings, tmp: Path, tally: Counter[str]) -> None:
+    @examples
+    @given(data=data_strategy, mapping_data=st.data())
+    def check(data: bytes, mapping_data: st.DataObject) -> None:
+        tally["inputs"] += 1
+        exercise(data, mapping_data, tmp, tally)
+
+    check()
+
+
+def _damaged_binaries() -> st.SearchStrategy[bytes]:
+    """A valid Excel and Parquet file with bytes truncated, flipped or spliced: the zip and footer parsers."""
+    base_xlsx = _xlsx_bytes(["question", "answer", "label"], [["q", "a", "yes"], ["q2", "a2", "no"]])
+    base_parquet = _parquet_bytes(["question", "answer", "label"], [["q", "a", "yes"]])
+
+    @st.composite
+    def damaged(draw: st.DrawFn) -> bytes:
+        data = bytearray(draw(st.sampled_from([base_xlsx, base_parquet])))
+        mode = draw(st.sampled_from(["truncate", "flip", "splice"]))
+        if mode == "truncate":
+            return bytes(data[: draw(st.integers(4, len(data) - 1))]) + (b"PAR1" if draw(st.booleans()) else b"")
+        if mode == "flip":
+            for _ in range(draw(st.integers(1, 20))):
+                data[draw(st.integers(4, len(data) - 5))] = draw(st.integers(0, 255))
+            return bytes(data)
+        at = draw(st.integers(4, len(data) - 4))
+        return bytes(data[:at]) + draw(st.binary(max_size=64)) + bytes(data[at:])
+
+    return damaged()
+
+
+def test_malformed_files_end_in_a_table_a_report_or_our_error(tmp_path: Path) -> None:
+    tally: Counter[str] = Counter()
+    _run(files(), FAST, tmp_path, tally)
+    assert tally["inputs"] >= 100
+    assert tally["data_error"] and tally["read"], tally  # both outcomes are exercised
+
+
+def test_well_formed_files_of_hostile_text_build_studies_that_read_back(tmp_path: Path) -> None:
+    tally: Counter[str] = Counter()
+    _run(clean_files(), FAST, tmp_path, tally)
+    assert tally["study_written"] and tally["report_errors"], tally
+
+
+def test_damaged_excel_and_parquet_files_are_data_errors(tmp_path: Path) -> None:
+    tally: Counter[str] = Counter()
+    _run(_damaged_binaries(), FAST, tmp_path, tally)
+    assert tally["data_error"], tally
+
+
+@pytest.mark.slow
+def test_thousands_of_malformed_inputs(tmp_path: Path) -> None:
+    tally: Counter[str] = Counter()
+    _run(files(), SLOW, tmp_path, tally)
+    _run(clean_files(), settings(SLOW, max_examples=500), tmp_path, tally)
+    _run(_damaged_binaries(), settings(SLOW, max_examples=300), tmp_path, tally)
+    assert tally["inputs"] >= 2000
+    record("fuzz", {"inputs_tried": tally["inputs"], "outcomes": dict(sorted(tally.items())), "unhandled": 0})
+
+
+# --- the limits: explicit settings with clear messages -------------------------------------------------------
+
+
+def test_each_limit_has_a_clear_message_naming_its_setting() -> None:
+    big_cell = b"q,a\n" + b"x," + b"y" * 500 + b"\n"
+    many_rows = b"q,a\n" + b"x,y\n" * 61
+    many_columns = (",".join(f"c{i}" for i in range(13)) + "\n" + ",".join("v" * 13) + "\n").encode()
+    cases = [
+        (big_cell, "500 characters", "SELENE_EVAL_MAX_CELL_CHARS"),
+        (many_rows, "more than 60 data rows", "SELENE_EVAL_MAX_ROWS"),
+        (many_columns, "13 columns", "SELENE_EVAL_MAX_COLUMNS"),
+        (b"q,a\n" + b"x,y\n" * 20000, "64.0 KB limit", "SELENE_EVAL_MAX_FILE_MB"),
+    ]
+    for data, fragment, setting in cases:
+        with pytest.raises(DataError) as info:
+            read_table(data, limits=LIMITS)
+        assert fragment in str(info.value) and setting in str(info.value), str(info.value)
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", "0" * (2 * 2**20))  # 2 MB of zeros packs to a few KB
+    data = buffer.getvalue()
+    assert len(data) < LIMITS.max_bytes
+    with pytest.raises(DataError, match="unpacks to 2 MB, more than the 512.0 KB limit.*SELENE_EVAL_MAX_UNPACKED_MB"):
+        read_table(data, limits=LIMITS)
+
+
+def test_a_parquet_file_over_the_row_limit_is_refused_from_its_footer() -> None:
+    data = _parquet_bytes(["q"], [["x"]] * 20)
+    with pytest.raises(DataError, match="more than 5 data rows"):
+        read_table(data, limits=ReadLimits(max_rows=5))
+
+
+def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SELENE_EVAL_MAX_ROWS", "2")
+    monkeypatch.setenv("SELENE_EVAL_MAX_FILE_MB", "0.5")
+    limits = ReadLimits.from_env()
+    assert (limits.max_rows, limits.max_bytes, limits.max_cell_chars) == (2, 2**19, ReadLimits().max_cell_chars)
+    with pytest.raises(DataError, match="more than 2 data rows"):
+        read_table(b"q,a\n1,2\n3,4\n5,6\n")
+    assert read_table(b"q,a\n1,2\n3,4\n").n_rows == 2
+    monkeypatch.setenv("SELENE_EVAL_MAX_ROWS", "lots")
+    with pytest.raises(DataError, match=r"SELENE_EVAL_MAX_ROWS='lots' is not valid: set it to a whole number"):
+        read_table(b"q,a\n1,2\n")
+    with pytest.raises(DataError, match="at least 1"):
+        ReadLimits(max_rows=0)

@@ -1,0 +1,241 @@
+"""Injection: user text reaches the screen as text, and nothing user-supplied reaches eval, pickle or a shell.
+
+The dashboard test plants hostile values in every user-controlled field of a judged study (title,
+description, source file name, column and expert names, label values, item ids, texts, categories, groups,
+the judge's name, its reasoning and raw output), opens every page, and reads the Markdown source of every
+element Streamlit renders as Markdown (text, captions, alerts, headings, expander, tab, widget and metric
+labels, help tooltips, radio options). None may hold the payload unescaped: raw HTML is never allowed
+(``unsafe_allow_html`` is not used with user text) and a ``javascript:`` link, a remote image, a colour
+directive or emphasis must arrive backslash-escaped. Tables, code blocks and ``st.text`` show text as is and
+are not Markdown, so they are not checked.
+
+The static tests read the source: no ``eval``/``exec``/``pickle``/shell, YAML only through ``safe_load``, every
+model load with ``trust_remote_code=False``, no ``unsafe_allow_html`` fed with variables.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from selene_eval.backends.base import JudgeSpec
+from selene_eval.items import Item
+from selene_eval.prompts import default_rubric
+from selene_eval.runner import run_study
+from selene_eval.store import StudySpec, StudyStore
+from selene_eval.store.spec import SourceInfo
+from selene_eval.tasks import TaskType
+from selene_eval.testing import ScriptedBackend
+from tests.ui.conftest import navigation_like_the_server, studies_dir  # noqa: F401  (fixtures: AppTest set-up)
+from tests.ui.test_app import go, open_in_sidebar, start
+
+REPO = Path(__file__).resolve().parents[2]
+PAGES = ["pages/1_data.py", "pages/2_prompts.py", "pages/3_run.py", "pages/4_agreement.py", "pages/5_robustness.py",
+         "pages/6_studies.py"]
+
+# One payload per Markdown/HTML feature that must not run; each is tagged so that a leak names its field.
+def hostile(tag: str) -> str:
+    return (f"<img src=x onerror=alert('{tag}')> [click-{tag}](javascript:alert(1)) "
+            f"![px-{tag}](http://tracker.invalid/{tag}.png) :red[RED-{tag}] **BOLD-{tag}** $x_{tag}$")
+
+
+# A payload leaks if any of these appears without the backslash md_escape puts before it.
+LEAKS = [
+    re.compile(r"(?<!\\)<img"),
+    re.compile(r"(?<!\\)\]\(javascript"),
+    re.compile(r"(?<!\\)!(?<!\\)\[px-"),
+    re.compile(r"(?<!\\):red(?<!\\)\[RED"),
+    re.compile(r"(?<!\\)\*(?<!\\)\*BOLD"),
+]
+
+
+def make_hostile_study(studies_dir: Path) -> None:
+    experts = [hostile("expert1"), "dr_b"]
+    items = [
+        Item(
+            f"{i}-{hostile('id')}" if i == 1 else str(i),
+            f"Question {i}? {hostile('input')}",
+            f"Answer {i}. {hostile('response')}",
+            group_id=hostile("group") if i < 4 else None,
+            reference=f"Reference {i}. {hostile('reference')}",
+            category=hostile("category") if i % 2 else "plain",
+            experts={experts[0]: "yes" if i % 3 else "no", experts[1]: "no" if i % 4 else "yes"},
+        )
+        for i in range(12)
+    ]
+    spec = StudySpec(
+        slug="hostile", title=f"Title {hostile('title')}", description=hostile("description"), task=TaskType.BINARY,
+        experts=experts, rubric=default_rubric(TaskType.BINARY), variants=["selene"],
+        source=SourceInfo(file_name=f"{hostile('file')}.csv", format="csv", encoding="utf-8", sha256="0" * 64, n_rows=12),
+        mapping={"input": hostile("column-input"), "response": "answer", "experts": [experts[0], "dr_b"]},
+        label_map={hostile("label-value"): "yes", "Nope": "no"},
+    )
+    study = StudyStore(studies_dir).create(spec, items)
+    judge = JudgeSpec(backend="scripted", model="scripted-hostile", quantization="none", name=f"Judge {hostile('judge')}")
+    answers = {
+        "Question 3?": f"{hostile('raw')} and no result at all",
+        "Question 5?": f"**Reasoning:** {hostile('reasoning')}\n\n**Result:** Yes",
+    }
+    study.spec = study.spec.model_copy(update={"judge": judge})
+    study.save_spec()
+    run_study(study, ScriptedBackend(judge, script=answers, default=f"**Reasoning:** {hostile('why')}\n\n**Result:** No"))
+    study.close()
+
+
+def markdown_sources(at: object) -> Iterator[tuple[str, str]]:
+    """(element type, Markdown source) for everything Streamlit renders as Markdown on the current page."""
+    def visit(node: object) -> Iterator[tuple[str, str]]:
+        proto = getattr(node, "proto", None)
+        kind = getattr(node, "type", type(node).__name__)
+        if proto is not None and kind not in ("code", "text", "dataframe", "table", "json", "vega_lite_chart"):
+            for field in ("body", "label", "help", "caption"):
+                value = getattr(proto, field, None)
+                if isinstance(value, str) and value:
+                    yield kind, value
+            if kind == "radio":  # radio options and their captions are Markdown too
+                for value in [*proto.options, *getattr(proto, "captions", [])]:
+                    yield kind, value
+        children = getattr(node, "children", None)
+        if isinstance(children, dict):
+            for child in children.values():
+                yield from visit(child)
+
+    return visit(at._tree)  # type: ignore[attr-defined]
+
+
+def leaks(at: object) -> list[str]:
+    found = []
+    for kind, source in markdown_sources(at):
+        for pattern in LEAKS:
+            match = pattern.search(source)
+            if match:
+                found.append(f"{kind}: ...{source[max(0, match.start() - 60): match.end() + 40]!r}")
+    return found
+
+
+@pytest.fixture
+def hostile_app(studies_dir: Path):  # type: ignore[no-untyped-def]  # noqa: F811
+    make_hostile_study(studies_dir)
+    return open_in_sidebar(start(), "hostile")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_hostile_study_text_is_never_rendered_as_markdown_or_html(hostile_app, page: str) -> None:  # type: ignore[no-untyped-def]
+    at = go(hostile_app, page)
+    assert not leaks(at), leaks(at)[:8]
+    # The hostile text is on the page (escaped, or in tables): it is shown, not dropped.
+    shown = " ".join(source for _, source in markdown_sources(at))
+    assert "hostile" in shown or "Title" in shown or page.endswith("6_studies.py")
+
+
+# --- nothing user-supplied reaches eval, pickle or a shell -------------------------------------------------
+
+
+def python_files() -> list[Path]:
+    return sorted([*REPO.joinpath("selene_eval").rglob("*.py"), *REPO.joinpath("pages").glob("*.py"), REPO / "app.py"])
+
+
+def calls(tree: ast.AST) -> Iterator[ast.Call]:
+    return (node for node in ast.walk(tree) if isinstance(node, ast.Call))
+
+
+def call_name(call: ast.Call) -> str:
+    parts = []
+    node: ast.AST = call.func
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+FORBIDDEN_CALLS = {"eval", "exec", "compile", "os.system", "os.popen", "pickle.load", "pickle.loads", "marshal.loads",
+                   "yaml.load", "yaml.unsafe_load", "yaml.full_load", "torch.load", "pd.read_pickle", "shelve.open",
+                   "subprocess.getoutput", "subprocess.getstatusoutput", "__import__"}
+
+
+def test_no_eval_pickle_or_shell_in_the_product() -> None:
+    problems = []
+    for path in python_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+                if any(n.split(".")[0] in ("pickle", "marshal", "shelve", "dill", "cloudpickle") for n in names):
+                    problems.append(f"{path.relative_to(REPO)}:{node.lineno} imports {names}")
+        for call in calls(tree):
+            name = call_name(call)
+            if name in FORBIDDEN_CALLS:
+                problems.append(f"{path.relative_to(REPO)}:{call.lineno} calls {name}")
+            if name.startswith("subprocess.") or name in ("Popen", "run"):
+                shell = [k for k in call.keywords if k.arg == "shell" and not (isinstance(k.value, ast.Constant) and k.value.value is False)]
+                if shell:
+                    problems.append(f"{path.relative_to(REPO)}:{call.lineno} runs a shell")
+    assert not problems, problems
+
+
+def test_models_load_with_trust_remote_code_false() -> None:
+    """Every ``Auto*.from_pretrained`` call passes ``trust_remote_code=False`` (directly or in a dict of options).
+
+    Only the Auto classes can run code shipped with a model; ``SomeModelClass.from_pretrained(None, state_dict=...)``
+    builds a known class from tensors in memory.
+    """
+    checked = 0
+    for path in python_files():
+        source = path.read_text(encoding="utf-8")
+        tree = ast.parse(source)
+        for call in calls(tree):
+            name = call_name(call)
+            if not (name.endswith("from_pretrained") and name.split(".")[-2].startswith("Auto")):
+                continue
+            checked += 1
+            keywords = {k.arg: k.value for k in call.keywords}
+            if "trust_remote_code" in keywords:
+                value = keywords["trust_remote_code"]
+                assert isinstance(value, ast.Constant) and value.value is False, f"{path}:{call.lineno}"
+            else:  # options passed as **common: the dict must say trust_remote_code False
+                spread = [k.value for k in call.keywords if k.arg is None]
+                assert spread, f"{path}:{call.lineno}: from_pretrained without trust_remote_code=False"
+                assert re.search(r"[\"']trust_remote_code[\"']\s*:\s*False", source), f"{path}:{call.lineno}"
+        assert "trust_remote_code=True" not in source and '"trust_remote_code": True' not in source, path
+    assert checked >= 2  # the tokenizer and the model of the transformers backend
+
+
+def test_html_is_only_allowed_for_constant_text() -> None:
+    """``unsafe_allow_html=True`` (and ``st.html``) never receive text built from variables."""
+    problems = []
+    for path in python_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for call in calls(tree):
+            name = call_name(call)
+            unsafe = any(k.arg == "unsafe_allow_html" and not (isinstance(k.value, ast.Constant) and k.value.value is False)
+                         for k in call.keywords)
+            if unsafe or name.endswith("st.html") or name == "components.html":
+                if call.args and not isinstance(call.args[0], ast.Constant):
+                    problems.append(f"{path.relative_to(REPO)}:{call.lineno} {name} with non-constant HTML")
+    assert not problems, problems
+
+
+def test_a_hostile_upload_is_shown_as_text_on_the_data_page(studies_dir: Path) -> None:  # noqa: F811
+    """Column names, label values and the file name of an upload: the mapping widgets and the report escape them."""
+    columns = [f"question {hostile('col-q')}", f"answer {hostile('col-a')}", f"label {hostile('col-l')}"]
+    rows = [[f"q{i} {hostile('cell')}", f"a{i}", hostile("label") if i % 2 else "Yes"] for i in range(12)]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([columns, *rows])
+    at = start()
+    at.file_uploader(key="data_upload").set_value((f"{hostile('upload')}.csv", buffer.getvalue().encode(), "text/csv")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    for task in list(TaskType)[:2]:  # the label map differs per task
+        if at.radio(key="data_task").value != task:
+            at.radio(key="data_task").set_value(task).run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert not leaks(at), leaks(at)[:8]
+    shown = " ".join(source for _, source in markdown_sources(at))
+    assert "label\\-value" in shown or "label \\<img" in shown or "\\<img" in shown  # shown, escaped
