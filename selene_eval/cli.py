@@ -77,13 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--download", action="store_true",
                    help="download the model from the Hugging Face hub if it is not in the local cache")
     p.add_argument("--variants", action="extend", nargs="+", metavar="ID", help="variant ids (default: the study's)")
-    p.add_argument("--batch-size", type=int, default=8, metavar="N")
+    p.add_argument("--batch-size", type=int, metavar="N",
+                   help="prompts per batch (default 8; for servers at least endpoints x concurrency)")
     p.add_argument("--limit", type=int, metavar="N", help="judge only the first N items")
 
     p = sub.add_parser("report", help="agreement between the judge and the experts")
     p.add_argument("study", metavar="SLUG")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--html", metavar="OUT", help="write the self-contained HTML report (opens offline) to OUT")
     _add_bootstrap_options(p)
+    _add_export_parsers(sub)
 
     p = sub.add_parser("agree", help="agreement statistics for any table with judge and expert labels")
     p.add_argument("table", metavar="TABLE")
@@ -99,7 +102,53 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("variants", help="list the built-in prompt variants of a task")
     p.add_argument("--task", required=True, choices=[t.value for t in TaskType])
+
+    p = sub.add_parser("judges", help="the judges that have judged a study (and give one a short name)")
+    p.add_argument("study", metavar="SLUG")
+    p.add_argument("--rename", nargs=2, metavar=("JUDGE_ID", "NAME"), help="show judge JUDGE_ID as NAME ('' resets)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = sub.add_parser("check-judge", help="test the connection to OpenAI-compatible judge servers before a run")
+    p.add_argument("study", metavar="SLUG", nargs="?", help="start from this study's saved judge (optional)")
+    p.add_argument("--endpoint", action="append", default=[], metavar="URL",
+                   help="base URL of a server, e.g. http://localhost:8000/v1; repeat for replicas")
+    p.add_argument("--model", metavar="NAME", help="the served model's name")
+    p.add_argument("--api-key-env", metavar="VAR", help="name of the environment variable holding the API key")
+    p.add_argument("--timeout", type=float, metavar="S", help="seconds before a request times out (default 120)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
+
+
+def _add_export_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """The ``export``, ``import-archive`` and ``datasets`` commands (see :mod:`selene_eval.export`)."""
+    p = sub.add_parser("export", help="write a study's tables, charts or whole archive")
+    p.add_argument("study", metavar="SLUG")
+    p.add_argument("--tables", metavar="DIR", help="write items, metrics, judgments (and ceiling) tables to DIR")
+    p.add_argument("--format", dest="table_formats", nargs="+", choices=["csv", "parquet"], default=["csv", "parquet"],
+                   help="table formats (default: both; CSV cells that would run as formulas get a leading ')")
+    p.add_argument("--charts", metavar="DIR", help="write the report's charts to DIR")
+    p.add_argument("--chart-format", dest="chart_formats", nargs="+", choices=["svg", "png"], default=["svg", "png"])
+    p.add_argument("--archive", metavar="FILE", help="write the whole study (judgments included) as one .zip")
+    _add_bootstrap_options(p)
+
+    p = sub.add_parser("import-archive", help="add a study from an archive made by `export --archive`")
+    p.add_argument("archive", metavar="FILE")
+    p.add_argument("--as", dest="slug", metavar="SLUG", help="name of the new study (default: the archive's)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing study of that name")
+
+    p = sub.add_parser("datasets", help="public datasets with expert labels: list, download, import as a study")
+    dsub = p.add_subparsers(dest="datasets_command", required=True, metavar="ACTION")
+    dsub.add_parser("list", help="the datasets, their licences and sources")
+    q = dsub.add_parser("download", help="fetch a dataset's pinned files (checksums checked)")
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("--to", required=True, metavar="DIR")
+    q = dsub.add_parser("import", help="turn a local copy of a dataset into a new study")
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("--from", dest="source", required=True, metavar="PATH", help="the dataset's file or folder")
+    q.add_argument("--study", required=True, metavar="SLUG")
+    q.add_argument("--option", action="append", default=[], metavar="NAME=VALUE", help="a dataset option (see list)")
+    q.add_argument("--title", help="a readable title (default: the dataset's)")
+    q.add_argument("--overwrite", action="store_true", help="replace an existing study of that name")
 
 
 def _add_bootstrap_options(p: argparse.ArgumentParser) -> None:
@@ -191,11 +240,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     for skipped in plan.skipped[:5]:
         print(f"skipped: {skipped.reason}", file=sys.stderr)
+    # Refuse before loading a model when another run holds the study (the run itself takes the lock too).
+    holder = study.run_holder()
+    if holder is not None:
+        from selene_eval.store.studies import busy_error
+
+        raise busy_error(study.slug, holder)
     study.spec = study.spec.model_copy(update={"judge": judge})
     study.save_spec()
     if not plan.pending:
         print("Nothing to run: every judgment is already stored.", file=sys.stderr)
         return 0
+    batch_size = args.batch_size if args.batch_size is not None else (
+        max(8, len(judge.endpoints) * judge.concurrency) if judge.backend == "openai" else 8
+    )
     if args.download:
         from selene_eval.backends.transformers_backend import DOWNLOAD_ENV
 
@@ -213,7 +271,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
 
     try:
-        result = run_study(study, backend, plan=plan, batch_size=args.batch_size, on_progress=show)
+        result = run_study(study, backend, plan=plan, batch_size=batch_size, on_progress=show)
     except KeyboardInterrupt:
         stored = study.judgments.count(judge.judge_id)
         print(f"Cancelled. {stored} judgments of this judge are stored; run the same command to resume.", file=sys.stderr)
@@ -246,6 +304,11 @@ def _judge_from_args(base: "JudgeSpec", args: argparse.Namespace) -> "JudgeSpec"
             updates["backend"] = args.backend
         elif args.endpoint:
             updates["backend"] = "openai"
+        if updates.get("backend") == "openai" and base.backend != "openai":
+            # A server decides its own weights and precision: local-model settings kept from the study's
+            # previous judge would only give the same server a second judge id (and lose cache hits).
+            defaults = JudgeSpec()
+            updates.update(revision=None, gguf_file=None, quantization=defaults.quantization, dtype=defaults.dtype)
         spec = base.model_copy(update=updates)
     updates = {}
     if args.mode:
@@ -276,6 +339,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     study = StudyStore(args.studies_dir).open(args.study)
     report = study_report(study, n_resamples=args.resamples, seed=args.seed)
+    if args.html:
+        from selene_eval.export import write_html_report
+
+        path = write_html_report(study, args.html, report=report, n_resamples=args.resamples, seed=args.seed)
+        print(f"Wrote the HTML report of study {study.slug!r} to {path}", file=sys.stderr)
+        if not args.json:
+            return 0
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, allow_nan=False))
         return 0
@@ -303,6 +373,43 @@ def _cmd_report(args: argparse.Namespace) -> int:
                       f"accuracy {_fmt(sub.metrics['accuracy'])}{_fmt_interval(sub.intervals.get('accuracy'))}, "
                       f"{name} {_fmt(kappa)}{_fmt_interval(sub.intervals.get(name))}"
                       + (" (few items)" if sub.n_compared < 30 else ""))
+        if result.calibration is not None:
+            c = result.calibration
+            print(f"  calibration ({c.n_compared} verdicts with label probabilities): ECE {_fmt(c.ece)}, "
+                  f"Brier {_fmt(c.brier)}, mean confidence {_fmt(c.mean_confidence)} vs share right {_fmt(c.accuracy)}")
+        plan = result.planning()
+        if plan is not None:
+            needs = ", ".join(f"width {w:g}: {n} items" for w, n in plan.items_for_width.items())
+            print(f"  items for a 95% interval of {plan.statistic} (now {plan.n_compared} items, width "
+                  f"{_fmt(plan.width)}): {needs}")
+    for comparison in report.judge_comparisons:  # several judges on the same items
+        print(f"\nJudges compared on variant {comparison.variant_id} ({comparison.statistic}, paired tests, Holm):")
+        for j in comparison.judges:
+            print(f"  {j.name:<48} {_fmt(j.value)}{_fmt_interval(j.interval)} on {j.n_compared} items")
+        for pair in comparison.pairs:
+            t = pair.test
+            print(f"  {comparison.name_of(pair.a)} - {comparison.name_of(pair.b)}: {_fmt(t.difference)}"
+                  f"{_fmt_interval(t.interval)}, p {_fmt(t.p_value)} ({t.test}), Holm p {_fmt(t.p_holm)}, "
+                  f"labels differ on {pair.flips.n_flipped}/{pair.flips.n_compared}"
+                  + (f" [only {', '.join(pair.build_difference)} differs]" if pair.build_difference else ""))
+    for robust in report.robustness:  # prompt-format robustness: how much the verdicts depend on the variant
+        m = robust.measures
+        print(f"\nRobustness of {robust.judge_name} across {len(m.conditions)} variants (baseline {m.baseline}, "
+              f"{m.statistic}): judge-vs-itself alpha {_fmt(m.self_agreement.alpha)}, experts alpha "
+              f"{_fmt(m.reference_alpha if m.reference_alpha is not None else float('nan'))}")
+        flips = {f.b: f.flips for f in m.flips_vs_baseline}
+        tests = {c.a: c for c in m.comparisons}
+        bad = {u.condition: u for u in m.unparseable}
+        for name in m.conditions:
+            f, c = flips.get(name), tests.get(name)
+            print(f"  {name:<40} {m.statistic} {_fmt(m.values[name])}"
+                  + (f", change {_fmt(c.difference)} (Holm p {_fmt(c.p_holm)})" if c else "")
+                  + (f", flips {f.n_flipped}/{f.n_compared} ({f.n_toward_reference} towards, "
+                     f"{f.n_away_from_reference} away from the experts)" if f else "")
+                  + f", unparseable {_fmt(bad[name].rate) if name in bad else 'n/a'}")
+        for p in m.position:
+            print(f"  position swap {p.original} / {p.swapped}: consistent {_fmt(p.consistency)}, "
+                  f"position bias {_fmt(p.position_bias_rate)}, first slot share {_fmt(p.first_slot_share)}")
     return 0
 
 
@@ -383,6 +490,29 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_judges(args: argparse.Namespace) -> int:
+    from selene_eval.store import StudyStore
+
+    study = StudyStore(args.studies_dir).open(args.study)
+    if args.rename:
+        spec = study.judgments.rename_judge(args.rename[0], args.rename[1])
+        print(f"Judge {spec.judge_id} is now shown as {spec.display_name!r}.", file=sys.stderr)
+    rows = [
+        {"judge_id": spec.judge_id, "name": spec.display_name, "judgments": study.judgments.count(spec.judge_id),
+         **{k: v for k, v in spec.identity().items() if v is not None}}
+        for spec in study.judgments.judges()
+    ]
+    if args.json:
+        print(json.dumps({"study": study.slug, "judges": rows}, indent=2))
+        return 0
+    if not rows:
+        print(f"No judge has judged study {study.slug!r} yet. Run: python -m selene_eval run {study.slug}")
+    for row in rows:
+        settings = ", ".join(f"{k}={v}" for k, v in row.items() if k not in ("judge_id", "name", "judgments"))
+        print(f"{row['judge_id']}  {row['name']}  ({row['judgments']} judgments; {settings})")
+    return 0
+
+
 def _cmd_variants(args: argparse.Namespace) -> int:
     from selene_eval.prompts import builtin_variants
 
@@ -391,11 +521,112 @@ def _cmd_variants(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from selene_eval.export import study_charts, study_tables, write_charts
+    from selene_eval.export.archive import write_archive
+    from selene_eval.report import study_report
+    from selene_eval.store import StudyStore
+
+    if not (args.tables or args.charts or args.archive):
+        raise SeleneEvalError("Say what to export: --tables DIR, --charts DIR and/or --archive FILE.")
+    study = StudyStore(args.studies_dir).open(args.study)
+    if args.tables or args.charts:
+        report = study_report(study, n_resamples=args.resamples, seed=args.seed)
+        if args.tables:
+            for path in study_tables(study, report).write(args.tables, args.table_formats):
+                print(path)
+        if args.charts:
+            for path in write_charts(study_charts(study, report), args.charts, args.chart_formats):
+                print(path)
+    if args.archive:
+        manifest = write_archive(study, args.archive)
+        print(args.archive)
+        print(f"Archived study {manifest.slug!r}: {manifest.n_items} items, {manifest.n_judgments} judgments.",
+              file=sys.stderr)
+    return 0
+
+
+def _cmd_import_archive(args: argparse.Namespace) -> int:
+    from selene_eval.export import import_archive
+    from selene_eval.store import StudyStore
+
+    study = import_archive(StudyStore(args.studies_dir), args.archive, slug=args.slug, overwrite=args.overwrite)
+    print(f"Imported study {study.slug!r} ({len(study.items)} items, {study.judgments.count()} judgments) into "
+          f"{study.path}.")
+    return 0
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from selene_eval.datasets import ADAPTERS, create_study_from_dataset, get_adapter
+    from selene_eval.store import StudyStore
+
+    if args.datasets_command == "list":
+        for adapter in ADAPTERS.values():
+            print(f"{adapter.name:<13} {adapter.title}")
+            print(f"{'':<13} licence {adapter.licence}; {adapter.annotators}; {adapter.source_url}")
+            for option in adapter.options:
+                print(f"{'':<13} --option {option.name}={'|'.join(option.choices)} (default {option.default}): {option.help}")
+        return 0
+    adapter = get_adapter(args.name)
+    if args.datasets_command == "download":
+        folder = adapter.download(args.to)
+        print(f"{adapter.title}: files in {folder}. Licence: {adapter.licence_text}")
+        return 0
+    options = {}
+    for pair in args.option:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise SeleneEvalError(f"--option {pair!r} must be NAME=VALUE.")
+        options[name.strip()] = value.strip()
+    study = create_study_from_dataset(adapter, args.source, StudyStore(args.studies_dir), args.study, options=options,
+                                      title=args.title, overwrite=args.overwrite,
+                                      on_warning=lambda line: print(f"warning: {line}", file=sys.stderr))
+    print(f"Licence: {adapter.licence_text}", file=sys.stderr)
+    print(f"Imported {len(study.items)} items with {len(study.spec.experts)} expert(s) from {adapter.title} into "
+          f"study {study.slug!r} ({study.path}). Next: python -m selene_eval run {study.slug}")
+    return 0
+
+
+def _cmd_check_judge(args: argparse.Namespace) -> int:
+    """List each server's models, check the judge's model is served, send one tiny request; exit 1 if not ready."""
+    import dataclasses
+
+    from selene_eval.backends import JudgeSpec
+    from selene_eval.backends.openai_backend import check_connection
+    from selene_eval.store import StudyStore
+
+    base = StudyStore(args.studies_dir).open(args.study).spec.judge if args.study else JudgeSpec(backend="openai")
+    updates: dict[str, object] = {"backend": "openai"}
+    if args.endpoint:
+        updates["endpoints"] = tuple(args.endpoint)
+    if args.model:
+        updates["model"] = args.model
+    if args.api_key_env:
+        updates["api_key_env"] = args.api_key_env
+    if args.timeout:
+        updates["timeout_s"] = args.timeout
+    spec = JudgeSpec.model_validate({**base.model_dump(), **updates})
+    if not spec.endpoints:
+        raise SeleneEvalError("No server to check: give --endpoint URL (or a study whose judge has endpoints).")
+    report = check_connection(spec)
+    if args.json:
+        print(json.dumps({"model": report.model, "ok": report.ok,
+                          "endpoints": [dataclasses.asdict(e) | {"ok": e.ok} for e in report.endpoints]}, indent=2))
+    else:
+        print(report.describe())
+    return 0 if report.ok else 1
+
+
 _COMMANDS = {
+    "check-judge": _cmd_check_judge,
+    "export": _cmd_export,
+    "import-archive": _cmd_import_archive,
+    "datasets": _cmd_datasets,
     "import": _cmd_import,
     "run": _cmd_run,
     "report": _cmd_report,
     "agree": _cmd_agree,
     "list": _cmd_list,
     "variants": _cmd_variants,
+    "judges": _cmd_judges,
 }

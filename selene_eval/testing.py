@@ -497,7 +497,8 @@ class ScriptedBackend:
     ) -> list[Generation]:
         """Answer each prompt from the script, in order (one :class:`Generation` per prompt).
 
-        A script has no probabilities, so ``choices`` is accepted and ``label_probs`` stays ``None``.
+        A script has no probabilities, so ``choices`` is accepted and ``label_probs`` stays ``None``. In fast
+        mode (``spec.mode == "fast"``) the answer is only its result line, ``**Result:** <label>``.
         """
         results: list[Generation] = []
         with self._lock:
@@ -512,11 +513,24 @@ class ScriptedBackend:
                     )
                     continue
                 text = self._answer(messages)
+                if self.spec.mode == "fast":
+                    # Fast mode writes no reasoning: keep only the result line, as the model backends do.
+                    text = _fast_answer(text)
                 results.append(Generation(text, "stop", n_prompt, len(text.split())))
         return results
 
     def close(self) -> None:
         """Nothing to free."""
+
+
+def _fast_answer(text: str) -> str:
+    """``**Result:** <label>`` from a scripted answer (its first line after the last marker); an answer
+    without a marker is returned unchanged, so a script that breaks the contract still breaks it."""
+    marker = "**Result:**"
+    if marker not in text:
+        return text
+    rest = text.rsplit(marker, 1)[1].strip()
+    return f"{marker} {rest.splitlines()[0].strip() if rest else ''}".rstrip()
 
 
 def _script_from_spec(spec: JudgeSpec) -> tuple[Script | None, str | None]:

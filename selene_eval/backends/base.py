@@ -66,6 +66,21 @@ class LabelChoices:
 JudgeMode = Literal["reasoned", "fast"]
 
 
+FAST_MODE_REASONING = "(not requested)"
+"""What fast mode's prefilled answer gives as reasoning.
+
+Selene was trained to write ``**Reasoning:** ...`` then a blank line then ``**Result:** <label>``; the
+prefill keeps that exact shape so the label position looks like the one it learned. An empty reasoning
+field would be off the contract, and any real sentence ("The response is accurate.") would argue for a
+verdict; a bracketed note that the reasoning was not asked for does neither.
+"""
+
+
+def fast_mode_prefill(marker: str = "**Result:**") -> str:
+    """The assistant turn fast mode prefills, ending with the result marker (no space after it)."""
+    return f"**Reasoning:** {FAST_MODE_REASONING}\n\n{marker}"
+
+
 class JudgeSpec(BaseModel):
     """Which judge to run and how. Stored in the study spec; its :meth:`identity` keys the cache.
 
@@ -116,7 +131,8 @@ class JudgeSpec(BaseModel):
             "max_new_tokens": self.max_new_tokens,
             "decoding": "greedy",
             # Only a non-default mode enters the identity, so judges stored before modes existed keep their ids.
-            **({"mode": self.mode} if self.mode != "reasoned" else {}),
+            # Fast mode's prefilled answer changes what the model sees, so its exact text is part of the key.
+            **({"mode": self.mode, "prefill": fast_mode_prefill()} if self.mode == "fast" else {}),
         }
 
     @property

@@ -12,6 +12,16 @@ about 47 s before failing).
 Generation is greedy (the cache key assumes a cached answer is *the* answer), batched with left padding,
 serialised by a lock (one model serves every dashboard session), and reports per-prompt failures (a
 prompt too long for the context, a prompt that alone does not fit in GPU memory) as ``finish_reason="error"``.
+
+Where the time goes, and what is done about it:
+
+* **Reasoned mode** stops each answer as soon as its result line is complete (:func:`result_line_complete`)
+  instead of spending the whole ``max_new_tokens`` budget, and reads the label probabilities at the step
+  where the label was written (:class:`LabelCandidates`) from logits it records anyway: no extra pass.
+* **Fast mode** (``JudgeSpec.mode == "fast"``) writes no reasoning: the answer is prefilled up to the
+  result marker (:func:`fast_mode_prefill`) and the label is the most probable allowed answer after one
+  forward pass over the prompt. A different measurement from the reasoned mode (no chain of thought),
+  which is why the mode is part of the judge's identity.
 """
 
 from __future__ import annotations
@@ -19,16 +29,21 @@ from __future__ import annotations
 import gc
 import importlib.util
 import logging
+import math
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from selene_eval.backends.base import Generation, JudgeSpec, LabelChoices, Message
+from selene_eval.backends.base import Generation, JudgeSpec, LabelChoices, Message, fast_mode_prefill
 from selene_eval.errors import BackendError, ModelUnavailableError
+# The parser's own marker pattern and strip set, so that stopping early never reads a result line
+# differently from the parser (one parser, imported everywhere).
+from selene_eval.prompts.parser import RESULT_MARKER as _RESULT_MARKER
+from selene_eval.prompts.parser import result_line_complete
 
 if TYPE_CHECKING:
     import torch
@@ -178,12 +193,169 @@ def _has_weights(folder: Path) -> bool:
 # ---------------------------------------------------------------------------------------------------
 
 
+class _StopAfterResult:
+    """A stopping criterion: each row stops once its result line is complete (:func:`result_line_complete`).
+
+    Checked only after a token that holds a line break (a set lookup per row and step; the decode and the
+    regular expression run only then). ``stopped_at[row]`` is the number of new tokens the row kept.
+    Rows that stop are finished for ``generate`` (it pads them from then on); the call ends when every row
+    has stopped or reached its end token.
+    """
+
+    def __init__(
+        self, tokenizer: PreTrainedTokenizerBase, prompt_length: int, newline_ids: frozenset[int], n_rows: int
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.prompt_length = prompt_length
+        self.newline_ids = newline_ids
+        self.stopped_at: list[int | None] = [None] * n_rows
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: object) -> torch.Tensor:
+        import torch
+
+        generated = input_ids.shape[1] - self.prompt_length
+        for row, token in enumerate(input_ids[:, -1].tolist()):
+            if self.stopped_at[row] is None and token in self.newline_ids:
+                text = self.tokenizer.decode(input_ids[row, self.prompt_length :].tolist(), skip_special_tokens=True)
+                if result_line_complete(text):
+                    self.stopped_at[row] = generated
+        return torch.tensor([at is not None for at in self.stopped_at], dtype=torch.bool, device=input_ids.device)
+
+
+class _CandidateLogits:
+    """A logits processor that changes nothing and keeps the logits of a few tokens at every step."""
+
+    def __init__(self, token_ids: Sequence[int]) -> None:
+        self.token_ids = list(token_ids)
+        self._index: torch.Tensor | None = None
+        self._steps: list[torch.Tensor] = []
+        self._table: torch.Tensor | None = None
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        if self._index is None:
+            self._index = torch.tensor(self.token_ids, device=scores.device)
+        self._steps.append(scores.index_select(1, self._index).float())  # stays on the device: no sync per step
+        return scores
+
+    def at(self, step: int, row: int, columns: Sequence[int]) -> list[float]:
+        """The recorded logits of ``columns`` (indices into ``token_ids``) for ``row`` at ``step``."""
+        import torch
+
+        if self._table is None:
+            self._table = torch.stack(self._steps).cpu()
+        return self._table[step, row, list(columns)].tolist()
+
+
+@dataclass(frozen=True)
+class LabelCandidates:
+    """Where and how a label is read from the model's next-token distribution (one per prompt ending).
+
+    The allowed answer words are tokenized after the exact text that precedes them (the result marker),
+    because tokenizers disagree on where the space goes: Llama 3's byte-level BPE writes ``**Result:** Yes``
+    as ``:**`` + ``ĠYes`` (space and word in one token) but ``**Result:** 5`` as ``:**`` + ``Ġ`` + ``5`` (it
+    splits digits from the space). Whatever the words' token sequences share at their start (``prefix``,
+    the lone ``Ġ`` for scores) is context, not choice; the label is read at the first position where the
+    sequences differ, over the distinct tokens found there (``tokens``).
+
+    ``labels[i]`` lists the canonical labels whose words have ``tokens[i]`` at that position. Several words
+    of one label (aliases ``Pass`` and ``Yes`` for ``yes``) add up because their tokens' probabilities add
+    up. Two words of *different* labels that share the token at that position (``Pass`` and ``Passable``
+    when both start with ``ĠPass``) cannot be told apart from one position: that token's probability is
+    split equally between their labels. Reading further positions would cost another forward pass per
+    tie, for label sets that a prompt should not offer in the first place.
+    """
+
+    prefix: tuple[int, ...]
+    tokens: tuple[int, ...]
+    labels: tuple[tuple[str, ...], ...]
+    all_labels: tuple[str, ...]
+    answer_words: tuple[tuple[str, str], ...]
+    """Canonical label -> the first word that spells it (what fast mode writes after the marker)."""
+    marker: str
+    """The result marker the label follows."""
+
+    def probabilities(self, logits: Sequence[float]) -> dict[str, float]:
+        """Canonical label -> probability from the logits of :attr:`tokens` (normalised over the labels).
+
+        Only the candidates' logits are needed: normalising over the allowed labels is a softmax over them.
+        """
+        top = max(logits)
+        weights = [math.exp(value - top) for value in logits]
+        total = sum(weights)
+        probs = dict.fromkeys(self.all_labels, 0.0)
+        for weight, labels in zip(weights, self.labels, strict=True):
+            for label in labels:
+                probs[label] += weight / total / len(labels)
+        return probs
+
+    def word_for(self, label: str) -> str:
+        """The answer word fast mode writes for ``label``."""
+        return dict(self.answer_words)[label]
+
+
+def label_candidates(
+    tokenizer: PreTrainedTokenizerBase, preceding_text: str, choices: LabelChoices
+) -> LabelCandidates | None:
+    """The :class:`LabelCandidates` of ``choices`` after ``preceding_text`` (which ends with the marker).
+
+    Each word is tokenized as the contract writes it, ``preceding_text + " " + word``; its tokens are those
+    after ``preceding_text``'s own. ``None`` when some label cannot be read at a token boundary (a
+    tokenizer that merges the marker's last characters with the answer), so that no probability is
+    reported rather than a wrong one.
+    """
+    context: list[int] = tokenizer(preceding_text, add_special_tokens=False)["input_ids"]
+    sequences: list[tuple[tuple[int, ...], str]] = []
+    for word, label in choices.words:
+        full: list[int] = tokenizer(f"{preceding_text} {word}", add_special_tokens=False)["input_ids"]
+        if full[: len(context)] != context or len(full) == len(context):
+            continue
+        sequences.append((tuple(full[len(context) :]), label))
+    labels = choices.labels
+    if not sequences or {label for _, label in sequences} != set(labels):
+        return None
+    shared = min(len(seq) for seq, _ in sequences) - 1  # every word keeps at least one token to choose by
+    first = sequences[0][0]
+    while shared > 0 and any(seq[:shared] != first[:shared] for seq, _ in sequences):
+        shared -= 1
+    by_token: dict[int, list[str]] = {}
+    for seq, label in sequences:
+        owners = by_token.setdefault(seq[shared], [])
+        if label not in owners:
+            owners.append(label)
+    words = {}
+    for word, label in choices.words:
+        words.setdefault(label, word)
+    return LabelCandidates(
+        prefix=first[:shared],
+        tokens=tuple(by_token),
+        labels=tuple(tuple(owners) for owners in by_token.values()),
+        all_labels=labels,
+        answer_words=tuple(words.items()),
+        marker=choices.result_marker,
+    )
+
+
+def _newline_token_ids(tokenizer: PreTrainedTokenizerBase) -> frozenset[int]:
+    """Ids of the tokens that contain a line break: the only steps after which a result line can end.
+
+    Read from the vocabulary's token strings, so it costs milliseconds even for Llama 3's 128k tokens:
+    byte-level BPE writes a newline as ``Ċ``, SentencePiece as ``<0x0A>``, added tokens literally. A token
+    wrongly included only costs one extra check; none can be missed for the tokenizers above.
+    """
+    pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+    return frozenset(i for i, piece in enumerate(pieces) if piece and ("\n" in piece or "Ċ" in piece or "<0x0A>" in piece))
+
+
 @dataclass
 class _Prompt:
-    """One prompt of a batch, tokenized."""
+    """One prompt of a batch, tokenized, with where its label is read (``None``: no probabilities)."""
 
     index: int
     input_ids: list[int]
+    candidates: LabelCandidates | None = None
+
 
 
 class TransformersBackend:
@@ -212,6 +384,8 @@ class TransformersBackend:
         self.tokenizer, self.model = self._load(location)
         self.model.eval()
         self._eos_ids = _eos_ids(self.model, self.tokenizer)
+        self._candidate_cache: dict[tuple[str, LabelChoices], LabelCandidates | None] = {}
+        self._newline_ids: frozenset[int] | None = None  # read from the vocabulary at the first generation
         # Batches are padded on the left so that every prompt ends where generation starts. Llama 3's
         # tokenizer has no pad token; any id works because padded positions are masked out.
         self.tokenizer.padding_side = "left"
@@ -294,42 +468,75 @@ class TransformersBackend:
     def generate(
         self, prompts: Sequence[Sequence[Message]], choices: Sequence[LabelChoices | None] | None = None
     ) -> list[Generation]:
-        """Greedily answer each chat prompt; one :class:`Generation` per prompt, in order.
+        """Answer each chat prompt greedily; one :class:`Generation` per prompt, in order.
 
-        Prompts are rendered with the tokenizer's chat template and generated together (left padding).
+        Prompts are rendered with the tokenizer's chat template, sorted by length and run together (left
+        padding). In ``reasoned`` mode each answer stops as soon as its result line is complete (see
+        :func:`result_line_complete`) or at its end-of-sequence token; in ``fast`` mode the answer is
+        prefilled up to the result marker and the label read from one forward pass (see :meth:`_score_batch`).
+        With ``choices``, ``label_probs`` holds the probability of each allowed label at the position where
+        the label is written (``None`` when the answer has no result label there).
+
         A prompt that cannot be rendered or does not fit in the context, and (after halving the batch down
         to one prompt) one that does not fit in GPU memory, gets ``finish_reason="error"``; the others are
         unaffected.
         """
+        if choices is not None and len(choices) != len(prompts):
+            raise BackendError(f"{len(choices)} label choices were given for {len(prompts)} prompts; give one per prompt.")
+        fast = self.spec.mode == "fast"
         with self._lock:
             if self.model is None or self.tokenizer is None:
                 raise BackendError("This judge model has been closed; load it again to generate.")
             results: list[Generation | None] = [None] * len(prompts)
             ready: list[_Prompt] = []
             for index, messages in enumerate(prompts):
-                encoded = self._encode(messages)
+                choice = choices[index] if choices is not None else None
+                encoded = self._encode_fast(messages, choice) if fast else self._encode(messages, choice)
                 if isinstance(encoded, Generation):
                     results[index] = encoded
                 else:
-                    ready.append(_Prompt(index, encoded))
+                    ready.append(_Prompt(index, *encoded))
             # Similar lengths side by side: less padding, and an OOM split separates long from short.
             ready.sort(key=lambda prompt: len(prompt.input_ids))
-            for index, generation in self._generate_splitting(ready).items():
+            run = self._score_batch if fast else self._generate_batch
+            for index, generation in self._split_on_oom(ready, run).items():
                 results[index] = generation
             unanswered = [i for i, g in enumerate(results) if g is None]
             assert not unanswered, f"no generation for prompts {unanswered}"  # every path above fills its slot
             return results  # type: ignore[return-value]
 
-    def _encode(self, messages: Sequence[Message]) -> list[int] | Generation:
-        """Token ids of the templated prompt, or an error :class:`Generation` saying why there are none."""
+    def _template(self, messages: Sequence[Message]) -> str | Generation:
+        """The chat-templated prompt up to the assistant's turn, or an error :class:`Generation` saying why not."""
         assert self.tokenizer is not None
         chat = [{"role": m.role, "content": m.content} for m in messages]
         try:
-            text = self.tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+            return self.tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
         except Exception as exc:  # the template is the model's own Jinja code: its complaints are per prompt
             return Generation("", "error", error=f"The model's chat template rejected this prompt: {_first_line(exc)}")
+
+    def _tokens(self, text: str) -> list[int]:
+        assert self.tokenizer is not None
         # The template already wrote BOS; letting the tokenizer add special tokens would double it.
-        input_ids: list[int] = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def _candidates(self, preceding_text: str, choices: LabelChoices | None) -> LabelCandidates | None:
+        """:func:`label_candidates`, cached: a study has a handful of (prompt ending, label set) pairs."""
+        if choices is None:
+            return None
+        key = (preceding_text, choices)
+        if key not in self._candidate_cache:
+            assert self.tokenizer is not None
+            self._candidate_cache[key] = label_candidates(self.tokenizer, preceding_text, choices)
+        return self._candidate_cache[key]
+
+    def _encode(
+        self, messages: Sequence[Message], choices: LabelChoices | None = None
+    ) -> tuple[list[int], LabelCandidates | None] | Generation:
+        """Token ids of the templated prompt (reasoned mode) and where its label will be read, or an error."""
+        text = self._template(messages)
+        if isinstance(text, Generation):
+            return text
+        input_ids = self._tokens(text)
         budget = self.spec.max_new_tokens
         if self.context_length is not None and len(input_ids) + budget > self.context_length:
             return Generation(
@@ -341,16 +548,58 @@ class TransformersBackend:
                     f"context of {self.context_length} tokens. Shorten the item or lower max_new_tokens."
                 ),
             )
-        return input_ids
+        # The model writes the marker itself, after its reasoning and a blank line (the contract).
+        marker = choices.result_marker if choices is not None else ""
+        return input_ids, self._candidates(f"\n\n{marker}", choices)
 
-    def _generate_splitting(self, prompts: list[_Prompt]) -> dict[int, Generation]:
-        """Generate ``prompts``; on out-of-memory, halve the batch and retry, down to single prompts."""
+    def _encode_fast(
+        self, messages: Sequence[Message], choices: LabelChoices | None
+    ) -> tuple[list[int], LabelCandidates] | Generation:
+        """Fast mode's input: the templated prompt, the prefilled answer up to the marker and the label's prefix."""
+        if choices is None:
+            return Generation(
+                "", "error", error="Fast mode needs the answers the prompt allows (label choices); none were given."
+            )
+        text = self._template(messages)
+        if isinstance(text, Generation):
+            return text
+        prefill = fast_mode_prefill(choices.result_marker)
+        candidates = self._candidates(prefill, choices)
+        if candidates is None:
+            return Generation(
+                "",
+                "error",
+                error=(
+                    f"Fast mode cannot read the labels {', '.join(choices.labels)} from this model: its tokenizer "
+                    f"joins the answer to {choices.result_marker!r}. Use the reasoned mode for this model."
+                ),
+            )
+        # Appending the prefill as text after the generation prompt is exactly what the model would see had
+        # it written the prefill itself; the shared prefix (the space before a digit) is fed too, so the
+        # last position predicts the token that tells the labels apart.
+        input_ids = [*self._tokens(text + prefill), *candidates.prefix]
+        if self.context_length is not None and len(input_ids) > self.context_length:
+            return Generation(
+                "",
+                "error",
+                n_prompt_tokens=len(input_ids),
+                error=(
+                    f"The prompt is {len(input_ids)} tokens; it exceeds the model's context of "
+                    f"{self.context_length} tokens. Shorten the item."
+                ),
+            )
+        return input_ids, candidates
+
+    def _split_on_oom(
+        self, prompts: list[_Prompt], run: Callable[[list[_Prompt]], list[Generation]]
+    ) -> dict[int, Generation]:
+        """``run`` over ``prompts``; on out-of-memory, halve the batch and retry, down to single prompts."""
         import torch
 
         if not prompts:
             return {}
         try:
-            return dict(zip((p.index for p in prompts), self._generate_batch(prompts), strict=True))
+            return dict(zip((p.index for p in prompts), run(prompts), strict=True))
         except torch.OutOfMemoryError as exc:
             _free_cuda_cache()
             if len(prompts) == 1:
@@ -367,29 +616,110 @@ class TransformersBackend:
                     )
                 }
             half = len(prompts) // 2
-            return {**self._generate_splitting(prompts[:half]), **self._generate_splitting(prompts[half:])}
+            return {**self._split_on_oom(prompts[:half], run), **self._split_on_oom(prompts[half:], run)}
 
-    def _generate_batch(self, prompts: list[_Prompt]) -> list[Generation]:
-        """One ``model.generate`` call over ``prompts`` (may raise ``torch.OutOfMemoryError``)."""
-        import torch
-
+    def _padded(self, prompts: list[_Prompt]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Left-padded ``input_ids`` and ``attention_mask`` on the model's device."""
         assert self.model is not None and self.tokenizer is not None
         batch = self.tokenizer.pad({"input_ids": [p.input_ids for p in prompts]}, padding=True, return_tensors="pt")
-        input_ids = batch["input_ids"].to(self.model.device)
-        attention_mask = batch["attention_mask"].to(self.model.device)
+        return batch["input_ids"].to(self.model.device), batch["attention_mask"].to(self.model.device)
+
+    def _generate_batch(self, prompts: list[_Prompt]) -> list[Generation]:
+        """One ``model.generate`` call over ``prompts`` (may raise ``torch.OutOfMemoryError``).
+
+        Each row stops when its result line is complete (:class:`_StopAfterResult`) or at its end token;
+        the batch ends when every row has. The logits of the label candidates are recorded at every step
+        (a handful of floats per row, where keeping whole score vectors would take gigabytes with a 128k
+        vocabulary) and read afterwards at the step where the label was written.
+        """
+        import torch
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+
+        assert self.model is not None and self.tokenizer is not None
+        input_ids, attention_mask = self._padded(prompts)
+        if self._newline_ids is None:
+            self._newline_ids = _newline_token_ids(self.tokenizer)
+        stopper = _StopAfterResult(self.tokenizer, input_ids.shape[1], self._newline_ids, len(prompts))
+        watched = sorted({token for p in prompts if p.candidates for token in p.candidates.tokens})
+        recorder = _CandidateLogits(watched)
         with torch.inference_mode():
-            output = self.model.generate(input_ids=input_ids, attention_mask=attention_mask)
+            output = self.model.generate(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                stopping_criteria=StoppingCriteriaList([stopper]),
+                logits_processor=LogitsProcessorList([recorder] if watched else []),
+            )
         new_tokens = output[:, input_ids.shape[1] :].tolist()
         eos = set(self._eos_ids)
+        column = {token: i for i, token in enumerate(watched)}
         generations = []
-        for prompt, row in zip(prompts, new_tokens, strict=True):
-            end = next((i for i, token in enumerate(row) if token in eos), None)
-            # No end token means the row ran for the whole budget (the batch only stops early when every
-            # row has ended), so the answer was cut off.
+        for row_index, (prompt, row) in enumerate(zip(prompts, new_tokens, strict=True)):
+            stopped = stopper.stopped_at[row_index]
+            end = stopped if stopped is not None else next((i for i, token in enumerate(row) if token in eos), None)
+            # No end means the row ran for the whole budget (a batch only stops early when every row has
+            # ended), so the answer was cut off.
             kept = row if end is None else row[:end]
             text = self.tokenizer.decode(kept, skip_special_tokens=True)
             finish = "length" if end is None else "stop"
-            generations.append(Generation(text, finish, n_prompt_tokens=len(prompt.input_ids), n_new_tokens=len(kept)))
+            probs = None
+            if prompt.candidates is not None:
+                step = self._label_step(kept, prompt.candidates)
+                if step is not None:
+                    logits = recorder.at(step, row_index, [column[t] for t in prompt.candidates.tokens])
+                    probs = prompt.candidates.probabilities(logits)
+            generations.append(
+                Generation(text, finish, n_prompt_tokens=len(prompt.input_ids), n_new_tokens=len(kept), label_probs=probs)
+            )
+        return generations
+
+    def _label_step(self, tokens: list[int], candidates: LabelCandidates) -> int | None:
+        """The step at which the answer's last result label was chosen, or ``None`` if it has none there.
+
+        That is a position where the shared prefix then a candidate token follow the result marker, with no
+        later marker (the parser reads the last one).
+        """
+        assert self.tokenizer is not None
+        shared, allowed = len(candidates.prefix), set(candidates.tokens)
+        for start in range(len(tokens) - shared - 1, -1, -1):
+            if tuple(tokens[start : start + shared]) != candidates.prefix or tokens[start + shared] not in allowed:
+                continue
+            if not self.tokenizer.decode(tokens[:start], skip_special_tokens=True).endswith(candidates.marker):
+                continue  # a score or a word in the reasoning, not the label
+            after = self.tokenizer.decode(tokens[start + shared + 1 :], skip_special_tokens=True)
+            return None if _RESULT_MARKER.search(after) else start + shared
+        return None
+
+    def _score_batch(self, prompts: list[_Prompt]) -> list[Generation]:
+        """Fast mode: one forward pass over the prefilled prompts; the label is the most probable candidate.
+
+        Only the last position's logits are computed (``logits_to_keep=1``): with a 128k vocabulary the
+        output head over every prompt position would cost more than the rest of the pass. Position ids
+        follow the attention mask, as ``generate`` sets them, so a left-padded row scores as it would alone.
+        """
+        import torch
+
+        assert self.model is not None
+        input_ids, attention_mask = self._padded(prompts)
+        position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+        with torch.inference_mode():
+            logits = self.model(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                position_ids=position_ids,
+                use_cache=False,
+                logits_to_keep=1,
+            ).logits[:, -1, :]
+        generations = []
+        for row, prompt in enumerate(prompts):
+            candidates = prompt.candidates
+            assert candidates is not None  # _encode_fast returns an error Generation otherwise
+            values = logits[row, list(candidates.tokens)].float().tolist()
+            probs = candidates.probabilities(values)
+            label = max(candidates.all_labels, key=lambda name: probs[name])  # first label wins a tie
+            text = f"{candidates.marker} {candidates.word_for(label)}"
+            generations.append(
+                Generation(text, "stop", n_prompt_tokens=len(prompt.input_ids), n_new_tokens=0, label_probs=probs)
+            )
         return generations
 
     # -- the rest of the interface -------------------------------------------------------------------

@@ -50,6 +50,9 @@ _NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)?(?![\w])")
 _WORD = re.compile(r"[A-Za-z]+")
 _STRIP = " \t\r\n*_`\"'.:;!()[]<>"
 
+RESULT_MARKER = _RESULT
+"""The pattern of the result marker (``**Result:**`` and its variants), for backends that watch for it."""
+
 
 def parse_judgment(text: str | None, task: TaskType, aliases: Mapping[str, str] | None = None) -> ParsedJudgment:
     """Parse one judge output for ``task``. ``aliases`` maps extra answer words to canonical labels."""
@@ -188,3 +191,21 @@ def label_probs_for_variant(probs: Mapping[str, float] | None, variant: "PromptV
     if not variant.swap_responses:
         return dict(probs)
     return {_SWAP.get(label, label): p for label, p in probs.items()}
+
+
+def result_line_complete(text: str) -> bool:
+    """Whether the parser's reading of ``text`` is settled: after the last result marker, a complete line.
+
+    :func:`selene_eval.prompts.parser.parse_judgment` reads the first non-empty line after the last marker.
+    Once that line has ended (a newline follows it), more text can change the reading only by writing a
+    *second* result marker, which Selene's contract does not do. Stopping at the end of the label's word
+    instead would be earlier but not safe: the parser reads the whole line (``4 or 5`` is ambiguous, ``Yes,
+    with no errors`` holds two labels), so a line cut after ``4`` or ``Yes`` could read differently. A model
+    that keeps to the contract ends its answer right after the label, and then the end-of-sequence token
+    stops it with no extra token at all.
+    """
+    matches = list(_RESULT.finditer(text))
+    if not matches:
+        return False
+    *complete, _unfinished = text[matches[-1].end() :].split("\n")
+    return any(line.strip(_STRIP) for line in complete)

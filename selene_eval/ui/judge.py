@@ -1,5 +1,8 @@
 """The judge model in the dashboard: is it here, where will it run, load it once, one generation at a time.
 
+A judge served over the OpenAI-compatible API (``backend="openai"``) has no local files: it is "here" when
+its servers answer, which :func:`test_connection` checks on request.
+
 Nothing in this module imports torch or transformers at import time, and the checks (weights present,
 GPU present) read files only, so opening the dashboard stays fast and works on a machine without either.
 The model is loaded when a run starts (:func:`shared_backend`), once per process, and every browser
@@ -18,11 +21,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from selene_eval.backends.base import DEFAULT_MODEL, JudgeBackend, JudgeSpec
 from selene_eval.errors import ModelUnavailableError
+
+if TYPE_CHECKING:
+    from selene_eval.backends.openai_backend import ConnectionReport
 
 SELENE_DOWNLOAD_COMMAND = f"huggingface-cli download {DEFAULT_MODEL}"
 
@@ -56,6 +63,12 @@ def weights_status(spec: JudgeSpec) -> WeightsStatus:
     """
     if spec.backend == "scripted":
         return WeightsStatus(True, "needs no model files", "The scripted test judge needs no model files.")
+    if spec.backend == "openai":
+        servers = plural_servers(spec)
+        return WeightsStatus(
+            True, f"served by {servers}",
+            f"{spec.model} is served by {servers}; 'Test connection' checks that they answer before a run.",
+        )
     from selene_eval.backends.transformers_backend import locate_model
 
     try:
@@ -74,6 +87,23 @@ def weights_status(spec: JudgeSpec) -> WeightsStatus:
         "model files not found on this computer",
         f"{spec.model}{version} is not on this computer (looked in the model cache at {hub_cache_dir()}).",
     )
+
+
+def plural_servers(spec: JudgeSpec) -> str:
+    """``1 server`` / ``3 servers``: the replicas of an ``openai`` judge."""
+    n = len(spec.endpoints)
+    return f"{n} server{'' if n == 1 else 's'}"
+
+
+def test_connection(spec: JudgeSpec) -> ConnectionReport:
+    """Check that every server of an ``openai`` judge answers and serves its model (one tiny request each).
+
+    Problems with a server are in the report; a malformed URL or a missing API-key variable raises
+    ``BackendError``.
+    """
+    from selene_eval.backends.openai_backend import check_connection
+
+    return check_connection(spec)
 
 
 def demo_judge_spec() -> JudgeSpec:
@@ -126,6 +156,8 @@ def device_description(spec: JudgeSpec) -> tuple[str, str | None]:
     """Where a run with ``spec`` will compute, and a warning (or ``None``), in plain words."""
     if spec.backend == "scripted":
         return "no device (scripted answers)", None
+    if spec.backend == "openai":
+        return plural_servers(spec) + " (" + ", ".join(spec.endpoints) + ")", None
     cuda_build = _torch_cuda_build()
     gpu = gpu_present()
     if cuda_build is None:

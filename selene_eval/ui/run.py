@@ -1,4 +1,9 @@
-"""Run page components: choose the judge, say what a run will do, run it with progress and cancel."""
+"""Run page components: choose the judge, say what a run will do, run it with progress and cancel.
+
+The judge is a local model (Selene, a folder, the demo), a model on serving engines over the OpenAI-compatible
+API (vLLM, Ollama, llama.cpp; several URLs are replicas), or the scripted testing aid; each in reasoned or
+fast mode.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from selene_eval.backends.base import DEFAULT_MODEL, JudgeSpec
-from selene_eval.errors import ModelUnavailableError, SeleneEvalError
+from selene_eval.backends.base import DEFAULT_MODEL, JudgeMode, JudgeSpec
+from selene_eval.errors import BackendError, ModelUnavailableError, SeleneEvalError, StudyBusy
 from selene_eval.runner import Progress, RunPlan, RunResult, plan_run, run_study
 from selene_eval.store import Study
+from selene_eval.store.studies import busy_error
 from selene_eval.ui.common import page_link, show_error
 from selene_eval.ui.judge import (
     SELENE_DOWNLOAD_COMMAND,
@@ -20,6 +26,7 @@ from selene_eval.ui.judge import (
     model_lock,
     scripted_judge_spec,
     shared_backend,
+    test_connection,
     weights_status,
 )
 from selene_eval.ui.state import flash, keep_valid, keep_valid_many, put, scripted_judge_enabled
@@ -28,10 +35,23 @@ from selene_eval.ui.text import DEMO_WARNING, fmt_duration, is_demo_judge, judge
 KINDS: dict[str, str] = {
     "selene": "Selene Mini 8B by Atla (recommended)",
     "local": "A model in a local folder",
+    "server": "OpenAI-compatible server (vLLM, Ollama, llama.cpp)",
     "demo": f"Demo judge: SmolLM2-135M ({DEMO_WARNING})",
     "scripted": "Scripted test judge (testing aid, not a model)",
 }
 DEVICES: dict[str, str] = {"auto": "Automatic (GPU if there is one)", "cuda": "GPU", "cpu": "CPU"}
+MODES: dict[str, str] = {
+    "reasoned": "Reasoned: the judge explains, then gives its label (Selene's trained format)",
+    "fast": "Fast: the label only, read from one forward pass (a different measurement)",
+}
+MODE_HELP = (
+    "Reasoned mode is how Selene was trained to judge: a critique, then the result. Fast mode skips the "
+    "critique: the answer is prefilled up to **Result:** and the judge's most probable label is taken, which "
+    "is much quicker but measures something different (no reasoning to read, and labels can differ), so its "
+    "judgments are stored and reported as a separate judge. On a server it needs vLLM, llama.cpp's "
+    "llama-server or Ollama (an engine that continues a prefilled answer)."
+)
+SERVER_MODEL_PLACEHOLDER = DEFAULT_MODEL
 
 
 def judge_kinds() -> list[str]:
@@ -43,6 +63,8 @@ def kind_of(spec: JudgeSpec) -> str:
     """Which of :data:`KINDS` a saved judge spec is."""
     if spec.backend == "scripted":
         return "scripted" if scripted_judge_enabled() else "selene"
+    if spec.backend == "openai":
+        return "server"
     if is_demo_judge(spec):
         return "demo"
     return "selene" if spec.model == DEFAULT_MODEL else "local"
@@ -66,6 +88,14 @@ def load_judge_into_widgets(study: Study) -> None:
     put("run_quantize", spec.quantization == "nf4" if kind in {"selene", "local"} else True)
     put("run_device", spec.device)
     put("run_max_new_tokens", spec.max_new_tokens)
+    put("run_mode", spec.mode)
+    server = kind == "server"
+    put("run_server_model", spec.model if server else st.session_state.get("run_server_model", ""))
+    put("run_endpoints", "\n".join(spec.endpoints) if server else st.session_state.get("run_endpoints", ""))
+    put("run_api_key_env", (spec.api_key_env or "") if server else st.session_state.get("run_api_key_env", ""))
+    put("run_concurrency", spec.concurrency)
+    put("run_timeout", float(spec.timeout_s))
+    put("run_connection", None)
     put("run_loaded_for", study.slug)
 
 
@@ -95,10 +125,19 @@ def judge_picker() -> tuple[JudgeSpec | None, bool]:
             "SmolLM2-135M-Instruct, shipped with selene-eval for trying the workflow offline. It is "
             f"**{DEMO_WARNING}**: its agreement with your experts says nothing about Selene's."
         )
+    elif kind == "server":
+        server_fields()
+    keep_valid("run_mode", list(MODES))
+    st.radio("Mode", list(MODES), key="run_mode", format_func=MODES.get, help=MODE_HELP)
     # Widget values are in session state before the script runs, so the spec can be built (and its model
     # looked for) before the loading options below are drawn.
     spec = _spec_from_widgets(kind)
-    ready = spec is not None and judge_availability(kind, spec)
+    if kind == "server":
+        ready = spec is not None
+        if spec is not None:
+            connection_check(spec)
+    else:
+        ready = spec is not None and judge_availability(kind, spec)
     if kind in {"selene", "local"}:
         st.checkbox(
             "Load in 4-bit (NF4)",
@@ -109,11 +148,13 @@ def judge_picker() -> tuple[JudgeSpec | None, bool]:
     st.number_input(
         "Batch size", min_value=1, max_value=128, step=1, key="run_batch",
         help="Prompts sent to the model at once. Larger is faster on a GPU if memory allows; a cancel takes "
-        "effect between batches.",
+        "effect between batches. With servers, a batch is at least one request for every free slot "
+        "(servers × concurrent requests).",
     )
     with st.expander("Advanced"):
-        keep_valid("run_device", list(DEVICES))
-        st.selectbox("Device", list(DEVICES), key="run_device", format_func=DEVICES.get)
+        if kind != "server":
+            keep_valid("run_device", list(DEVICES))
+            st.selectbox("Device", list(DEVICES), key="run_device", format_func=DEVICES.get)
         st.number_input(
             "Longest answer (tokens)", min_value=16, max_value=8192, step=16, key="run_max_new_tokens",
             help="Selene's answers (reasoning plus result) rarely need more than 512 tokens. Answers cut off "
@@ -122,10 +163,70 @@ def judge_picker() -> tuple[JudgeSpec | None, bool]:
     return spec, ready
 
 
+def server_fields() -> None:
+    """The settings of a judge on OpenAI-compatible servers: model name, URLs, key variable, concurrency, timeout."""
+    st.text_input(
+        "Served model name", key="run_server_model", placeholder=SERVER_MODEL_PLACEHOLDER,
+        help="The name the server knows the model by, as in its /v1/models list (vLLM: the name given to "
+        "`vllm serve`; Ollama: the model tag; llama.cpp: the alias or file name).",
+    )
+    st.text_area(
+        "Server URLs, one per line", key="run_endpoints", height=90,
+        placeholder="http://localhost:8000/v1\nhttp://gpu-2:8000/v1",
+        help="The API base of each server (usually ending in /v1). Several servers of the same model are "
+        "replicas: requests are spread over them, and a server that stops answering leaves its work to the "
+        "others. The URLs are not part of the judge: a study started on one server can be finished on another.",
+    )
+    left, middle, right = st.columns(3)
+    with left:
+        st.text_input(
+            "API key variable (optional)", key="run_api_key_env", placeholder="VLLM_API_KEY",
+            help="The *name* of the environment variable that holds the server's API key, set before starting "
+            "the dashboard. The key itself is never typed here nor stored in the study.",
+        )
+    with middle:
+        st.number_input("Concurrent requests per server", min_value=1, max_value=256, step=1, key="run_concurrency")
+    with right:
+        st.number_input("Timeout per request (s)", min_value=1.0, max_value=3600.0, step=10.0, key="run_timeout")
+
+
+def connection_check(spec: JudgeSpec) -> None:
+    """The Test connection button and its last result (kept until the server settings change)."""
+    settings = (spec.model, spec.endpoints, spec.api_key_env)
+    if st.button("Test connection", key="run_test_connection",
+                 help="Lists the models on every server and sends each one tiny request."):
+        try:
+            with st.spinner("Asking the servers…"):
+                put("run_connection", (settings, test_connection(spec)))
+        except BackendError as exc:
+            show_error(exc, title="The connection cannot be tested")
+            return
+    last = st.session_state.get("run_connection")
+    if not last or last[0] != settings:
+        st.caption("Test the connection before a long run: it checks that every server answers and serves the model.")
+        return
+    report = last[1]
+    lines = "\n".join(f"- {md_escape(e.describe())}" for e in report.endpoints)
+    if report.ok:
+        extra = "" if report.logprobs else (
+            "\n\nNo token probabilities came back, so label probabilities and calibration will be missing "
+            "(the labels themselves are unaffected)."
+        )
+        st.success(f"**Connection OK.**\n{lines}{extra}", icon=":material/check_circle:")
+    else:
+        st.warning(f"**Not every server is ready.**\n{lines}", icon=":material/cloud_off:")
+
+
 def _spec_from_widgets(kind: str) -> JudgeSpec | None:
     """The judge spec the widgets' current values describe; ``None`` (with a hint) while incomplete."""
-    common = {"device": st.session_state["run_device"], "max_new_tokens": int(st.session_state["run_max_new_tokens"])}
+    mode: JudgeMode = st.session_state["run_mode"]
+    common = {
+        "device": st.session_state["run_device"], "max_new_tokens": int(st.session_state["run_max_new_tokens"]),
+        "mode": mode,
+    }
     quantization = "nf4" if st.session_state["run_quantize"] else "none"
+    if kind == "server":
+        return _server_spec(common)
     if kind == "selene":
         revision = st.session_state["run_revision"].strip() or None
         return JudgeSpec(model=DEFAULT_MODEL, revision=revision, quantization=quantization, **common)
@@ -141,7 +242,32 @@ def _spec_from_widgets(kind: str) -> JudgeSpec | None:
         except ModelUnavailableError as exc:
             show_error(exc, title="The demo judge cannot run here")
             return None
-    return scripted_judge_spec()
+    return scripted_judge_spec().model_copy(update={"mode": mode})
+
+
+def _server_spec(common: dict[str, object]) -> JudgeSpec | None:
+    """The ``openai`` judge the server fields describe; ``None`` (with a hint or an error) while incomplete."""
+    from selene_eval.backends.openai_backend import normalize_base_url
+
+    model = st.session_state["run_server_model"].strip()
+    urls = [line.strip() for line in st.session_state["run_endpoints"].splitlines() if line.strip()]
+    if not model or not urls:
+        st.info("Type the served model's name and at least one server URL.")
+        return None
+    try:
+        for url in urls:
+            normalize_base_url(url)
+    except BackendError as exc:
+        show_error(exc, title="A server URL is not valid")
+        return None
+    key_env = st.session_state["run_api_key_env"].strip() or None
+    # Other settings keep JudgeSpec's defaults, as a command-line run with --endpoint does, so that both
+    # reach the same judge (and the same stored judgments).
+    return JudgeSpec(
+        backend="openai", model=model, endpoints=tuple(dict.fromkeys(urls)), api_key_env=key_env,
+        concurrency=int(st.session_state["run_concurrency"]), timeout_s=float(st.session_state["run_timeout"]),
+        **common,
+    )
 
 
 def judge_availability(kind: str, spec: JudgeSpec) -> bool:
@@ -269,17 +395,25 @@ def execute_run(
             f"Another browser session is using the judge; this run starts when it finishes "
             f"(waiting {fmt_duration(waited)})."
         )):
+            # Another process (the CLI, another server) may be judging this study: refuse before loading a model.
+            holder = study.run_holder()
+            if holder is not None:
+                raise busy_error(study.slug, holder)
             # Planned again under the lock: another session may have stored some of these meanwhile.
             plan = plan_run(study, spec, variant_ids=variant_ids, limit=limit)
             study.spec = study.spec.model_copy(update={"judge": spec})
             study.save_spec()
             status.info(
+                f"Connecting to {md_escape(judge_title(spec))}…" if spec.backend == "openai" else
                 f"Loading {md_escape(judge_title(spec))}. The first run in this app loads the model (minutes for "
                 "an 8B model); later runs reuse it.",
                 icon=":material/hourglass_top:",
             )
             backend = shared_backend(spec)
             status.info(f"Judging with {md_escape(judge_title(spec))}…", icon=":material/play_circle:")
+            if spec.backend == "openai":
+                # A batch smaller than the servers' free slots would leave some of them idle.
+                batch_size = max(batch_size, spec.concurrency * len(spec.endpoints))
             result = run_study(
                 study,
                 backend,
@@ -291,7 +425,8 @@ def execute_run(
     except SeleneEvalError as exc:
         for slot in (status, bar, cancel):
             slot.empty()
-        show_error(exc, title="The run could not finish")
+        busy = isinstance(exc, StudyBusy)
+        show_error(exc, title="Another run is judging this study" if busy else "The run could not finish")
         return None
     status.empty()
     cancel.empty()

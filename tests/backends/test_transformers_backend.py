@@ -75,8 +75,10 @@ def test_a_left_padded_batch_gives_the_same_answers_as_one_prompt_at_a_time(
 @pytest.mark.model
 def test_the_chat_template_starts_with_one_bos(random_fp32: JudgeBackend) -> None:
     tokenizer = random_fp32.tokenizer  # type: ignore[attr-defined]
-    ids = random_fp32._encode([Message("user", "Hi")])  # type: ignore[attr-defined]
-    assert isinstance(ids, list)
+    encoded = random_fp32._encode([Message("user", "Hi")])  # type: ignore[attr-defined]
+    assert isinstance(encoded, tuple)
+    ids, candidates = encoded
+    assert candidates is None  # no label choices given
     assert ids[0] == tokenizer.bos_token_id and ids.count(tokenizer.bos_token_id) == 1
     assert random_fp32.generate([[Message("user", "Hi")]])[0].n_prompt_tokens == len(ids)
     assert tokenizer.decode(ids) == (

@@ -524,3 +524,26 @@ def test_user_text_is_never_rendered_as_markdown(studies_dir: Path) -> None:
     caption = texts(at.caption, raw=True)
     assert "\\*\\*Bold\\*\\*" in caption and "\\[link\\]" in caption and "\\<script\\>" in caption
     assert "**Bold**" not in texts(at.markdown, raw=True) + texts(at.caption, raw=True)
+
+
+def test_a_second_run_on_a_busy_study_is_refused_before_loading_a_judge(
+    studies_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SELENE_EVAL_ENABLE_SCRIPTED", "1")
+    make_study(studies_dir)
+    at = go(open_in_sidebar(start(), "demo"), "pages/3_run.py")
+    at.radio(key="run_kind").set_value("scripted").run()
+    study = StudyStore(studies_dir).open("demo")
+    try:
+        with study.run_lock():  # as the command line would while it judges this study
+            at.button(key="run_start").click().run()
+    finally:
+        study.close()
+    assert not at.exception, [e.message for e in at.exception]
+    errors = texts(at.error)
+    assert "Another run is judging this study" in errors and "is being judged by another run" in errors, errors
+    study = StudyStore(studies_dir).open("demo")
+    try:
+        assert study.judgments.count() == 0  # nothing was judged twice, nothing at all
+    finally:
+        study.close()

@@ -1,0 +1,872 @@
+"""The judge on a serving engine (vLLM, Ollama, llama.cpp) through the OpenAI-compatible chat API.
+
+The same rendered chat prompts as the local backend go to ``POST {base}/chat/completions`` on one or more
+endpoints that serve the same model (replicas). What this module adds on top of plain HTTP:
+
+* **Bounded concurrency per endpoint** (``spec.concurrency`` requests in flight on each), requests spread
+  over the replicas by least-busy choice, so throughput grows with the servers a team runs.
+* **Retries** with exponential backoff and full jitter on what passes (429, 408, 5xx, a refused or reset
+  connection, a timeout), honouring ``Retry-After``. A replica that refuses connections is rested for a
+  while and its work goes to the others.
+* **Clear failures**: a prompt the server rejects (400: context too long, ...) becomes that prompt's error
+  (the runner stores it with the item's id); a wrong API key (401/403) or a model the server does not serve
+  (404) would fail every prompt, so it raises :class:`~selene_eval.errors.BackendError` at once. When every
+  replica stops answering mid-batch, the prompts already answered are returned (the runner stores them) and
+  the next call raises, so a run stops with nothing lost and a re-run sends only what is missing.
+* **Greedy decoding** (temperature 0) and, where the server supports them, ``logprobs``/``top_logprobs``:
+  the probabilities of the allowed answers at the token after the result marker become
+  :attr:`Generation.label_probs`.
+* **Fast mode**: the answer is prefilled up to the result marker and one token is generated; the label is
+  the most probable allowed answer. It needs a server that continues a prefilled assistant message.
+
+Reasoned answers are streamed and the stream is closed as soon as the result line is complete (the rule
+the local backend stops by, :func:`~selene_eval.prompts.parser.result_line_complete`), so a
+model that keeps writing after its label costs no server time. Stop strings cannot say this: the chat API
+stops *at* a string, not after the line that follows ``**Result:**``. A server that answers a streamed
+request with one JSON body is read as such.
+
+The API key is read from the environment variable ``spec.api_key_env`` names when the backend is created;
+it is never stored. The replicas' URLs are not part of the judge's identity (a study can be started on one
+server and finished on another).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+import os
+import random
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx2
+
+from selene_eval.backends.base import Generation, JudgeSpec, LabelChoices, Message, fast_mode_prefill
+# Pure-Python helpers shared with the local backend (that module imports torch only inside functions), so
+# both backends prefill fast mode and end a reasoned answer the same way.
+from selene_eval.errors import BackendError
+from selene_eval.prompts.parser import RESULT_MARKER as _RESULT_MARKER
+from selene_eval.prompts.parser import result_line_complete
+
+TOP_LOGPROBS = 20
+"""How many alternatives to ask for at each token: OpenAI's and vLLM's default maximum."""
+
+TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+"""HTTP answers that may succeed when sent again (any other 5xx is treated the same)."""
+
+_sleep = time.sleep
+"""The retry wait (a module attribute so that tests can record the waits instead of sleeping)."""
+
+FAST_MODE_SERVERS = "vLLM, llama.cpp's own llama-server, or Ollama"
+
+ENGINE_NAMES = {"vllm": "vLLM", "llamacpp": "llama.cpp", "library": "Ollama", "ollama": "Ollama", "me": "llama-cpp-python"}
+"""Readable names for the ``owned_by`` values engines put in their model lists."""
+
+
+def engine_name(owned_by: str) -> str:
+    """``vLLM`` for ``vllm`` and so on; the value itself for an engine not in :data:`ENGINE_NAMES`."""
+    return ENGINE_NAMES.get(owned_by, owned_by)
+
+
+# ``owned_by`` in /v1/models says which engine answers; fast mode needs to know how to ask it to continue a
+# prefilled assistant message (it cannot be detected from one reply).
+_CONTINUE_FINAL_MESSAGE: dict[str, dict[str, Any]] = {
+    # vLLM renders the chat template without a new assistant header and leaves the last message open.
+    "vllm": {"continue_final_message": True, "add_generation_prompt": False},
+    # llama.cpp's llama-server and Ollama continue a final assistant message by themselves.
+    "llamacpp": {},
+    "ollama": {},
+    "library": {},
+}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a request is sent again after a transient failure.
+
+    The wait before attempt ``n + 1`` is a random share of ``min(max_delay_s, base_delay_s * 2**n)`` (full
+    jitter, so replicas that failed together do not retry together), or the server's ``Retry-After`` when
+    it sends one (at most ``max_retry_after_s``). Timeouts are retried at most ``timeout_attempts`` times in
+    all: a prompt that takes longer than the timeout once will usually do so again.
+    """
+
+    max_attempts: int = 6
+    base_delay_s: float = 0.5
+    max_delay_s: float = 30.0
+    max_retry_after_s: float = 300.0
+    timeout_attempts: int = 2
+    rest_s: float = 2.0
+    """How long a replica that refused a connection is left alone first (doubling while it keeps refusing)."""
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after_s)
+        return random.uniform(0, min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1)))
+
+
+def normalize_base_url(url: str) -> str:
+    """The API base for ``url``: a bare ``http://host:port`` gets ``/v1``; any other path is kept as given.
+
+    Raises ``BackendError`` for something that is not an http(s) URL.
+    """
+    text = url.strip().rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise BackendError(
+            f"{url!r} is not a server address; give the API's base URL, e.g. http://localhost:8000/v1."
+        )
+    return text if parts.path not in {"", "/"} else f"{text}/v1"
+
+
+def api_key_from_env(spec: JudgeSpec) -> str | None:
+    """The API key from the environment variable ``spec.api_key_env`` names (``None`` when none is named)."""
+    if not spec.api_key_env:
+        return None
+    key = os.environ.get(spec.api_key_env, "").strip()
+    if not key:
+        raise BackendError(
+            f"The API key should be in the environment variable {spec.api_key_env}, which is not set; set it "
+            f"(export {spec.api_key_env}=...) before starting, or clear the API-key setting if the server needs none."
+        )
+    return key
+
+
+def _client(spec: JudgeSpec, n_connections: int) -> httpx2.Client:
+    key = api_key_from_env(spec)
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return httpx2.Client(
+        headers=headers,
+        # Connecting should be quick even when answering is not: a dead replica is found in seconds.
+        timeout=httpx2.Timeout(spec.timeout_s, connect=min(10.0, spec.timeout_s)),
+        limits=httpx2.Limits(max_connections=n_connections, max_keepalive_connections=n_connections),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Replicas: least-busy choice, per-endpoint concurrency, resting a replica that refuses connections
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Endpoint:
+    url: str
+    in_flight: int = 0
+    refused: int = 0
+    """Connection failures in a row (reset by any answer)."""
+    resting_until: float = 0.0
+    answered: int = 0
+
+
+class _Replicas:
+    """The endpoints and how busy each is. ``acquire`` blocks until a replica has a free slot."""
+
+    def __init__(self, urls: Sequence[str], concurrency: int, policy: RetryPolicy) -> None:
+        self.endpoints = [_Endpoint(u) for u in urls]
+        self.concurrency = concurrency
+        self.policy = policy
+        self._cond = threading.Condition()
+        self._turn = 0
+
+    def acquire(self) -> _Endpoint:
+        """The least-busy replica that is not resting (ties in turn); a resting one when all are."""
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                free = [e for e in self.endpoints if e.in_flight < self.concurrency]
+                awake = [e for e in free if e.resting_until <= now]
+                if awake or (free and all(e.resting_until > now for e in self.endpoints)):
+                    # With every replica resting, try the one that rests least: it may be back.
+                    pool = awake or [min(free, key=lambda e: e.resting_until)]
+                    if not awake:
+                        wait = pool[0].resting_until - now
+                        if wait > 0:
+                            self._cond.wait(timeout=wait)
+                            continue
+                    least = min(e.in_flight for e in pool)
+                    candidates = [e for e in pool if e.in_flight == least]
+                    chosen = candidates[self._turn % len(candidates)]
+                    self._turn += 1
+                    chosen.in_flight += 1
+                    return chosen
+                self._cond.wait(timeout=0.5)
+
+    def release(self, endpoint: _Endpoint, *, refused: bool = False) -> None:
+        """Give the slot back; ``refused`` rests the replica (longer each time in a row)."""
+        with self._cond:
+            endpoint.in_flight -= 1
+            if refused:
+                endpoint.refused += 1
+                rest = min(self.policy.max_delay_s, self.policy.rest_s * 2 ** (endpoint.refused - 1))
+                endpoint.resting_until = time.monotonic() + rest
+            else:
+                endpoint.refused = 0
+                endpoint.resting_until = 0.0
+                endpoint.answered += 1
+            self._cond.notify_all()
+
+    def wake(self) -> None:
+        """Forget past connection failures (the servers were found answering again)."""
+        with self._cond:
+            for endpoint in self.endpoints:
+                endpoint.refused = 0
+                endpoint.resting_until = 0.0
+            self._cond.notify_all()
+
+    def all_refusing(self) -> bool:
+        with self._cond:
+            return all(e.refused > 0 for e in self.endpoints)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading label probabilities from top_logprobs
+# ---------------------------------------------------------------------------------------------------
+
+
+def _word_index(choices: LabelChoices) -> tuple[dict[str, str], dict[str, str]]:
+    """Answer word -> canonical label, exactly and case-folded (the parser accepts any case)."""
+    exact = {word: label for word, label in choices.words}
+    folded: dict[str, str] = {}
+    for word, label in choices.words:
+        folded.setdefault(word.casefold(), label)
+    return exact, folded
+
+
+def _label_of_token(token: str, exact: Mapping[str, str], folded: Mapping[str, str]) -> str | None:
+    # The label token carries its leading space ("Ġ5" is " 5"); bold markers may surround it.
+    text = token.strip().strip("*").strip()
+    if not text:
+        return None
+    return exact.get(text) or folded.get(text.casefold())
+
+
+def probs_at(top_logprobs: Sequence[Mapping[str, Any]], choices: LabelChoices) -> dict[str, float] | None:
+    """Canonical label -> probability from one position's alternatives, normalised over the allowed labels.
+
+    Tokens that spell the same label (``" Yes"``, ``"Yes"``, ``" yes"``) add up. ``None`` when no alternative
+    is an allowed answer. Only whole-word tokens count: an answer word the tokenizer splits is not read.
+    """
+    exact, folded = _word_index(choices)
+    mass: dict[str, float] = {}
+    for alt in top_logprobs:
+        token, logprob = alt.get("token"), alt.get("logprob")
+        if not isinstance(token, str) or not isinstance(logprob, (int, float)) or math.isinf(logprob):
+            continue
+        label = _label_of_token(token, exact, folded)
+        if label is not None:
+            mass[label] = mass.get(label, 0.0) + math.exp(logprob)
+    total = sum(mass.values())
+    if total <= 0:
+        return None
+    return {label: mass.get(label, 0.0) / total for label in choices.labels}
+
+
+def label_probs_after_marker(content: Sequence[Mapping[str, Any]], choices: LabelChoices) -> dict[str, float] | None:
+    """Label probabilities at the first token with text after the last result marker in a generated answer.
+
+    ``content`` is the chat API's ``logprobs.content``: one entry per generated token with its ``token`` and
+    ``top_logprobs``. Whitespace and bold markers between the marker and the label are skipped. An answer
+    that is nothing but a label (``Yes``, ``**4**``), which the parser reads as that label, is read at its
+    first token. ``None`` when the answer has no marker (and is not a bare label), nothing after it, or no
+    allowed answer among the alternatives there.
+    """
+    tokens = [entry.get("token") if isinstance(entry.get("token"), str) else "" for entry in content]
+    text = "".join(tokens)
+    # The parser's own marker pattern (any case, bold or not), so probabilities are read where it reads.
+    markers = list(_RESULT_MARKER.finditer(text))
+    if markers:
+        marker_end = markers[-1].end()
+    elif choices.result_marker in text:
+        marker_end = text.rfind(choices.result_marker) + len(choices.result_marker)
+    else:
+        exact, folded = _word_index(choices)
+        if _label_of_token(text.strip().rstrip("."), exact, folded) is None:
+            return None
+        marker_end = 0
+    start = 0
+    for entry, token in zip(content, tokens):
+        end = start + len(token)
+        if end > marker_end:
+            rest = token[max(0, marker_end - start):]
+            if rest.strip().strip("*").strip():
+                return probs_at(entry.get("top_logprobs") or [], choices)
+        start = end
+    return None
+
+
+def _best_word(probs: Mapping[str, float], choices: LabelChoices) -> str:
+    """The answer word (the prompt's own spelling) of the most probable label."""
+    best = max(choices.labels, key=lambda label: probs.get(label, 0.0))
+    return next(word for word, label in choices.words if label == best)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The backend
+# ---------------------------------------------------------------------------------------------------
+
+
+class _Fatal(Exception):
+    """Raised inside a worker for a failure that affects every prompt; carries the user-facing error."""
+
+    def __init__(self, error: BackendError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass
+class _Answer:
+    """One successful HTTP exchange, parsed."""
+
+    data: dict[str, Any]
+    endpoint: str
+
+
+@dataclass
+class _BatchState:
+    fatal: BackendError | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def set_fatal(self, error: BackendError) -> None:
+        with self.lock:
+            if self.fatal is None:
+                self.fatal = error
+
+
+class OpenAIBackend:
+    """A judge served over the OpenAI-compatible chat API by one or more replicas (``spec.endpoints``).
+
+    Creating it contacts no server; the first :meth:`generate` lists each replica's models once (see
+    :meth:`_inspect_servers`), and :func:`check_connection` tests a connection on request. ``retry`` tunes the
+    retry waits (tests make them short).
+    """
+
+    def __init__(self, spec: JudgeSpec, *, retry: RetryPolicy | None = None) -> None:
+        if not spec.endpoints:
+            raise BackendError(
+                "No server address given: add at least one endpoint URL, e.g. http://localhost:8000/v1 "
+                "(--endpoint on the command line)."
+            )
+        self.spec = spec
+        self.policy = retry or RetryPolicy()
+        urls = list(dict.fromkeys(normalize_base_url(u) for u in spec.endpoints))
+        self.replicas = _Replicas(urls, spec.concurrency, self.policy)
+        n_slots = spec.concurrency * len(urls)
+        self._http = _client(spec, n_slots)
+        self._pool = ThreadPoolExecutor(max_workers=n_slots, thread_name_prefix="selene-openai")
+        self._pending_fatal: BackendError | None = None
+        self._logprobs = True
+        """Cleared when a server rejects ``logprobs``; probabilities are then ``None``."""
+        self._continue_extra: dict[str, Any] = {}
+        self._inspected = False
+        self._closed = False
+
+    # -- public ----------------------------------------------------------------------------------------
+
+    def generate(
+        self, prompts: Sequence[Sequence[Message]], choices: Sequence[LabelChoices | None] | None = None
+    ) -> list[Generation]:
+        """Answer each prompt (concurrently over the replicas); one :class:`Generation` per prompt, in order.
+
+        Raises ``BackendError`` for an auth failure or a model the server does not serve (every prompt would
+        fail), for fast mode on a server that cannot continue a prefilled answer, and at the call after a
+        batch in which every replica stopped answering (that batch's finished answers are returned first).
+        """
+        if self._closed:
+            raise BackendError("This server judge has been closed; create it again to generate.")
+        if self._pending_fatal is not None:
+            error, self._pending_fatal = self._pending_fatal, None
+            # The last batch lost every server. Stop the run, unless one is back (this backend object may be
+            # reused by a later run, after the servers were restarted).
+            if not any(isinstance(list_models(self._http, e.url), list) for e in self.replicas.endpoints):
+                raise error
+            self.replicas.wake()
+        per_prompt = list(choices) if choices is not None else [None] * len(prompts)
+        if len(per_prompt) != len(prompts):
+            raise BackendError(f"{len(per_prompt)} answer lists for {len(prompts)} prompts.")
+        if self.spec.mode == "fast" and any(c is None for c in per_prompt):
+            raise BackendError("Fast mode needs the allowed answers of every prompt (LabelChoices).")
+        self._inspect_servers()
+        state = _BatchState()
+        futures = [
+            self._pool.submit(self._answer_one, list(messages), choice, state)
+            for messages, choice in zip(prompts, per_prompt)
+        ]
+        results = [f.result() for f in futures]
+        if state.fatal is not None:
+            if not any(g.finish_reason != "error" for g in results):
+                raise state.fatal
+            # Keep what was answered: the runner stores this batch; the run stops at the next call.
+            self._pending_fatal = state.fatal
+        return results
+
+    def close(self) -> None:
+        """Stop the worker threads and close the connections."""
+        if self._closed:
+            return
+        self._closed = True
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._http.close()
+
+    def describe(self) -> dict[str, object]:
+        """Where requests go and how many each replica answered (for logs and the dashboard)."""
+        return {
+            "endpoints": [e.url for e in self.replicas.endpoints],
+            "answered": {e.url: e.answered for e in self.replicas.endpoints},
+            "concurrency": self.spec.concurrency,
+            "logprobs": self._logprobs,
+        }
+
+    # -- one prompt ------------------------------------------------------------------------------------
+
+    def _answer_one(self, messages: list[Message], choice: LabelChoices | None, state: _BatchState) -> Generation:
+        if state.fatal is not None:
+            return Generation("", "error", error=f"Not sent: {state.fatal}")
+        fast = self.spec.mode == "fast"
+        try:
+            answer = self._post_with_retries(self._body(messages, choice), state)
+        except _Fatal as exc:
+            state.set_fatal(exc.error)
+            return Generation("", "error", error=f"Not judged: {exc.error}")
+        if isinstance(answer, Generation):
+            return answer
+        return self._to_generation(answer, choice, fast)
+
+    def _body(self, messages: Sequence[Message], choice: LabelChoices | None) -> dict[str, Any]:
+        chat = [{"role": m.role, "content": m.content} for m in messages]
+        body: dict[str, Any] = {"model": self.spec.model, "temperature": 0.0, "max_tokens": self.spec.max_new_tokens}
+        if self.spec.mode == "fast":
+            assert choice is not None
+            # Ends with the marker and no space: the label token carries its own leading space.
+            chat.append({"role": "assistant", "content": fast_mode_prefill(choice.result_marker)})
+            body.update(max_tokens=1, **self._continue_extra)
+        else:
+            body.update(stream=True, stream_options={"include_usage": True})
+        body["messages"] = chat
+        if self._logprobs:
+            body.update(logprobs=True, top_logprobs=TOP_LOGPROBS)
+        return body
+
+    def _post_with_retries(self, body: dict[str, Any], state: _BatchState) -> _Answer | Generation:
+        """POST until an answer, a per-prompt error (returned as a Generation) or a fatal error (raised)."""
+        attempt = timeouts = 0
+        last = ""
+        while True:
+            if state.fatal is not None:
+                return Generation("", "error", error=f"Not sent: {state.fatal}")
+            attempt += 1
+            endpoint = self.replicas.acquire()
+            refused = False
+            outcome: _Answer | Generation | tuple[str, float | None] | object | None = None
+            try:
+                outcome = self._exchange(endpoint.url, body)
+            except httpx2.ConnectTimeout:
+                refused = True
+                last = f"could not connect to {endpoint.url} within {min(10.0, self.spec.timeout_s):g} s"
+            except httpx2.TimeoutException:
+                timeouts += 1
+                last = f"no answer from {endpoint.url} within {self.spec.timeout_s:g} s"
+            except httpx2.TransportError as exc:
+                # Refused, reset or cut mid-answer: the replica may be down; rest it, let the others work.
+                refused = True
+                last = f"{endpoint.url} did not answer ({type(exc).__name__}: {exc})"
+            finally:
+                self.replicas.release(endpoint, refused=refused)
+            if outcome is _RESEND:
+                attempt -= 1
+                continue
+            if isinstance(outcome, (_Answer, Generation)):
+                return outcome
+            retry_after: float | None = None
+            if isinstance(outcome, tuple):
+                last, retry_after = outcome
+            elif not refused and timeouts >= self.policy.timeout_attempts:
+                return Generation(
+                    "", "error",
+                    error=f"Timed out {timeouts} times: {last}. Raise the timeout (--timeout) or lower the "
+                    "concurrency if the server is overloaded.",
+                )
+            if attempt >= self.policy.max_attempts:
+                if refused and self.replicas.all_refusing():
+                    names = ", ".join(e.url for e in self.replicas.endpoints)
+                    raise _Fatal(BackendError(
+                        f"No server answers any more ({names}): {last}. Everything judged so far is stored; "
+                        "start the server(s) again and re-run to continue."
+                    ))
+                return Generation("", "error", error=f"Gave up after {attempt} attempts: {last}.")
+            if not refused:
+                # A refused replica rests in the pool (acquire waits for it); other answers wait here.
+                _sleep(self.policy.delay(attempt, retry_after))
+
+    def _exchange(self, url: str, body: dict[str, Any]) -> _Answer | Generation | tuple[str, float | None] | object:
+        """One request: a plain answer, or a stream read until the result line is complete."""
+        if not body.get("stream"):
+            return self._read(self._http.post(f"{url}/chat/completions", json=body), url, body)
+        with self._http.stream("POST", f"{url}/chat/completions", json=body) as response:
+            if response.status_code != 200 or "text/event-stream" not in response.headers.get("content-type", ""):
+                response.read()
+                return self._read(response, url, body)
+            try:
+                answer = _read_stream(response, url)
+            except (httpx2.RemoteProtocolError, httpx2.ReadError):
+                answer = None
+        if answer is None:
+            # A stream cut short or empty after a 200 is how some servers (llama-cpp-python) report a failure
+            # found while answering, such as a prompt longer than the context: ask once more without
+            # streaming to get the answer or the server's reason. (A server that has died refuses this
+            # request, and is then treated as down.)
+            plain = {k: v for k, v in body.items() if k not in {"stream", "stream_options"}}
+            try:
+                response = self._http.post(f"{url}/chat/completions", json=plain)
+            except httpx2.RemoteProtocolError:
+                # The pooled connection it took may be one the server closed with the failed stream.
+                response = self._http.post(f"{url}/chat/completions", json=plain)
+            return self._read(response, url, plain)
+        return answer
+
+    def _read(
+        self, response: httpx2.Response, url: str, body: dict[str, Any]
+    ) -> _Answer | Generation | tuple[str, float | None] | object:
+        """Classify one HTTP answer: parsed answer, per-prompt error, fatal (raised), resend, or retry."""
+        status = response.status_code
+        if status == 200:
+            try:
+                data = response.json()
+                data["choices"][0]["message"]
+            except (ValueError, KeyError, IndexError, TypeError):
+                return Generation("", "error", error=f"{url} answered with something that is not a chat completion.")
+            return _Answer(data, url)
+        message = _server_message(response)
+        if status in TRANSIENT_STATUS or status >= 500:
+            return f"{url} answered {status} {response.reason_phrase}: {message}", _retry_after(response)
+        if status in {401, 403}:
+            how = (f"the key in ${self.spec.api_key_env}" if self.spec.api_key_env
+                   else "no API key (name the environment variable that holds one)")
+            raise _Fatal(BackendError(
+                f"{url} refused the request ({status} {response.reason_phrase}: {message}); it was sent with {how}."
+            ))
+        if status == 404:
+            raise _Fatal(BackendError(
+                f"{url} answered 404 for model {self.spec.model!r}: {message}. Check the model name (the "
+                f"'Test connection' check lists what the server serves) and that the URL is the API's base "
+                "(usually ending in /v1)."
+            ))
+        if status in {400, 422} and body.get("stream") and "stream" in message.lower():
+            # An engine that cannot stream: ask for whole answers from now on.
+            body.pop("stream", None)
+            body.pop("stream_options", None)
+            return _RESEND
+        if status in {400, 422} and self._logprobs and "logprob" in message.lower():
+            if self.spec.mode == "fast":
+                raise _Fatal(BackendError(
+                    f"{url} does not return token probabilities ({message}), which fast mode reads its answer "
+                    "from; use reasoned mode with this server."
+                ))
+            # An engine without logprobs support: judge without probabilities rather than not at all.
+            self._logprobs = False
+            body.pop("logprobs", None)
+            body.pop("top_logprobs", None)
+            return _RESEND
+        return Generation("", "error", error=f"The server rejected this prompt ({status} {response.reason_phrase}): {message}")
+
+    def _to_generation(self, answer: _Answer, choice: LabelChoices | None, fast: bool) -> Generation:
+        first = answer.data["choices"][0]
+        text = first["message"].get("content") or ""
+        usage = answer.data.get("usage") or {}
+        logprobs = (first.get("logprobs") or {}).get("content") or []
+        finish = "length" if first.get("finish_reason") == "length" else "stop"
+        probs: dict[str, float] | None = None
+        if choice is not None and logprobs:
+            if fast:
+                probs = probs_at(logprobs[0].get("top_logprobs") or [], choice)
+            else:
+                probs = label_probs_after_marker(logprobs, choice)
+        if fast:
+            assert choice is not None
+            if probs is None and not logprobs:
+                return Generation("", "error", error=(
+                    f"{answer.endpoint} returned no token probabilities, which fast mode reads its answer from; "
+                    "use reasoned mode with this server."
+                ))
+            # The answer is the most probable allowed label; with none among the alternatives, what was
+            # generated (kept, and counted as unreadable by the parser).
+            answer_text = f" {_best_word(probs, choice)}" if probs else text
+            return Generation(
+                f"{choice.result_marker}{answer_text}", "stop",
+                n_prompt_tokens=usage.get("prompt_tokens"), n_new_tokens=1, label_probs=probs,
+            )
+        return Generation(
+            text, finish,
+            n_prompt_tokens=usage.get("prompt_tokens"), n_new_tokens=usage.get("completion_tokens"),
+            label_probs=probs,
+        )
+
+    # -- fast mode -------------------------------------------------------------------------------------
+
+    def _inspect_servers(self) -> None:
+        """Once, before the first request: check each replica serves the model, and learn (for fast mode) how
+        to ask it to continue a prefilled answer. Raises ``BackendError`` when a replica lists other models
+        (some engines answer under any model name, so the answers would silently come from another model)
+        or, in fast mode, when a replica's engine cannot continue an answer.
+
+        A replica that cannot be reached now is not a reason to stop (the others take its work); one that has
+        no model list (some gateways) is trusted, except in fast mode, which must know the engine.
+        """
+        if self._inspected:
+            return
+        fast = self.spec.mode == "fast"
+        extras: dict[str, Any] = {}
+        for endpoint in self.replicas.endpoints:
+            listing = list_models(self._http, endpoint.url)
+            if isinstance(listing, str):
+                if fast:
+                    raise BackendError(f"Fast mode needs to know which engine serves {endpoint.url}: {listing}")
+                continue
+            ids = [str(m.get("id", "")) for m in listing]
+            if ids and not model_is_served(self.spec.model, ids):
+                raise BackendError(
+                    f"{endpoint.url} does not serve {self.spec.model!r}; it serves: {', '.join(ids)}. Use one of "
+                    "those names as the model, or point the URL at the server of this model."
+                )
+            if fast:
+                owners = {str(m.get("owned_by", "")).lower() for m in listing}
+                known = [_CONTINUE_FINAL_MESSAGE[o] for o in owners if o in _CONTINUE_FINAL_MESSAGE]
+                if not known:
+                    engine = ", ".join(f"{engine_name(o)}, owned_by: {o}" for o in sorted(owners - {""})) or "unknown"
+                    raise BackendError(
+                        f"Fast mode needs a server that continues a prefilled answer ({FAST_MODE_SERVERS}); the "
+                        f"server at {endpoint.url} ({engine}) is not known to. Use reasoned mode with it "
+                        "(the default), or serve the model with one of those."
+                    )
+                extras.update(known[0])
+        self._continue_extra = extras
+        self._inspected = True
+
+
+def _read_stream(response: httpx2.Response, url: str) -> _Answer | Generation | None:
+    """Read a chat-completion event stream into one answer, closing it once the result line is complete.
+
+    ``None`` for a stream that ended with neither text nor a finish reason (the server failed silently).
+    """
+    pieces: list[str] = []
+    logprobs: list[dict[str, Any]] = []
+    finish: str | None = None
+    usage: dict[str, Any] | None = None
+    n_chunks = 0
+    complete = False
+    for line in response.iter_lines():
+        if not line.startswith("data:"):
+            continue
+        payload = line[5:].strip()
+        if payload == "[DONE]":
+            break
+        try:
+            chunk = json.loads(payload)
+        except ValueError:
+            return Generation("", "error", error=f"{url} sent a stream that is not a chat completion.")
+        if isinstance(chunk.get("error"), (dict, str)):
+            error = chunk["error"]
+            message = error.get("message", error) if isinstance(error, dict) else error
+            return Generation("", "error", error=f"The server failed while answering: {message}")
+        usage = chunk.get("usage") or usage
+        for choice in chunk.get("choices") or []:
+            piece = (choice.get("delta") or {}).get("content") or ""
+            if piece:
+                pieces.append(piece)
+                n_chunks += 1
+            logprobs.extend((choice.get("logprobs") or {}).get("content") or [])
+            finish = choice.get("finish_reason") or finish
+            if "\n" in piece and result_line_complete("".join(pieces)):
+                complete = True
+        if complete:
+            break  # leaving the with-block closes the connection: the server stops generating
+    if not pieces and finish is None:
+        return None
+    n_new = (usage or {}).get("completion_tokens") or max(len(logprobs), n_chunks)
+    data = {
+        "choices": [{
+            "message": {"role": "assistant", "content": "".join(pieces)},
+            "finish_reason": "stop" if complete else finish,
+            "logprobs": {"content": logprobs} if logprobs else None,
+        }],
+        "usage": {"prompt_tokens": (usage or {}).get("prompt_tokens"), "completion_tokens": n_new},
+    }
+    return _Answer(data, url)
+
+
+_RESEND = object()
+"""Send the same prompt again at once, without counting an attempt (the request was changed)."""
+
+
+def _server_message(response: httpx2.Response) -> str:
+    """The error text a server put in its answer (OpenAI's ``{"error": {"message": ...}}`` or plain text)."""
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text.strip()[:300] or "(no message)"
+    if isinstance(data, dict):
+        error = data.get("error", data)
+        if isinstance(error, dict):
+            for key in ("message", "detail", "error"):
+                if isinstance(error.get(key), str):
+                    return error[key][:300]
+        if isinstance(error, str):
+            return error[:300]
+        if isinstance(data.get("detail"), str):
+            return data["detail"][:300]
+    return str(data)[:300]
+
+
+def _retry_after(response: httpx2.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header (a number or an HTTP date), or ``None``."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def list_models(http: httpx2.Client, base_url: str) -> list[dict[str, Any]] | str:
+    """``GET {base_url}/models``: the served models' entries, or a sentence saying why there are none."""
+    try:
+        response = http.get(f"{base_url}/models")
+    except httpx2.HTTPError as exc:
+        return f"cannot reach {base_url} ({type(exc).__name__}: {exc})"
+    if response.status_code != 200:
+        return f"{base_url}/models answered {response.status_code} {response.reason_phrase}: {_server_message(response)}"
+    try:
+        data = response.json().get("data")
+    except (ValueError, AttributeError):
+        data = None
+    if not isinstance(data, list):
+        return f"{base_url}/models did not answer with a model list (is this an OpenAI-compatible API base?)"
+    return [m for m in data if isinstance(m, dict)]
+
+
+def model_is_served(model: str, ids: Sequence[str]) -> bool:
+    """Whether ``model`` is among the served ``ids`` (Ollama lists ``name:latest`` for ``name``)."""
+    return model in ids or f"{model}:latest" in ids
+
+
+# ---------------------------------------------------------------------------------------------------
+# Test connection
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EndpointCheck:
+    """What one replica answered to the connection check."""
+
+    url: str
+    reachable: bool
+    models: tuple[str, ...] = ()
+    engine: str | None = None
+    """The engine serving, from the models' ``owned_by`` (``vLLM``, ``llama.cpp``, ``Ollama``, ...)."""
+    model_served: bool = False
+    latency_s: float | None = None
+    """Seconds for one tiny chat request (includes the model's time for one or two tokens)."""
+    logprobs: bool = False
+    """Whether the tiny request came back with token probabilities (label probabilities need them)."""
+    fast_mode: bool = False
+    """Whether this engine is known to continue a prefilled answer (fast mode needs it)."""
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Reachable, serving the model, and answering a chat request."""
+        return self.reachable and self.model_served and self.error is None
+
+    def describe(self) -> str:
+        """One line in plain words."""
+        if self.ok:
+            probs = "with token probabilities" if self.logprobs else "without token probabilities (no calibration)"
+            return (f"{self.url}: OK, answered in {self.latency_s:.2f} s, {probs}; "
+                    f"fast mode {'supported' if self.fast_mode else 'not supported'} (engine: {self.engine or 'unknown'}).")
+        return f"{self.url}: {self.error}"
+
+
+@dataclass(frozen=True)
+class ConnectionReport:
+    """The connection check over every replica of a judge spec."""
+
+    model: str
+    endpoints: tuple[EndpointCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Every replica reachable, serving the model and answering."""
+        return bool(self.endpoints) and all(e.ok for e in self.endpoints)
+
+    @property
+    def logprobs(self) -> bool:
+        """Every replica returns token probabilities."""
+        return bool(self.endpoints) and all(e.logprobs for e in self.endpoints)
+
+    def describe(self) -> str:
+        """A few lines in plain words: one per replica, then the verdict."""
+        lines = [e.describe() for e in self.endpoints]
+        verdict = (f"All {len(self.endpoints)} server(s) serve {self.model!r}." if self.ok
+                   else f"Not ready: fix the server(s) above before running {self.model!r}.")
+        return "\n".join([*lines, verdict])
+
+
+def check_connection(spec: JudgeSpec) -> ConnectionReport:
+    """List the models on every endpoint, check ``spec.model`` is served, and send one tiny request to each.
+
+    Reports reachability, the served models, the latency of the tiny request and whether token
+    probabilities come back. Problems are reported, not raised, except a bad URL or a missing API key
+    variable (``BackendError``).
+    """
+    if not spec.endpoints:
+        raise BackendError("No server address given: add at least one endpoint URL, e.g. http://localhost:8000/v1.")
+    urls = list(dict.fromkeys(normalize_base_url(u) for u in spec.endpoints))
+    with _client(spec, 2) as http:
+        return ConnectionReport(spec.model, tuple(_check_one(http, url, spec.model) for url in urls))
+
+
+def _check_one(http: httpx2.Client, url: str, model: str) -> EndpointCheck:
+    listing = list_models(http, url)
+    if isinstance(listing, str):
+        return EndpointCheck(url, reachable=False, error=listing)
+    ids = tuple(str(m.get("id", "")) for m in listing)
+    owners = sorted({str(m.get("owned_by", "")).lower() for m in listing} - {""})
+    engine = ", ".join(engine_name(o) for o in owners) or None
+    fast = any(o in _CONTINUE_FINAL_MESSAGE for o in owners)
+    if not model_is_served(model, ids):
+        served = ", ".join(ids) or "nothing"
+        return EndpointCheck(url, True, ids, engine, False, fast_mode=fast,
+                             error=f"does not serve {model!r} (it serves: {served}).")
+    body = {
+        "model": model, "temperature": 0.0, "max_tokens": 2, "logprobs": True, "top_logprobs": 5,
+        "messages": [{"role": "user", "content": "Answer with one word: is the sky blue?"}],
+    }
+    start = time.perf_counter()
+    try:
+        response = http.post(f"{url}/chat/completions", json=body)
+    except httpx2.HTTPError as exc:
+        return EndpointCheck(url, True, ids, engine, True, fast_mode=fast,
+                             error=f"the chat request failed ({type(exc).__name__}: {exc}).")
+    latency = time.perf_counter() - start
+    if response.status_code != 200:
+        return EndpointCheck(url, True, ids, engine, True, latency, fast_mode=fast,
+                             error=f"the chat request answered {response.status_code}: {_server_message(response)}")
+    try:
+        first = response.json()["choices"][0]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return EndpointCheck(url, True, ids, engine, True, latency, fast_mode=fast,
+                             error="the chat request did not return a chat completion.")
+    content = (first.get("logprobs") or {}).get("content") or []
+    has_logprobs = bool(content) and bool(content[0].get("top_logprobs"))
+    return EndpointCheck(url, True, ids, engine, True, latency, has_logprobs, fast)
