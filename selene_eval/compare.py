@@ -31,7 +31,7 @@ from selene_eval.backends.base import JudgeSpec
 from selene_eval.errors import SeleneEvalError
 from selene_eval.items import items_frame
 from selene_eval.metrics import consensus
-from selene_eval.metrics.paired import FlipRate, PairedDifference, compare_conditions, flip_rate
+from selene_eval.metrics.paired import FlipRate, PairedDifference, compare_conditions, flip_rate, group_codes
 from selene_eval.metrics.uncertainty import Interval, bootstrap_intervals
 from selene_eval.store.studies import Study
 
@@ -262,9 +262,7 @@ def _summary(
     value = statistic_value(ref_c, judge_c, level=level, n_labels=len(order), statistic=statistic)  # type: ignore[arg-type]
     interval = None
     if n_resamples:
-        group_ids = None
-        if groups is not None:
-            group_ids = np.array([hash(("g", groups[i])) if groups[i] is not None else hash(("i", i)) for i in keep])
+        group_ids = None if groups is None else group_codes(groups)[keep]
         interval = bootstrap_intervals(
             ref_c, judge_c, level=level, n_labels=len(order), groups=group_ids,  # type: ignore[arg-type]
             statistics=[statistic], n_resamples=n_resamples, seed=seed,

@@ -281,6 +281,14 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return out
 
 
+def group_codes(groups: Sequence[object]) -> np.ndarray:
+    """One integer id per item for the bootstrap's groups; items without a group id (None or NaN) are groups
+    of their own."""
+    return np.array(
+        [hash(("group", g)) if g is not None and g == g else hash(("item", i)) for i, g in enumerate(groups)]
+    )
+
+
 def _codes(labels: Sequence[Label], level: str, order: Sequence[str] | None) -> np.ndarray:
     if level == "interval":
         return np.array([_numeric(v, None) for v in labels], dtype=float)
@@ -326,12 +334,7 @@ def compare_conditions(
         pairs = [(name, baseline) for name in labels if name != baseline]
     else:
         pairs = list(itertools.combinations(labels, 2))
-    group_ids = None
-    if groups is not None:
-        # Items without a group id are groups of their own (a unique id each).
-        group_ids = np.array(
-            [hash(("group", g)) if g is not None and g == g else hash(("item", i)) for i, g in enumerate(groups)]
-        )
+    group_ids = None if groups is None else group_codes(groups)
     raw: list[dict[str, Any]] = []
     for name_a, name_b in pairs:
         a, b = labels[name_a], labels[name_b]
