@@ -523,8 +523,10 @@ class OpenAIBackend:
             plain = {k: v for k, v in body.items() if k not in {"stream", "stream_options"}}
             try:
                 response = self._http.post(f"{url}/chat/completions", json=plain)
-            except httpx2.RemoteProtocolError:
-                # The pooled connection it took may be one the server closed with the failed stream.
+            except _STALE_CONNECTION:
+                # The pooled connection it took is likely the one the server closed after the failed stream;
+                # how that shows (disconnected, reset by peer, broken pipe) depends on timing. The pool has
+                # dropped it, so this attempt opens a new one.
                 response = self._http.post(f"{url}/chat/completions", json=plain)
             return self._read(response, url, plain)
         return answer
@@ -646,6 +648,10 @@ class OpenAIBackend:
                 extras.update(known[0])
         self._continue_extra = extras
         self._inspected = True
+
+
+_STALE_CONNECTION = (httpx2.RemoteProtocolError, httpx2.ReadError, httpx2.WriteError)
+"""What a request sent on a keep-alive connection the server has just closed may raise."""
 
 
 def _read_stream(response: httpx2.Response, url: str) -> _Answer | Generation | None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import socket
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -144,6 +146,12 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
                 self.connection.shutdown(2)
                 return
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if getattr(self, "stale", False):
+                # The connection an empty stream left open: reset it (RST), as a server that closed it does.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
+                return
             with stub.lock:
                 stub.requests.append(body)
                 stub.headers.append(dict(self.headers))
@@ -158,6 +166,17 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
                 return
             if isinstance(reply, Events):
                 self._stream(reply)
+                return
+            if reply == "empty-stream":
+                # llama-cpp-python on a prompt longer than its context: a 200 stream with no event at all,
+                # on a keep-alive connection it then closes.
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+                self.stale = True
                 return
             if isinstance(reply, str) and reply.startswith("hang:"):
                 threading.Event().wait(float(reply.split(":")[1]))
@@ -536,6 +555,20 @@ def test_a_stream_that_ends_without_a_result_keeps_the_servers_finish_reason(stu
         backend.close()
     assert gen.text == "**Reasoning:** It goes on and on" and gen.finish_reason == "length"
     assert (gen.n_prompt_tokens, gen.n_new_tokens, gen.label_probs) == (9, 2, None)
+
+
+def test_an_empty_stream_is_asked_again_plainly_on_a_new_connection(stubs) -> None:
+    # The plain request first goes out on the connection the server has reset; that must not count as the
+    # server being down (it once failed a whole CI run), but be sent again on a fresh connection.
+    too_long = (400, {}, {"error": {"message": "Requested tokens (6031) exceed context window of 4096"}})
+    stub = stubs(lambda body, n: "empty-stream" if body.get("stream") else too_long)
+    backend = ob.OpenAIBackend(spec_for(stub.url, concurrency=1), retry=FAST_RETRIES)
+    try:
+        [gen] = backend.generate([[Message("user", "x")]], [YES_NO])
+    finally:
+        backend.close()
+    assert gen.finish_reason == "error" and "exceed context window" in (gen.error or "")
+    assert [bool(r.get("stream")) for r in stub.requests] == [True, False]
 
 
 def test_the_same_backend_resumes_once_its_server_is_back(stubs) -> None:
