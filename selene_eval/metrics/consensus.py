@@ -95,6 +95,23 @@ def cell_text(value: object) -> str | None:
     return text or None
 
 
+def column_texts(cells: Sequence[object]) -> list[str | None]:
+    """:func:`cell_text` of every cell, computed once per distinct value (a label column repeats a handful
+    of values; a 10,000-item study's report spent a second here otherwise)."""
+    seen: dict[tuple[type, object], str | None] = {}
+    out: list[str | None] = []
+    for value in cells:
+        key = (type(value), value)  # by type too: True, 1 and 1.0 are equal keys but different labels
+        try:
+            text = seen[key]
+        except KeyError:
+            text = seen[key] = cell_text(value)
+        except TypeError:  # an unhashable cell (a list): no memo
+            text = cell_text(value)
+        out.append(text)
+    return out
+
+
 def cell_float(value: object) -> float | None:
     """Float value of one cell: ``nan`` when empty, ``None`` when it is not a finite number."""
     text = cell_text(value)
@@ -176,7 +193,7 @@ def code_table(
             values[:, j] = parsed
         return _split(values, judge is not None, level, (), 0, ())
 
-    texts = [[cell_text(v) for v in frame.iloc[:, j].tolist()] for j in range(len(columns))]
+    texts = [column_texts(frame.iloc[:, j].tolist()) for j in range(len(columns))]
     if order is not None:
         labels = _checked_order(order)
         lookup = {label: code for code, label in enumerate(labels)}

@@ -15,6 +15,7 @@ from selene_eval.metrics import METRICS, Interval
 from selene_eval.metrics.agreement import SMALL_N
 from selene_eval.report import StudyReport, VariantResult, expert_columns, judgment_table, study_report
 from selene_eval.store import Study, StudyStore
+from selene_eval.store.studies import LOCK_FILE
 from selene_eval.tasks import TaskType
 from selene_eval.ui.common import plain
 from selene_eval.ui.state import default, keep_valid, keep_valid_many
@@ -32,12 +33,22 @@ from selene_eval.ui.views import (
 
 
 def study_fingerprint(study: Study) -> tuple[tuple[str, int, int], ...]:
-    """What changes when a study's spec, items or judgments change (file names, mtimes, sizes)."""
+    """What changes when a study's spec, items or judgments change (file names, mtimes, sizes).
+
+    Left out: what changes when nothing was written. SQLite's shared-memory index (``-shm``) and an empty
+    write-ahead log (``-wal``) appear when the database is opened and vanish when the last connection
+    closes, and the run lock is touched by every run; counting them made every visit of the Agreement page
+    recompute its statistics (seconds on a large study). A write-ahead log that holds data is counted, so a
+    run in progress still shows its new judgments.
+    """
     out = []
     for entry in sorted(os.scandir(study.path), key=lambda e: e.name):
-        if entry.is_file():
-            stat = entry.stat()
-            out.append((entry.name, stat.st_mtime_ns, stat.st_size))
+        if not entry.is_file() or entry.name.endswith("-shm") or entry.name == LOCK_FILE:
+            continue
+        stat = entry.stat()
+        if entry.name.endswith("-wal") and stat.st_size == 0:
+            continue
+        out.append((entry.name, stat.st_mtime_ns, stat.st_size))
     return tuple(out)
 
 

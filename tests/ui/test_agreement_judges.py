@@ -138,3 +138,27 @@ def test_planning_says_how_many_items_an_interval_width_needs(two_judge_study: s
     needed_01 = int(metric.value.replace(",", ""))
     # Halving the width needs about four times the items.
     assert 3.9 * needed_02 <= needed_01 <= 4.1 * needed_02 + 4
+
+
+def test_reading_a_study_keeps_its_cached_statistics_and_a_new_judgment_refreshes_them(two_judge_study: str,
+                                                                                       studies_dir: Path) -> None:
+    # Opening the judgments creates SQLite's -shm/-wal files and closing the last connection removes them;
+    # when they counted, every visit of the Agreement page recomputed its statistics.
+    from selene_eval.report import study_report
+    from selene_eval.ui.results import study_fingerprint
+
+    store = StudyStore(studies_dir)
+    study = store.open(two_judge_study)
+    before = study_fingerprint(study)
+    study_report(study, n_resamples=0)  # reads every judgment
+    assert study_fingerprint(study) == before
+    assert study_fingerprint(store.open(two_judge_study)) == before
+    study.close()
+    assert study_fingerprint(store.open(two_judge_study)) == before
+
+    again = store.open(two_judge_study)
+    z = JudgeSpec(backend="scripted", model="judge-z")
+    run_study(again, ScriptedBackend(z, script=scripted(set(range(N)))), variant_ids=["selene"], limit=1)
+    assert study_fingerprint(again) != before  # while the connection is open (data in the -wal) ...
+    again.close()
+    assert study_fingerprint(store.open(two_judge_study)) != before  # ... and after it closed

@@ -218,6 +218,25 @@ print({{"torch": "torch" in sys.modules, "transformers": "transformers" in sys.m
     assert out.stdout.strip().splitlines()[-1] == "{'torch': False, 'transformers': False}"
 
 
+def test_the_first_page_does_not_load_the_statistics(studies_dir: Path) -> None:
+    # The first paint pays for every import of the first script run; the Data page needs no statistics,
+    # scipy or charts (bench/app.py measures the first paint).
+    make_study(studies_dir, judged=True)
+    script = f"""
+import sys
+sys.path.insert(0, {str(REPO)!r})
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({APP!r}, default_timeout=60)
+at.run()
+assert not at.exception, [e.message for e in at.exception]
+print(sorted(m for m in ("scipy", "sklearn", "altair", "selene_eval.metrics", "selene_eval.report") if m in sys.modules))
+"""
+    env = {**os.environ, "SELENE_EVAL_STUDIES_DIR": str(studies_dir)}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=REPO, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
 # --- data page ---------------------------------------------------------------------------------------------
 
 
