@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         metavar="ROLE=COLUMN",
         help="map a column to a role: id, group, input, response, response_b, reference, context, category, "
-        "expert (repeat once per expert column), or annotator + label for long format",
+        "expert (repeat once per expert column), subgroup (repeat once per extra column to break the statistics "
+        "down by, e.g. subgroup=specialty), or annotator + label for long format",
     )
     p.add_argument("--label-map", action="extend", nargs="+", default=[], metavar="RAW=CANONICAL",
                    help="map raw label values to 1-5, yes/no or A/B/tie ('RAW=' means no label)")
@@ -364,9 +365,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"  compared with the expert consensus on {a.n_compared} items "
               f"(no majority: {a.n_no_majority}, unparseable: {a.n_judge_missing} = {a.unparseable_share:.1%})")
         _print_agreement(a, indent="  ")
-        if result.subgroups:
-            print(f"  by {result.subgroup_by}:")
-            for value, sub in result.subgroups:
+        for split in result.subgroups:
+            print(f"  by {split.by}:")
+            for value, sub in split.groups:
                 kappa = sub.metrics.get("cohen_kappa", sub.metrics["krippendorff_alpha"])
                 name = "cohen_kappa" if "cohen_kappa" in sub.metrics else "krippendorff_alpha"
                 print(f"    {value if value is not None else '(none)'}: {sub.n_compared} compared, "

@@ -35,6 +35,9 @@ class Item:
     context: str | None = None
     category: str | None = None
     experts: Mapping[str, str | None] = field(default_factory=dict)
+    subgroups: Mapping[str, str | None] = field(default_factory=dict)
+    """Values of the extra columns mapped as subgroups (column name -> value, ``None`` when blank): the
+    statistics are also given within each value of each of them, like within each category."""
 
     def to_record(self) -> dict[str, object]:
         """A JSON-ready dict (the line format of ``items.jsonl``)."""
@@ -48,6 +51,8 @@ class Item:
             "context": self.context,
             "category": self.category,
             "experts": dict(self.experts),
+            # Only when mapped, so that the items file of a study without subgroups keeps its old form.
+            **({"subgroups": dict(self.subgroups)} if self.subgroups else {}),
         }
 
     @classmethod
@@ -64,6 +69,7 @@ class Item:
             context=_opt(record.get("context")),
             category=_opt(record.get("category")),
             experts={str(k): _opt(v) for k, v in dict(experts).items()},  # type: ignore[arg-type]
+            subgroups={str(k): _opt(v) for k, v in dict(record.get("subgroups") or {}).items()},  # type: ignore[arg-type]
         )
 
 
@@ -72,18 +78,37 @@ def _opt(value: object) -> str | None:
 
 
 def items_frame(items: Sequence[Item]) -> "pandas.DataFrame":  # type: ignore[name-defined]  # noqa: F821
-    """A flat DataFrame of items: the role columns plus one ``expert:<name>`` column per expert."""
+    """A flat DataFrame of items: the role columns, one ``expert:<name>`` column per expert and one
+    ``subgroup:<name>`` column per mapped subgroup column."""
     import pandas as pd
 
     experts = expert_names(items)
+    subgroups = subgroup_names(items)
     rows = []
     for item in items:
-        row = {k: v for k, v in item.to_record().items() if k != "experts"}
+        row = {k: v for k, v in item.to_record().items() if k not in ("experts", "subgroups")}
         for name in experts:
             row[f"expert:{name}"] = item.experts.get(name)
+        for name in subgroups:
+            row[f"{SUBGROUP_PREFIX}{name}"] = item.subgroups.get(name)
         rows.append(row)
     columns = ["item_id", "group_id", "input", "response", "response_b", "reference", "context", "category"]
-    return pd.DataFrame(rows, columns=columns + [f"expert:{n}" for n in experts])
+    return pd.DataFrame(
+        rows, columns=columns + [f"expert:{n}" for n in experts] + [f"{SUBGROUP_PREFIX}{n}" for n in subgroups]
+    )
+
+
+SUBGROUP_PREFIX = "subgroup:"
+"""Prefix of the subgroup columns of :func:`items_frame` (and of judgment tables and exports)."""
+
+
+def subgroup_names(items: Iterable[Item]) -> list[str]:
+    """Subgroup column names in first-seen order across items."""
+    seen: dict[str, None] = {}
+    for item in items:
+        for name in item.subgroups:
+            seen.setdefault(name, None)
+    return list(seen)
 
 
 def expert_names(items: Iterable[Item]) -> list[str]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from selene_eval.backends.base import JudgeSpec
-from selene_eval.items import items_frame
+from selene_eval.items import SUBGROUP_PREFIX, items_frame
 from selene_eval.metrics import AgreementReport, ExpertAgreement, agreement, consensus, subgroup_agreement
 from selene_eval.metrics.calibration import CalibrationReport, calibration
 from selene_eval.metrics.coefficients import required_items
@@ -52,6 +52,21 @@ class Planning:
 
 
 @dataclass(frozen=True)
+class SubgroupSplit:
+    """Agreement within each value of one column: the category, or a column mapped as a subgroup.
+
+    ``groups`` is in sorted order of the values; items without a value form one last group, ``None``.
+    Each report warns when it compares fewer than ``SMALL_N`` items.
+    """
+
+    by: str
+    groups: tuple[tuple[str | None, AgreementReport], ...]
+
+    def to_list(self) -> list[dict[str, object]]:
+        return [{"value": value, "agreement": report.to_dict(with_uncertainty=True)} for value, report in self.groups]
+
+
+@dataclass(frozen=True)
 class VariantResult:
     """Agreement of one judge under one prompt variant with the experts."""
 
@@ -63,9 +78,8 @@ class VariantResult:
     n_pending: int
     status_counts: dict[str, int]
     agreement: AgreementReport | None
-    # agreement within each value of ``subgroup_by`` (the study's category), when the study maps one
-    subgroups: tuple[tuple[str | None, AgreementReport], ...] = ()
-    subgroup_by: str | None = None
+    # agreement within each value of the category and of each mapped subgroup column, when the study has them
+    subgroups: tuple["SubgroupSplit", ...] = ()
     # from the label probabilities, when the backend gave them
     calibration: CalibrationReport | None = None
 
@@ -96,14 +110,7 @@ class VariantResult:
             "n_pending": self.n_pending,
             "status_counts": dict(self.status_counts),
             "agreement": self.agreement.to_dict(with_uncertainty=True) if self.agreement else None,
-            "subgroups": None
-            if self.subgroup_by is None
-            else {
-                self.subgroup_by: [
-                    {"value": value, "agreement": report.to_dict(with_uncertainty=True)}
-                    for value, report in self.subgroups
-                ]
-            },
+            "subgroups": {split.by: split.to_list() for split in self.subgroups} or None,
             "calibration": self.calibration.to_dict() if self.calibration else None,
             "planning": plan.to_dict() if plan else None,
         }
@@ -245,6 +252,20 @@ def expert_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c.startswith("expert:")]
 
 
+def subgroup_splits(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """``(name, column)`` of every column of an items frame the statistics are broken down by: the category,
+    then each ``subgroup:<name>`` column, those without any value left out. A subgroup column that is
+    literally called "category" beside a mapped category is named "category (column)" to keep names unique."""
+    out: list[tuple[str, str]] = []
+    if frame["category"].notna().any():
+        out.append(("category", "category"))
+    for column in frame.columns:
+        if column.startswith(SUBGROUP_PREFIX) and frame[column].notna().any():
+            name = column.removeprefix(SUBGROUP_PREFIX)
+            out.append((f"{name} (column)" if any(name == n for n, _ in out) else name, column))
+    return out
+
+
 def study_report(
     study: Study, judges: list[JudgeSpec] | None = None, *, n_resamples: int = 1000, seed: int = 0
 ) -> StudyReport:
@@ -252,7 +273,9 @@ def study_report(
 
     ``n_resamples`` / ``seed``: the bootstrap of :func:`~selene_eval.metrics.agreement` (0: no intervals);
     items are resampled by their group id when the study maps one, else one by one. When the items have a
-    category, each result also holds the agreement within each category (``subgroups``).
+    category or subgroup columns, each result also holds the agreement within each of their values
+    (``subgroups``, one :class:`SubgroupSplit` per column: the category first, then the subgroup columns as
+    mapped).
     """
     task = study.spec.task
     order = list(task.expert_labels)
@@ -272,6 +295,7 @@ def study_report(
         reference = [None if v is None or v != v else str(v) for v in agreed]
     variants = [study.variant(v) for v in study.spec.variants]
     groups = list(base["group_id"]) if base["group_id"].notna().any() else None
+    splits = subgroup_splits(base)
     labels_by_variant: dict[str, list[tuple[JudgeSpec, list[str | None]]]] = {v: [] for v in study.spec.variants}
     for judge in judges if judges is not None else study.judgments.judges():
         tables: dict[str, pd.DataFrame] = {}
@@ -281,18 +305,17 @@ def study_report(
             judged = table[~table["judge_status"].isin(["pending", "not_renderable"])]
             status_counts = dict(Counter(table["judge_status"]))
             report = None
-            subgroups: tuple[tuple[str | None, AgreementReport], ...] = ()
-            by = "category" if base["category"].notna().any() else None
+            subgroups: list[SubgroupSplit] = []
             if len(judged):
                 group = "group_id" if judged["group_id"].notna().any() else None
                 rows = judged.reset_index(drop=True)
                 report = agreement(rows, "judge_label", experts, task.level, order=order, group=group,
                                    n_resamples=n_resamples, seed=seed)
-                if by is not None:
-                    subgroups = tuple(
-                        subgroup_agreement(rows, by, "judge_label", experts, task.level, order=order, group=group,
+                for name, column in splits:
+                    subgroups.append(SubgroupSplit(name, tuple(
+                        subgroup_agreement(rows, column, "judge_label", experts, task.level, order=order, group=group,
                                            n_resamples=n_resamples, seed=seed)
-                    )
+                    )))
             judge_labels = [None if x is None or x != x else str(x) for x in table["judge_label"]]
             labels_by_variant[variant_id].append((judge, judge_labels))
             calib = None
@@ -311,8 +334,7 @@ def study_report(
                     n_pending=int((table["judge_status"] == "pending").sum()),
                     status_counts=status_counts,
                     agreement=report,
-                    subgroups=subgroups,
-                    subgroup_by=by,
+                    subgroups=tuple(subgroups),
                     calibration=calib,
                 )
             )

@@ -32,8 +32,9 @@ from selene_eval.items import ROLES, Item
 from selene_eval.tasks import TaskType, canonical_label
 
 EXPERT_ROLE = "expert"
+SUBGROUP_ROLE = "subgroup"
 LONG_ROLES: tuple[str, ...] = ("annotator", "label")
-VALID_ROLES: tuple[str, ...] = (*ROLES, EXPERT_ROLE, *LONG_ROLES)
+VALID_ROLES: tuple[str, ...] = (*ROLES, EXPERT_ROLE, SUBGROUP_ROLE, *LONG_ROLES)
 """Roles accepted by :meth:`ColumnMapping.from_pairs` (``expert`` may repeat)."""
 
 _TEXT_ROLES: tuple[str, ...] = ("input", "response", "response_b", "reference", "context")
@@ -61,6 +62,8 @@ class ColumnMapping(BaseModel):
     context: str | None = None
     category: str | None = None
     experts: list[str] = []
+    subgroups: list[str] = []
+    """Extra columns (a domain, a difficulty, a source...) to report every statistic within each value of."""
     annotator: str | None = None
     label: str | None = None
 
@@ -72,7 +75,7 @@ class ColumnMapping(BaseModel):
             return value.strip() or None
         return value
 
-    @field_validator("experts", mode="before")
+    @field_validator("experts", "subgroups", mode="before")
     @classmethod
     def _strip_experts(cls, value: object) -> object:
         if isinstance(value, (list, tuple)):
@@ -91,6 +94,17 @@ class ColumnMapping(BaseModel):
         repeated = [name for name, n in Counter(self.experts).items() if n > 1]
         if repeated:
             raise MappingError(f"The expert column(s) {quoted_list(repeated)} are listed more than once; list each once.")
+        repeated = [name for name, n in Counter(self.subgroups).items() if n > 1]
+        if repeated:
+            raise MappingError(f"The subgroup column(s) {quoted_list(repeated)} are listed more than once; list each once.")
+        roles = {getattr(self, role): role for role in (*ROLES, *LONG_ROLES) if getattr(self, role) is not None}
+        roles.update({column: "an expert's labels" for column in self.experts})
+        taken = [f"{column!r} (already mapped to {roles[column]})" for column in self.subgroups if column in roles]
+        if taken:
+            raise MappingError(
+                f"A subgroup column must be a column of its own: {', '.join(taken)}. The statistics are given per "
+                "category anyway when a category column is mapped; choose other columns as subgroups."
+            )
         return self
 
     @property
@@ -102,18 +116,21 @@ class ColumnMapping(BaseModel):
         """Role -> column for every set role; expert columns appear as ``expert:<column>``."""
         mapped = {role: getattr(self, role) for role in ROLES if getattr(self, role) is not None}
         mapped.update({f"{EXPERT_ROLE}:{column}": column for column in self.experts})
+        mapped.update({f"{SUBGROUP_ROLE}:{column}": column for column in self.subgroups})
         mapped.update({role: getattr(self, role) for role in LONG_ROLES if getattr(self, role) is not None})
         return mapped
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[str]) -> "ColumnMapping":
-        """Build a mapping from ``ROLE=COLUMN`` strings (the CLI's ``--map``); ``expert`` may repeat.
+        """Build a mapping from ``ROLE=COLUMN`` strings (the CLI's ``--map``); ``expert`` and ``subgroup`` may
+        repeat.
 
         Raises :class:`~selene_eval.errors.MappingError` for a missing ``=``, an unknown or repeated role,
         or an empty column name.
         """
         values: dict[str, object] = {}
         experts: list[str] = []
+        subgroups: list[str] = []
         for pair in pairs:
             role, sep, column = pair.partition("=")  # the first '=': role names never contain one
             role, column = role.strip().lower(), column.strip()
@@ -125,15 +142,18 @@ class ColumnMapping(BaseModel):
                 raise MappingError(f"--map {pair!r} names no column. Write ROLE=COLUMN, e.g. {role}=my_column.")
             if role == EXPERT_ROLE:
                 experts.append(column)
+            elif role == SUBGROUP_ROLE:
+                subgroups.append(column)
             elif role in values:
                 raise MappingError(f"The role {role!r} is mapped twice ({values[role]!r} and {column!r}); map it once.")
             else:
                 values[role] = column
-        return cls(**values, experts=experts)  # type: ignore[arg-type]
+        return cls(**values, experts=experts, subgroups=subgroups)  # type: ignore[arg-type]
 
 
 _ROLES_HELP = (
-    f"Valid roles: {', '.join(ROLES)}, {EXPERT_ROLE} (once per expert column), and for a long table "
+    f"Valid roles: {', '.join(ROLES)}, {EXPERT_ROLE} (once per expert column), {SUBGROUP_ROLE} (once per extra "
+    "column to break the statistics down by), and for a long table "
     f"{' and '.join(LONG_ROLES)}."
 )
 
@@ -441,6 +461,7 @@ class _Cells:
 
 def _item_from_row(cells: _Cells, mapping: ColumnMapping, index: int, item_id: str, experts: dict[str, str | None]) -> Item:
     texts = {role: cells.text(getattr(mapping, role), index, role) for role in (*_TEXT_ROLES, *_KEY_ROLES)}
+    subgroups = {column: cells.text(column, index, SUBGROUP_ROLE) for column in mapping.subgroups}
     return Item(
         item_id=item_id,
         input=texts["input"] or "",
@@ -451,6 +472,7 @@ def _item_from_row(cells: _Cells, mapping: ColumnMapping, index: int, item_id: s
         context=texts["context"],
         category=texts["category"],
         experts=experts,
+        subgroups=subgroups,
     )
 
 
@@ -518,8 +540,8 @@ def _build_long(cells: _Cells, mapping: ColumnMapping, resolver: _LabelResolver)
         if entry is None:
             entry = by_id[item_id] = _LongItem(index)
         else:
-            for role in (*_TEXT_ROLES, *_KEY_ROLES):
-                column = getattr(mapping, role)
+            keyed = [(getattr(mapping, role), role) for role in (*_TEXT_ROLES, *_KEY_ROLES)]
+            for column, role in keyed + [(column, SUBGROUP_ROLE) for column in mapping.subgroups]:
                 first, this = cells.text(column, entry.first_index, role), cells.text(column, index, role)
                 if column is not None and this is not None and first is not None and this != first:
                     inconsistent.setdefault(column, []).append(row)

@@ -242,11 +242,11 @@ judge output unreadable: {{ r.a.n_judge_missing | fmt }} = {{ r.a.unparseable_sh
 </table>
 {% for w in r.a.warnings %}<p class="warn">{{ w }}</p>{% endfor %}
 {% if r.a.notes %}<details><summary>Notes ({{ r.a.notes | length }})</summary><ul>{% for n in r.a.notes %}<li>{{ n }}</li>{% endfor %}</ul></details>{% endif %}
-{% if r.subgroups %}<h4>By {{ r.subgroup_by }}</h4>
-<table><tr><th>{{ r.subgroup_by }}</th><th>Compared</th><th>Accuracy</th><th>{{ r.key | metric_name }}</th></tr>
-{% for value, sub in r.subgroups %}<tr><td>{{ value if value is not none else "(none)" }}</td><td class="num">{{ sub.n_compared | fmt }}{% if sub.n_compared < 30 %} (few){% endif %}</td>
+{% for split in r.subgroups %}<h4>By {{ split.by }}</h4>
+<table><tr><th>{{ split.by }}</th><th>Compared</th><th>Accuracy</th><th>{{ r.key | metric_name }}</th></tr>
+{% for value, sub in split.groups %}<tr><td>{{ value if value is not none else "(none)" }}</td><td class="num">{{ sub.n_compared | fmt }}{% if sub.n_compared < 30 %} (few){% endif %}</td>
 <td class="num">{{ sub.metrics.get("accuracy") | fmt }} {{ sub.intervals.get("accuracy") | fmt_interval }}</td>
-<td class="num">{{ sub.metrics.get(r.key) | fmt }} {{ sub.intervals.get(r.key) | fmt_interval }}</td></tr>{% endfor %}</table>{% endif %}
+<td class="num">{{ sub.metrics.get(r.key) | fmt }} {{ sub.intervals.get(r.key) | fmt_interval }}</td></tr>{% endfor %}</table>{% endfor %}
 {% endif %}
 {% endfor %}
 """
@@ -508,7 +508,7 @@ def statistics_section(ctx: ReportContext) -> ReportSection:
         results.append({
             "title": _result_title(r, ctx.judges), "n_judged": r.n_judged, "n_items": r.n_items,
             "n_pending": r.n_pending, "a": a, "stats": stats, "subgroups": r.subgroups,
-            "subgroup_by": r.subgroup_by, "key": _key_metric(ctx.report.level),
+            "key": _key_metric(ctx.report.level),
         })
     body = render_template("statistics", results=results, slug=ctx.study.slug)
     return ReportSection("statistics", "Agreement with the experts", body)

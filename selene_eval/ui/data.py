@@ -97,6 +97,7 @@ def _seed_mapping(guess: ColumnMapping, columns: Sequence[str]) -> None:
         value = getattr(guess, role, None)
         put(f"data_role_{role}", value if value in columns else None)
     put("data_experts", [c for c in guess.experts if c in columns])
+    put("data_subgroups", [c for c in guess.subgroups if c in columns])
     long = bool(guess.annotator and guess.label)
     put("data_layout", "long" if long else "wide")
     put("data_annotator", guess.annotator if guess.annotator in columns else None)
@@ -155,7 +156,18 @@ def mapping_editor(columns: Sequence[str], task: TaskType, signature: object) ->
         with right:
             label_column = st.selectbox("Label column", optional, key="data_label", format_func=show,
                                         help="The label that expert gave on this row.", placeholder="(none)")
-    return ColumnMapping(**chosen, experts=experts, annotator=annotator, label=label_column)
+    taken = {*chosen.values(), *experts, annotator, label_column}
+    free = [c for c in columns if c not in taken]
+    keep_valid_many("data_subgroups", free)
+    subgroups = st.multiselect(
+        "Break the statistics down by (optional)",
+        free,
+        key="data_subgroups",
+        help="Columns such as a domain, a specialty, a difficulty or a source: every statistic is also given "
+        "within each of their values (the category, when mapped, is always used).",
+        placeholder="Choose columns",
+    )
+    return ColumnMapping(**chosen, experts=experts, subgroups=subgroups, annotator=annotator, label=label_column)
 
 
 def distinct_labels(table: TableFile, mapping: ColumnMapping) -> list[str]:

@@ -417,14 +417,20 @@ def show_chart(chart: alt.TopLevelMixin) -> None:
 
 
 def subgroup_table(result: VariantResult) -> None:
-    """Agreement within each category of the items (when the study maps one), with intervals."""
-    if result.subgroup_by is None or not result.subgroups:
+    """Agreement within each value of the category and of each subgroup column the study maps, with
+    intervals; one column at a time when there are several."""
+    if not result.subgroups:
         return
-    st.subheader("Agreement by category")
+    names = [split.by for split in result.subgroups]
+    st.subheader(f"Agreement by {names[0]}" if len(names) == 1 else "Agreement by subgroup")
+    keep_valid("agree_split", names, names[0])
+    chosen = st.radio("Break down by", names, key="agree_split", horizontal=True) if len(names) > 1 else names[0]
+    split = next((s for s in result.subgroups if s.by == chosen), result.subgroups[0])
+    head = split.by[:1].upper() + split.by[1:]
     rows = []
-    for value, a in result.subgroups:
+    for value, a in split.groups:
         row: dict[str, object] = {
-            "Category": md_escape(value) if value is not None else "(no category)",
+            head: md_escape(value) if value is not None else f"(no {split.by})",
             "Compared": f"{a.n_compared:,}",
         }
         for name in ("accuracy", "cohen_kappa", "krippendorff_alpha"):
@@ -433,7 +439,7 @@ def subgroup_table(result: VariantResult) -> None:
                 row[stat_name(name)] = fmt_stat(a.metrics[name]) + (f" {ci}" if ci else "")
         row["Note"] = f"fewer than {SMALL_N} items" if a.n_compared < SMALL_N else ""
         rows.append(row)
-    st.table(pd.DataFrame(rows).set_index("Category"))
-    if any(a.n_compared < SMALL_N for _, a in result.subgroups):
-        st.caption(f"Categories with fewer than {SMALL_N} compared items give unstable figures and wide intervals: "
+    st.table(pd.DataFrame(rows).set_index(head))
+    if any(a.n_compared < SMALL_N for _, a in split.groups):
+        st.caption(f"Subgroups with fewer than {SMALL_N} compared items give unstable figures and wide intervals: "
                    "read them together with the overall result, not on their own.")

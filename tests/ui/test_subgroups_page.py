@@ -1,0 +1,63 @@
+"""Subgroups on the dashboard: chosen on the Data page, broken down by on the Agreement page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from selene_eval.backends.base import JudgeSpec, Message
+from selene_eval.runner import run_study
+from selene_eval.store import StudyStore
+from selene_eval.tasks import TaskType
+from selene_eval.testing import ScriptedBackend
+from selene_eval.ui.data import label_value_key
+from tests.ui.test_app import go, start, texts
+
+
+def csv_with_extra_columns() -> bytes:
+    lines = ["question,answer,expert_a,expert_b,specialty,site"]
+    for i in range(40):
+        label = "Yes" if i % 2 else "No"
+        lines.append(f'"Question {i}?","{"a good" if i % 2 else "a bad"} answer",{label},{label},'
+                     f'{["cardiology", "oncology"][i % 2 if i < 30 else 0]},{["north", "south"][i // 20]}')
+    return ("\n".join(lines) + "\n").encode()
+
+
+def answer(messages: list[Message]) -> str:
+    return "**Reasoning:** scripted\n\n**Result:** " + ("Yes" if "good" in messages[-1].content else "No")
+
+
+def test_subgroup_columns_chosen_on_the_data_page_split_the_agreement(studies_dir: Path) -> None:
+    at = start()
+    at.file_uploader(key="data_upload").set_value(("Extra.csv", csv_with_extra_columns(), "text/csv")).run()
+    at.radio(key="data_task").set_value(TaskType.BINARY).run()
+    assert at.multiselect(key="data_experts").value == ["expert_a", "expert_b"]
+    subgroups = at.multiselect(key="data_subgroups")
+    # Only columns not mapped to another role are offered.
+    assert set(subgroups.options) == {"specialty", "site"}
+    subgroups.set_value(["specialty", "site"]).run()
+    for raw, meaning in {"Yes": "yes", "No": "no"}.items():
+        key = label_value_key(TaskType.BINARY, raw)
+        if at.selectbox(key=key).value is None:
+            at.selectbox(key=key).set_value(meaning)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    at.text_input(key="data_slug").set_value("extra")
+    next(b for b in at.button if b.label == "Save the study").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "Saved study" in texts(at.success)
+
+    study = StudyStore(studies_dir).open("extra")
+    assert study.items[0].subgroups == {"specialty": "cardiology", "site": "north"}
+    run_study(study, ScriptedBackend(JudgeSpec(backend="scripted", model="s"), script=answer))
+    study.close()
+
+    go(at, "pages/4_agreement.py")
+    assert "Agreement by subgroup" in [s.value for s in at.subheader]
+    split = at.radio(key="agree_split")
+    assert split.options == ["specialty", "site"]
+    shown = next(t.value for t in at.table if t.value.index.name == "Specialty")
+    assert list(shown.index) == ["cardiology", "oncology"]
+    split.set_value("site").run()
+    assert not at.exception, [e.message for e in at.exception]
+    shown = next(t.value for t in at.table if t.value.index.name == "Site")
+    assert list(shown.index) == ["north", "south"] and list(shown["Compared"]) == ["20", "20"]
