@@ -104,17 +104,17 @@ SUBGROUP_PREFIX = "subgroup:"
 
 def subgroup_names(items: Iterable[Item]) -> list[str]:
     """Subgroup column names in first-seen order across items."""
-    seen: dict[str, None] = {}
-    for item in items:
-        for name in item.subgroups:
-            seen.setdefault(name, None)
-    return list(seen)
+    return _first_seen(item.subgroups for item in items)
 
 
 def expert_names(items: Iterable[Item]) -> list[str]:
     """Expert names in first-seen order across items."""
+    return _first_seen(item.experts for item in items)
+
+
+def _first_seen(mappings: Iterable[Mapping[str, object]]) -> list[str]:
     seen: dict[str, None] = {}
-    for item in items:
-        for name in item.experts:
+    for mapping in mappings:
+        for name in mapping:
             seen.setdefault(name, None)
     return list(seen)
