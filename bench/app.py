@@ -26,8 +26,6 @@ import datetime as dt
 import json
 import os
 import platform
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,12 +36,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from selene_eval.testing_browser import (  # noqa: E402  (after the path set-up)
+    CHROMIUM,
+    free_port,
+    launch_chromium,
+    stop_process_group,
+    streamlit_command,
+)
+
 RESULTS = Path(__file__).resolve().parent / "results" / "app.json"
-CHROMIUM = Path(os.environ.get("SELENE_EVAL_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
 N_ITEMS = 10_000
 SLUG = "bench-10k"
 TARGET_FIRST_PAINT_S = 3.0
@@ -103,26 +104,6 @@ def write_study(root: Path) -> float:
     return time.perf_counter() - start
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Terminate the server's own process group (it was started in a new session)."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
 def torch_mapped(pid: int) -> bool:
     """Whether process ``pid`` has torch's shared library mapped (i.e. has imported torch)."""
     return "libtorch" in Path(f"/proc/{pid}/maps").read_text(encoding="utf-8", errors="replace")
@@ -147,17 +128,10 @@ def main() -> int:
         env.pop("SELENE_EVAL_ENABLE_SCRIPTED", None)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        command = [
-            sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-            "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-            "--browser.gatherUsageStats", "false",
-        ]
+        command = streamlit_command(port)
         log = Path(tmp) / "streamlit.log"
         with sync_playwright() as playwright:
-            context = playwright.chromium.launch_persistent_context(
-                str(Path(tmp) / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-                viewport={"width": 1400, "height": 2000},
-            )
+            context = launch_chromium(playwright, Path(tmp) / "profile", viewport={"width": 1400, "height": 2000})
             context.set_default_timeout(120_000)
             page = context.new_page()
             with log.open("wb") as out:
@@ -195,7 +169,7 @@ def main() -> int:
                     page.wait_for_function(IDLE_JS)
                 server_has_torch = torch_mapped(server.pid)
             finally:
-                stop(server)
+                stop_process_group(server)
                 context.close()
         apptest = subprocess.run([sys.executable, "-c", _APPTEST], cwd=REPO, env=env, capture_output=True, text=True,
                                  timeout=900)

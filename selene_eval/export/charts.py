@@ -21,7 +21,7 @@ from selene_eval import charts
 from selene_eval.compare import judge_variant_grid
 from selene_eval.errors import SeleneEvalError
 from selene_eval.items import items_frame
-from selene_eval.metrics import ConfusionMatrix
+from selene_eval.frames import confusion_frame, distribution_frame
 from selene_eval.report import StudyReport, expert_columns, judgment_table
 from selene_eval.store.studies import Study
 
@@ -96,7 +96,7 @@ def study_charts(study: Study, report: StudyReport) -> list[NamedChart]:
         if spec is not None:
             table = judgment_table(study, spec, result.variant_id)
             out.append(NamedChart(f"labels-{slug}", f"Label shares: {title}",
-                                  _sized(charts.label_distribution(judge_distribution(table, labels), labels=labels))))
+                                  _sized(charts.label_distribution(distribution_frame(table, labels), labels=labels))))
         if result.calibration is not None:
             c = result.calibration
             out.append(NamedChart(f"reliability-{slug}", f"Reliability: {title}",
@@ -158,26 +158,6 @@ def expert_distribution(study: Study) -> pd.DataFrame:
         name = column.removeprefix("expert:")
         rows += [{"source": name, "label": label, "count": counts.get(label, 0)} for label in study.spec.task.expert_labels]
     return pd.DataFrame(rows, columns=["source", "label", "count"])
-
-
-def judge_distribution(table: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
-    """Tidy ``source, label, count``: the judge's labels and all experts' labels on the judged items."""
-    judged = table[~table["judge_status"].isin(("pending", "not_renderable"))]
-    judge_counts = Counter(v for v in judged["judge_label"] if isinstance(v, str))
-    expert_counts = Counter(v for c in expert_columns(judged) for v in judged[c] if isinstance(v, str))
-    rows = [{"source": "Judge", "label": label, "count": judge_counts.get(label, 0)} for label in labels]
-    rows += [{"source": "Experts", "label": label, "count": expert_counts.get(label, 0)} for label in labels]
-    return pd.DataFrame(rows, columns=["source", "label", "count"])
-
-
-def confusion_frame(matrix: ConfusionMatrix) -> pd.DataFrame:
-    """A confusion matrix as tidy ``expert, judge, count`` rows (every cell, zeros included)."""
-    rows = [
-        {"expert": expert, "judge": judge, "count": int(matrix.counts[i][j])}
-        for i, expert in enumerate(matrix.labels)
-        for j, judge in enumerate(matrix.labels)
-    ]
-    return pd.DataFrame(rows, columns=["expert", "judge", "count"])
 
 
 def variant_values(report: StudyReport, metric: str) -> pd.DataFrame:

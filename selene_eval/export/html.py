@@ -26,7 +26,7 @@ from markupsafe import Markup
 from selene_eval.backends.base import JudgeSpec
 from selene_eval.errors import SeleneEvalError
 from selene_eval.export.charts import NamedChart, chart_svg, study_charts
-from selene_eval.export.tables import with_consensus
+from selene_eval.frames import with_consensus
 from selene_eval.items import items_frame
 from selene_eval.metrics import Interval
 from selene_eval.report import StudyReport, VariantResult, expert_columns, judgment_table, study_report

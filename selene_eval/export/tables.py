@@ -19,8 +19,8 @@ import pandas as pd
 from selene_eval.backends.base import JudgeSpec
 from selene_eval.errors import SeleneEvalError
 from selene_eval.items import items_frame
-from selene_eval.metrics import consensus
-from selene_eval.report import StudyReport, expert_columns, judgment_table
+from selene_eval.frames import with_consensus
+from selene_eval.report import StudyReport, judgment_table
 from selene_eval.store.studies import Study
 
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
@@ -122,18 +122,6 @@ def study_tables(study: Study, report: StudyReport, judges: Mapping[str, JudgeSp
     if not ceiling.empty:
         frames["ceiling"] = ceiling
     return StudyTables(frames)
-
-
-def with_consensus(frame: pd.DataFrame, level: str, order: list[str]) -> pd.DataFrame:
-    """``frame`` plus ``consensus``: the experts' strict-majority label (``None`` without one)."""
-    experts = expert_columns(frame)
-    out = frame.copy()
-    if not experts or out.empty:
-        out["consensus"] = None
-        return out
-    result = consensus(frame[experts], level, order=order)  # type: ignore[arg-type]
-    out["consensus"] = result.values.astype(object).where(result.values.notna(), None)
-    return out
 
 
 def _num(value: float | None) -> float | None:

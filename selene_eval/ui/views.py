@@ -7,19 +7,18 @@ so they can be tested (and reused by an HTML report) without a running app.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 
 import pandas as pd
 
 from selene_eval.backends.base import JudgeSpec
-from selene_eval.metrics import METRICS, ConfusionMatrix, consensus
+from selene_eval import frames
+# confusion_frame and distribution_frame are re-exported: pages reach them as ui.confusion_frame etc.
+from selene_eval.frames import NOT_JUDGED, confusion_frame, distribution_frame, present  # noqa: F401
+from selene_eval.metrics import METRICS
 from selene_eval.report import StudyReport, VariantResult, expert_columns
 from selene_eval.tasks import TaskType
 from selene_eval.ui.text import METRIC_NAMES, fmt_share, fmt_stat, judge_title
-
-NOT_JUDGED = ("pending", "not_renderable")
-"""Judgment-table statuses of items without a stored judgment."""
 
 STATUS_NAMES: dict[str, str] = {
     "ok": "read",
@@ -30,16 +29,6 @@ STATUS_NAMES: dict[str, str] = {
     "not_renderable": "prompt cannot be built for this item",
 }
 """Plain words for the parser's statuses."""
-
-
-def present(value: object) -> bool:
-    """Whether a table cell holds a value (not ``None``, NaN or an empty string)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return False
-    try:
-        return not bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return True
 
 
 def cell(value: object) -> str | None:
@@ -110,40 +99,9 @@ def compact_metrics(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("Figure").reset_index()
 
 
-def confusion_frame(matrix: ConfusionMatrix) -> pd.DataFrame:
-    """The confusion matrix as tidy rows ``expert``, ``judge``, ``count`` (every cell, zeros included)."""
-    rows = [
-        {"expert": expert, "judge": judge, "count": int(matrix.counts[i][j])}
-        for i, expert in enumerate(matrix.labels)
-        for j, judge in enumerate(matrix.labels)
-    ]
-    return pd.DataFrame(rows, columns=["expert", "judge", "count"])
-
-
-def distribution_frame(table: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
-    """How often each label was given by the judge and by the experts (all their labels), as tidy rows.
-
-    ``table`` is a :func:`selene_eval.report.judgment_table`; only judged items count, so both sides
-    describe the same items. Rows: ``source`` (``Judge`` / ``Experts``), ``label``, ``count``.
-    """
-    judged = table[~table["judge_status"].isin(NOT_JUDGED)]
-    judge_counts = Counter(v for v in judged["judge_label"] if present(v))
-    expert_counts = Counter(v for c in expert_columns(judged) for v in judged[c] if present(v))
-    rows = [{"source": "Judge", "label": label, "count": judge_counts.get(label, 0)} for label in labels]
-    rows += [{"source": "Experts", "label": label, "count": expert_counts.get(label, 0)} for label in labels]
-    return pd.DataFrame(rows, columns=["source", "label", "count"])
-
-
 def with_consensus(table: pd.DataFrame, task: TaskType) -> pd.DataFrame:
     """``table`` plus a ``consensus`` column: the experts' strict-majority label (``None`` without one)."""
-    experts = expert_columns(table)
-    out = table.copy()
-    if not experts:
-        out["consensus"] = None
-        return out
-    result = consensus(table[experts], task.level, order=list(task.expert_labels))  # type: ignore[arg-type]
-    out["consensus"] = result.values.astype(object).where(result.values.notna(), None)
-    return out
+    return frames.with_consensus(table, task.level, task.expert_labels)
 
 
 def disagreements(table: pd.DataFrame) -> pd.DataFrame:

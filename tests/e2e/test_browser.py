@@ -28,10 +28,7 @@ import csv
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -42,7 +39,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-CHROMIUM = Path(os.environ.get("SELENE_EVAL_CHROMIUM", "/usr/bin/chromium"))
+from selene_eval.testing_browser import (  # noqa: E402
+    CHROMIUM,
+    free_port,
+    launch_chromium,
+    stop_process_group,
+    streamlit_command,
+)
+
 if not CHROMIUM.exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (set SELENE_EVAL_CHROMIUM to another path)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
@@ -60,15 +64,6 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "docs" / "agreement.png"
 EXAMPLE_STUDY = REPO / "studies" / "example-finance"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SERVER_START_S = 60
 TIMEOUT_MS = 30_000  # any one step of the app (a rerun, a page switch)
 RUN_TIMEOUT_MS = 120_000  # loading the tiny model and judging 12 items on 2 CPU cores takes ~10 s
@@ -155,26 +150,6 @@ class Server:
             return "(no server log)"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Terminate the server's process group; kill it if it does not stop within 10 s."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
 @pytest.fixture
 def studies_dir(tmp_path: Path) -> Path:
     """A fresh studies folder holding a copy of the illustrative finance study (for the README screenshot)."""
@@ -192,14 +167,7 @@ def server(tmp_path: Path, studies_dir: Path) -> Iterator[Server]:
     log = tmp_path / "streamlit.log"
     env = {**os.environ, "SELENE_EVAL_STUDIES_DIR": str(studies_dir), "HF_HUB_OFFLINE": "1"}
     env.pop("SELENE_EVAL_ENABLE_SCRIPTED", None)
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--server.headless", "true",
-        "--server.fileWatcherType", "none",  # others edit this checkout; no reloads or watcher threads mid-test
-        "--browser.gatherUsageStats", "false",
-    ]
+    command = streamlit_command(port)
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)
@@ -221,20 +189,14 @@ def server(tmp_path: Path, studies_dir: Path) -> Iterator[Server]:
             time.sleep(0.25)
         yield result
     finally:
-        stop(process)
+        stop_process_group(process)
 
 
 @pytest.fixture
 def browser_context(tmp_path: Path) -> Iterator[BrowserContext]:
     """Headless Chromium with a fresh profile and a tall viewport (Streamlit scrolls an inner container)."""
     with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 3000},
-        )
+        context = launch_chromium(playwright, tmp_path / "chromium-profile", viewport={"width": 1400, "height": 3000})
         context.set_default_timeout(TIMEOUT_MS)
         try:
             yield context

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-CHROMIUM = Path(os.environ.get("SELENE_EVAL_CHROMIUM", "/usr/bin/chromium"))
+from selene_eval.testing_browser import CHROMIUM, launch_chromium  # noqa: E402
+
 if not CHROMIUM.exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (set SELENE_EVAL_CHROMIUM to another path)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
@@ -41,8 +42,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 REPO = Path(__file__).resolve().parents[2]
 SECTIONS = ["question", "data", "judges", "prompts", "statistics", "ceiling", "charts", "disagreements", "methods"]
 
@@ -51,10 +50,7 @@ SECTIONS = ["question", "data", "judges", "prompts", "statistics", "ceiling", "c
 def browser(tmp_path: Path) -> Iterator[BrowserContext]:
     """Headless Chromium with a fresh profile; every request that is not the report file is refused."""
     with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1200, "height": 2000},
-        )
+        context = launch_chromium(playwright, tmp_path / "profile", viewport={"width": 1200, "height": 2000})
         context.set_default_timeout(30_000)
         refused: list[str] = []
 
@@ -180,10 +176,7 @@ def test_studies_page_downloads_the_report_and_the_archive(
     study.close()
     profile = tmp_path_factory.mktemp("profile")
     with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 2400}, accept_downloads=True,
-        )
+        context = launch_chromium(playwright, profile, viewport={"width": 1400, "height": 2400}, accept_downloads=True)
         context.set_default_timeout(60_000)
         try:
             page = context.new_page()
