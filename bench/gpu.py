@@ -44,6 +44,7 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
+from selene_eval.testing import LLAMA31_ROPE  # noqa: E402  (after the path set-up)
 
 RESULTS = BENCH / "results" / "gpu.json"
 PERFORMANCE_DOC = BENCH.parent / "docs" / "PERFORMANCE.md"
@@ -98,16 +99,6 @@ TINY_SHAPES = LlamaShapes(
     num_attention_heads=4, num_key_value_heads=2, head_dim=16,
 )
 """For ``--cpu-dry-run``: Llama's vocabulary, tiny everything else."""
-
-LLAMA31_ROPE = {
-    "rope_type": "llama3",
-    "rope_theta": 500000.0,
-    "factor": 8.0,
-    "low_freq_factor": 1.0,
-    "high_freq_factor": 4.0,
-    "original_max_position_embeddings": 8192,
-}
-
 
 def llama_config(shapes: LlamaShapes, bos_token_id: int, eos_token_id: int) -> object:
     """A transformers ``LlamaConfig`` with ``shapes`` and Llama 3.1's RoPE scaling (no download)."""

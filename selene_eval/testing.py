@@ -165,6 +165,17 @@ def _train_tiny_tokenizer() -> Tokenizer:
     return tokenizer
 
 
+LLAMA31_ROPE: dict[str, object] = {
+    "rope_type": "llama3",
+    "rope_theta": 500000.0,
+    "factor": 8.0,
+    "low_freq_factor": 1.0,
+    "high_freq_factor": 4.0,
+    "original_max_position_embeddings": 8192,
+}
+"""Llama 3.1's RoPE scaling (as in its config.json), for the tiny model and bench/gpu.py's 8B shapes."""
+
+
 def build_tiny_model(directory: str | Path, *, answer_label: str | None = None, seed: int = 0) -> Path:
     """Write a tiny Llama-3.1-style model and tokenizer to ``directory`` and return its path.
 
@@ -208,14 +219,7 @@ def build_tiny_model(directory: str | Path, *, answer_label: str | None = None, 
         num_key_value_heads=2,
         head_dim=16,
         max_position_embeddings=131072,
-        rope_parameters={
-            "rope_type": "llama3",
-            "rope_theta": 500000.0,
-            "factor": 8.0,
-            "low_freq_factor": 1.0,
-            "high_freq_factor": 4.0,
-            "original_max_position_embeddings": 8192,
-        },
+        rope_parameters=dict(LLAMA31_ROPE),
         rms_norm_eps=1e-5,
         tie_word_embeddings=False,
         bos_token_id=ids[BOS_TOKEN],
