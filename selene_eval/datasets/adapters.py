@@ -171,11 +171,13 @@ def _load_financebench(location: Path, options: Mapping[str, str]) -> LoadedData
                 "id": f"{path.stem}:{record['financebench_id']}",
                 "financebench_id": record["financebench_id"],
                 "configuration": f"{record['model_name']} {record['eval_mode']}",
+                "model": record["model_name"], "eval_mode": record["eval_mode"],
                 "question": record["question"], "gold_answer": record["gold_answer"],
                 "model_answer": record["model_answer"], "label": record["label"],
                 "evidence": evidence.get(str(record["financebench_id"])) or None,
             })
-    columns = ["id", "financebench_id", "configuration", "question", "gold_answer", "model_answer", "label", "evidence"]
+    columns = ["id", "financebench_id", "configuration", "model", "eval_mode", "question", "gold_answer",
+               "model_answer", "label", "evidence"]
     table = table_from_records(records, columns, name=f"FinanceBench results ({len(files)} files)", sources=files,
                                fmt="jsonl")
     label_map: dict[str, str | None] = {"Correct Answer": "yes", "Incorrect Answer": "no"}
@@ -187,6 +189,8 @@ def _load_financebench(location: Path, options: Mapping[str, str]) -> LoadedData
         table=table,
         mapping=ColumnMapping(id="id", group="financebench_id", input="question", response="model_answer",
                               reference="gold_answer", category="configuration", experts=["label"],
+                              # Agreement per answering model and per retrieval set-up, besides per pair of both.
+                              subgroups=["model", "eval_mode"],
                               context="evidence" if options["context"] == "evidence" else None),
         task=TaskType.BINARY, label_map=label_map,
         rubric=Rubric(

@@ -74,6 +74,9 @@ def test_financebench_refusals_as_no(shared_datasets: Path, studies_dir: Path) -
     assert len({i.group_id for i in study.items}) == n_questions
     assert _all_labels(study) == Counter({"yes": correct, "no": incorrect + refusal})
     assert len({i.category for i in study.items}) == 16  # one category per model configuration
+    # ... and subgroups by answering model and by retrieval set-up on their own
+    assert {i.subgroups["model"] for i in study.items} == {"claude-2", "gpt-4-1106-preview", "gpt-4", "llama2"}
+    assert len({i.subgroups["eval_mode"] for i in study.items}) == 7
     assert "refusals count as not correct" in study.spec.description
 
 
