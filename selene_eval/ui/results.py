@@ -14,6 +14,7 @@ from selene_eval.backends.base import JudgeSpec
 from selene_eval.metrics import METRICS, Interval
 from selene_eval.metrics.agreement import SMALL_N
 from selene_eval.report import StudyReport, VariantResult, expert_columns, judgment_table, study_report
+from selene_eval.items import SUBGROUP_PREFIX
 from selene_eval.store import Study, StudyStore
 from selene_eval.store.studies import LOCK_FILE
 from selene_eval.tasks import TaskType
@@ -347,8 +348,18 @@ def disagreement_browser(table: pd.DataFrame, task: TaskType) -> None:
             categories = st.multiselect("Category", options, key="agree_category")
     with cols[-1]:
         search = st.text_input("Search the texts", key="agree_search", placeholder="a word in the question, answer or reasoning")
+    chosen: dict[str, list[str]] = {}
+    extra = [c for c in rows.columns if c.startswith(SUBGROUP_PREFIX) and rows[c].notna().any()]
+    for column, place in zip(extra, st.columns(len(extra)) if extra else []):
+        name = column.removeprefix(SUBGROUP_PREFIX)
+        options = sorted(str(v) for v in rows[column].dropna().unique())
+        # Keyed by position: a column name is user text, and widget keys must stay stable and valid.
+        key = f"agree_subgroup_{extra.index(column)}"
+        keep_valid_many(key, options)
+        with place:
+            chosen[name] = st.multiselect(name, options, key=key)
     shown = filter_items(rows, consensus_labels=consensus_labels, judge_labels=judge_labels,
-                         categories=categories, search=search)
+                         categories=categories, subgroups=chosen, search=search)
     st.caption(f"{plural(len(shown), 'item')} shown of {plural(len(rows), 'disagreement')}.")
     st.dataframe(item_view(shown), hide_index=True, width="stretch", column_config=_TEXT_COLUMNS)
     if shown.empty:

@@ -7,7 +7,7 @@ so they can be tested (and reused by an HTML report) without a running app.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -15,6 +15,7 @@ from selene_eval.backends.base import JudgeSpec
 from selene_eval import frames
 # confusion_frame and distribution_frame are re-exported: pages reach them as ui.confusion_frame etc.
 from selene_eval.frames import NOT_JUDGED, confusion_frame, distribution_frame, present  # noqa: F401
+from selene_eval.items import SUBGROUP_PREFIX
 from selene_eval.metrics import METRICS
 from selene_eval.report import StudyReport, VariantResult, expert_columns
 from selene_eval.tasks import TaskType
@@ -132,6 +133,9 @@ def item_view(table: pd.DataFrame, *, raw: bool = False) -> pd.DataFrame:
         columns["response_b"] = "Response B"
     if "category" in table.columns and table["category"].notna().any():
         columns["category"] = "Category"
+    for column in table.columns:
+        if column.startswith(SUBGROUP_PREFIX) and table[column].notna().any():
+            columns[column] = column.removeprefix(SUBGROUP_PREFIX)
     for column in experts:
         columns[column] = f"Expert {column.removeprefix('expert:')}"
     if "consensus" in table.columns:
@@ -153,9 +157,12 @@ def filter_items(
     consensus_labels: Sequence[str] = (),
     judge_labels: Sequence[str] = (),
     categories: Sequence[str] = (),
+    subgroups: Mapping[str, Sequence[str]] | None = None,
     search: str = "",
 ) -> pd.DataFrame:
     """Rows of ``table`` matching every given filter (empty filters match everything).
+
+    ``subgroups`` maps a subgroup column's name (without its ``subgroup:`` prefix) to the values to keep.
 
     ``search`` is a case-insensitive substring looked for in the input, response(s) and judge reasoning.
     """
@@ -166,6 +173,9 @@ def filter_items(
         mask &= table["judge_label"].isin(list(judge_labels))
     if categories:
         mask &= table["category"].isin(list(categories))
+    for name, values in (subgroups or {}).items():
+        if values:
+            mask &= table[f"{SUBGROUP_PREFIX}{name}"].isin(list(values))
     needle = search.strip().casefold()
     if needle:
         hay = pd.Series("", index=table.index)

@@ -17,7 +17,8 @@ def csv_with_extra_columns() -> bytes:
     lines = ["question,answer,expert_a,expert_b,specialty,site"]
     for i in range(40):
         label = "Yes" if i % 2 else "No"
-        lines.append(f'"Question {i}?","{"a good" if i % 2 else "a bad"} answer",{label},{label},'
+        good = i % 2 or i % 4 == 0  # the judge (yes on "good") is wrong on every fourth item
+        lines.append(f'"Question {i}?","{"a good" if good else "a bad"} answer",{label},{label},'
                      f'{["cardiology", "oncology"][i % 2 if i < 30 else 0]},{["north", "south"][i // 20]}')
     return ("\n".join(lines) + "\n").encode()
 
@@ -61,3 +62,15 @@ def test_subgroup_columns_chosen_on_the_data_page_split_the_agreement(studies_di
     assert not at.exception, [e.message for e in at.exception]
     shown = next(t.value for t in at.table if t.value.index.name == "Site")
     assert list(shown.index) == ["north", "south"] and list(shown["Compared"]) == ["20", "20"]
+
+    # The disagreements show the subgroup columns and filter on them.
+    assert "Where the judge and the experts disagree" in [s.value for s in at.subheader]
+    filters = {m.label: m for m in at.multiselect if m.key and m.key.startswith("agree_subgroup_")}
+    assert set(filters) == {"specialty", "site"}
+    shown = next(d.value for d in at.dataframe if "site" in d.value.columns)
+    assert {"specialty", "site"} <= set(shown.columns)
+    n_all = len(shown)
+    filters["site"].set_value(["north"]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    narrowed = next(d.value for d in at.dataframe if "site" in d.value.columns)
+    assert 0 < len(narrowed) < n_all and set(narrowed["site"]) == {"north"}
