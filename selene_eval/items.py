@@ -68,9 +68,16 @@ class Item:
             reference=_opt(record.get("reference")),
             context=_opt(record.get("context")),
             category=_opt(record.get("category")),
-            experts={str(k): _opt(v) for k, v in dict(experts).items()},  # type: ignore[arg-type]
-            subgroups={str(k): _opt(v) for k, v in dict(record.get("subgroups") or {}).items()},  # type: ignore[arg-type]
+            experts=_text_map(experts, "experts"),
+            subgroups=_text_map(record.get("subgroups") or {}, "subgroups"),
         )
+
+
+def _text_map(value: object, field: str) -> dict[str, str | None]:
+    """A record's name -> text mapping; ``TypeError`` for anything else (a damaged or hand-made file)."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{field} is not a mapping of names to values")
+    return {str(k): _opt(v) for k, v in value.items()}
 
 
 def _opt(value: object) -> str | None:

@@ -166,3 +166,10 @@ def test_the_html_report_has_a_table_per_split(study) -> None:
     html = build_html_report(study, n_resamples=0)
     assert "<h4>By category</h4>" in html and "<h4>By specialty</h4>" in html and "<h4>By difficulty</h4>" in html
     assert "<td>oncology</td>" in html
+
+
+@pytest.mark.parametrize("bad", [["specialty", "x"], "specialty", 3])
+def test_an_items_file_with_damaged_subgroups_is_refused_clearly(bad: object) -> None:
+    record = Item("1", "q", "r", experts={"a": "yes"}).to_record() | {"subgroups": bad}
+    with pytest.raises(TypeError, match="subgroups is not a mapping"):
+        Item.from_record(record)
