@@ -366,7 +366,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
               f"(no majority: {a.n_no_majority}, unparseable: {a.n_judge_missing} = {a.unparseable_share:.1%})")
         _print_agreement(a, indent="  ")
         for split in result.subgroups:
-            print(f"  by {split.by}:")
+            print(f"  by {split.by}" + (f" ({split.omitted} less frequent values left out)" if split.omitted else "") + ":")
             for value, sub in split.groups:
                 kappa = sub.metrics.get("cohen_kappa", sub.metrics["krippendorff_alpha"])
                 name = "cohen_kappa" if "cohen_kappa" in sub.metrics else "krippendorff_alpha"

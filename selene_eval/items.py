@@ -105,6 +105,10 @@ def items_frame(items: Sequence[Item]) -> "pandas.DataFrame":  # type: ignore[na
     )
 
 
+MAX_SUBGROUPS = 40
+"""The most values of one subgroup column that get statistics of their own (the most frequent): a column
+with hundreds of values (an id, a free text) would cost a bootstrap each and give groups too small to read."""
+
 SUBGROUP_PREFIX = "subgroup:"
 """Prefix of the subgroup columns of :func:`items_frame` (and of judgment tables and exports)."""
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from selene_eval.backends.base import JudgeSpec
-from selene_eval.items import SUBGROUP_PREFIX, items_frame
+from selene_eval.items import MAX_SUBGROUPS, SUBGROUP_PREFIX, items_frame
 from selene_eval.metrics import AgreementReport, ExpertAgreement, agreement, consensus, subgroup_agreement
 from selene_eval.metrics.calibration import CalibrationReport, calibration
 from selene_eval.metrics.coefficients import required_items
@@ -61,6 +61,8 @@ class SubgroupSplit:
 
     by: str
     groups: tuple[tuple[str | None, AgreementReport], ...]
+    omitted: int = 0
+    """Values left out: past :data:`MAX_SUBGROUPS`, only the largest groups are computed."""
 
     def to_list(self) -> list[dict[str, object]]:
         return [{"value": value, "agreement": report.to_dict(with_uncertainty=True)} for value, report in self.groups]
@@ -111,6 +113,7 @@ class VariantResult:
             "status_counts": dict(self.status_counts),
             "agreement": self.agreement.to_dict(with_uncertainty=True) if self.agreement else None,
             "subgroups": {split.by: split.to_list() for split in self.subgroups} or None,
+            "subgroups_omitted": {split.by: split.omitted for split in self.subgroups if split.omitted} or None,
             "calibration": self.calibration.to_dict() if self.calibration else None,
             "planning": plan.to_dict() if plan else None,
         }
@@ -266,6 +269,17 @@ def subgroup_splits(frame: pd.DataFrame) -> list[tuple[str, str]]:
     return out
 
 
+def _largest_groups(rows: pd.DataFrame, column: str) -> tuple[pd.DataFrame, int]:
+    """``rows`` restricted to the :data:`MAX_SUBGROUPS` most frequent values of ``column`` (and the rows
+    without a value), and how many values were left out."""
+    counts = rows[column].value_counts()  # most frequent first; ties keep the order of first appearance
+    if len(counts) <= MAX_SUBGROUPS:
+        return rows, 0
+    keep = set(counts.index[:MAX_SUBGROUPS])
+    mask = rows[column].isna() | rows[column].isin(keep)
+    return rows[mask].reset_index(drop=True), len(counts) - MAX_SUBGROUPS
+
+
 def study_report(
     study: Study, judges: list[JudgeSpec] | None = None, *, n_resamples: int = 1000, seed: int = 0
 ) -> StudyReport:
@@ -312,10 +326,11 @@ def study_report(
                 report = agreement(rows, "judge_label", experts, task.level, order=order, group=group,
                                    n_resamples=n_resamples, seed=seed)
                 for name, column in splits:
+                    kept, omitted = _largest_groups(rows, column)
                     subgroups.append(SubgroupSplit(name, tuple(
-                        subgroup_agreement(rows, column, "judge_label", experts, task.level, order=order, group=group,
+                        subgroup_agreement(kept, column, "judge_label", experts, task.level, order=order, group=group,
                                            n_resamples=n_resamples, seed=seed)
-                    )))
+                    ), omitted))
             judge_labels = [None if x is None or x != x else str(x) for x in table["judge_label"]]
             labels_by_variant[variant_id].append((judge, judge_labels))
             calib = None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
-from selene_eval.items import Item
+from selene_eval.items import MAX_SUBGROUPS, Item
 from selene_eval.tasks import TaskType
 
 if TYPE_CHECKING:
@@ -254,6 +254,17 @@ def item_issues(
                 f"{_count(len(empty), 'item')} {'has' if len(empty) == 1 else 'have'} an empty {role}; the judge "
                 "will see nothing there.",
                 column=column, rows=empty, fix="Fill in the missing texts, or remove those rows.",
+            ))
+    for column in mapping.subgroups:
+        distinct = {item.subgroups.get(column) for item in items} - {None}
+        if len(distinct) > MAX_SUBGROUPS:
+            issues.append(warning(
+                "many_subgroups",
+                f"The subgroup column {column!r} has {len(distinct):,} different values; statistics are given for "
+                f"its {MAX_SUBGROUPS} most frequent values only, and groups that small are hard to read.",
+                column=column,
+                fix="Choose a column with a few broad values (a domain, a specialty, a difficulty), or group the "
+                "values into fewer in the file.",
             ))
     explained = set(unlabelled_explained)
     labelled = [item for item in items if any(v is not None for v in item.experts.values())]

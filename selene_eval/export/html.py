@@ -242,7 +242,7 @@ judge output unreadable: {{ r.a.n_judge_missing | fmt }} = {{ r.a.unparseable_sh
 </table>
 {% for w in r.a.warnings %}<p class="warn">{{ w }}</p>{% endfor %}
 {% if r.a.notes %}<details><summary>Notes ({{ r.a.notes | length }})</summary><ul>{% for n in r.a.notes %}<li>{{ n }}</li>{% endfor %}</ul></details>{% endif %}
-{% for split in r.subgroups %}<h4>By {{ split.by }}</h4>
+{% for split in r.subgroups %}<h4>By {{ split.by }}</h4>{% if split.omitted %}<p class="note">{{ split.omitted }} less frequent values are left out: only the most frequent get statistics of their own.</p>{% endif %}
 <table><tr><th>{{ split.by }}</th><th>Compared</th><th>Accuracy</th><th>{{ r.key | metric_name }}</th></tr>
 {% for value, sub in split.groups %}<tr><td>{{ value if value is not none else "(none)" }}</td><td class="num">{{ sub.n_compared | fmt }}{% if sub.n_compared < 30 %} (few){% endif %}</td>
 <td class="num">{{ sub.metrics.get("accuracy") | fmt }} {{ sub.intervals.get("accuracy") | fmt_interval }}</td>

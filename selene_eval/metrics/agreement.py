@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -675,6 +675,15 @@ def agreement(
     )
 
 
+def natural_order(values: Iterable[str]) -> list[str]:
+    """``values`` sorted as numbers when all of them are (``"2"`` before ``"10"``), else as text."""
+    values = list(values)
+    try:
+        return sorted(values, key=float)
+    except ValueError:
+        return sorted(values)
+
+
 def subgroup_agreement(
     table: pd.DataFrame,
     by: str,
@@ -688,7 +697,8 @@ def subgroup_agreement(
     ci_level: float = 0.95,
     seed: int = 0,
 ) -> list[tuple[str | None, AgreementReport]]:
-    """:func:`agreement` within each value of the column ``by`` (e.g. a category), in sorted order.
+    """:func:`agreement` within each value of the column ``by`` (e.g. a category), in sorted order
+    (numerically when every value is a number: 2 before 10).
 
     Rows with no value in ``by`` form one last subgroup, ``None``. The label order is fixed over the whole
     table (when ``order`` is not given, from all rows), so that subgroups are comparable. Each report
@@ -701,7 +711,7 @@ def subgroup_agreement(
     if order is None and level != "interval":
         order = list(code_table(table, experts, level, judge=judge).labels) or None
     values = [cell_text(v) for v in table[by].tolist()]
-    keys: list[str | None] = sorted({v for v in values if v is not None})
+    keys: list[str | None] = list(natural_order({v for v in values if v is not None}))
     if any(v is None for v in values):
         keys.append(None)
     out = []

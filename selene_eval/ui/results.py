@@ -451,6 +451,9 @@ def subgroup_table(result: VariantResult) -> None:
         row["Note"] = f"fewer than {SMALL_N} items" if a.n_compared < SMALL_N else ""
         rows.append(row)
     st.table(pd.DataFrame(rows).set_index(head))
+    if split.omitted:
+        st.caption(f"{plural(split.omitted, 'less frequent value')} of {md_escape(split.by)} left out: only the most "
+                   "frequent values get statistics of their own.")
     if any(a.n_compared < SMALL_N for _, a in split.groups):
         st.caption(f"Subgroups with fewer than {SMALL_N} compared items give unstable figures and wide intervals: "
                    "read them together with the overall result, not on their own.")

@@ -173,3 +173,31 @@ def test_an_items_file_with_damaged_subgroups_is_refused_clearly(bad: object) ->
     record = Item("1", "q", "r", experts={"a": "yes"}).to_record() | {"subgroups": bad}
     with pytest.raises(TypeError, match="subgroups is not a mapping"):
         Item.from_record(record)
+
+
+def test_numeric_subgroup_values_sort_as_numbers() -> None:
+    from selene_eval.metrics.agreement import natural_order
+
+    assert natural_order(["10", "2", "1.5"]) == ["1.5", "2", "10"]
+    assert natural_order(["b", "10", "a"]) == ["10", "a", "b"]  # not all numbers: as text
+
+
+def test_a_column_with_too_many_values_is_warned_about_and_capped(tmp_path: Path) -> None:
+    from selene_eval.items import MAX_SUBGROUPS
+
+    frame = table()
+    frame["source"] = ["doc-big" if i < 5 else f"doc-{i}" for i in range(N)]  # 44 values, all but one unique
+    assert frame["source"].nunique() > MAX_SUBGROUPS
+    cols = mapping(subgroups=["source"])
+    items, report = build_items(frame, cols, TaskType.BINARY)
+    assert report.ok  # a warning, not an error
+    assert any(i.code == "many_subgroups" and "'source'" in i.message for i in report.issues)
+    study = StudyStore(tmp_path).create(spec_for("many"), items)
+    run_study(study, ScriptedBackend(SPEC, script=answer))
+    (result,) = study_report(study, n_resamples=0).results
+    study.close()
+    (split,) = result.subgroups
+    n_values = len({i.subgroups["source"] for i in items})
+    assert len(split.groups) == MAX_SUBGROUPS and split.omitted == n_values - MAX_SUBGROUPS
+    assert "doc-big" in [v for v, _ in split.groups]  # the largest groups are the ones kept
+    assert result.to_dict()["subgroups_omitted"] == {"source": n_values - MAX_SUBGROUPS}
