@@ -13,7 +13,7 @@ from selene_eval.ui.results import (
     subgroup_table,
 )
 
-ui.declare("agree", pick=0, consensus=[], judge=[], category=[], search="", read=0, split="category")
+ui.declare("agree", pick=0, consensus=[], judge=[], category=[], search="", read=0, split=None)
 
 
 def main() -> None:

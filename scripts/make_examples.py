@@ -199,12 +199,26 @@ def _words(study, variant_id: str) -> dict[str, str]:
     return {**own, **{label: word for word, label in study.variant(variant_id).label_aliases.items()}}
 
 
+# Subgroup columns of the finance example, so that "Agreement by subgroup" has something to break down.
+SECTORS = {
+    "Northwind Corp": "industrials", "Bluefin Bank": "financials", "Linden": "financials", "Harbor Foods": "consumer",
+    "Alder Retail": "consumer", "Quill Software": "technology", "Ridge Energy": "energy and mining",
+    "Cobalt Mining": "energy and mining",
+}
+
+
+def _finance_subgroups(question: str) -> dict[str, str | None]:
+    sector = next(s for company, s in SECTORS.items() if company in question)
+    kind = "yes/no question" if question.startswith(("Did ", "Is ")) else "figure or explanation"
+    return {"sector": sector, "question type": kind}
+
+
 def build(studies_dir: Path) -> None:
     """(Re)write both example studies in ``studies_dir``."""
     store = StudyStore(studies_dir)
     finance_items = [
         Item(f"f{n:02d}", q, a, group_id=q.split("'")[0], reference=ref, category="finance",
-             experts={"analyst_1": e[0], "analyst_2": e[1], "analyst_3": e[2]})
+             experts={"analyst_1": e[0], "analyst_2": e[1], "analyst_3": e[2]}, subgroups=_finance_subgroups(q))
         for n, (q, a, ref, e, _, _) in enumerate(FINANCE, start=1)
     ]
     finance = StudySpec(
@@ -214,7 +228,7 @@ def build(studies_dir: Path) -> None:
         illustrative=True,
         task=TaskType.BINARY,
         mapping={"id": "id", "group": "company", "input": "question", "response": "answer", "reference": "gold",
-                 "experts": ["analyst_1", "analyst_2", "analyst_3"]},
+                 "experts": ["analyst_1", "analyst_2", "analyst_3"], "subgroups": ["sector", "question type"]},
         experts=["analyst_1", "analyst_2", "analyst_3"],
         rubric=default_rubric(TaskType.BINARY),
         variants=["selene-ref", "selene", *FINANCE_VARIANTS],

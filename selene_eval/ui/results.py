@@ -434,7 +434,9 @@ def subgroup_table(result: VariantResult) -> None:
         return
     names = [split.by for split in result.subgroups]
     st.subheader(f"Agreement by {names[0]}" if len(names) == 1 else "Agreement by subgroup")
-    keep_valid("agree_split", names, names[0])
+    # Start on the first column that splits the items at all (a category with one value says nothing).
+    informative = next((split.by for split in result.subgroups if len(split.groups) > 1), names[0])
+    keep_valid("agree_split", names, informative)
     chosen = st.radio("Break down by", names, key="agree_split", horizontal=True) if len(names) > 1 else names[0]
     split = next((s for s in result.subgroups if s.by == chosen), result.subgroups[0])
     head = split.by[:1].upper() + split.by[1:]
