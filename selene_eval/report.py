@@ -16,7 +16,7 @@ from selene_eval.metrics.coefficients import required_items
 from selene_eval.metrics.robustness import Robustness, robustness
 from selene_eval.prompts.parser import parse_for_variant
 from selene_eval.prompts.variants import PromptVariant
-from selene_eval.prompts.render import cache_key, render
+from selene_eval.prompts.render import cache_key, identity_text, render
 from selene_eval.errors import TemplateError
 from selene_eval.store.studies import Study
 from selene_eval.compare import JudgeComparison, compare_judge_labels
@@ -213,7 +213,7 @@ def judgment_table(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFr
     a parser fix applies to old judgments too.
     """
     variant = study.variant(variant_id)
-    identity = judge.identity()
+    identity = identity_text(judge.identity())  # serialised once, not once per prompt
     items = study.items
     keys: list[str | None] = []
     for item in items:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from selene_eval.backends.base import JudgeBackend, JudgeSpec
 from selene_eval.errors import SeleneEvalError, TemplateError
 from selene_eval.prompts.parser import label_choices, label_probs_for_variant, parse_for_variant
-from selene_eval.prompts.render import RenderedPrompt, cache_key, render
+from selene_eval.prompts.render import RenderedPrompt, cache_key, identity_text, render
 from selene_eval.store.judgments import StoredFailure, StoredJudgment
 from selene_eval.store.studies import Study, holding_run_lock
 
@@ -109,7 +109,7 @@ def plan_run(
         raise SeleneEvalError(f"Study {study.slug!r} has no prompt variants; add one (e.g. 'selene').")
     variants = [study.variant(v) for v in ids]
     items = study.items[:limit] if limit else study.items
-    identity = judge.identity()
+    identity = identity_text(judge.identity())  # serialised once, not once per prompt
     prompts: list[PendingJudgment] = []
     skipped: list[Skipped] = []
     for variant in variants:

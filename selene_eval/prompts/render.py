@@ -109,7 +109,17 @@ def render(variant: PromptVariant, item: Item, rubric: Rubric) -> RenderedPrompt
     return RenderedPrompt(item.item_id, variant.id, variant.content_hash, tuple(messages))
 
 
-def cache_key(judge_identity: dict[str, object], prompt: RenderedPrompt) -> str:
-    """The judgment's key: a hash of everything that changes the output (judge settings and messages)."""
-    blob = json.dumps(judge_identity, sort_keys=True) + "\n" + prompt.fingerprint()
+def cache_key(judge_identity: dict[str, object] | str, prompt: RenderedPrompt) -> str:
+    """The judgment's key: a hash of everything that changes the output (judge settings and messages).
+
+    ``judge_identity`` may be given already serialised (:func:`identity_text`): a study's plan computes
+    one key per item and variant with the same judge, so it serialises the judge once.
+    """
+    text = judge_identity if isinstance(judge_identity, str) else identity_text(judge_identity)
+    blob = text + "\n" + prompt.fingerprint()
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def identity_text(judge_identity: dict[str, object]) -> str:
+    """The judge's identity as the cache key hashes it (stable JSON)."""
+    return json.dumps(judge_identity, sort_keys=True)
