@@ -193,61 +193,6 @@ def _has_weights(folder: Path) -> bool:
 # ---------------------------------------------------------------------------------------------------
 
 
-class _StopAfterResult:
-    """A stopping criterion: each row stops once its result line is complete (:func:`result_line_complete`).
-
-    Checked only after a token that holds a line break (a set lookup per row and step; the decode and the
-    regular expression run only then). ``stopped_at[row]`` is the number of new tokens the row kept.
-    Rows that stop are finished for ``generate`` (it pads them from then on); the call ends when every row
-    has stopped or reached its end token.
-    """
-
-    def __init__(
-        self, tokenizer: PreTrainedTokenizerBase, prompt_length: int, newline_ids: frozenset[int], n_rows: int
-    ) -> None:
-        self.tokenizer = tokenizer
-        self.prompt_length = prompt_length
-        self.newline_ids = newline_ids
-        self.stopped_at: list[int | None] = [None] * n_rows
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: object) -> torch.Tensor:
-        import torch
-
-        generated = input_ids.shape[1] - self.prompt_length
-        for row, token in enumerate(input_ids[:, -1].tolist()):
-            if self.stopped_at[row] is None and token in self.newline_ids:
-                text = self.tokenizer.decode(input_ids[row, self.prompt_length :].tolist(), skip_special_tokens=True)
-                if result_line_complete(text):
-                    self.stopped_at[row] = generated
-        return torch.tensor([at is not None for at in self.stopped_at], dtype=torch.bool, device=input_ids.device)
-
-
-class _CandidateLogits:
-    """A logits processor that changes nothing and keeps the logits of a few tokens at every step."""
-
-    def __init__(self, token_ids: Sequence[int]) -> None:
-        self.token_ids = list(token_ids)
-        self._index: torch.Tensor | None = None
-        self._steps: list[torch.Tensor] = []
-        self._table: torch.Tensor | None = None
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        import torch
-
-        if self._index is None:
-            self._index = torch.tensor(self.token_ids, device=scores.device)
-        self._steps.append(scores.index_select(1, self._index).float())  # stays on the device: no sync per step
-        return scores
-
-    def at(self, step: int, row: int, columns: Sequence[int]) -> list[float]:
-        """The recorded logits of ``columns`` (indices into ``token_ids``) for ``row`` at ``step``."""
-        import torch
-
-        if self._table is None:
-            self._table = torch.stack(self._steps).cpu()
-        return self._table[step, row, list(columns)].tolist()
-
-
 @dataclass(frozen=True)
 class LabelCandidates:
     """Where and how a label is read from the model's next-token distribution (one per prompt ending).
@@ -625,48 +570,83 @@ class TransformersBackend:
         return batch["input_ids"].to(self.model.device), batch["attention_mask"].to(self.model.device)
 
     def _generate_batch(self, prompts: list[_Prompt]) -> list[Generation]:
-        """One ``model.generate`` call over ``prompts`` (may raise ``torch.OutOfMemoryError``).
+        """Greedy decoding of ``prompts`` together (may raise ``torch.OutOfMemoryError``).
 
-        Each row stops when its result line is complete (:class:`_StopAfterResult`) or at its end token;
-        the batch ends when every row has. The logits of the label candidates are recorded at every step
-        (a handful of floats per row, where keeping whole score vectors would take gigabytes with a 128k
-        vocabulary) and read afterwards at the step where the label was written.
+        Each row stops when its result line is complete (:func:`result_line_complete`, checked after a
+        token that holds a line break), at its end token, or after ``max_new_tokens``. A row that stops
+        leaves the batch at once: its cache rows are dropped (``batch_select_indices``), so the remaining
+        rows no longer pay for it. ``model.generate`` would keep decoding finished rows as padding until the
+        longest answer ends, which on a CPU (where a row costs nearly as much as a separate call) made a
+        batch slower than a loop. The logits of the label candidates are kept at every step (a handful of
+        floats per row, where whole score vectors would take gigabytes with a 128k vocabulary) and read
+        afterwards at the step where the label was written.
         """
         import torch
-        from transformers import LogitsProcessorList, StoppingCriteriaList
+        from transformers import DynamicCache
 
         assert self.model is not None and self.tokenizer is not None
         input_ids, attention_mask = self._padded(prompts)
         if self._newline_ids is None:
             self._newline_ids = _newline_token_ids(self.tokenizer)
-        stopper = _StopAfterResult(self.tokenizer, input_ids.shape[1], self._newline_ids, len(prompts))
         watched = sorted({token for p in prompts if p.candidates for token in p.candidates.tokens})
-        recorder = _CandidateLogits(watched)
-        with torch.inference_mode():
-            output = self.model.generate(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                stopping_criteria=StoppingCriteriaList([stopper]),
-                logits_processor=LogitsProcessorList([recorder] if watched else []),
-            )
-        new_tokens = output[:, input_ids.shape[1] :].tolist()
+        watched_index = torch.tensor(watched, device=input_ids.device) if watched else None
         eos = set(self._eos_ids)
+        n = len(prompts)
+        tokens: list[list[int]] = [[] for _ in range(n)]
+        recorded: list[list[list[float]]] = [[] for _ in range(n)]  # per row, per step: the watched logits
+        ends: list[tuple[int, str] | None] = [None] * n  # (tokens kept, finish reason) once a row is done
+        rows = list(range(n))  # the batch position of each row still decoding -> its prompt's row
+        cache = DynamicCache(config=self.model.config)  # sliding-window layers get their own kind
+        position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+        step_input = input_ids
+        with torch.inference_mode():
+            for _ in range(self.spec.max_new_tokens):
+                logits = self.model(
+                    input_ids=step_input, attention_mask=attention_mask, position_ids=position_ids,
+                    cache=cache, use_cache=True, logits_to_keep=1,
+                ).logits[:, -1, :]
+                chosen = logits.argmax(dim=-1)  # greedy; ties go to the lowest id, as in generate
+                picked = chosen.tolist()
+                kept_logits = logits.index_select(1, watched_index).float().tolist() if watched_index is not None else None
+                still: list[int] = []
+                for position, row in enumerate(rows):
+                    token = picked[position]
+                    if kept_logits is not None:
+                        recorded[row].append(kept_logits[position])
+                    if token in eos:
+                        ends[row] = (len(tokens[row]), "stop")
+                        continue
+                    tokens[row].append(token)
+                    if token in self._newline_ids and result_line_complete(
+                        self.tokenizer.decode(tokens[row], skip_special_tokens=True)
+                    ):
+                        ends[row] = (len(tokens[row]), "stop")
+                        continue
+                    still.append(position)
+                if not still:
+                    break
+                if len(still) < len(rows):
+                    keep = torch.tensor(still, device=input_ids.device)
+                    cache.batch_select_indices(keep)
+                    attention_mask = attention_mask.index_select(0, keep)
+                    chosen = chosen.index_select(0, keep)
+                    rows = [rows[position] for position in still]
+                attention_mask = torch.cat([attention_mask, attention_mask.new_ones((len(rows), 1))], dim=-1)
+                position_ids = attention_mask.long().sum(-1, keepdim=True) - 1
+                step_input = chosen.unsqueeze(-1)
         column = {token: i for i, token in enumerate(watched)}
         generations = []
-        for row_index, (prompt, row) in enumerate(zip(prompts, new_tokens, strict=True)):
-            stopped = stopper.stopped_at[row_index]
-            end = stopped if stopped is not None else next((i for i, token in enumerate(row) if token in eos), None)
-            # No end means the row ran for the whole budget (a batch only stops early when every row has
-            # ended), so the answer was cut off.
-            kept = row if end is None else row[:end]
+        for row, prompt in enumerate(prompts):
+            end = ends[row]
+            # No end: the row ran for the whole budget, so the answer was cut off.
+            kept, finish = (tokens[row], "length") if end is None else (tokens[row][: end[0]], end[1])
             text = self.tokenizer.decode(kept, skip_special_tokens=True)
-            finish = "length" if end is None else "stop"
             probs = None
             if prompt.candidates is not None:
                 step = self._label_step(kept, prompt.candidates)
                 if step is not None:
-                    logits = recorder.at(step, row_index, [column[t] for t in prompt.candidates.tokens])
-                    probs = prompt.candidates.probabilities(logits)
+                    logits_at = recorded[row][step]
+                    probs = prompt.candidates.probabilities([logits_at[column[t]] for t in prompt.candidates.tokens])
             generations.append(
                 Generation(text, finish, n_prompt_tokens=len(prompt.input_ids), n_new_tokens=len(kept), label_probs=probs)
             )
