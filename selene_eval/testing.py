@@ -32,7 +32,7 @@ from selene_eval.errors import BackendError, ModelUnavailableError
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
-    from transformers import PreTrainedModel
+    from transformers import LlamaConfig, PreTrainedModel
 
 # ---------------------------------------------------------------------------------------------------
 # The tiny Llama-3.1-style model
@@ -175,6 +175,36 @@ LLAMA31_ROPE: dict[str, object] = {
 }
 """Llama 3.1's RoPE scaling (as in its config.json), for the tiny model and bench/gpu.py's 8B shapes."""
 
+TINY_LLAMA_SHAPES: dict[str, int] = {
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "head_dim": 16,
+}
+"""The tiny model's shapes besides its vocabulary (bench/gpu.py's ``--cpu-dry-run`` uses them too)."""
+
+
+def llama31_config(shapes: Mapping[str, int | bool], *, bos_token_id: int, eos_token_id: int) -> LlamaConfig:
+    """A transformers ``LlamaConfig`` of ``shapes`` with Llama 3.1's RoPE scaling and RMSNorm epsilon.
+
+    ``shapes`` holds ``LlamaConfig``'s size fields: ``vocab_size``, ``hidden_size``, ``intermediate_size``,
+    ``num_hidden_layers``, ``num_attention_heads``, ``num_key_value_heads``, ``head_dim``, and optionally
+    ``max_position_embeddings`` and ``tie_word_embeddings`` (Llama 3.1's 131,072 and ``False`` otherwise).
+    No download: the tiny test model and bench/gpu.py's Llama-3.1-8B-sized model both start from it, so the
+    two differ only in their shapes. Imports transformers when called (not when this module is imported).
+    """
+    from transformers import LlamaConfig
+
+    return LlamaConfig(
+        **{"max_position_embeddings": 131072, "tie_word_embeddings": False, **shapes},
+        rope_parameters=dict(LLAMA31_ROPE),
+        rms_norm_eps=1e-5,
+        bos_token_id=bos_token_id,
+        eos_token_id=eos_token_id,
+    )
+
 
 def build_tiny_model(directory: str | Path, *, answer_label: str | None = None, seed: int = 0) -> Path:
     """Write a tiny Llama-3.1-style model and tokenizer to ``directory`` and return its path.
@@ -194,13 +224,13 @@ def build_tiny_model(directory: str | Path, *, answer_label: str | None = None, 
     token of its own. Raises ``ValueError`` for an empty label or one with surrounding whitespace.
     """
     directory = Path(directory)
-    hidden_size = 64
+    hidden_size = TINY_LLAMA_SHAPES["hidden_size"]
     raw_tokenizer = _train_tiny_tokenizer()
     # Before the config (scripting a label may add a token) and before importing torch (a bad label fails fast).
     chain = _answer_chain(raw_tokenizer, answer_label, hidden_size) if answer_label is not None else None
 
     import torch
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import GenerationConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=raw_tokenizer,
@@ -210,18 +240,8 @@ def build_tiny_model(directory: str | Path, *, answer_label: str | None = None, 
         model_max_length=131072,
     )
     ids = {text: raw_tokenizer.token_to_id(text) for text in LLAMA31_SPECIAL_TOKENS}
-    config = LlamaConfig(
-        vocab_size=raw_tokenizer.get_vocab_size(),
-        hidden_size=hidden_size,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=16,
-        max_position_embeddings=131072,
-        rope_parameters=dict(LLAMA31_ROPE),
-        rms_norm_eps=1e-5,
-        tie_word_embeddings=False,
+    config = llama31_config(
+        {"vocab_size": raw_tokenizer.get_vocab_size(), **TINY_LLAMA_SHAPES},
         bos_token_id=ids[BOS_TOKEN],
         eos_token_id=ids[EOT_TOKEN],
     )

@@ -1,8 +1,9 @@
 """What the browser tests and ``bench/app.py`` share: where Chromium is, how it is started (headless, no
-network chatter), free ports and stopping a server's process group.
+network chatter), and how ``streamlit run app.py`` is started on a free port, awaited and stopped.
 
 Debian's Chromium is driven by Playwright's Python package; neither is needed to import this module
-(``launch_chromium`` takes the Playwright object the caller started).
+(``launch_chromium`` takes the Playwright object the caller started; ``chromium_context`` imports
+Playwright when called).
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ import signal
 import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +58,59 @@ def launch_chromium(playwright: Playwright, profile: Path, **options: Any) -> Br
     return playwright.chromium.launch_persistent_context(
         str(profile), executable_path=str(CHROMIUM), headless=True, args=list(CHROMIUM_ARGS), **options
     )
+
+
+@contextlib.contextmanager
+def chromium_context(profile: Path, *, timeout_ms: float, **options: Any) -> Iterator[BrowserContext]:
+    """Playwright started, :func:`launch_chromium` in ``profile`` with ``options``, every action's default
+    timeout set to ``timeout_ms``; the browser is closed (and Playwright stopped) on leaving."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = launch_chromium(playwright, profile, **options)
+        context.set_default_timeout(timeout_ms)
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+class ServerDidNotStart(RuntimeError):
+    """The dashboard's process exited, or did not answer in time, before its health endpoint answered."""
+
+
+def start_streamlit(port: int, env: Mapping[str, str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
+    """:func:`streamlit_command` started in ``cwd`` with ``env``, its output (both streams) going to ``log``.
+
+    The server runs in a session of its own, so that :func:`stop_process_group` also ends what it starts.
+    """
+    with log.open("wb") as out:
+        return subprocess.Popen(streamlit_command(port), cwd=cwd, env=dict(env), stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_until_served(
+    process: subprocess.Popen[bytes], url: str, *, timeout_s: float | None = None, poll_s: float = 0.25
+) -> None:
+    """Return once ``url``'s ``/_stcore/health`` answers 200, polling every ``poll_s`` seconds.
+
+    Raises :class:`ServerDidNotStart` when ``process`` exits first or, with ``timeout_s``, when that many
+    seconds pass without an answer (without a timeout it waits as long as the process runs).
+    """
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            raise ServerDidNotStart(f"streamlit exited with {process.returncode}")
+        # Refused connections and timeouts only mean "not yet": the server is still starting.
+        with (
+            contextlib.suppress(urllib.error.URLError, OSError),
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response,
+        ):
+            if response.status == 200:
+                return
+        if deadline is not None and time.monotonic() > deadline:
+            raise ServerDidNotStart(f"streamlit did not answer on {url} within {timeout_s:g} s")
+        time.sleep(poll_s)
 
 
 def free_port() -> int:

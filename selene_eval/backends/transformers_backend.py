@@ -18,6 +18,8 @@ Where the time goes, and what is done about it:
 * **Reasoned mode** stops each answer as soon as its result line is complete (:func:`result_line_complete`)
   instead of spending the whole ``max_new_tokens`` budget, and reads the label probabilities at the step
   where the label was written (:class:`LabelCandidates`) from logits it records anyway: no extra pass.
+  Its decoding loop drops an answer from the batch (and its rows of the KV cache) the step it ends, so a
+  batch costs what its unfinished answers cost.
 * **Fast mode** (``JudgeSpec.mode == "fast"``) writes no reasoning: the answer is prefilled up to the
   result marker (:func:`fast_mode_prefill`) and the label is the most probable allowed answer after one
   forward pass over the prompt. A different measurement from the reasoned mode (no chain of thought),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from selene_eval.data import ColumnMapping, read_table
@@ -41,6 +42,16 @@ def _read_jsonl(path: Path) -> list[dict[str, object]]:
     return records
 
 
+def _github_raw(repo: str, commit: str, path: str) -> str:
+    """The download URL of ``path`` in GitHub repository ``repo`` (``owner/name``) at ``commit``."""
+    return f"https://raw.githubusercontent.com/{repo}/{commit}/{path}"
+
+
+def _github_page(repo: str, commit: str, path: str, *, kind: str = "tree") -> str:
+    """The web page of ``path`` (a folder: ``kind="tree"``; a file: ``"blob"``) in ``repo`` at ``commit``."""
+    return f"https://github.com/{repo}/{kind}/{commit}/{path}"
+
+
 def _require(record: Mapping[str, object], fields: tuple[str, ...], path: Path, dataset: str) -> None:
     missing = [f for f in fields if f not in record]
     if missing:
@@ -50,8 +61,41 @@ def _require(record: Mapping[str, object], fields: tuple[str, ...], path: Path, 
 
 # --- K-QA ---------------------------------------------------------------------------------------------------------
 
+_KQA_REPO = "Itaymanes/K-QA"
 _KQA_COMMIT = "ef403d012e199fcfa0d8c02b38a96ff95164f4d0"
 _KQA_COLUMNS = ("Question", "answer", "claim", "label_0", "label_1", "label_2")
+_KQA_NLI_LABELS = ("Entailment", "Neutral", "Contradiction")
+
+
+@dataclass(frozen=True)
+class _KqaQuestion:
+    """What the judge is asked about each physician statement under one value of K-QA's ``question`` option."""
+
+    yes: str
+    """The physicians' NLI label that becomes ``yes``; the other two become ``no``."""
+    objective: str
+    yes_means: str
+    no_means: str
+    asked: str
+    """The question in the study's description."""
+
+
+_KQA_QUESTIONS = {
+    "entailment": _KqaQuestion(
+        "Entailment",
+        "Does the response state the medical fact given in the reference answer (a statement written by a "
+        "physician), in substance if not in the same words?",
+        "The response states the reference statement, or something that clearly implies it.",
+        "The response does not address the reference statement, or contradicts it.",
+        "whether the answer states each physician statement (Entailment = yes; Neutral and Contradiction = no)"),
+    "contradiction": _KqaQuestion(
+        "Contradiction",
+        "Does the response contradict the medical fact given in the reference answer (a statement written by a "
+        "physician)?",
+        "The response states something that contradicts the reference statement.",
+        "The response agrees with the reference statement or does not address it.",
+        "whether the answer contradicts each physician statement (Contradiction = yes)"),
+}
 
 
 def _load_kqa(location: Path, options: Mapping[str, str]) -> LoadedDataset:
@@ -66,29 +110,14 @@ def _load_kqa(location: Path, options: Mapping[str, str]) -> LoadedDataset:
         reference="claim", category="category_x" if "category_x" in table.frame.columns else None,
         experts=["label_0", "label_1", "label_2"],
     )
-    if options["question"] == "contradiction":
-        label_map = {"Entailment": "no", "Neutral": "no", "Contradiction": "yes"}
-        rubric = Rubric(
-            objective="Does the response contradict the medical fact given in the reference answer (a statement "
-                      "written by a physician)?",
-            descriptions={"yes": "The response states something that contradicts the reference statement.",
-                          "no": "The response agrees with the reference statement or does not address it."},
-        )
-        asked = "whether the answer contradicts each physician statement (Contradiction = yes)"
-    else:
-        label_map = {"Entailment": "yes", "Neutral": "no", "Contradiction": "no"}
-        rubric = Rubric(
-            objective="Does the response state the medical fact given in the reference answer (a statement written "
-                      "by a physician), in substance if not in the same words?",
-            descriptions={"yes": "The response states the reference statement, or something that clearly implies it.",
-                          "no": "The response does not address the reference statement, or contradicts it."},
-        )
-        asked = "whether the answer states each physician statement (Entailment = yes; Neutral and Contradiction = no)"
+    question = _KQA_QUESTIONS[options["question"]]
+    label_map: dict[str, str | None] = {nli: "yes" if nli == question.yes else "no" for nli in _KQA_NLI_LABELS}
+    rubric = Rubric(objective=question.objective, descriptions={"yes": question.yes_means, "no": question.no_means})
     return LoadedDataset(
         table=table, mapping=mapping, task=TaskType.BINARY, label_map=label_map, rubric=rubric,
         title="K-QA: three physicians on LLM answers to patient questions",
-        description=f"K-QA physician annotations: {asked}. The physician statement is the reference the judge "
-                    "checks the answer against; items are grouped by question for the bootstrap.",
+        description=f"K-QA physician annotations: {question.asked}. The physician statement is the reference the "
+                    "judge checks the answer against; items are grouped by question for the bootstrap.",
     )
 
 
@@ -99,17 +128,17 @@ KQA = DatasetAdapter(
     licence="MIT",
     licence_text="K-QA is released under the MIT licence (Copyright (c) 2023 Itay Manes): free to use, copy and "
                  "modify, provided the copyright and licence notice are kept.",
-    source_url=f"https://github.com/Itaymanes/K-QA/tree/{_KQA_COMMIT}/dataset",
+    source_url=_github_page(_KQA_REPO, _KQA_COMMIT, "dataset"),
     citation='Manes et al., "K-QA: A Real-World Medical Q&A Benchmark", arXiv:2401.14493.',
     summary="Real patient questions, one LLM answer each, split into physician-written statements; three "
             "physicians label whether the answer states (entails), ignores or contradicts each statement.",
     annotators="three physicians per item",
     task=TaskType.BINARY,
     files=(RemoteFile("NLI_medical_annotator.csv",
-                      f"https://raw.githubusercontent.com/Itaymanes/K-QA/{_KQA_COMMIT}/dataset/NLI_medical_annotator.csv",
+                      _github_raw(_KQA_REPO, _KQA_COMMIT, "dataset/NLI_medical_annotator.csv"),
                       git_blob_sha1="1cd74dae5c9d7671ac8c38fbdd6243e766c803f0"),),
     load_fn=_load_kqa,
-    options=(AdapterOption("question", ("entailment", "contradiction"), "entailment",
+    options=(AdapterOption("question", tuple(_KQA_QUESTIONS), "entailment",
                            "entailment: does the answer state the statement? contradiction: does it contradict it?"),),
     tags=("binary", "medical", "multi-annotator"),
 )
@@ -117,6 +146,7 @@ KQA = DatasetAdapter(
 
 # --- FinanceBench -------------------------------------------------------------------------------------------------
 
+_FB_REPO = "patronus-ai/financebench"
 _FB_COMMIT = "cc39aeb4afdf33909ee1412188bf89035950c2eb"
 _FB_RESULTS = (
     "claude-2_inContext", "claude-2_inContext_reverse", "gpt-4-1106-preview_closedBook", "gpt-4-1106-preview_inContext",
@@ -155,8 +185,10 @@ def _financebench_evidence(location: Path) -> tuple[dict[str, str], list[Path]]:
 
 def _load_financebench(location: Path, options: Mapping[str, str]) -> LoadedDataset:
     files = _financebench_files(location)
+    with_evidence = options["context"] == "evidence"
+    refusal_option = options["refusal"]
     evidence: dict[str, str] = {}
-    if options["context"] == "evidence":
+    if with_evidence:
         evidence, extra = _financebench_evidence(location)
         files = files + extra
     records: list[dict[str, object]] = []
@@ -165,7 +197,7 @@ def _load_financebench(location: Path, options: Mapping[str, str]) -> LoadedData
             continue  # the evidence file, read above
         for record in _read_jsonl(path):
             _require(record, _FB_FIELDS, path, "FinanceBench results")
-            if options["refusal"] == "drop" and record["label"] == "Refusal":
+            if refusal_option == "drop" and record["label"] == "Refusal":
                 continue
             records.append({
                 "id": f"{path.stem}:{record['financebench_id']}",
@@ -181,9 +213,9 @@ def _load_financebench(location: Path, options: Mapping[str, str]) -> LoadedData
     table = table_from_records(records, columns, name=f"FinanceBench results ({len(files)} files)", sources=files,
                                fmt="jsonl")
     label_map: dict[str, str | None] = {"Correct Answer": "yes", "Incorrect Answer": "no"}
-    if options["refusal"] == "no":
+    if refusal_option == "no":
         label_map["Refusal"] = "no"
-    refusal = ("refusals count as not correct (no)" if options["refusal"] == "no"
+    refusal = ("refusals count as not correct (no)" if refusal_option == "no"
                else "answers the reviewers marked as refusals are left out")
     return LoadedDataset(
         table=table,
@@ -191,7 +223,7 @@ def _load_financebench(location: Path, options: Mapping[str, str]) -> LoadedData
                               reference="gold_answer", category="configuration", experts=["label"],
                               # Agreement per answering model and per retrieval set-up, besides per pair of both.
                               subgroups=["model", "eval_mode"],
-                              context="evidence" if options["context"] == "evidence" else None),
+                              context="evidence" if with_evidence else None),
         task=TaskType.BINARY, label_map=label_map,
         rubric=Rubric(
             objective="Is the response a correct answer to the financial question, judged against the reference "
@@ -204,7 +236,7 @@ def _load_financebench(location: Path, options: Mapping[str, str]) -> LoadedData
                     f"incorrect or a refusal; {refusal}. One label per answer (no per-reviewer labels are "
                     "published), so there is no expert ceiling. Category: the model configuration."
                     + (" The gold evidence passages from the filing are given to the judge as context."
-                       if options["context"] == "evidence" else ""),
+                       if with_evidence else ""),
     )
 
 
@@ -215,17 +247,16 @@ FINANCEBENCH = DatasetAdapter(
     licence="CC-BY-NC-4.0",
     licence_text="FinanceBench's open-source sample is marked CC-BY-NC-4.0 on its Hugging Face page (the GitHub "
                  "repository has no licence file): attribution required, non-commercial use only. Cite the paper.",
-    source_url=f"https://github.com/patronus-ai/financebench/tree/{_FB_COMMIT}/results",
+    source_url=_github_page(_FB_REPO, _FB_COMMIT, "results"),
     citation='Islam et al., "FinanceBench: A New Benchmark for Financial Question Answering", arXiv:2311.11944.',
     summary="16 model configurations answered 150 questions about US company filings; every answer was reviewed "
             "as correct, incorrect or a refusal.",
     annotators="one label per answer (the authors' review)",
     task=TaskType.BINARY,
-    files=tuple(RemoteFile(f"results/{name}.jsonl",
-                           f"https://raw.githubusercontent.com/patronus-ai/financebench/{_FB_COMMIT}/results/{name}.jsonl")
+    files=tuple(RemoteFile(f"results/{name}.jsonl", _github_raw(_FB_REPO, _FB_COMMIT, f"results/{name}.jsonl"))
                 for name in _FB_RESULTS)
     + (RemoteFile("financebench_open_source.jsonl",
-                  f"https://raw.githubusercontent.com/patronus-ai/financebench/{_FB_COMMIT}/data/financebench_open_source.jsonl",
+                  _github_raw(_FB_REPO, _FB_COMMIT, "data/financebench_open_source.jsonl"),
                   git_blob_sha1="4aef1d43a443474ba193f158f2baf70550ff528d"),),
     load_fn=_load_financebench,
     options=(AdapterOption("refusal", ("no", "drop"), "no",
@@ -240,6 +271,7 @@ FINANCEBENCH = DatasetAdapter(
 
 # --- ExpertQA -----------------------------------------------------------------------------------------------------
 
+_EQA_REPO = "chaitanyamalaviya/ExpertQA"
 _EQA_COMMIT = "1aa7ba81bd4c083c12ef1aa2fee338f6cb60fa87"
 _EQA_SPLITS = {"rand_test.jsonl": "fbbf29d1", "rand_val.jsonl": "e8333642", "domain_test.jsonl": "2457e5e1",
                "domain_val.jsonl": "4a47e489"}
@@ -262,6 +294,7 @@ def _expertqa_files(location: Path) -> list[Path]:
 
 def _load_expertqa(location: Path, options: Mapping[str, str]) -> LoadedDataset:
     files = _expertqa_files(location)
+    with_answer = options["context"] == "answer"
     seen: set[str] = set()
     records: list[dict[str, object]] = []
     for path in files:
@@ -283,7 +316,7 @@ def _load_expertqa(location: Path, options: Mapping[str, str]) -> LoadedDataset:
                     records.append({
                         "id": f"{question_id}-{system}-{number}", "question_id": question_id, "field": field,
                         "question": question, "claim": claim.get("claim_string"),
-                        "answer": answer.get("answer_string") if options["context"] == "answer" else None,
+                        "answer": answer.get("answer_string") if with_answer else None,
                         "correctness": claim.get("correctness"),
                     })
     if not records:
@@ -294,7 +327,7 @@ def _load_expertqa(location: Path, options: Mapping[str, str]) -> LoadedDataset:
     return LoadedDataset(
         table=table,
         mapping=ColumnMapping(id="id", group="question_id", input="question", response="claim",
-                              context="answer" if options["context"] == "answer" else None, category="field",
+                              context="answer" if with_answer else None, category="field",
                               experts=["correctness"]),
         task=TaskType.ABSOLUTE, label_map=dict(_EQA_SCALE),
         rubric=Rubric(
@@ -307,7 +340,7 @@ def _load_expertqa(location: Path, options: Mapping[str, str]) -> LoadedDataset:
         description="ExpertQA claims from answers to expert-written questions in medicine, business and economics; "
                     "the expert who asked rated each claim's correctness (Definitely incorrect = 1 ... Definitely "
                     "correct = 5). One expert per item, so there is no expert ceiling"
-                    + ("; the full answer is given to the judge as context." if options["context"] == "answer" else "."),
+                    + ("; the full answer is given to the judge as context." if with_answer else "."),
     )
 
 
@@ -318,14 +351,13 @@ EXPERTQA = DatasetAdapter(
     licence="MIT",
     licence_text="ExpertQA is released under the MIT licence (Copyright (c) 2023 Chaitanya Malaviya): free to use, "
                  "copy and modify, provided the copyright and licence notice are kept.",
-    source_url=f"https://github.com/chaitanyamalaviya/ExpertQA/tree/{_EQA_COMMIT}/data/lfqa",
+    source_url=_github_page(_EQA_REPO, _EQA_COMMIT, "data/lfqa"),
     citation='Malaviya et al., "ExpertQA: Expert-Curated Questions and Attributed Answers", NAACL 2024.',
     summary="Experts wrote questions from their work, a system answered, and the same expert rated every claim "
             "of the answer for correctness on a 5-point scale.",
     annotators="one expert per item",
     task=TaskType.ABSOLUTE,
-    files=tuple(RemoteFile(f"data/lfqa/{name}",
-                           f"https://raw.githubusercontent.com/chaitanyamalaviya/ExpertQA/{_EQA_COMMIT}/data/lfqa/{name}",
+    files=tuple(RemoteFile(f"data/lfqa/{name}", _github_raw(_EQA_REPO, _EQA_COMMIT, f"data/lfqa/{name}"),
                            git_blob_sha1=prefix) for name, prefix in _EQA_SPLITS.items()),
     load_fn=_load_expertqa,
     options=(AdapterOption("context", ("answer", "none"), "answer",
@@ -337,6 +369,7 @@ EXPERTQA = DatasetAdapter(
 
 # --- PandaLM ------------------------------------------------------------------------------------------------------
 
+_PANDA_REPO = "WeOpenML/PandaLM"
 _PANDA_COMMIT = "3871806e72b4832f815ecafd24d3503c73403f48"
 _PANDA_FIELDS = ("idx", "instruction", "input", "response1", "response2", "annotator1", "annotator2", "annotator3")
 
@@ -381,14 +414,13 @@ PANDALM = DatasetAdapter(
     licence="Apache-2.0",
     licence_text="PandaLM's repository (this test set included; model weights excepted) is under the Apache "
                  "License 2.0: use, change and share with the licence and notices kept.",
-    source_url=f"https://github.com/WeOpenML/PandaLM/blob/{_PANDA_COMMIT}/data/testset-v1.json",
+    source_url=_github_page(_PANDA_REPO, _PANDA_COMMIT, "data/testset-v1.json", kind="blob"),
     citation='Wang et al., "PandaLM: An Automatic Evaluation Benchmark for LLM Instruction Tuning Optimization", '
              "arXiv:2306.05087.",
     summary="999 instructions with two model responses each; three annotators pick the better one or a tie.",
     annotators="three annotators per item",
     task=TaskType.PAIRWISE,
-    files=(RemoteFile("testset-v1.json",
-                      f"https://raw.githubusercontent.com/WeOpenML/PandaLM/{_PANDA_COMMIT}/data/testset-v1.json",
+    files=(RemoteFile("testset-v1.json", _github_raw(_PANDA_REPO, _PANDA_COMMIT, "data/testset-v1.json"),
                       git_blob_sha1="4d6d2d4ddafb0dda8415b00dce6633f5ebcfec1b"),),
     load_fn=_load_pandalm,
     tags=("pairwise", "multi-annotator"),

@@ -20,8 +20,8 @@ import pandas as pd
 from selene_eval import charts
 from selene_eval.compare import judge_variant_grid
 from selene_eval.errors import SeleneEvalError
-from selene_eval.items import items_frame
 from selene_eval.frames import confusion_frame, distribution_frame
+from selene_eval.items import items_frame
 from selene_eval.report import StudyReport, expert_columns, judgment_table
 from selene_eval.store.studies import Study
 

@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from selene_eval.backends.base import JudgeSpec
 from selene_eval import frames
+from selene_eval.backends.base import JudgeSpec
+
 # confusion_frame and distribution_frame are re-exported: pages reach them as ui.confusion_frame etc.
 from selene_eval.frames import NOT_JUDGED, confusion_frame, distribution_frame, present  # noqa: F401
 from selene_eval.items import SUBGROUP_PREFIX
