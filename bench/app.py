@@ -21,7 +21,6 @@ minute, most of it writing the study). Make target: ``make bench-app``.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
@@ -30,19 +29,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from selene_eval.testing_browser import (  # noqa: E402  (after the path set-up)
-    CHROMIUM,
-    free_port,
-    launch_chromium,
-    stop_process_group,
-    streamlit_command,
-)
+from selene_eval import testing_browser  # noqa: E402  (after the path set-up)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "app.json"
 N_ITEMS = 10_000
@@ -111,12 +102,12 @@ def torch_mapped(pid: int) -> bool:
 
 def main() -> int:
     try:
-        from playwright.sync_api import expect, sync_playwright
+        from playwright.sync_api import expect
     except ImportError:
         print("bench/app.py needs the playwright package (pip install playwright; no browser download).", file=sys.stderr)
         return 2
-    if not CHROMIUM.exists():
-        print(f"bench/app.py needs Chromium at {CHROMIUM} (apt-get install chromium).", file=sys.stderr)
+    if not testing_browser.CHROMIUM.exists():
+        print(f"bench/app.py needs Chromium at {testing_browser.CHROMIUM} (apt-get install chromium).", file=sys.stderr)
         return 2
 
     with tempfile.TemporaryDirectory(prefix="selene-app-bench-") as tmp:
@@ -126,27 +117,21 @@ def main() -> int:
         write_s = write_study(studies)
         env = {**os.environ, "SELENE_EVAL_STUDIES_DIR": str(studies), "HF_HUB_OFFLINE": "1"}
         env.pop("SELENE_EVAL_ENABLE_SCRIPTED", None)
-        port = free_port()
+        port = testing_browser.free_port()
         url = f"http://127.0.0.1:{port}"
-        command = streamlit_command(port)
         log = Path(tmp) / "streamlit.log"
-        with sync_playwright() as playwright:
-            context = launch_chromium(playwright, Path(tmp) / "profile", viewport={"width": 1400, "height": 2000})
-            context.set_default_timeout(120_000)
+        profile = Path(tmp) / "profile"
+        viewport = {"width": 1400, "height": 2000}
+        with testing_browser.chromium_context(profile, timeout_ms=120_000, viewport=viewport) as context:
             page = context.new_page()
-            with log.open("wb") as out:
-                t0 = time.perf_counter()
-                server = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                          start_new_session=True)
+            t0 = time.perf_counter()
+            server = testing_browser.start_streamlit(port, env, log, REPO)
             try:
-                while True:
-                    if server.poll() is not None:
-                        raise SystemExit(f"streamlit exited:\n{log.read_text(errors='replace')[-3000:]}")
-                    with contextlib.suppress(urllib.error.URLError, OSError):
-                        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                            if response.status == 200:
-                                break
-                    time.sleep(0.02)
+                try:
+                    # Polled often: the time to the first answer is one of the measurements.
+                    testing_browser.wait_until_served(server, url, poll_s=0.02)
+                except testing_browser.ServerDidNotStart as exc:
+                    raise SystemExit(f"{exc}:\n{log.read_text(errors='replace')[-3000:]}") from None
                 served_s = time.perf_counter() - t0
                 page.goto(url)
                 expect(page.locator("h1").first).to_be_visible(timeout=120_000)
@@ -169,8 +154,7 @@ def main() -> int:
                     page.wait_for_function(IDLE_JS)
                 server_has_torch = torch_mapped(server.pid)
             finally:
-                stop_process_group(server)
-                context.close()
+                testing_browser.stop_process_group(server)
         apptest = subprocess.run([sys.executable, "-c", _APPTEST], cwd=REPO, env=env, capture_output=True, text=True,
                                  timeout=900)
         heavy = apptest.stdout.strip().splitlines()[-1] if apptest.returncode == 0 else f"error: {apptest.stderr[-500:]}"

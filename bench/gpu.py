@@ -44,7 +44,7 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
-from selene_eval.testing import LLAMA31_ROPE  # noqa: E402  (after the path set-up)
+from selene_eval.testing import TINY_LLAMA_SHAPES, llama31_config  # noqa: E402  (after the path set-up)
 
 RESULTS = BENCH / "results" / "gpu.json"
 PERFORMANCE_DOC = BENCH.parent / "docs" / "PERFORMANCE.md"
@@ -94,23 +94,16 @@ LLAMA31_8B = LlamaShapes(
 )
 """Llama-3.1-8B (and so Selene Mini): 8,030,261,248 parameters."""
 
-TINY_SHAPES = LlamaShapes(
-    vocab_size=128256, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-    num_attention_heads=4, num_key_value_heads=2, head_dim=16,
-)
-"""For ``--cpu-dry-run``: Llama's vocabulary, tiny everything else."""
+TINY_SHAPES = LlamaShapes(vocab_size=LLAMA31_8B.vocab_size, **TINY_LLAMA_SHAPES)
+"""For ``--cpu-dry-run``: Llama's vocabulary, the test model's tiny everything else."""
+
 
 def llama_config(shapes: LlamaShapes, bos_token_id: int, eos_token_id: int) -> object:
-    """A transformers ``LlamaConfig`` with ``shapes`` and Llama 3.1's RoPE scaling (no download)."""
-    from transformers import LlamaConfig
+    """A transformers ``LlamaConfig`` with ``shapes`` and Llama 3.1's RoPE scaling (no download).
 
-    return LlamaConfig(
-        **asdict(shapes),
-        rope_parameters=dict(LLAMA31_ROPE),
-        rms_norm_eps=1e-5,
-        bos_token_id=bos_token_id,
-        eos_token_id=eos_token_id,
-    )
+    The same building block as the tiny test model's (:func:`selene_eval.testing.llama31_config`).
+    """
+    return llama31_config(asdict(shapes), bos_token_id=bos_token_id, eos_token_id=eos_token_id)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -234,8 +227,8 @@ def prompts_of_length(root: Path, n_items: int, target_tokens: int, tokenizer: o
     """A study (via ``bench/judge.py``'s builder) whose rendered prompts are about ``target_tokens`` long."""
     import judge as judge_bench
 
-    from selene_eval.runner import plan_run
     from selene_eval.backends.base import JudgeSpec
+    from selene_eval.runner import plan_run
 
     probe = judge_bench.make_study(root, "probe", 1)
     plan = plan_run(probe, JudgeSpec(backend="scripted", model="probe"))

@@ -28,10 +28,6 @@ import csv
 import os
 import re
 import shutil
-import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,16 +35,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from selene_eval.testing_browser import (  # noqa: E402
-    CHROMIUM,
-    free_port,
-    launch_chromium,
-    stop_process_group,
-    streamlit_command,
-)
+from selene_eval import testing_browser
 
-if not CHROMIUM.exists():
-    pytest.skip(f"no Chromium at {CHROMIUM} (set SELENE_EVAL_CHROMIUM to another path)", allow_module_level=True)
+if not testing_browser.CHROMIUM.exists():
+    pytest.skip(f"no Chromium at {testing_browser.CHROMIUM} (set SELENE_EVAL_CHROMIUM to another path)",
+                allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect = sync_api.expect
 
@@ -163,45 +154,29 @@ def studies_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def server(tmp_path: Path, studies_dir: Path) -> Iterator[Server]:
     """``streamlit run app.py`` on a free localhost port, in its own process group, stopped afterwards."""
-    port = free_port()
+    port = testing_browser.free_port()
     log = tmp_path / "streamlit.log"
     env = {**os.environ, "SELENE_EVAL_STUDIES_DIR": str(studies_dir), "HF_HUB_OFFLINE": "1"}
     env.pop("SELENE_EVAL_ENABLE_SCRIPTED", None)
-    command = streamlit_command(port)
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+    process = testing_browser.start_streamlit(port, env, log, REPO)
     url = f"http://127.0.0.1:{port}"
     result = Server(url, log)
     try:
-        deadline = time.monotonic() + SERVER_START_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"streamlit exited with {process.returncode}:\n{result.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer on {url} within {SERVER_START_S} s:\n{result.log_tail()}")
-            time.sleep(0.25)
+        try:
+            testing_browser.wait_until_served(process, url, timeout_s=SERVER_START_S)
+        except testing_browser.ServerDidNotStart as exc:
+            pytest.fail(f"{exc}:\n{result.log_tail()}")
         yield result
     finally:
-        stop_process_group(process)
+        testing_browser.stop_process_group(process)
 
 
 @pytest.fixture
 def browser_context(tmp_path: Path) -> Iterator[BrowserContext]:
     """Headless Chromium with a fresh profile and a tall viewport (Streamlit scrolls an inner container)."""
-    with sync_api.sync_playwright() as playwright:
-        context = launch_chromium(playwright, tmp_path / "chromium-profile", viewport={"width": 1400, "height": 3000})
-        context.set_default_timeout(TIMEOUT_MS)
-        try:
-            yield context
-        finally:
-            context.close()
+    with testing_browser.chromium_context(tmp_path / "chromium-profile", timeout_ms=TIMEOUT_MS,
+                          viewport={"width": 1400, "height": 3000}) as context:
+        yield context
 
 
 @pytest.fixture

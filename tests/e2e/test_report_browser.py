@@ -8,15 +8,7 @@ A second test presses the Studies page's download buttons in the running dashboa
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,10 +16,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from selene_eval.testing_browser import CHROMIUM, launch_chromium  # noqa: E402
+from selene_eval import testing_browser
 
-if not CHROMIUM.exists():
-    pytest.skip(f"no Chromium at {CHROMIUM} (set SELENE_EVAL_CHROMIUM to another path)", allow_module_level=True)
+if not testing_browser.CHROMIUM.exists():
+    pytest.skip(f"no Chromium at {testing_browser.CHROMIUM} (set SELENE_EVAL_CHROMIUM to another path)",
+                allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
 from selene_eval.backends.base import JudgeSpec  # noqa: E402
@@ -49,9 +42,8 @@ SECTIONS = ["question", "data", "judges", "prompts", "statistics", "ceiling", "c
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[BrowserContext]:
     """Headless Chromium with a fresh profile; every request that is not the report file is refused."""
-    with sync_api.sync_playwright() as playwright:
-        context = launch_chromium(playwright, tmp_path / "profile", viewport={"width": 1200, "height": 2000})
-        context.set_default_timeout(30_000)
+    viewport = {"width": 1200, "height": 2000}
+    with testing_browser.chromium_context(tmp_path / "profile", timeout_ms=30_000, viewport=viewport) as context:
         refused: list[str] = []
 
         def route(r) -> None:  # noqa: ANN001
@@ -63,10 +55,7 @@ def browser(tmp_path: Path) -> Iterator[BrowserContext]:
 
         context.route("**/*", route)
         context.refused = refused  # type: ignore[attr-defined]
-        try:
-            yield context
-        finally:
-            context.close()
+        yield context
 
 
 def _open(context: BrowserContext, path: Path) -> Page:
@@ -132,39 +121,19 @@ def test_kqa_report_opens_offline_with_every_section_and_rendered_charts(
 @pytest.fixture
 def dashboard(studies_dir: Path, tmp_path: Path) -> Iterator[str]:
     """``streamlit run app.py`` over ``studies_dir`` on a free localhost port; stopped afterwards."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = testing_browser.free_port()
     env = {**os.environ, "SELENE_EVAL_STUDIES_DIR": str(studies_dir), "HF_HUB_OFFLINE": "1"}
     log = tmp_path / "streamlit.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-             "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+    process = testing_browser.start_streamlit(port, env, log, REPO)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"streamlit exited: {log.read_text(errors='replace')[-2000:]}")
-            with contextlib.suppress(urllib.error.URLError, OSError):
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start: {log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.25)
+        try:
+            testing_browser.wait_until_served(process, url, timeout_s=60)
+        except testing_browser.ServerDidNotStart as exc:
+            pytest.fail(f"{exc}: {log.read_text(errors='replace')[-2000:]}")
         yield url
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        testing_browser.stop_process_group(process)
 
 
 def test_studies_page_downloads_the_report_and_the_archive(
@@ -175,26 +144,22 @@ def test_studies_page_downloads_the_report_and_the_archive(
               limit=20)
     study.close()
     profile = tmp_path_factory.mktemp("profile")
-    with sync_api.sync_playwright() as playwright:
-        context = launch_chromium(playwright, profile, viewport={"width": 1400, "height": 2400}, accept_downloads=True)
-        context.set_default_timeout(60_000)
-        try:
-            page = context.new_page()
-            page.goto(dashboard)
-            page.locator('[data-testid="stSidebarNav"]').get_by_text("Studies", exact=True).click()
-            sync_api.expect(page.locator("h1").filter(has_text="Studies")).to_be_visible()
-            with page.expect_download() as info:
-                page.get_by_role("button", name="HTML report").click()
-            report = tmp_path / "report.html"
-            info.value.save_as(report)
-            html = report.read_text(encoding="utf-8")
-            assert '<section id="statistics">' in html and "20 of 185 items judged" in html
-            with page.expect_download() as info:
-                page.get_by_role("button", name="Study archive").click()
-            archive = tmp_path / "kqa.zip"
-            info.value.save_as(archive)
-            with zipfile.ZipFile(archive) as z:
-                assert "kqa/judgments.sqlite" in z.namelist()
-            assert page.locator('[data-testid="stException"]').count() == 0
-        finally:
-            context.close()
+    with testing_browser.chromium_context(profile, timeout_ms=60_000, viewport={"width": 1400, "height": 2400},
+                          accept_downloads=True) as context:
+        page = context.new_page()
+        page.goto(dashboard)
+        page.locator('[data-testid="stSidebarNav"]').get_by_text("Studies", exact=True).click()
+        sync_api.expect(page.locator("h1").filter(has_text="Studies")).to_be_visible()
+        with page.expect_download() as info:
+            page.get_by_role("button", name="HTML report").click()
+        report = tmp_path / "report.html"
+        info.value.save_as(report)
+        html = report.read_text(encoding="utf-8")
+        assert '<section id="statistics">' in html and "20 of 185 items judged" in html
+        with page.expect_download() as info:
+            page.get_by_role("button", name="Study archive").click()
+        archive = tmp_path / "kqa.zip"
+        info.value.save_as(archive)
+        with zipfile.ZipFile(archive) as z:
+            assert "kqa/judgments.sqlite" in z.namelist()
+        assert page.locator('[data-testid="stException"]').count() == 0
