@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+import inspect
 import logging
 import math
 import os
@@ -333,6 +334,7 @@ class TransformersBackend:
         self._eos_ids = _eos_ids(self.model, self.tokenizer)
         self._candidate_cache: dict[tuple[str, LabelChoices], LabelCandidates | None] = {}
         self._newline_ids: frozenset[int] | None = None  # read from the vocabulary at the first generation
+        self._cache_argument = cache_argument(self.model)
         # Batches are padded on the left so that every prompt ends where generation starts. Llama 3's
         # tokenizer has no pad token; any id works because padded positions are masked out.
         self.tokenizer.padding_side = "left"
@@ -605,7 +607,7 @@ class TransformersBackend:
             for _ in range(self.spec.max_new_tokens):
                 logits = self.model(
                     input_ids=step_input, attention_mask=attention_mask, position_ids=position_ids,
-                    cache=cache, use_cache=True, logits_to_keep=1,
+                    use_cache=True, logits_to_keep=1, **{self._cache_argument: cache},
                 ).logits[:, -1, :]
                 chosen = logits.argmax(dim=-1)  # greedy; ties go to the lowest id, as in generate
                 picked = chosen.tolist()
@@ -733,6 +735,16 @@ class TransformersBackend:
 # ---------------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------------
+
+
+def cache_argument(model: object) -> str:
+    """The name under which ``model``'s forward takes the KV cache: ``cache`` or ``past_key_values``.
+
+    transformers 5 renames ``past_key_values`` to ``cache`` model by model; a name the forward does not take
+    would vanish into ``**kwargs`` and every decoding step would run without its past.
+    """
+    parameters = inspect.signature(model.forward).parameters  # type: ignore[attr-defined]
+    return "cache" if "cache" in parameters else "past_key_values"
 
 
 def _resolve_device(requested: str) -> str:

@@ -73,6 +73,44 @@ def test_a_left_padded_batch_gives_the_same_answers_as_one_prompt_at_a_time(
 
 
 @pytest.mark.model
+def test_a_model_whose_forward_takes_past_key_values_decodes_with_its_past(
+    random_fp32: JudgeBackend, judge_prompts: list[list[Message]]
+) -> None:
+    # The decoding loop passes the KV cache under the name the model's forward takes; under a name the forward
+    # does not know it would vanish into **kwargs and every step would see only its new token.
+    import torch
+
+    expected = random_fp32.generate(judge_prompts[:2])
+    model = random_fp32.model  # type: ignore[attr-defined]
+    assert random_fp32._cache_argument == "cache"  # type: ignore[attr-defined]  # transformers 5's Llama
+
+    class OlderStyle(torch.nn.Module):
+        """A forward with the pre-rename argument name, as some architectures still have."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = model
+
+        def forward(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None,  # noqa: ANN001, ANN201
+                    use_cache=None, logits_to_keep=0, **kwargs):
+            assert past_key_values is not None and not kwargs
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                              cache=past_key_values, use_cache=use_cache, logits_to_keep=logits_to_keep)
+
+    from selene_eval.backends.transformers_backend import cache_argument
+
+    random_fp32.model = OlderStyle()  # type: ignore[attr-defined]
+    random_fp32.model.config = model.config  # type: ignore[attr-defined]
+    random_fp32.model.device = model.device  # type: ignore[attr-defined]
+    random_fp32._cache_argument = cache_argument(random_fp32.model)  # type: ignore[attr-defined]  # as at load
+    assert random_fp32._cache_argument == "past_key_values"  # type: ignore[attr-defined]
+    try:
+        assert random_fp32.generate(judge_prompts[:2]) == expected
+    finally:
+        random_fp32.model = model  # type: ignore[attr-defined]
+
+
+@pytest.mark.model
 def test_the_chat_template_starts_with_one_bos(random_fp32: JudgeBackend) -> None:
     tokenizer = random_fp32.tokenizer  # type: ignore[attr-defined]
     encoded = random_fp32._encode([Message("user", "Hi")])  # type: ignore[attr-defined]
