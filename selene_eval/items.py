@@ -113,6 +113,11 @@ SUBGROUP_PREFIX = "subgroup:"
 """Prefix of the subgroup columns of :func:`items_frame` (and of judgment tables and exports)."""
 
 
+def subgroup_columns(frame: "pandas.DataFrame") -> list[str]:  # type: ignore[name-defined]  # noqa: F821
+    """The ``subgroup:<name>`` columns of an items frame (or a judgment table) that hold any value."""
+    return [c for c in frame.columns if c.startswith(SUBGROUP_PREFIX) and frame[c].notna().any()]
+
+
 def subgroup_names(items: Iterable[Item]) -> list[str]:
     """Subgroup column names in first-seen order across items."""
     return _first_seen(item.subgroups for item in items)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from selene_eval.backends.base import JudgeSpec
-from selene_eval.items import MAX_SUBGROUPS, SUBGROUP_PREFIX, items_frame
+from selene_eval.items import MAX_SUBGROUPS, SUBGROUP_PREFIX, items_frame, subgroup_columns
 from selene_eval.metrics import AgreementReport, ExpertAgreement, agreement, consensus, subgroup_agreement
 from selene_eval.metrics.calibration import CalibrationReport, calibration
 from selene_eval.metrics.coefficients import required_items
@@ -262,10 +262,9 @@ def subgroup_splits(frame: pd.DataFrame) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if frame["category"].notna().any():
         out.append(("category", "category"))
-    for column in frame.columns:
-        if column.startswith(SUBGROUP_PREFIX) and frame[column].notna().any():
-            name = column.removeprefix(SUBGROUP_PREFIX)
-            out.append((f"{name} (column)" if any(name == n for n, _ in out) else name, column))
+    for column in subgroup_columns(frame):
+        name = column.removeprefix(SUBGROUP_PREFIX)
+        out.append((f"{name} (column)" if any(name == n for n, _ in out) else name, column))
     return out
 
 

@@ -598,7 +598,7 @@ class TransformersBackend:
         n = len(prompts)
         tokens: list[list[int]] = [[] for _ in range(n)]
         recorded: list[list[list[float]]] = [[] for _ in range(n)]  # per row, per step: the watched logits
-        ends: list[tuple[int, str] | None] = [None] * n  # (tokens kept, finish reason) once a row is done
+        ended = [False] * n  # at its end token or a complete result line; else it ran out of budget
         rows = list(range(n))  # the batch position of each row still decoding -> its prompt's row
         cache = DynamicCache(config=self.model.config)  # sliding-window layers get their own kind
         position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
@@ -617,14 +617,14 @@ class TransformersBackend:
                     token = picked[position]
                     if kept_logits is not None:
                         recorded[row].append(kept_logits[position])
-                    if token in eos:
-                        ends[row] = (len(tokens[row]), "stop")
+                    if token in eos:  # not kept: the answer is what came before it
+                        ended[row] = True
                         continue
                     tokens[row].append(token)
                     if token in self._newline_ids and result_line_complete(
                         self.tokenizer.decode(tokens[row], skip_special_tokens=True)
                     ):
-                        ends[row] = (len(tokens[row]), "stop")
+                        ended[row] = True
                         continue
                     still.append(position)
                 if not still:
@@ -641,9 +641,8 @@ class TransformersBackend:
         column = {token: i for i, token in enumerate(watched)}
         generations = []
         for row, prompt in enumerate(prompts):
-            end = ends[row]
-            # No end: the row ran for the whole budget, so the answer was cut off.
-            kept, finish = (tokens[row], "length") if end is None else (tokens[row][: end[0]], end[1])
+            kept = tokens[row]
+            finish = "stop" if ended[row] else "length"  # not ended: cut off by the budget
             text = self.tokenizer.decode(kept, skip_special_tokens=True)
             probs = None
             if prompt.candidates is not None:

@@ -77,7 +77,7 @@ class ColumnMapping(BaseModel):
 
     @field_validator("experts", "subgroups", mode="before")
     @classmethod
-    def _strip_experts(cls, value: object) -> object:
+    def _strip_column_lists(cls, value: object) -> object:
         if isinstance(value, (list, tuple)):
             return [v.strip() if isinstance(v, str) else v for v in value if not (isinstance(v, str) and not v.strip())]
         return value

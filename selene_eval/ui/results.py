@@ -13,8 +13,8 @@ import streamlit as st
 from selene_eval.backends.base import JudgeSpec
 from selene_eval.metrics import METRICS, Interval
 from selene_eval.metrics.agreement import SMALL_N
+from selene_eval.items import SUBGROUP_PREFIX, subgroup_columns
 from selene_eval.report import StudyReport, VariantResult, expert_columns, judgment_table, study_report
-from selene_eval.items import SUBGROUP_PREFIX
 from selene_eval.store import Study, StudyStore
 from selene_eval.store.studies import LOCK_FILE
 from selene_eval.tasks import TaskType
@@ -349,12 +349,12 @@ def disagreement_browser(table: pd.DataFrame, task: TaskType) -> None:
     with cols[-1]:
         search = st.text_input("Search the texts", key="agree_search", placeholder="a word in the question, answer or reasoning")
     chosen: dict[str, list[str]] = {}
-    extra = [c for c in rows.columns if c.startswith(SUBGROUP_PREFIX) and rows[c].notna().any()]
-    for column, place in zip(extra, st.columns(len(extra)) if extra else []):
+    extra = subgroup_columns(rows)
+    for index, (column, place) in enumerate(zip(extra, st.columns(len(extra)) if extra else [])):
         name = column.removeprefix(SUBGROUP_PREFIX)
         options = sorted(str(v) for v in rows[column].dropna().unique())
         # Keyed by position: a column name is user text, and widget keys must stay stable and valid.
-        key = f"agree_subgroup_{extra.index(column)}"
+        key = f"agree_subgroup_{index}"
         keep_valid_many(key, options)
         with place:
             chosen[name] = st.multiselect(name, options, key=key)

@@ -16,7 +16,7 @@ from selene_eval.backends.base import JudgeSpec
 
 # confusion_frame and distribution_frame are re-exported: pages reach them as ui.confusion_frame etc.
 from selene_eval.frames import NOT_JUDGED, confusion_frame, distribution_frame, present  # noqa: F401
-from selene_eval.items import SUBGROUP_PREFIX
+from selene_eval.items import SUBGROUP_PREFIX, subgroup_columns
 from selene_eval.metrics import METRICS
 from selene_eval.report import StudyReport, VariantResult, expert_columns
 from selene_eval.tasks import TaskType
@@ -134,9 +134,8 @@ def item_view(table: pd.DataFrame, *, raw: bool = False) -> pd.DataFrame:
         columns["response_b"] = "Response B"
     if "category" in table.columns and table["category"].notna().any():
         columns["category"] = "Category"
-    for column in table.columns:
-        if column.startswith(SUBGROUP_PREFIX) and table[column].notna().any():
-            columns[column] = column.removeprefix(SUBGROUP_PREFIX)
+    for column in subgroup_columns(table):
+        columns[column] = column.removeprefix(SUBGROUP_PREFIX)
     for column in experts:
         columns[column] = f"Expert {column.removeprefix('expert:')}"
     if "consensus" in table.columns:

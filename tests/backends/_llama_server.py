@@ -15,7 +15,6 @@ import atexit
 import ctypes
 import importlib.util
 import signal
-import socket
 import tempfile
 import threading
 import subprocess
@@ -28,6 +27,8 @@ from pathlib import Path
 
 import httpx2
 import pytest
+
+from selene_eval.testing_browser import free_port
 
 MODEL_NAME = "smollm2-135m"
 READY_WITHIN_S = 180.0
@@ -57,12 +58,6 @@ def gguf_path() -> Path:
     if not files:
         raise FileNotFoundError(f"no .gguf file in {folder}")
     return files[0]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
