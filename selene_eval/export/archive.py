@@ -47,6 +47,7 @@ MAX_RATIO = 200
 """Largest compression ratio accepted per member (text compresses ~10x; far more is a zip bomb)."""
 _STUDY_FILES = (SPEC_FILE, ITEMS_FILE, DB_FILE)
 _JUDGMENT_TABLES = {"meta", "judges", "judgments", "failures"}
+_OPTIONAL_TABLES = {"runs"}  # the run records, absent from archives made before runs were recorded
 
 
 @dataclass(frozen=True)
@@ -329,8 +330,9 @@ def _validate_database(path: Path) -> None:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if not _JUDGMENT_TABLES <= tables:
                 raise DataError(f"The archive's {DB_FILE} is not a judgment database (tables: {', '.join(sorted(tables))}).")
-            if tables - _JUDGMENT_TABLES:
-                raise DataError(f"The archive's {DB_FILE} holds unexpected tables: {', '.join(sorted(tables - _JUDGMENT_TABLES))}.")
+            if tables - _JUDGMENT_TABLES - _OPTIONAL_TABLES:
+                unexpected = tables - _JUDGMENT_TABLES - _OPTIONAL_TABLES
+                raise DataError(f"The archive's {DB_FILE} holds unexpected tables: {', '.join(sorted(unexpected))}.")
             objects = conn.execute("SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view')").fetchall()
             if objects:
                 raise DataError(f"The archive's {DB_FILE} holds triggers or views ({objects[0][1]!r}); refusing it.")
