@@ -58,7 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("study", metavar="SLUG")
     p.add_argument("--model", metavar="ID_OR_PATH", help="hub id or local folder (default: the study's, Selene Mini)")
     p.add_argument("--revision", metavar="R", help="model revision (hub branch, tag or commit)")
-    p.add_argument("--no-quantize", action="store_true", help="load full-precision weights instead of 4-bit NF4")
+    quantize = p.add_mutually_exclusive_group()
+    quantize.add_argument("--no-quantize", action="store_true", help="load full-precision weights instead of 4-bit NF4")
+    quantize.add_argument("--quantize", action="store_true",
+                          help="load 4-bit NF4 weights (the default; undoes the study's earlier --no-quantize)")
     p.add_argument("--dtype", choices=["auto", "bfloat16", "float16", "float32"])
     p.add_argument("--device", choices=["auto", "cuda", "cpu"])
     p.add_argument("--max-new-tokens", type=int, metavar="N")
@@ -359,6 +362,8 @@ def _judge_from_args(base: "JudgeSpec", args: argparse.Namespace) -> "JudgeSpec"
         updates["timeout_s"] = args.timeout
     if args.no_quantize:
         updates["quantization"] = "none"
+    if args.quantize:
+        updates["quantization"] = "nf4"
     if args.dtype:
         updates["dtype"] = args.dtype
     if args.device:
