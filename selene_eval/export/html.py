@@ -26,7 +26,7 @@ from markupsafe import Markup
 from selene_eval.backends.base import JudgeSpec
 from selene_eval.errors import SeleneEvalError
 from selene_eval.export.charts import NamedChart, chart_svg, study_charts
-from selene_eval.export.reproduce import reproduce_commands
+from selene_eval.export.reproduce import reproduce_commands, runs_sentence
 from selene_eval.frames import with_consensus
 from selene_eval.items import items_frame
 from selene_eval.metrics import Interval
@@ -660,6 +660,8 @@ def methods_section(ctx: ReportContext) -> ReportSection:
             "judge outputs were read with one parser (the label after the last '**Result:**'), and unreadable "
             "outputs are counted, not re-sampled."
         )
+        if (sampled := runs_sentence(study)) is not None:
+            parts.append(sampled)
     else:
         parts.append("No judge has been run on this study yet.")
     if resamples:

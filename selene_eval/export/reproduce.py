@@ -133,6 +133,22 @@ def run_commands(study: Study, report: StudyReport, judges: Mapping[str, JudgeSp
     return lines
 
 
+def runs_sentence(study: Study) -> str | None:
+    """A methods sentence on which items the recorded runs judged (pilots with their sample size and seed)."""
+    runs = study.judgments.runs()
+    pilots = [run for run in runs if run.limit is not None]
+    if not runs:
+        return None
+    if not pilots:
+        return "Every recorded run judged all items."
+    samples = "; ".join(dict.fromkeys(
+        f"{run.n_items:,} of {len(study.items):,} items for {run.judge.display_name} (seed {run.sample_seed})"
+        for run in pilots
+    ))
+    return (f"{len(pilots)} of the {len(runs)} recorded runs were pilots on a random sample of the items, "
+            f"stratified by the experts' majority label: {samples}.")
+
+
 def reproduce_commands(study: Study, report: StudyReport, judges: Mapping[str, JudgeSpec], *,
                        n_resamples: int, seed: int) -> str:
     """The whole "To reproduce" block: import, every run, the report (one command or comment per line)."""

@@ -73,6 +73,8 @@ def test_the_reports_commands_rebuild_the_same_judgments_in_a_fresh_folder(tmp_p
     report = first / "report.html"
     assert main([*cli, "report", "sums", "--html", str(report), "--resamples", "0"]) == 0
 
+    methods = report.read_text(encoding="utf-8")
+    assert "3 of the 3 recorded runs were pilots" in methods and "6 of 30 items" in methods
     commands = reproduce_block(report)
     fresh = tmp_path / "fresh"
     fresh.mkdir()
