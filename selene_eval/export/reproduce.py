@@ -32,6 +32,11 @@ def _line(words: Sequence[str]) -> str:
     return " ".join(shlex.quote(str(word)) for word in words)
 
 
+def _option(flag: str, value: str) -> list[str]:
+    """``[flag, value]``, or ``[flag=value]`` when the value starts with '-' (argparse would take it for a flag)."""
+    return [f"{flag}={value}"] if value.startswith("-") else [flag, value]
+
+
 def judge_flags(spec: JudgeSpec) -> list[str]:
     """``run`` flags that give exactly ``spec`` whatever judge the study had before.
 
@@ -40,11 +45,11 @@ def judge_flags(spec: JudgeSpec) -> list[str]:
     is not the default.
     """
     default = JudgeSpec()
-    flags = ["--backend", spec.backend, "--model", spec.model]
+    flags = ["--backend", spec.backend, *_option("--model", spec.model)]
     if spec.revision:
-        flags += ["--revision", spec.revision]
+        flags += _option("--revision", spec.revision)
     if spec.gguf_file:
-        flags += ["--gguf-file", spec.gguf_file]
+        flags += _option("--gguf-file", spec.gguf_file)
     flags += ["--quantize" if spec.quantization == "nf4" else "--no-quantize", "--dtype", spec.dtype,
               "--max-new-tokens", str(spec.max_new_tokens), "--mode", spec.mode]
     if spec.device != default.device:
@@ -92,9 +97,12 @@ def import_commands(study: Study) -> list[str]:
     for role, key in (("expert", "experts"), ("subgroup", "subgroups")):
         columns = spec.mapping.get(key) or []
         words += [f"{role}={column}" for column in columns] if isinstance(columns, list) else []
-    if spec.label_map:
-        words += ["--label-map", *(f"{raw}={label or ''}" for raw, label in spec.label_map.items())]
-    words += ["--study", spec.slug, "--title", spec.title]
+    pairs = [f"{raw}={label or ''}" for raw, label in spec.label_map.items()]
+    plain = [pair for pair in pairs if not pair.startswith("-")]
+    if plain:
+        words += ["--label-map", *plain]
+    words += [f"--label-map={pair}" for pair in pairs if pair.startswith("-")]
+    words += ["--study", spec.slug, *_option("--title", spec.title)]
     if spec.rubric != default_rubric(spec.task):
         text = yaml.safe_dump(spec.rubric.model_dump(), sort_keys=False, allow_unicode=True, width=100)
         lines += [f"cat > {RUBRIC_FILE} <<'SELENE_EVAL_RUBRIC'", text.rstrip("\n"), "SELENE_EVAL_RUBRIC"]

@@ -21,10 +21,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def write_source(folder: Path) -> Path:
-    """A small yes/no file with raw labels that need a label map, and an odd file name."""
+    """A small yes/no file with raw labels that need a label map (one looks like a flag), and an odd file name."""
     rows = ["qid,question,answer,verdict"]
     for i in range(30):
-        verdict = ["Correct", "wrong", "Wrong.", "Correct"][i % 4] if i % 7 else "n/a"
+        verdict = ["Correct", "wrong", "-1", "Correct"][i % 4] if i % 7 else "n/a"
         rows.append(f"q{i:02d},What is {i} + {i}?,It is {2 * i + (i % 3 == 0)}.,{verdict}")
     path = folder / "my data (v2).csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
@@ -57,8 +57,8 @@ def test_the_reports_commands_rebuild_the_same_judgments_in_a_fresh_folder(tmp_p
     studies = first / "studies"
     cli = ["--studies-dir", str(studies)]
     assert main([*cli, "import", str(source), "--task", "binary", "--map", "id=qid", "input=question",
-                 "response=answer", "expert=verdict", "--label-map", "Correct=yes", "wrong=no", "Wrong.=no",
-                 "n/a=", "--study", "sums", "--title", "Sums 'v2' & co", "--rubric", str(rubric)]) == 0
+                 "response=answer", "expert=verdict", "--label-map", "Correct=yes", "wrong=no",
+                 "--label-map=-1=no", "--label-map", "n/a=", "--study", "sums", "--title=-Sums 'v2' & co", "--rubric", str(rubric)]) == 0
     # A pilot on two variants (one added to the study by the run), a larger pilot with another seed and a
     # second judge with other settings on a third sample: three selections no "first N" would repeat.
     assert main([*cli, "run", "sums", "--backend", "scripted", "--limit", "6", "--variants", "selene",
