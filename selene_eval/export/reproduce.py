@@ -88,6 +88,13 @@ def import_commands(study: Study) -> list[str]:
     if spec.source is None:
         return [f"# The study {spec.slug!r} was not imported from a file (an example or a hand-made study): import",
                 f"# its archive instead: {CLI} import-archive {shlex.quote(spec.slug)}.selene.zip"]
+    from selene_eval.datasets import ADAPTERS
+
+    adapter = next((a for a in ADAPTERS.values() if a.source_url and a.source_url in spec.description), None)
+    if adapter is not None:  # made from a dataset's files through its adapter, not from one file
+        return [f"# The study {spec.slug!r} was made from the public dataset {adapter.title}: with a copy of it,",
+                f"# {CLI} datasets import {adapter.name} --from PATH --study {shlex.quote(spec.slug)} (and the "
+                "same --option values)"]
     lines = [f"# In a folder holding {spec.source.file_name} (SHA-256 {spec.source.sha256}):"]
     words = [*CLI.split(), "import", spec.source.file_name, "--task", spec.task.value, "--map"]
     for role in _SINGLE_ROLES:

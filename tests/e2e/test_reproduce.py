@@ -116,3 +116,15 @@ def test_judge_flags_give_the_same_judge_whatever_the_study_had_before(spec: Jud
     if spec.endpoints:  # where a server judge runs is given too (the base's servers are not reused)
         assert (rebuilt.endpoints, rebuilt.api_key_env, rebuilt.concurrency, rebuilt.timeout_s) == (
             spec.endpoints, spec.api_key_env, spec.concurrency, spec.timeout_s)
+
+
+def test_a_study_from_a_public_dataset_says_how_to_make_it_again(shared_datasets: Path, tmp_path: Path) -> None:
+    from selene_eval.datasets import KQA, create_study_from_dataset
+    from selene_eval.export.reproduce import import_commands
+    from selene_eval.store import StudyStore
+
+    study = create_study_from_dataset(KQA, shared_datasets / "kqa_physician_nli", StudyStore(tmp_path), "kqa")
+    lines = import_commands(study)
+    # Its items came through the dataset's adapter: an `import` of one file could not rebuild them.
+    assert all(line.startswith("#") for line in lines)
+    assert "datasets import kqa --from PATH --study kqa" in "\n".join(lines)
