@@ -402,10 +402,13 @@ def _request_cancel() -> None:
     )
 
 
-def _show_progress(bar: "st.delta_generator.DeltaGenerator", progress: Progress) -> None:
+def _show_progress(bar: "st.delta_generator.DeltaGenerator", progress: Progress, first_batch: str = "") -> None:
+    """The bar and its text after each batch (``first_batch``: what to say before any judgment is done)."""
     finished = progress.done + progress.failed
     total = progress.total
     parts = [f"{finished:,} of {total:,} judgments done"]
+    if finished == 0 and first_batch:
+        parts.append(first_batch)
     if progress.rate > 0:
         parts.append(f"{progress.rate:.2f} per second" if progress.rate >= 1 else f"{progress.rate * 60:.1f} per minute")
     if progress.eta_s is not None and finished < total:
@@ -444,8 +447,6 @@ def execute_run(
             # Planned again under the lock: another session may have stored some of these meanwhile.
             plan = plan_run(study, spec, variant_ids=variant_ids, limit=limit, sample_seed=sample_seed)
             estimate = estimate_run(study, plan)
-            if estimate is not None:
-                bar.progress(0.0, text=f"Starting… expected time about {fmt_duration(estimate.seconds)}")
             study.spec = study.spec.model_copy(update={"judge": spec})
             study.save_spec()
             status.info(
@@ -459,12 +460,17 @@ def execute_run(
             if spec.backend == "openai":
                 # A batch smaller than the servers' free slots would leave some of them idle.
                 batch_size = max(batch_size, spec.concurrency * len(spec.endpoints))
+            # Until the first batch is done, the bar says how long the run should take, or that it is measuring.
+            first_batch = (
+                f"expected time about {fmt_duration(estimate.seconds)}" if estimate is not None else
+                f"judging the first batch ({plural(min(batch_size, plan.n_pending), 'prompt')}) to measure the pace"
+            )
             result = run_study(
                 study,
                 backend,
                 plan=plan,
                 batch_size=batch_size,
-                on_progress=lambda progress: _show_progress(bar, progress),
+                on_progress=lambda progress: _show_progress(bar, progress, first_batch),
                 should_cancel=lambda: bool(st.session_state.get("run_cancel_requested")),
             )
     except SeleneEvalError as exc:

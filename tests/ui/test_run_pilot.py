@@ -87,3 +87,18 @@ def test_the_studies_page_names_the_study_its_downloads_are_of(studies_dir: Path
     at = go(open_in_sidebar(at, "mine"), "pages/6_studies.py")
     assert at.selectbox(key="studies_selected").value == "mine"
     assert "mine-report.html" in texts(at.markdown) and "Mine" in texts(at.markdown)
+
+
+def test_the_progress_bar_says_the_expected_time_until_the_first_batch_is_done() -> None:
+    from selene_eval.runner import Progress
+    from selene_eval.ui.run import _show_progress
+
+    class Bar:
+        def progress(self, value: float, text: str) -> None:
+            self.value, self.text = value, text
+
+    bar = Bar()
+    _show_progress(bar, Progress(0, 40, 0, 0, 0.0), "expected time about 2 min 00 s")  # type: ignore[arg-type]
+    assert (bar.value, bar.text) == (0.0, "0 of 40 judgments done · expected time about 2 min 00 s")
+    _show_progress(bar, Progress(8, 40, 0, 0, 16.0), "expected time about 2 min 00 s")  # type: ignore[arg-type]
+    assert bar.value == 0.2 and "about 1 min 04 s left" in bar.text and "expected" not in bar.text
