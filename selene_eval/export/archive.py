@@ -338,6 +338,15 @@ def _validate_database(path: Path) -> None:
                 raise DataError(f"The archive's {DB_FILE} holds triggers or views ({objects[0][1]!r}); refusing it.")
             for (spec_json,) in conn.execute("SELECT spec_json FROM judges"):
                 JudgeSpec.model_validate_json(spec_json)
+            if "runs" in tables:  # the run records become shell commands in reports: each must read back
+                for spec_json, variant_ids in conn.execute("SELECT spec_json, variant_ids FROM runs"):
+                    JudgeSpec.model_validate_json(spec_json)
+                    try:
+                        ids = json.loads(variant_ids)
+                    except (TypeError, json.JSONDecodeError):
+                        ids = None
+                    if not (isinstance(ids, list) and all(isinstance(v, str) for v in ids)):
+                        raise DataError(f"The archive's {DB_FILE} records a run whose variants are not a list of ids.")
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:

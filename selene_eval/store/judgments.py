@@ -48,6 +48,20 @@ CREATE TABLE IF NOT EXISTS judgments (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS judgments_by_judge ON judgments (judge_id, variant_id);
+CREATE TABLE IF NOT EXISTS failures (
+    cache_key TEXT PRIMARY KEY,
+    judge_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    variant_id TEXT NOT NULL,
+    error TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""
+
+
+# Created by the first recorded run, not on opening: reading a study (a committed example, say) never writes
+# to its database.
+_RUNS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY,
     judge_id TEXT NOT NULL,
@@ -58,15 +72,7 @@ CREATE TABLE IF NOT EXISTS runs (
     batch_size INTEGER NOT NULL,
     n_items INTEGER NOT NULL,
     started_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS failures (
-    cache_key TEXT PRIMARY KEY,
-    judge_id TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    variant_id TEXT NOT NULL,
-    error TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
+)
 """
 
 
@@ -260,6 +266,7 @@ class JudgmentStore:
     def add_run(self, run: RunRecord) -> None:
         """Record a run as it starts (before its first judgment is stored)."""
         with self._transaction() as cur:
+            cur.execute(_RUNS_SCHEMA)
             cur.execute(
                 "INSERT INTO runs (judge_id, spec_json, variant_ids, item_limit, sample_seed, batch_size, n_items, "
                 "started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -270,6 +277,8 @@ class JudgmentStore:
     def runs(self) -> list[RunRecord]:
         """Every recorded run, oldest first (studies judged before runs were recorded have none)."""
         with self._lock:
+            if not self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'").fetchone():
+                return []
             rows = self._conn.execute(
                 "SELECT spec_json, variant_ids, item_limit, sample_seed, batch_size, n_items, started_at FROM runs "
                 "ORDER BY run_id"

@@ -125,3 +125,29 @@ def test_an_archive_keeps_the_run_records(studies_dir: Path) -> None:
     data, _ = export_archive(study)
     copy = import_archive(StudyStore(studies_dir), data, slug="copy")
     assert copy.judgments.runs() == study.judgments.runs()
+
+
+@pytest.mark.parametrize("column, value, message", [
+    ("spec_json", '{"backend": 1, "max_new_tokens": -5}', "lists a judge whose settings are not valid"),
+    ("variant_ids", '{"not": "a list"}', "records a run whose variants are not a list of ids"),
+    ("variant_ids", "[broken", "records a run whose variants are not a list of ids"),
+])
+def test_an_archive_with_a_damaged_run_record_is_refused(studies_dir: Path, column: str, value: str,
+                                                         message: str) -> None:
+    from selene_eval.errors import DataError
+
+    study = make_study(studies_dir, sorted_items(8, 2))
+    run_study(study, ScriptedBackend(SPEC), limit=3)
+    with study.judgments._transaction() as cur:
+        cur.execute(f"UPDATE runs SET {column} = ?", (value,))
+    data, _ = export_archive(study)
+    with pytest.raises(DataError, match=message):
+        import_archive(StudyStore(studies_dir), data, slug="copy")
+    assert not StudyStore(studies_dir).exists("copy")
+
+
+def test_reading_a_study_adds_no_runs_table_to_its_database(studies_dir: Path) -> None:
+    study = make_study(studies_dir, sorted_items(8, 2))
+    assert study.judgments.count() == 0 and study.judgments.runs() == []
+    tables = {r[0] for r in study.judgments._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "runs" not in tables  # a committed example study's database is not rewritten by opening it
