@@ -250,6 +250,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         + ".",
         file=sys.stderr,
     )
+    if args.sample_seed != 0 and not plan.is_sample:
+        print(f"note: --sample-seed has no effect: the run judges every item (it draws the sample of --limit N, "
+              f"N below the study's {plan.n_study_items} items).", file=sys.stderr)
     if plan.is_sample:
         print(f"Pilot: a random sample of {plan.n_items} of the study's {plan.n_study_items} items, stratified by the "
               f"experts' majority label (seed {plan.sample_seed}; --sample-seed draws another).", file=sys.stderr)

@@ -96,6 +96,9 @@ def test_cli_run_adds_the_asked_variants_to_the_study_and_report_shows_them(
     assert main([*cli, "report", "pilot", "--json", "--resamples", "0"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert {r["variant"] for r in report["results"] if r["n_judged"]} == {"selene.layout-xml"}
+    # A seed without a pilot is said to do nothing (rather than silently ignored).
+    assert main([*cli, "run", "pilot", "--backend", "scripted", "--sample-seed", "4"]) == 0
+    assert "--sample-seed has no effect" in capsys.readouterr().err
     # An unknown id is still an error, and changes nothing.
     assert main([*cli, "run", "pilot", "--backend", "scripted", "--variants", "no-such-variant"]) == 2
     assert "No prompt variant 'no-such-variant'" in capsys.readouterr().err
