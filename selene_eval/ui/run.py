@@ -349,9 +349,9 @@ def plan_summary(plan: RunPlan, study: Study | None = None) -> None:
         stored = "none is stored yet"
     shared = plan.n_total - plan.n_cached - plan.n_pending
     pilot = (
-        f" The {plural(plan.n_items, 'item')} {'is' if plan.n_items == 1 else 'are'} a random sample of the study's "
-        f"{plan.n_study_items:,}, each "
-        f"expert label getting its share (seed {plan.sample_seed})." if plan.is_sample else ""
+        f" The {plural(plan.n_items, 'item')} {'is' if plan.n_items == 1 else 'are'} a random sample of the "
+        f"study's {plan.n_study_items:,}, each expert label getting its share (seed {plan.sample_seed})."
+        if plan.is_sample else ""
     )
     st.info(
         f"This run asks **{md_escape(judge_title(spec))}** for {plural(plan.n_total, 'judgment')} "
