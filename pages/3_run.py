@@ -6,7 +6,8 @@ from selene_eval import ui
 from selene_eval.errors import SeleneEvalError
 from selene_eval.runner import plan_run
 
-ui.declare("run", loaded_for=None, batch=8, limit_on=False, limit=20, cancel_requested=False, last_outcome=None)
+ui.declare("run", loaded_for=None, batch=8, limit_on=False, limit=20, sample_seed=0, cancel_requested=False,
+           last_outcome=None)
 
 
 def main() -> None:
@@ -23,17 +24,17 @@ def main() -> None:
         spec, ready = ui.judge_picker()
 
         st.subheader("What to judge")
-        variant_ids, limit = ui.scope_picker(study)
+        variant_ids, limit, sample_seed = ui.scope_picker(study)
         if spec is None or not variant_ids:
             return
 
         st.subheader("Before you start")
         try:
-            plan = plan_run(study, spec, variant_ids=variant_ids, limit=limit)
+            plan = plan_run(study, spec, variant_ids=variant_ids, limit=limit, sample_seed=sample_seed)
         except SeleneEvalError as exc:
             ui.show_error(exc)
             return
-        ui.plan_summary(plan)
+        ui.plan_summary(plan, study)
         start = st.button("Start the run", type="primary", key="run_start", disabled=not ready or not plan.pending)
         st.caption(
             "Keep this page open while the run goes. Leaving the page or changing a setting stops it after "
@@ -41,7 +42,7 @@ def main() -> None:
         )
         ui.last_outcome(study.slug)
         if start:
-            result = ui.execute_run(study, spec, variant_ids, limit, int(st.session_state["run_batch"]))
+            result = ui.execute_run(study, spec, variant_ids, limit, int(st.session_state["run_batch"]), sample_seed)
             if result is not None:
                 ui.finish_run(study.slug, result)
 

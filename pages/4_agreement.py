@@ -4,6 +4,7 @@ import streamlit as st
 
 from selene_eval import charts, ui
 from selene_eval.errors import SeleneEvalError
+from selene_eval.ui.exports import open_study_downloads
 from selene_eval.ui.judges import calibration_section, judges_section, planning_section, rename_judges
 from selene_eval.ui.results import (
     bootstrap_controls,
@@ -78,6 +79,8 @@ def main() -> None:
 
         st.subheader("Judge answers that could not be read")
         ui.unparseable_table(table)
+
+        open_study_downloads(study, key="agree_download")
 
 
 main()

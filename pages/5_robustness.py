@@ -6,6 +6,7 @@ from selene_eval import ui
 from selene_eval.errors import SeleneEvalError
 from selene_eval.metrics import EXTRA_METRICS, METRICS
 from selene_eval.ui import robustness as robust_ui
+from selene_eval.ui.exports import open_study_downloads
 
 ui.declare("robust", metric="cohen_kappa", judge=None, item=None)
 
@@ -38,6 +39,7 @@ def main() -> None:
         metric = st.selectbox("Statistic", metrics, key="robust_metric",
                               format_func=lambda m: ui.METRIC_NAMES.get(m, m))
         robust_ui.show(study, report, judges, robust, metric)
+        open_study_downloads(study, key="robust_download")
 
 
 main()

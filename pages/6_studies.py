@@ -4,7 +4,7 @@ import streamlit as st
 
 from selene_eval import ui
 from selene_eval.ui.exports import import_archive_form
-from selene_eval.ui.studies import study_downloads
+from selene_eval.ui.studies import follow_open_study, study_downloads
 
 ui.declare("studies", selected=None, confirm_delete=None, seeded_for=None, compare_a=None, compare_b=None,
            import_as="", import_overwrite=False)
@@ -20,8 +20,7 @@ else:
 
     st.subheader("Manage a study")
     slugs = list(summaries)
-    if st.session_state["studies_selected"] not in slugs:
-        ui.put("studies_selected", ui.current_slug() if ui.current_slug() in slugs else slugs[0])
+    follow_open_study(slugs)
     selected = st.selectbox("Study", slugs, key="studies_selected",
                             format_func=lambda s: f"{summaries[s].title} ({s})")
     ui.manage_study(selected, summaries)

@@ -58,7 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("study", metavar="SLUG")
     p.add_argument("--model", metavar="ID_OR_PATH", help="hub id or local folder (default: the study's, Selene Mini)")
     p.add_argument("--revision", metavar="R", help="model revision (hub branch, tag or commit)")
-    p.add_argument("--no-quantize", action="store_true", help="load full-precision weights instead of 4-bit NF4")
+    quantize = p.add_mutually_exclusive_group()
+    quantize.add_argument("--no-quantize", action="store_true", help="load full-precision weights instead of 4-bit NF4")
+    quantize.add_argument("--quantize", action="store_true",
+                          help="load 4-bit NF4 weights (the default; undoes the study's earlier --no-quantize)")
     p.add_argument("--dtype", choices=["auto", "bfloat16", "float16", "float32"])
     p.add_argument("--device", choices=["auto", "cuda", "cpu"])
     p.add_argument("--max-new-tokens", type=int, metavar="N")
@@ -77,10 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true", help="use the offline demo judge (SmolLM2-135M; a weak model)")
     p.add_argument("--download", action="store_true",
                    help="download the model from the Hugging Face hub if it is not in the local cache")
-    p.add_argument("--variants", action="extend", nargs="+", metavar="ID", help="variant ids (default: the study's)")
+    p.add_argument("--gguf-file", metavar="NAME", help="a GGUF file inside the --model folder to load")
+    p.add_argument("--variants", action="extend", nargs="+", metavar="ID",
+                   help="variant ids (default: the study's); built-in ids not yet in the study are added to it")
     p.add_argument("--batch-size", type=int, metavar="N",
                    help="prompts per batch (default 8; for servers at least endpoints x concurrency)")
-    p.add_argument("--limit", type=int, metavar="N", help="judge only the first N items")
+    p.add_argument("--limit", type=int, metavar="N",
+                   help="a pilot: judge a random sample of N items, stratified by the experts' majority label")
+    p.add_argument("--sample-seed", type=int, default=0, metavar="S",
+                   help="seed of the --limit sample (default 0; the same seed gives the same items)")
 
     p = sub.add_parser("report", help="agreement between the judge and the experts")
     p.add_argument("study", metavar="SLUG")
@@ -222,7 +230,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from selene_eval.backends import create_backend
-    from selene_eval.runner import Progress, plan_run, run_study
+    from selene_eval.runner import Progress, estimate_run, plan_run, run_study
     from selene_eval.store import StudyStore
 
     # This command prints its own progress: keep library progress bars and advice out of the way.
@@ -231,7 +239,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     store = StudyStore(args.studies_dir)
     study = store.open(args.study)
     judge = _judge_from_args(study.spec.judge, args)
-    plan = plan_run(study, judge, variant_ids=args.variants, limit=args.limit)
+    added = _variants_to_add(study, args.variants or [])
+    if added:  # kept in memory until the run starts: a refused run changes nothing
+        study.spec = study.spec.model_copy(update={"variants": [*study.spec.variants, *added]})
+    plan = plan_run(study, judge, variant_ids=args.variants, limit=args.limit, sample_seed=args.sample_seed)
     print(
         f"Judge: {judge.display_name}. {plan.n_total} judgments ({plan.n_items} items x {len(plan.variant_ids)} "
         f"variant(s)): {plan.n_cached} already stored, {plan.n_pending} to run"
@@ -239,6 +250,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         + ".",
         file=sys.stderr,
     )
+    if args.sample_seed != 0 and not plan.is_sample:
+        print(f"note: --sample-seed has no effect: the run judges every item (it draws the sample of --limit N, "
+              f"N below the study's {plan.n_study_items} items).", file=sys.stderr)
+    if plan.is_sample:
+        print(f"Pilot: a random sample of {plan.n_items} of the study's {plan.n_study_items} items, stratified by the "
+              f"experts' majority label (seed {plan.sample_seed}; --sample-seed draws another).", file=sys.stderr)
     for skipped in plan.skipped[:5]:
         print(f"skipped: {skipped.reason}", file=sys.stderr)
     # Refuse before loading a model when another run holds the study (the run itself takes the lock too).
@@ -249,6 +266,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise busy_error(study.slug, holder)
     study.spec = study.spec.model_copy(update={"judge": judge})
     study.save_spec()
+    if added:
+        print(f"Added variant(s) {', '.join(added)} to study {study.slug!r}, so that `report` includes their "
+              f"judgments (its variants now: {', '.join(study.spec.variants)}).", file=sys.stderr)
+    estimate = estimate_run(study, plan)
+    if estimate is not None:
+        from selene_eval.ui.text import fmt_duration
+
+        expected = "under a second" if estimate.seconds < 1 else f"about {fmt_duration(estimate.seconds)}"
+        print(f"Expected time: {expected} ({estimate.seconds_per_judgment:.2f} s per "
+              f"judgment, the pace of this judge's {estimate.n_measured} judgments in {estimate.where}).",
+              file=sys.stderr)
+    elif plan.pending:
+        print("Expected time: unknown until the first batch is done (this judge has no judgments to time yet).",
+              file=sys.stderr)
     if not plan.pending:
         print("Nothing to run: every judgment is already stored.", file=sys.stderr)
         return 0
@@ -288,6 +319,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0 if not result.n_failed else 1
 
 
+def _variants_to_add(study: "Study", variant_ids: Sequence[str]) -> list[str]:  # noqa: F821
+    """The asked variants the study does not list yet (each checked to exist: an unknown id is an error)."""
+    added = [v for v in dict.fromkeys(variant_ids) if v not in study.spec.variants]
+    for variant_id in added:
+        study.variant(variant_id)  # raises naming the known variants
+    return added
+
+
 def _judge_from_args(base: "JudgeSpec", args: argparse.Namespace) -> "JudgeSpec":  # noqa: F821
     from selene_eval.backends import JudgeSpec
 
@@ -299,6 +338,8 @@ def _judge_from_args(base: "JudgeSpec", args: argparse.Namespace) -> "JudgeSpec"
         updates: dict[str, object] = {}
         if args.model:
             updates.update(model=args.model, revision=None, gguf_file=None, name=None)
+        if args.gguf_file:
+            updates["gguf_file"] = args.gguf_file
         if args.revision:
             updates["revision"] = args.revision
         if args.backend:
@@ -324,6 +365,8 @@ def _judge_from_args(base: "JudgeSpec", args: argparse.Namespace) -> "JudgeSpec"
         updates["timeout_s"] = args.timeout
     if args.no_quantize:
         updates["quantization"] = "none"
+    if args.quantize:
+        updates["quantization"] = "nf4"
     if args.dtype:
         updates["dtype"] = args.dtype
     if args.device:

@@ -47,6 +47,7 @@ MAX_RATIO = 200
 """Largest compression ratio accepted per member (text compresses ~10x; far more is a zip bomb)."""
 _STUDY_FILES = (SPEC_FILE, ITEMS_FILE, DB_FILE)
 _JUDGMENT_TABLES = {"meta", "judges", "judgments", "failures"}
+_OPTIONAL_TABLES = {"runs"}  # the run records, absent from archives made before runs were recorded
 
 
 @dataclass(frozen=True)
@@ -329,13 +330,23 @@ def _validate_database(path: Path) -> None:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if not _JUDGMENT_TABLES <= tables:
                 raise DataError(f"The archive's {DB_FILE} is not a judgment database (tables: {', '.join(sorted(tables))}).")
-            if tables - _JUDGMENT_TABLES:
-                raise DataError(f"The archive's {DB_FILE} holds unexpected tables: {', '.join(sorted(tables - _JUDGMENT_TABLES))}.")
+            if tables - _JUDGMENT_TABLES - _OPTIONAL_TABLES:
+                unexpected = tables - _JUDGMENT_TABLES - _OPTIONAL_TABLES
+                raise DataError(f"The archive's {DB_FILE} holds unexpected tables: {', '.join(sorted(unexpected))}.")
             objects = conn.execute("SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view')").fetchall()
             if objects:
                 raise DataError(f"The archive's {DB_FILE} holds triggers or views ({objects[0][1]!r}); refusing it.")
             for (spec_json,) in conn.execute("SELECT spec_json FROM judges"):
                 JudgeSpec.model_validate_json(spec_json)
+            if "runs" in tables:  # the run records become shell commands in reports: each must read back
+                for spec_json, variant_ids in conn.execute("SELECT spec_json, variant_ids FROM runs"):
+                    JudgeSpec.model_validate_json(spec_json)
+                    try:
+                        ids = json.loads(variant_ids)
+                    except (TypeError, json.JSONDecodeError):
+                        ids = None
+                    if not (isinstance(ids, list) and all(isinstance(v, str) for v in ids)):
+                        raise DataError(f"The archive's {DB_FILE} records a run whose variants are not a list of ids.")
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:

@@ -26,6 +26,7 @@ from markupsafe import Markup
 from selene_eval.backends.base import JudgeSpec
 from selene_eval.errors import SeleneEvalError
 from selene_eval.export.charts import NamedChart, chart_svg, study_charts
+from selene_eval.export.reproduce import reproduce_commands, runs_sentence
 from selene_eval.frames import with_consensus
 from selene_eval.items import items_frame
 from selene_eval.metrics import Interval
@@ -659,6 +660,8 @@ def methods_section(ctx: ReportContext) -> ReportSection:
             "judge outputs were read with one parser (the label after the last '**Result:**'), and unreadable "
             "outputs are counted, not re-sampled."
         )
+        if (sampled := runs_sentence(study)) is not None:
+            parts.append(sampled)
     else:
         parts.append("No judge has been run on this study yet.")
     if resamples:
@@ -671,14 +674,7 @@ def methods_section(ctx: ReportContext) -> ReportSection:
         parts.append("No bootstrap intervals were computed (0 resamples).")
     parts.append(f"Report generated {ctx.generated_at} with selene-eval {_version('selene-eval')} on Python "
                  f"{platform.python_version()}.")
-    commands = (
-        f"python -m selene_eval run {spec.slug}" + (f" --model {judged[0].model}" if judged else "")
-        + (f" --backend {judged[0].backend}" if judged and judged[0].backend != "transformers" else "")
-        + (" --mode fast" if judged and judged[0].mode == "fast" else "")
-        + (f" --revision {judged[0].revision}" if judged and judged[0].revision else "")
-        + f"\npython -m selene_eval report {spec.slug} --resamples {resamples} --seed {seed}"
-        + f"\npython -m selene_eval report {spec.slug} --html report.html --resamples {resamples} --seed {seed}"
-    )
+    commands = reproduce_commands(study, report, ctx.judges, n_resamples=resamples, seed=seed)
     versions = [(name, _version(name)) for name in PACKAGES]
     versions.insert(0, ("python", platform.python_version()))
     body = render_template("methods", paragraph=" ".join(parts), commands=commands, versions=versions)

@@ -59,6 +59,23 @@ CREATE TABLE IF NOT EXISTS failures (
 """
 
 
+# Created by the first recorded run, not on opening: reading a study (a committed example, say) never writes
+# to its database.
+_RUNS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY,
+    judge_id TEXT NOT NULL,
+    spec_json TEXT NOT NULL,
+    variant_ids TEXT NOT NULL,
+    item_limit INTEGER,
+    sample_seed INTEGER NOT NULL,
+    batch_size INTEGER NOT NULL,
+    n_items INTEGER NOT NULL,
+    started_at TEXT NOT NULL
+)
+"""
+
+
 @dataclass(frozen=True)
 class StoredJudgment:
     """One judgment as stored."""
@@ -90,6 +107,23 @@ class StoredFailure:
     variant_id: str
     error: str
     created_at: str = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What one run was asked to judge, kept so that the report's commands can repeat it exactly.
+
+    ``limit`` is the pilot's size (``None``: every item), drawn with ``sample_seed``; ``judge`` holds every
+    setting of the judge, the ones outside its identity (servers, device) included.
+    """
+
+    judge: JudgeSpec
+    variant_ids: tuple[str, ...]
+    limit: int | None
+    sample_seed: int
+    batch_size: int
+    n_items: int
+    started_at: str = field(default_factory=utc_now)
 
 
 _COLUMNS = [f for f in StoredJudgment.__dataclass_fields__]
@@ -228,6 +262,32 @@ class JudgmentStore:
             args = (judge_id,)
         with self._lock:
             return [StoredFailure(*row) for row in self._conn.execute(sql + " ORDER BY created_at", args)]
+
+    def add_run(self, run: RunRecord) -> None:
+        """Record a run as it starts (before its first judgment is stored)."""
+        with self._transaction() as cur:
+            cur.execute(_RUNS_SCHEMA)
+            cur.execute(
+                "INSERT INTO runs (judge_id, spec_json, variant_ids, item_limit, sample_seed, batch_size, n_items, "
+                "started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (run.judge.judge_id, run.judge.model_dump_json(), json.dumps(list(run.variant_ids)), run.limit,
+                 run.sample_seed, run.batch_size, run.n_items, run.started_at),
+            )
+
+    def runs(self) -> list[RunRecord]:
+        """Every recorded run, oldest first (studies judged before runs were recorded have none)."""
+        with self._lock:
+            if not self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'").fetchone():
+                return []
+            rows = self._conn.execute(
+                "SELECT spec_json, variant_ids, item_limit, sample_seed, batch_size, n_items, started_at FROM runs "
+                "ORDER BY run_id"
+            ).fetchall()
+        return [
+            RunRecord(JudgeSpec.model_validate_json(r[0]), tuple(json.loads(r[1])), r[2], int(r[3]), int(r[4]),
+                      int(r[5]), str(r[6]))
+            for r in rows
+        ]
 
     def count(self, judge_id: str | None = None) -> int:
         """Number of stored judgments (of one judge, or all)."""

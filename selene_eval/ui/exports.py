@@ -77,9 +77,32 @@ def archive_bytes(study: Study) -> bytes:
     return export_archive(study)[0]
 
 
+def download_file_names(slug: str) -> tuple[str, str, str, str]:
+    """The names the four downloads of study ``slug`` get: report, tables, charts, archive."""
+    return f"{slug}-report.html", f"{slug}-tables.zip", f"{slug}-charts.zip", f"{slug}.selene.zip"
+
+
+def whose_files(study: Study, which: str) -> str:
+    """Markdown naming the study the buttons below download, and the files' names (so that nobody downloads
+    another study's report by mistake)."""
+    names = ", ".join(f"`{name}`" for name in download_file_names(study.slug))
+    return f"Files of {which} **{md_escape(study.spec.title)}** ({md_escape(study.slug)}): {names}."
+
+
+def open_study_downloads(study: Study, *, key: str) -> None:
+    """The open study's four downloads, offered where its results are shown (Agreement, Robustness)."""
+    from selene_eval.ui.results import bootstrap_settings  # the Agreement page's interval settings
+
+    st.subheader("Download these results")
+    st.markdown(whose_files(study, "the open study"))
+    n_resamples, seed = bootstrap_settings()
+    download_buttons(study, n_resamples=n_resamples, seed=seed, key=key)
+
+
 def download_buttons(study: Study, *, n_resamples: int = 1000, seed: int = 0, key: str = "exports") -> None:
     """The four downloads of a study, side by side."""
-    path, slug = study.path, study.slug
+    path = study.path
+    report_name, tables_name, charts_name, archive_name = download_file_names(study.slug)
     st.caption(
         "Each file is made when you press its button. The report and the tables use "
         f"{'no bootstrap intervals' if n_resamples == 0 else f'{n_resamples:,} bootstrap resamples'} (seed {seed})."
@@ -87,22 +110,22 @@ def download_buttons(study: Study, *, n_resamples: int = 1000, seed: int = 0, ke
     cols = st.columns(4)
     cols[0].download_button(
         "HTML report", _with_study(path, lambda s: html_report_bytes(s, n_resamples, seed)),
-        file_name=f"{slug}-report.html", mime="text/html", key=f"{key}_html", icon=":material/description:",
+        file_name=report_name, mime="text/html", key=f"{key}_html", icon=":material/description:",
         help="One file that opens offline in any browser: data, judge, prompts, statistics with intervals, the "
              "expert ceiling, charts, disagreements and a methods paragraph.", on_click="ignore",
     )
     cols[1].download_button(
         "Tables (CSV + Parquet)", _with_study(path, lambda s: tables_zip(s, n_resamples, seed)),
-        file_name=f"{slug}-tables.zip", mime="application/zip", key=f"{key}_tables", icon=":material/table:",
+        file_name=tables_name, mime="application/zip", key=f"{key}_tables", icon=":material/table:",
         help="Items, statistics, every judgment and the expert ceiling. CSV cells that a spreadsheet would run as a "
              "formula start with an apostrophe.", on_click="ignore",
     )
     cols[2].download_button(
-        "Charts (SVG + PNG)", _with_study(path, charts_zip), file_name=f"{slug}-charts.zip",
+        "Charts (SVG + PNG)", _with_study(path, charts_zip), file_name=charts_name,
         mime="application/zip", key=f"{key}_charts", icon=":material/bar_chart:", on_click="ignore",
     )
     cols[3].download_button(
-        "Study archive", _with_study(path, archive_bytes), file_name=f"{slug}.selene.zip",
+        "Study archive", _with_study(path, archive_bytes), file_name=archive_name,
         mime="application/zip", key=f"{key}_archive", icon=":material/archive:",
         help="The whole study (spec, items, judgments) as one file another user can import on the Studies page.",
         on_click="ignore",

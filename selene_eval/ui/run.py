@@ -14,7 +14,16 @@ import streamlit as st
 
 from selene_eval.backends.base import DEFAULT_MODEL, JudgeMode, JudgeSpec
 from selene_eval.errors import BackendError, ModelUnavailableError, SeleneEvalError, StudyBusy
-from selene_eval.runner import Progress, RunPlan, RunResult, plan_run, run_study
+from selene_eval.runner import (
+    DEFAULT_SAMPLE_SEED,
+    Progress,
+    RunEstimate,
+    RunPlan,
+    RunResult,
+    estimate_run,
+    plan_run,
+    run_study,
+)
 from selene_eval.store import Study
 from selene_eval.store.studies import busy_error
 from selene_eval.ui.common import page_link, show_error
@@ -29,6 +38,7 @@ from selene_eval.ui.judge import (
     test_connection,
     weights_status,
 )
+from selene_eval.ui.sidebar import show_chosen_judge
 from selene_eval.ui.state import flash, keep_valid, keep_valid_many, put, scripted_judge_enabled
 from selene_eval.ui.text import DEMO_WARNING, fmt_duration, is_demo_judge, judge_title, md_escape, plural
 
@@ -132,6 +142,7 @@ def judge_picker() -> tuple[JudgeSpec | None, bool]:
     # Widget values are in session state before the script runs, so the spec can be built (and its model
     # looked for) before the loading options below are drawn.
     spec = _spec_from_widgets(kind)
+    show_chosen_judge(st.session_state.get("run_loaded_for"), spec)
     if kind == "server":
         ready = spec is not None
         if spec is not None:
@@ -294,30 +305,42 @@ def judge_availability(kind: str, spec: JudgeSpec) -> bool:
     return False
 
 
-def scope_picker(study: Study) -> tuple[list[str], int | None]:
-    """Which prompt variants and how many items to judge; returns ``(variant_ids, limit)``."""
+def scope_picker(study: Study) -> tuple[list[str], int | None, int]:
+    """Which prompt variants and how many items to judge; returns ``(variant_ids, limit, sample_seed)``.
+
+    A pilot is a seeded random sample stratified by the experts' majority label
+    (:func:`selene_eval.runner.pilot_sample`), the same one ``run --limit N --sample-seed S`` judges.
+    """
     variants = list(study.spec.variants)
     keep_valid_many("run_variants", variants)
     chosen = st.multiselect("Prompt variants", variants, key="run_variants",
                             help="Change the study's variants on the Prompts page.")
     n_items = len(study.items)
-    left, right = st.columns(2)
+    left, middle, right = st.columns(3)
     with left:
-        only_first = st.checkbox("Judge only the first items (a pilot)", key="run_limit_on")
+        pilot = st.checkbox(
+            "Judge a random sample first (a pilot)", key="run_limit_on",
+            help="A random sample, not the first rows of the file (files are often sorted). Each expert label "
+            "gets its share of the sample, and the same seed always gives the same items; a larger pilot with the "
+            "same seed keeps the smaller one's judgments.",
+        )
     limit = None
-    if only_first:
+    if pilot:
         if not 1 <= int(st.session_state.get("run_limit", 1)) <= max(n_items, 1):
             put("run_limit", min(20, max(n_items, 1)))
-        with right:
+        with middle:
             limit = int(st.number_input("How many items", min_value=1, max_value=max(n_items, 1), step=1,
                                         key="run_limit"))
+        with right:
+            st.number_input("Sample seed", min_value=0, max_value=2**31 - 1, step=1, key="run_sample_seed",
+                            help="Another seed draws another sample of the same size.")
     if not chosen:
         st.error("Choose at least one prompt variant.", icon=":material/error:")
-    return chosen, limit
+    return chosen, limit, int(st.session_state.get("run_sample_seed", DEFAULT_SAMPLE_SEED))
 
 
-def plan_summary(plan: RunPlan) -> None:
-    """What starting the run will do: judgments, cached ones skipped, where it computes."""
+def plan_summary(plan: RunPlan, study: Study | None = None) -> None:
+    """What starting the run will do: judgments, cached ones skipped, where it computes, how long it takes."""
     spec = plan.judge
     device, device_warning = device_description(spec)
     if plan.n_cached:
@@ -325,6 +348,11 @@ def plan_summary(plan: RunPlan) -> None:
     else:
         stored = "none is stored yet"
     shared = plan.n_total - plan.n_cached - plan.n_pending
+    pilot = (
+        f" The {plural(plan.n_items, 'item')} {'is' if plan.n_items == 1 else 'are'} a random sample of the "
+        f"study's {plan.n_study_items:,}, each expert label getting its share (seed {plan.sample_seed})."
+        if plan.is_sample else ""
+    )
     st.info(
         f"This run asks **{md_escape(judge_title(spec))}** for {plural(plan.n_total, 'judgment')} "
         f"({plural(plan.n_items, 'item')} × {plural(len(plan.variant_ids), 'prompt variant')}): {stored}; "
@@ -334,7 +362,9 @@ def plan_summary(plan: RunPlan) -> None:
             "share its judgment.)"
             if shared
             else ""
-        ),
+        )
+        + pilot
+        + (f" {expected_time(estimate_run(study, plan))}" if study is not None and plan.pending else ""),
         icon=":material/info:",
     )
     if plan.skipped:
@@ -351,6 +381,17 @@ def plan_summary(plan: RunPlan) -> None:
         page_link("agreement", "See the results: 4 · Agreement")
 
 
+def expected_time(estimate: RunEstimate | None) -> str:
+    """One sentence on how long the run should take (or when that will be known)."""
+    if estimate is None:
+        return ("How long it takes is measured on the first batch: the progress bar then shows the time left, "
+                "updated after every batch.")
+    expected = "under a second" if estimate.seconds < 1 else f"about {fmt_duration(estimate.seconds)}"
+    return (f"It should take **{expected}**, at the pace of this judge's {plural(estimate.n_measured, 'judgment')} "
+            f"in {estimate.where} ({estimate.seconds_per_judgment:.2f} s each); the progress bar updates after "
+            "every batch.")
+
+
 def _request_cancel() -> None:
     """Cancel button callback (runs when Streamlit has stopped the run at the end of its batch)."""
     put("run_cancel_requested", True)
@@ -361,10 +402,13 @@ def _request_cancel() -> None:
     )
 
 
-def _show_progress(bar: "st.delta_generator.DeltaGenerator", progress: Progress) -> None:
+def _show_progress(bar: "st.delta_generator.DeltaGenerator", progress: Progress, first_batch: str = "") -> None:
+    """The bar and its text after each batch (``first_batch``: what to say before any judgment is done)."""
     finished = progress.done + progress.failed
     total = progress.total
     parts = [f"{finished:,} of {total:,} judgments done"]
+    if finished == 0 and first_batch:
+        parts.append(first_batch)
     if progress.rate > 0:
         parts.append(f"{progress.rate:.2f} per second" if progress.rate >= 1 else f"{progress.rate * 60:.1f} per minute")
     if progress.eta_s is not None and finished < total:
@@ -377,7 +421,8 @@ def _show_progress(bar: "st.delta_generator.DeltaGenerator", progress: Progress)
 
 
 def execute_run(
-    study: Study, spec: JudgeSpec, variant_ids: list[str], limit: int | None, batch_size: int
+    study: Study, spec: JudgeSpec, variant_ids: list[str], limit: int | None, batch_size: int,
+    sample_seed: int = DEFAULT_SAMPLE_SEED,
 ) -> RunResult | None:
     """Load the judge (once per process), judge what is pending with a progress bar, store every batch.
 
@@ -400,7 +445,8 @@ def execute_run(
             if holder is not None:
                 raise busy_error(study.slug, holder)
             # Planned again under the lock: another session may have stored some of these meanwhile.
-            plan = plan_run(study, spec, variant_ids=variant_ids, limit=limit)
+            plan = plan_run(study, spec, variant_ids=variant_ids, limit=limit, sample_seed=sample_seed)
+            estimate = estimate_run(study, plan)
             study.spec = study.spec.model_copy(update={"judge": spec})
             study.save_spec()
             status.info(
@@ -414,12 +460,17 @@ def execute_run(
             if spec.backend == "openai":
                 # A batch smaller than the servers' free slots would leave some of them idle.
                 batch_size = max(batch_size, spec.concurrency * len(spec.endpoints))
+            # Until the first batch is done, the bar says how long the run should take, or that it is measuring.
+            first_batch = (
+                f"expected time about {fmt_duration(estimate.seconds)}" if estimate is not None else
+                f"judging the first batch ({plural(min(batch_size, plan.n_pending), 'prompt')}) to measure the pace"
+            )
             result = run_study(
                 study,
                 backend,
                 plan=plan,
                 batch_size=batch_size,
-                on_progress=lambda progress: _show_progress(bar, progress),
+                on_progress=lambda progress: _show_progress(bar, progress, first_batch),
                 should_cancel=lambda: bool(st.session_state.get("run_cancel_requested")),
             )
     except SeleneEvalError as exc:

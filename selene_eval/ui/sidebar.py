@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import streamlit as st
 
+from selene_eval.backends.base import JudgeSpec
 from selene_eval.errors import SeleneEvalError
 from selene_eval.store import StudySummary
 from selene_eval.tasks import TaskType
 from selene_eval.ui.judge import loaded_judge, weights_status
-from selene_eval.ui.state import STUDY_KEY, keep_valid, studies_dir, study_store
+from selene_eval.ui.state import STUDY_KEY, keep_valid, put, studies_dir, study_store
 from selene_eval.ui.text import TASK_NAMES, judge_title, md_escape, plural
+
+
+CHOSEN_JUDGE_KEY = "run_chosen_judge"
+"""Session key of ``(study slug, judge spec)``: the judge the Run page's widgets describe for that study."""
+_JUDGE_SLOT_KEY = "sidebar_judge_slot"  # this run's placeholder of the judge line (a page may rewrite it)
 
 
 def render_sidebar() -> None:
     """Draw the shared sidebar (call before the page runs, so it shows even during a long run)."""
+    st.session_state.pop(_JUDGE_SLOT_KEY, None)  # a placeholder of an earlier run is gone from the page
     summaries = {s.slug: s for s in study_store().list()}
     options: list[str | None] = [None, *summaries]
     keep_valid(STUDY_KEY, options, None)
@@ -53,7 +60,29 @@ def _judge_status(slug: str) -> None:
         study = study_store().open(slug)
     except SeleneEvalError:
         return  # the page shows why
-    spec = study.spec.judge
+    spec, where = study.spec.judge, "Judge"
+    chosen = st.session_state.get(CHOSEN_JUDGE_KEY)
+    if chosen is not None and chosen[0] == slug and chosen[1] is not None:
+        # The judge picked on the Run page: the one a run uses, though the study saves it only once a run starts.
+        spec, where = chosen[1], "Judge chosen on the Run page"
+    slot = st.empty()
+    st.session_state[_JUDGE_SLOT_KEY] = slot
+    _judge_caption(slot, spec, where)
+
+
+def _judge_caption(slot: "st.delta_generator.DeltaGenerator", spec: JudgeSpec, where: str) -> None:
     status = weights_status(spec)
     mark = ":material/check_circle:" if status.available else ":material/warning:"
-    st.caption(f"Judge: {md_escape(judge_title(spec))}  \n{mark} {md_escape(status.summary.capitalize())}")
+    slot.caption(f"{where}: {md_escape(judge_title(spec))}  \n{mark} {md_escape(status.summary.capitalize())}")
+
+
+def show_chosen_judge(slug: str | None, spec: JudgeSpec | None) -> None:
+    """Name the judge chosen on the Run page in the sidebar, at once and on every page until another is chosen.
+
+    The sidebar is drawn before the page, so without this it would show the study's saved judge (often Selene,
+    "model files not found") while a run of another judge, the demo one say, is going.
+    """
+    put(CHOSEN_JUDGE_KEY, (slug, spec))
+    slot = st.session_state.get(_JUDGE_SLOT_KEY)
+    if slot is not None and spec is not None and slug == st.session_state.get(STUDY_KEY):
+        _judge_caption(slot, spec, "Judge chosen on the Run page")

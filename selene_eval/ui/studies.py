@@ -15,7 +15,7 @@ from selene_eval.errors import SeleneEvalError
 from selene_eval.store import StudySummary
 from selene_eval.tasks import TaskType
 from selene_eval.ui.common import study_opened
-from selene_eval.ui.exports import download_buttons
+from selene_eval.ui.exports import download_buttons, whose_files
 from selene_eval.ui.results import bootstrap_settings, judges_of, report_for
 from selene_eval.ui.state import STUDY_KEY, current_slug, flash, put, study_store
 from selene_eval.ui.text import TASK_NAMES, fmt_stat, md_escape, plural
@@ -167,10 +167,21 @@ def compare_column(slug: str) -> None:
             st.info("No judgments yet.")
 
 
+def follow_open_study(slugs: list[str]) -> None:
+    """Put the page's study choice on the open study at first, and again whenever another study is opened
+    (from the sidebar), so that "Manage" and "Download" never stay on a study the user has left."""
+    current = current_slug()
+    selected = st.session_state.get("studies_selected")
+    if st.session_state.get("studies_followed", "\0") != current or selected not in slugs:
+        put("studies_selected", current if current in slugs else (selected if selected in slugs else slugs[0]))
+        put("studies_followed", current)
+
+
 def study_downloads(slug: str) -> None:
     """Download the study's HTML report, tables, charts or archive (with the session's interval settings)."""
     with study_opened(slug) as study:
         if study is None:
             return
+        st.markdown(whose_files(study, "the study chosen above,"))
         n_resamples, seed = bootstrap_settings()
         download_buttons(study, n_resamples=n_resamples, seed=seed, key="studies_download")
