@@ -151,20 +151,22 @@ def api_key_from_env(spec: JudgeSpec) -> str | None:
 
 
 MAX_ANSWER_MB_ENV = "SELENE_EVAL_MAX_ANSWER_MB"
-"""The environment variable that sets :func:`answer_byte_limit` (megabytes, decimal)."""
+"""The environment variable that sets :func:`answer_byte_limit` (in MB of 2**20 bytes, as the file limits)."""
+
+MB = 2**20
 
 BYTES_PER_NEW_TOKEN = 4096
 """What one generated token may cost on the wire: its text, 20 alternatives with their log-probabilities
 (about 70 bytes each) and the event-stream framing come to about 2 KB; twice that is allowed."""
 
-MIN_ANSWER_BYTES = 1_000_000
+MIN_ANSWER_BYTES = MB
 """The byte limit of short answers (a model list, the connection check, ``max_new_tokens`` of a few)."""
 
 
 def answer_byte_limit(max_new_tokens: int) -> int:
     """How many bytes of one answer are read before it is refused as too large.
 
-    :data:`BYTES_PER_NEW_TOKEN` per token asked for (512 tokens: 2.1 MB), at least
+    :data:`BYTES_PER_NEW_TOKEN` per token asked for (512 tokens: 2 MB), at least
     :data:`MIN_ANSWER_BYTES`; the environment variable :data:`MAX_ANSWER_MB_ENV` sets it instead. Raises
     ``BackendError`` for a value there that is not a positive number.
     """
@@ -179,7 +181,7 @@ def answer_byte_limit(max_new_tokens: int) -> int:
                 f"{MAX_ANSWER_MB_ENV}={configured!r} is not a size in megabytes; set it to a positive number "
                 f"such as 8, or unset it for the default ({BYTES_PER_NEW_TOKEN} bytes per new token)."
             )
-        return max(1, int(megabytes * 1_000_000))
+        return max(1, int(megabytes * MB))
     return max(MIN_ANSWER_BYTES, BYTES_PER_NEW_TOKEN * max_new_tokens)
 
 
@@ -632,7 +634,10 @@ class OpenAIBackend:
 
     def _say_waiting(self, answer: str, retry_after: float, wait: float, attempt: int) -> None:
         """Log a wait the server asked for (a run that pauses for it says why, and for how long)."""
-        asked = f"{retry_after:.3g} s" if math.isfinite(retry_after) else "for ever"
+        if not math.isfinite(retry_after):
+            asked = "for ever"
+        else:
+            asked = f"{retry_after:,.0f} s" if retry_after >= 10 else f"{retry_after:.2g} s"
         if retry_after > wait:
             how = f"waiting {wait:g} s (the longest selene-eval waits for a Retry-After)"
         else:
@@ -808,7 +813,7 @@ class _BadAnswer(Exception):
 MAX_ERROR_BYTES = 65_536
 """How much of an error answer (4xx, 5xx) is read for its message."""
 
-MODEL_LIST_BYTES = 10_000_000
+MODEL_LIST_BYTES = 10 * MB
 """How much of a model list is read (a gateway may list hundreds of models with long descriptions)."""
 
 LOGPROB_SLACK = 1e-4
@@ -816,7 +821,7 @@ LOGPROB_SLACK = 1e-4
 
 
 def _mb(n_bytes: int) -> str:
-    return f"{n_bytes / 1_000_000:.3g} MB"
+    return f"{n_bytes / MB:.3g} MB"
 
 
 def _too_large(limit: int) -> _BadAnswer:
