@@ -49,7 +49,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -559,7 +559,8 @@ class OpenAIBackend:
             state.set_fatal(exc.error)
             return Generation("", "error", error=f"Not judged: {exc.error}")
         if isinstance(answer, Generation):
-            return answer
+            # Stored with the item and printed on one line: nothing a server wrote may break either.
+            return replace(answer, error=one_line(answer.error, 2000)) if answer.error else answer
         return self._to_generation(answer, choice, fast)
 
     def _body(self, messages: Sequence[Message], choice: LabelChoices | None) -> dict[str, Any]:
@@ -619,11 +620,16 @@ class OpenAIBackend:
                 )
             if attempt >= self.policy.max_attempts:
                 if refused and self.replicas.all_refusing():
-                    names = ", ".join(e.url for e in self.replicas.endpoints)
-                    raise _Fatal(BackendError(
-                        f"No server answers any more ({names}): {last}. Everything judged so far is stored; "
-                        "start the server(s) again and re-run to continue."
-                    ))
+                    # Down, or alive and dropping only this prompt (a server that closes the connection on it)?
+                    # Only the first stops the run.
+                    if not any(isinstance(list_models(self._http, e.url), list) for e in self.replicas.endpoints):
+                        names = ", ".join(e.url for e in self.replicas.endpoints)
+                        raise _Fatal(BackendError(
+                            f"No server answers any more ({names}): {last}. Everything judged so far is stored; "
+                            "start the server(s) again and re-run to continue."
+                        ))
+                    self.replicas.wake()
+                    last += " (the server answers other requests: it fails on this one)"
                 return Generation("", "error", error=f"Gave up after {attempt} attempts: {last}.")
             if not refused:
                 # A refused replica rests in the pool (acquire waits for it); other answers wait here.
@@ -972,7 +978,17 @@ def _usage(value: Any, where: str) -> tuple[int | None, int | None]:
 
 def _server_error(error: Any) -> _BadAnswer:
     message = error.get("message", error) if isinstance(error, dict) else error
-    return _BadAnswer(f"failed while answering: {str(message)[:300]}")
+    return _BadAnswer(f"failed while answering: {one_line(message if isinstance(message, str) else _short(message), 300)}")
+
+
+_NOT_ON_ONE_LINE = {code: " " for code in (*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029)}
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` as one line of at most ``limit`` characters: control characters and line breaks become
+    spaces, runs of blanks one space (a server's message goes into stored failures and printed lines)."""
+    flat = " ".join(text.translate(_NOT_ON_ONE_LINE).split())
+    return flat if len(flat) <= limit else f"{flat[: limit - 3]}..."
 
 
 @dataclass(frozen=True)
@@ -1140,17 +1156,17 @@ def _message_in(body: bytes) -> str:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
-        return body.decode("utf-8", errors="replace").strip()[:300] or "(no message)"
+        return one_line(body.decode("utf-8", errors="replace")) or "(no message)"
     if isinstance(data, dict):
         error = data.get("error", data)
         if isinstance(error, dict):
             for key in ("message", "detail", "error"):
                 if isinstance(error.get(key), str):
-                    return error[key][:300]
+                    return one_line(error[key])
         if isinstance(error, str):
-            return error[:300]
+            return one_line(error)
         if isinstance(data.get("detail"), str):
-            return data["detail"][:300]
+            return one_line(data["detail"])
     return _short(data)
 
 
