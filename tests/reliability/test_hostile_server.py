@@ -75,6 +75,16 @@ def good_stream(reply: Reply) -> None:
                         event(delta_chunk("\n")), b"data: [DONE]\n\n"])
 
 
+def generate_with_one_bad(bad: Callable[[Reply], None], n: int, bad_index: int, **kwargs: Any) -> tuple[list[Generation], str]:
+    """``n`` prompts on a server that answers prompt ``bad_index`` with ``bad`` and the others well: the
+    generations and the server's URL."""
+    def script(request: dict[str, Any], reply: Reply) -> None:
+        (bad if prompt_number(request) == bad_index else good_stream)(reply)
+
+    with ScriptedServer(script) as server:
+        return generate(server, n, **kwargs), server.url
+
+
 # --- 7: malformed answers are per-item failures with a reason ---------------------------------------------
 
 
@@ -117,19 +127,11 @@ MALFORMED_WHOLE = {
 @pytest.mark.parametrize("name", list(MALFORMED_WHOLE))
 def test_a_malformed_whole_answer_fails_that_item_only_with_the_reason(name: str) -> None:
     body, reason = MALFORMED_WHOLE[name]
-
-    def script(request: dict[str, Any], reply: Reply) -> None:
-        # Answers the streamed request with one JSON body, as some servers do (read as such).
-        if prompt_number(request) == 1:
-            reply.json(200, body)
-        else:
-            good_stream(reply)
-
-    with ScriptedServer(script) as server:
-        gens = generate(server, 3)
+    # Answers the streamed request with one JSON body, as some servers do (read as such).
+    gens, url = generate_with_one_bad(lambda reply: reply.json(200, body), 3, 1)
     assert [g.finish_reason for g in gens] == ["stop", "error", "stop"], gens
     assert re.search(reason, gens[1].error or ""), gens[1].error
-    assert gens[1].error.startswith(server.url) and "\n" not in gens[1].error
+    assert gens[1].error.startswith(url) and "\n" not in gens[1].error
     assert gens[0].label_probs is None and gens[0].text.endswith("**Result:** Yes\n")
 
 
@@ -149,15 +151,7 @@ MALFORMED_BYTES = {
 @pytest.mark.parametrize("name", list(MALFORMED_BYTES))
 def test_unreadable_answers_fail_that_item_only(name: str) -> None:
     body, reason = MALFORMED_BYTES[name]
-
-    def script(request: dict[str, Any], reply: Reply) -> None:
-        if prompt_number(request) == 0:
-            reply.raw(200, body, {"Content-Type": "application/json"})
-        else:
-            good_stream(reply)
-
-    with ScriptedServer(script) as server:
-        gens = generate(server, 2)
+    gens, _ = generate_with_one_bad(lambda reply: reply.raw(200, body, {"Content-Type": "application/json"}), 2, 0)
     assert [g.finish_reason for g in gens] == ["error", "stop"], gens
     assert re.search(reason, gens[0].error or ""), gens[0].error
 
@@ -186,16 +180,8 @@ MALFORMED_STREAMS = {
 @pytest.mark.parametrize("name", list(MALFORMED_STREAMS))
 def test_a_malformed_stream_event_fails_that_item_only_with_the_reason(name: str) -> None:
     bad, reason = MALFORMED_STREAMS[name]
-
-    def script(request: dict[str, Any], reply: Reply) -> None:
-        if prompt_number(request) == 2:
-            reply.event_stream([event(delta_chunk("**Reasoning:** Fine.\n\n**Result:**")), bad,
-                                event(delta_chunk(" Yes\n")), b"data: [DONE]\n\n"])
-        else:
-            good_stream(reply)
-
-    with ScriptedServer(script) as server:
-        gens = generate(server, 3)
+    events = [event(delta_chunk("**Reasoning:** Fine.\n\n**Result:**")), bad, event(delta_chunk(" Yes\n")), b"data: [DONE]\n\n"]
+    gens, _ = generate_with_one_bad(lambda reply: reply.event_stream(events), 3, 2)
     assert [g.finish_reason for g in gens] == ["stop", "stop", "error"], gens
     assert re.search(reason, gens[2].error or ""), gens[2].error
 
@@ -227,14 +213,8 @@ def test_a_run_against_a_hostile_server_stores_each_failure_with_its_reason(stud
 
 
 def test_a_servers_message_is_kept_on_one_line() -> None:
-    def script(request: dict[str, Any], reply: Reply) -> None:
-        if prompt_number(request) == 0:
-            reply.raw(418, "I am a teapot\nTraceback (most recent call last):\r\n\x1b[31m  boom\x00\u2028 end".encode(), {})
-        else:
-            good_stream(reply)
-
-    with ScriptedServer(script) as server:
-        gens = generate(server, 2)
+    text = "I am a teapot\nTraceback (most recent call last):\r\n\x1b[31m  boom\x00\u2028 end"
+    gens, _ = generate_with_one_bad(lambda reply: reply.raw(418, text.encode(), {}), 2, 0)
     assert [g.finish_reason for g in gens] == ["error", "stop"]
     assert gens[0].error.endswith("(418 Status): I am a teapot Traceback (most recent call last): [31m boom end")
     assert not any(ch in gens[0].error for ch in "\n\r\x1b\x00")
@@ -273,42 +253,38 @@ def test_retry_after_values(header: str, expected: float | str | None) -> None:
     assert math.isfinite(wait) and 0 <= wait <= ob.RetryPolicy().max_retry_after_s
 
 
-def test_retry_after_nan_falls_back_to_the_backoff(waits: list[float]) -> None:
+def judged_after_one_refusal(status: int, retry_after: str, caplog: pytest.LogCaptureFixture,
+                             retry: ob.RetryPolicy | None = None) -> tuple[Generation, list[str]]:
+    """One prompt, refused once with ``status`` and this ``Retry-After``, then answered: the generation and
+    what the backend logged."""
     def script(request: dict[str, Any], reply: Reply) -> None:
         if len(server.requests) == 1:
-            reply.json(429, {"error": {"message": "slow down"}}, {"Retry-After": "nan"})
+            reply.json(status, {"error": {"message": "Too many requests"}}, {"Retry-After": retry_after})
         else:
             good_stream(reply)
 
-    with ScriptedServer(script) as server:
-        backend = ob.OpenAIBackend(spec(server.url, concurrency=1),
-                                   retry=ob.RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02))
+    with ScriptedServer(script) as server, caplog.at_level(logging.WARNING, logger=ob.__name__):
+        backend = ob.OpenAIBackend(spec(server.url, concurrency=1), retry=retry)
         try:
             [gen] = backend.generate(prompts(1), [YES_NO])
         finally:
             backend.close()
+    return gen, [r.getMessage() for r in caplog.records]
+
+
+def test_retry_after_nan_falls_back_to_the_backoff(waits: list[float], caplog: pytest.LogCaptureFixture) -> None:
+    gen, said = judged_after_one_refusal(429, "nan", caplog, ob.RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02))
     assert gen.finish_reason == "stop"
     assert len(waits) == 1 and 0 <= waits[0] <= 0.02  # the backoff's wait (time.sleep(nan) raises)
+    assert said == []  # no wait was asked for
 
 
 @pytest.mark.parametrize("header", ["100000", "inf", "Fri, 31 Dec 9999 23:59:59 GMT"])
 def test_a_long_retry_after_is_capped_and_the_wait_is_said(header: str, waits: list[float],
                                                            caplog: pytest.LogCaptureFixture) -> None:
-    def script(request: dict[str, Any], reply: Reply) -> None:
-        if len(server.requests) == 1:
-            reply.json(429, {"error": {"message": "Too many requests"}}, {"Retry-After": header})
-        else:
-            good_stream(reply)
-
-    with ScriptedServer(script) as server, caplog.at_level(logging.WARNING, logger=ob.__name__):
-        backend = ob.OpenAIBackend(spec(server.url, concurrency=1))
-        try:
-            [gen] = backend.generate(prompts(1), [YES_NO])
-        finally:
-            backend.close()
+    gen, [message] = judged_after_one_refusal(429, header, caplog)
     assert gen.finish_reason == "stop"
     assert waits == [60.0] == [ob.RetryPolicy().max_retry_after_s]
-    [message] = [r.getMessage() for r in caplog.records]
     assert "429" in message and "Too many requests" in message and "(Retry-After)" in message
     assert "waiting 60 s (the longest selene-eval waits" in message and "attempt 2 of 6" in message
     asked = {"100000": "asks to wait 100,000 s", "inf": "asks to wait for ever"}.get(header, r"asks to wait [\d,]{15,} s")
@@ -316,21 +292,9 @@ def test_a_long_retry_after_is_capped_and_the_wait_is_said(header: str, waits: l
 
 
 def test_a_short_retry_after_is_said_as_asked(waits: list[float], caplog: pytest.LogCaptureFixture) -> None:
-    def script(request: dict[str, Any], reply: Reply) -> None:
-        if len(server.requests) == 1:
-            reply.json(503, {"error": {"message": "loading"}}, {"Retry-After": "7"})
-        else:
-            good_stream(reply)
-
-    with ScriptedServer(script) as server, caplog.at_level(logging.WARNING, logger=ob.__name__):
-        backend = ob.OpenAIBackend(spec(server.url, concurrency=1))
-        try:
-            [gen] = backend.generate(prompts(1), [YES_NO])
-        finally:
-            backend.close()
+    gen, [message] = judged_after_one_refusal(503, "7", caplog)
     assert gen.finish_reason == "stop" and waits == [7.0]
-    [message] = [r.getMessage() for r in caplog.records]
-    assert "asks to wait 7 s (Retry-After): waiting 7 s as asked before attempt 2 of 6" in message
+    assert "503" in message and "asks to wait 7 s (Retry-After): waiting 7 s as asked before attempt 2 of 6" in message
 
 
 # --- 8: --timeout is a total deadline per request -----------------------------------------------------------
@@ -367,20 +331,10 @@ SLOW_SERVERS: dict[str, Callable[[Reply], None]] = {
 
 @pytest.mark.parametrize("name", list(SLOW_SERVERS))
 def test_the_timeout_is_a_total_deadline_for_each_request(name: str, waits: list[float]) -> None:
-    slow = SLOW_SERVERS[name]
-
-    def script(request: dict[str, Any], reply: Reply) -> None:
-        if prompt_number(request) == 0:
-            slow(reply)
-        else:
-            good_stream(reply)
-
-    with ScriptedServer(script) as server:
-        gens = generate(server, 2, timeout_s=1.0)
-        hung_up = len([r for r in server.requests if prompt_number(r) == 0])
+    gens, _ = generate_with_one_bad(SLOW_SERVERS[name], 2, 0, timeout_s=1.0)
     assert [g.finish_reason for g in gens] == ["error", "stop"], gens
+    # Tried twice (timeout_attempts), then given up.
     assert "Timed out 2 times" in gens[0].error and "within 1 s (the time one request may take in all)" in gens[0].error
-    assert hung_up == 2  # tried twice (timeout_attempts), then given up
 
 
 # --- 8: the answer's size is bounded ------------------------------------------------------------------------
@@ -406,14 +360,7 @@ def _lying_length(reply: Reply) -> None:
 @pytest.mark.parametrize("script_of_item_0", [_huge_whole, _huge_stream, _huge_line, _lying_length],
                          ids=["3 MB whole answer", "3 MB stream", "3 MB line", "Content-Length of 50 GB"])
 def test_an_answer_over_the_byte_limit_is_that_items_failure(script_of_item_0: Callable[[Reply], None]) -> None:
-    def script(request: dict[str, Any], reply: Reply) -> None:
-        if prompt_number(request) == 0:
-            script_of_item_0(reply)
-        else:
-            good_stream(reply)
-
-    with ScriptedServer(script) as server:
-        gens = generate(server, 2, backend_kwargs={"max_answer_bytes": 2**20})
+    gens, _ = generate_with_one_bad(script_of_item_0, 2, 0, backend_kwargs={"max_answer_bytes": 2**20})
     assert [g.finish_reason for g in gens] == ["error", "stop"], gens
     assert "sent more than 1 MB for one answer" in gens[0].error and "SELENE_EVAL_MAX_ANSWER_MB" in gens[0].error
     assert gens[0].text == ""
