@@ -57,11 +57,11 @@ import httpcore2
 import httpx2
 
 from selene_eval.backends.base import Generation, JudgeSpec, LabelChoices, Message, fast_mode_prefill
-# Pure-Python helpers shared with the local backend (that module imports torch only inside functions), so
-# both backends prefill fast mode and end a reasoned answer the same way.
 from selene_eval.errors import BackendError
-from selene_eval.prompts.parser import RESULT_MARKER as _RESULT_MARKER
+# The parser's marker and the characters it strips: a streamed answer ends by the rule the local backend
+# stops by (result_line_complete), applied a line at a time (_StreamedAnswer).
 from selene_eval.prompts.parser import ANSWER_STRIP_CHARS
+from selene_eval.prompts.parser import RESULT_MARKER as _RESULT_MARKER
 
 logger = logging.getLogger(__name__)
 

@@ -13,6 +13,8 @@ import logging
 import math
 import random
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -33,7 +35,7 @@ from selene_eval.runner import run_study
 from selene_eval.tasks import TaskType
 from selene_eval.testing_server import Reply, ScriptedServer, completion, delta_chunk, event, head
 from tests.reliability.figures import record
-from tests.reliability.helpers import make_study
+from tests.reliability.helpers import env_for_subprocess, make_study
 
 YES_NO = LabelChoices(words=(("Yes", "yes"), ("No", "no")))
 ANSWER = "**Reasoning:** Fine.\n\n**Result:** Yes"
@@ -232,6 +234,30 @@ def test_a_server_that_drops_one_prompt_fails_that_prompt_not_the_run(waits: lis
     assert gen.finish_reason == "error" and "Gave up after 3 attempts" in gen.error
     assert "Server disconnected without sending a response" in gen.error
     assert "the server answers other requests: it fails on this one" in gen.error
+
+
+def test_the_command_line_says_when_it_waits_and_names_the_malformed_answer(studies_dir: Path) -> None:
+    make_study(studies_dir, 3)
+
+    def script(request: dict[str, Any], reply: Reply) -> None:
+        if len(server.requests) == 1:
+            reply.json(429, {"error": {"message": "Too many requests"}}, {"Retry-After": "1"})
+        elif len(server.requests) == 2:
+            reply.json(200, {"choices": [{"message": "Yes"}]})
+        else:
+            good_stream(reply)
+
+    with ScriptedServer(script) as server:
+        cli = subprocess.run(
+            [sys.executable, "-m", "selene_eval", "--studies-dir", str(studies_dir), "run", "s", "--endpoint", server.url,
+             "--model", "judge", "--concurrency", "1", "--timeout", "5"],
+            capture_output=True, text=True, env=env_for_subprocess(), timeout=300,
+        )
+    assert cli.returncode != 0 and "Traceback" not in cli.stderr
+    assert "Done: 2 judged, 0 from the store, 1 failed" in cli.stdout
+    assert "answered 429 Status: Too many requests; it asks to wait 1 s (Retry-After): waiting 1 s as asked" in cli.stderr
+    assert re.search(r"failed: item \d \(selene\): http://127.0.0.1:\d+/v1 sent an answer that is not a chat "
+                     r"completion: choices\[0\]\.message is the text 'Yes', not an object\.", cli.stderr), cli.stderr
 
 
 # --- Retry-After: hostile values, a cap, and a message saying how long --------------------------------------
