@@ -3,7 +3,8 @@
 What the hostile-server tests and ``bench/server_stream.py`` share. Unlike a stub built on
 ``http.server``, a script here controls every byte and when it is sent: an answer dripped a byte at a time,
 keep-alive comments for ever, a body that lies about its length, invalid UTF-8, 50 MB of text. It listens
-on loopback only and serves ``GET /v1/models`` itself (one model, ``judge``, owned by ``vllm``); each
+on loopback only and serves ``GET /v1/models`` itself (one model, ``judge``, owned by ``vllm``, unless a
+``models`` script answers it); each
 ``POST .../chat/completions`` is handed to the script with the request's JSON and a :class:`Reply` to write
 with. The connection closes after each answer (``Connection: close``).
 """
@@ -101,6 +102,8 @@ class ScriptedServer:
     """The server; use as a context manager (``with ScriptedServer(script) as server: server.url``)."""
 
     script: Script
+    models: Callable[[Reply], None] | None = None
+    """How ``GET .../models`` is answered (``None``: one model, ``judge``, owned by ``vllm``)."""
     requests: list[dict[str, Any]] = field(default_factory=list)
     bytes_sent: list[int] = field(default_factory=list)
     """Bytes written for each chat request, in the order the answers ended."""
@@ -148,7 +151,10 @@ class ScriptedServer:
         reply = Reply(sock, self._stop)
         try:
             if request_line[0] == "GET" and request_line[1].endswith("/models"):
-                reply.json(200, {"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "vllm"}]})
+                if self.models is not None:
+                    self.models(reply)
+                else:
+                    reply.json(200, {"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "vllm"}]})
                 return
             request = json.loads(body) if body else {}
             with self._lock:

@@ -77,6 +77,14 @@ def good_stream(reply: Reply) -> None:
                         event(delta_chunk("\n")), b"data: [DONE]\n\n"])
 
 
+def _drip(data: bytes, every: float) -> Callable[[Reply], None]:
+    def send(reply: Reply) -> None:
+        for i in range(len(data)):
+            reply.send(data[i:i + 1])
+            reply.pause(every)
+    return send
+
+
 def generate_with_one_bad(bad: Callable[[Reply], None], n: int, bad_index: int, **kwargs: Any) -> tuple[list[Generation], str]:
     """``n`` prompts on a server that answers prompt ``bad_index`` with ``bad`` and the others well: the
     generations and the server's URL."""
@@ -260,6 +268,29 @@ def test_the_command_line_says_when_it_waits_and_names_the_malformed_answer(stud
                      r"completion: choices\[0\]\.message is the text 'Yes', not an object\.", cli.stderr), cli.stderr
 
 
+HOSTILE_MODEL_LISTS: dict[str, tuple[Callable[[Reply], None], str]] = {
+    # name: (how GET /models is answered, what the connection check says)
+    "nesting 100,000 deep": (lambda reply: reply.raw(200, b"[" * 100_000), r"/models sent a model list that is not readable JSON \(nested too deeply\)"),
+    "a 5,000-digit number": (lambda reply: reply.raw(200, b'{"data": ' + b"1" * 5000 + b"}"), r"a number too long to read"),
+    "a list": (lambda reply: reply.json(200, [1, 2]), r"did not answer with a model list"),
+    "data as text": (lambda reply: reply.json(200, {"data": "judge"}), r"did not answer with a model list"),
+    "11 MB": (lambda reply: reply.json(200, {"data": [{"id": "x" * 11 * 2**20}]}), r"sent more than 10 MB for one answer"),
+    "dripped": (_drip(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{\"data\":[]}", 0.3), r"ReadTimeout"),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_MODEL_LISTS))
+def test_a_hostile_model_list_is_reported_and_judging_goes_on(name: str) -> None:
+    models, said = HOSTILE_MODEL_LISTS[name]
+    with ScriptedServer(lambda request, reply: good_stream(reply), models=models) as server:
+        report = ob.check_connection(spec(server.url, timeout_s=1.0))
+        gens = generate(server, 2, timeout_s=1.0)
+    [check] = report.endpoints
+    assert not report.ok and re.search(said, check.error or ""), check.error
+    # A server without a readable model list is trusted in reasoned mode (some gateways have none).
+    assert [g.finish_reason for g in gens] == ["stop", "stop"]
+
+
 # --- Retry-After: hostile values, a cap, and a message saying how long --------------------------------------
 
 
@@ -324,14 +355,6 @@ def test_a_short_retry_after_is_said_as_asked(waits: list[float], caplog: pytest
 
 
 # --- 8: --timeout is a total deadline per request -----------------------------------------------------------
-
-
-def _drip(data: bytes, every: float) -> Callable[[Reply], None]:
-    def send(reply: Reply) -> None:
-        for i in range(len(data)):
-            reply.send(data[i:i + 1])
-            reply.pause(every)
-    return send
 
 
 STREAM_BYTES = (head(200, {"Content-Type": "text/event-stream"}) + event(delta_chunk(ANSWER)) + event(delta_chunk("\n"))
