@@ -145,8 +145,17 @@ def test_a_malformed_whole_answer_fails_that_item_only_with_the_reason(name: str
     assert gens[0].label_probs is None and gens[0].text.endswith("**Result:** Yes\n")
 
 
-def _raw_body(text: bytes) -> Callable[[Reply], None]:
-    return lambda reply: reply.raw(200, text, {"Content-Type": "application/json"})
+def test_fast_mode_reads_its_one_token_answer_through_the_same_checks() -> None:
+    def script(request: dict[str, Any], reply: Reply) -> None:
+        assert "stream" not in request and request["max_tokens"] == 1
+        alternatives = [1, 2] if prompt_number(request) == 0 else [{"token": " No", "logprob": -0.1}]
+        reply.json(200, completion(" No", logprobs=[{"token": " No", "logprob": -0.1, "top_logprobs": alternatives}]))
+
+    with ScriptedServer(script) as server:
+        gens = generate(server, 2, mode="fast")
+    assert [g.finish_reason for g in gens] == ["error", "stop"]
+    assert "top_logprobs[0] is the number 1, not an object" in gens[0].error
+    assert gens[1].text == "**Result:** No" and gens[1].label_probs == {"yes": 0.0, "no": 1.0}
 
 
 MALFORMED_BYTES = {
