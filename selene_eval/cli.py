@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-key-env", metavar="VAR",
                    help="name of the environment variable that holds the server's API key (the key is never stored)")
     p.add_argument("--concurrency", type=int, metavar="N", help="concurrent requests per endpoint (default 4)")
-    p.add_argument("--timeout", type=float, metavar="S", help="seconds before a server request times out (default 120)")
+    p.add_argument("--timeout", type=float, metavar="S", help="seconds one server request may take in all, answer included (default 120)")
     p.add_argument("--demo", action="store_true", help="use the offline demo judge (SmolLM2-135M; a weak model)")
     p.add_argument("--download", action="store_true",
                    help="download the model from the Hugging Face hub if it is not in the local cache")
@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="base URL of a server, e.g. http://localhost:8000/v1; repeat for replicas")
     p.add_argument("--model", metavar="NAME", help="the served model's name")
     p.add_argument("--api-key-env", metavar="VAR", help="name of the environment variable holding the API key")
-    p.add_argument("--timeout", type=float, metavar="S", help="seconds before a request times out (default 120)")
+    p.add_argument("--timeout", type=float, metavar="S", help="seconds one request may take in all, answer included (default 120)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 

@@ -97,7 +97,8 @@ class JudgeSpec(BaseModel):
       measurement, so part of the identity.
     * ``endpoints``, ``api_key_env``, ``concurrency``, ``timeout_s`` (``openai`` only): base URLs of one or
       more replicas serving the same model, the *name* of the environment variable holding the API key (the
-      key itself is never stored), concurrent requests per endpoint, seconds before a request times out.
+      key itself is never stored), concurrent requests per endpoint, seconds one request may take in all
+      (a total deadline: connecting, sending and reading the whole answer).
       Where the work runs, not what it computes: not part of the identity.
     """
 
