@@ -17,6 +17,7 @@ import io
 import json
 import numbers
 import os
+import sys
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -420,10 +421,41 @@ def _not_a_table(shown: str) -> DataError:
 # --- JSON and JSON Lines ----------------------------------------------------------------------------------
 
 
+class _JsonNumberTooLong(ValueError):
+    """A JSON integer longer than Python turns into a number (``sys.get_int_max_str_digits``, 4,300 by default)."""
+
+    def __init__(self, digits: int, limit: int) -> None:
+        super().__init__(f"a JSON integer of {digits} digits")
+        self.digits, self.limit = digits, limit
+
+    def problem(self) -> str:
+        """The rest of a one-line message: what is wrong and how to fix it."""
+        return (
+            f"holds a number of {self.digits:,} digits, more than the {self.limit:,} a number may have. If it is an "
+            'id or a code, put it in quotes ("...") to keep it as text; otherwise remove it.'
+        )
+
+
+def _json_integer(text: str) -> int:
+    """``int(text)``, refusing an integer too long to convert with our own error (Python's is a bare ValueError)."""
+    limit = sys.get_int_max_str_digits()
+    digits = len(text) - text.startswith("-")
+    if limit and digits > limit:
+        raise _JsonNumberTooLong(digits, limit)
+    return int(text)
+
+
+def _json_loads(text: str) -> object:
+    """``json.loads`` whose only errors are JSONDecodeError, RecursionError and :class:`_JsonNumberTooLong`."""
+    return json.loads(text, parse_int=_json_integer)
+
+
 def _parse_json_text(text: str, shown: str) -> tuple[str, list[object], Rows]:
     """A JSON document (array, records container, columns) or JSON Lines."""
     try:
-        document = json.loads(text)
+        document = _json_loads(text)
+    except _JsonNumberTooLong as exc:
+        raise DataError(f"{shown} {exc.problem()}") from None
     except json.JSONDecodeError as exc:
         if text.lstrip().startswith("{") and _first_line_is_object(text):
             return "jsonl", *_parse_json_lines(text, shown)
@@ -439,7 +471,7 @@ def _parse_json_text(text: str, shown: str) -> tuple[str, list[object], Rows]:
 def _first_line_is_object(text: str) -> bool:
     first = text.lstrip().split("\n", 1)[0].strip()
     try:
-        return isinstance(json.loads(first), dict)
+        return isinstance(_json_loads(first), dict)
     except (ValueError, RecursionError):
         return False
 
@@ -450,7 +482,9 @@ def _parse_json_lines(text: str, shown: str) -> tuple[list[object], Rows]:
         if not line.strip():
             continue  # blank lines (often a trailing one) carry nothing
         try:
-            record = json.loads(line)
+            record = _json_loads(line)
+        except _JsonNumberTooLong as exc:
+            raise DataError(f"Line {number} of {shown} {exc.problem()}") from None
         except json.JSONDecodeError as exc:
             raise DataError(
                 f"Line {number} of {shown} is not valid JSON ({exc.msg} at column {exc.colno}). In JSON Lines "

@@ -399,3 +399,29 @@ def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
         read_table(b"q,a\n1,2\n")
     with pytest.raises(DataError, match="at least 1"):
         ReadLimits(max_rows=0)
+
+
+# --- numbers Python refuses to convert -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data, where",
+    [
+        (b'[{"question": "q", "id": 1' + b"2" * 5000 + b"}]", "upload.json holds"),
+        (b'{"rows": [{"question": "q", "id": -' + b"9" * 4301 + b"}]}", "upload.json holds"),
+        (b'{"question": "q", "id": 1}\n{"question": "r", "id": ' + b"7" * 5000 + b"}\n", "holds"),
+        (b'{"question": "q", "id": 1}\n{"question": "r", "id": ' + b"7" * 5000 + b"}\n{oops\n", "Line 2 of upload.json holds"),
+    ],
+)
+def test_a_json_integer_over_4300_digits_is_one_readable_error(data: bytes, where: str) -> None:
+    with pytest.raises(DataError) as info:
+        read_table(data, name="upload.json")
+    message = str(info.value)
+    assert where in message and "digits, more than the 4,300" in message and "put it in quotes" in message, message
+    assert "\n" not in message
+
+
+def test_a_json_integer_of_4300_digits_still_reads_exactly() -> None:
+    digits = "9" * 4300
+    table = read_table(f'[{{"question": "q", "id": {digits}}}]'.encode())
+    assert table.frame.loc[0, "id"] == digits
