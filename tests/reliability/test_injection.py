@@ -239,3 +239,42 @@ def test_a_hostile_upload_is_shown_as_text_on_the_data_page(studies_dir: Path) -
         assert not leaks(at), leaks(at)[:8]
     shown = " ".join(source for _, source in markdown_sources(at))
     assert "label\\-value" in shown or "label \\<img" in shown or "\\<img" in shown  # shown, escaped
+
+
+# --- CSV export: a line break inside a cell never starts a row ---------------------------------------------
+
+FORMULA_STARTS = ["=", "+", "-", "@", "\t", "\r"]
+LINE_BREAKS = {"CR": "\r", "LF": "\n", "CRLF": "\r\n"}
+
+
+def exported_cells() -> dict[str, str]:
+    """One cell per (line break, dangerous first character after it), keyed by a safe id."""
+    return {
+        f"{name}-{ord(start)}": f"x{brk}{start}cmd|' /C calc'!A0"
+        for name, brk in LINE_BREAKS.items()
+        for start in FORMULA_STARTS
+    }
+
+
+def test_a_line_break_in_a_csv_cell_never_starts_a_row_with_a_formula() -> None:
+    from selene_eval.export import to_csv_bytes
+    import pandas as pd
+
+    cells = exported_cells()
+    header_cell = "note\r=HEADER()"
+    frame = pd.DataFrame({"id": list(cells), header_cell: list(cells.values()), "tail": ["end"] * len(cells)})
+    text = to_csv_bytes(frame).decode("utf-8-sig")
+
+    # Python's csv module: one record per row, every cell back whole (the line break kept inside it).
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    assert records[0] == ["id", header_cell, "tail"]
+    assert records[1:] == [[key, value, "end"] for key, value in cells.items()], records
+    # pandas, with both of its parsers: the same rows, nothing split off.
+    for engine in ("c", "python"):
+        back = pd.read_csv(io.StringIO(text, newline=""), dtype=str, keep_default_na=False, engine=engine)
+        assert list(back.columns) == ["id", header_cell, "tail"], engine
+        assert back["id"].tolist() == list(cells) and back[header_cell].tolist() == list(cells.values()), engine
+        assert (back["tail"] == "end").all(), engine
+    # No record (so no spreadsheet row) begins with a character a spreadsheet runs as a formula.
+    for record in records:
+        assert not record[0].startswith(tuple(FORMULA_STARTS)), record
