@@ -198,3 +198,21 @@ def test_the_decoded_limit_comes_from_the_environment(monkeypatch: pytest.Monkey
     with pytest.raises(DataError, match=f"{SETTING}='none' is not valid: set it to a number of megabytes"):
         read_table(data)
     assert DECODED_CELL_COST == 8
+
+
+@pytest.mark.parametrize("shape", ["list", "map", "struct"])
+def test_nested_parquet_columns_are_charged_through_their_dictionaries(shape: str) -> None:
+    """One 100,000-character value, stored once, repeated 1,000 times inside a single cell's list, map or struct."""
+    repeated = pa.DictionaryArray.from_arrays(pa.array(np.zeros(1_000, dtype=np.int32)), pa.array(["z" * 100_000]))
+    if shape == "list":
+        column = pa.ListArray.from_arrays(pa.array([0, 1_000], type=pa.int32()), repeated)
+    elif shape == "map":
+        keys = pa.array([f"k{i}" for i in range(1_000)])
+        column = pa.MapArray.from_arrays(pa.array([0, 1_000], type=pa.int32()), keys, repeated.cast(pa.string()))
+    else:
+        column = pa.StructArray.from_arrays([repeated], names=["text"])
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"question": pa.array(["q"] * len(column)), "nested": column}), buffer, compression="zstd")
+    assert len(buffer.getvalue()) < 64 * 1024
+    with pytest.raises(DataError, match="decodes to more than 50 MB"):
+        read_table(buffer.getvalue(), limits=ReadLimits(max_decoded_bytes=50 * 2**20))
