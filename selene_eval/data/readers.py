@@ -768,6 +768,8 @@ def _parse_json_text(text: str, shown: str) -> tuple[str, list[object], Rows]:
     try:
         document = _json_loads(text)
     except _JsonNumberTooLong as exc:
+        if text.lstrip().startswith("{") and "\n" in text.strip() and _first_line_is_object(text):
+            return "jsonl", *_parse_json_lines(text, shown)  # its error names the line
         raise DataError(f"{shown} {exc.problem()}") from None
     except json.JSONDecodeError as exc:
         if text.lstrip().startswith("{") and _first_line_is_object(text):
@@ -785,6 +787,8 @@ def _first_line_is_object(text: str) -> bool:
     first = text.lstrip().split("\n", 1)[0].strip()
     try:
         return isinstance(_json_loads(first), dict)
+    except _JsonNumberTooLong:
+        return True  # read as JSON Lines, whose error then names the line with that number
     except (ValueError, RecursionError):
         return False
 

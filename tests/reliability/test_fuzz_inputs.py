@@ -501,6 +501,7 @@ def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
         (b'{"rows": [{"question": "q", "id": -' + b"9" * 4301 + b"}]}", "upload.json holds"),
         (b'{"question": "q", "id": 1}\n{"question": "r", "id": ' + b"7" * 5000 + b"}\n", "holds"),
         (b'{"question": "q", "id": 1}\n{"question": "r", "id": ' + b"7" * 5000 + b"}\n{oops\n", "Line 2 of upload.json holds"),
+        (b'{"question": "q", "id": ' + b"7" * 5000 + b'}\n{"question": "r", "id": 1}\n', "Line 1 of upload.json holds"),
     ],
 )
 def test_a_json_integer_over_4300_digits_is_one_readable_error(data: bytes, where: str) -> None:
