@@ -11,6 +11,9 @@ are not Markdown, so they are not checked.
 
 The static tests read the source: no ``eval``/``exec``/``pickle``/shell, YAML only through ``safe_load``, every
 model load with ``trust_remote_code=False``, no ``unsafe_allow_html`` fed with variables.
+
+The export tests: a line break inside a CSV cell never starts a row (read back with ``csv`` and pandas), and
+the HTML report's guard against script in its charts reads parsed markup, so ordinary text never trips it.
 """
 
 from __future__ import annotations
@@ -22,9 +25,15 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import altair as alt
+import pandas as pd
 import pytest
+import vl_convert
 
 from selene_eval.backends.base import JudgeSpec
+from selene_eval.errors import SeleneEvalError
+from selene_eval.export import build_html_report, chart_svg, to_csv_bytes
+from selene_eval.export.charts import script_in_markup
 from selene_eval.items import Item
 from selene_eval.prompts import default_rubric
 from selene_eval.runner import run_study
@@ -257,9 +266,6 @@ def exported_cells() -> dict[str, str]:
 
 
 def test_a_line_break_in_a_csv_cell_never_starts_a_row_with_a_formula() -> None:
-    from selene_eval.export import to_csv_bytes
-    import pandas as pd
-
     cells = exported_cells()
     header_cell = "note\r=HEADER()"
     frame = pd.DataFrame({"id": list(cells), header_cell: list(cells.values()), "tail": ["end"] * len(cells)})
@@ -287,8 +293,6 @@ ORDINARY_TEXT_NAMES = ["Selene Mini, one=shot prompt", "judge onload = fine", "j
 
 @pytest.mark.parametrize("judge_name", ORDINARY_TEXT_NAMES)
 def test_a_judge_whose_name_looks_like_an_attribute_gets_its_html_report(tmp_path: Path, judge_name: str) -> None:
-    from selene_eval.export import build_html_report
-
     experts = {"e1": ["yes", "no"], "e2": ["yes", "yes", "no"]}
     items = [Item(str(i), f"Question {i}?", f"Answer {i}.", experts={e: v[i % len(v)] for e, v in experts.items()})
              for i in range(8)]
@@ -317,8 +321,6 @@ def test_a_judge_whose_name_looks_like_an_attribute_gets_its_html_report(tmp_pat
     ],
 )
 def test_the_chart_guard_finds_script_in_the_parsed_markup(markup: str, found: str) -> None:
-    from selene_eval.export.charts import script_in_markup
-
     assert found in (script_in_markup(markup) or "")
 
 
@@ -332,19 +334,10 @@ def test_the_chart_guard_finds_script_in_the_parsed_markup(markup: str, found: s
     ],
 )
 def test_the_chart_guard_lets_text_that_only_looks_like_script_through(markup: str) -> None:
-    from selene_eval.export.charts import script_in_markup
-
     assert script_in_markup(markup) is None
 
 
 def test_a_rendered_chart_with_script_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    import altair as alt
-    import pandas as pd
-    import vl_convert
-
-    from selene_eval.errors import SeleneEvalError
-    from selene_eval.export import chart_svg
-
     monkeypatch.setattr(vl_convert, "vegalite_to_svg", lambda *a, **k: '<svg><rect onclick="alert(1)"/></svg>')
     chart = alt.Chart(pd.DataFrame({"x": ["a"], "n": [1]})).mark_bar().encode(x="x:N", y="n:Q")
     with pytest.raises(SeleneEvalError, match=r"contains script \(the event attribute onclick of <rect>\)"):
