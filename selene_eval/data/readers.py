@@ -570,24 +570,34 @@ def _shared_strings_part(archive: zipfile.ZipFile, names: set[str]) -> str | Non
     return "xl/sharedStrings.xml" if "xl/sharedStrings.xml" in names else None
 
 
+_SHEETS_CONSIDERED = 1_000
+"""How many of the workbook's first sheets are tried when looking for its first worksheet (the ones before it
+can be chart sheets); bounds what is kept from a workbook or relationships part of any size."""
+
+
 def _first_sheet_parts(archive: zipfile.ZipFile, names: set[str]) -> list[str]:
     """The part of the first worksheet (the one pandas reads), found like openpyxl finds it; every worksheet part
     when the workbook's relationships cannot say (charging them all is safe, if strict)."""
+    sheet_ids: list[str] = []
+    with archive.open("xl/workbook.xml") as stream:
+        for event, element, _parent in _xml_events(stream):
+            if event == "end" and _local_name(element.tag) == "sheet":
+                sheet_ids.append(element.get(_RELATIONSHIP_ID) or "")
+                if len(sheet_ids) >= _SHEETS_CONSIDERED:
+                    break
+    wanted = set(sheet_ids)
     targets: dict[str, str] = {}
     if "xl/_rels/workbook.xml.rels" in names:
         with archive.open("xl/_rels/workbook.xml.rels") as stream:
             for event, element, _parent in _xml_events(stream):
-                if event == "end" and _local_name(element.tag) == "Relationship":
-                    if (element.get("Type") or "").endswith("/worksheet") and element.get("Id"):
+                if event == "end" and _local_name(element.tag) == "Relationship" and element.get("Id") in wanted:
+                    if (element.get("Type") or "").endswith("/worksheet"):
                         target = element.get("Target") or ""
                         part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
                         targets[element.get("Id") or ""] = part
-    with archive.open("xl/workbook.xml") as stream:
-        for event, element, _parent in _xml_events(stream):
-            if event == "end" and _local_name(element.tag) == "sheet":
-                part = targets.get(element.get(_RELATIONSHIP_ID) or "")
-                if part in names:
-                    return [part]
+    for sheet_id in sheet_ids:
+        if targets.get(sheet_id) in names:
+            return [targets[sheet_id]]
     return sorted(n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml"))
 
 
