@@ -216,3 +216,22 @@ def test_nested_parquet_columns_are_charged_through_their_dictionaries(shape: st
     assert len(buffer.getvalue()) < 64 * 1024
     with pytest.raises(DataError, match="decodes to more than 50 MB"):
         read_table(buffer.getvalue(), limits=ReadLimits(max_decoded_bytes=50 * 2**20))
+
+
+@pytest.mark.parametrize("kind", ["xlsx-bomb", "json-long-integer"])
+def test_the_command_line_refuses_in_one_line_and_writes_nothing(tmp_path: Path, kind: str) -> None:
+    if kind == "xlsx-bomb":
+        path, fragment = tmp_path / "bomb.xlsx", SETTING
+        path.write_bytes(shared_string_bomb())
+    else:
+        path, fragment = tmp_path / "long.json", "holds a number of 5,001 digits"
+        path.write_bytes(b'[{"question": "q", "answer": "a", "label": 1' + b"2" * 5000 + b"}]")
+    studies = tmp_path / "studies"
+    command = [sys.executable, "-m", "selene_eval", "--studies-dir", str(studies), "import", str(path), "--study", "s",
+               "--task", "binary", "--map", "input=question", "response=answer", "expert=label"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env_for_subprocess(), timeout=600, check=False)
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert not (studies / "s").exists()
