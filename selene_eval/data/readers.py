@@ -17,12 +17,17 @@ import io
 import json
 import numbers
 import os
+import posixpath
+import pyexpat
+import sys
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from array import array
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -40,6 +45,13 @@ MAX_COLUMNS = 10_000
 """Default limit on columns (a header line of a million commas must not build a million columns)."""
 MAX_CELL_CHARS = 1_000_000
 """Default limit on one cell's length in characters (about 250k tokens, beyond any judge's context)."""
+MAX_DECODED_BYTES = 512 * 2**20
+"""Default limit on what a file decodes to (512 MB): the text of every cell plus :data:`DECODED_CELL_COST` per
+cell. A few kilobytes of Excel can repeat one long shared string in thousands of cells, and a dictionary-encoded
+Parquet column one long value in every row; this bounds the memory and the study files that would make."""
+DECODED_CELL_COST = 8
+"""What each cell counts towards :data:`MAX_DECODED_BYTES` besides its characters: a cell costs memory (a
+pointer in the table) even when it is empty, so a grid of a billion empty cells is no cheaper than its text."""
 
 LIMIT_ENV: dict[str, str] = {
     "max_bytes": "SELENE_EVAL_MAX_FILE_MB",
@@ -47,6 +59,7 @@ LIMIT_ENV: dict[str, str] = {
     "max_rows": "SELENE_EVAL_MAX_ROWS",
     "max_columns": "SELENE_EVAL_MAX_COLUMNS",
     "max_cell_chars": "SELENE_EVAL_MAX_CELL_CHARS",
+    "max_decoded_bytes": "SELENE_EVAL_MAX_DECODED_MB",
 }
 """The environment variable that sets each :class:`ReadLimits` field (sizes in megabytes, the rest counts)."""
 
@@ -87,6 +100,9 @@ class ReadLimits:
     """Columns in the header."""
     max_cell_chars: int = MAX_CELL_CHARS
     """Characters in one cell."""
+    max_decoded_bytes: int = MAX_DECODED_BYTES
+    """What the whole table decodes to: the characters of every cell, plus :data:`DECODED_CELL_COST` per cell
+    (counted in UTF-8 bytes where it is measured before decoding). Checked before the cells are materialised."""
 
     def __post_init__(self) -> None:
         for name in LIMIT_ENV:
@@ -161,7 +177,7 @@ def read_table(
     :class:`~selene_eval.errors.DataError` for anything that is not a readable table of at most
     ``max_bytes`` bytes with a unique, non-empty header and at least one data row.
 
-    ``limits`` bounds the size, unpacked size, rows, columns and cell length (default:
+    ``limits`` bounds the size, unpacked size, decoded size, rows, columns and cell length (default:
     :meth:`ReadLimits.from_env`); ``max_bytes``, when given, overrides its ``max_bytes``.
     """
     limits = limits or ReadLimits.from_env()
@@ -291,6 +307,9 @@ def _parse(raw: bytes, shown: str, limits: ReadLimits) -> tuple[str, str | None,
         return fmt, None, header, rows
     text, encoding = _decode(raw, shown)
     if text.lstrip()[:1] in ("[", "{"):
+        # Parsing builds every object and array at once; each costs memory whatever its text (an upper
+        # bound: braces inside strings count too).
+        _DecodedBudget(shown, limits).add(_JSON_CONTAINER_COST * (text.count("{") + text.count("[")))
         fmt, header, rows = _parse_json_text(text, shown)
     else:
         fmt, header, rows = _parse_delimited(text, shown, limits)
@@ -350,9 +369,77 @@ def _parse_parquet(raw: bytes, shown: str, limits: ReadLimits) -> tuple[list[obj
     _check_columns(metadata.num_columns, shown, limits)
     unpacked = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
     _check_unpacked(unpacked, shown, limits)
+    _check_parquet_decoded(raw, metadata, shown, limits)
     table = pq.read_table(pa.BufferReader(raw))
     columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
     return list(table.column_names), [list(row) for row in zip(*columns)]
+
+
+def _check_parquet_decoded(raw: bytes, metadata: object, shown: str, limits: ReadLimits) -> None:
+    """Refuse a Parquet file whose cells decode to more than ``limits.max_decoded_bytes``, without decoding them.
+
+    The sizes in the footer are those of the *encoded* pages: with dictionary encoding, one long value stored
+    once can fill every row. So the footer's value count is charged first (a cell per value), then each row
+    group is read with its text columns kept dictionary-encoded (small), and the length of every value is
+    summed from the dictionary's lengths, never expanding the texts themselves.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    budget = _DecodedBudget(shown, limits)
+    groups = [metadata.row_group(i) for i in range(metadata.num_row_groups)]  # type: ignore[attr-defined]
+    budget.add(DECODED_CELL_COST * sum(g.column(j).num_values for g in groups for j in range(g.num_columns)))
+    source = pq.ParquetFile(pa.BufferReader(raw))
+    text_paths = [column.path for column in source.schema if column.physical_type == "BYTE_ARRAY"]
+    source = pq.ParquetFile(pa.BufferReader(raw), read_dictionary=text_paths)
+    for index in range(len(groups)):
+        for column in source.read_row_group(index).columns:
+            for chunk in column.chunks:
+                budget.add(_arrow_decoded_size(chunk))
+
+
+_NESTED_VALUE_COST = 4
+"""Characters a value inside a list or struct adds to its cell's JSON text besides its own (quotes, comma, space)."""
+
+
+def _arrow_decoded_size(column: object) -> int:
+    """Bytes of text (and other data) in an Arrow array once its dictionaries are expanded, computed in Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type  # type: ignore[attr-defined]
+    if pa.types.is_dictionary(kind):
+        dictionary, indices = column.dictionary, column.indices  # type: ignore[attr-defined]
+        if _is_arrow_text(dictionary.type):
+            return _arrow_sum(pc.take(pc.binary_length(dictionary), indices))
+        per_entry = -(-dictionary.nbytes // max(len(dictionary), 1))  # values of a fixed width: the average is exact
+        return per_entry * (len(indices) - indices.null_count)
+    if _is_arrow_text(kind):
+        return _arrow_sum(pc.binary_length(column))
+    if pa.types.is_map(kind):  # before lists: a map is a list to Arrow, but list_flatten has no kernel for it
+        keys, items = column.keys, column.items  # type: ignore[attr-defined]
+        return _arrow_decoded_size(keys) + _arrow_decoded_size(items) + 2 * _NESTED_VALUE_COST * len(keys)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        values = column.flatten()  # type: ignore[attr-defined]
+        return _arrow_decoded_size(values) + _NESTED_VALUE_COST * len(values)
+    if pa.types.is_struct(kind):
+        fields = column.flatten()  # type: ignore[attr-defined]
+        return sum(_arrow_decoded_size(field) + _NESTED_VALUE_COST * len(field) for field in fields)
+    # Numbers, dates: their size as stored (a float's text can be longer; the frame's exact total catches it).
+    return int(column.nbytes)  # type: ignore[attr-defined]
+
+
+def _is_arrow_text(kind: object) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind)
+                or pa.types.is_large_binary(kind))
+
+
+def _arrow_sum(lengths: object) -> int:
+    import pyarrow.compute as pc
+
+    return int(pc.sum(lengths).as_py() or 0)
 
 
 def _parse_xlsx(raw: bytes, shown: str, limits: ReadLimits) -> tuple[list[object], Rows]:
@@ -360,6 +447,8 @@ def _parse_xlsx(raw: bytes, shown: str, limits: ReadLimits) -> tuple[list[object
         names = set(archive.namelist())
         # The sizes in the zip directory bound what openpyxl will unpack (a zip bomb is caught here).
         _check_unpacked(sum(info.file_size for info in archive.infolist()), shown, limits)
+        if "xl/workbook.xml" in names:
+            _check_xlsx_decoded(archive, names, shown, limits)
     if "xl/workbook.xml" not in names:
         if "xl/workbook.bin" in names:
             hint = "It is a binary Excel workbook (.xlsb): save it as .xlsx or CSV."
@@ -375,6 +464,237 @@ def _parse_xlsx(raw: bytes, shown: str, limits: ReadLimits) -> tuple[list[object
     if not values:
         raise DataError(f"The first sheet of {shown} is empty. Put the table (header row first) on the first sheet.")
     return values[0], values[1:]
+
+
+# --- what an Excel workbook decodes to, read as a stream before openpyxl builds a cell -----------------------
+
+_SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _check_xlsx_decoded(archive: zipfile.ZipFile, names: set[str], shown: str, limits: ReadLimits) -> None:
+    """Refuse a workbook whose first sheet decodes to more than ``limits.max_decoded_bytes``.
+
+    Excel stores each distinct text once (the shared strings) and cells point at it by number, so a 16 KB file
+    can repeat a 900,000-character text in thousands of cells. The shared strings (which openpyxl loads whole)
+    and the first sheet's cells are read here as XML streams, summing what every cell will hold, and the grid
+    that pandas pads the rows to; nothing is kept but one number per shared string.
+    """
+    budget = _DecodedBudget(shown, limits)
+    strings = _shared_string_sizes(archive, names, budget)
+    for part in _first_sheet_parts(archive, names):
+        with archive.open(part) as stream:
+            _charge_sheet(stream, strings, budget)
+
+
+def _xml_events(stream: IO[bytes]) -> Iterator[tuple[str, ElementTree.Element, ElementTree.Element | None]]:
+    """``(event, element, parent)`` of an XML stream, each element dropped from its parent once it ends, so
+    that memory stays flat whatever the size of the document (read what you need at the element's end)."""
+    open_elements: list[ElementTree.Element] = []
+    for event, element in ElementTree.iterparse(stream, events=("start", "end")):
+        if event == "start":
+            parent = open_elements[-1] if open_elements else None
+            open_elements.append(element)
+            yield event, element, parent
+        else:
+            open_elements.pop()
+            parent = open_elements[-1] if open_elements else None
+            yield event, element, parent
+            if parent is not None:
+                parent.remove(element)  # its only child by now: the earlier ones were removed the same way
+
+
+def _local_name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _shared_string_sizes(archive: zipfile.ZipFile, names: set[str], budget: _DecodedBudget) -> array:
+    """Characters of each shared string, in order; each string is charged to ``budget`` (openpyxl keeps them all)."""
+    sizes = array("q")
+    part = _shared_strings_part(archive, names)
+    if part is None:
+        return sizes
+    state = {"size": 0, "in_text": False, "phonetic": 0}
+
+    def start(name: str, _attributes: dict[str, str]) -> None:
+        local = name.rsplit("}", 1)[-1]
+        if local == "si":
+            state["size"] = 0
+        elif local == "t":
+            state["in_text"] = not state["phonetic"]
+        elif local == "rPh":  # a phonetic reading: openpyxl leaves it out of the text
+            state["phonetic"] += 1
+
+    def end(name: str) -> None:
+        local = name.rsplit("}", 1)[-1]
+        if local == "t":
+            state["in_text"] = False
+        elif local == "rPh":
+            state["phonetic"] -= 1
+        elif local == "si":
+            sizes.append(state["size"])
+            budget.add(state["size"] + DECODED_CELL_COST)
+
+    def text(data: str) -> None:
+        if state["in_text"]:
+            state["size"] += len(data)
+
+    with archive.open(part) as stream:
+        _expat_stream(stream, start, end, text)
+    return sizes
+
+
+def _expat_stream(
+    stream: IO[bytes], start: Callable[[str, dict[str, str]], None], end: Callable[[str], None], text: Callable[[str], None]
+) -> None:
+    """Run an XML stream through expat's callbacks: nothing is built, so memory stays flat whatever its size
+    (and expat is several times faster than ElementTree for a sheet of a million cells). Element names come
+    as ``namespace}local``. Expat refuses entity-expansion bombs itself."""
+    parser = pyexpat.ParserCreate(namespace_separator="}")
+    parser.buffer_text = True
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    parser.ParseFile(stream)
+
+
+def _shared_strings_part(archive: zipfile.ZipFile, names: set[str]) -> str | None:
+    """The part openpyxl reads the shared strings from: the one [Content_Types].xml declares, else the usual name."""
+    if "[Content_Types].xml" in names:
+        with archive.open("[Content_Types].xml") as stream:
+            for event, element, _parent in _xml_events(stream):
+                if event == "end" and _local_name(element.tag) == "Override" and element.get("ContentType") == _SHARED_STRINGS_TYPE:
+                    part = (element.get("PartName") or "").lstrip("/")
+                    if part in names:
+                        return part
+    return "xl/sharedStrings.xml" if "xl/sharedStrings.xml" in names else None
+
+
+_SHEETS_CONSIDERED = 1_000
+"""How many of the workbook's first sheets are tried when looking for its first worksheet (the ones before it
+can be chart sheets); bounds what is kept from a workbook or relationships part of any size."""
+
+
+def _first_sheet_parts(archive: zipfile.ZipFile, names: set[str]) -> list[str]:
+    """The part of the first worksheet (the one pandas reads), found like openpyxl finds it; every worksheet part
+    when the workbook's relationships cannot say (charging them all is safe, if strict)."""
+    sheet_ids: list[str] = []
+    with archive.open("xl/workbook.xml") as stream:
+        for event, element, _parent in _xml_events(stream):
+            if event == "end" and _local_name(element.tag) == "sheet":
+                sheet_ids.append(element.get(_RELATIONSHIP_ID) or "")
+                if len(sheet_ids) >= _SHEETS_CONSIDERED:
+                    break
+    wanted = set(sheet_ids)
+    targets: dict[str, str] = {}
+    if "xl/_rels/workbook.xml.rels" in names:
+        with archive.open("xl/_rels/workbook.xml.rels") as stream:
+            for event, element, _parent in _xml_events(stream):
+                if event == "end" and _local_name(element.tag) == "Relationship" and element.get("Id") in wanted:
+                    if (element.get("Type") or "").endswith("/worksheet"):
+                        target = element.get("Target") or ""
+                        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+                        targets[element.get("Id") or ""] = part
+    for sheet_id in sheet_ids:
+        if targets.get(sheet_id) in names:
+            return [targets[sheet_id]]
+    return sorted(n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml"))
+
+
+class _SheetCharge:
+    """Expat callbacks that charge every cell of a worksheet holding a value, and the grid pandas pads the rows to."""
+
+    _KEPT_DIGITS = 24  # of a <v>: enough for a shared-string index; its length is counted whole
+
+    def __init__(self, strings: array, budget: _DecodedBudget) -> None:
+        self.strings, self.budget = strings, budget
+        self.row = self.column = 0
+        self.last_row = self.last_column = 0  # the extent of the cells that hold a value
+        self.grid_charged = 0
+        self.cell_type: str | None = None
+        self.value: list[str] | None = None  # the start of the <v> text
+        self.value_length = 0
+        self.inline: int | None = None  # characters of an inline string (<is>)
+        self.where = ""  # "v" or "t" while inside one
+        self.phonetic = 0
+
+    def start(self, name: str, attributes: dict[str, str]) -> None:
+        local = name.rsplit("}", 1)[-1]
+        if local == "c":
+            self.column = _column_number(attributes.get("r")) or self.column + 1
+            self.cell_type, self.value, self.value_length, self.inline = attributes.get("t"), None, 0, None
+        elif local == "v":
+            self.where, self.value, self.value_length = "v", [], 0
+        elif local == "t" and self.inline is not None and not self.phonetic:
+            self.where = "t"
+        elif local == "is":
+            self.inline = 0
+        elif local == "rPh":
+            self.phonetic += 1
+        elif local == "row":
+            self.row = _whole_number(attributes.get("r")) or self.row + 1
+            self.column = 0
+
+    def text(self, data: str) -> None:
+        if self.where == "t":
+            self.inline += len(data)  # type: ignore[operator]  # set with where = "t"
+        elif self.where == "v":
+            self.value_length += len(data)
+            if self.value_length <= self._KEPT_DIGITS:
+                self.value.append(data)  # type: ignore[union-attr]  # set with where = "v"
+
+    def end(self, name: str) -> None:
+        local = name.rsplit("}", 1)[-1]
+        if local in ("v", "t"):
+            self.where = ""
+        elif local == "rPh":
+            self.phonetic -= 1
+        elif local == "c":
+            self._charge_cell()
+
+    def _charge_cell(self) -> None:
+        if self.inline is not None:
+            size = self.inline
+        elif self.value is None or self.cell_type == "inlineStr":
+            return  # no value (a styled or formula-only cell): openpyxl reads it as empty
+        elif self.cell_type == "s":
+            index = _whole_number("".join(self.value))
+            size = self.strings[index] if index is not None and index < len(self.strings) else self.value_length
+        else:
+            size = self.value_length
+        self.budget.add(size)
+        self.last_row, self.last_column = max(self.last_row, self.row), max(self.last_column, self.column)
+        grid = DECODED_CELL_COST * self.last_row * self.last_column
+        if grid > self.grid_charged:
+            self.budget.add(grid - self.grid_charged)
+            self.grid_charged = grid
+
+
+def _charge_sheet(stream: IO[bytes], strings: array, budget: _DecodedBudget) -> None:
+    """Charge every cell of a worksheet that holds a value, and the grid pandas pads the rows to."""
+    charge = _SheetCharge(strings, budget)
+    _expat_stream(stream, charge.start, charge.end, charge.text)
+
+
+def _whole_number(text: str | None) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 12 else None
+
+
+def _column_number(reference: str | None) -> int | None:
+    """``"AB12"`` -> 28: the column of a cell reference, or ``None`` when it has none."""
+    letters = ""
+    for char in (reference or "").strip().upper():
+        if "A" <= char <= "Z":
+            letters += char
+        else:
+            break
+    if not letters or len(letters) > 4:
+        return None
+    number = 0
+    for char in letters:
+        number = number * 26 + ord(char) - ord("A") + 1
+    return number
 
 
 def _decode(raw: bytes, shown: str) -> tuple[str, str]:
@@ -420,10 +740,47 @@ def _not_a_table(shown: str) -> DataError:
 # --- JSON and JSON Lines ----------------------------------------------------------------------------------
 
 
+class _JsonNumberTooLong(ValueError):
+    """A JSON integer longer than Python turns into a number (``sys.get_int_max_str_digits``, 4,300 by default)."""
+
+    def __init__(self, digits: int, limit: int) -> None:
+        super().__init__(f"a JSON integer of {digits} digits")
+        self.digits, self.limit = digits, limit
+
+    def problem(self) -> str:
+        """The rest of a one-line message: what is wrong and how to fix it."""
+        return (
+            f"holds a number of {self.digits:,} digits, more than the {self.limit:,} a number may have. If it is an "
+            'id or a code, put it in quotes ("...") to keep it as text; otherwise remove it.'
+        )
+
+
+def _json_integer(text: str) -> int:
+    """``int(text)``, refusing an integer too long to convert with our own error (Python's is a bare ValueError)."""
+    limit = sys.get_int_max_str_digits()
+    digits = len(text) - text.startswith("-")
+    if limit and digits > limit:
+        raise _JsonNumberTooLong(digits, limit)
+    return int(text)
+
+
+def _json_loads(text: str) -> object:
+    """``json.loads`` whose only errors are JSONDecodeError, RecursionError and :class:`_JsonNumberTooLong`."""
+    return json.loads(text, parse_int=_json_integer)
+
+
+_JSON_CONTAINER_COST = 64
+"""Bytes a parsed JSON object or array costs at the least (an empty dict is 64 bytes in CPython)."""
+
+
 def _parse_json_text(text: str, shown: str) -> tuple[str, list[object], Rows]:
     """A JSON document (array, records container, columns) or JSON Lines."""
     try:
-        document = json.loads(text)
+        document = _json_loads(text)
+    except _JsonNumberTooLong as exc:
+        if text.lstrip().startswith("{") and "\n" in text.strip() and _first_line_is_object(text):
+            return "jsonl", *_parse_json_lines(text, shown)  # its error names the line
+        raise DataError(f"{shown} {exc.problem()}") from None
     except json.JSONDecodeError as exc:
         if text.lstrip().startswith("{") and _first_line_is_object(text):
             return "jsonl", *_parse_json_lines(text, shown)
@@ -439,7 +796,9 @@ def _parse_json_text(text: str, shown: str) -> tuple[str, list[object], Rows]:
 def _first_line_is_object(text: str) -> bool:
     first = text.lstrip().split("\n", 1)[0].strip()
     try:
-        return isinstance(json.loads(first), dict)
+        return isinstance(_json_loads(first), dict)
+    except _JsonNumberTooLong:
+        return True  # read as JSON Lines, whose error then names the line with that number
     except (ValueError, RecursionError):
         return False
 
@@ -450,7 +809,9 @@ def _parse_json_lines(text: str, shown: str) -> tuple[list[object], Rows]:
         if not line.strip():
             continue  # blank lines (often a trailing one) carry nothing
         try:
-            record = json.loads(line)
+            record = _json_loads(line)
+        except _JsonNumberTooLong as exc:
+            raise DataError(f"Line {number} of {shown} {exc.problem()}") from None
         except json.JSONDecodeError as exc:
             raise DataError(
                 f"Line {number} of {shown} is not valid JSON ({exc.msg} at column {exc.colno}). In JSON Lines "
@@ -550,9 +911,11 @@ def _parse_delimited(text: str, shown: str, limits: ReadLimits) -> tuple[str, li
     header: list[str] | None = None
     named_width = 0
     rows: Rows = []
+    budget = _DecodedBudget(shown, limits)
     start = 1  # the line where the record being read starts
     try:
         for record in reader:
+            budget.add(sum(map(len, record)) + DECODED_CELL_COST * len(record))
             if record and header is None:
                 header, named_width = record, _named_width(record)
                 _check_columns(named_width, shown, limits)
@@ -664,12 +1027,18 @@ def _make_frame(
             _cell_too_long(shown, 0, index, len(name), limits)
     columns: list[list[str | None]] = [[] for _ in names]
     longest = limits.max_cell_chars
+    budget = _DecodedBudget(shown, limits)
+    budget.add(sum(map(len, names)) + DECODED_CELL_COST * len(names))
     for number, row in enumerate(rows, start=1):
+        decoded = DECODED_CELL_COST * len(row)
         for index, value in enumerate(row):
             text = cell_text(value)
-            if text is not None and len(text) > longest:
-                _cell_too_long(shown, number, index, len(text), limits)
+            if text is not None:
+                if len(text) > longest:
+                    _cell_too_long(shown, number, index, len(text), limits)
+                decoded += len(text)
             columns[index].append(text)
+        budget.add(decoded)  # the exact total, whatever a format's own check estimated
     keep = _named_columns(names, columns, shown)
     names = [names[i] for i in keep]
     columns = [columns[i] for i in keep]
@@ -737,6 +1106,24 @@ def _check_unpacked(n_bytes: int, shown: str, limits: ReadLimits) -> None:
             f"{shown} unpacks to {_size_text(n_bytes)}, more than the {_size_text(limits.max_unpacked_bytes)} limit. "
             f"Split it into smaller files, save it as CSV, or {_limit_hint('max_unpacked_bytes')}."
         )
+
+
+class _DecodedBudget:
+    """A running total of what a table decodes to; raises the decoded-size DataError once it passes the limit."""
+
+    def __init__(self, shown: str, limits: ReadLimits) -> None:
+        self.shown, self.limit, self.total = shown, limits.max_decoded_bytes, 0
+
+    def add(self, n_bytes: int) -> None:
+        """Charge ``n_bytes`` more."""
+        self.total += n_bytes
+        if self.total > self.limit:
+            raise DataError(
+                f"{self.shown} decodes to more than {_size_text(self.limit)} of cell text (each cell counted as its "
+                f"characters plus {DECODED_CELL_COST}), the decoded-size limit; a small file can repeat one long text "
+                f"in many cells. Keep only the rows and columns you need, shorten the repeated texts, or "
+                f"{_limit_hint('max_decoded_bytes')}."
+            )
 
 
 def _cell_too_long(shown: str, row: int, index: int, length: int, limits: ReadLimits) -> None:

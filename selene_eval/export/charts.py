@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 import altair as alt
@@ -64,9 +65,55 @@ def chart_svg(chart: alt.TopLevelMixin) -> str:
     svg = vl_convert.vegalite_to_svg(chart.to_dict(), vl_version=vega_lite_version())
     # The SVG goes inline into the HTML report: refuse anything that could run there (Vega escapes text,
     # so this never triggers on real charts; it is a guard, not a filter).
-    if re.search(r"<\s*script|\son\w+\s*=", svg, flags=re.IGNORECASE):
-        raise SeleneEvalError("The rendered chart contains script; it was not exported.")
+    found = script_in_markup(svg)
+    if found is not None:
+        raise SeleneEvalError(f"The rendered chart contains script ({found}); it was not exported.")
     return svg
+
+
+_ACTIVE_ELEMENTS = frozenset({"script", "iframe", "object", "embed", "foreignobject", "handler", "listener"})
+_URL_ATTRIBUTES = frozenset({"href", "xlink:href", "src", "action", "formaction", "to", "values", "from", "by"})
+_RUNNABLE_URL = re.compile(r"^(javascript|vbscript|data:text/html)", re.IGNORECASE)
+
+
+def script_in_markup(markup: str) -> str | None:
+    """What in ``markup`` could run in a browser (an element, an event attribute or a script URL), or ``None``.
+
+    The markup is parsed (:mod:`html.parser`), so only real elements and attributes count: text such as a
+    judge named "one=shot prompt" or an escaped ``&lt;script&gt;`` is text, and attribute values are read
+    with their entities decoded (``java&#115;cript:`` is caught).
+    """
+    finder = _ScriptFinder()
+    finder.feed(markup)
+    finder.close()
+    return finder.found
+
+
+class _ScriptFinder(HTMLParser):
+    """Records the first element, event attribute or URL of :func:`script_in_markup`."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.found is not None:
+            return
+        name = tag.split(":")[-1]  # svg:script is a script element too
+        if name in _ACTIVE_ELEMENTS:
+            self.found = f"a <{tag}> element"
+            return
+        for attribute, value in attrs:
+            local = attribute.split(":")[-1]
+            if local.startswith("on"):
+                self.found = f"the event attribute {attribute} of <{tag}>"
+                return
+            url = "".join(ch for ch in (value or "") if ch > " ")  # browsers ignore spaces and controls in a scheme
+            if (attribute in _URL_ATTRIBUTES or local == "href") and _RUNNABLE_URL.match(url):
+                self.found = f"a {url.split(':')[0].lower()}: URL in {attribute} of <{tag}>"
+                return
+
+    handle_startendtag = handle_starttag
 
 
 def chart_png(chart: alt.TopLevelMixin, *, scale: float = 2.0) -> bytes:

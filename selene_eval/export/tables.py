@@ -2,12 +2,15 @@
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is read as a formula by
 Excel, LibreOffice and Google Sheets ("CSV injection"). Study tables hold text from files and from the
-judge's output, so every such CSV cell gets a leading apostrophe, which spreadsheets show as text. Parquet
-keeps types and is not opened as a formula sheet, so it is written unchanged.
+judge's output, so every such CSV cell gets a leading apostrophe, which spreadsheets show as text. A line
+break inside a cell would start a new row for a CSV reader, and the text after it would be a fresh cell,
+formula included: every cell that holds a carriage return or a line feed is therefore quoted, so that readers
+keep it whole. Parquet keeps types and is not opened as a formula sheet, so it is written unchanged.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -46,9 +49,17 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+CSV_LINE_END = "\r\n"
+"""Rows end in CR LF (RFC 4180). Python's CSV writer quotes a cell that holds any character of the line end
+(before Python 3.12, only those), so with CR LF every cell holding either break is quoted; with "\n" alone a
+bare CR was written unquoted and a reader started a new row, and a new cell, after it."""
+
+
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """``frame`` as UTF-8 CSV (with a BOM, so that Excel reads the accents right), formulas neutralised."""
-    return neutralise_frame(frame).to_csv(index=False).encode("utf-8-sig")
+    """``frame`` as UTF-8 CSV (with a BOM, so that Excel reads the accents right), formulas neutralised and
+    every cell holding a line break quoted, so that no reader finds a row that starts inside a cell."""
+    text = neutralise_frame(frame).to_csv(index=False, lineterminator=CSV_LINE_END, quoting=csv.QUOTE_MINIMAL)
+    return text.encode("utf-8-sig")
 
 
 def to_parquet_bytes(frame: pd.DataFrame) -> bytes:

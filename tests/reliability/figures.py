@@ -40,15 +40,19 @@ def markdown_table(data: dict[str, dict[str, object]] | None = None) -> str:
     """The figures as the Markdown table of docs/RELIABILITY.md ("Figures of the last run")."""
     if data is None:
         data = json.loads(FIGURES.read_text(encoding="utf-8"))
-    fuzz, crash = data.get("fuzz", {}), data.get("crash", {})
+    crash = data.get("crash", {})
+    fuzz = _merged_fuzz_shards(data)
     outcomes = fuzz.get("outcomes", {})
     rows = [
-        ("Malformed and hostile inputs tried", fuzz.get("inputs_tried", "n/a")),
+        ("Generated uploads tried (malformed, well-formed, damaged, decoding bombs)", fuzz.get("inputs_tried", "n/a")),
         ("... refused with a DataError (one-line message)", outcomes.get("data_error", "n/a")),
         ("... read, then refused by the mapping (MappingError)", outcomes.get("mapping_error", "n/a")),
         ("... read, validation report with errors", outcomes.get("report_errors", "n/a")),
         ("... read, clean report, study written and read back identical", outcomes.get("study_written", "n/a")),
-        ("Unhandled exceptions", fuzz.get("unhandled", "n/a")),
+        ("Unhandled exceptions / cases over the time bound", f"{fuzz.get('unhandled', 'n/a')} / {fuzz.get('hangs', 'n/a')}"),
+        ("Slowest upload (bound)", f"{fuzz.get('slowest_case_s', 'n/a')} s ({fuzz.get('case_bound_s', 'n/a')} s)"),
+        ("Peak memory of a fuzzing process, imports included (cap)",
+         f"{fuzz.get('peak_rss_mb', 'n/a')} MB ({fuzz.get('peak_rss_cap_mb', 'n/a')} MB)"),
         ("Runs killed with SIGKILL mid-run, study intact after each", crash.get("kills_survived", "n/a")),
         ("Judgments committed before a kill (all checked after it)", crash.get("judgments_committed_before_kills", "n/a")),
         ("Judgments expected at the end / lost / duplicated",
@@ -57,6 +61,23 @@ def markdown_table(data: dict[str, dict[str, object]] | None = None) -> str:
     dates = sorted({str(v.get("recorded_at", "")) for v in (fuzz, crash) if v})
     lines = ["| figure | value |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
     return "\n".join(lines) + f"\n\nRecorded {', '.join(dates) or 'never'} (Python {fuzz.get('python', 'n/a')})."
+
+
+def _merged_fuzz_shards(data: dict[str, dict[str, object]]) -> dict[str, object]:
+    """The upload fuzz run's shards (keys ``fuzz:NAME``) as one: counts summed, the worst time and memory kept."""
+    shards = [value for key, value in sorted(data.items()) if key.startswith("fuzz:")]
+    if not shards:
+        return {}
+    outcomes: dict[str, int] = {}
+    for shard in shards:
+        for name, count in shard.get("outcomes", {}).items():  # type: ignore[union-attr]
+            outcomes[name] = outcomes.get(name, 0) + int(count)
+    merged: dict[str, object] = {key: sum(int(s.get(key, 0)) for s in shards) for key in ("inputs_tried", "unhandled", "hangs")}
+    merged.update({key: max(s.get(key, 0) for s in shards) for key in ("slowest_case_s", "peak_rss_mb")})  # type: ignore[type-var]
+    merged.update({key: shards[0].get(key) for key in ("case_bound_s", "peak_rss_cap_mb", "python")})
+    merged["outcomes"] = outcomes
+    merged["recorded_at"] = max(str(s.get("recorded_at", "")) for s in shards)
+    return merged
 
 
 if __name__ == "__main__":

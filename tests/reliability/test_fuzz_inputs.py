@@ -8,15 +8,20 @@ label map, and (when the report is clean) a study written to disk and read back.
 allowed are :class:`~selene_eval.errors.SeleneEvalError` subclasses with a one-line message; anything else
 fails the test with the input that caused it.
 
-The fast tests run on every ``pytest``; the ``slow`` ones (run by ``make test`` too) try thousands of inputs
-and record how many in ``bench/results/reliability.json``.
+The fast tests run on every ``pytest``; the ``slow`` ones (run by ``make test`` too) try 10,000 uploads in
+child processes (:mod:`tests.reliability.fuzz_uploads_child`), each case under a time bound and the process
+under a peak-memory cap, and record the figures in ``bench/results/reliability.json``.
 """
 
 from __future__ import annotations
 
 import csv
+import faulthandler
 import io
 import json
+import subprocess
+import sys
+import time
 import zipfile
 from collections import Counter
 from collections.abc import Callable
@@ -35,9 +40,11 @@ from selene_eval.store import StudySpec, StudyStore
 from selene_eval.prompts import default_rubric
 from selene_eval.tasks import TaskType
 from tests.reliability.figures import record
+from tests.reliability.helpers import env_for_subprocess
 
 # Small limits so that "enormous" cells and tables are cheap to build and still hit every limit.
-LIMITS = ReadLimits(max_bytes=64 * 1024, max_unpacked_bytes=512 * 1024, max_rows=60, max_columns=12, max_cell_chars=400)
+LIMITS = ReadLimits(max_bytes=64 * 1024, max_unpacked_bytes=512 * 1024, max_rows=60, max_columns=12, max_cell_chars=400,
+                    max_decoded_bytes=2**20)
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 SLOW = settings(max_examples=1200, deadline=None, suppress_health_check=list(HealthCheck))
@@ -290,12 +297,24 @@ def exercise(data: bytes, mapping_data: st.DataObject, tmp: Path, tally: Counter
         tally["study_written"] += 1
 
 
-def _run(data_strategy: st.SearchStrategy[bytes], examples: settings, tmp: Path, tally: Counter[str]) -> None:
+def _run(
+    data_strategy: st.SearchStrategy[bytes], examples: settings, tmp: Path, tally: Counter[str], case_bound_s: float | None = None
+) -> None:
+    """Exercise every example; with ``case_bound_s``, a case still running after that many seconds stops the
+    process (faulthandler's watchdog thread: it fires even inside a parser's C code) with every thread's stack."""
     @examples
     @given(data=data_strategy, mapping_data=st.data())
     def check(data: bytes, mapping_data: st.DataObject) -> None:
         tally["inputs"] += 1
-        exercise(data, mapping_data, tmp, tally)
+        if case_bound_s is not None:
+            faulthandler.dump_traceback_later(case_bound_s, exit=True)
+        started = time.perf_counter()
+        try:
+            exercise(data, mapping_data, tmp, tally)
+        finally:
+            if case_bound_s is not None:
+                faulthandler.cancel_dump_traceback_later()
+            tally["slowest_case_ms"] = max(tally["slowest_case_ms"], round(1000 * (time.perf_counter() - started)))
 
     check()
 
@@ -321,6 +340,34 @@ def _damaged_binaries() -> st.SearchStrategy[bytes]:
     return damaged()
 
 
+@st.composite
+def decoded_bombs(draw: st.DrawFn) -> bytes:
+    """Small Excel and Parquet files that decode to far more than :data:`LIMITS` allow (one long text repeated
+    by reference, or a grid padded to its far corner), sometimes damaged: refused before they are built."""
+    from tests.reliability.test_decoded_size import HEADER_ROW, dictionary_parquet_bomb, raw_xlsx
+
+    over = LIMITS.max_decoded_bytes  # every bomb decodes to more than this
+    kind = draw(st.sampled_from(["shared-string", "grid", "parquet"]))
+    if kind == "shared-string":
+        n_rows = draw(st.integers(2, 3000))
+        length = draw(st.integers(over // (2 * n_rows) + 1, 300_000))
+        rows = [HEADER_ROW] + [f'<row r="{r}"><c r="A{r}" t="s"><v>0</v></c><c r="B{r}" t="s"><v>0</v></c></row>'
+                               for r in range(2, n_rows + 2)]
+        data = raw_xlsx(rows, ["x" * length])
+    elif kind == "grid":
+        column, width = draw(st.sampled_from([("B", 2), ("Z", 26), ("AZ", 52), ("ZZ", 702), ("XFD", 16_384)]))
+        row = draw(st.integers(over // (8 * width) + 1, 1_048_576))
+        data = raw_xlsx([HEADER_ROW, f'<row r="{row}"><c r="{column}{row}"><v>1</v></c></row>'], [])
+    else:
+        n_rows = draw(st.integers(3, 60))
+        data = dictionary_parquet_bomb(n_rows=n_rows, length=draw(st.integers(over // n_rows + 1, 400_000)))
+    if draw(st.integers(0, 4)) == 0:  # now and then damaged too
+        flipped = bytearray(data)
+        flipped[draw(st.integers(4, len(flipped) - 5))] ^= draw(st.integers(1, 255))
+        data = bytes(flipped)
+    return data
+
+
 def test_malformed_files_end_in_a_table_a_report_or_our_error(tmp_path: Path) -> None:
     tally: Counter[str] = Counter()
     _run(files(), FAST, tmp_path, tally)
@@ -340,14 +387,57 @@ def test_damaged_excel_and_parquet_files_are_data_errors(tmp_path: Path) -> None
     assert tally["data_error"], tally
 
 
-@pytest.mark.slow
-def test_thousands_of_malformed_inputs(tmp_path: Path) -> None:
+def test_files_that_decode_to_far_more_than_the_limit_are_data_errors(tmp_path: Path) -> None:
     tally: Counter[str] = Counter()
-    _run(files(), SLOW, tmp_path, tally)
-    _run(clean_files(), settings(SLOW, max_examples=500), tmp_path, tally)
-    _run(_damaged_binaries(), settings(SLOW, max_examples=300), tmp_path, tally)
-    assert tally["inputs"] >= 2000
-    record("fuzz", {"inputs_tried": tally["inputs"], "outcomes": dict(sorted(tally.items())), "unhandled": 0})
+    _run(decoded_bombs(), settings(FAST, max_examples=40), tmp_path, tally)
+    assert tally["data_error"] == tally["inputs"] >= 40, tally
+
+
+# --- 10,000 uploads, in child processes under a time bound per case and a memory cap --------------------------
+
+FUZZ_SHARDS: dict[str, list[tuple[str, int]]] = {
+    "malformed-1": [("files", 3_500)],
+    "malformed-2": [("files", 3_000), ("decoded_bombs", 500)],
+    "well-formed": [("clean_files", 1_500), ("damaged_binaries", 1_500)],
+}
+"""Strategy name -> examples, per child process (each a slow test of about three minutes on two cores)."""
+CASE_BOUND_S = 30.0
+"""No upload may take longer than this to end in a table, a report or our error (they take milliseconds)."""
+PEAK_RSS_CAP_MB = 512
+"""Peak resident memory of a fuzzing process, imports included; a decoded bomb built whole would pass it."""
+STRATEGIES: dict[str, Callable[[], st.SearchStrategy[bytes]]] = {
+    "files": files, "clean_files": clean_files, "damaged_binaries": lambda: _damaged_binaries(), "decoded_bombs": decoded_bombs,
+}
+
+
+def fuzz_shard(shard: str, tmp: Path) -> dict[str, object]:
+    """Run one shard of :data:`FUZZ_SHARDS` here (what the child process calls): its tally, slowest case, peak memory."""
+    import resource
+
+    tally: Counter[str] = Counter()
+    for strategy, examples in FUZZ_SHARDS[shard]:
+        _run(STRATEGIES[strategy](), settings(SLOW, max_examples=examples), tmp, tally, case_bound_s=CASE_BOUND_S)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    slowest_ms = tally.pop("slowest_case_ms")
+    return {"outcomes": dict(sorted(tally.items())), "slowest_case_s": slowest_ms / 1000, "peak_rss_mb": round(peak_mb)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shard", list(FUZZ_SHARDS))
+def test_ten_thousand_generated_uploads(tmp_path: Path, shard: str) -> None:
+    command = [sys.executable, "-m", "tests.reliability.fuzz_uploads_child", shard, str(tmp_path)]
+    repo = Path(__file__).resolve().parents[2]
+    # The child has no timeout of its own to hit: each case is bounded inside it (CASE_BOUND_S), and a
+    # traceback or an overrun ends it with the input or every thread's stack on stderr.
+    done = subprocess.run(command, capture_output=True, text=True, env=env_for_subprocess(), cwd=repo, check=False)
+    assert done.returncode == 0, f"shard {shard} failed (traceback or a case over {CASE_BOUND_S} s):\n{done.stderr[-6000:]}"
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    outcomes = figures["outcomes"]
+    assert outcomes["inputs"] >= sum(n for _, n in FUZZ_SHARDS[shard]), outcomes
+    assert figures["slowest_case_s"] < CASE_BOUND_S  # the watchdog stops the child first; kept as documentation
+    assert figures["peak_rss_mb"] < PEAK_RSS_CAP_MB, figures
+    record(f"fuzz:{shard}", {**figures, "inputs_tried": outcomes["inputs"], "unhandled": 0, "hangs": 0,
+                             "case_bound_s": CASE_BOUND_S, "peak_rss_cap_mb": PEAK_RSS_CAP_MB})
 
 
 # --- the limits: explicit settings with clear messages -------------------------------------------------------
@@ -399,3 +489,30 @@ def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
         read_table(b"q,a\n1,2\n")
     with pytest.raises(DataError, match="at least 1"):
         ReadLimits(max_rows=0)
+
+
+# --- numbers Python refuses to convert -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data, where",
+    [
+        (b'[{"question": "q", "id": 1' + b"2" * 5000 + b"}]", "upload.json holds"),
+        (b'{"rows": [{"question": "q", "id": -' + b"9" * 4301 + b"}]}", "upload.json holds"),
+        (b'{"question": "q", "id": 1}\n{"question": "r", "id": ' + b"7" * 5000 + b"}\n", "holds"),
+        (b'{"question": "q", "id": 1}\n{"question": "r", "id": ' + b"7" * 5000 + b"}\n{oops\n", "Line 2 of upload.json holds"),
+        (b'{"question": "q", "id": ' + b"7" * 5000 + b'}\n{"question": "r", "id": 1}\n', "Line 1 of upload.json holds"),
+    ],
+)
+def test_a_json_integer_over_4300_digits_is_one_readable_error(data: bytes, where: str) -> None:
+    with pytest.raises(DataError) as info:
+        read_table(data, name="upload.json")
+    message = str(info.value)
+    assert where in message and "digits, more than the 4,300" in message and "put it in quotes" in message, message
+    assert "\n" not in message
+
+
+def test_a_json_integer_of_4300_digits_still_reads_exactly() -> None:
+    digits = "9" * 4300
+    table = read_table(f'[{{"question": "q", "id": {digits}}}]'.encode())
+    assert table.frame.loc[0, "id"] == digits

@@ -11,6 +11,9 @@ are not Markdown, so they are not checked.
 
 The static tests read the source: no ``eval``/``exec``/``pickle``/shell, YAML only through ``safe_load``, every
 model load with ``trust_remote_code=False``, no ``unsafe_allow_html`` fed with variables.
+
+The export tests: a line break inside a CSV cell never starts a row (read back with ``csv`` and pandas), and
+the HTML report's guard against script in its charts reads parsed markup, so ordinary text never trips it.
 """
 
 from __future__ import annotations
@@ -22,9 +25,15 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import altair as alt
+import pandas as pd
 import pytest
+import vl_convert
 
 from selene_eval.backends.base import JudgeSpec
+from selene_eval.errors import SeleneEvalError
+from selene_eval.export import build_html_report, chart_svg, to_csv_bytes
+from selene_eval.export.charts import script_in_markup
 from selene_eval.items import Item
 from selene_eval.prompts import default_rubric
 from selene_eval.runner import run_study
@@ -239,3 +248,97 @@ def test_a_hostile_upload_is_shown_as_text_on_the_data_page(studies_dir: Path) -
         assert not leaks(at), leaks(at)[:8]
     shown = " ".join(source for _, source in markdown_sources(at))
     assert "label\\-value" in shown or "label \\<img" in shown or "\\<img" in shown  # shown, escaped
+
+
+# --- CSV export: a line break inside a cell never starts a row ---------------------------------------------
+
+FORMULA_STARTS = ["=", "+", "-", "@", "\t", "\r"]
+LINE_BREAKS = {"CR": "\r", "LF": "\n", "CRLF": "\r\n"}
+
+
+def exported_cells() -> dict[str, str]:
+    """One cell per (line break, dangerous first character after it), keyed by a safe id."""
+    return {
+        f"{name}-{ord(start)}": f"x{brk}{start}cmd|' /C calc'!A0"
+        for name, brk in LINE_BREAKS.items()
+        for start in FORMULA_STARTS
+    }
+
+
+def test_a_line_break_in_a_csv_cell_never_starts_a_row_with_a_formula() -> None:
+    cells = exported_cells()
+    header_cell = "note\r=HEADER()"
+    frame = pd.DataFrame({"id": list(cells), header_cell: list(cells.values()), "tail": ["end"] * len(cells)})
+    text = to_csv_bytes(frame).decode("utf-8-sig")
+
+    # Python's csv module: one record per row, every cell back whole (the line break kept inside it).
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    assert records[0] == ["id", header_cell, "tail"]
+    assert records[1:] == [[key, value, "end"] for key, value in cells.items()], records
+    # pandas, with both of its parsers: the same rows, nothing split off.
+    for engine in ("c", "python"):
+        back = pd.read_csv(io.StringIO(text, newline=""), dtype=str, keep_default_na=False, engine=engine)
+        assert list(back.columns) == ["id", header_cell, "tail"], engine
+        assert back["id"].tolist() == list(cells) and back[header_cell].tolist() == list(cells.values()), engine
+        assert (back["tail"] == "end").all(), engine
+    # No record (so no spreadsheet row) begins with a character a spreadsheet runs as a formula.
+    for record in records:
+        assert not record[0].startswith(tuple(FORMULA_STARTS)), record
+
+
+# --- the HTML report's script guard reads markup, not text ----------------------------------------------------
+
+ORDINARY_TEXT_NAMES = ["Selene Mini, one=shot prompt", "judge onload = fine", "java script: no", "<script> as text"]
+
+
+@pytest.mark.parametrize("judge_name", ORDINARY_TEXT_NAMES)
+def test_a_judge_whose_name_looks_like_an_attribute_gets_its_html_report(tmp_path: Path, judge_name: str) -> None:
+    experts = {"e1": ["yes", "no"], "e2": ["yes", "yes", "no"]}
+    items = [Item(str(i), f"Question {i}?", f"Answer {i}.", experts={e: v[i % len(v)] for e, v in experts.items()})
+             for i in range(8)]
+    spec = StudySpec(slug="named", title="Named judge", task=TaskType.BINARY, experts=list(experts),
+                     rubric=default_rubric(TaskType.BINARY), variants=["selene"])
+    study = StudyStore(tmp_path).create(spec, items)
+    judge = JudgeSpec(backend="scripted", model="scripted-named", quantization="none", name=judge_name)
+    run_study(study, ScriptedBackend(judge, default="**Reasoning:** Fine.\n\n**Result:** Yes"))
+    html = build_html_report(study, n_resamples=0)
+    study.close()
+    escaped = judge_name.replace("<", "&lt;").replace(">", "&gt;")
+    assert escaped in html and "<script" not in html.lower()
+
+
+@pytest.mark.parametrize(
+    "markup, found",
+    [
+        ("<svg><script>alert(1)</script></svg>", "<script> element"),
+        ("<svg><svg:script href='x.js'/></svg>", "<svg:script> element"),
+        ("<svg><foreignObject><iframe src=x></iframe></foreignObject></svg>", "<foreignobject> element"),
+        ('<svg><rect width="3" onload="alert(1)"/></svg>', "event attribute onload"),
+        ("<svg><g ONMOUSEOVER=alert(1)></g></svg>", "event attribute onmouseover"),
+        ('<svg><a xlink:href=" java&#115;cript:alert(1)"><text>x</text></a></svg>', "javascript: URL"),
+        ('<svg><a href="JavaScript&#x3A;alert(1)">x</a></svg>', "javascript: URL"),
+        ('<svg><set attributeName="href" to="javascript:alert(1)"/></svg>', "javascript: URL"),
+    ],
+)
+def test_the_chart_guard_finds_script_in_the_parsed_markup(markup: str, found: str) -> None:
+    assert found in (script_in_markup(markup) or "")
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<svg><text>Selene Mini, one=shot prompt</text></svg>",
+        '<svg><text aria-label="a onclick=1 b">x</text></svg>',
+        "<svg><text>&lt;script&gt;alert(1)&lt;/script&gt; javascript:alert(1)</text></svg>",
+        '<svg><a href="https://example.org/javascript:x">x</a><rect opacity="0.5"/></svg>',
+    ],
+)
+def test_the_chart_guard_lets_text_that_only_looks_like_script_through(markup: str) -> None:
+    assert script_in_markup(markup) is None
+
+
+def test_a_rendered_chart_with_script_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vl_convert, "vegalite_to_svg", lambda *a, **k: '<svg><rect onclick="alert(1)"/></svg>')
+    chart = alt.Chart(pd.DataFrame({"x": ["a"], "n": [1]})).mark_bar().encode(x="x:N", y="n:Q")
+    with pytest.raises(SeleneEvalError, match=r"contains script \(the event attribute onclick of <rect>\)"):
+        chart_svg(chart)
