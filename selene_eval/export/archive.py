@@ -35,6 +35,7 @@ from selene_eval.backends.base import JudgeSpec
 from selene_eval.errors import DataError, StudyError
 from selene_eval.items import Item
 from selene_eval.store.judgments import _SCHEMA, SCHEMA_VERSION, parse_label_probs
+from selene_eval.store.reasons import short_reason
 from selene_eval.store.spec import StudySpec, utc_now
 from selene_eval.store.studies import (
     DB_FILE,
@@ -125,6 +126,11 @@ def _database_copy(study: Study) -> bytes | None:
             for connection in (target, source):
                 if connection is not None:
                     connection.close()
+        try:  # an archive is only made of judgments that import again
+            _validate_database(target_path, name=f"The judgment database {source_path}")
+        except DataError as exc:
+            raise StudyError(f"Cannot archive study {study.slug!r}: {exc} Move it aside to archive the study without "
+                             "judgments.") from None
         return target_path.read_bytes()
 
 
@@ -233,17 +239,12 @@ def read_manifest(data: bytes, *, max_bytes: int = MAX_ARCHIVE_BYTES) -> tuple[A
         if isinstance(exc, zipfile.BadZipFile) and "not a zip file" in str(exc).lower():
             raise DataError("This file is not a study archive (not a zip file). Export one from the Studies page "
                             "or with `python -m selene_eval export SLUG --archive FILE`.") from None
-        raise DataError(f"The archive is damaged and cannot be opened ({_reason(exc)}); export it again.") from None
+        raise DataError(f"The archive is damaged and cannot be opened ({short_reason(exc)}); export it again.") from None
     with archive:
         try:
             return _read_checked(archive)
         except _ZIP_ERRORS as exc:
-            raise DataError(f"The archive is damaged ({_reason(exc)}); export it again.") from None
-
-
-def _reason(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())[:160]
-    return text or exc.__class__.__name__
+            raise DataError(f"The archive is damaged ({short_reason(exc)}); export it again.") from None
 
 
 def _read_checked(archive: zipfile.ZipFile) -> tuple[ArchiveManifest, dict[str, bytes]]:
@@ -338,7 +339,7 @@ def _parse_manifest(raw: bytes) -> ArchiveManifest:
     except RecursionError:
         raise DataError(f"The archive's {MANIFEST} is nested too deeply; it was not exported by selene-eval.") from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise DataError(f"The archive's {MANIFEST} is not valid JSON ({_reason(exc)}).") from None
+        raise DataError(f"The archive's {MANIFEST} is not valid JSON ({short_reason(exc)}).") from None
     if _depth(data, _MAX_JSON_DEPTH) > _MAX_JSON_DEPTH:
         raise DataError(f"The archive's {MANIFEST} is nested too deeply; it was not exported by selene-eval.")
     if not isinstance(data, dict) or data.get("format") != ARCHIVE_FORMAT:
@@ -389,11 +390,11 @@ def _validate_spec(raw: bytes) -> StudySpec:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise DataError(f"The archive's {SPEC_FILE} is not a valid study ({where[:80]}: {_reason(Exception(first['msg']))}).") from None
+        raise DataError(f"The archive's {SPEC_FILE} is not a valid study ({where[:80]}: {short_reason(Exception(first['msg']))}).") from None
     except RecursionError:
         raise DataError(f"The archive's {SPEC_FILE} is nested too deeply to be a study.") from None
     except (UnicodeDecodeError, yaml.YAMLError, ValueError, TypeError) as exc:
-        raise DataError(f"The archive's {SPEC_FILE} is not readable YAML ({_reason(exc).splitlines()[0][:160]}).") from None
+        raise DataError(f"The archive's {SPEC_FILE} is not readable YAML ({short_reason(exc).splitlines()[0][:160]}).") from None
 
 
 def _validate_items(raw: bytes, spec: StudySpec) -> int:
@@ -416,7 +417,7 @@ def _validate_items(raw: bytes, spec: StudySpec) -> int:
         except RecursionError:
             raise DataError(f"Line {number} of the archive's {ITEMS_FILE} is nested too deeply to be an item.") from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise DataError(f"Line {number} of the archive's {ITEMS_FILE} is not an item ({_reason(exc)}).") from None
+            raise DataError(f"Line {number} of the archive's {ITEMS_FILE} is not an item ({short_reason(exc)}).") from None
         if item.item_id in seen:
             raise DataError(f"Item id {item.item_id[:80]!r} occurs twice in the archive's {ITEMS_FILE}.")
         seen.add(item.item_id)
@@ -450,14 +451,13 @@ def _schema_of(conn: sqlite3.Connection) -> dict[str, list[tuple[str, str, int, 
 _ALLOWED_TYPES = {"TEXT": {"text"}, "INTEGER": {"integer"}, "REAL": {"real", "integer"}}
 
 
-def _validate_database(path: Path) -> None:
+def _validate_database(path: Path, name: str = f"The archive's {DB_FILE}") -> None:
     """Check that ``path`` is a judgment database exactly as this version writes it, every row readable.
 
     The schema (tables, columns, types, constraints) must equal ours, every value must have its column's type,
     every judge's settings and every ``label_probs`` must parse: a study imported from an archive then opens,
     reports and runs like one made here.
     """
-    name = f"The archive's {DB_FILE}"
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
@@ -502,7 +502,7 @@ def _validate_database(path: Path) -> None:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        raise DataError(f"{name} is not a readable SQLite database ({_reason(exc)}).") from None
+        raise DataError(f"{name} is not a readable SQLite database ({short_reason(exc)}).") from None
     except (ValidationError, RecursionError):
         raise DataError(f"{name} lists a judge whose settings are not valid.") from None
 

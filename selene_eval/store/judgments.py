@@ -19,6 +19,7 @@ from typing import Iterator
 
 from selene_eval.backends.base import JudgeSpec
 from selene_eval.errors import StudyError
+from selene_eval.store.reasons import short_reason
 from selene_eval.store.spec import utc_now
 
 SCHEMA_VERSION = 1
@@ -141,7 +142,7 @@ class JudgmentStore:
                 raise self._damaged(exc) from None
 
     def _damaged(self, exc: BaseException) -> StudyError:
-        detail = " ".join(str(exc).split())[:200] or exc.__class__.__name__
+        detail = short_reason(exc)
         return StudyError(
             f"The judgment database {self.path} is damaged or not a selene-eval database ({detail}); move it "
             "aside and re-run the study (its judgments would be judged again), or import the study again."

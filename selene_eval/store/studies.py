@@ -40,6 +40,7 @@ from selene_eval.errors import StudyBusy, StudyError
 from selene_eval.items import Item
 from selene_eval.prompts.variants import PromptVariant, find_variant
 from selene_eval.store.judgments import JudgmentStore
+from selene_eval.store.reasons import short_reason
 from selene_eval.store.spec import StudySpec, utc_now
 
 SPEC_FILE = "study.yaml"
@@ -364,7 +365,7 @@ class Study:
             raise StudyError(f"Cannot read {file}: {exc.strerror or exc}.") from None
         except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             raise StudyError(
-                f"{file} is damaged at line {number} ({_short(exc)}); import the study's data again."
+                f"{file} is damaged at line {number} ({short_reason(exc)}); import the study's data again."
             ) from None
         expected = self.spec.items_sha256
         if expected is not None and digest.hexdigest() != expected:
@@ -418,14 +419,6 @@ def _item_from_line(line: str) -> Item:
     if not isinstance(record, dict):
         raise TypeError(f"a JSON {type(record).__name__}, not an object")
     return Item.from_record(record)
-
-
-def _short(exc: BaseException) -> str:
-    """An exception as a short, one-line reason (never a whole huge value)."""
-    if isinstance(exc, RecursionError):
-        return "nested too deeply"
-    text = " ".join(str(exc).split()) or exc.__class__.__name__
-    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def mismatch_message(slug: str, items_file: Path) -> str:
@@ -620,12 +613,12 @@ class StudyStore:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             detail = f"{where}: {first['msg']}" if where else first["msg"]
-            raise StudyError(f"{spec_file} is damaged ({_short(Exception(detail))}); fix it or import the study "
+            raise StudyError(f"{spec_file} is damaged ({short_reason(Exception(detail))}); fix it or import the study "
                              "again.") from None
         except OSError as exc:
             raise StudyError(f"Cannot read {spec_file}: {exc.strerror or exc}.") from None
         except (yaml.YAMLError, UnicodeDecodeError, ValueError, TypeError, RecursionError) as exc:
-            detail = _short(exc).split(" in \"<unicode string>\"")[0]
+            detail = short_reason(exc).split(" in \"<unicode string>\"")[0]
             raise StudyError(f"{spec_file} is damaged ({detail}); fix it or import the study again.") from None
         if spec.slug != slug:
             spec = spec.model_copy(update={"slug": slug})
