@@ -692,7 +692,8 @@ class StudyStore:
         study (the next build of that name removes the leftover).
         """
         path = self.path_for(slug)
-        if not (path / SPEC_FILE).is_file():
+        # Any folder that holds a study file, so that a damaged study (even one without study.yaml) can go.
+        if path.is_symlink() or not path.is_dir() or not any((path / n).exists() for n in (SPEC_FILE, ITEMS_FILE, DB_FILE)):
             raise StudyError(f"No study named {slug!r} to delete.")
         aside = self.root.resolve() / f".deleted-{slug}-{secrets.token_hex(6)}"
         try:
