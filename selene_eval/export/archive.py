@@ -33,7 +33,6 @@ from pydantic import ValidationError
 
 from selene_eval.backends.base import JudgeSpec
 from selene_eval.errors import DataError, StudyError
-from selene_eval.items import Item
 from selene_eval.store.judgments import _SCHEMA, SCHEMA_VERSION, parse_label_probs
 from selene_eval.store.reasons import short_reason
 from selene_eval.store.spec import StudySpec, utc_now
@@ -44,6 +43,7 @@ from selene_eval.store.studies import (
     Study,
     StudyStore,
     dump_spec,
+    item_from_line,
     items_fingerprint,
     validate_slug,
     write_study_files,
@@ -410,10 +410,7 @@ def _validate_items(raw: bytes, spec: StudySpec) -> int:
         if not line.strip():
             continue
         try:
-            record = json.loads(line, parse_constant=_no_constant)
-            if not isinstance(record, dict):
-                raise TypeError("not an object")
-            item = Item.from_record(record)
+            item = item_from_line(line)
         except RecursionError:
             raise DataError(f"Line {number} of the archive's {ITEMS_FILE} is nested too deeply to be an item.") from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -499,8 +496,13 @@ def _validate_database(path: Path, name: str = f"The archive's {DB_FILE}") -> No
                 except (ValueError, RecursionError):
                     raise DataError(f"{name} holds a judgment ({cache_key[:20]}...) whose label probabilities are not "
                                     "a JSON object of probabilities.") from None
+            for table in expected:  # every text must decode, as it will when the study is read
+                for _ in conn.execute(f'SELECT * FROM "{table}"'):
+                    pass
         finally:
             conn.close()
+    except UnicodeDecodeError:
+        raise DataError(f"{name} is damaged (it holds text that is not UTF-8).") from None
     except sqlite3.DatabaseError as exc:
         raise DataError(f"{name} is not a readable SQLite database ({short_reason(exc)}).") from None
     except (ValidationError, RecursionError):
@@ -529,6 +531,10 @@ def import_archive(
     manifest, files = read_manifest(data, max_bytes=max_bytes)
     spec = _validate_spec(files[SPEC_FILE])
     _validate_items(files[ITEMS_FILE], spec)
+    if DB_FILE in files:
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / DB_FILE).write_bytes(files[DB_FILE])
+            _validate_database(Path(tmp) / DB_FILE)
     target_slug = validate_slug(slug or manifest.slug)
     if store.exists(target_slug) and not overwrite:
         raise StudyError(
@@ -537,10 +543,6 @@ def import_archive(
         )
     if overwrite:
         store.refuse_if_running(target_slug)
-    if DB_FILE in files:
-        with tempfile.TemporaryDirectory() as tmp:
-            (Path(tmp) / DB_FILE).write_bytes(files[DB_FILE])
-            _validate_database(Path(tmp) / DB_FILE)
     spec = spec.model_copy(update={"slug": target_slug, "items_sha256": items_fingerprint(files[ITEMS_FILE])})
     with store.building(target_slug, overwrite=overwrite) as staging:
         write_study_files(staging, spec, files[ITEMS_FILE], files.get(DB_FILE))

@@ -358,7 +358,7 @@ class Study:
                     digest.update(raw)
                     line = raw.decode("utf-8")
                     if line.strip():
-                        items.append(_item_from_line(line))
+                        items.append(item_from_line(line))
         except FileNotFoundError:
             raise StudyError(f"Study {self.slug!r} has no {ITEMS_FILE}; import its data again.") from None
         except OSError as exc:
@@ -414,10 +414,17 @@ def _folder_identity(path: Path) -> tuple[int, int] | None:
     return (info.st_dev, info.st_ino)
 
 
-def _item_from_line(line: str) -> Item:
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def item_from_line(line: str) -> Item:
+    """One line of ``items.jsonl`` as an item; ``ValueError``/``TypeError``/``KeyError`` if it is not one."""
     record = json.loads(line)
     if not isinstance(record, dict):
         raise TypeError(f"a JSON {type(record).__name__}, not an object")
+    if _SURROGATE_ESCAPE.search(line):
+        # "\ud800" alone decodes to a lone surrogate, which no UTF-8 writer (pandas, Arrow, SQLite) accepts.
+        json.dumps(record, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError (a ValueError) if so
     return Item.from_record(record)
 
 

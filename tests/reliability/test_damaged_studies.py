@@ -61,6 +61,7 @@ CASES: dict[str, tuple[Callable[[Path], None], str, bool]] = {
     "items: a JSON list": (_write("items.jsonl", b"[1, 2]\n"), "items.jsonl is damaged at line 1", True),
     "items: a 5,000-digit number": (_write("items.jsonl", b'{"item_id": ' + HUGE + b"}\n"), "4,300 digits", True),
     "items: deep nesting": (_write("items.jsonl", DEEP + b"\n"), "nested too deeply", True),
+    "items: a lone surrogate": (_write("items.jsonl", b'{"item_id": "1", "input": "\\ud800"}\n'), "items.jsonl is damaged", True),
     "items: experts not a mapping": (_write("items.jsonl", b'{"item_id": "1", "experts": [1]}\n'), "items.jsonl is damaged", True),
     "items: missing": (lambda folder: (folder / "items.jsonl").unlink(), "has no items.jsonl", True),
     "spec: deep nesting": (_write("study.yaml", b"[" * 10_000 + b"]" * 10_000), "study.yaml is damaged (nested too deeply)", True),
