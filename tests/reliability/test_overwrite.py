@@ -14,7 +14,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from selene_eval.runner import run_study
 from selene_eval.store import StudyStore
 from selene_eval.testing import ScriptedBackend
 from tests.reliability.helpers import SCRIPTED, env_for_subprocess, make_study, scripted_answer
-from tests.reliability.test_concurrency import GatedBackend, start_holding_child
+from tests.reliability.test_concurrency import run_in_a_thread, start_holding_child
 
 
 def _csv(path: Path, n: int, expert: str = "other_expert") -> Path:
@@ -52,12 +51,7 @@ def test_overwrite_and_delete_are_refused_while_a_run_judges_the_study(studies_d
     study = make_study(studies_dir, 8)
     other = make_study(tmp_path / "elsewhere", 3)
     archive, _ = export_archive(other)
-    gated = GatedBackend()
-    outcome: list[object] = []
-    first = threading.Thread(target=lambda: outcome.append(run_study(study, gated, batch_size=4)))
-    first.start()
-    try:
-        assert gated.entered.wait(60)
+    with run_in_a_thread(study) as outcome:
         store = StudyStore(studies_dir)
         with pytest.raises(StudyBusy, match="being judged by another run"):
             store.create(other.spec.model_copy(update={"slug": "s"}), other.items, overwrite=True)
@@ -65,11 +59,8 @@ def test_overwrite_and_delete_are_refused_while_a_run_judges_the_study(studies_d
             import_archive(store, archive, slug="s", overwrite=True)
         with pytest.raises(StudyBusy):
             store.delete("s")
-    finally:
-        gated.gate.set()
-        first.join(60)
     # The run finished into the study it started on, and nothing of the refused overwrites is left anywhere.
-    assert outcome and outcome[0].n_judged == 8  # type: ignore[attr-defined]
+    assert outcome and outcome[0].n_judged == 8
     reopened = StudyStore(studies_dir).open("s")
     assert [i.item_id for i in reopened.items] == [str(i) for i in range(8)]
     assert reopened.judgments.count() == 8
