@@ -504,7 +504,7 @@ class StudyStore:
         return path
 
     def exists(self, slug: str) -> bool:
-        """Whether a study ``slug`` is there (readable or not)."""
+        """Whether study ``slug`` has a spec file (readable or not; :meth:`survey` tells damaged studies apart)."""
         return (self.path_for(slug) / SPEC_FILE).is_file()
 
     def refuse_if_running(self, slug: str) -> None:
