@@ -59,7 +59,9 @@ MAX_UNPACKED_BYTES = 2 * 2**30
 MAX_RATIO = 200
 """Largest compression ratio accepted per member (text compresses ~10x; far more is a zip bomb)."""
 _STUDY_FILES = (SPEC_FILE, ITEMS_FILE, DB_FILE)
-_JUDGMENT_TABLES = {"meta", "judges", "judgments", "failures"}
+_OPTIONAL_SCHEMA = ""
+"""SQL of the tables a judgment database may lack (tables a version creates on first use); when present they are
+checked like the others."""
 
 
 @dataclass(frozen=True)
@@ -429,11 +431,11 @@ def _validate_items(raw: bytes, spec: StudySpec) -> int:
     return count
 
 
-def _expected_schema() -> dict[str, list[tuple[str, str, int, int]]]:
-    """Table -> columns (name, declared type, not null, primary key) of the database this version writes."""
+def _expected_schema(script: str) -> dict[str, list[tuple[str, str, int, int]]]:
+    """Table -> columns (name, declared type, not null, primary key) of the tables ``script`` creates."""
     conn = sqlite3.connect(":memory:")
     try:
-        conn.executescript(_SCHEMA)
+        conn.executescript(script)
         return _schema_of(conn)
     finally:
         conn.close()
@@ -463,13 +465,16 @@ def _validate_database(path: Path, name: str = f"The archive's {DB_FILE}") -> No
             objects = conn.execute("SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view')").fetchall()
             if objects:
                 raise DataError(f"{name} holds triggers or views ({str(objects[0][1])[:80]!r}); refusing it.")
-            schema, expected = _schema_of(conn), _expected_schema()
-            if set(schema) != set(expected):
-                extra, missing = sorted(set(schema) - set(expected)), sorted(set(expected) - set(schema))
+            schema, required = _schema_of(conn), _expected_schema(_SCHEMA)
+            expected = {**_expected_schema(_OPTIONAL_SCHEMA), **required}
+            if not set(required) <= set(schema) <= set(expected):
+                extra, missing = sorted(set(schema) - set(expected)), sorted(set(required) - set(schema))
                 detail = "; ".join(filter(None, [f"unexpected tables: {', '.join(t[:40] for t in extra)}" if extra else "",
                                                  f"missing tables: {', '.join(missing)}" if missing else ""]))
                 raise DataError(f"{name} is not a judgment database of this version ({detail}).")
             for table, columns in expected.items():
+                if table not in schema:
+                    continue  # an optional table this database never needed
                 if schema[table] != columns:
                     raise DataError(f"{name} is not a judgment database of this version (table {table!r} has other "
                                     "columns).")
@@ -496,7 +501,7 @@ def _validate_database(path: Path, name: str = f"The archive's {DB_FILE}") -> No
                 except (ValueError, RecursionError):
                     raise DataError(f"{name} holds a judgment ({cache_key[:20]}...) whose label probabilities are not "
                                     "a JSON object of probabilities.") from None
-            for table in expected:  # every text must decode, as it will when the study is read
+            for table in schema:  # every text must decode, as it will when the study is read
                 for _ in conn.execute(f'SELECT * FROM "{table}"'):
                     pass
         finally:

@@ -539,3 +539,19 @@ def test_a_thousand_hostile_archives(tmp_path: Path) -> None:
         "unhandled": len(unhandled), "slowest_import_s": round(slowest, 2), "total_s": round(elapsed, 1),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
     })
+
+
+def test_an_optional_table_is_checked_when_present(members: dict[str, bytes], tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables a version creates on first use (``_OPTIONAL_SCHEMA``) may be absent, and are checked when there."""
+    from selene_eval.export import archive
+
+    monkeypatch.setattr(archive, "_OPTIONAL_SCHEMA", "CREATE TABLE IF NOT EXISTS later (a TEXT NOT NULL, b INTEGER)")
+    store = StudyStore(tmp_path / "studies")
+    assert try_import(store, zip_members(members), overwrite=False) == "imported"  # absent: fine
+    good = _with_sql(members, "CREATE TABLE later (a TEXT NOT NULL, b INTEGER); INSERT INTO later VALUES ('x', 1)")
+    assert try_import(store, good, overwrite=False) == "imported"
+    for statement in ("CREATE TABLE later (a TEXT)", "CREATE TABLE later (a TEXT NOT NULL, b INTEGER); "
+                      "INSERT INTO later VALUES ('x', x'00')"):
+        with pytest.raises(DataError, match="later"):
+            import_archive(store, _with_sql(members, statement))
