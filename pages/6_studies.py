@@ -11,7 +11,9 @@ ui.declare("studies", selected=None, confirm_delete=None, seeded_for=None, compa
 
 ui.page_title("studies")
 ui.show_flash()
-summaries = {s.slug: s for s in ui.study_store().list()}
+listing = ui.study_store().survey()
+summaries = {s.slug: s for s in listing.studies}
+ui.damaged_studies(listing.damaged)
 if not summaries:
     st.info("No studies yet. Import a file on the Data page to create the first one.")
     ui.page_link("data", "Go to 1 · Data")

@@ -190,6 +190,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
     store = StudyStore(args.studies_dir)
     if store.exists(args.study) and not args.overwrite:
         raise SeleneEvalError(f"A study named {args.study!r} already exists; choose another name or pass --overwrite.")
+    if args.overwrite:
+        store.refuse_if_running(args.study)  # before reading the file; the swap itself takes the run lock too
     task = TaskType(args.task)
     table = read_table(args.file)
     mapping = ColumnMapping.from_pairs(args.mapping)
@@ -525,12 +527,17 @@ def _cmd_agree(args: argparse.Namespace) -> int:
 def _cmd_list(args: argparse.Namespace) -> int:
     from selene_eval.store import StudyStore
 
-    studies = StudyStore(args.studies_dir).list()
-    if not studies:
+    listing = StudyStore(args.studies_dir).survey()
+    if not listing.studies and not listing.damaged:
         print(f"No studies in {args.studies_dir}. Create one with: python -m selene_eval import FILE ...")
-    for s in studies:
+    for s in listing.studies:
         tag = " (illustrative)" if s.illustrative else ""
         print(f"{s.slug:<32} {s.task:<9} {s.n_items:>6} items {s.n_judgments:>7} judgments  {s.title}{tag}")
+    for damaged in listing.damaged:  # listed, not fatal: one damaged study never hides the others
+        print(f"{damaged.slug:<32} DAMAGED: {damaged.reason}")
+    if listing.damaged:
+        print(f"warning: {len(listing.damaged)} damaged study folder(s) in {args.studies_dir}; import them again or "
+              "delete them.", file=sys.stderr)
     return 0
 
 

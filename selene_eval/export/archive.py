@@ -22,6 +22,7 @@ import sqlite3
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -32,9 +33,21 @@ from pydantic import ValidationError
 
 from selene_eval.backends.base import JudgeSpec
 from selene_eval.errors import DataError, StudyError
-from selene_eval.items import Item
+from selene_eval.store.judgments import _RUNS_SCHEMA, _SCHEMA, SCHEMA_VERSION, parse_label_probs
+from selene_eval.store.reasons import short_reason
 from selene_eval.store.spec import StudySpec, utc_now
-from selene_eval.store.studies import DB_FILE, ITEMS_FILE, SPEC_FILE, Study, StudyStore, dump_spec, validate_slug
+from selene_eval.store.studies import (
+    DB_FILE,
+    ITEMS_FILE,
+    SPEC_FILE,
+    Study,
+    StudyStore,
+    dump_spec,
+    item_from_line,
+    items_fingerprint,
+    validate_slug,
+    write_study_files,
+)
 
 ARCHIVE_FORMAT = "selene-eval-study"
 ARCHIVE_VERSION = 1
@@ -46,8 +59,9 @@ MAX_UNPACKED_BYTES = 2 * 2**30
 MAX_RATIO = 200
 """Largest compression ratio accepted per member (text compresses ~10x; far more is a zip bomb)."""
 _STUDY_FILES = (SPEC_FILE, ITEMS_FILE, DB_FILE)
-_JUDGMENT_TABLES = {"meta", "judges", "judgments", "failures"}
-_OPTIONAL_TABLES = {"runs"}  # the run records, absent from archives made before runs were recorded
+_OPTIONAL_SCHEMA = _RUNS_SCHEMA
+"""SQL of the tables a judgment database may lack (tables a version creates on first use: the run records, absent
+from archives made before runs were recorded); when present they are checked like the others."""
 
 
 @dataclass(frozen=True)
@@ -98,24 +112,45 @@ def _database_copy(study: Study) -> bytes | None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
         target_path = Path(tmp) / DB_FILE
-        source = sqlite3.connect(str(source_path), timeout=30.0)
-        target = sqlite3.connect(str(target_path))
+        source = target = None
         try:
+            source = sqlite3.connect(str(source_path), timeout=30.0)
+            target = sqlite3.connect(str(target_path))
             source.backup(target)
             # One self-contained file: no WAL beside it.
             target.execute("PRAGMA journal_mode = DELETE")
+        except sqlite3.DatabaseError as exc:
+            raise StudyError(
+                f"Cannot archive study {study.slug!r}: its judgment database {source_path} is damaged ({exc}). Move "
+                "it aside to archive the study without judgments."
+            ) from None
         finally:
-            target.close()
-            source.close()
+            for connection in (target, source):
+                if connection is not None:
+                    connection.close()
+        try:  # an archive is only made of judgments that import again
+            _validate_database(target_path, name=f"The judgment database {source_path}")
+        except DataError as exc:
+            raise StudyError(f"Cannot archive study {study.slug!r}: {exc} Move it aside to archive the study without "
+                             "judgments.") from None
         return target_path.read_bytes()
 
 
 def export_archive(study: Study) -> tuple[bytes, ArchiveManifest]:
-    """The study as zip bytes, with its manifest. The study's files are read, never changed."""
+    """The study as zip bytes, with its manifest. The study's files are read, never changed.
+
+    A study that cannot be read whole (missing or damaged items, a damaged database) raises
+    :class:`~selene_eval.errors.StudyError`: an archive is only ever made of a study that imports again.
+    """
     slug = study.slug
+    n_items = len(study.items)  # reads and checks items.jsonl (and its fingerprint) first
+    try:
+        items_data = (study.path / ITEMS_FILE).read_bytes()
+    except OSError as exc:
+        raise StudyError(f"Cannot archive study {slug!r}: {study.path / ITEMS_FILE}: {exc.strerror or exc}.") from None
     contents: dict[str, bytes] = {
         f"{slug}/{SPEC_FILE}": dump_spec(study.spec).encode("utf-8"),
-        f"{slug}/{ITEMS_FILE}": (study.path / ITEMS_FILE).read_bytes(),
+        f"{slug}/{ITEMS_FILE}": items_data,
     }
     database = _database_copy(study)
     n_judgments = 0
@@ -128,7 +163,7 @@ def export_archive(study: Study) -> tuple[bytes, ArchiveManifest]:
         exported_at=utc_now(),
         selene_eval_version=_version(),
         files={path: (_sha256(data), len(data)) for path, data in contents.items()},
-        n_items=len(study.items),
+        n_items=n_items,
         n_judgments=n_judgments,
     )
     buffer = io.BytesIO()
@@ -185,52 +220,75 @@ def _check_member_name(info: zipfile.ZipInfo) -> None:
         raise DataError(f"The archive holds a folder entry ({name!r}); a study archive holds only its files.")
 
 
+_ALLOWED_COMPRESSION = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError,
+               OverflowError, IndexError, KeyError)
+"""What :mod:`zipfile` raises for a damaged archive (bad CRC, broken deflate stream, bad headers...)."""
+_MAX_JSON_DEPTH = 32
+"""Deepest nesting accepted in the manifest (it has 3 levels; thousands would exhaust the stack)."""
+
+
 def read_manifest(data: bytes, *, max_bytes: int = MAX_ARCHIVE_BYTES) -> tuple[ArchiveManifest, dict[str, bytes]]:
     """Open archive bytes, check every member and checksum, and return the manifest and the study files.
 
-    Raises :class:`~selene_eval.errors.DataError` saying what is wrong with the archive.
+    Raises :class:`~selene_eval.errors.DataError` saying what is wrong with the archive, whatever the bytes.
     """
     if len(data) > max_bytes:
         raise DataError(f"The archive is larger than {max_bytes // 2**20} MB; an archive may be at most that.")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise DataError("This file is not a study archive (not a zip file). Export one from the Studies page "
-                        "or with `python -m selene_eval export SLUG --archive FILE`.") from None
+    except _ZIP_ERRORS as exc:
+        if isinstance(exc, zipfile.BadZipFile) and "not a zip file" in str(exc).lower():
+            raise DataError("This file is not a study archive (not a zip file). Export one from the Studies page "
+                            "or with `python -m selene_eval export SLUG --archive FILE`.") from None
+        raise DataError(f"The archive is damaged and cannot be opened ({short_reason(exc)}); export it again.") from None
     with archive:
-        infos = archive.infolist()
-        for info in infos:
-            _check_member_name(info)
-        names = [i.filename for i in infos]
-        if len(set(names)) != len(names):
-            raise DataError("The archive lists a file twice; refusing to import it.")
-        total = sum(i.file_size for i in infos)
-        if total > MAX_UNPACKED_BYTES:
-            raise DataError(f"The archive unpacks to {total // 2**20} MB, more than the {MAX_UNPACKED_BYTES // 2**30} GB allowed.")
-        for info in infos:
-            if info.file_size > MAX_RATIO * max(info.compress_size, 1) and info.file_size > 2**20:
-                raise DataError(f"{info.filename!r} in the archive is compressed {info.file_size // max(info.compress_size, 1)}x, "
-                                "which only a zip bomb does; refusing to import it.")
-        if MANIFEST not in names:
-            raise DataError(f"The archive has no {MANIFEST}; it was not exported by selene-eval.")
-        raw = _read_member(archive, archive.getinfo(MANIFEST), 2**20)
-        manifest = _parse_manifest(raw)
-        expected = set(manifest.files) | {MANIFEST}
-        extra = sorted(set(names) - expected)
-        missing = sorted(expected - set(names))
-        if extra or missing:
-            detail = "; ".join(filter(None, [f"unexpected: {', '.join(extra)}" if extra else "",
-                                             f"missing: {', '.join(missing)}" if missing else ""]))
-            raise DataError(f"The archive's files do not match its manifest ({detail}).")
-        files: dict[str, bytes] = {}
-        for path, (digest, size) in manifest.files.items():
-            info = archive.getinfo(path)
-            if info.file_size != size:
-                raise DataError(f"{path} in the archive has {info.file_size} bytes, the manifest says {size}.")
-            content = _read_member(archive, info, size)
-            if _sha256(content) != digest:
-                raise DataError(f"{path} in the archive does not match its checksum: the file is damaged or was changed.")
-            files[PurePosixPath(path).name] = content
+        try:
+            return _read_checked(archive)
+        except _ZIP_ERRORS as exc:
+            raise DataError(f"The archive is damaged ({short_reason(exc)}); export it again.") from None
+
+
+def _read_checked(archive: zipfile.ZipFile) -> tuple[ArchiveManifest, dict[str, bytes]]:
+    infos = archive.infolist()
+    for info in infos:
+        _check_member_name(info)
+        if info.flag_bits & 0x1:
+            raise DataError(f"{info.filename!r} in the archive is encrypted; selene-eval archives are never "
+                            "encrypted. Export the study again without a password.")
+        if info.compress_type not in _ALLOWED_COMPRESSION:
+            raise DataError(f"{info.filename!r} in the archive uses compression method {info.compress_type}; "
+                            "selene-eval archives use only stored or deflate. Export the study again.")
+    names = [i.filename for i in infos]
+    if len(set(names)) != len(names):
+        raise DataError("The archive lists a file twice; refusing to import it.")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNPACKED_BYTES:
+        raise DataError(f"The archive unpacks to {total // 2**20} MB, more than the {MAX_UNPACKED_BYTES // 2**30} GB allowed.")
+    for info in infos:
+        if info.file_size > MAX_RATIO * max(info.compress_size, 1) and info.file_size > 2**20:
+            raise DataError(f"{info.filename!r} in the archive is compressed {info.file_size // max(info.compress_size, 1)}x, "
+                            "which only a zip bomb does; refusing to import it.")
+    if MANIFEST not in names:
+        raise DataError(f"The archive has no {MANIFEST}; it was not exported by selene-eval.")
+    raw = _read_member(archive, archive.getinfo(MANIFEST), 2**20)
+    manifest = _parse_manifest(raw)
+    expected = set(manifest.files) | {MANIFEST}
+    extra = sorted(set(names) - expected)
+    missing = sorted(expected - set(names))
+    if extra or missing:
+        detail = "; ".join(filter(None, [f"unexpected: {', '.join(extra)}" if extra else "",
+                                         f"missing: {', '.join(missing)}" if missing else ""]))
+        raise DataError(f"The archive's files do not match its manifest ({detail}).")
+    files: dict[str, bytes] = {}
+    for path, (digest, size) in manifest.files.items():
+        info = archive.getinfo(path)
+        if info.file_size != size:
+            raise DataError(f"{path} in the archive has {info.file_size} bytes, the manifest says {size}.")
+        content = _read_member(archive, info, size)
+        if _sha256(content) != digest:
+            raise DataError(f"{path} in the archive does not match its checksum: the file is damaged or was changed.")
+        files[PurePosixPath(path).name] = content
     return manifest, files
 
 
@@ -243,34 +301,84 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) ->
     return data
 
 
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _depth(value: object, limit: int) -> int:
+    """How deeply ``value`` nests (stops counting past ``limit``, without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if level > limit:
+            return level
+        deepest = max(deepest, level)
+        if isinstance(node, dict):
+            stack.extend((v, level + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, level + 1) for v in node)
+    return deepest
+
+
+def _count(data: dict[str, object], key: str) -> int:
+    value = data.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**12:
+        raise DataError(f"The archive's {MANIFEST} gives {key!r} a value that is not a count.")
+    return value
+
+
+def _text(data: dict[str, object], key: str, default: str) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str) or len(value) > 10_000:
+        raise DataError(f"The archive's {MANIFEST} gives {key!r} a value that is not a short text.")
+    return value
+
+
 def _parse_manifest(raw: bytes) -> ArchiveManifest:
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"The archive's {MANIFEST} is not valid JSON ({exc}).") from None
+        # NaN/Infinity are not JSON; ints past 4,300 digits raise ValueError; deep nesting RecursionError.
+        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except RecursionError:
+        raise DataError(f"The archive's {MANIFEST} is nested too deeply; it was not exported by selene-eval.") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"The archive's {MANIFEST} is not valid JSON ({short_reason(exc)}).") from None
+    if _depth(data, _MAX_JSON_DEPTH) > _MAX_JSON_DEPTH:
+        raise DataError(f"The archive's {MANIFEST} is nested too deeply; it was not exported by selene-eval.")
     if not isinstance(data, dict) or data.get("format") != ARCHIVE_FORMAT:
         raise DataError(f"The archive's {MANIFEST} does not describe a selene-eval study archive.")
-    if data.get("version") != ARCHIVE_VERSION:
-        raise DataError(f"The archive has format version {data.get('version')!r}; this selene-eval reads version "
+    version = data.get("version")
+    if version != ARCHIVE_VERSION or isinstance(version, bool):
+        shown = repr(version) if isinstance(version, (int, str)) and len(str(version)) < 40 else "another"
+        raise DataError(f"The archive has format version {shown}; this selene-eval reads version "
                         f"{ARCHIVE_VERSION}. Update selene-eval or export the study again.")
-    try:
-        slug = validate_slug(str(data["slug"]))
-        files: dict[str, tuple[str, int]] = {}
-        for entry in data["files"]:
-            path, digest, size = str(entry["path"]), str(entry["sha256"]), int(entry["size"])
-            if path not in {f"{slug}/{name}" for name in _STUDY_FILES}:
-                raise DataError(f"The manifest lists {path!r}; a study archive holds only {', '.join(_STUDY_FILES)} "
-                                f"under {slug}/.")
-            if size < 0 or size > MAX_UNPACKED_BYTES:
-                raise DataError(f"The manifest gives {path!r} an impossible size ({size}).")
-            files[path] = (digest, size)
-        manifest = ArchiveManifest(
-            slug=slug, title=str(data.get("title", slug)), exported_at=str(data.get("exported_at", "")),
-            selene_eval_version=str(data.get("selene_eval_version", "")), files=files,
-            n_items=int(data.get("n_items", 0)), n_judgments=int(data.get("n_judgments", 0)),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DataError(f"The archive's {MANIFEST} is incomplete or malformed ({exc.__class__.__name__}: {exc}).") from None
+    slug_value = data.get("slug")
+    if not isinstance(slug_value, str):
+        raise DataError(f"The archive's {MANIFEST} names no study (its 'slug' is missing or not a text).")
+    slug = validate_slug(slug_value)
+    entries = data.get("files")
+    if not isinstance(entries, list) or len(entries) > len(_STUDY_FILES):
+        raise DataError(f"The archive's {MANIFEST} has no valid list of files.")
+    files: dict[str, tuple[str, int]] = {}
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise DataError(f"The archive's {MANIFEST} lists a file that is not an object.")
+        path, digest, size = entry.get("path"), entry.get("sha256"), entry.get("size")
+        if not isinstance(path, str) or path not in {f"{slug}/{name}" for name in _STUDY_FILES}:
+            shown = repr(path)[:80]
+            raise DataError(f"The manifest lists {shown}; a study archive holds only {', '.join(_STUDY_FILES)} "
+                            f"under {slug}/.")
+        if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise DataError(f"The manifest gives {path!r} a checksum that is not a SHA-256.")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0 or size > MAX_UNPACKED_BYTES:
+            raise DataError(f"The manifest gives {path!r} an impossible size.")
+        if path in files:
+            raise DataError(f"The manifest lists {path!r} twice.")
+        files[path] = (digest, size)
+    manifest = ArchiveManifest(
+        slug=slug, title=_text(data, "title", slug), exported_at=_text(data, "exported_at", ""),
+        selene_eval_version=_text(data, "selene_eval_version", ""), files=files,
+        n_items=_count(data, "n_items"), n_judgments=_count(data, "n_judgments"),
+    )
     for name in (SPEC_FILE, ITEMS_FILE):
         if f"{slug}/{name}" not in files:
             raise DataError(f"The archive has no {name}; it does not hold a complete study.")
@@ -281,12 +389,14 @@ def _validate_spec(raw: bytes) -> StudySpec:
     try:
         data = yaml.safe_load(raw.decode("utf-8"))
         return StudySpec.model_validate(data)
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise DataError(f"The archive's {SPEC_FILE} is not readable YAML ({str(exc).splitlines()[0]}).") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise DataError(f"The archive's {SPEC_FILE} is not a valid study ({where}: {first['msg']}).") from None
+        raise DataError(f"The archive's {SPEC_FILE} is not a valid study ({where[:80]}: {short_reason(Exception(first['msg']))}).") from None
+    except RecursionError:
+        raise DataError(f"The archive's {SPEC_FILE} is nested too deeply to be a study.") from None
+    except (UnicodeDecodeError, yaml.YAMLError, ValueError, TypeError) as exc:
+        raise DataError(f"The archive's {SPEC_FILE} is not readable YAML ({short_reason(exc).splitlines()[0][:160]}).") from None
 
 
 def _validate_items(raw: bytes, spec: StudySpec) -> int:
@@ -302,18 +412,18 @@ def _validate_items(raw: bytes, spec: StudySpec) -> int:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-            if not isinstance(record, dict):
-                raise TypeError("not an object")
-            item = Item.from_record(record)
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise DataError(f"Line {number} of the archive's {ITEMS_FILE} is not an item ({exc}).") from None
+            item = item_from_line(line)
+        except RecursionError:
+            raise DataError(f"Line {number} of the archive's {ITEMS_FILE} is nested too deeply to be an item.") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DataError(f"Line {number} of the archive's {ITEMS_FILE} is not an item ({short_reason(exc)}).") from None
         if item.item_id in seen:
-            raise DataError(f"Item id {item.item_id!r} occurs twice in the archive's {ITEMS_FILE}.")
+            raise DataError(f"Item id {item.item_id[:80]!r} occurs twice in the archive's {ITEMS_FILE}.")
         seen.add(item.item_id)
         bad = {v for v in item.experts.values() if v is not None and v not in allowed}
         if bad:
-            raise DataError(f"Item {item.item_id!r} has expert labels {sorted(bad)} that are not {spec.task.value} labels "
+            shown = sorted(v[:40] for v in bad)[:5]
+            raise DataError(f"Item {item.item_id[:80]!r} has expert labels {shown} that are not {spec.task.value} labels "
                             f"({', '.join(sorted(allowed))}).")
         count += 1
     if not count:
@@ -321,38 +431,96 @@ def _validate_items(raw: bytes, spec: StudySpec) -> int:
     return count
 
 
-def _validate_database(path: Path) -> None:
+def _expected_schema(script: str) -> dict[str, list[tuple[str, str, int, int]]]:
+    """Table -> columns (name, declared type, not null, primary key) of the tables ``script`` creates."""
+    conn = sqlite3.connect(":memory:")
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn.executescript(script)
+        return _schema_of(conn)
+    finally:
+        conn.close()
+
+
+def _schema_of(conn: sqlite3.Connection) -> dict[str, list[tuple[str, str, int, int]]]:
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    return {t: [(r[1], str(r[2]).upper(), int(r[3]), int(r[5])) for r in conn.execute(f'PRAGMA table_info("{t}")')]
+            for t in tables}
+
+
+_ALLOWED_TYPES = {"TEXT": {"text"}, "INTEGER": {"integer"}, "REAL": {"real", "integer"}}
+
+
+def _validate_database(path: Path, name: str = f"The archive's {DB_FILE}") -> None:
+    """Check that ``path`` is a judgment database exactly as this version writes it, every row readable.
+
+    The schema (tables, columns, types, constraints) must equal ours, every value must have its column's type,
+    every judge's settings and every ``label_probs`` must parse: a study imported from an archive then opens,
+    reports and runs like one made here.
+    """
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
-                raise DataError(f"The archive's {DB_FILE} is damaged (SQLite integrity check failed).")
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if not _JUDGMENT_TABLES <= tables:
-                raise DataError(f"The archive's {DB_FILE} is not a judgment database (tables: {', '.join(sorted(tables))}).")
-            if tables - _JUDGMENT_TABLES - _OPTIONAL_TABLES:
-                unexpected = tables - _JUDGMENT_TABLES - _OPTIONAL_TABLES
-                raise DataError(f"The archive's {DB_FILE} holds unexpected tables: {', '.join(sorted(unexpected))}.")
+                raise DataError(f"{name} is damaged (SQLite integrity check failed).")
             objects = conn.execute("SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view')").fetchall()
             if objects:
-                raise DataError(f"The archive's {DB_FILE} holds triggers or views ({objects[0][1]!r}); refusing it.")
+                raise DataError(f"{name} holds triggers or views ({str(objects[0][1])[:80]!r}); refusing it.")
+            schema, required = _schema_of(conn), _expected_schema(_SCHEMA)
+            expected = {**_expected_schema(_OPTIONAL_SCHEMA), **required}
+            if not set(required) <= set(schema) <= set(expected):
+                extra, missing = sorted(set(schema) - set(expected)), sorted(set(required) - set(schema))
+                detail = "; ".join(filter(None, [f"unexpected tables: {', '.join(t[:40] for t in extra)}" if extra else "",
+                                                 f"missing tables: {', '.join(missing)}" if missing else ""]))
+                raise DataError(f"{name} is not a judgment database of this version ({detail}).")
+            for table, columns in expected.items():
+                if table not in schema:
+                    continue  # an optional table this database never needed
+                if schema[table] != columns:
+                    raise DataError(f"{name} is not a judgment database of this version (table {table!r} has other "
+                                    "columns).")
+                for column, declared, not_null, _ in columns:
+                    allowed = sorted(_ALLOWED_TYPES[declared] | (set() if not_null else {"null"}))
+                    marks = ", ".join("?" for _ in allowed)
+                    bad = conn.execute(f'SELECT COUNT(*) FROM "{table}" WHERE typeof("{column}") NOT IN ({marks})',
+                                       allowed).fetchone()[0]
+                    if bad:
+                        raise DataError(f"{name} holds {bad} value(s) of the wrong type in {table}.{column}.")
+            version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if version is not None and version[0] != str(SCHEMA_VERSION):
+                raise DataError(f"{name} has schema version {str(version[0])[:20]!r}; this selene-eval reads "
+                                f"version {SCHEMA_VERSION}.")
             for (spec_json,) in conn.execute("SELECT spec_json FROM judges"):
                 JudgeSpec.model_validate_json(spec_json)
-            if "runs" in tables:  # the run records become shell commands in reports: each must read back
+            if "runs" in schema:  # the run records become shell commands in reports: each must read back
                 for spec_json, variant_ids in conn.execute("SELECT spec_json, variant_ids FROM runs"):
                     JudgeSpec.model_validate_json(spec_json)
                     try:
                         ids = json.loads(variant_ids)
-                    except (TypeError, json.JSONDecodeError):
+                    except (TypeError, ValueError, RecursionError):
                         ids = None
                     if not (isinstance(ids, list) and all(isinstance(v, str) for v in ids)):
-                        raise DataError(f"The archive's {DB_FILE} records a run whose variants are not a list of ids.")
+                        raise DataError(f"{name} records a run whose variants are not a list of ids.")
+            for (judge_id,) in conn.execute("SELECT DISTINCT judge_id FROM judgments WHERE judge_id NOT IN "
+                                            "(SELECT judge_id FROM judges)"):
+                raise DataError(f"{name} holds judgments of an unknown judge ({judge_id[:40]!r}).")
+            for (cache_key, probs) in conn.execute("SELECT cache_key, label_probs FROM judgments "
+                                                   "WHERE label_probs IS NOT NULL"):
+                try:
+                    parse_label_probs(probs)
+                except (ValueError, RecursionError):
+                    raise DataError(f"{name} holds a judgment ({cache_key[:20]}...) whose label probabilities are not "
+                                    "a JSON object of probabilities.") from None
+            for table in schema:  # every text must decode, as it will when the study is read
+                for _ in conn.execute(f'SELECT * FROM "{table}"'):
+                    pass
         finally:
             conn.close()
+    except UnicodeDecodeError:
+        raise DataError(f"{name} is damaged (it holds text that is not UTF-8).") from None
     except sqlite3.DatabaseError as exc:
-        raise DataError(f"The archive's {DB_FILE} is not a readable SQLite database ({exc}).") from None
-    except ValidationError:
-        raise DataError(f"The archive's {DB_FILE} lists a judge whose settings are not valid.") from None
+        raise DataError(f"{name} is not a readable SQLite database ({short_reason(exc)}).") from None
+    except (ValidationError, RecursionError):
+        raise DataError(f"{name} lists a judge whose settings are not valid.") from None
 
 
 def import_archive(
@@ -365,42 +533,33 @@ def import_archive(
 ) -> Study:
     """Validate a study archive and add it to ``store`` under ``slug`` (default: the archive's own name).
 
-    Raises :class:`~selene_eval.errors.DataError` for a bad archive and
-    :class:`~selene_eval.errors.StudyError` when a study of that name exists and ``overwrite`` is false.
+    Everything is checked before anything is written; the study is then built beside the others and swapped
+    in whole (:meth:`StudyStore.building`), so a refused or interrupted import changes nothing, and an
+    overwrite is refused while a run judges the study it would replace.
+
+    Raises :class:`~selene_eval.errors.DataError` for a bad archive, :class:`~selene_eval.errors.StudyError`
+    when a study of that name exists and ``overwrite`` is false, and :class:`~selene_eval.errors.StudyBusy`
+    when a run holds it.
     """
     data = _load(source, max_bytes)
     manifest, files = read_manifest(data, max_bytes=max_bytes)
     spec = _validate_spec(files[SPEC_FILE])
     _validate_items(files[ITEMS_FILE], spec)
+    if DB_FILE in files:
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / DB_FILE).write_bytes(files[DB_FILE])
+            _validate_database(Path(tmp) / DB_FILE)
     target_slug = validate_slug(slug or manifest.slug)
     if store.exists(target_slug) and not overwrite:
         raise StudyError(
             f"A study named {target_slug!r} already exists; import the archive under another name "
             "(--as NEW_NAME, or the name field on the Studies page) or choose to replace it."
         )
-    spec = spec.model_copy(update={"slug": target_slug})
-    final = store.path_for(target_slug)
-    try:
-        store.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".import-{target_slug}-", dir=store.root))
-    except OSError as exc:
-        raise StudyError(f"Cannot write to {store.root}: {exc.strerror or exc}.") from None
-    try:
-        (staging / ITEMS_FILE).write_bytes(files[ITEMS_FILE])
-        (staging / SPEC_FILE).write_text(dump_spec(spec), encoding="utf-8")
-        if DB_FILE in files:
-            (staging / DB_FILE).write_bytes(files[DB_FILE])
-            _validate_database(staging / DB_FILE)
-        for child in staging.iterdir():
-            os.chmod(child, 0o644)
-        os.chmod(staging, 0o755)  # mkdtemp makes it private; a study folder is an ordinary folder
-        if final.exists():
-            # Only reached with overwrite=True (checked above): replace the old study as a whole.
-            shutil.rmtree(final)
-        os.replace(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    if overwrite:
+        store.refuse_if_running(target_slug)
+    spec = spec.model_copy(update={"slug": target_slug, "items_sha256": items_fingerprint(files[ITEMS_FILE])})
+    with store.building(target_slug, overwrite=overwrite) as staging:
+        write_study_files(staging, spec, files[ITEMS_FILE], files.get(DB_FILE))
     return store.open(target_slug)
 
 

@@ -3,9 +3,11 @@
 from selene_eval.store.judgments import JudgmentStore, StoredFailure, StoredJudgment
 from selene_eval.store.spec import SourceInfo, StudySpec, new_study_spec
 from selene_eval.store.studies import (
+    DamagedStudy,
     RunHolder,
     RunLock,
     Study,
+    StudiesListing,
     StudyStore,
     StudySummary,
     holding_run_lock,
@@ -14,12 +16,14 @@ from selene_eval.store.studies import (
 )
 
 __all__ = [
+    "DamagedStudy",
     "JudgmentStore",
     "RunHolder",
     "RunLock",
     "SourceInfo",
     "StoredFailure",
     "StoredJudgment",
+    "StudiesListing",
     "Study",
     "StudySpec",
     "StudyStore",

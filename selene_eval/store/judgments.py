@@ -19,6 +19,7 @@ from typing import Iterator
 
 from selene_eval.backends.base import JudgeSpec
 from selene_eval.errors import StudyError
+from selene_eval.store.reasons import short_reason
 from selene_eval.store.spec import utc_now
 
 SCHEMA_VERSION = 1
@@ -157,8 +158,33 @@ class JudgmentStore:
             ) from None
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock; a damaged database or row becomes a :class:`StudyError`."""
         with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.IntegrityError:
+                raise  # a write that breaks our own constraints is a bug to see, not a damaged file
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise StudyError(f"The judgment database {self.path} stayed locked by another process for "
+                                     "30 s; try again when it is done.") from None
+                raise self._damaged(exc) from None
+            except sqlite3.DatabaseError as exc:
+                raise self._damaged(exc) from None
+            except (ValueError, TypeError, KeyError, RecursionError) as exc:  # a row that is not ours
+                raise self._damaged(exc) from None
+
+    def _damaged(self, exc: BaseException) -> StudyError:
+        detail = short_reason(exc)
+        return StudyError(
+            f"The judgment database {self.path} is damaged or not a selene-eval database ({detail}); move it "
+            "aside and re-run the study (its judgments would be judged again), or import the study again."
+        )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        with self._reading():
             cur = self._conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
@@ -187,9 +213,9 @@ class JudgmentStore:
 
     def judges(self) -> list[JudgeSpec]:
         """Every judge that has judgments or was registered, in the order they were first used."""
-        with self._lock:
-            rows = self._conn.execute("SELECT spec_json FROM judges ORDER BY first_used, rowid").fetchall()
-        return [JudgeSpec.model_validate_json(r[0]) for r in rows]
+        with self._reading() as conn:
+            rows = conn.execute("SELECT spec_json FROM judges ORDER BY first_used, rowid").fetchall()
+            return [JudgeSpec.model_validate_json(r[0]) for r in rows]
 
     def rename_judge(self, judge_id: str, name: str | None) -> JudgeSpec:
         """Give a judge a short display name (``None`` or blank: back to the automatic one).
@@ -233,7 +259,7 @@ class JudgmentStore:
         """The subset of ``keys`` that already has a judgment."""
         keys = list(keys)
         found: set[str] = set()
-        with self._lock:
+        with self._reading():
             for start in range(0, len(keys), 900):  # SQLite's bound-parameter limit
                 chunk = keys[start : start + 900]
                 sql = f"SELECT cache_key FROM judgments WHERE cache_key IN ({', '.join('?' for _ in chunk)})"
@@ -244,7 +270,7 @@ class JudgmentStore:
         """Judgments for ``keys`` (missing keys are absent from the result)."""
         keys = list(keys)
         out: dict[str, StoredJudgment] = {}
-        with self._lock:
+        with self._reading():
             for start in range(0, len(keys), 900):
                 chunk = keys[start : start + 900]
                 sql = f"SELECT {', '.join(_COLUMNS)} FROM judgments WHERE cache_key IN ({', '.join('?' for _ in chunk)})"
@@ -260,7 +286,7 @@ class JudgmentStore:
         if judge_id:
             sql += " WHERE judge_id = ?"
             args = (judge_id,)
-        with self._lock:
+        with self._reading():
             return [StoredFailure(*row) for row in self._conn.execute(sql + " ORDER BY created_at", args)]
 
     def add_run(self, run: RunRecord) -> None:
@@ -276,22 +302,22 @@ class JudgmentStore:
 
     def runs(self) -> list[RunRecord]:
         """Every recorded run, oldest first (studies judged before runs were recorded have none)."""
-        with self._lock:
-            if not self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'").fetchone():
+        with self._reading() as conn:  # a damaged runs table is a StudyError, not a traceback
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'").fetchone():
                 return []
-            rows = self._conn.execute(
+            rows = conn.execute(
                 "SELECT spec_json, variant_ids, item_limit, sample_seed, batch_size, n_items, started_at FROM runs "
                 "ORDER BY run_id"
             ).fetchall()
-        return [
-            RunRecord(JudgeSpec.model_validate_json(r[0]), tuple(json.loads(r[1])), r[2], int(r[3]), int(r[4]),
-                      int(r[5]), str(r[6]))
-            for r in rows
-        ]
+            return [
+                RunRecord(JudgeSpec.model_validate_json(r[0]), tuple(json.loads(r[1])), r[2], int(r[3]), int(r[4]),
+                          int(r[5]), str(r[6]))
+                for r in rows
+            ]
 
     def count(self, judge_id: str | None = None) -> int:
         """Number of stored judgments (of one judge, or all)."""
-        with self._lock:
+        with self._reading():
             if judge_id:
                 return self._conn.execute("SELECT COUNT(*) FROM judgments WHERE judge_id = ?", (judge_id,)).fetchone()[0]
             return self._conn.execute("SELECT COUNT(*) FROM judgments").fetchone()[0]
@@ -308,7 +334,25 @@ def _row(j: StoredJudgment) -> tuple[object, ...]:
 
 
 def _from_row(row: Sequence[object]) -> StoredJudgment:
+    """A stored row as a judgment; ``ValueError`` for a row this program did not write (a damaged database)."""
     data = dict(zip(_COLUMNS, row))
     if data["label_probs"] is not None:
-        data["label_probs"] = json.loads(str(data["label_probs"]))
+        data["label_probs"] = parse_label_probs(data["label_probs"])
     return StoredJudgment(**data)  # type: ignore[arg-type]
+
+
+def parse_label_probs(value: object) -> dict[str, float]:
+    """Stored ``label_probs`` (JSON text) as a mapping label -> probability in [0, 1]; ``ValueError`` if not one."""
+    parsed = json.loads(str(value), parse_constant=_no_constant)
+    if not isinstance(parsed, dict):
+        raise ValueError("label_probs is not a JSON object")
+    probs = {}
+    for label, p in parsed.items():
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"label_probs gives {label!r} a value that is not a probability")
+        probs[label] = float(p)
+    return probs
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number")

@@ -62,6 +62,10 @@ class StudySpec(BaseModel):
     variants: list[str] = Field(default_factory=list)
     custom_variants: list[PromptVariant] = Field(default_factory=list)
     judge: JudgeSpec = Field(default_factory=JudgeSpec)
+    items_sha256: str | None = None
+    """SHA-256 of ``items.jsonl`` as written with this spec; checked whenever the items load, so a study whose
+    files disagree (an interrupted overwrite, a file copied from another study) says so. ``None`` in studies
+    written before the check existed."""
 
 
 def new_study_spec(

@@ -72,6 +72,7 @@ _HOME: dict[str, str] = {
     "show_flash": "state",
     "study_store": "state",
     "compare_column": "studies",
+    "damaged_studies": "studies",
     "manage_study": "studies",
     "studies_frame": "studies",
     "METRIC_NAMES": "text",

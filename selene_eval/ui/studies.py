@@ -6,13 +6,13 @@ study directly, and its outcome is shown on the rerun that follows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 import streamlit as st
 
 from selene_eval.errors import SeleneEvalError
-from selene_eval.store import StudySummary
+from selene_eval.store import DamagedStudy, StudySummary
 from selene_eval.tasks import TaskType
 from selene_eval.ui.common import study_opened
 from selene_eval.ui.exports import download_buttons, whose_files
@@ -133,6 +133,24 @@ def manage_study(slug: str, summaries: dict[str, StudySummary]) -> None:
         no.button("No, keep it", key="studies_delete_no", on_click=cancel_delete)
     else:
         st.button("Delete…", key="studies_delete", on_click=ask_delete, args=(slug,))
+
+
+def damaged_studies(damaged: Sequence[DamagedStudy]) -> None:
+    """The study folders that cannot be read, each with what is wrong and a way to delete it.
+
+    Listed apart from the others, so that one damaged study never hides the readable ones.
+    """
+    for study in damaged:
+        st.warning(f"**{md_escape(study.slug)}** cannot be opened: {md_escape(study.reason)}",
+                   icon=":material/report:")
+        if st.session_state.get("studies_confirm_delete") == study.slug:
+            yes, no = st.columns(2)
+            yes.button(f"Yes, delete the folder {md_escape(study.slug)}", key=f"studies_damaged_yes_{study.slug}",
+                       type="primary", on_click=delete_action, args=(study.slug,))
+            no.button("No, keep it", key=f"studies_damaged_no_{study.slug}", on_click=cancel_delete)
+        else:
+            st.button(f"Delete {md_escape(study.slug)}…", key=f"studies_damaged_delete_{study.slug}", on_click=ask_delete,
+                      args=(study.slug,))
 
 
 def _free_name(base: str, summaries: dict[str, StudySummary]) -> str:

@@ -13,15 +13,16 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from selene_eval.backends.base import Generation, LabelChoices, Message
 from selene_eval.errors import StudyBusy, StudyError
-from selene_eval.runner import run_study
-from selene_eval.store import JudgmentStore, StudyStore
+from selene_eval.runner import RunResult, run_study
+from selene_eval.store import JudgmentStore, Study, StudyStore
 from selene_eval.testing import ScriptedBackend
 from tests.reliability.helpers import SCRIPTED, env_for_subprocess, make_study, scripted_answer
 
@@ -44,14 +45,27 @@ class GatedBackend(ScriptedBackend):
         return super().generate(prompts, choices)
 
 
-def test_a_second_run_in_another_thread_is_refused_naming_the_holder(studies_dir: Path) -> None:
-    study = make_study(studies_dir, 8)
+@contextmanager
+def run_in_a_thread(study: Study) -> Iterator[list[RunResult]]:
+    """A run of ``study`` in another thread (another browser session), held inside its first batch.
+
+    Yields the list that receives the run's result once the block ends and the run is let go.
+    """
     gated = GatedBackend()
-    outcome: list[object] = []
+    outcome: list[RunResult] = []
     first = threading.Thread(target=lambda: outcome.append(run_study(study, gated, batch_size=4)))
     first.start()
     try:
         assert gated.entered.wait(60)
+        yield outcome
+    finally:
+        gated.gate.set()
+        first.join(60)
+
+
+def test_a_second_run_in_another_thread_is_refused_naming_the_holder(studies_dir: Path) -> None:
+    study = make_study(studies_dir, 8)
+    with run_in_a_thread(study) as outcome:
         # Another browser session opens the same study and starts a run: refused, nothing judged twice.
         other = StudyStore(studies_dir).open("s")
         second = ScriptedBackend(SCRIPTED, script=scripted_answer)
@@ -67,10 +81,7 @@ def test_a_second_run_in_another_thread_is_refused_naming_the_holder(studies_dir
             StudyStore(studies_dir).delete("s")
         with pytest.raises(StudyBusy):
             StudyStore(studies_dir).rename("s", "t")
-    finally:
-        gated.gate.set()
-        first.join(60)
-    assert outcome and outcome[0].n_judged == 8  # type: ignore[attr-defined]
+    assert outcome and outcome[0].n_judged == 8
     # Once the first run is over the study is free again: the next run finds everything stored.
     assert study.run_holder() is None
     again = run_study(StudyStore(studies_dir).open("s"), ScriptedBackend(SCRIPTED, script=scripted_answer))

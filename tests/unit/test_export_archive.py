@@ -185,4 +185,4 @@ def test_a_database_with_a_trigger_is_refused(judged, tmp_path: Path) -> None:
     target = tmp_path / "t"
     with pytest.raises(DataError, match="trigger"):
         import_archive(StudyStore(target), _rezip(members, manifest=listing))
-    assert not (target / "arch").exists() and list(target.iterdir()) == []
+    assert not target.exists() or list(target.iterdir()) == []  # validated before anything is written

@@ -66,11 +66,16 @@ def test_create_open_roundtrip_keeps_items_exactly(studies_dir: Path) -> None:
     store = StudyStore(studies_dir)
     store.create(make_spec(), ITEMS)
     study = store.open("pilot")
-    assert study.spec == make_spec().model_copy(update={"created_at": study.spec.created_at})
+    assert study.spec.items_sha256 is not None  # the fingerprint of items.jsonl, checked when items load
+    assert study.spec == make_spec().model_copy(
+        update={"created_at": study.spec.created_at, "items_sha256": study.spec.items_sha256}
+    )
     assert study.items == ITEMS
     text = (studies_dir / "pilot" / "study.yaml").read_text(encoding="utf-8")
     assert "task: binary" in text and "objective:" in text  # human-readable
-    assert not list((studies_dir / "pilot").glob(".*"))  # no temporary files left behind
+    # no temporary files left behind (the run lock's file is only a description, kept like after any run)
+    assert [p.name for p in (studies_dir / "pilot").glob(".*")] in ([], [".run.lock"])
+    assert not list(studies_dir.glob(".*"))  # nor a build folder beside the study
 
 
 def test_create_refuses_to_overwrite_unless_asked(studies_dir: Path) -> None:
