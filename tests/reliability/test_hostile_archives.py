@@ -546,7 +546,8 @@ def test_an_optional_table_is_checked_when_present(members: dict[str, bytes], tm
     """Tables a version creates on first use (``_OPTIONAL_SCHEMA``) may be absent, and are checked when there."""
     from selene_eval.export import archive
 
-    monkeypatch.setattr(archive, "_OPTIONAL_SCHEMA", "CREATE TABLE IF NOT EXISTS later (a TEXT NOT NULL, b INTEGER)")
+    monkeypatch.setattr(archive, "_OPTIONAL_SCHEMA",
+                        archive._OPTIONAL_SCHEMA + ";\nCREATE TABLE IF NOT EXISTS later (a TEXT NOT NULL, b INTEGER)")
     store = StudyStore(tmp_path / "studies")
     assert try_import(store, zip_members(members), overwrite=False) == "imported"  # absent: fine
     good = _with_sql(members, "CREATE TABLE later (a TEXT NOT NULL, b INTEGER); INSERT INTO later VALUES ('x', 1)")
@@ -555,3 +556,18 @@ def test_an_optional_table_is_checked_when_present(members: dict[str, bytes], tm
                       "INSERT INTO later VALUES ('x', x'00')"):
         with pytest.raises(DataError, match="later"):
             import_archive(store, _with_sql(members, statement))
+
+
+@pytest.mark.parametrize("column, value, message", [
+    ("spec_json", '{"backend": 1, "max_new_tokens": -5}', "lists a judge whose settings are not valid"),
+    ("variant_ids", '{"not": "a list"}', "records a run whose variants are not a list of ids"),
+    ("variant_ids", "[broken", "records a run whose variants are not a list of ids"),
+])
+def test_an_archive_with_a_damaged_run_record_is_refused(members: dict[str, bytes], tmp_path: Path, column: str,
+                                                         value: str, message: str) -> None:
+    """Run records become shell commands in reports: each must read back before the archive is installed."""
+    store = StudyStore(tmp_path / "studies")
+    damaged = _with_sql(members, f"UPDATE runs SET {column} = '{value}'")
+    with pytest.raises(DataError, match=message):
+        import_archive(store, damaged, slug="copy")
+    assert not store.exists("copy")
