@@ -47,6 +47,9 @@ def confusion_heatmap(frame: pd.DataFrame, *, labels: Sequence[str] | None = Non
     share of the row (how the judge labelled the items the experts gave that label), in the tooltip.
     """
     _require(frame, ("expert", "judge", "count"), "confusion_heatmap")
+    if not len(frame) or int(frame["count"].sum()) == 0:
+        # An all-zero matrix drawn in colour reads as a result; callers say "nothing compared" instead.
+        raise ValueError("confusion_heatmap needs at least one compared item; every count is 0.")
     data = frame.loc[:, ["expert", "judge", "count"]].copy()
     data["expert"] = data["expert"].astype(str)
     data["judge"] = data["judge"].astype(str)
@@ -61,7 +64,9 @@ def confusion_heatmap(frame: pd.DataFrame, *, labels: Sequence[str] | None = Non
         y=alt.Y("expert:N", sort=order, title="Experts' majority label"),
     )
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
-        color=alt.Color("count:Q", title="Items", scale=alt.Scale(scheme="blues")),
+        # Counts are whole numbers: an integer legend (Vega's default would label a one-count scale 0.000000).
+        color=alt.Color("count:Q", title="Items", scale=alt.Scale(scheme="blues", domainMin=0),
+                        legend=alt.Legend(format="d", tickMinStep=1)),
         tooltip=[
             alt.Tooltip("expert:N", title="Experts said"),
             alt.Tooltip("judge:N", title="Judge said"),

@@ -233,12 +233,13 @@ study (<code>python -m selene_eval run {{ slug }}</code>) and make the report ag
 {% for r in results %}
 <h3>{{ r.title }}</h3>
 <p>{{ r.n_judged | fmt }} of {{ r.n_items | fmt }} items judged{% if r.n_pending %}, {{ r.n_pending | fmt }} not judged yet{% endif %}.
+{% if r.n_unreadable %}<strong>{{ r.n_unreadable | fmt }} of {{ r.n_judged | fmt }} judge answers had no readable label</strong> (kept, and left out of the statistics).{% elif r.n_judged %}Every judge answer had a readable label.{% endif %}
 {% if r.a %}Compared with the experts' majority on {{ r.a.n_compared | fmt }} items (no majority: {{ r.a.n_no_majority | fmt }},
 judge output unreadable: {{ r.a.n_judge_missing | fmt }} = {{ r.a.unparseable_share | pct }}).
 {% if r.a.n_resamples %}Intervals: {{ (r.a.ci_level * 100) | round | int }}% bootstrap, {{ r.a.n_resamples | fmt }} resamples{% if r.a.group %} of the groups ({{ r.a.n_groups | fmt }}){% endif %}, seed {{ r.a.seed }}.{% else %}No intervals (0 resamples).{% endif %}{% endif %}</p>
 {% if r.a %}
-<table><tr><th>Statistic</th><th>Value</th><th>95% interval</th><th>Method</th></tr>
-{% for name, value in r.stats %}<tr><td>{{ name | metric_name }}</td><td class="num">{{ value | fmt }}</td><td class="num">{{ r.a.intervals.get(name) | fmt_interval }}</td><td>{{ r.a.intervals[name].method if name in r.a.intervals else "" }}</td></tr>{% endfor %}
+<table><tr><th>Statistic</th><th>Value</th><th>95% interval</th><th>Method, or why n/a</th></tr>
+{% for name, value in r.stats %}<tr><td>{{ name | metric_name }}</td><td class="num">{{ value | fmt }}</td><td class="num">{{ r.a.intervals.get(name) | fmt_interval }}</td><td>{% if name in r.a.undefined %}n/a: {{ r.a.undefined[name] }}{% elif name in r.a.intervals %}{{ r.a.intervals[name].method }}{% endif %}</td></tr>{% endfor %}
 </table>
 {% for w in r.a.warnings %}<p class="warn">{{ w }}</p>{% endfor %}
 {% if r.a.notes %}<details><summary>Notes ({{ r.a.notes | length }})</summary><ul>{% for n in r.a.notes %}<li>{{ n }}</li>{% endfor %}</ul></details>{% endif %}
@@ -493,6 +494,11 @@ def prompts_section(ctx: ReportContext) -> ReportSection:
     return ReportSection("prompts", "The prompt variants", render_template("prompts", variants=variants))
 
 
+def unreadable_count(result: VariantResult) -> int:
+    """Judged items of ``result`` whose answer had no readable label (``pending``/``not_renderable`` are not judged)."""
+    return sum(n for status, n in result.status_counts.items() if status not in ("ok", "pending", "not_renderable"))
+
+
 def _key_metric(level: str) -> str:
     return "cohen_kappa" if level == "nominal" else "krippendorff_alpha"
 
@@ -507,7 +513,7 @@ def statistics_section(ctx: ReportContext) -> ReportSection:
         stats = list({**a.metrics, **a.extra_metrics}.items()) if a else []
         results.append({
             "title": _result_title(r, ctx.judges), "n_judged": r.n_judged, "n_items": r.n_items,
-            "n_pending": r.n_pending, "a": a, "stats": stats, "subgroups": r.subgroups,
+            "n_pending": r.n_pending, "n_unreadable": unreadable_count(r), "a": a, "stats": stats, "subgroups": r.subgroups,
             "key": _key_metric(ctx.report.level),
         })
     body = render_template("statistics", results=results, slug=ctx.study.slug)
