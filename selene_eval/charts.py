@@ -230,8 +230,8 @@ def forest_plot(
 def items_heatmap(frame: pd.DataFrame, *, labels: Sequence[str] | None = None) -> alt.Chart:
     """Items (rows, most unstable first) x conditions (columns) coloured by the judge's label.
 
-    ``frame``: one row per (item, condition) with ``item``, ``condition``, ``label`` (``None``: unparseable
-    or not judged, drawn as "none"), ``expert`` (the experts' label, a column of its own named "experts"),
+    ``frame``: one row per (item, condition) with ``item``, ``condition``, ``label`` (``"unreadable"``, ``"not
+    judged"`` or ``None``, drawn as "none", are grey), ``expert`` (the experts' label, a column of its own named "experts"),
     and ``instability`` (the sort key: e.g. the number of distinct labels the item received).
     """
     _require(frame, ("item", "condition", "label", "expert", "instability"), "items_heatmap")
@@ -244,8 +244,12 @@ def items_heatmap(frame: pd.DataFrame, *, labels: Sequence[str] | None = None) -
     expert_rows = data.drop_duplicates("item").assign(condition="experts", label=lambda d: d["expert"])
     conditions = ["experts", *dict.fromkeys(data["condition"])]
     data = pd.concat([expert_rows, data], ignore_index=True)
-    domain = _order(data["label"], [*(labels or ()), "none"])
-    palette = [*PALETTE[: len(domain) - 1], "#DDDDDD"] if len(domain) <= len(PALETTE) + 1 else None
+    # Cells without a label are grey: darker for an unreadable answer, lighter for one not asked for yet.
+    greys = {"unreadable": "#9E9E9E", "not judged": "#E6E6E6", "none": "#DDDDDD"}
+    present = set(data["label"])
+    domain = [v for v in _order(data["label"], labels) if v not in greys] + [g for g in greys if g in present or g == "none"]
+    n_colours = len(domain) - sum(1 for g in greys if g in domain)
+    palette = [*PALETTE[:n_colours], *(greys[g] for g in greys if g in domain)] if n_colours <= len(PALETTE) else None
     colour = alt.Color("label:N", title="Label", scale=alt.Scale(domain=domain, range=palette) if palette else
                        alt.Scale(domain=domain), legend=alt.Legend(orient="bottom"))
     return (

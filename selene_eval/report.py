@@ -379,6 +379,7 @@ def study_report(
                     reference_alpha=experts_agreement.krippendorff_alpha if experts_agreement else None,
                     n_resamples=n_resamples,
                     seed=seed,
+                    min_compared=minimum,
                 ),
             ))
     comparisons = []
