@@ -396,7 +396,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     for comparison in report.judge_comparisons:  # several judges on the same items
         print(f"\nJudges compared on variant {comparison.variant_id} ({comparison.statistic}, paired tests, Holm):")
         for j in comparison.judges:
-            print(f"  {j.name:<48} {_fmt(j.value)}{_fmt_interval(j.interval)} on {j.n_compared} items")
+            print(f"  {j.name:<48} {_fmt(j.value)}{_fmt_interval(j.interval)} on {j.n_compared} item"
+                  + ("" if j.n_compared == 1 else "s"))
         for pair in comparison.pairs:
             t = pair.test
             print(f"  {comparison.name_of(pair.a)} - {comparison.name_of(pair.b)}: {_fmt(t.difference)}"

@@ -232,9 +232,9 @@ _STATISTICS = """
 study (<code>python -m selene_eval run {{ slug }}</code>) and make the report again.</p>{% endif %}
 {% for r in results %}
 <h3>{{ r.title }}</h3>
-<p>{{ r.n_judged | fmt }} of {{ r.n_items | fmt }} items judged{% if r.n_pending %}, {{ r.n_pending | fmt }} not judged yet{% endif %}.
+<p>{{ r.n_judged | fmt }} of {{ r.n_items | fmt }} item{{ "" if r.n_items == 1 else "s" }} judged{% if r.n_pending %}, {{ r.n_pending | fmt }} not judged yet{% endif %}.
 {% if r.n_unreadable %}<strong>{{ r.n_unreadable | fmt }} of {{ r.n_judged | fmt }} judge answers had no readable label</strong> (kept, and left out of the statistics).{% elif r.n_judged %}Every judge answer had a readable label.{% endif %}
-{% if r.a %}Compared with the experts' majority on {{ r.a.n_compared | fmt }} items (no majority: {{ r.a.n_no_majority | fmt }},
+{% if r.a %}Compared with the experts' majority on {{ r.a.n_compared | fmt }} item{{ "" if r.a.n_compared == 1 else "s" }} (no majority: {{ r.a.n_no_majority | fmt }},
 judge output unreadable: {{ r.a.n_judge_missing | fmt }} = {{ r.a.unparseable_share | pct }}).
 {% if r.a.n_resamples %}Intervals: {{ (r.a.ci_level * 100) | round | int }}% bootstrap, {{ r.a.n_resamples | fmt }} resamples{% if r.a.group %} of the groups ({{ r.a.n_groups | fmt }}){% endif %}, seed {{ r.a.seed }}.{% else %}No intervals (0 resamples).{% endif %}{% endif %}</p>
 {% if r.a %}

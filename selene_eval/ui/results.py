@@ -485,7 +485,7 @@ def subgroup_table(result: VariantResult) -> None:
         if a.n_compared < a.min_compared:
             row["Note"] = f"n/a: fewer than this study's minimum of {a.min_compared} compared items"
         else:
-            row["Note"] = f"fewer than {SMALL_N} items: unstable" if a.n_compared < SMALL_N else ""
+            row["Note"] = f"fewer than {SMALL_N} items" if a.n_compared < SMALL_N else ""
         rows.append(row)
     st.table(pd.DataFrame(rows).set_index(head))
     if split.omitted:
