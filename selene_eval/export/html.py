@@ -327,8 +327,10 @@ canonical variant is the baseline the others are compared with.</p>
 {% for r in judges %}
 <h3>{{ r.get("judge", r.get("judge_id", "")) }}</h3>
 <p>Conditions: {{ r.get("conditions", []) | join(", ") }}; baseline {{ r.get("baseline") }}; compared on {{ r.get("statistic") | metric_name }}.</p>
-{% if r.get("values") %}<table><tr><th>Variant</th><th>Axis</th><th>{{ r.get("statistic") | metric_name }}</th></tr>
-{% for name, value in r["values"].items() %}<tr><td>{{ name }}</td><td>{{ (r.get("axis_of") or {}).get(name, "") }}</td><td class="num">{{ value | fmt }}</td></tr>{% endfor %}</table>{% endif %}
+{% if r.get("n_judged_all") is not none %}<p>{{ r.n_judged_all | fmt }} of the study's {{ r.n_items | fmt }} items judged under every variant{% if r.n_judged_any > r.n_judged_all %}, {{ (r.n_judged_any - r.n_judged_all) | fmt }} more under some only{% endif %}{% if r.n_items > r.n_judged_any %}; {{ (r.n_items - r.n_judged_any) | fmt }} not judged under any variant yet, left out{% endif %}.</p>{% endif %}
+{% set unreadable = {} %}{% for u in r.get("unparseable") or [] %}{% set _ = unreadable.update({u.condition: u}) %}{% endfor %}
+{% if r.get("values") %}<table><tr><th>Variant</th><th>Axis</th><th>{{ r.get("statistic") | metric_name }}</th><th>Unreadable answers</th></tr>
+{% for name, value in r["values"].items() %}{% set u = unreadable.get(name) %}<tr><td>{{ name }}</td><td>{{ (r.get("axis_of") or {}).get(name, "") }}</td><td class="num">{{ value | fmt }}{% if value is none and u and u.n_judged and u.n_unparseable == u.n_judged %} (every answer unreadable){% endif %}</td><td class="num">{% if u %}{{ u.n_unparseable | fmt }} of {{ u.n_judged | fmt }}{% endif %}</td></tr>{% endfor %}</table>{% endif %}
 {% if r.get("spreads") %}<h4>Spread across variants</h4><table><tr><th>Statistic</th><th>Min</th><th>Max</th><th>Range</th><th>SD</th></tr>
 {% for row in r["spreads"] %}<tr><td>{{ row.get("statistic") | metric_name }}</td><td class="num">{{ row.get("min") | fmt }}</td><td class="num">{{ row.get("max") | fmt }}</td><td class="num">{{ row.get("range") | fmt }}</td><td class="num">{{ row.get("sd") | fmt }}</td></tr>{% endfor %}</table>{% endif %}
 {% if r.get("flips_vs_baseline") %}<h4>Verdicts that change with the prompt</h4><table><tr><th>Baseline</th><th>Variant</th><th>Items</th><th>Changed</th><th>Rate</th><th>Toward the experts</th><th>Away from them</th></tr>

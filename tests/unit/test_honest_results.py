@@ -130,3 +130,24 @@ def test_study_report_applies_the_study_minimum_and_html_shows_na_with_reason(st
     # The same study with a minimum of 3 gives the numbers.
     study.spec = study.spec.model_copy(update={"min_compared": 3})
     assert not math.isnan(study_report(study, n_resamples=0).results[0].agreement.metrics["accuracy"])
+
+
+# --- point 8: robustness on judged items only -----------------------------------------------------------------
+
+
+def test_robustness_counts_judged_items_and_the_report_names_an_all_unreadable_variant(studies_dir: Path) -> None:
+    items = [Item(str(i), f"Question {i}?", f"Answer {i}", experts={"e1": "yes" if i % 2 else "no"}) for i in range(30)]
+    spec = StudySpec(slug="r", title="r", task=TaskType.BINARY, experts=["e1"], rubric=default_rubric(TaskType.BINARY),
+                     variants=["selene", "selene.layout-json"])
+    study = StudyStore(studies_dir).create(spec, items)
+    # A pilot of 12 items; the JSON layout's answers are all unreadable.
+    run_study(study, ScriptedBackend(SPEC, script=lambda m: UNREADABLE if "as JSON" in m[-1].content else READABLE),
+              limit=12)
+    report = study_report(study, n_resamples=0)
+    (robust,) = report.robustness
+    m = robust.measures
+    assert (m.n_items, m.n_judged_all, m.n_judged_any, m.min_compared) == (30, 12, 12, 10)
+    assert math.isnan(m.values["selene.layout-json"]) and not math.isnan(m.values["selene"])
+    html = build_html_report(study, report=report, n_resamples=0)
+    assert "12 of the study's 30 items judged under every variant; 18 not judged under any variant yet" in html
+    assert "n/a (every answer unreadable)" in html and "12 of 12" in html
