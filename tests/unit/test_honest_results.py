@@ -151,3 +151,10 @@ def test_robustness_counts_judged_items_and_the_report_names_an_all_unreadable_v
     html = build_html_report(study, report=report, n_resamples=0)
     assert "12 of the study's 30 items judged under every variant; 18 not judged under any variant yet" in html
     assert "n/a (every answer unreadable)" in html and "12 of 12" in html
+
+
+def test_interval_notes_name_statistics_in_words() -> None:
+    table = pd.DataFrame({"judge": ["yes"] * 12, "e1": ["yes"] * 12})  # one label only: kappa is undefined
+    report = agreement(table, "judge", ["e1"], "nominal", n_resamples=200)
+    note = report.intervals["cohen_kappa"].note
+    assert note is not None and note.startswith("Cohen's kappa is undefined on the data") and not CODE_NAMES.search(note)
