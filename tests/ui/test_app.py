@@ -346,7 +346,7 @@ def test_full_flow_upload_map_save_run_and_agreement(studies_dir: Path, tiny_yes
     assert row["Unreadable"] == 0
     # Two experts: their own alpha stands beside the judge's.
     assert "Experts' own alpha" in table.columns
-    assert any(m.label.startswith("Experts among themselves") for m in at.metric)
+    assert any(m.label == "Alpha, 2 experts among themselves" for m in at.metric)
     # Disagreements: the 4 items the experts called "no" (the judge said yes), with the judge's reasoning.
     disagreements = at.dataframe[1].value
     assert len(disagreements) == 4
