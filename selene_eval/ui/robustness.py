@@ -174,6 +174,7 @@ def variants_table(robust: JudgeRobustness) -> pd.DataFrame:
 def variants_text(frame: pd.DataFrame, baseline: str) -> pd.DataFrame:
     """:func:`variants_table` as shown: figures as text, ``n/a`` where undefined (never an empty or NaN cell),
     the baseline's comparisons with itself as "baseline", shares as percentages."""
+    against_baseline = ("Change vs canonical", "p (bootstrap, Holm)", "p (McNemar, Holm)", "Flip rate vs canonical")
     out = frame.copy().astype(object)
     is_base = out["Prompt variant"] == baseline
     for column in out.columns:
@@ -181,7 +182,7 @@ def variants_text(frame: pd.DataFrame, baseline: str) -> pd.DataFrame:
             continue
         share = column in ("Flip rate vs canonical", "Unreadable")
         out[column] = [fmt_share(v) if share else fmt_stat(v) for v in frame[column]]
-        if column not in ("Unreadable",) and column != frame.columns[2]:
+        if column in against_baseline:
             out.loc[is_base, column] = "baseline"
     out.loc[is_base, "Interval"] = ""
     return out
