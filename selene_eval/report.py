@@ -391,6 +391,7 @@ def study_report(
                     reference, with_labels, variant_id=variant_id, level=task.level, order=order, groups=groups,
                     n_resamples=n_resamples, seed=seed,
                     experts_alpha=experts_agreement.krippendorff_alpha if experts_agreement else None,
+                    min_compared=minimum,
                 ))
     return StudyReport(
         slug=study.slug,

@@ -158,3 +158,14 @@ def test_interval_notes_name_statistics_in_words() -> None:
     report = agreement(table, "judge", ["e1"], "nominal", n_resamples=200)
     note = report.intervals["cohen_kappa"].note
     assert note is not None and note.startswith("Cohen's kappa is undefined on the data") and not CODE_NAMES.search(note)
+
+
+def test_judges_compared_on_fewer_items_than_the_minimum_get_no_value() -> None:
+    from selene_eval.compare import compare_judge_labels
+
+    reference = ["yes", "no"] * 10
+    judges = [(JudgeSpec(backend="scripted", model=name), ["yes", "no", "no"] + [None] * 17) for name in ("a", "b")]
+    kwargs = dict(variant_id="v", level="nominal", order=["yes", "no"], n_resamples=0)
+    few = compare_judge_labels(reference, judges, min_compared=10, **kwargs)
+    assert [(j.n_compared, math.isnan(j.value), j.interval) for j in few.judges] == [(3, True, None)] * 2
+    assert all(not math.isnan(j.value) for j in compare_judge_labels(reference, judges, **kwargs).judges)
