@@ -25,7 +25,7 @@ def main() -> None:
             return
         ui.study_caption(study)
         ui.show_flash()
-        bootstrap_controls()
+        bootstrap_controls(study)
         try:
             report = ui.report_for(study)
             judges = ui.judges_of(study)

@@ -20,7 +20,7 @@ from selene_eval.store import Study, StudyStore
 from selene_eval.store.studies import LOCK_FILE
 from selene_eval.tasks import TaskType
 from selene_eval.ui.common import plain
-from selene_eval.ui.state import default, keep_valid, keep_valid_many
+from selene_eval.ui.state import default, keep_valid, keep_valid_many, put
 from selene_eval.ui.text import METRIC_HELP, METRIC_NAMES, fmt_share, fmt_stat, md_escape, plural
 from selene_eval.statistic_names import statistic_name
 from selene_eval.ui.views import (
@@ -100,9 +100,12 @@ def bootstrap_settings() -> tuple[int, int]:
     return int(st.session_state.get("app_resamples", 1000)), int(st.session_state.get("app_seed", 0))
 
 
-def bootstrap_controls() -> None:
-    """The resampling settings: how many bootstrap resamples, and the seed (both reproducible)."""
-    with st.expander("Interval settings"):
+def bootstrap_controls(study: Study | None = None) -> None:
+    """The resampling settings: how many bootstrap resamples, and the seed (both reproducible); with ``study``,
+    also the study's minimum of compared items (:func:`minimum_control`)."""
+    with st.expander("Statistics settings: intervals, fewest compared items"):
+        if study is not None:
+            minimum_control(study)
         left, right = st.columns(2)
         default("app_resamples", 1000)
         default("app_seed", 0)
@@ -113,6 +116,23 @@ def bootstrap_controls() -> None:
         )
         right.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="app_seed",
                            help="The same seed gives the same intervals, so a report can be reproduced.")
+
+
+def minimum_control(study: Study) -> None:
+    """The study's minimum of compared items, saved in the study (``min_compared`` in study.yaml): a statistic
+    that would rest on fewer is shown as n/a, here, on the Studies page, in the CLI and in the HTML report."""
+    key = "agree_min_compared"
+    if st.session_state.get("agree_min_for") != (study.slug, study.spec.min_compared):
+        put(key, study.spec.min_compared)  # another study, or the file changed: start from what is saved
+    chosen = int(st.number_input(
+        "Fewest compared items for a statistic", min_value=1, max_value=1_000_000, step=1, key=key,
+        help="A statistic that would rest on fewer compared items (judge label and experts' majority) is shown as "
+        "n/a with that reason: a kappa from two items would read as a finding. Saved with the study.",
+    ))
+    if chosen != study.spec.min_compared:
+        study.spec = study.spec.model_copy(update={"min_compared": chosen})
+        study.save_spec()
+    put("agree_min_for", (study.slug, chosen))
 
 
 def table_for(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFrame:

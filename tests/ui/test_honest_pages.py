@@ -192,3 +192,14 @@ def test_robustness_counts_judged_items_only_and_names_a_variant_missing_from_th
     assert reasons.loc["selene.layout-json", "Label"] == "unreadable"
     assert reasons.loc["selene.layout-json", "Status"] == "no result line"
     no_none_cells(at)
+
+
+def test_the_study_minimum_is_set_on_the_agreement_page_and_saved(studies_dir: Path) -> None:
+    make_study(studies_dir, n=12, readable={1, 3})
+    at = open_page("pages/4_agreement.py")
+    assert at.number_input(key="agree_min_compared").value == 10
+    assert at.dataframe[0].value.iloc[0]["Accuracy"] == "n/a"
+    at.number_input(key="agree_min_compared").set_value(2).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.dataframe[0].value.iloc[0]["Accuracy"] == "1.000"
+    assert StudyStore(studies_dir).open("honest").spec.min_compared == 2
