@@ -10,6 +10,7 @@ from selene_eval.ui.results import (
     bootstrap_controls,
     bootstrap_settings,
     ceiling_section,
+    confusion_section,
     statistics_detail,
     subgroup_table,
 )
@@ -25,7 +26,7 @@ def main() -> None:
             return
         ui.study_caption(study)
         ui.show_flash()
-        bootstrap_controls()
+        bootstrap_controls(study)
         try:
             report = ui.report_for(study)
             judges = ui.judges_of(study)
@@ -66,16 +67,14 @@ def main() -> None:
         labels = list(task.expert_labels)
         left, right = st.columns(2)
         with left:
-            if result.agreement is not None and result.agreement.confusion is not None:
-                ui.show_chart(charts.confusion_heatmap(ui.confusion_frame(result.agreement.confusion), labels=labels))
-                st.caption("Rows: the experts' majority label; columns: the judge's. The diagonal counts agreements.")
+            confusion_section(result, labels)
         with right:
             ui.show_chart(charts.label_distribution(ui.distribution_frame(table, labels), labels=labels))
 
         calibration_section(table, task)
 
         st.subheader("Where the judge and the experts disagree")
-        ui.disagreement_browser(table, task)
+        ui.disagreement_browser(table, task, min_compared=study.spec.min_compared)
 
         st.subheader("Judge answers that could not be read")
         ui.unparseable_table(table)

@@ -47,6 +47,9 @@ def confusion_heatmap(frame: pd.DataFrame, *, labels: Sequence[str] | None = Non
     share of the row (how the judge labelled the items the experts gave that label), in the tooltip.
     """
     _require(frame, ("expert", "judge", "count"), "confusion_heatmap")
+    if not len(frame) or int(frame["count"].sum()) == 0:
+        # An all-zero matrix drawn in colour reads as a result; callers say "nothing compared" instead.
+        raise ValueError("confusion_heatmap needs at least one compared item; every count is 0.")
     data = frame.loc[:, ["expert", "judge", "count"]].copy()
     data["expert"] = data["expert"].astype(str)
     data["judge"] = data["judge"].astype(str)
@@ -61,7 +64,9 @@ def confusion_heatmap(frame: pd.DataFrame, *, labels: Sequence[str] | None = Non
         y=alt.Y("expert:N", sort=order, title="Experts' majority label"),
     )
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
-        color=alt.Color("count:Q", title="Items", scale=alt.Scale(scheme="blues")),
+        # Counts are whole numbers: an integer legend (Vega's default would label a one-count scale 0.000000).
+        color=alt.Color("count:Q", title="Items", scale=alt.Scale(scheme="blues", domainMin=0),
+                        legend=alt.Legend(format="d", tickMinStep=1)),
         tooltip=[
             alt.Tooltip("expert:N", title="Experts said"),
             alt.Tooltip("judge:N", title="Judge said"),
@@ -225,8 +230,8 @@ def forest_plot(
 def items_heatmap(frame: pd.DataFrame, *, labels: Sequence[str] | None = None) -> alt.Chart:
     """Items (rows, most unstable first) x conditions (columns) coloured by the judge's label.
 
-    ``frame``: one row per (item, condition) with ``item``, ``condition``, ``label`` (``None``: unparseable
-    or not judged, drawn as "none"), ``expert`` (the experts' label, a column of its own named "experts"),
+    ``frame``: one row per (item, condition) with ``item``, ``condition``, ``label`` (``"unreadable"``, ``"not
+    judged"`` or ``None``, drawn as "none", are grey), ``expert`` (the experts' label, a column of its own named "experts"),
     and ``instability`` (the sort key: e.g. the number of distinct labels the item received).
     """
     _require(frame, ("item", "condition", "label", "expert", "instability"), "items_heatmap")
@@ -239,8 +244,12 @@ def items_heatmap(frame: pd.DataFrame, *, labels: Sequence[str] | None = None) -
     expert_rows = data.drop_duplicates("item").assign(condition="experts", label=lambda d: d["expert"])
     conditions = ["experts", *dict.fromkeys(data["condition"])]
     data = pd.concat([expert_rows, data], ignore_index=True)
-    domain = _order(data["label"], [*(labels or ()), "none"])
-    palette = [*PALETTE[: len(domain) - 1], "#DDDDDD"] if len(domain) <= len(PALETTE) + 1 else None
+    # Cells without a label are grey: darker for an unreadable answer, lighter for one not asked for yet.
+    greys = {"unreadable": "#9E9E9E", "not judged": "#E6E6E6", "none": "#DDDDDD"}
+    present = set(data["label"])
+    domain = [v for v in _order(data["label"], labels) if v not in greys] + [g for g in greys if g in present or g == "none"]
+    n_colours = len(domain) - sum(1 for g in greys if g in domain)
+    palette = [*PALETTE[:n_colours], *(greys[g] for g in greys if g in domain)] if n_colours <= len(PALETTE) else None
     colour = alt.Color("label:N", title="Label", scale=alt.Scale(domain=domain, range=palette) if palette else
                        alt.Scale(domain=domain), legend=alt.Legend(orient="bottom"))
     return (

@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add a prompt template (Atla YAML with user_template, or plain text) as a variant")
     p.add_argument("--variants", action="extend", nargs="+", metavar="ID", help="variant ids to run (default: Selene's canonical one)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing study of that name")
-    p.add_argument("--min-items", type=int, default=10, metavar="N", help="warn below N items (default 10)")
+    p.add_argument("--min-items", type=int, default=10, metavar="N",
+                   help="warn below N labelled items; statistics on fewer compared items are n/a (default 10)")
 
     p = sub.add_parser("run", help="judge a study's items with the model")
     p.add_argument("study", metavar="SLUG")
@@ -220,6 +221,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
         slug=args.study, title=args.title or Path(args.file).name, rubric=rubric,
         variants=args.variants, custom_variants=custom,
     )
+    # The same minimum holds for the statistics: a kappa from two compared items is shown as n/a.
+    spec.min_compared = max(1, args.min_items)
     for variant_id in spec.variants:
         find_variant(variant_id, task, custom)  # an unknown id fails before anything is written
     study = store.create(spec, items, overwrite=args.overwrite)
@@ -312,10 +315,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return EXIT_CANCELLED
     finally:
         backend.close()
+    unreadable = f" ({result.n_unreadable} without a readable label)" if result.n_unreadable else ""
     print(
-        f"Done: {result.n_judged} judged, {result.n_cached} from the store, {result.n_failed} failed "
+        f"Done: {result.n_judged} judged{unreadable}, {result.n_cached} from the store, {result.n_failed} failed "
         f"in {result.elapsed_s:.1f}s. Next: python -m selene_eval report {study.slug}"
     )
+    if result.n_unreadable:
+        print(f"warning: {result.n_unreadable} of {result.n_judged} answers had no readable label; they are kept and "
+              "left out of the statistics. `report` lists them; an answer cut off at the token limit needs a larger "
+              "--max-new-tokens.", file=sys.stderr)
     for failure in result.failures[:5]:
         print(f"failed: item {failure.item_id} ({failure.variant_id}): {failure.error}", file=sys.stderr)
     return 0 if not result.n_failed else 1
@@ -407,8 +415,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         a = result.agreement
         if a is None:
             continue
-        print(f"  compared with the expert consensus on {a.n_compared} items "
-              f"(no majority: {a.n_no_majority}, unparseable: {a.n_judge_missing} = {a.unparseable_share:.1%})")
+        unreadable = sum(n for status, n in result.status_counts.items() if status not in ("ok", "pending", "not_renderable"))
+        print(f"  {unreadable} of {result.n_judged} judge answers without a readable label")
+        print(f"  compared with the expert consensus on {a.n_compared} item{'' if a.n_compared == 1 else 's'} "
+              f"(no majority: {a.n_no_majority}, no usable judge label: {a.n_judge_missing} = {a.unparseable_share:.1%})")
         _print_agreement(a, indent="  ")
         for split in result.subgroups:
             print(f"  by {split.by}" + (f" ({split.omitted} less frequent values left out)" if split.omitted else "") + ":")
@@ -431,7 +441,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     for comparison in report.judge_comparisons:  # several judges on the same items
         print(f"\nJudges compared on variant {comparison.variant_id} ({comparison.statistic}, paired tests, Holm):")
         for j in comparison.judges:
-            print(f"  {j.name:<48} {_fmt(j.value)}{_fmt_interval(j.interval)} on {j.n_compared} items")
+            print(f"  {j.name:<48} {_fmt(j.value)}{_fmt_interval(j.interval)} on {j.n_compared} item"
+                  + ("" if j.n_compared == 1 else "s"))
         for pair in comparison.pairs:
             t = pair.test
             print(f"  {comparison.name_of(pair.a)} - {comparison.name_of(pair.b)}: {_fmt(t.difference)}"

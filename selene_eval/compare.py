@@ -192,7 +192,7 @@ def compare_judges(
     return compare_judge_labels(
         expert_consensus(study), labels, variant_id=variant_id, level=task.level, order=list(task.expert_labels),
         groups=[item.group_id for item in study.items], statistic=statistic, n_resamples=n_resamples, seed=seed,
-        experts_alpha=experts_alpha,
+        experts_alpha=experts_alpha, min_compared=study.spec.min_compared,
     )
 
 
@@ -208,9 +208,11 @@ def compare_judge_labels(
     n_resamples: int = 1000,
     seed: int = 0,
     experts_alpha: float | None = None,
+    min_compared: int = 0,
 ) -> JudgeComparison:
     """:func:`compare_judges` on labels already read: ``reference`` (the expert consensus per item) and, per
-    judge, its label per item (``None`` = none). Judges without any label are left out."""
+    judge, its label per item (``None`` = none). Judges without any label are left out. A judge compared on
+    fewer than ``min_compared`` items (the study's minimum) gets no value (nan) and no interval."""
     statistic = statistic or default_statistic(level)
     order = list(order)
     use_groups = groups is not None and any(g is not None for g in groups)
@@ -224,7 +226,7 @@ def compare_judge_labels(
         kept[spec.judge_id] = judge_labels
         by_id[spec.judge_id] = spec
         summaries.append(_summary(spec, judge_labels, list(reference), list(groups) if use_groups and groups else None,
-                                  level, order, statistic, n_resamples, seed))
+                                  level, order, statistic, n_resamples, seed, min_compared))
     pairs: list[JudgePair] = []
     if len(kept) >= 2:
         tests = compare_conditions(
@@ -247,6 +249,7 @@ def _summary(
     statistic: str,
     n_resamples: int,
     seed: int,
+    min_compared: int = 0,
 ) -> JudgeSummary:
     import numpy as np
 
@@ -254,8 +257,8 @@ def _summary(
 
     keep = [i for i, (r, j) in enumerate(zip(reference, labels)) if r is not None and j is not None]
     n_judged = sum(v is not None for v in labels)
-    if not keep:
-        return JudgeSummary(spec.judge_id, spec.display_name, n_judged, 0, math.nan, None)
+    if not keep or len(keep) < min_compared:  # too few compared items: n/a, as in the study's agreement
+        return JudgeSummary(spec.judge_id, spec.display_name, n_judged, len(keep), math.nan, None)
     index = {label: k for k, label in enumerate(order)}
     ref_c = np.array([index[reference[i]] for i in keep], dtype=float)
     judge_c = np.array([index[labels[i]] for i in keep], dtype=float)

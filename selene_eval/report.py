@@ -288,9 +288,11 @@ def study_report(
     items are resampled by their group id when the study maps one, else one by one. When the items have a
     category or subgroup columns, each result also holds the agreement within each of their values
     (``subgroups``, one :class:`SubgroupSplit` per column: the category first, then the subgroup columns as
-    mapped).
+    mapped). A result (or subgroup) with fewer compared items than the study's ``min_compared`` has every
+    judge-vs-experts statistic undefined, with that reason.
     """
     task = study.spec.task
+    minimum = study.spec.min_compared  # fewer compared items than this: statistics are n/a, with that reason
     order = list(task.expert_labels)
     base = items_frame(study.items)
     experts = expert_columns(base)
@@ -323,12 +325,12 @@ def study_report(
                 group = "group_id" if judged["group_id"].notna().any() else None
                 rows = judged.reset_index(drop=True)
                 report = agreement(rows, "judge_label", experts, task.level, order=order, group=group,
-                                   n_resamples=n_resamples, seed=seed)
+                                   n_resamples=n_resamples, seed=seed, min_compared=minimum)
                 for name, column in splits:
                     kept, omitted = _largest_groups(rows, column)
                     subgroups.append(SubgroupSplit(name, tuple(
                         subgroup_agreement(kept, column, "judge_label", experts, task.level, order=order, group=group,
-                                           n_resamples=n_resamples, seed=seed)
+                                           n_resamples=n_resamples, seed=seed, min_compared=minimum)
                     ), omitted))
             judge_labels = [None if x is None or x != x else str(x) for x in table["judge_label"]]
             labels_by_variant[variant_id].append((judge, judge_labels))
@@ -377,6 +379,7 @@ def study_report(
                     reference_alpha=experts_agreement.krippendorff_alpha if experts_agreement else None,
                     n_resamples=n_resamples,
                     seed=seed,
+                    min_compared=minimum,
                 ),
             ))
     comparisons = []
@@ -388,6 +391,7 @@ def study_report(
                     reference, with_labels, variant_id=variant_id, level=task.level, order=order, groups=groups,
                     n_resamples=n_resamples, seed=seed,
                     experts_alpha=experts_agreement.krippendorff_alpha if experts_agreement else None,
+                    min_compared=minimum,
                 ))
     return StudyReport(
         slug=study.slug,

@@ -79,6 +79,7 @@ class Progress:
     cached: int
     failed: int
     elapsed_s: float
+    unreadable: int = 0  # of ``done``: answers stored without a readable label
 
     @property
     def rate(self) -> float:
@@ -105,6 +106,20 @@ class RunResult:
     cancelled: bool
     elapsed_s: float
     failures: tuple[StoredFailure, ...] = ()
+    n_unreadable: int = 0
+    """Of ``n_judged``: answers stored without a readable label (kept, and left out of the statistics)."""
+
+    @property
+    def n_readable(self) -> int:
+        """New judgments with a readable label."""
+        return self.n_judged - self.n_unreadable
+
+    def summary(self) -> str:
+        """One line for people: ``24 judgments made (21 without a readable label), 0 from the store, 0 failed``."""
+        made = f"{self.n_judged:,} judgment{'' if self.n_judged == 1 else 's'} made"
+        if self.n_unreadable:
+            made += f" ({self.n_unreadable:,} of them without a readable label)"
+        return f"{made}, {self.n_cached:,} already stored, {self.n_failed:,} failed"
 
 
 DEFAULT_SAMPLE_SEED = 0
@@ -311,13 +326,13 @@ def run_study(
     # Similar lengths in one batch waste less padding.
     ordered = sorted(plan.pending, key=lambda p: len(p.prompt.text))
     start = time.perf_counter()
-    done = failed = 0
+    done = failed = unreadable = 0
     failures: list[StoredFailure] = []
     cancelled = False
 
     def report() -> None:
         if on_progress:
-            on_progress(Progress(done, len(ordered), plan.n_cached, failed, time.perf_counter() - start))
+            on_progress(Progress(done, len(ordered), plan.n_cached, failed, time.perf_counter() - start, unreadable))
 
     report()
     for offset in range(0, len(ordered), batch_size):
@@ -364,6 +379,7 @@ def run_study(
             )
         store.add(judged, failed_now)
         done += len(judged)
+        unreadable += sum(1 for j in judged if j.status != "ok")
         failed += len(failed_now)
         failures.extend(failed_now)
         report()
@@ -377,4 +393,5 @@ def run_study(
         cancelled=cancelled,
         elapsed_s=time.perf_counter() - start,
         failures=tuple(failures),
+        n_unreadable=unreadable,
     )

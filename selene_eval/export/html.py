@@ -233,13 +233,14 @@ _STATISTICS = """
 study (<code>python -m selene_eval run {{ slug }}</code>) and make the report again.</p>{% endif %}
 {% for r in results %}
 <h3>{{ r.title }}</h3>
-<p>{{ r.n_judged | fmt }} of {{ r.n_items | fmt }} items judged{% if r.n_pending %}, {{ r.n_pending | fmt }} not judged yet{% endif %}.
-{% if r.a %}Compared with the experts' majority on {{ r.a.n_compared | fmt }} items (no majority: {{ r.a.n_no_majority | fmt }},
+<p>{{ r.n_judged | fmt }} of {{ r.n_items | fmt }} item{{ "" if r.n_items == 1 else "s" }} judged{% if r.n_pending %}, {{ r.n_pending | fmt }} not judged yet{% endif %}.
+{% if r.n_unreadable %}<strong>{{ r.n_unreadable | fmt }} of {{ r.n_judged | fmt }} judge answers had no readable label</strong> (kept, and left out of the statistics).{% elif r.n_judged %}Every judge answer had a readable label.{% endif %}
+{% if r.a %}Compared with the experts' majority on {{ r.a.n_compared | fmt }} item{{ "" if r.a.n_compared == 1 else "s" }} (no majority: {{ r.a.n_no_majority | fmt }},
 judge output unreadable: {{ r.a.n_judge_missing | fmt }} = {{ r.a.unparseable_share | pct }}).
 {% if r.a.n_resamples %}Intervals: {{ (r.a.ci_level * 100) | round | int }}% bootstrap, {{ r.a.n_resamples | fmt }} resamples{% if r.a.group %} of the groups ({{ r.a.n_groups | fmt }}){% endif %}, seed {{ r.a.seed }}.{% else %}No intervals (0 resamples).{% endif %}{% endif %}</p>
 {% if r.a %}
-<table><tr><th>Statistic</th><th>Value</th><th>95% interval</th><th>Method</th></tr>
-{% for name, value in r.stats %}<tr><td>{{ name | metric_name }}</td><td class="num">{{ value | fmt }}</td><td class="num">{{ r.a.intervals.get(name) | fmt_interval }}</td><td>{{ r.a.intervals[name].method if name in r.a.intervals else "" }}</td></tr>{% endfor %}
+<table><tr><th>Statistic</th><th>Value</th><th>95% interval</th><th>Method, or why n/a</th></tr>
+{% for name, value in r.stats %}<tr><td>{{ name | metric_name }}</td><td class="num">{{ value | fmt }}</td><td class="num">{{ r.a.intervals.get(name) | fmt_interval }}</td><td>{% if name in r.a.undefined %}n/a: {{ r.a.undefined[name] }}{% elif name in r.a.intervals %}{{ r.a.intervals[name].method }}{% endif %}</td></tr>{% endfor %}
 </table>
 {% for w in r.a.warnings %}<p class="warn">{{ w }}</p>{% endfor %}
 {% if r.a.notes %}<details><summary>Notes ({{ r.a.notes | length }})</summary><ul>{% for n in r.a.notes %}<li>{{ n }}</li>{% endfor %}</ul></details>{% endif %}
@@ -327,8 +328,10 @@ canonical variant is the baseline the others are compared with.</p>
 {% for r in judges %}
 <h3>{{ r.get("judge", r.get("judge_id", "")) }}</h3>
 <p>Conditions: {{ r.get("conditions", []) | join(", ") }}; baseline {{ r.get("baseline") }}; compared on {{ r.get("statistic") | metric_name }}.</p>
-{% if r.get("values") %}<table><tr><th>Variant</th><th>Axis</th><th>{{ r.get("statistic") | metric_name }}</th></tr>
-{% for name, value in r["values"].items() %}<tr><td>{{ name }}</td><td>{{ (r.get("axis_of") or {}).get(name, "") }}</td><td class="num">{{ value | fmt }}</td></tr>{% endfor %}</table>{% endif %}
+{% if r.get("n_judged_all") is not none %}<p>{{ r.n_judged_all | fmt }} of the study's {{ r.n_items | fmt }} items judged under every variant{% if r.n_judged_any > r.n_judged_all %}, {{ (r.n_judged_any - r.n_judged_all) | fmt }} more under some only{% endif %}{% if r.n_items > r.n_judged_any %}; {{ (r.n_items - r.n_judged_any) | fmt }} not judged under any variant yet, left out{% endif %}.</p>{% endif %}
+{% set unreadable = {} %}{% for u in r.get("unparseable") or [] %}{% set _ = unreadable.update({u.condition: u}) %}{% endfor %}
+{% if r.get("values") %}<table><tr><th>Variant</th><th>Axis</th><th>{{ r.get("statistic") | metric_name }}</th><th>Unreadable answers</th></tr>
+{% for name, value in r["values"].items() %}{% set u = unreadable.get(name) %}<tr><td>{{ name }}</td><td>{{ (r.get("axis_of") or {}).get(name, "") }}</td><td class="num">{{ value | fmt }}{% if value is none and u and u.n_judged and u.n_unparseable == u.n_judged %} (every answer unreadable){% endif %}</td><td class="num">{% if u %}{{ u.n_unparseable | fmt }} of {{ u.n_judged | fmt }}{% endif %}</td></tr>{% endfor %}</table>{% endif %}
 {% if r.get("spreads") %}<h4>Spread across variants</h4><table><tr><th>Statistic</th><th>Min</th><th>Max</th><th>Range</th><th>SD</th></tr>
 {% for row in r["spreads"] %}<tr><td>{{ row.get("statistic") | metric_name }}</td><td class="num">{{ row.get("min") | fmt }}</td><td class="num">{{ row.get("max") | fmt }}</td><td class="num">{{ row.get("range") | fmt }}</td><td class="num">{{ row.get("sd") | fmt }}</td></tr>{% endfor %}</table>{% endif %}
 {% if r.get("flips_vs_baseline") %}<h4>Verdicts that change with the prompt</h4><table><tr><th>Baseline</th><th>Variant</th><th>Items</th><th>Changed</th><th>Rate</th><th>Toward the experts</th><th>Away from them</th></tr>
@@ -494,6 +497,11 @@ def prompts_section(ctx: ReportContext) -> ReportSection:
     return ReportSection("prompts", "The prompt variants", render_template("prompts", variants=variants))
 
 
+def unreadable_count(result: VariantResult) -> int:
+    """Judged items of ``result`` whose answer had no readable label (``pending``/``not_renderable`` are not judged)."""
+    return sum(n for status, n in result.status_counts.items() if status not in ("ok", "pending", "not_renderable"))
+
+
 def _key_metric(level: str) -> str:
     return "cohen_kappa" if level == "nominal" else "krippendorff_alpha"
 
@@ -508,7 +516,7 @@ def statistics_section(ctx: ReportContext) -> ReportSection:
         stats = list({**a.metrics, **a.extra_metrics}.items()) if a else []
         results.append({
             "title": _result_title(r, ctx.judges), "n_judged": r.n_judged, "n_items": r.n_items,
-            "n_pending": r.n_pending, "a": a, "stats": stats, "subgroups": r.subgroups,
+            "n_pending": r.n_pending, "n_unreadable": unreadable_count(r), "a": a, "stats": stats, "subgroups": r.subgroups,
             "key": _key_metric(ctx.report.level),
         })
     body = render_template("statistics", results=results, slug=ctx.study.slug)

@@ -25,6 +25,7 @@ from selene_eval.errors import StatisticsError
 if TYPE_CHECKING:  # ceiling.py imports this module
     from selene_eval.metrics.ceiling import Ceiling
 from selene_eval.metrics.coefficients import gwet_ac1_checked, icc_checked, kappa_paradox
+from selene_eval.statistic_names import statistic_name
 from selene_eval.metrics.uncertainty import _MAX_KENDALL_TABLE, APPLICABLE, Interval, bootstrap_intervals, percentile_interval
 from selene_eval.metrics.consensus import (
     CodedTable,
@@ -109,7 +110,7 @@ class AgreementReport:
     n_judge_missing: int  # items whose judge label is missing / unparseable / off-scale
     unparseable_share: float  # n_judge_missing / n_items (nan when n_items == 0)
     metrics: dict[str, float]  # METRICS[level] keys; nan with a note when undefined
-    notes: tuple[str, ...]  # reasons for every nan and every exclusion
+    notes: tuple[str, ...]  # reasons for every nan and every exclusion, in words
     confusion: ConfusionMatrix | None  # nominal / ordinal only
     experts: ExpertAgreement | None  # only with >= 2 experts
     group: str | None = None  # column of cluster ids (for a clustered bootstrap)
@@ -122,6 +123,13 @@ class AgreementReport:
     n_resamples: int = 0
     ci_level: float = 0.95
     seed: int = 0
+    # why each statistic of ``metrics`` / ``extra_metrics`` that is nan is undefined, in words (key -> reason)
+    undefined: dict[str, str] = field(default_factory=dict)
+    min_compared: int = 0  # below this many compared items every judge-vs-consensus statistic is undefined
+
+    def reason(self, name: str) -> str | None:
+        """Why the statistic ``name`` is undefined (``None`` when it has a value)."""
+        return self.undefined.get(name)
 
     def to_dict(self, *, with_uncertainty: bool = False) -> dict[str, Any]:
         """JSON-ready dict (tuples -> lists, nan -> None).
@@ -162,6 +170,8 @@ class AgreementReport:
             **data,
             "intervals": {name: interval.to_dict() for name, interval in self.intervals.items()},
             "warnings": list(self.warnings),
+            "undefined": dict(self.undefined),
+            "min_compared": self.min_compared,
             "ceiling": self._ceiling_dict(),
             "n_resamples": self.n_resamples,
             "ci_level": self.ci_level,
@@ -505,6 +515,7 @@ def agreement(
     n_resamples: int = 1000,
     ci_level: float = 0.95,
     seed: int = 0,
+    min_compared: int = 0,
 ) -> AgreementReport:
     """Measure how well the ``judge`` column agrees with the consensus of the ``experts`` columns.
 
@@ -523,6 +534,10 @@ def agreement(
     With >= 2 experts ``ceiling`` holds :func:`~selene_eval.metrics.ceiling.expert_ceiling` and
     ``substitution_intervals`` a percentile interval of each substitution difference (same resampling).
     ``warnings`` names what a reader must know: few compared items, the kappa paradox.
+
+    ``min_compared`` (a study's minimum): with fewer compared items than this, every judge-vs-consensus
+    statistic is undefined (nan, no interval) with that reason; a kappa from two items would read as a finding.
+    ``undefined`` holds the reason, in words, for every statistic that is nan.
 
     Raises :class:`StatisticsError` for unknown columns or level, expert labels outside ``order``,
     non-numeric labels where numbers are needed, ``0 < n_resamples < 100`` or a bad ``ci_level``.
@@ -562,13 +577,23 @@ def agreement(
             f"{quote_values(list(coded.judge_offscale_values))}."
         )
     if n_items == 0:
-        notes.add("unparseable_share is undefined: the table has no rows.")
+        notes.add("The share of unreadable judge answers is undefined: the table has no rows.")
 
-    all_metrics, reasons = _judge_metrics(level, expert_consensus[compared], coded.judge[compared], len(labels))
+    if isinstance(min_compared, bool) or not isinstance(min_compared, (int, np.integer)) or min_compared < 0:
+        raise StatisticsError(f"min_compared must be a whole number >= 0, got {min_compared!r}.")
+    n_compared = int(compared.sum())
+    too_few = 0 < n_compared < min_compared
+    if too_few:
+        reason = (f"it would rest on {n_compared} compared item{'s' if n_compared != 1 else ''}, fewer than "
+                  f"this study's minimum of {min_compared}")
+        names = METRICS[level] + EXTRA_METRICS[level]
+        all_metrics, reasons = {name: math.nan for name in names}, {name: reason for name in names}
+    else:
+        all_metrics, reasons = _judge_metrics(level, expert_consensus[compared], coded.judge[compared], len(labels))
     metrics = {name: all_metrics[name] for name in METRICS[level]}
     extra_metrics = {name: all_metrics[name] for name in EXTRA_METRICS[level]}
     for name, reason in reasons.items():
-        notes.add(f"{name} is undefined: {reason}.")
+        notes.add(f"{statistic_name(name)} is undefined: {reason}.")
 
     confusion = None
     if level != "interval":
@@ -580,7 +605,8 @@ def agreement(
         raters = coded.experts.T
         alpha_experts, why_experts = krippendorff_alpha(raters, level)
         alpha_judge, why_judge = krippendorff_alpha(np.vstack([raters, coded.judge]), level)
-        undefined = (("experts.krippendorff_alpha", why_experts), ("experts.alpha_with_judge", why_judge))
+        undefined = (("The experts' own Krippendorff's alpha", why_experts),
+                     ("Krippendorff's alpha with the judge as one more expert", why_judge))
         for name, why in undefined:
             if why is not None:
                 notes.add(f"{name} is undefined: {why}.")
@@ -597,14 +623,14 @@ def agreement(
     group_codes = _group_codes(table, group)
     expert_c, judge_c = expert_consensus[compared], coded.judge[compared]
     intervals: dict[str, Interval] = {}
-    if n_resamples and compared.any():
+    if n_resamples and compared.any() and not too_few:
         statistics = _interval_statistics(level)
         if level == "interval" and (
             np.unique(expert_c).size * np.unique(judge_c).size > _MAX_KENDALL_TABLE and "kendall_tau" in statistics
         ):
             # uncertainty.py would loop over resamples with scipy's kendalltau (seconds on 10,000 items)
             statistics.remove("kendall_tau")
-            notes.add("kendall_tau has no interval: the scores take too many distinct values for a fast bootstrap.")
+            notes.add("Kendall's tau has no interval: the scores take too many distinct values for a fast bootstrap.")
         intervals = bootstrap_intervals(
             expert_c,
             judge_c,
@@ -619,8 +645,12 @@ def agreement(
         )
 
     warning_lines: list[str] = []
-    n_compared = int(compared.sum())
-    if n_compared < SMALL_N:
+    if too_few:
+        warning_lines.append(
+            f"Only {n_compared} item{'s' if n_compared != 1 else ''} compared, fewer than this study's minimum of "
+            f"{min_compared}: no statistic is given (judge more items, or lower the minimum)."
+        )
+    elif n_compared < SMALL_N:
         warning_lines.append(
             f"Only {n_compared} item{'s' if n_compared != 1 else ''} compared (fewer than {SMALL_N}): "
             "the statistics are unstable and their intervals wide."
@@ -630,7 +660,7 @@ def agreement(
             f"Only {n_groups} distinct group{'s' if n_groups != 1 else ''} in {group!r}: the clustered "
             "intervals rest on very few resampling units."
         )
-    if level != "interval" and n_compared:
+    if level != "interval" and n_compared and not too_few:
         paradox = kappa_paradox(
             metrics["accuracy"], metrics["cohen_kappa"], extra_metrics["gwet_ac1"],
             _label_shares(expert_c, judge_c, len(labels)),
@@ -672,6 +702,8 @@ def agreement(
         n_resamples=int(n_resamples),
         ci_level=float(ci_level),
         seed=int(seed),
+        undefined=dict(reasons),
+        min_compared=int(min_compared),
     )
 
 
@@ -696,6 +728,7 @@ def subgroup_agreement(
     n_resamples: int = 1000,
     ci_level: float = 0.95,
     seed: int = 0,
+    min_compared: int = 0,
 ) -> list[tuple[str | None, AgreementReport]]:
     """:func:`agreement` within each value of the column ``by`` (e.g. a category), in sorted order
     (numerically when every value is a number: 2 before 10).
@@ -718,6 +751,6 @@ def subgroup_agreement(
     for key in keys:
         rows = table[np.array([v == key for v in values], dtype=bool)]
         report = agreement(rows.reset_index(drop=True), judge, experts, level, order=order, group=group,
-                           n_resamples=n_resamples, ci_level=ci_level, seed=seed)
+                           n_resamples=n_resamples, ci_level=ci_level, seed=seed, min_compared=min_compared)
         out.append((key, report))
     return out

@@ -27,6 +27,7 @@ import pandas as pd
 from selene_eval.errors import StatisticsError
 from selene_eval.metrics.agreement import krippendorff_alpha
 from selene_eval.metrics.coefficients import fleiss_kappa_checked, gwet_ac1_checked, weighted_kappa_checked
+from selene_eval.statistic_names import statistic_name
 from selene_eval.metrics.consensus import (
     Level,
     check_level,
@@ -128,6 +129,24 @@ def _json_float(value: float) -> float | None:
 # --------------------------------------------------------------------------------------------------
 
 
+def rater_words(column: str) -> str:
+    """An expert column as a reader names it (``expert:ann`` -> ``ann``)."""
+    return column.removeprefix("expert:")
+
+
+def pair_words(a: str, b: str) -> str:
+    """``between ann and bob``: where a pair's statistic is, in a note."""
+    return f"between {rater_words(a)} and {rater_words(b)}"
+
+
+def loo_words(expert: str, *, judge: bool = False) -> str:
+    """Where a leave-one-out statistic is, in a note: ``of ann against the other experts' consensus``, or
+    ``of the judge against the consensus without ann``."""
+    if judge:
+        return f"of the judge against the consensus without {rater_words(expert)}"
+    return f"of {rater_words(expert)} against the other experts' consensus"
+
+
 def _pair(
     name_a: str,
     a: np.ndarray,
@@ -138,13 +157,14 @@ def _pair(
     notes: list[str],
     where: str,
 ) -> PairAgreement:
-    """Agreement of two code arrays (nan = missing) over the items both have; notes name ``where``."""
+    """Agreement of two code arrays (nan = missing) over the items both have; notes name ``where`` (words:
+    "between ann and bob", so that a note reads "Cohen's kappa between ann and bob is undefined: ...")."""
     both = ~np.isnan(a) & ~np.isnan(b)
     x, y = a[both], b[both]
     n = int(both.sum())
     if n == 0:
         accuracy = math.nan
-        notes.append(f"{where}.accuracy is undefined: no item has labels from both.")
+        notes.append(f"Accuracy {where} is undefined: no item has labels from both.")
     else:
         accuracy = float(np.mean(x == y))
     if level == "interval":
@@ -152,10 +172,10 @@ def _pair(
     else:
         kappa, why = weighted_kappa_checked(x, y, max(n_labels, 1))  # 0 labels: every cell blank
         if why is not None:
-            notes.append(f"{where}.cohen_kappa is undefined: {why}.")
+            notes.append(f"Cohen's kappa {where} is undefined: {why}.")
     alpha, why = krippendorff_alpha(np.vstack([x, y]), level)
     if why is not None:
-        notes.append(f"{where}.krippendorff_alpha is undefined: {why}.")
+        notes.append(f"Krippendorff's alpha {where} is undefined: {why}.")
     return PairAgreement(name_a, name_b, n, kappa, alpha, accuracy)
 
 
@@ -290,23 +310,23 @@ def expert_ceiling(
         )
     if level == "interval":
         notes.append(
-            "cohen_kappa, fleiss_kappa and gwet_ac1 are categorical statistics and are not computed at "
+            "Cohen's kappa, Fleiss' kappa and Gwet's AC1 are categorical statistics and are not computed at "
             "interval level."
         )
     elif level == "ordinal":
         notes.append(
-            "cohen_kappa, fleiss_kappa and gwet_ac1 are unweighted: they count only exact agreement and "
-            "ignore how far apart two ranks are; krippendorff_alpha uses the ordinal distance."
+            "Cohen's kappa, Fleiss' kappa and Gwet's AC1 are unweighted: they count only exact agreement and "
+            "ignore how far apart two ranks are; Krippendorff's alpha uses the ordinal distance."
         )
 
     expert_pairs = tuple(
-        _pair(a, codes[:, i], b, codes[:, j], level, n_labels, notes, f"expert_pairs[{a} vs {b}]")
+        _pair(a, codes[:, i], b, codes[:, j], level, n_labels, notes, pair_words(a, b))
         for i, a in enumerate(experts)
         for j, b in enumerate(experts)
         if i < j
     )
     judge_vs_expert = tuple(
-        _pair(judge, judge_codes, e, codes[:, j], level, n_labels, notes, f"judge_vs_expert[{e}]")
+        _pair(judge, judge_codes, e, codes[:, j], level, n_labels, notes, pair_words("the judge", e))
         for j, e in enumerate(experts)
     )
 
@@ -317,31 +337,31 @@ def expert_ceiling(
         name = f"consensus without {expert}"
         if n_no_majority:
             notes.append(
-                f"leave_one_out[{expert}]: {_plural(n_no_majority, 'item is', 'items are')} left out: the "
+                f"Leaving out {rater_words(expert)}: {_plural(n_no_majority, 'item is', 'items are')} left out: the "
                 "other experts labelled them but without a strict majority."
             )
         # The same items for the expert and the judge, so that neither is scored on items the other skipped.
         common = ~np.isnan(codes[:, j]) & ~np.isnan(judge_codes) & ~np.isnan(reference)
         masked_ref = np.where(common, reference, np.nan)
         leave_one_out.append(
-            _pair(expert, codes[:, j], name, masked_ref, level, n_labels, notes, f"leave_one_out[{expert}]")
+            _pair(expert, codes[:, j], name, masked_ref, level, n_labels, notes, loo_words(expert))
         )
         leave_one_out.append(
             _pair(
-                judge, judge_codes, name, masked_ref, level, n_labels, notes, f"leave_one_out[{expert}].judge"
+                judge, judge_codes, name, masked_ref, level, n_labels, notes, loo_words(expert, judge=True)
             )
         )
 
     base, why_base, swapped = _substitution(codes, judge_codes, level)
     if why_base is not None:
-        notes.append(f"krippendorff_alpha is undefined: {why_base}.")
+        notes.append(f"Krippendorff's alpha among the experts is undefined: {why_base}.")
     substitution = []
     for expert, (alpha, why) in zip(experts, swapped, strict=True):
         if why is not None:
-            notes.append(f"substitution[{expert}].alpha_with_judge is undefined: {why}.")
+            notes.append(f"Krippendorff's alpha with the judge in {rater_words(expert)}'s seat is undefined: {why}.")
         if why is not None or why_base is not None:
             notes.append(
-                f"substitution[{expert}].difference is undefined: an alpha it subtracts is undefined."
+                f"The substitution difference for {rater_words(expert)} is undefined: an alpha it subtracts is undefined."
             )
         substitution.append(SubstitutionResult(expert, base, alpha, alpha - base))
 
@@ -351,15 +371,15 @@ def expert_ceiling(
         incomplete = int(np.isnan(codes).any(axis=1).sum())
         if incomplete:
             notes.append(
-                f"fleiss_kappa uses only items labelled by every expert; "
+                f"Fleiss' kappa uses only items labelled by every expert; "
                 f"{_plural(incomplete, 'item is', 'items are')} left out."
             )
         fleiss, why = fleiss_kappa_checked(raters, max(n_labels, 1))
         if why is not None:
-            notes.append(f"fleiss_kappa is undefined: {why}.")
+            notes.append(f"{statistic_name('fleiss_kappa')} is undefined: {why}.")
         gwet, why = gwet_ac1_checked(*_ac1_categories(raters, n_labels, order is not None))
         if why is not None:
-            notes.append(f"gwet_ac1 is undefined: {why}.")
+            notes.append(f"{statistic_name('gwet_ac1')} is undefined: {why}.")
 
     return Ceiling(
         expert_pairs=expert_pairs,

@@ -371,6 +371,11 @@ class Robustness:
     axes: tuple[AxisSummary, ...] = ()
     axis_of: dict[str, str] = field(default_factory=dict)
     position: tuple[PositionConsistency, ...] = ()
+    # Of ``n_items`` (every item of the study): judged under every condition, and under at least one. ``None``
+    # without statuses (then "judged" cannot be told from "unreadable").
+    n_judged_all: int | None = None
+    n_judged_any: int | None = None
+    min_compared: int = 0  # a condition's statistic on fewer compared items is undefined (nan)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -391,6 +396,9 @@ class Robustness:
             "unparseable": [u.to_dict() for u in self.unparseable],
             "axes": [a.to_dict() for a in self.axes],
             "position": [p.to_dict() for p in self.position],
+            "n_judged_all": self.n_judged_all,
+            "n_judged_any": self.n_judged_any,
+            "min_compared": self.min_compared,
         }
 
 
@@ -410,6 +418,7 @@ def robustness(
     reference_alpha: float | None = None,
     n_resamples: int = 1000,
     seed: int = 0,
+    min_compared: int = 0,
 ) -> Robustness:
     """All robustness measures for ``labels`` (condition -> one label per item) against ``reference``.
 
@@ -418,6 +427,8 @@ def robustness(
     ``statistic`` is spread, as computed here. ``statuses`` (condition -> parse status per item) gives the
     unparseable rates. ``axis_of`` (condition -> axis) gives the per-axis summary. ``swap_pairs`` lists
     (pairwise prompt, its position-swapped twin). ``groups``: one cluster id per item for the bootstraps.
+    ``min_compared``: a condition whose statistic would rest on fewer compared items gets nan (as
+    :func:`~selene_eval.metrics.agreement.agreement` gives it), so its variant is not ranked on two items.
     """
     n = _check_aligned(reference, labels)
     if not labels:
@@ -432,8 +443,9 @@ def robustness(
     for name in names:
         own = _codes(labels[name], level, order)
         keep = ~np.isnan(ref_codes) & ~np.isnan(own)
+        enough = keep.any() and int(keep.sum()) >= min_compared
         values[name] = (statistic_value(ref_codes[keep], own[keep], level=level, n_labels=n_labels,  # type: ignore[arg-type]
-                                        statistic=statistic) if keep.any() else math.nan)
+                                        statistic=statistic) if enough else math.nan)
     by_stat: dict[str, dict[str, float]] = {}
     for name, stats in (statistics_by_condition or {}).items():
         for stat, value in stats.items():
@@ -455,6 +467,10 @@ def robustness(
                              order=tuple(order) if order else ("A", "B", "tie"))
         for a, b in swap_pairs if a in labels and b in labels
     )
+    judged_all = judged_any = None
+    if statuses:
+        judged = np.array([[s not in NOT_JUDGED for s in statuses[name]] for name in names if name in statuses])
+        judged_all, judged_any = int(judged.all(axis=0).sum()), int(judged.any(axis=0).sum())
     return Robustness(
         conditions=names,
         baseline=baseline,
@@ -473,4 +489,7 @@ def robustness(
         axes=axes,
         axis_of=dict(axis_of or {}),
         position=position,
+        n_judged_all=judged_all,
+        n_judged_any=judged_any,
+        min_compared=int(min_compared),
     )

@@ -86,6 +86,7 @@ import pandas as pd
 from scipy import sparse, stats
 from scipy.special import ndtr, ndtri
 
+from selene_eval.statistic_names import statistic_name
 from selene_eval.errors import StatisticsError
 from selene_eval.metrics.consensus import Level, check_level
 
@@ -757,7 +758,7 @@ def _interval(
     fallback = "percentile" if method == "auto" else method
     if not est_defined:
         return Interval(math.nan, math.nan, math.nan, method=fallback, n_valid=n_valid,
-                        note=f"{name} is undefined on the data: {undefined_reason}.", **base)
+                        note=f"{statistic_name(name)} is undefined on the data: {undefined_reason}.", **base)
     if n_groups < 2:
         return Interval(estimate, math.nan, math.nan, method=fallback, n_valid=n_valid,
                         note="A bootstrap interval needs at least 2 groups (resampling units); there is 1.",
@@ -765,7 +766,7 @@ def _interval(
     if n_valid < _MIN_VALID_SHARE * n_resamples:
         return Interval(
             estimate, math.nan, math.nan, method=fallback, n_valid=n_valid,
-            note=(f"{name} is undefined in {n_resamples - n_valid} of {n_resamples} resamples "
+            note=(f"{statistic_name(name)} is undefined in {n_resamples - n_valid} of {n_resamples} resamples "
                   f"({undefined_reason}); fewer than {_MIN_VALID_SHARE:.0%} are valid, so there is no interval."),
             **base,
         )
@@ -773,7 +774,7 @@ def _interval(
     notes = []
     if n_valid < n_resamples:
         notes.append(
-            f"{n_resamples - n_valid} of {n_resamples} resamples were dropped: {name} is undefined there "
+            f"{n_resamples - n_valid} of {n_resamples} resamples were dropped: {statistic_name(name)} is undefined there "
             f"({undefined_reason})."
         )
     used = "percentile"

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from selene_eval.data import ColumnMapping, TableFile
 
 SPEC_VERSION = 1
+DEFAULT_MIN_COMPARED = 10
+"""A statistic on fewer compared items is not shown (the same default as the import's ``--min-items``)."""
 
 
 def utc_now() -> str:
@@ -62,6 +64,8 @@ class StudySpec(BaseModel):
     variants: list[str] = Field(default_factory=list)
     custom_variants: list[PromptVariant] = Field(default_factory=list)
     judge: JudgeSpec = Field(default_factory=JudgeSpec)
+    min_compared: int = Field(default=DEFAULT_MIN_COMPARED, ge=1)
+    """The fewest compared items a statistic may rest on: below it every judge-vs-experts statistic is n/a."""
     items_sha256: str | None = None
     """SHA-256 of ``items.jsonl`` as written with this spec; checked whenever the items load, so a study whose
     files disagree (an interrupted overwrite, a file copied from another study) says so. ``None`` in studies

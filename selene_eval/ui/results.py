@@ -10,6 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from selene_eval import charts
 from selene_eval.backends.base import JudgeSpec
 from selene_eval.metrics import METRICS, Interval
 from selene_eval.metrics.agreement import SMALL_N
@@ -19,16 +20,22 @@ from selene_eval.store import Study, StudyStore
 from selene_eval.store.studies import LOCK_FILE
 from selene_eval.tasks import TaskType
 from selene_eval.ui.common import plain
-from selene_eval.ui.state import default, keep_valid, keep_valid_many
+from selene_eval.ui.state import default, keep_valid, keep_valid_many, put
 from selene_eval.ui.text import METRIC_HELP, METRIC_NAMES, fmt_share, fmt_stat, md_escape, plural
+from selene_eval.statistic_names import statistic_name
 from selene_eval.ui.views import (
     NOT_JUDGED,
+    UNREADABLE,
+    confusion_frame,
+    UNREADABLE_SHARE,
     cell,
     disagreements,
     filter_items,
     item_view,
     metrics_frame,
+    metrics_text,
     result_title,
+    undefined_reasons,
     unparseable,
 )
 
@@ -93,9 +100,12 @@ def bootstrap_settings() -> tuple[int, int]:
     return int(st.session_state.get("app_resamples", 1000)), int(st.session_state.get("app_seed", 0))
 
 
-def bootstrap_controls() -> None:
-    """The resampling settings: how many bootstrap resamples, and the seed (both reproducible)."""
-    with st.expander("Interval settings"):
+def bootstrap_controls(study: Study | None = None) -> None:
+    """The resampling settings: how many bootstrap resamples, and the seed (both reproducible); with ``study``,
+    also the study's minimum of compared items (:func:`minimum_control`)."""
+    with st.expander("Statistics settings: intervals, fewest compared items"):
+        if study is not None:
+            minimum_control(study)
         left, right = st.columns(2)
         default("app_resamples", 1000)
         default("app_seed", 0)
@@ -106,6 +116,23 @@ def bootstrap_controls() -> None:
         )
         right.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="app_seed",
                            help="The same seed gives the same intervals, so a report can be reproduced.")
+
+
+def minimum_control(study: Study) -> None:
+    """The study's minimum of compared items, saved in the study (``min_compared`` in study.yaml): a statistic
+    that would rest on fewer is shown as n/a, here, on the Studies page, in the CLI and in the HTML report."""
+    key = "agree_min_compared"
+    if st.session_state.get("agree_min_for") != (study.slug, study.spec.min_compared):
+        put(key, study.spec.min_compared)  # another study, or the file changed: start from what is saved
+    chosen = int(st.number_input(
+        "Fewest compared items for a statistic", min_value=1, max_value=1_000_000, step=1, key=key,
+        help="A statistic that would rest on fewer compared items (judge label and experts' majority) is shown as "
+        "n/a with that reason: a kappa from two items would read as a finding. Saved with the study.",
+    ))
+    if chosen != study.spec.min_compared:
+        study.spec = study.spec.model_copy(update={"min_compared": chosen})
+        study.save_spec()
+    put("agree_min_for", (study.slug, chosen))
 
 
 def table_for(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFrame:
@@ -122,7 +149,7 @@ _COUNT_HELP = {
     "Judged": "Items with a stored judgment from this judge and prompt variant.",
     "Not judged yet": "Items still to run (start the run again to judge them).",
     "Compared": "Items with both a readable judge label and an expert majority: the statistics use these.",
-    "Unparseable": "Judge answers without a readable label: kept, counted, and left out of the statistics.",
+    UNREADABLE: "Judge answers without a readable label: kept, counted, and left out of the statistics.",
     "No expert majority": "Items where the experts split evenly: left out of the judge-vs-experts statistics.",
 }
 _STAT_HELP = {
@@ -134,30 +161,21 @@ _STAT_HELP = {
 
 
 def metric_columns_config(frame: pd.DataFrame) -> dict[str, object]:
-    """Number formats and help texts for the columns of :func:`selene_eval.ui.views.metrics_frame`."""
+    """Formats and help texts for the columns of :func:`selene_eval.ui.views.metrics_text` (statistics are text
+    there: ``n/a`` where undefined, and rounded as everywhere else in the app)."""
     config: dict[str, object] = {}
     for column in frame.columns:
         if column in _COUNT_HELP:
             config[column] = st.column_config.NumberColumn(column, format="%d", help=_COUNT_HELP[column])
-        elif column == "Unparseable share":
-            config[column] = st.column_config.NumberColumn(column, format="percent", help=_COUNT_HELP["Unparseable"])
+        elif column == UNREADABLE_SHARE:
+            config[column] = st.column_config.TextColumn(column, help=_COUNT_HELP[UNREADABLE])
         elif column in _STAT_HELP:
-            config[column] = st.column_config.NumberColumn(column, format="%.3f", help=_STAT_HELP[column])
+            config[column] = st.column_config.TextColumn(column, help=_STAT_HELP[column])
     return config
 
 
-# Display names of the statistics that METRIC_NAMES (selene_eval.ui.text) does not name yet.
-EXTRA_METRIC_NAMES: dict[str, str] = {
-    "gwet_ac1": "Gwet's AC1",
-    "linear_weighted_kappa": "Weighted kappa (linear)",
-    "icc_2_1": "ICC(2,1) absolute agreement",
-    "icc_3_1": "ICC(3,1) consistency",
-}
-
-
-def stat_name(key: str) -> str:
-    """Display name of a statistic key."""
-    return METRIC_NAMES.get(key) or EXTRA_METRIC_NAMES.get(key, key)
+stat_name = statistic_name
+"""Display name of a statistic key (``cohen_kappa`` -> ``Cohen's kappa``)."""
 
 
 def fmt_interval(interval: Interval | None, digits: int = 2, sep: str = " – ") -> str:
@@ -188,7 +206,7 @@ def _ci_label(report: StudyReport) -> str:
 
 def metrics_table(report: StudyReport, judges: dict[str, JudgeSpec]) -> pd.DataFrame:
     """Show one row of statistics per judge x prompt variant, each with its interval; returns the frame shown."""
-    frame = with_interval_columns(metrics_frame(report, judges), report)
+    frame = metrics_text(with_interval_columns(metrics_frame(report, judges), report))
     config = metric_columns_config(frame)
     for column in frame.columns:
         if column.endswith(" CI"):
@@ -197,8 +215,12 @@ def metrics_table(report: StudyReport, judges: dict[str, JudgeSpec]) -> pd.DataF
                 "maps a group column)."
             )
     st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
-    st.caption("Empty cells: the statistic is undefined for these labels (the notes say why). The CI columns give "
-               "the range the statistic would plausibly take on another sample of items like these.")
+    reasons = undefined_reasons(report, judges)
+    if reasons:
+        lines = "\n".join(f"- {md_escape(where)}: {md_escape(why)}" for where, why in reasons)
+        st.caption(f"**n/a** means the statistic is undefined here:\n{lines}")
+    st.caption("The CI columns give the range the statistic would plausibly take on another sample of items like "
+               "these.")
     return frame
 
 
@@ -216,7 +238,8 @@ def statistics_detail(result: VariantResult) -> None:
             "Statistic": stat_name(name),
             "Value": fmt_stat(value),
             f"{a.ci_level:.0%} interval": fmt_interval(interval, 3) or "—",
-            "Method": interval.method if interval is not None and math.isfinite(interval.low) else "",
+            "Method, or why n/a": (f"n/a: {a.reason(name)}" if a.reason(name) else
+                                   interval.method if interval is not None and math.isfinite(interval.low) else ""),
         })
     with st.expander("All statistics of this result, with intervals"):
         st.table(pd.DataFrame(rows).set_index("Statistic"))
@@ -279,21 +302,26 @@ def expert_figures(report: StudyReport, result: VariantResult | None) -> None:
         )
         return
     a = result.agreement if result else None
+    st.markdown("**Krippendorff's alpha**: the experts among themselves, and the judge beside them")
     cols = st.columns(3)
     cols[0].metric(
-        f"Experts among themselves ({ea.n_experts})",
+        f"Alpha, {ea.n_experts} experts among themselves",
         fmt_stat(ea.krippendorff_alpha),
         help="Krippendorff's alpha among the experts alone: how far the experts agree with each other.",
     )
+    judge_alpha = a.metrics.get("krippendorff_alpha") if a else None
+    why = a.reason("krippendorff_alpha") if a else "nothing judged yet"
     cols[1].metric(
-        "Judge vs experts' majority",
-        fmt_stat(a.metrics.get("krippendorff_alpha")) if a else "n/a",
-        help="Krippendorff's alpha between the judge and the experts' majority label.",
+        "Alpha, judge vs experts' majority",
+        fmt_stat(judge_alpha),
+        help="Krippendorff's alpha between the judge and the experts' majority label."
+        + (f" n/a: {why}." if fmt_stat(judge_alpha) == "n/a" and why else ""),
     )
     cols[2].metric(
-        "Experts + judge as one more expert",
+        "Alpha, experts + the judge as one more",
         fmt_stat(a.experts.alpha_with_judge) if a and a.experts else "n/a",
-        help="If this stays close to the experts' own alpha, the judge labels like one more expert.",
+        help="Krippendorff's alpha of the experts with the judge added as one more expert. If this stays close to "
+        "the experts' own alpha, the judge labels like one more expert.",
     )
 
 
@@ -322,14 +350,24 @@ def notes(result: VariantResult) -> None:
         st.caption(f"Note: {md_escape(note)}")
 
 
-def disagreement_browser(table: pd.DataFrame, task: TaskType) -> None:
+def disagreement_browser(table: pd.DataFrame, task: TaskType, *, min_compared: int = 1) -> None:
     """The items where the judge's label differs from the experts' majority: filters, a table, one in full.
 
     ``table`` is a judgment table with a ``consensus`` column (:func:`selene_eval.ui.views.with_consensus`).
+    ``min_compared`` (the study's minimum): with fewer compared items, no disagreement is no finding.
     """
     rows = disagreements(table)
     if rows.empty:
-        st.success("On every compared item the judge gave the experts' majority label.", icon=":material/check_circle:")
+        n = int(((table["judge_status"] == "ok") & table["judge_label"].notna() & table["consensus"].notna()).sum())
+        if n == 0:
+            st.info("No item could be compared: none has both a readable judge label and an experts' majority, so "
+                    "there is nothing to agree or disagree on yet.", icon=":material/info:")
+        elif n < min_compared:
+            st.info(f"No disagreement on the {plural(n, 'compared item')}, but that is fewer than this study's minimum "
+                    f"of {min_compared}: too few to conclude anything. Judge more items.", icon=":material/info:")
+        else:
+            st.success(f"On all {plural(n, 'compared item')} the judge gave the experts' majority label.",
+                       icon=":material/check_circle:")
         return
     labels = list(task.expert_labels)
     has_category = "category" in rows.columns and rows["category"].notna().any()
@@ -415,9 +453,23 @@ def unparseable_table(table: pd.DataFrame) -> None:
         if cut:
             st.caption(
                 f"{plural(cut, 'answer')} of these stopped at the token limit before giving a label: raise "
-                "'max new tokens' on the Run page (CLI: --max-new-tokens) and run again."
+                "**Longest answer (tokens)** under *Advanced* on the Run page and run again."
             )
     st.dataframe(item_view(bad, raw=True), hide_index=True, width="stretch", column_config=_TEXT_COLUMNS)
+
+
+def confusion_section(result: VariantResult, labels: list[str]) -> None:
+    """The confusion matrix of one result, or why there is none (never an all-zero matrix)."""
+    a = result.agreement
+    if a is None or a.confusion is None:
+        return
+    if not a.n_compared:
+        st.info("No confusion matrix: no item has both a readable judge label and an experts' majority.",
+                icon=":material/info:")
+        return
+    show_chart(charts.confusion_heatmap(confusion_frame(a.confusion), labels=labels))
+    st.caption(f"Rows: the experts' majority label; columns: the judge's. The diagonal counts agreements "
+               f"({plural(a.n_compared, 'compared item')}).")
 
 
 def show_chart(chart: alt.TopLevelMixin) -> None:
@@ -450,7 +502,10 @@ def subgroup_table(result: VariantResult) -> None:
             if name in a.metrics:
                 ci = fmt_interval(a.intervals.get(name))
                 row[stat_name(name)] = fmt_stat(a.metrics[name]) + (f" {ci}" if ci else "")
-        row["Note"] = f"fewer than {SMALL_N} items" if a.n_compared < SMALL_N else ""
+        if a.n_compared < a.min_compared:
+            row["Note"] = f"n/a: fewer than this study's minimum of {a.min_compared} compared items"
+        else:
+            row["Note"] = f"fewer than {SMALL_N} items" if a.n_compared < SMALL_N else ""
         rows.append(row)
     st.table(pd.DataFrame(rows).set_index(head))
     if split.omitted:

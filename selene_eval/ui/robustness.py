@@ -11,12 +11,18 @@ from selene_eval import charts
 from selene_eval.backends.base import JudgeSpec
 from selene_eval.report import JudgeRobustness, StudyReport
 from selene_eval.store.studies import Study
+from selene_eval.frames import NOT_JUDGED
+from selene_eval.statistic_names import statistic_name
 from selene_eval.ui.results import show_chart, table_for
 from selene_eval.ui.state import keep_valid
-from selene_eval.ui.text import METRIC_NAMES, md_escape
+from selene_eval.ui.text import METRIC_NAMES, fmt_share, fmt_stat, md_escape, plural
+from selene_eval.ui.views import STATUS_NAMES
 
 
 HEATMAP_ITEMS = 60
+UNREADABLE_CELL = "unreadable"
+NOT_JUDGED_CELL = "not judged"
+"""How the item heatmap labels a cell without a judge label: an answer without a readable label, or no answer."""
 
 
 def _nan(value: float | None) -> float:
@@ -53,23 +59,69 @@ def expert_band(report: StudyReport, robust: JudgeRobustness, metric: str) -> tu
 
 
 def heatmap_frame(tables: dict[str, pd.DataFrame], reference: list[str | None]) -> pd.DataFrame:
-    """Rows (item, condition, label, expert, instability) for :func:`charts.items_heatmap`.
+    """Rows (item, condition, label, expert, instability) for :func:`charts.items_heatmap`, judged items only.
 
     ``tables``: condition -> :func:`~selene_eval.report.judgment_table` (same item order);
     ``reference``: the experts' label per item. Instability = distinct labels the item got across conditions.
+    An item judged under no condition is left out (a pilot of 20 items of 4,507 draws 20 rows); a cell
+    without a label says why: :data:`UNREADABLE_CELL` or :data:`NOT_JUDGED_CELL` (judged under other variants).
     """
     rows = []
     names = list(tables)
     if not names:
         return pd.DataFrame(columns=["item", "condition", "label", "expert", "instability"])
     ids = list(tables[names[0]]["item_id"])
+    has_status = all("judge_status" in tables[n].columns for n in names)
     for i, item in enumerate(ids):
         labels = [tables[n]["judge_label"].iloc[i] for n in names]
+        statuses = [tables[n]["judge_status"].iloc[i] for n in names] if has_status else ["ok"] * len(names)
+        if all(status in NOT_JUDGED for status in statuses):
+            continue
         distinct = len({v for v in labels if v is not None and v == v})
-        for name, label in zip(names, labels):
+        for name, label, status in zip(names, labels, statuses):
+            if label is None or label != label:
+                label = NOT_JUDGED_CELL if status in NOT_JUDGED else UNREADABLE_CELL if has_status else None
             rows.append({"item": item, "condition": name, "label": label,
                          "expert": reference[i] if i < len(reference) else None, "instability": distinct})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["item", "condition", "label", "expert", "instability"])
+
+
+def coverage_caption(robust: JudgeRobustness) -> str:
+    """How many of the study's items the robustness figures rest on: judged under every variant, under some
+    only, never (left out)."""
+    m = robust.measures
+    variants = plural(len(m.conditions), "variant")
+    if m.n_judged_all is None or m.n_judged_any is None:
+        return f"{plural(m.n_items, 'item')} × {variants}."
+    parts = [f"{plural(m.n_judged_all, 'item')} judged under all {variants}"]
+    if m.n_judged_any > m.n_judged_all:
+        parts.append(f"{m.n_judged_any - m.n_judged_all:,} more under some of them only")
+    never = m.n_items - m.n_judged_any
+    if never:
+        parts.append(f"{never:,} of the study's {m.n_items:,} items not judged yet (left out: run them to include them)")
+    return "; ".join(parts) + "."
+
+
+def missing_from_plot(report: StudyReport, robust: JudgeRobustness, metric: str) -> list[str]:
+    """One line per variant the forest plot cannot draw for ``metric``, saying why (never dropped silently)."""
+    own = {r.variant_id: r for r in report.results if r.judge_id == robust.judge_id}
+    bad = {u.condition: u for u in robust.measures.unparseable}
+    out = []
+    for name in robust.measures.conditions:
+        result = own.get(name)
+        a = result.agreement if result else None
+        value = {**a.metrics, **a.extra_metrics}.get(metric, math.nan) if a else math.nan
+        if value is not None and math.isfinite(value):
+            continue
+        u = bad.get(name)
+        if u is not None and u.n_judged and u.n_unparseable == u.n_judged:
+            why = f"all {plural(u.n_judged, 'answer')} had no readable label"
+        elif a is not None and a.reason(metric):
+            why = f"{statistic_name(metric)} is undefined: {a.reason(metric)}"
+        else:
+            why = "no judged item"
+        out.append(f"{name}: {why}")
+    return out
 
 
 def flips_frame(robust: JudgeRobustness) -> pd.DataFrame:
@@ -114,9 +166,26 @@ def variants_table(robust: JudgeRobustness) -> pd.DataFrame:
             "Flip rate vs canonical": f.rate if f else math.nan,
             "Flips towards experts": f.n_toward_reference if f else 0,
             "Flips away from experts": f.n_away_from_reference if f else 0,
-            "Unparseable": u.rate if u else math.nan,
+            "Unreadable": u.rate if u else math.nan,
         })
     return pd.DataFrame(rows)
+
+
+def variants_text(frame: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """:func:`variants_table` as shown: figures as text, ``n/a`` where undefined (never an empty or NaN cell),
+    the baseline's comparisons with itself as "baseline", shares as percentages."""
+    against_baseline = ("Change vs canonical", "p (bootstrap, Holm)", "p (McNemar, Holm)", "Flip rate vs canonical")
+    out = frame.copy().astype(object)
+    is_base = out["Prompt variant"] == baseline
+    for column in out.columns:
+        if column in ("Prompt variant", "Axis", "Interval", "Flips towards experts", "Flips away from experts"):
+            continue
+        share = column in ("Flip rate vs canonical", "Unreadable")
+        out[column] = [fmt_share(v) if share else fmt_stat(v) for v in frame[column]]
+        if column in against_baseline:
+            out.loc[is_base, column] = "baseline"
+    out.loc[is_base, "Interval"] = ""
+    return out
 
 
 def summary(robust: JudgeRobustness, report: StudyReport) -> None:
@@ -140,10 +209,13 @@ def position_section(robust: JudgeRobustness) -> None:
     rows = [p.to_dict() for p in robust.measures.position]
     if not rows:
         return
+    # Undefined figures (no item with a reference, ...) read n/a, never None.
+    frame = pd.DataFrame(rows).astype(object)
+    frame = frame.where(frame.notna(), "n/a")
     st.subheader("Position swap (A/B and B/A)")
     st.markdown("Each item judged in both orders. **Consistent**: the same response wins in both. When the "
                 "winner changes, the judge picked the same *slot* twice: that is position bias.")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(frame, hide_index=True, width="stretch")
 
 
 def item_reasoning(study: Study, judge: JudgeSpec, robust: JudgeRobustness, items: list[str]) -> None:
@@ -159,8 +231,13 @@ def item_reasoning(study: Study, judge: JudgeSpec, robust: JudgeRobustness, item
         hit = table[table["item_id"] == item]
         if len(hit):
             row = hit.iloc[0]
-            rows.append({"Variant": name, "Label": row["judge_label"], "Status": row["judge_status"],
-                         "Reasoning": row["judge_reasoning"]})
+            status = row["judge_status"]
+            label = row["judge_label"]
+            rows.append({"Variant": name,
+                         "Label": label if isinstance(label, str) else
+                         NOT_JUDGED_CELL if status in NOT_JUDGED else UNREADABLE_CELL,
+                         "Status": STATUS_NAMES.get(status, status),
+                         "Reasoning": row["judge_reasoning"] if isinstance(row["judge_reasoning"], str) else ""})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
@@ -169,20 +246,25 @@ def show(study: Study, report: StudyReport, judges: dict[str, JudgeSpec], robust
     m = robust.measures
     judge = judges.get(robust.judge_id)
     summary(robust, report)
-    st.caption(f"Canonical variant (baseline): {md_escape(m.baseline)} · {len(m.conditions)} variants on "
-               f"{len(set(m.axis_of.values()) - {'canonical'})} axes · {m.n_items} items.")
-    stat = METRIC_NAMES.get(metric, metric)
+    axes = len(set(m.axis_of.values()) - {'canonical'})
+    st.caption(f"Canonical variant (baseline): {md_escape(m.baseline)} · {plural(len(m.conditions), 'variant')} on "
+               f"{plural(axes, 'axis', 'axes')} · {md_escape(coverage_caption(robust))}")
+    stat = statistic_name(metric)
     band = expert_band(report, robust, metric)
-    show_chart(charts.forest_plot(forest_frame(report, robust, metric), metric_title=stat,
-                                  band=band, band_title="Expert vs expert"))
+    missing = missing_from_plot(report, robust, metric)
+    if len(missing) < len(m.conditions):
+        show_chart(charts.forest_plot(forest_frame(report, robust, metric), metric_title=stat,
+                                      band=band, band_title="Expert vs expert"))
+    if missing:
+        lines = "\n".join(f"- {md_escape(line)}" for line in missing)
+        st.warning(f"Not in the plot ({stat} is n/a):\n{lines}", icon=":material/visibility_off:")
     if band is not None:
         st.caption(f"Grey band: {stat} between pairs of experts ({band[0]:.2f} to {band[1]:.2f}), the "
                    "agreement a judge would need to label like one more expert.")
     st.subheader("Each variant against the canonical one")
-    st.dataframe(variants_table(robust), hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in
-                                (METRIC_NAMES.get(m.statistic, m.statistic), "Change vs canonical",
-                                 "p (bootstrap, Holm)", "p (McNemar, Holm)", "Flip rate vs canonical", "Unparseable")})
+    st.dataframe(variants_text(variants_table(robust), m.baseline), hide_index=True, width="stretch",
+                 column_config={"Unreadable": st.column_config.TextColumn(
+                     help="Share of the variant's judged items whose answer had no readable label.")})
     if m.axes:
         show_chart(charts.axis_summary_chart(axes_frame(robust), metric_title=METRIC_NAMES.get(m.statistic, m.statistic)))
     if m.flips:
@@ -195,10 +277,19 @@ def show(study: Study, report: StudyReport, judges: dict[str, JudgeSpec], robust
         frame = heatmap_frame(tables, reference)
         ranked = (frame.groupby("item", sort=False)["instability"].max()
                   .sort_values(ascending=False, kind="stable").index.tolist())
+        if not ranked:
+            st.info("No item is judged yet under these variants.", icon=":material/info:")
+            return
         # A row per item stays readable up to a few dozen: show the most unstable ones.
         shown = ranked[:HEATMAP_ITEMS]
-        if len(ranked) > HEATMAP_ITEMS:
-            st.caption(f"The {HEATMAP_ITEMS} most unstable of {len(ranked):,} items.")
+        never = len(next(iter(tables.values()))) - len(ranked)
+        st.caption(
+            (f"The {HEATMAP_ITEMS} most unstable of the {plural(len(ranked), 'judged item')}." if len(ranked) > HEATMAP_ITEMS
+             else f"Every judged item ({len(ranked):,}).")
+            + (f" {plural(never, 'item')} not judged under any variant {'is' if never == 1 else 'are'} left out." if never else "")
+            + f" Grey cells: '{UNREADABLE_CELL}' (an answer without a readable label) or '{NOT_JUDGED_CELL}' (not run "
+            "under that variant yet)."
+        )
         show_chart(charts.items_heatmap(frame[frame["item"].isin(shown)],
                                         labels=list(study.spec.task.expert_labels)))
         item_reasoning(study, judge, robust, ranked)

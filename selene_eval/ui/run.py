@@ -415,6 +415,8 @@ def _show_progress(bar: "st.delta_generator.DeltaGenerator", progress: Progress,
         parts.append(f"about {fmt_duration(progress.eta_s)} left")
     if progress.failed:
         parts.append(f"{progress.failed:,} failed")
+    if progress.unreadable:
+        parts.append(f"{progress.unreadable:,} without a readable label")
     if progress.cached:
         parts.append(f"{progress.cached:,} already stored")
     bar.progress(min(finished / total, 1.0) if total else 1.0, text=" · ".join(parts))
@@ -500,14 +502,18 @@ def last_outcome(slug: str) -> None:
 
 def run_outcome(result: RunResult) -> None:
     """How the run ended, the failures (if any) and where to look next."""
-    summary = (
-        f"{plural(result.n_judged, 'judgment')} made, {result.n_cached:,} already stored, "
-        f"{result.n_failed:,} failed, in {fmt_duration(result.elapsed_s)}."
-    )
+    summary = f"{result.summary()}, in {fmt_duration(result.elapsed_s)}."
     if result.cancelled:
         st.info(f"Run cancelled: {summary} Press **Start the run** to continue.", icon=":material/pause_circle:")
     elif result.n_failed:
         st.warning(f"Run finished with failures: {summary} Start the run again to retry them.", icon=":material/warning:")
+    elif result.n_unreadable:
+        st.warning(
+            f"Run finished, but {result.n_unreadable:,} of {plural(result.n_judged, 'answer')} had no readable label: "
+            f"{summary} They are kept and left out of the statistics; the Agreement page shows each one under "
+            "*Judge answers that could not be read*.",
+            icon=":material/warning:",
+        )
     else:
         st.success(f"Run finished: {summary}", icon=":material/check_circle:")
     if result.failures:

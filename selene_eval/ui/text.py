@@ -12,6 +12,7 @@ import math
 import re
 
 from selene_eval.backends.base import JudgeSpec
+from selene_eval.statistic_names import statistic_name
 from selene_eval.tasks import TaskType
 
 # Every ASCII punctuation character can be backslash-escaped in CommonMark; Streamlit adds its own
@@ -26,14 +27,9 @@ TASK_NAMES: dict[TaskType, str] = {
 """How each task is named on screen."""
 
 METRIC_NAMES: dict[str, str] = {
-    "accuracy": "Accuracy",
-    "cohen_kappa": "Cohen's kappa",
-    "quadratic_weighted_kappa": "Weighted kappa (quadratic)",
-    "krippendorff_alpha": "Krippendorff's alpha",
-    "spearman": "Spearman's rho",
-    "kendall_tau": "Kendall's tau",
-    "pearson": "Pearson's r",
-    "mean_absolute_error": "Mean absolute error",
+    key: statistic_name(key)
+    for key in ("accuracy", "cohen_kappa", "quadratic_weighted_kappa", "krippendorff_alpha", "spearman", "kendall_tau",
+                "pearson", "mean_absolute_error")
 }
 """Display names of the statistics (keys as in :data:`selene_eval.metrics.METRICS`)."""
 

@@ -33,6 +33,48 @@ STATUS_NAMES: dict[str, str] = {
 """Plain words for the parser's statuses."""
 
 
+UNREADABLE = "Unreadable"
+"""Column of :func:`metrics_frame`: judged items without a usable judge label (unreadable or off-scale answers)."""
+UNREADABLE_SHARE = "Unreadable share"
+EXPERT_ALPHA_COLUMNS = ("Experts' own alpha", "Alpha with the judge as one more expert")
+
+
+def statistic_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns of a :func:`metrics_frame` that hold a statistic (not a count, a name or a share)."""
+    names = {*METRIC_NAMES.values(), *EXPERT_ALPHA_COLUMNS}
+    return [c for c in frame.columns if c in names]
+
+
+def metrics_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`metrics_frame` (or it with interval columns) as shown: statistics as text, rounded like every other
+    figure of the app (the CLI, the report, the Studies page), ``n/a`` where undefined (never an empty or
+    ``None`` cell); the unreadable share as a percentage."""
+    out = frame.copy()
+    for column in statistic_columns(out):
+        out[column] = [fmt_stat(_nan_to_none(v)) for v in out[column]]
+    if UNREADABLE_SHARE in out.columns:
+        out[UNREADABLE_SHARE] = [fmt_share(_nan_to_none(v)) for v in out[UNREADABLE_SHARE]]
+    return out
+
+
+def undefined_reasons(report: StudyReport, judges: dict[str, JudgeSpec]) -> list[tuple[str, str]]:
+    """``(where, why)`` for the n/a cells of :func:`metrics_frame`: one line per result and reason, the
+    statistics named in words (``Cohen's kappa, Krippendorff's alpha: it would rest on 2 compared items, ...``)."""
+    names = set(METRICS[report.level])  # type: ignore[index]
+    out = []
+    for result in report.results:
+        a = result.agreement
+        if a is None:
+            continue
+        by_reason: dict[str, list[str]] = {}
+        for name, why in a.undefined.items():
+            if name in names:
+                by_reason.setdefault(why, []).append(METRIC_NAMES.get(name, name))
+        for why, stats in by_reason.items():
+            out.append((result_title(result, judges), f"{', '.join(stats)}: {why}"))
+    return out
+
+
 def cell(value: object) -> str | None:
     """A table cell as text, ``None`` when empty (pandas may hold missing text as NaN)."""
     return str(value) if present(value) else None
@@ -75,8 +117,8 @@ def metrics_frame(report: StudyReport, judges: dict[str, JudgeSpec]) -> pd.DataF
             row["Alpha with the judge as one more expert"] = (
                 _nan_to_none(a.experts.alpha_with_judge) if a and a.experts else None
             )
-        row["Unparseable"] = a.n_judge_missing if a else 0
-        row["Unparseable share"] = _nan_to_none(a.unparseable_share) if a else None
+        row[UNREADABLE] = a.n_judge_missing if a else 0
+        row[UNREADABLE_SHARE] = _nan_to_none(a.unparseable_share) if a else None
         row["No expert majority"] = a.n_no_majority if a else 0
         rows.append(row)
     return pd.DataFrame(rows)
@@ -92,7 +134,7 @@ def compact_metrics(frame: pd.DataFrame) -> pd.DataFrame:
     rows = {}
     for name in body.columns:
         values = body[name].tolist()
-        if name == "Unparseable share":
+        if name == UNREADABLE_SHARE:
             rows[name] = [fmt_share(v) for v in values]
         elif body[name].dtype.kind in "iu":
             rows[name] = [f"{int(v):,}" for v in values]
@@ -148,6 +190,12 @@ def item_view(table: pd.DataFrame, *, raw: bool = False) -> pd.DataFrame:
     view = table.loc[:, list(columns)].rename(columns=columns)
     if raw:
         view["Problem"] = view["Problem"].map(lambda s: STATUS_NAMES.get(s, s))
+    # An empty cell says what is missing in words; a table never shows a raw None.
+    blanks = {"Judge": "(no readable label)", "Experts' majority": "(no majority)",
+              **{f"Expert {c.removeprefix('expert:')}": "(no label)" for c in experts}}
+    view = view.astype(object)
+    for column in view.columns:
+        view[column] = [v if present(v) else blanks.get(column, "") for v in view[column]]
     return view.reset_index(drop=True)
 
 

@@ -406,11 +406,11 @@ def test_upload_map_save_run_and_read_agreement_in_chromium(
         assert len(rows) == 1, rows
         row = rows[0]
         assert row["Judge"] == "tiny (full precision)" and row["Prompt variant"] == "selene", row
-        # The grid's accessible table holds the values (the canvas shows them rounded to 3 decimals).
+        # Statistics are shown as text rounded to 3 decimals (as on the Studies page, in the CLI and the report).
         assert float(row["Judged"]) == expected["judged"], row
         assert float(row["Compared"]) == expected["compared"], row
-        assert float(row["Accuracy"]) == pytest.approx(expected["accuracy"], abs=1e-9), (row, expected)  # 7 of 11
-        assert float(row["Cohen's kappa"]) == pytest.approx(0.0, abs=1e-9), row  # a constant judge is chance level
+        assert float(row["Accuracy"]) == pytest.approx(expected["accuracy"], abs=5e-4), (row, expected)  # 7 of 11
+        assert float(row["Cohen's kappa"]) == pytest.approx(0.0, abs=5e-4), row  # a constant judge is chance level
         # The confusion heatmap and the label distribution come first (calibration charts may follow).
         heatmap, distribution = rendered_charts(page, 2, at_least=True)
         for experts_said, count in (("yes", expected["yes_yes"]), ("no", expected["no_yes"])):

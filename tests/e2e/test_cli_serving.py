@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -70,7 +71,8 @@ def test_a_study_runs_on_two_replicas_and_is_reported_beside_another_judge(
               "--concurrency", "1", "--max-new-tokens", "48")
     out = cli(*base, "run", study, *served)
     assert out.returncode == 0, out.stderr
-    assert "Done: 3 judged, 0 from the store, 0 failed" in out.stdout
+    # A tiny model may answer without a readable label; the summary then counts those answers.
+    assert re.search(r"Done: 3 judged( \(\d without a readable label\))?, 0 from the store, 0 failed", out.stdout), out.stdout
     # Run again: every judgment is stored, nothing is sent.
     out = cli(*base, "run", study, *served)
     assert out.returncode == 0 and "Nothing to run" in out.stderr, out.stderr

@@ -340,12 +340,13 @@ def test_full_flow_upload_map_save_run_and_agreement(studies_dir: Path, tiny_yes
     row = table.iloc[0]
     assert row["Judged"] == 12 and row["Compared"] == len(compared) == 10
     assert row["No expert majority"] == 2
-    assert row["Accuracy"] == pytest.approx(expected_accuracy)  # 6 of 10
-    assert row["Cohen's kappa"] == pytest.approx(expected_kappa, abs=1e-9)  # 0: a constant judge is chance level
-    assert row["Unparseable"] == 0
+    # Statistics are shown as text, rounded as everywhere else in the app.
+    assert row["Accuracy"] == f"{expected_accuracy:.3f}"  # 6 of 10
+    assert row["Cohen's kappa"] == f"{expected_kappa:.3f}"  # 0: a constant judge is chance level
+    assert row["Unreadable"] == 0
     # Two experts: their own alpha stands beside the judge's.
     assert "Experts' own alpha" in table.columns
-    assert any(m.label.startswith("Experts among themselves") for m in at.metric)
+    assert any(m.label == "Alpha, 2 experts among themselves" for m in at.metric)
     # Disagreements: the 4 items the experts called "no" (the judge said yes), with the judge's reasoning.
     disagreements = at.dataframe[1].value
     assert len(disagreements) == 4
@@ -475,7 +476,7 @@ def test_agreement_shows_unparseable_judgments_and_escapes_text(studies_dir: Pat
     make_study(studies_dir, judged=True)
     at = go(open_in_sidebar(start(), "demo"), "pages/4_agreement.py")
     row = at.dataframe[0].value.iloc[0]
-    assert row["Unparseable"] == 1 and row["Judged"] == 12
+    assert row["Unreadable"] == 1 and row["Judged"] == 12
     assert "1 answer of 12 (8.3%) had no readable label" in texts(at.warning)
     unreadable = at.dataframe[-1].value
     assert list(unreadable["Item"]) == ["3"] and "no **Result:** here" in unreadable.iloc[0]["Judge's raw output"]

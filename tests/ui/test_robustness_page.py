@@ -40,7 +40,7 @@ def make_pairwise_study(studies_dir: Path) -> None:
                   experts={"e0": "A" if i % 3 else "B", "e1": "A" if i % 3 or i == 3 else "B"})
              for i in range(10)]
     spec = StudySpec(slug="pairs", title="Pairs", task=TaskType.PAIRWISE, experts=["e0", "e1"],
-                     rubric=default_rubric(TaskType.PAIRWISE), variants=VARIANTS)
+                     rubric=default_rubric(TaskType.PAIRWISE), variants=VARIANTS, min_compared=5)
     study = StudyStore(studies_dir).create(spec, items)
     judge = JudgeSpec(backend="scripted", model="scripted-robustness", quantization="none", name="Scripted (not a model)")
     run_study(study, ScriptedBackend(judge, script=_answer))
@@ -56,7 +56,7 @@ def test_robustness_page_shows_every_measure(studies_dir: Path) -> None:
     assert not at.error, [e.value for e in at.error]
     table = at.dataframe[0].value
     assert list(table["Prompt variant"]) == VARIANTS
-    assert table.set_index("Prompt variant").loc["selene.layout-json", "Unparseable"] == 0.1
+    assert table.set_index("Prompt variant").loc["selene.layout-json", "Unreadable"] == "10.0%"
     labels = [m.label for m in at.metric]
     assert "Judge vs itself across variants (alpha)" in labels and "Experts among themselves (alpha)" in labels
     # forest plot, axis summary, flip matrix, items heatmap
@@ -69,7 +69,7 @@ def test_robustness_page_shows_every_measure(studies_dir: Path) -> None:
     at.selectbox(key="robust_item").set_value("0").run()
     reasons = at.dataframe[2].value
     assert list(reasons["Variant"]) == VARIANTS
-    assert reasons.set_index("Variant").loc["selene.layout-json", "Status"] == "missing_result"
+    assert reasons.set_index("Variant").loc["selene.layout-json", "Status"] == "no result line"
 
 
 def test_prompts_page_combines_axes_into_a_saved_variant_and_shows_its_diff(studies_dir: Path) -> None:

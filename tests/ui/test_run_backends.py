@@ -82,7 +82,10 @@ def test_a_study_runs_on_two_llama_servers_from_the_dashboard(studies_dir: Path)
     assert "Connection OK" in success and success.count(": OK, answered in") == 2, success
     at.button(key="run_start").click().run(timeout=600)
     assert not at.exception, [e.message for e in at.exception]
-    assert "Run finished: 3 judgments made, 0 already stored, 0 failed" in texts(at.success)
+    # The tiny model's answers may lack a readable label: the outcome is then a warning that counts them.
+    outcome = texts(at.success) + texts(at.warning)
+    assert re.search(r"Run finished.*3 judgments made( \(\d of them without a readable label\))?, 0 already stored, "
+                     r"0 failed", outcome, re.S), outcome
     study = StudyStore(studies_dir).open("demo")
     judge = study.spec.judge
     assert judge.backend == "openai" and judge.endpoints == tuple(r.url for r in replicas)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from collections.abc import Sequence
 from fractions import Fraction
@@ -18,7 +19,16 @@ from hypothesis import strategies as st
 from sklearn.metrics import cohen_kappa_score
 
 from selene_eval.errors import StatisticsError
-from selene_eval.metrics.ceiling import Ceiling, PairAgreement, expert_ceiling, substitution_statistic
+from selene_eval.statistic_names import statistic_name
+from selene_eval.metrics.ceiling import (
+    Ceiling,
+    PairAgreement,
+    expert_ceiling,
+    loo_words,
+    pair_words,
+    rater_words,
+    substitution_statistic,
+)
 from selene_eval.metrics.consensus import code_table
 
 TOL = 1e-9
@@ -77,7 +87,7 @@ def test_hand_checked_nominal() -> None:
     loo_e3 = c.leave_one_out[4]
     assert (loo_e3.rater_a, loo_e3.n) == ("e3", 7)
     assert loo_e3.accuracy == pytest.approx(5 / 7) and loo_e3.cohen_kappa == pytest.approx(10 / 24, abs=TOL)
-    assert any("leave_one_out[e1]: 3 items are left out" in n for n in c.notes)
+    assert any("Leaving out e1: 3 items are left out" in n for n in c.notes)
 
     # Substitution, e2 -> judge: panel (e1, judge, e3) per item: aaa aba bbb bab aaa bba aaa bbb
     #   counts (3,0) (2,1) (0,3) (1,2) (3,0) (1,2) (3,0) (0,3)
@@ -138,7 +148,7 @@ def test_pairs_equal_reference_libraries() -> None:
         krippendorff.alpha(reliability_data=coded.experts.T, level_of_measurement="nominal"), abs=TOL
     )
     assert any(
-        "fleiss_kappa uses only items labelled by every expert; 2 items are left out" in n for n in c.notes
+        "Fleiss' kappa uses only items labelled by every expert; 2 items are left out" in n for n in c.notes
     )
 
 
@@ -256,8 +266,8 @@ def test_undefined_values_are_nan_with_notes() -> None:
     c = expert_ceiling(frame, "judge", ["e1", "e2"], "nominal", order=["a", "b"])
     assert math.isnan(c.krippendorff_alpha) and math.isnan(c.fleiss_kappa)
     assert c.gwet_ac1 == 1.0  # AC1 is defined without variation (its chance term does not reach 1)
-    assert any(n.startswith("krippendorff_alpha is undefined") for n in c.notes)
-    assert any(n.startswith("fleiss_kappa is undefined") for n in c.notes)
+    assert any(n.startswith("Krippendorff's alpha among the experts is undefined") for n in c.notes)
+    assert any(n.startswith("Fleiss' kappa is undefined") for n in c.notes)
     assert any("outside the label order" in n for n in c.notes)
     assert math.isnan(c.substitution[0].difference)
     _check_nan_notes(c)
@@ -298,9 +308,13 @@ def _check_nan_notes(c: Ceiling) -> None:
     interval = c.level == "interval"
 
     def explained(where: str, field: str) -> bool:
+        """A note in words: "<Statistic> <where> is undefined" (no code names such as cohen_kappa)."""
         if field in ("cohen_kappa", "fleiss_kappa", "gwet_ac1") and interval:
             return any("not computed at interval level" in n for n in c.notes)
-        return any(n.startswith(f"{where}{field} is undefined") for n in c.notes)
+        start = f"{statistic_name(field)} {where}".strip() if field != "difference" else where
+        return any(n.startswith(f"{start} is undefined") for n in c.notes)
+
+    assert not any(re.search(r"cohen_kappa|fleiss_kappa|gwet_ac1|krippendorff_alpha|leave_one_out|substitution\[", n) for n in c.notes), c.notes
 
     def check_pair(p: PairAgreement, where: str) -> None:
         for field in ("cohen_kappa", "krippendorff_alpha", "accuracy"):
@@ -313,19 +327,19 @@ def _check_nan_notes(c: Ceiling) -> None:
                 assert value <= 1 + 1e-9
 
     for p in c.expert_pairs:
-        check_pair(p, f"expert_pairs[{p.rater_a} vs {p.rater_b}].")
+        check_pair(p, pair_words(p.rater_a, p.rater_b))
     for p in c.judge_vs_expert:
-        check_pair(p, f"judge_vs_expert[{p.rater_b}].")
+        check_pair(p, pair_words("the judge", p.rater_b))
     for i, p in enumerate(c.leave_one_out):
         expert = p.rater_b.removeprefix("consensus without ")
-        check_pair(p, f"leave_one_out[{expert}]." + ("judge." if i % 2 else ""))
+        check_pair(p, loo_words(expert, judge=bool(i % 2)))
     for s in c.substitution:
         if math.isnan(s.difference):
-            assert explained(f"substitution[{s.replaced}].", "difference")
+            assert explained(f"The substitution difference for {rater_words(s.replaced)}", "difference")
     for field in ("fleiss_kappa", "gwet_ac1", "krippendorff_alpha"):
         value = getattr(c, field)
         if math.isnan(value):
-            assert explained("", field), (field, c.notes)
+            assert explained("among the experts" if field == "krippendorff_alpha" else "", field), (field, c.notes)
         else:
             assert value <= 1 + 1e-9
 

@@ -44,9 +44,18 @@ def test_confusion_heatmap_has_cells_and_counts() -> None:
 
 
 def test_confusion_heatmap_empty_rows_have_zero_share() -> None:
-    frame = pd.DataFrame({"expert": ["A", "A"], "judge": ["A", "B"], "count": [0, 0]})
+    frame = pd.DataFrame({"expert": ["A", "A", "B", "B"], "judge": ["A", "B", "A", "B"], "count": [0, 0, 1, 3]})
     rows = _data(charts.confusion_heatmap(frame).to_dict())
-    assert [r["row_share"] for r in rows] == [0.0, 0.0]
+    assert [r["row_share"] for r in rows] == [0.0, 0.0, 0.25, 0.75]
+
+
+def test_confusion_heatmap_refuses_an_all_zero_matrix_and_labels_counts_as_integers() -> None:
+    # Issue 14: with nothing compared the page drew an all-zero matrix in blue, legend "0.000000".
+    with pytest.raises(ValueError, match="at least one compared item"):
+        charts.confusion_heatmap(pd.DataFrame({"expert": ["A", "A"], "judge": ["A", "B"], "count": [0, 0]}))
+    spec = charts.confusion_heatmap(pd.DataFrame({"expert": ["A"], "judge": ["A"], "count": [1]})).to_dict()
+    legend = spec["layer"][0]["encoding"]["color"]["legend"]
+    assert legend["format"] == "d" and legend["tickMinStep"] == 1
 
 
 def test_label_distribution_compares_shares() -> None:
@@ -176,13 +185,13 @@ def test_compact_metrics_turns_the_table_on_its_side() -> None:
             "Prompt variant": ["selene", "terse"],
             "Judged": [40, 38],
             "Accuracy": [0.8125, None],
-            "Unparseable share": [0.0, 0.05],
+            "Unreadable share": [0.0, 0.05],
         }
     )
     compact = compact_metrics(frame)
     assert list(compact.columns) == ["Figure", "Selene · selene", "Selene · terse"]
     assert compact.set_index("Figure").loc["Accuracy"].tolist() == ["0.812", "n/a"]
-    assert compact.set_index("Figure").loc["Unparseable share"].tolist() == ["0.0%", "5.0%"]
+    assert compact.set_index("Figure").loc["Unreadable share"].tolist() == ["0.0%", "5.0%"]
     assert compact.set_index("Figure").loc["Judged"].tolist() == ["40", "38"]
 
 

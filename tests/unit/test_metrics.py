@@ -16,6 +16,7 @@ import pytest
 
 from selene_eval.errors import SeleneEvalError, StatisticsError
 from selene_eval.metrics import METRICS, AgreementReport, agreement, consensus
+from selene_eval.statistic_names import statistic_name
 
 # --------------------------------------------------------------------------------------------------
 # helpers
@@ -23,7 +24,7 @@ from selene_eval.metrics import METRICS, AgreementReport, agreement, consensus
 
 
 def note_for(report: AgreementReport, name: str) -> list[str]:
-    return [n for n in report.notes if n.startswith(f"{name} is undefined")]
+    return [n for n in report.notes if n.startswith(f"{statistic_name(name)} is undefined")]
 
 
 @pytest.fixture(autouse=True)
@@ -267,7 +268,7 @@ def test_expert_alpha_undefined_without_overlap() -> None:
     report = agreement(table, "j", ["x", "y"], "nominal")
     assert report.experts is not None
     assert math.isnan(report.experts.krippendorff_alpha)
-    assert any(n.startswith("experts.krippendorff_alpha is undefined") for n in report.notes)
+    assert any(n.startswith("The experts' own Krippendorff's alpha is undefined") for n in report.notes)
     assert math.isfinite(report.experts.alpha_with_judge)
 
 
@@ -276,7 +277,7 @@ def test_empty_table() -> None:
     report = agreement(table, "j", ["a", "b"], "nominal")
     assert report.n_items == 0 and math.isnan(report.unparseable_share)
     assert report.to_dict()["unparseable_share"] is None
-    assert any("unparseable_share" in n for n in report.notes)
+    assert any(n.startswith("The share of unreadable judge answers is undefined") for n in report.notes)
     assert report.confusion is not None and report.confusion.to_frame().shape == (0, 0)
 
 

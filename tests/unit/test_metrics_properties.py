@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from selene_eval.errors import StatisticsError
 from selene_eval.metrics import METRICS, AgreementReport, agreement, consensus
+from selene_eval.statistic_names import statistic_name
 
 LABELS = ["a", "b", "c", "1", "2", "3"]
 CELLS = st.one_of(
@@ -59,9 +60,15 @@ def tables(draw: st.DrawFn) -> tuple[pd.DataFrame, list[str], str, list[str] | N
     return table, [f"e{i}" for i in range(n_experts)], level, order
 
 
+# How the notes name the experts' figures (the judge-vs-consensus statistics go by statistic_name).
+EXPERT_FIGURES = {"experts.krippendorff_alpha": "The experts' own Krippendorff's alpha",
+                  "experts.alpha_with_judge": "Krippendorff's alpha with the judge as one more expert"}
+
+
 def check_value(report: AgreementReport, name: str, value: float, low: float, high: float) -> None:
     if math.isnan(value):
-        assert any(n.startswith(f"{name} is undefined") for n in report.notes), (name, report.notes)
+        words = EXPERT_FIGURES.get(name) or statistic_name(name)
+        assert any(n.startswith(f"{words} is undefined") for n in report.notes), (name, report.notes)
     else:
         assert math.isfinite(value) and low - EPS <= value <= high + EPS, (name, value)
 

@@ -93,7 +93,8 @@ def test_agreement_page_shows_intervals_and_the_ceiling(studies_dir: Path) -> No
     make_study(studies_dir).close()
     at = go(open_in_sidebar(start(), "s3"), "pages/4_agreement.py")
     frame = at.dataframe[0].value
-    assert frame.iloc[0]["Cohen's kappa"] == pytest.approx(0.9)  # numbers stay numbers
+    # Shown as text, rounded as every figure of the app is (n/a where undefined, never an empty cell).
+    assert frame.iloc[0]["Cohen's kappa"] == "0.900"
     ci = frame.iloc[0]["Cohen's kappa 95% CI"]
     assert ci.startswith("[") and " – " in ci
     assert "Could the judge stand in for an expert?" in [s.value for s in at.subheader]
@@ -116,14 +117,19 @@ def test_subgroups_per_category_in_the_report_json_and_on_the_page(studies_dir: 
     rows = subgroups["category"]
     assert [r["value"] for r in rows] == ["<b>cards</b>", "loans", None]
     assert [r["agreement"]["n_compared"] for r in rows] == [18, 18, 4]
-    assert all(any("fewer than 30" in w for w in r["agreement"]["warnings"]) for r in rows)
-    assert all("cohen_kappa" in r["agreement"]["intervals"] for r in rows)
+    assert all(any("fewer than 30" in w for w in r["agreement"]["warnings"]) for r in rows[:2])
+    assert all("cohen_kappa" in r["agreement"]["intervals"] for r in rows[:2])
+    # 4 compared items, under the study's minimum of 10: no statistic, no interval, and the reason.
+    few = rows[2]["agreement"]
+    assert few["metrics"]["cohen_kappa"] is None and few["intervals"] == {}
+    assert any("fewer than this study's minimum of 10" in w for w in few["warnings"])
 
     at = go(open_in_sidebar(start(), "s3"), "pages/4_agreement.py")
     assert "Agreement by category" in [s.value for s in at.subheader]
     table = at.table[2].value
     assert list(table.index) == [r"\<b\>cards\</b\>", "loans", "(no category)"]  # user text escaped
-    assert set(table["Note"]) == {"fewer than 30 items"}
+    assert list(table["Note"]) == ["fewer than 30 items"] * 2 + ["n/a: fewer than this study's minimum of 10 compared items"]
+    assert table.loc["(no category)", "Accuracy"] == "n/a"
 
 
 def test_no_subgroups_without_categories(studies_dir: Path) -> None:  # noqa: F811
