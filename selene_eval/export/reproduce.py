@@ -19,6 +19,7 @@ from selene_eval.backends.base import JudgeSpec
 from selene_eval.prompts.rubric import default_rubric
 from selene_eval.report import StudyReport
 from selene_eval.store.judgments import RunRecord
+from selene_eval.store.spec import DEFAULT_MIN_COMPARED
 from selene_eval.store.studies import Study
 
 CLI = "python -m selene_eval"
@@ -110,6 +111,8 @@ def import_commands(study: Study) -> list[str]:
         words += ["--label-map", *plain]
     words += [f"--label-map={pair}" for pair in pairs if pair.startswith("-")]
     words += ["--study", spec.slug, *_option("--title", spec.title)]
+    if spec.min_compared != DEFAULT_MIN_COMPARED:  # changed on the Agreement page: the statistics depend on it
+        words += ["--min-items", str(spec.min_compared)]
     if spec.rubric != default_rubric(spec.task):
         text = yaml.safe_dump(spec.rubric.model_dump(), sort_keys=False, allow_unicode=True, width=100)
         lines += [f"cat > {RUBRIC_FILE} <<'SELENE_EVAL_RUBRIC'", text.rstrip("\n"), "SELENE_EVAL_RUBRIC"]

@@ -16,6 +16,7 @@ import pytest
 from selene_eval.backends.base import JudgeSpec
 from selene_eval.cli import main
 from selene_eval.export.reproduce import judge_flags, judge_from_flags
+from selene_eval.store import StudyStore
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,7 +59,8 @@ def test_the_reports_commands_rebuild_the_same_judgments_in_a_fresh_folder(tmp_p
     cli = ["--studies-dir", str(studies)]
     assert main([*cli, "import", str(source), "--task", "binary", "--map", "id=qid", "input=question",
                  "response=answer", "expert=verdict", "--label-map", "Correct=yes", "wrong=no",
-                 "--label-map=-1=no", "--label-map", "n/a=", "--study", "sums", "--title=-Sums 'v2' & co", "--rubric", str(rubric)]) == 0
+                 "--label-map=-1=no", "--label-map", "n/a=", "--study", "sums", "--title=-Sums 'v2' & co", "--rubric", str(rubric),
+                 "--min-items", "4"]) == 0
     # A pilot on two variants (one added to the study by the run), a larger pilot with another seed and a
     # second judge with other settings on a third sample: three selections no "first N" would repeat.
     assert main([*cli, "run", "sums", "--backend", "scripted", "--limit", "6", "--variants", "selene",
@@ -91,6 +93,7 @@ def test_the_reports_commands_rebuild_the_same_judgments_in_a_fresh_folder(tmp_p
                           text=True, timeout=600)
     assert done.returncode == 0, f"{commands}\n---\n{done.stderr}"
     assert stored_judgments(fresh / "studies", "sums") == original
+    assert StudyStore(fresh / "studies").open("sums").spec.min_compared == 4  # the statistics rest on it too
     assert (fresh / "report.html").is_file()
 
 
@@ -124,7 +127,6 @@ def test_judge_flags_give_the_same_judge_whatever_the_study_had_before(spec: Jud
 def test_a_study_from_a_public_dataset_says_how_to_make_it_again(shared_datasets: Path, tmp_path: Path) -> None:
     from selene_eval.datasets import KQA, create_study_from_dataset
     from selene_eval.export.reproduce import import_commands
-    from selene_eval.store import StudyStore
 
     study = create_study_from_dataset(KQA, shared_datasets / "kqa_physician_nli", StudyStore(tmp_path), "kqa")
     lines = import_commands(study)
