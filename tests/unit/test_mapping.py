@@ -269,9 +269,11 @@ def test_long_format_items() -> None:
     assert report.ok and codes(report) == {"items_without_labels"}
 
 
-def test_long_format_without_id_is_a_mapping_error() -> None:
-    with pytest.raises(MappingError, match="needs an id column"):
-        build_items(frame(LONG_ROWS), ColumnMapping(input="q", response="a", annotator="who", label="lab"), B)
+def test_long_format_without_id_is_a_validation_error_in_words() -> None:
+    items, report = build_items(frame(LONG_ROWS), ColumnMapping(input="q", response="a", annotator="who", label="lab"), B)
+    (issue,) = [i for i in report.errors if i.code == "missing_role"]
+    assert items == [] and "needs an item id column" in issue.message
+    assert "--" not in issue.message + issue.fix and issue.command == "--map id=COLUMN"
 
 
 # --- real data -----------------------------------------------------------------------------------------------------
