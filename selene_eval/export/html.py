@@ -189,6 +189,7 @@ _DATA = """
 <tr><th>Experts</th><td>{{ experts | join(", ") if experts else "none" }}</td></tr>
 <tr><th>Items with an experts' majority</th><td class="num">{{ n_majority | fmt }}</td></tr>
 {% if source %}<tr><th>Source file</th><td>{{ source.file_name }} ({{ source.format }}{% if source.encoding %}, {{ source.encoding }}{% endif %}, {{ source.n_rows | fmt }} rows)<br><span class="muted">SHA-256 {{ source.sha256 }}</span></td></tr>{% endif %}
+{% if skipped_rows %}<tr><th>Rows left out on import</th><td>{{ skipped_rows | length | fmt }}: {% for s in skipped_rows %}row {{ s.row }} ({{ s.reason }}){{ "; " if not loop.last }}{% endfor %}</td></tr>{% endif %}
 <tr><th>Study created</th><td>{{ created_at }}</td></tr>
 </table>
 <h3>Label distribution</h3>
@@ -452,7 +453,7 @@ def data_section(ctx: ReportContext) -> ReportSection:
         n_items=len(frame), n_groups=int(frame["group_id"].dropna().nunique()),
         experts=[c.removeprefix("expert:") for c in experts], expert_headings=list(expert_label_headings(experts).values()),
         n_majority=int(frame["consensus"].notna().sum()),
-        source=spec.source, created_at=spec.created_at, distribution=distribution,
+        source=spec.source, skipped_rows=spec.skipped_rows, created_at=spec.created_at, distribution=distribution,
         categories=list(categories.items())[:50],
         mapping=[(role, ", ".join(map(str, col)) if isinstance(col, list) else col) for role, col in spec.mapping.items()],
         label_map=list(spec.label_map.items()),

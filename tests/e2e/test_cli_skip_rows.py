@@ -45,3 +45,16 @@ def test_skip_bad_ids_imports_the_other_rows_and_records_the_skipped_ones(
     finally:
         study.close()
     assert "skipped_rows:" in (tmp_path / "studies" / "s" / "study.yaml").read_text(encoding="utf-8")
+
+
+def test_the_html_report_names_the_skipped_rows(tmp_path: Path) -> None:
+    from selene_eval.export import build_html_report
+
+    upload = write_file(tmp_path / "labels.csv")
+    assert main(["--studies-dir", str(tmp_path / "studies"), "import", str(upload), *ARGS, "--skip-bad-ids"]) == 0
+    study = StudyStore(tmp_path / "studies").open("s")
+    try:
+        html = build_html_report(study, n_resamples=0)
+    finally:
+        study.close()
+    assert "Rows left out on import</th><td>3: row 3 (no item id); row 5 (item id &#39;q5&#39; is on 2 rows)" in html
