@@ -46,7 +46,7 @@ def import_file() -> None:
         raw_values = ui.distinct_labels(table, mapping)
         st.subheader("What the labels mean")
         rubric = rubric_editor(task)
-        label_map = ui.label_map_editor(raw_values, task, rubric)
+        label_map = ui.label_map_editor(raw_values, task)
         st.subheader("Check")
         skipped = skip_rows_choice(bad_id_rows(table, mapping, uploaded.file_id), table.n_rows)
         items, report = ui.validate(table, mapping, task, label_map, uploaded.file_id, list(skipped))

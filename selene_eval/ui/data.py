@@ -273,11 +273,13 @@ def rubric_key(task: TaskType, part: str) -> str:
 
 
 def rubric_editor(task: TaskType) -> Rubric | None:
-    """The rubric the study will start with, editable beside the label meanings; ``None`` while a field is empty.
+    """What each label means, from the rubric the study will start with, and that rubric, editable below it;
+    returns the rubric (``None`` while a field of it is empty).
 
-    The labels' meanings depend on it (``yes`` = passes this rubric), so it is chosen here, with the labels;
-    the Prompts page edits it later.
+    The labels' meanings depend on it (``yes`` = passes this rubric), so it is shown and chosen here, with
+    the label mapping; the Prompts page edits it later.
     """
+    meanings = st.container()  # drawn above the editor, filled once the edits are known
     rubric = default_rubric(task)
     default(rubric_key(task, "objective"), rubric.objective)
     for label, text in rubric.descriptions.items():
@@ -295,7 +297,11 @@ def rubric_editor(task: TaskType) -> Rubric | None:
     if empty:
         st.error(f"Fill in {' and '.join(empty)} in the rubric above.", icon=":material/edit_note:")
         return None
-    return Rubric(objective=objective, descriptions=descriptions)
+    edited = Rubric(objective=objective, descriptions=descriptions)
+    meanings.markdown("**What the labels mean in this study**  \n" + "  \n".join(
+        f"**{md_escape(label)}** = {md_escape(meaning)}" for label, meaning in label_meanings(task, edited).items()
+    ))
+    return edited
 
 
 def label_meanings(task: TaskType, rubric: Rubric) -> dict[str, str]:
@@ -321,19 +327,15 @@ _SHORT_MEANINGS: dict[TaskType, dict[str, str]] = {
 }
 
 
-def label_map_editor(raw_values: Sequence[str], task: TaskType, rubric: Rubric | None = None) -> dict[str, str | None]:
+def label_map_editor(raw_values: Sequence[str], task: TaskType) -> dict[str, str | None]:
     """One dropdown per distinct raw label value, pre-filled by ``suggest_label_map``; returns the label map.
 
     Values the suggestion does not know start empty ("choose"), and stay out of the map until chosen, so
     the validation report blocks saving until each has a meaning. "(no label)" means the cell counts as if
-    the expert gave no label (e.g. "skipped"). What each label means (from ``rubric``) is shown above the
-    dropdowns and beside each choice; values that spell one word (``no``, ``No.``) but are given different
-    meanings are flagged.
+    the expert gave no label (e.g. "skipped"). What each chosen label means is shown beside it (the rubric's
+    full wording is above, see :func:`rubric_editor`); values that spell one word (``no``, ``No.``) but are
+    given different meanings are flagged.
     """
-    if rubric is not None:
-        st.markdown("**What the labels mean in this study**  \n" + "  \n".join(
-            f"**{md_escape(label)}** = {md_escape(meaning)}" for label, meaning in label_meanings(task, rubric).items()
-        ))
     if not raw_values:
         st.info("No label values found yet: choose the expert label column(s) above.")
         return {}
