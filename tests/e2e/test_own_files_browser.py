@@ -199,6 +199,7 @@ def test_one_session_uploads_three_files_and_each_study_holds_what_its_file_mean
         expect(page.locator(".st-key-data_experts").get_by_text("label", exact=True)).to_be_visible()
         for raw, suggested in {"yes": "yes", "Yes": "yes", "No.": "no", "yse": ""}.items():
             expect(label_box(page, B, raw)).to_have_value(suggested)
+        expect(meanings).to_contain_text("passes the rubric: \u201cIs the response correct")  # file 1's edit is gone
         expect(page.get_by_role("button", name="Save the study")).to_have_count(0)  # "yse" has no meaning yet
         # A slip is flagged beside the row: "yes" made to mean no while "Yes" means yes.
         testing_browser.choose(page, label_box(page, B, "yes"), "no")
