@@ -37,7 +37,7 @@ def import_file() -> None:
     raw_preview(table)
 
     st.subheader("What the columns mean")
-    task = ui.task_picker("data_task")
+    task = ui.task_picker("data_task", list(table.frame.columns))
     if task is None:
         st.info("Choose what your experts judged to continue.")
         return

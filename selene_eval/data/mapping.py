@@ -223,6 +223,16 @@ def guess_mapping(columns: Sequence[str], task: TaskType) -> ColumnMapping:
     return ColumnMapping(**chosen, experts=experts)
 
 
+def looks_pairwise(columns: Sequence[str]) -> tuple[str, str] | None:
+    """The two response columns when the names say the file compares two responses (``response_a`` and
+    ``response_b``, ``answer1`` and ``answer2`` ...), else ``None``. Column names cannot tell yes/no labels
+    from 1-5 scores, so that choice is never guessed."""
+    guess = guess_mapping(columns, TaskType.PAIRWISE)
+    if guess.response is not None and guess.response_b is not None:
+        return guess.response, guess.response_b
+    return None
+
+
 def _pick(free: Mapping[str, str], candidates: Sequence[str]) -> str | None:
     """The first column named exactly like a candidate, else one whose name starts or ends with one."""
     for candidate in candidates:

@@ -20,6 +20,7 @@ from selene_eval.data import (
     conflicting_spellings,
     distinct_label_values,
     guess_mapping,
+    looks_pairwise,
     read_table,
     rows_with_bad_ids,
     suggest_label_map,
@@ -117,18 +118,27 @@ def read_upload(uploaded: "UploadedFile") -> TableFile:
     )
 
 
-def task_picker(key: str) -> TaskType | None:
-    """A radio with the three tasks in plain words, none chosen at first; returns the choice (or ``None``)."""
+def task_picker(key: str, columns: Sequence[str] = ()) -> TaskType | None:
+    """A radio with the three tasks in plain words, none chosen at first; returns the choice (or ``None``).
+
+    When ``columns`` name two responses, a caption says the file looks like an A-vs-B comparison (a hint
+    only: the user chooses, for every new file).
+    """
     options = list(TaskType)
     default(key, None)
     keep_valid(key, [*options, None], None)
-    return st.radio(
+    task = st.radio(
         "What did your experts judge?",
         options,
         key=key,
         format_func=lambda t: TASK_NAMES[t],
         help="This decides the labels: 1-5 scores, yes/no, or A/B (experts may also say tie).",
     )
+    pair = looks_pairwise(columns)
+    if pair is not None and task is not TaskType.PAIRWISE:
+        st.caption(f"The columns {md_escape(pair[0])} and {md_escape(pair[1])} look like two responses to "
+                   f"compare: {md_escape(TASK_NAMES[TaskType.PAIRWISE])}?")
+    return task
 
 
 def _seed_mapping(guess: ColumnMapping, columns: Sequence[str]) -> None:

@@ -111,6 +111,7 @@ def test_two_files_in_a_row_and_a_pairwise_one_each_get_their_own_meanings(studi
     # File 2 in the same session: nothing of file 1's choices is carried over.
     upload(at, "second.csv", second_csv())
     assert at.radio(key="data_task").value is None  # chosen again for each file
+    assert "look like two responses" not in texts(at.caption)
     ok(at.radio(key="data_task").set_value(B).run())
     boxes = {raw: at.selectbox(key=label_value_key(B, raw)) for raw in SECOND_MEANING}
     assert {raw: box.value for raw, box in boxes.items()} == {"yes": "yes", "Yes": "yes", "No.": "no", "yse": None}
@@ -133,6 +134,7 @@ def test_two_files_in_a_row_and_a_pairwise_one_each_get_their_own_meanings(studi
     # File 3: a pairwise file after the yes/no ones.
     upload(at, "preferences.csv", pairwise_csv())
     assert at.radio(key="data_task").value is None
+    assert "response_a and response_b look like two responses to compare" in texts(at.caption)
     ok(at.radio(key="data_task").set_value(P).run())
     assert at.selectbox(key="data_role_response_b").value == "response_b"
     assert at.multiselect(key="data_experts").value == ["winner"]

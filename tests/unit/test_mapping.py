@@ -296,3 +296,11 @@ def test_kqa_physician_file_three_experts_per_item() -> None:
     assert all(all(v in ("yes", "no") for v in i.experts.values()) for i in items)
     raw = table.frame["label_0"].tolist()
     assert [i.experts["label_0"] for i in items] == ["yes" if v == "Entailment" else "no" for v in raw]
+
+
+def test_looks_pairwise_only_from_two_response_columns() -> None:
+    from selene_eval.data import looks_pairwise
+
+    assert looks_pairwise(["prompt", "response_a", "response_b", "winner"]) == ("response_a", "response_b")
+    assert looks_pairwise(["question", "answer1", "answer2", "preferred"]) == ("answer1", "answer2")
+    assert looks_pairwise(["id", "question", "answer", "label"]) is None
