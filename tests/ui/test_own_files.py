@@ -225,6 +225,17 @@ def test_saved_labels_are_shown_as_the_experts_canonical_labels_in_tables_and_re
         assert "hallucination: " not in html
     finally:
         study.close()
+    # The Agreement page's disagreements show the stored (mapped) label under "Expert label".
+    at = ok(AppTest.from_file(APP, default_timeout=60).run())
+    ok(at.selectbox(key="app_study").set_value("halu").run())
+    ok(at.switch_page("pages/4_agreement.py").run())
+    tables = [df.value for df in at.dataframe if "Expert label" in df.value.columns]
+    assert tables, [list(df.value.columns) for df in at.dataframe]
+    meant = {f"h{k}": "no" if v == "yes" else "yes" for k, v in enumerate(HALLUCINATION, start=1)}
+    rows = tables[0]
+    assert len(rows) and all(meant[item] == label for item, label in zip(rows["Item"], rows["Expert label"]))
+    assert (rows["Judge"] != rows["Expert label"]).all()
+    assert not [c for df in at.dataframe for c in df.value.columns if "hallucination" in str(c)]
 
 
 @pytest.mark.parametrize("n_experts", [1, 3])
