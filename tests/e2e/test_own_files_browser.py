@@ -66,6 +66,11 @@ def write_files(folder: Path) -> tuple[Path, Path, Path]:
     second = folder / "second.csv"
     second.write_text("id,question,answer,label\n" + "".join(
         f"s{k},Question {k}?,Answer {k}.,{v}\n" for k, v in enumerate(SECOND, start=1)), encoding="utf-8")
+    ids = [f"q{k}" for k in range(1, 15)]
+    ids[2], ids[8] = "", "q5"  # row 3 has no id; rows 5 and 9 share one
+    (folder / "bad_ids.csv").write_text("id,question,answer,label\n" + "".join(
+        f"{i},Question {k}?,Answer {k}.,{'yes' if k % 3 else 'no'}\n" for k, i in enumerate(ids, start=1)),
+        encoding="utf-8")
     third = folder / "preferences.csv"
     third.write_text("prompt,response_a,response_b,winner\n" + "".join(
         f"Task {k},First answer {k},Second answer {k},{w}\n" for k, w in enumerate(WINNER, start=1)), encoding="utf-8")
@@ -94,6 +99,9 @@ def page(tmp_path: Path, studies_dir: Path) -> Iterator[Page]:
             tmp_path / "profile", timeout_ms=TIMEOUT_MS, viewport={"width": 1400, "height": 3000}))
         page = context.new_page()
         page.goto(url)
+        # Assertions wait as long as actions: on a busy machine a rerun can take more than expect's 5 s default.
+        expect.set_options(timeout=TIMEOUT_MS)
+        stack.callback(expect.set_options, timeout=5_000)
         yield page
 
 
@@ -123,10 +131,10 @@ def upload(page: Page, path: Path, replacing: Path | None = None) -> None:
     uploader = page.locator('[data-testid="stFileUploader"]')
     if replacing is not None:
         uploader.get_by_role("button", name=f"Remove {replacing.name}").click()
-        expect(page.get_by_text(re.compile(rf"^{re.escape(replacing.name)}: 12 rows"))).to_have_count(0)
+        expect(page.get_by_text(re.compile(rf"^{re.escape(replacing.name)}: \d+ rows"))).to_have_count(0)
         settle(page)
     uploader.locator('input[type="file"]').set_input_files(str(path))
-    expect(page.get_by_text(re.compile(rf"^{re.escape(path.name)}: 12 rows, 4 columns, read as"))).to_be_visible()
+    expect(page.get_by_text(re.compile(rf"^{re.escape(path.name)}: \d+ rows, 4 columns, read as"))).to_be_visible()
     settle(page)
 
 
@@ -137,12 +145,12 @@ def choose_task(page: Page, task: TaskType) -> None:
     settle(page)
 
 
-def save(page: Page, slug: str) -> None:
-    expect(page.get_by_text(re.compile(r"12 items ready from 12 rows"))).to_be_visible()
+def save(page: Page, slug: str, ready: str = "12 items ready from 12 rows") -> None:
+    expect(page.get_by_text(ready, exact=False)).to_be_visible()
     settle(page)
     page.locator(".st-key-data_slug input").fill(slug)
     page.get_by_role("button", name="Save the study").click()
-    expect(page.get_by_text("Saved study")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Saved study .* with \d+ items"))).to_be_visible()  # not the tab "Open a saved study"
     expect(page.get_by_role("combobox", name="Current study")).to_have_value(re.compile(rf"\({re.escape(slug)}\)$"))
     settle(page)
 
@@ -177,7 +185,9 @@ def test_one_session_uploads_three_files_and_each_study_holds_what_its_file_mean
         page.get_by_text("Edit the rubric", exact=False).click()
         objective = page.locator(f".st-key-{rubric_key(B, 'objective')} textarea")
         objective.fill(OBJECTIVE)
-        objective.press("Control+Enter")
+        # Leaving the field commits it (one rerun). Ctrl+Enter would commit too, but the field would keep the
+        # focus, and the next click elsewhere would blur it in the middle of opening a dropdown.
+        objective.blur()
         expect(meanings).to_contain_text(f"yes = the response passes the rubric: \u201c{OBJECTIVE}\u201d")
         settle(page)
         for raw, meaning in HALLUCINATION_MEANING.items():
@@ -185,6 +195,13 @@ def test_one_session_uploads_three_files_and_each_study_holds_what_its_file_mean
             settle(page)
         for raw, meaning in HALLUCINATION_MEANING.items():
             expect(label_box(page, B, raw)).to_have_value(meaning)
+        # The preview shows the labels as they will be saved: key columns first, under "Expert label".
+        preview = page.get_by_test_id("stExpander").filter(has_text="as they will be saved")
+        preview.get_by_text("as they will be saved").click()
+        headers = preview.locator('th[role="columnheader"]')
+        expect(headers.first).to_be_attached()
+        assert headers.all_text_contents()[:2] == ["Item", "Expert label"], headers.all_text_contents()
+        assert "hallucination" not in headers.all_text_contents()
         save(page, "halueval")
         no_exception(page)
         assert saved_labels(studies_dir, "halueval") == {
@@ -226,4 +243,18 @@ def test_one_session_uploads_three_files_and_each_study_holds_what_its_file_mean
             str(k): {"winner": WINNER_MEANING[w]} for k, w in enumerate(WINNER, start=1)}
         study = StudyStore(studies_dir).open("preferences")
         assert study.spec.task is P
+        study.close()
+
+        # File 4: two bad ids. Skipping their rows imports the rest and the study records which were left out.
+        bad_ids = tmp_path / "bad_ids.csv"
+        upload(page, bad_ids, replacing=third)
+        choose_task(page, B)
+        expect(page.get_by_text("1 item id occurs on more than one row", exact=False)).to_be_visible()
+        page.locator(".st-key-data_skip_bad_ids label").click()
+        save(page, "bad-ids", ready="11 items ready from 14 rows (3 skipped)")
+        no_exception(page)
+        study = StudyStore(studies_dir).open("bad-ids")
+        assert [(s.row, s.reason) for s in study.spec.skipped_rows] == [
+            (3, "no item id"), (5, "item id 'q5' is on 2 rows"), (9, "item id 'q5' is on 2 rows")]
+        assert len(study.items) == 11
         study.close()
