@@ -8,7 +8,8 @@ the real file input:
    edited beside the label mapping;
 2. a yes/no file with its own spellings (``yes``, ``Yes``, ``No.``, and the typo ``yse``), which must open
    with nothing of file 1's choices: no task chosen, ``yes`` suggested as yes again (not file 1's ``no``);
-3. a pairwise file after the yes/no ones, which must not open as "Yes or no".
+3. a pairwise file after the yes/no ones, which must not open as "Yes or no";
+4. a file with a missing and a repeated item id, whose rows are skipped (and recorded) instead of refusing it.
 
 Each is saved as a study and read back with the store: the studies hold exactly the labels each file means.
 Streamlit widgets are found by their keys (``.st-key-<key>``), and every step waits on a condition (a text,
@@ -168,7 +169,7 @@ def no_exception(page: Page) -> None:
     assert shown.count() == 0, shown.first.inner_text()
 
 
-def test_one_session_uploads_three_files_and_each_study_holds_what_its_file_means(
+def test_one_session_uploads_four_files_and_each_study_holds_what_its_file_means(
     page: Page, tmp_path: Path, studies_dir: Path
 ) -> None:
     first, second, third = write_files(tmp_path)
