@@ -186,8 +186,8 @@ def test_one_session_uploads_four_files_and_each_study_holds_what_its_file_means
         page.get_by_text("Edit the rubric", exact=False).click()
         objective = page.locator(f".st-key-{rubric_key(B, 'objective')} textarea")
         objective.fill(OBJECTIVE)
-        # Leaving the field commits it (one rerun). Ctrl+Enter would commit too, but the field would keep the
-        # focus, and the next click elsewhere would blur it in the middle of opening a dropdown.
+        # Leaving the field commits it (one rerun). With Ctrl+Enter instead the field kept the focus, and the
+        # dropdown clicked next now and then did not open (its click also blurred the field).
         objective.blur()
         expect(meanings).to_contain_text(f"yes = the response passes the rubric: \u201c{OBJECTIVE}\u201d")
         settle(page)
