@@ -13,9 +13,9 @@ import pandas as pd
 
 from selene_eval import frames
 from selene_eval.backends.base import JudgeSpec
+from selene_eval.expert_labels import expert_label_headings
 
 # confusion_frame and distribution_frame are re-exported: pages reach them as ui.confusion_frame etc.
-from selene_eval.expert_labels import expert_label_headings
 from selene_eval.frames import NOT_JUDGED, confusion_frame, distribution_frame, present  # noqa: F401
 from selene_eval.items import SUBGROUP_PREFIX, subgroup_columns
 from selene_eval.metrics import METRICS
