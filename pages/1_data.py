@@ -4,8 +4,15 @@ import streamlit as st
 
 from selene_eval import ui
 from selene_eval.errors import SeleneEvalError
-from selene_eval.items import items_frame
-from selene_eval.ui.data import public_dataset_form
+from selene_eval.ui.data import (
+    bad_id_rows,
+    preview_frame,
+    public_dataset_form,
+    raw_preview,
+    rubric_editor,
+    skip_rows_choice,
+    start_upload,
+)
 
 ui.declare("data", slug="", title="", description="", overwrite=False, open_choice=None, slug_for=None)
 
@@ -26,10 +33,11 @@ def import_file() -> None:
         f"{ui.plural(len(table.frame.columns), 'column')}, read as {ui.md_escape(table.format)}"
         + (f" ({ui.md_escape(table.encoding)})" if table.encoding else "")
     )
-    st.dataframe(table.frame.head(50), hide_index=True, width="stretch", height=240)
+    start_upload(uploaded.file_id)
+    raw_preview(table)
 
     st.subheader("What the columns mean")
-    task = ui.task_picker("data_task")
+    task = ui.task_picker("data_task", list(table.frame.columns))
     if task is None:
         st.info("Choose what your experts judged to continue.")
         return
@@ -37,17 +45,20 @@ def import_file() -> None:
         mapping = ui.mapping_editor(list(table.frame.columns), task, (uploaded.file_id, task))
         raw_values = ui.distinct_labels(table, mapping)
         st.subheader("What the labels mean")
+        rubric = rubric_editor(task)
         label_map = ui.label_map_editor(raw_values, task)
         st.subheader("Check")
-        items, report = ui.validate(table, mapping, task, label_map, uploaded.file_id)
+        skipped = skip_rows_choice(bad_id_rows(table, mapping, uploaded.file_id), table.n_rows)
+        items, report = ui.validate(table, mapping, task, label_map, uploaded.file_id, list(skipped))
     except SeleneEvalError as exc:
         ui.show_error(exc, title="The mapping needs a change")
         return
     ui.validation_report(report)
     if items:
         with st.expander(f"Preview the {ui.plural(len(items), 'item')} as they will be saved"):
-            st.dataframe(items_frame(items[:200]), hide_index=True, width="stretch")
-    if not report.ok:
+            view, config = preview_frame(items[:200])
+            st.dataframe(view, hide_index=True, width="stretch", column_config=config)
+    if not report.ok or rubric is None:
         return
 
     st.subheader("Save as a study")
@@ -71,6 +82,7 @@ def import_file() -> None:
                 table, mapping, task, label_map, items,
                 slug=st.session_state["data_slug"], title=st.session_state["data_title"],
                 description=st.session_state["data_description"], overwrite=st.session_state["data_overwrite"],
+                rubric=rubric, skipped_rows=skipped,
             )
         except SeleneEvalError as exc:
             ui.show_error(exc, title="The study was not saved")

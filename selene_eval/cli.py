@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing study of that name")
     p.add_argument("--min-items", type=int, default=10, metavar="N",
                    help="warn below N labelled items; statistics on fewer compared items are n/a (default 10)")
+    p.add_argument("--skip-bad-ids", action="store_true",
+                   help="leave out the rows whose item id is empty or repeated (they are listed in study.yaml) "
+                        "instead of refusing the file")
 
     p = sub.add_parser("run", help="judge a study's items with the model")
     p.add_argument("study", metavar="SLUG")
@@ -183,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _cmd_import(args: argparse.Namespace) -> int:
     import yaml
 
-    from selene_eval.data import ColumnMapping, build_items, parse_label_map, read_table
+    from selene_eval.data import ColumnMapping, build_items, parse_label_map, read_table, rows_with_bad_ids
     from selene_eval.prompts import Rubric, default_rubric, find_variant, load_template_file
     from selene_eval.store import StudyStore, new_study_spec, validate_slug
 
@@ -197,11 +200,13 @@ def _cmd_import(args: argparse.Namespace) -> int:
     table = read_table(args.file)
     mapping = ColumnMapping.from_pairs(args.mapping)
     label_map = parse_label_map(args.label_map, task)
-    items, report = build_items(table.frame, mapping, task, label_map, min_items=args.min_items)
+    skipped = rows_with_bad_ids(table.frame, mapping) if args.skip_bad_ids else {}
+    items, report = build_items(table.frame, mapping, task, label_map, min_items=args.min_items, skip_rows=skipped)
     if not report.ok:
         raise ValidationFailed(report)
     for issue in report.warnings:
-        print(f"warning: {issue.message}" + (f" {issue.fix}" if issue.fix else ""), file=sys.stderr)
+        print(f"warning: {issue.message}" + (f" {issue.fix}" if issue.fix else "")
+              + (f" On the command line: {issue.command}" if issue.command else ""), file=sys.stderr)
 
     rubric = default_rubric(task)
     if args.rubric:
@@ -219,7 +224,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     spec = new_study_spec(
         table, mapping, task, label_map, items,
         slug=args.study, title=args.title or Path(args.file).name, rubric=rubric,
-        variants=args.variants, custom_variants=custom,
+        variants=args.variants, custom_variants=custom, skipped_rows=skipped,
     )
     # The same minimum holds for the statistics: a kappa from two compared items is shown as n/a.
     spec.min_compared = max(1, args.min_items)

@@ -133,3 +133,41 @@ def stop_process_group(process: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def served_dashboard(env: Mapping[str, str], log: Path, cwd: Path, *, timeout_s: float = 60) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port with ``env``, awaited; yields its URL and stops it on leaving.
+
+    Raises :class:`ServerDidNotStart` (the log is in ``log``) when it does not answer within ``timeout_s``.
+    """
+    port = free_port()
+    process = start_streamlit(port, env, log, cwd)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_served(process, url, timeout_s=timeout_s)
+        yield url
+    finally:
+        stop_process_group(process)
+
+
+def settle(page: Any, timeout_ms: float = 30_000) -> None:
+    """Wait until the dashboard in ``page`` is idle: the app says its script is not running (nor a rerun
+    requested: a widget that was just changed sets that at once), the status widget is gone and no element
+    is marked stale (what the last run did not redraw yet).
+
+    The status widget alone is not enough: it appears only a moment after a run starts, so a check made in
+    between would pass while the page is about to be redrawn (an open dropdown would close under a click).
+    """
+    page.wait_for_function(
+        """() => document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState === 'notRunning'
+                 && !document.querySelector('[data-testid="stStatusWidget"]')
+                 && !document.querySelector('[data-stale="true"]')""",
+        timeout=timeout_ms,
+    )
+
+
+def choose(page: Any, combobox: Any, option: str) -> None:
+    """Pick ``option`` (its exact text) in a Streamlit selectbox or multiselect (``combobox``, a Locator)."""
+    combobox.click()
+    page.get_by_role("option", name=option, exact=True).click()

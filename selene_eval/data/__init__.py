@@ -7,9 +7,12 @@ values mean, and ``build_items`` returns the items with a ``ValidationReport`` l
 from selene_eval.data.mapping import (
     ColumnMapping,
     build_items,
+    conflicting_spellings,
     distinct_label_values,
     guess_mapping,
+    looks_pairwise,
     parse_label_map,
+    rows_with_bad_ids,
     suggest_label_map,
 )
 from selene_eval.data.readers import SUPPORTED_FORMATS, ReadLimits, TableFile, cell_text, read_table
@@ -24,9 +27,12 @@ __all__ = [
     "ValidationReport",
     "build_items",
     "cell_text",
+    "conflicting_spellings",
     "distinct_label_values",
     "guess_mapping",
+    "looks_pairwise",
     "parse_label_map",
     "read_table",
+    "rows_with_bad_ids",
     "suggest_label_map",
 ]

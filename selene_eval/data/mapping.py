@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -223,6 +223,16 @@ def guess_mapping(columns: Sequence[str], task: TaskType) -> ColumnMapping:
     return ColumnMapping(**chosen, experts=experts)
 
 
+def looks_pairwise(columns: Sequence[str]) -> tuple[str, str] | None:
+    """The two response columns when the names say the file compares two responses (``response_a`` and
+    ``response_b``, ``answer1`` and ``answer2`` ...), else ``None``. Column names cannot tell yes/no labels
+    from 1-5 scores, so that choice is never guessed."""
+    guess = guess_mapping(columns, TaskType.PAIRWISE)
+    if guess.response is not None and guess.response_b is not None:
+        return guess.response, guess.response_b
+    return None
+
+
 def _pick(free: Mapping[str, str], candidates: Sequence[str]) -> str | None:
     """The first column named exactly like a candidate, else one whose name starts or ends with one."""
     for candidate in candidates:
@@ -385,7 +395,8 @@ class _LabelResolver:
         more = f" and {len(by_count) - 10} more" if len(by_count) > 10 else ""
         columns = {column for cells in self.unmapped.values() for _, column in cells}
         example_raw = by_count[0][0]
-        example_label = suggest_label_map([example_raw], self.task).get(example_raw) or self.task.expert_labels[0]
+        # Only a value whose meaning is known gets a concrete example: "n0=yes" would suggest a wrong meaning.
+        example_label = suggest_label_map([example_raw], self.task).get(example_raw) or "LABEL"
         allowed = ", ".join(self.task.expert_labels)
         return [error(
             "unmapped_labels",
@@ -393,8 +404,10 @@ class _LabelResolver:
             f"({allowed}) and not in the label map: {listed}{more}.",
             column=next(iter(columns)) if len(columns) == 1 else None,
             rows=[row for cells in self.unmapped.values() for row, _ in cells],
-            fix=f"Say what each value means: on the command line --label-map \"{example_raw}={example_label}\" (one per "
-            f"value; \"{example_raw}=\" counts it as no label), or map it on the Data page.",
+            fix=f"Say what each value means: one of {allowed}, or no label (the expert gave none).",
+            command=f"--label-map \"{example_raw}={example_label}\" (one per value"
+            + (f", LABEL one of {allowed}" if example_label == "LABEL" else "")
+            + f"; \"{example_raw}=\" counts it as no label)",
         )]
 
 
@@ -405,46 +418,146 @@ def build_items(
     label_map: Mapping[str, str | None] | None = None,
     *,
     min_items: int = 10,
+    skip_rows: Collection[int] = (),
 ) -> tuple[list[Item], ValidationReport]:
     """Turn the table into items with canonical expert labels, and report every problem found.
 
     Problems in the data never raise: the report lists them (callers raise
     :class:`~selene_eval.errors.ValidationFailed` when it has errors) and the items are those that could be
-    built, possibly none. Raises :class:`~selene_eval.errors.MappingError` only for a mapping that cannot
-    work at all (long format without an id column, a label map pointing to a value that is not a label).
+    built, possibly none. Raises :class:`~selene_eval.errors.MappingError` only for a label map pointing to
+    a value that is not a label.
 
     Each label cell is stripped, then looked up in ``label_map`` (exactly, then ignoring case), then read as
     a canonical label (``Yes`` -> ``yes``); anything else is an unmapped value (an error). Empty cells, and
     values mapped to ``None``, mean the expert gave no label.
+
+    ``skip_rows`` holds 1-based data rows to leave out (e.g. :func:`rows_with_bad_ids`): they build no item
+    and raise no issue of their own; the report counts them (``skipped_rows``, and a warning naming them).
+    Row numbers in every issue stay those of the file.
     """
-    if mapping.is_long and mapping.id is None:
-        raise MappingError(
-            "The long format (one row per item and expert) needs an id column to know which rows belong to the "
-            "same item: map it with --map id=COLUMN or choose it on the Data page."
-        )
     resolver = _LabelResolver(task, dict(label_map or {}))
     issues = mapping_issues(frame, mapping, task)
+    if mapping.is_long and mapping.id is None:
+        issues.append(error(
+            "missing_role",
+            "The long format (one row per item and expert) needs an item id column to know which rows belong to "
+            "the same item.",
+            fix="Choose the column that identifies the item on each row.",
+            command="--map id=COLUMN",
+        ))
+    skipped = tuple(sorted({row for row in skip_rows if 1 <= row <= len(frame)}))
     if any(issue.severity == "error" for issue in issues):
-        return [], ValidationReport(tuple(issues), n_rows=len(frame), n_items=0)
-    cells = _Cells(frame)
+        return [], ValidationReport(tuple(issues), n_rows=len(frame), n_items=0, skipped_rows=skipped)
+    cells = _Cells(frame, skip=skipped)
     if mapping.is_long:
         items, item_rows, unmapped_only, build_issues = _build_long(cells, mapping, resolver)
     else:
         items, item_rows, unmapped_only, build_issues = _build_wide(cells, mapping, resolver)
+    if skipped:
+        issues.append(warning(
+            "skipped_rows",
+            f"{len(skipped):,} row{'s are' if len(skipped) > 1 else ' is'} left out as asked: "
+            f"{_row_list(skipped)}. The study records which.",
+            rows=skipped,
+            fix="Correct those rows in the file and import it again to include them.",
+        ))
     issues += build_issues
     issues += resolver.issues()
+    issues += spelling_issues(resolver.label_map)
     issues += item_issues(items, item_rows, mapping, task, min_items=min_items, check_duplicate_ids=not mapping.is_long,
                           unlabelled_explained=unmapped_only)
-    return items, ValidationReport(tuple(issues), n_rows=len(frame), n_items=len(items))
+    return items, ValidationReport(tuple(issues), n_rows=len(frame), n_items=len(items), skipped_rows=skipped)
+
+
+def _row_list(rows: Sequence[int], limit: int = 12) -> str:
+    """``rows 3, 7 and 12`` / ``rows 1, 2, … (40 in all)`` for messages."""
+    shown = [str(r) for r in rows[:limit]]
+    if len(rows) > limit:
+        return f"rows {', '.join(shown)}, … ({len(rows):,} in all)"
+    if len(shown) == 1:
+        return f"row {shown[0]}"
+    return f"rows {', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def spelling_key(raw: str) -> str:
+    """What is left of a label value once case, spacing and punctuation are ignored: ``"No."`` -> ``"no"``."""
+    return " ".join(re.sub(r"[^\w]+", " ", raw.casefold()).split())
+
+
+def conflicting_spellings(label_map: Mapping[str, str | None]) -> list[dict[str, str | None]]:
+    """Groups of raw values that spell one word (``no``, ``No.``) but are mapped to different labels.
+
+    Each group maps its raw values to their labels (``None``: no label); groups with one meaning are left out.
+    """
+    groups: dict[str, dict[str, str | None]] = {}
+    for raw, target in label_map.items():
+        key = spelling_key(str(raw))
+        if key:
+            groups.setdefault(key, {})[str(raw)] = target
+    return [group for group in groups.values() if len(set(group.values())) > 1]
+
+
+def _meaning(target: str | None) -> str:
+    return "no label" if target is None else repr(target)
+
+
+def spelling_issues(label_map: Mapping[str, str | None]) -> list[Issue]:
+    """A warning per group of :func:`conflicting_spellings`: almost always a slip in the label map."""
+    return [
+        warning(
+            "conflicting_spellings",
+            "These values differ only in case, spacing or punctuation but mean different labels: "
+            + ", ".join(f"{raw!r} means {_meaning(target)}" for raw, target in group.items()) + ".",
+            fix="Give them the same meaning, unless the experts really used the spellings for different things.",
+        )
+        for group in conflicting_spellings(label_map)
+    ]
+
+
+def rows_with_bad_ids(frame: pd.DataFrame, mapping: ColumnMapping) -> dict[int, str]:
+    """Data rows (1-based) whose item id blocks the import, with the reason in words, in row order.
+
+    Wide format: rows without an id and every row of an id that occurs more than once (which of them is
+    right cannot be known). Long format: rows without an id and both rows of an (item, annotator) pair given
+    twice. Empty when no id column is mapped (or it is not in the file). Skipping these rows
+    (``build_items(skip_rows=...)``) is the alternative to leaving the id unmapped for every row.
+    """
+    if mapping.id is None or mapping.id not in frame.columns:
+        return {}
+    cells = _Cells(frame)
+    ids = [cells.text(mapping.id, index, "id") for index in range(cells.n_rows)]
+    reasons: dict[int, str] = {row: "no item id" for row, item_id in enumerate(ids, start=1) if item_id is None}
+    if mapping.is_long:
+        if mapping.annotator is None or mapping.annotator not in frame.columns:
+            return dict(sorted(reasons.items()))
+        first_row: dict[tuple[str, str], int] = {}
+        for index, item_id in enumerate(ids):
+            annotator = cells.text(mapping.annotator, index, "annotator")
+            if item_id is None or annotator is None:
+                continue
+            pair, row = (item_id, annotator), index + 1
+            if pair in first_row:
+                reason = f"item id {item_id!r} labelled by {annotator!r} more than once"
+                reasons[first_row[pair]] = reasons[row] = reason
+            else:
+                first_row[pair] = row
+        return dict(sorted(reasons.items()))
+    counts = Counter(item_id for item_id in ids if item_id is not None)
+    for row, item_id in enumerate(ids, start=1):
+        if item_id is not None and counts[item_id] > 1:
+            reasons[row] = f"item id {item_id!r} is on {counts[item_id]} rows"
+    return dict(sorted(reasons.items()))
 
 
 class _Cells:
     """Column access by name as plain lists, for fast row loops over frames of any cell types."""
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    def __init__(self, frame: pd.DataFrame, skip: Collection[int] = ()) -> None:
         self._frame = frame
         self._columns: dict[str, list[object]] = {}
         self.n_rows = len(frame)
+        self.skip = frozenset(skip)
+        """1-based data rows the builders leave out."""
 
     def column(self, name: str | None) -> list[object]:
         if name is None:
@@ -487,6 +600,8 @@ def _build_wide(cells: _Cells, mapping: ColumnMapping, resolver: _LabelResolver)
     empty_ids: list[int] = []
     for index in range(cells.n_rows):
         row = index + 1
+        if row in cells.skip:
+            continue
         item_id = str(row)
         if mapping.id is not None:
             item_id = cells.text(mapping.id, index, "id") or ""
@@ -509,7 +624,9 @@ def _build_wide(cells: _Cells, mapping: ColumnMapping, resolver: _LabelResolver)
 def _empty_ids_issue(rows: list[int], mapping: ColumnMapping) -> Issue:
     return error(
         "empty_id", f"{len(rows)} row{'s have' if len(rows) > 1 else ' has'} no item id.", column=mapping.id, rows=rows,
-        fix="Give every row an id, or leave the id unmapped so that items are numbered by row.",
+        fix="Skip these rows, give every row an id in the file, or leave the id unmapped so that items are numbered "
+        "by row.",
+        command="--skip-bad-ids leaves these rows out (they are listed in the study's record)",
     )
 
 
@@ -532,6 +649,8 @@ def _build_long(cells: _Cells, mapping: ColumnMapping, resolver: _LabelResolver)
     inconsistent: dict[str, list[int]] = {}
     for index in range(cells.n_rows):
         row = index + 1
+        if row in cells.skip:
+            continue
         item_id = cells.text(mapping.id, index, "id")
         if item_id is None:
             empty_ids.append(row)
@@ -596,7 +715,8 @@ def _long_issues(
             f"{len(duplicates)} (item, annotator) pair{'s occur' if len(duplicates) > 1 else ' occurs'} more than once: "
             f"{detail}{more}.",
             column=mapping.annotator, rows=[r for *_, r1, r2 in duplicates for r in (r1, r2)],
-            fix="Keep one label per annotator and item (delete the extra rows), or check the id column.",
+            fix="Skip these rows, keep one label per annotator and item in the file, or check the id column.",
+            command="--skip-bad-ids leaves these rows out (they are listed in the study's record)",
         ))
     for column, rows in inconsistent.items():
         issues.append(warning(

@@ -48,7 +48,10 @@ class Issue:
     rows: tuple[int, ...] = ()
     """1-based data row numbers (row 1 is the first row under the header), at most :data:`MAX_ROWS`."""
     fix: str = ""
-    """What to do about it."""
+    """What to do about it, in words that hold wherever the data is imported (dashboard or command line)."""
+    command: str = ""
+    """The same fix as a command-line option (``--map expert=COLUMN``): printed by the CLI, never shown in the
+    dashboard, where options mean nothing."""
 
     def __str__(self) -> str:
         where = []
@@ -62,6 +65,8 @@ class Issue:
             text += f" ({'; '.join(where)})"
         if self.fix:
             text += f" Fix: {self.fix}"
+        if self.command:
+            text += f" On the command line: {self.command}"
         return text
 
     def to_dict(self) -> dict[str, object]:
@@ -73,17 +78,22 @@ class Issue:
             "column": self.column,
             "rows": list(self.rows),
             "fix": self.fix,
+            "command": self.command,
         }
 
 
-def error(code: str, message: str, *, column: str | None = None, rows: Iterable[int] = (), fix: str = "") -> Issue:
+def error(
+    code: str, message: str, *, column: str | None = None, rows: Iterable[int] = (), fix: str = "", command: str = ""
+) -> Issue:
     """An :class:`Issue` of severity ``error``, with the row numbers trimmed to :data:`MAX_ROWS`."""
-    return Issue("error", code, message, column, row_sample(rows), fix)
+    return Issue("error", code, message, column, row_sample(rows), fix, command)
 
 
-def warning(code: str, message: str, *, column: str | None = None, rows: Iterable[int] = (), fix: str = "") -> Issue:
+def warning(
+    code: str, message: str, *, column: str | None = None, rows: Iterable[int] = (), fix: str = "", command: str = ""
+) -> Issue:
     """An :class:`Issue` of severity ``warning``, with the row numbers trimmed to :data:`MAX_ROWS`."""
-    return Issue("warning", code, message, column, row_sample(rows), fix)
+    return Issue("warning", code, message, column, row_sample(rows), fix, command)
 
 
 def row_sample(rows: Iterable[int]) -> tuple[int, ...]:
@@ -98,6 +108,8 @@ class ValidationReport:
     issues: tuple[Issue, ...] = ()
     n_rows: int = 0
     n_items: int = 0
+    skipped_rows: tuple[int, ...] = ()
+    """Data rows left out on request (see ``build_items(skip_rows=...)``), all of them, in order."""
 
     @property
     def errors(self) -> tuple[Issue, ...]:
@@ -116,7 +128,9 @@ class ValidationReport:
 
     def __str__(self) -> str:
         head = (
-            f"{_count(self.n_rows, 'row')} read, {_count(self.n_items, 'item')} built: "
+            f"{_count(self.n_rows, 'row')} read"
+            + (f" ({_count(len(self.skipped_rows), 'row')} skipped)" if self.skipped_rows else "")
+            + f", {_count(self.n_items, 'item')} built: "
             f"{_count(len(self.errors), 'error')}, {_count(len(self.warnings), 'warning')}"
         )
         ordered = self.errors + self.warnings
@@ -128,6 +142,7 @@ class ValidationReport:
             "ok": self.ok,
             "n_rows": self.n_rows,
             "n_items": self.n_items,
+            "skipped_rows": list(self.skipped_rows),
             "n_errors": len(self.errors),
             "n_warnings": len(self.warnings),
             "issues": [issue.to_dict() for issue in self.issues],
@@ -161,21 +176,24 @@ def mapping_issues(frame: pd.DataFrame, mapping: ColumnMapping, task: TaskType) 
             issues.append(error(
                 "missing_role",
                 f"No column is mapped to {role!r}, which the {task.value} task needs.",
-                fix=f"Choose the column that holds the {_ROLE_WORDS[role]} (--map {role}=COLUMN).",
+                fix=f"Choose the column that holds the {_ROLE_WORDS[role]}.",
+                command=f"--map {role}=COLUMN",
             ))
     if (mapping.annotator is None) != (mapping.label is None):
         have, lack = ("annotator", "label") if mapping.label is None else ("label", "annotator")
         issues.append(error(
             "missing_role",
             f"The long format needs both an annotator column and a label column; only the {have} column is mapped.",
-            fix=f"Map the {lack} column too (--map {lack}=COLUMN), or use one column per expert instead (--map expert=COLUMN).",
+            fix=f"Choose the {lack} column too, or use one column per expert instead.",
+            command=f"--map {lack}=COLUMN, or --map expert=COLUMN once per expert column",
         ))
     elif not mapping.experts and not mapping.is_long:
         issues.append(error(
             "no_experts",
             "No expert label column is mapped, so there is nothing to compare the judge with.",
-            fix="Choose the column(s) with the experts' labels (--map expert=COLUMN, once per expert), or the "
-            "annotator and label columns for a long table.",
+            fix="Choose the column(s) with the experts' labels (one per expert), or the annotator and label "
+            "columns for a long table.",
+            command="--map expert=COLUMN (once per expert column), or --map annotator=COLUMN label=COLUMN",
         ))
     for key, column in mapping.columns().items():
         if column not in frame.columns:
@@ -298,7 +316,8 @@ def item_issues(
             "too_few_items",
             f"Only {_count(len(labelled), 'item')} with an expert label; statistics on fewer than {min_items} are "
             "not reliable.",
-            fix="Add more labelled items if you can (the minimum is the min_items setting, --min-items on the command line).",
+            fix="Add more labelled items if you can.",
+            command=f"--min-items N sets the minimum (now {min_items})",
         ))
     return issues
 
@@ -317,6 +336,7 @@ def _duplicate_ids(items: Sequence[Item], item_rows: Sequence[int], mapping: Col
         f"{_count(len(duplicated), 'item id')} occur{'s' if len(duplicated) == 1 else ''} on more than one row: "
         f"{detail}{more}.",
         column=mapping.id, rows=[r for rows in duplicated.values() for r in rows],
-        fix="Make the ids unique, or leave the id unmapped (items are then numbered by row). If rows that share an id "
-        "belong to one question, map that column as group instead.",
+        fix="Skip these rows, make the ids unique in the file, or leave the id unmapped (items are then numbered "
+        "by row). If rows that share an id belong to one question, map that column as group instead.",
+        command="--skip-bad-ids leaves these rows out (they are listed in the study's record)",
     )]

@@ -21,6 +21,7 @@ import pandas as pd
 from selene_eval import charts
 from selene_eval.compare import judge_variant_grid
 from selene_eval.errors import SeleneEvalError
+from selene_eval.expert_labels import expert_label_headings
 from selene_eval.frames import confusion_frame, distribution_frame
 from selene_eval.items import items_frame
 from selene_eval.report import StudyReport, expert_columns, judgment_table
@@ -202,7 +203,7 @@ def expert_distribution(study: Study) -> pd.DataFrame:
     rows = []
     for column in expert_columns(frame):
         counts = Counter(v for v in frame[column] if v is not None)
-        name = column.removeprefix("expert:")
+        name = expert_label_headings(expert_columns(frame))[column]  # the canonical labels, not the file's column
         rows += [{"source": name, "label": label, "count": counts.get(label, 0)} for label in study.spec.task.expert_labels]
     return pd.DataFrame(rows, columns=["source", "label", "count"])
 

@@ -30,6 +30,7 @@ from selene_eval.export.reproduce import reproduce_commands, runs_sentence
 from selene_eval.frames import with_consensus
 from selene_eval.items import items_frame
 from selene_eval.metrics import Interval
+from selene_eval.expert_labels import expert_label_headings, expert_labels_text
 from selene_eval.report import StudyReport, VariantResult, expert_columns, judgment_table, study_report
 from selene_eval.store.studies import DB_FILE, Study
 
@@ -189,10 +190,11 @@ _DATA = """
 <tr><th>Experts</th><td>{{ experts | join(", ") if experts else "none" }}</td></tr>
 <tr><th>Items with an experts' majority</th><td class="num">{{ n_majority | fmt }}</td></tr>
 {% if source %}<tr><th>Source file</th><td>{{ source.file_name }} ({{ source.format }}{% if source.encoding %}, {{ source.encoding }}{% endif %}, {{ source.n_rows | fmt }} rows)<br><span class="muted">SHA-256 {{ source.sha256 }}</span></td></tr>{% endif %}
+{% if skipped_rows %}<tr><th>Rows left out on import</th><td>{{ skipped_rows | length | fmt }}: {% for s in skipped_rows %}row {{ s.row }} ({{ s.reason }}){{ "; " if not loop.last }}{% endfor %}</td></tr>{% endif %}
 <tr><th>Study created</th><td>{{ created_at }}</td></tr>
 </table>
 <h3>Label distribution</h3>
-<table><tr><th>Label</th>{% for e in experts %}<th>{{ e }}</th>{% endfor %}<th>All experts</th><th>Experts' majority</th></tr>
+<table><tr><th>Label</th>{% for e in expert_headings %}<th>{{ e }}</th>{% endfor %}<th>All experts</th><th>Experts' majority</th></tr>
 {% for row in distribution %}<tr><td>{{ row.label }}</td>{% for n in row.per_expert %}<td class="num">{{ n | fmt }}</td>{% endfor %}<td class="num">{{ row.total | fmt }}</td><td class="num">{{ row.majority | fmt }}</td></tr>{% endfor %}
 </table>
 {% if categories %}<h3>Categories</h3><table><tr><th>Category</th><th>Items</th></tr>
@@ -304,7 +306,7 @@ _DISAGREEMENTS = """
 <p>{{ r.n_disagree | fmt }} item{{ "" if r.n_disagree == 1 else "s" }} where the judge's label differs from the experts' majority, those where the experts were unanimous first{% if r.n_disagree > rows_max %} ({{ rows_max }} shown; the tables export lists all){% endif %};
 {{ r.n_unreadable | fmt }} with output the parser could not read.</p>
 {% for row in r.rows %}
-<details><summary>Item <code>{{ row.item_id }}</code>: experts {{ row.consensus }}, judge {{ row.judge_label }}{% if row.experts %} ({{ row.experts }}){% endif %}</summary>
+<details><summary>Item <code>{{ row.item_id }}</code>: experts {{ row.consensus }}, judge {{ row.judge_label }}{% if row.experts %} (experts' labels: {{ row.experts }}){% endif %}</summary>
 <p><strong>Input</strong></p><pre>{{ row.input }}</pre>
 <p><strong>{{ "Response A" if row.response_b else "Response" }}</strong></p><pre>{{ row.response }}</pre>
 {% if row.response_b %}<p><strong>Response B</strong></p><pre>{{ row.response_b }}</pre>{% endif %}
@@ -453,8 +455,9 @@ def data_section(ctx: ReportContext) -> ReportSection:
     body = render_template(
         "data",
         n_items=len(frame), n_groups=int(frame["group_id"].dropna().nunique()),
-        experts=[c.removeprefix("expert:") for c in experts], n_majority=int(frame["consensus"].notna().sum()),
-        source=spec.source, created_at=spec.created_at, distribution=distribution,
+        experts=[c.removeprefix("expert:") for c in experts], expert_headings=list(expert_label_headings(experts).values()),
+        n_majority=int(frame["consensus"].notna().sum()),
+        source=spec.source, skipped_rows=spec.skipped_rows, created_at=spec.created_at, distribution=distribution,
         categories=list(categories.items())[:50],
         mapping=[(role, ", ".join(map(str, col)) if isinstance(col, list) else col) for role, col in spec.mapping.items()],
         label_map=list(spec.label_map.items()),
@@ -620,7 +623,8 @@ def disagreements_section(ctx: ReportContext) -> ReportSection:
         ordered = disagree.assign(_share=share).sort_values("_share", ascending=False, kind="stable")
         rows = []
         for _, row in ordered.head(MAX_DISAGREEMENTS).iterrows():
-            labels = ", ".join(f"{c.removeprefix('expert:')}: {_text(row[c])}" for c in experts if _text(row[c]))
+            # One expert's label is the majority itself; several are listed as the experts' canonical labels.
+            labels = expert_labels_text({c: _text(row[c]) for c in experts}) if len(experts) > 1 else ""
             rows.append({
                 "item_id": row["item_id"], "consensus": row["consensus"], "judge_label": row["judge_label"],
                 "experts": labels, "input": _text(row["input"]), "response": _text(row["response"]),

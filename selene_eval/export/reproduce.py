@@ -111,6 +111,8 @@ def import_commands(study: Study) -> list[str]:
         words += ["--label-map", *plain]
     words += [f"--label-map={pair}" for pair in pairs if pair.startswith("-")]
     words += ["--study", spec.slug, *_option("--title", spec.title)]
+    if spec.skipped_rows:  # the same rule leaves out the same rows of the same file
+        words += ["--skip-bad-ids"]
     if spec.min_compared != DEFAULT_MIN_COMPARED:  # changed on the Agreement page: the statistics depend on it
         words += ["--min-items", str(spec.min_compared)]
     if spec.rubric != default_rubric(spec.task):

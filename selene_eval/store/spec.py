@@ -39,6 +39,16 @@ class SourceInfo(BaseModel):
     n_rows: int
 
 
+class SkippedRow(BaseModel):
+    """A row of the source file left out of the study on request, and why (e.g. its item id was taken)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    row: int
+    """1-based data row of the file (row 1 is the first row under the header)."""
+    reason: str
+
+
 class StudySpec(BaseModel):
     """Everything that defines a study besides its items and judgments.
 
@@ -57,6 +67,8 @@ class StudySpec(BaseModel):
     task: TaskType
     created_at: str = Field(default_factory=utc_now)
     source: SourceInfo | None = None
+    skipped_rows: list[SkippedRow] = Field(default_factory=list)
+    """Rows of the source file that were left out on request (empty: every row became an item)."""
     mapping: dict[str, object] = Field(default_factory=dict)
     label_map: dict[str, str | None] = Field(default_factory=dict)
     experts: list[str] = Field(default_factory=list)
@@ -85,11 +97,13 @@ def new_study_spec(
     rubric: Rubric | None = None,
     variants: Sequence[str] | None = None,
     custom_variants: Sequence[PromptVariant] = (),
+    skipped_rows: Mapping[int, str] | None = None,
 ) -> StudySpec:
     """The spec of a study imported from ``table``: one definition for the CLI and the dashboard.
 
     Defaults: the task's default rubric, and Selene's canonical variant (with the reference answer when a
-    reference column is mapped) followed by any custom variants.
+    reference column is mapped) followed by any custom variants. ``skipped_rows`` (row -> reason) records the
+    file's rows left out of the items.
     """
     if variants is None:
         variants = default_variant_ids(task, mapping.reference is not None) + [v.id for v in custom_variants]
@@ -105,6 +119,7 @@ def new_study_spec(
             sha256=table.sha256,
             n_rows=table.n_rows,
         ),
+        skipped_rows=[SkippedRow(row=row, reason=reason) for row, reason in sorted((skipped_rows or {}).items())],
         mapping=mapping.model_dump(exclude_none=True, exclude_defaults=True),
         label_map=dict(label_map),
         experts=expert_names(items),

@@ -9,19 +9,26 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+import pandas as pd
+
 from selene_eval.data import (
     ColumnMapping,
     Issue,
     TableFile,
     ValidationReport,
     build_items,
+    conflicting_spellings,
     distinct_label_values,
     guess_mapping,
+    looks_pairwise,
     read_table,
+    rows_with_bad_ids,
     suggest_label_map,
 )
 from selene_eval.errors import StudyError, ValidationFailed
-from selene_eval.items import ROLES, Item, items_frame
+from selene_eval.expert_labels import expert_label_headings
+from selene_eval.items import ROLES, SUBGROUP_PREFIX, Item, items_frame
+from selene_eval.prompts.rubric import Rubric, default_rubric
 from selene_eval.store import Study, new_study_spec, slugify, validate_slug
 from selene_eval.tasks import TaskType
 from selene_eval.ui.state import default, keep_valid, keep_valid_many, memo, put, study_store
@@ -68,6 +75,40 @@ def roles_for(task: TaskType) -> list[str]:
     return roles + ["reference", "context", "category", "id", "group"]
 
 
+UPLOAD_KEY = "data_upload_for"
+"""Session-state key holding the ``file_id`` of the upload the Data page's choices were made for."""
+_PER_UPLOAD_PREFIXES = ("data_labelmap_", "data_rubric_")
+"""Choices that belong to one file: label meanings and the rubric edited beside them."""
+
+
+def start_upload(file_id: str) -> bool:
+    """Forget the choices made for another file when ``file_id`` is a new upload; True if it is.
+
+    Each upload starts afresh: the task is chosen again (a pairwise file is not a yes/no one), the label
+    meanings are suggested again from its own values (a ``yes`` that meant "no" in the last file may mean
+    "yes" in this one), the rubric and the rows to skip start from their defaults. Deleting the keys lets
+    :func:`default` seed the widgets anew, through session state, which also resets them in the browser.
+    """
+    if st.session_state.get(UPLOAD_KEY) == file_id:
+        return False
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(_PER_UPLOAD_PREFIXES)]:
+        del st.session_state[key]
+    put("data_task", None)
+    put("data_skip_bad_ids", False)
+    put(UPLOAD_KEY, file_id)
+    return True
+
+
+def raw_preview(table: TableFile, rows: int = 50) -> None:
+    """The file's first rows as read; short columns (ids, labels) narrow so that a wide file fits the page."""
+    head = table.frame.head(rows)
+    config = {}
+    for column in head.columns:
+        longest = head[column].map(lambda v: len(str(v)) if v is not None else 0).max() if len(head) else 0
+        config[column] = st.column_config.TextColumn(width="small" if longest <= 14 else "medium")
+    st.dataframe(head, hide_index=True, width="stretch", height=240, column_config=config)
+
+
 def read_upload(uploaded: "UploadedFile") -> TableFile:
     """Parse an uploaded file once per upload (kept in session state); raises ``DataError`` if unreadable."""
     return memo(
@@ -77,18 +118,27 @@ def read_upload(uploaded: "UploadedFile") -> TableFile:
     )
 
 
-def task_picker(key: str) -> TaskType | None:
-    """A radio with the three tasks in plain words, none chosen at first; returns the choice (or ``None``)."""
+def task_picker(key: str, columns: Sequence[str] = ()) -> TaskType | None:
+    """A radio with the three tasks in plain words, none chosen at first; returns the choice (or ``None``).
+
+    When ``columns`` name two responses, a caption says the file looks like an A-vs-B comparison (a hint
+    only: the user chooses, for every new file).
+    """
     options = list(TaskType)
     default(key, None)
     keep_valid(key, [*options, None], None)
-    return st.radio(
+    task = st.radio(
         "What did your experts judge?",
         options,
         key=key,
         format_func=lambda t: TASK_NAMES[t],
         help="This decides the labels: 1-5 scores, yes/no, or A/B (experts may also say tie).",
     )
+    pair = looks_pairwise(columns)
+    if pair is not None and task is not TaskType.PAIRWISE:
+        st.caption(f"The columns {md_escape(pair[0])} and {md_escape(pair[1])} look like two responses to "
+                   f"compare: {md_escape(TASK_NAMES[TaskType.PAIRWISE])}?")
+    return task
 
 
 def _seed_mapping(guess: ColumnMapping, columns: Sequence[str]) -> None:
@@ -178,11 +228,48 @@ def distinct_labels(table: TableFile, mapping: ColumnMapping) -> list[str]:
 
 
 def validate(
-    table: TableFile, mapping: ColumnMapping, task: TaskType, label_map: dict[str, str | None], file_id: object
+    table: TableFile,
+    mapping: ColumnMapping,
+    task: TaskType,
+    label_map: dict[str, str | None],
+    file_id: object,
+    skip_rows: Sequence[int] = (),
 ) -> tuple[list[Item], ValidationReport]:
     """``build_items`` for the current choices, recomputed only when one of them changes."""
-    signature = (file_id, mapping.model_dump_json(), task.value, tuple(sorted(label_map.items(), key=lambda kv: kv[0])))
-    return memo("data_items_memo", signature, lambda: build_items(table.frame, mapping, task, label_map))
+    signature = (file_id, mapping.model_dump_json(), task.value, tuple(sorted(label_map.items(), key=lambda kv: kv[0])),
+                 tuple(skip_rows))
+    return memo("data_items_memo", signature,
+                lambda: build_items(table.frame, mapping, task, label_map, skip_rows=skip_rows))
+
+
+def bad_id_rows(table: TableFile, mapping: ColumnMapping, file_id: object) -> dict[int, str]:
+    """``rows_with_bad_ids`` for the current mapping, remembered until the file or the mapping changes."""
+    signature = (file_id, mapping.model_dump_json())
+    return memo("data_bad_ids_memo", signature, lambda: rows_with_bad_ids(table.frame, mapping))
+
+
+def skip_rows_choice(bad_rows: dict[int, str], n_rows: int) -> dict[int, str]:
+    """Offer to leave out the rows whose item id blocks the import; returns the rows to skip (row -> reason).
+
+    The alternative the validation report gives, leaving the id unmapped, changes every item's id; skipping
+    keeps the file's ids and costs only these rows, which the study records.
+    """
+    if not bad_rows:
+        return {}
+    default("data_skip_bad_ids", False)
+    n_bad = len(bad_rows)
+    skip = st.checkbox(
+        f"Skip the {plural(n_bad, 'row')} whose item id is missing or repeated, and import the other "
+        f"{n_rows - n_bad:,}",
+        key="data_skip_bad_ids",
+        help="The skipped rows are named in the study's record (study.yaml), with the reason for each.",
+    )
+    with st.expander(f"The {plural(n_bad, 'row')} with a bad item id"):
+        st.dataframe(
+            pd.DataFrame({"Row": list(bad_rows), "Why": list(bad_rows.values())}),
+            hide_index=True, width="stretch", height=min(36 + 35 * n_bad, 300),
+        )
+    return dict(bad_rows) if skip else {}
 
 
 def label_value_key(task: TaskType, raw: str) -> str:
@@ -190,12 +277,74 @@ def label_value_key(task: TaskType, raw: str) -> str:
     return f"data_labelmap_{task.value}_{hashlib.sha1(raw.encode('utf-8')).hexdigest()[:16]}"
 
 
+def rubric_key(task: TaskType, part: str) -> str:
+    """The session-state key of one field of the rubric edited on the Data page (``objective`` or a label)."""
+    return f"data_rubric_{task.value}_{part}"
+
+
+def rubric_editor(task: TaskType) -> Rubric | None:
+    """What each label means, from the rubric the study will start with, and that rubric, editable below it;
+    returns the rubric (``None`` while a field of it is empty).
+
+    The labels' meanings depend on it (``yes`` = passes this rubric), so it is shown and chosen here, with
+    the label mapping; the Prompts page edits it later.
+    """
+    meanings = st.container()  # drawn above the editor, filled once the edits are known
+    rubric = default_rubric(task)
+    default(rubric_key(task, "objective"), rubric.objective)
+    for label, text in rubric.descriptions.items():
+        default(rubric_key(task, label), text)
+    with st.expander("Edit the rubric (what the judge is asked, and so what each label means)"):
+        st.text_area("The question the rubric asks", key=rubric_key(task, "objective"), height=68,
+                     help="The judge is asked the same question; you can change it later on the Prompts page.")
+        for label in rubric.descriptions:
+            st.text_input(f"What {label!r} means", key=rubric_key(task, label))
+    objective = str(st.session_state[rubric_key(task, "objective")]).strip()
+    descriptions = {label: str(st.session_state[rubric_key(task, label)]).strip() for label in rubric.descriptions}
+    empty = [f"the meaning of {label!r}" for label, text in descriptions.items() if not text]
+    if not objective:
+        empty.insert(0, "the rubric's question")
+    if empty:
+        st.error(f"Fill in {' and '.join(empty)} in the rubric above.", icon=":material/edit_note:")
+        return None
+    edited = Rubric(objective=objective, descriptions=descriptions)
+    meanings.markdown("**What the labels mean in this study**  \n" + "  \n".join(
+        f"**{md_escape(label)}** = {md_escape(meaning)}" for label, meaning in label_meanings(task, edited).items()
+    ))
+    return edited
+
+
+def label_meanings(task: TaskType, rubric: Rubric) -> dict[str, str]:
+    """Each expert label of ``task`` in words, from ``rubric`` (the meaning the study gives it)."""
+    if task is TaskType.BINARY:
+        return {
+            "yes": f"the response passes the rubric: \u201c{rubric.objective}\u201d ({rubric.descriptions.get('yes', '')})",
+            "no": f"it does not ({rubric.descriptions.get('no', '')})",
+        }
+    if task is TaskType.PAIRWISE:
+        return {
+            "A": f"response A is the better one by the rubric: \u201c{rubric.objective}\u201d",
+            "B": "response B is the better one",
+            "tie": "the two are equally good (an expert's verdict; the judge always picks A or B)",
+        }
+    return {label: rubric.descriptions.get(label, "") for label in task.expert_labels}
+
+
+_SHORT_MEANINGS: dict[TaskType, dict[str, str]] = {
+    TaskType.BINARY: {"yes": "passes the rubric", "no": "fails the rubric"},
+    TaskType.PAIRWISE: {"A": "response A is better", "B": "response B is better", "tie": "equally good"},
+    TaskType.ABSOLUTE: {"1": "lowest score", "5": "highest score"},
+}
+
+
 def label_map_editor(raw_values: Sequence[str], task: TaskType) -> dict[str, str | None]:
     """One dropdown per distinct raw label value, pre-filled by ``suggest_label_map``; returns the label map.
 
     Values the suggestion does not know start empty ("choose"), and stay out of the map until chosen, so
     the validation report blocks saving until each has a meaning. "(no label)" means the cell counts as if
-    the expert gave no label (e.g. "skipped").
+    the expert gave no label (e.g. "skipped"). What each chosen label means is shown beside it (the rubric's
+    full wording is above, see :func:`rubric_editor`); values that spell one word (``no``, ``No.``) but are
+    given different meanings are flagged.
     """
     if not raw_values:
         st.info("No label values found yet: choose the expert label column(s) above.")
@@ -213,20 +362,33 @@ def label_map_editor(raw_values: Sequence[str], task: TaskType) -> dict[str, str
         return "(no label)" if value == NO_LABEL else value
 
     st.markdown(f"**What does each label value mean?** The labels of this task: {', '.join(task.expert_labels)}.")
+    keys = {raw: label_value_key(task, raw) for raw in shown}
+    for raw, key in keys.items():
+        default(key, suggestions.get(raw))
+        keep_valid(key, [*options, None], None)
+    # The choices as they stand (session state already holds this run's edits): spellings of one word
+    # that were given different meanings are marked on their rows before the rows are drawn.
+    chosen = {raw: st.session_state[key] for raw, key in keys.items() if st.session_state[key] is not None}
+    clashing = {raw for group in conflicting_spellings({r: v or None for r, v in chosen.items()}) for raw in group}
+    short = _SHORT_MEANINGS[task]
     label_map: dict[str, str | None] = {}
-    header = st.columns([3, 2])
+    header = st.columns([3, 2, 3])
     header[0].caption("Value in your file")
     header[1].caption("Means")
     for number, raw in enumerate(shown, start=1):
-        key = label_value_key(task, raw)
-        default(key, suggestions.get(raw))
-        keep_valid(key, [*options, None], None)
-        left, right = st.columns([3, 2], vertical_alignment="center")
+        left, middle, right = st.columns([3, 2, 3], vertical_alignment="center")
         with left:
             st.text(raw)
-        with right:
-            value = st.selectbox(f"Meaning of value {number}", options, key=key, format_func=show,
+        with middle:
+            value = st.selectbox(f"Meaning of value {number}", options, key=keys[raw], format_func=show,
                                  label_visibility="collapsed", placeholder="Choose what it means")
+        with right:
+            if raw in clashing:
+                st.markdown(":orange[:material/warning: another spelling of this value means something else]")
+            elif value == NO_LABEL:
+                st.caption("not counted: as if the expert gave no label")
+            elif value is not None and value in short:
+                st.caption(short[value])
         if value is not None:
             label_map[raw] = None if value == NO_LABEL else value
     undecided = [raw for raw in shown if raw not in label_map]
@@ -249,8 +411,9 @@ def validation_report(report: ValidationReport) -> None:
     for issue in report.warnings:
         st.warning(_issue_text(issue), icon=":material/warning:")
     if report.ok:
+        skipped = f" ({len(report.skipped_rows):,} skipped)" if report.skipped_rows else ""
         st.success(
-            f"{plural(report.n_items, 'item')} ready from {plural(report.n_rows, 'row')}"
+            f"{plural(report.n_items, 'item')} ready from {plural(report.n_rows, 'row')}{skipped}"
             + (f", with {plural(len(report.warnings), 'warning')} to read above." if report.warnings else "."),
             icon=":material/check_circle:",
         )
@@ -285,10 +448,13 @@ def create_study(
     title: str,
     description: str = "",
     overwrite: bool = False,
+    rubric: Rubric | None = None,
+    skipped_rows: dict[int, str] | None = None,
 ) -> Study:
-    """Save a new study: the spec (with the default rubric and Selene's canonical prompt) and the items.
+    """Save a new study: the spec (``rubric``, else the task's default, and Selene's canonical prompt) and the items.
 
-    Raises ``StudyError`` for a bad or taken name (unless ``overwrite``).
+    ``skipped_rows`` (row -> reason) records the file's rows left out. Raises ``StudyError`` for a bad or
+    taken name (unless ``overwrite``).
     """
     slug = validate_slug(slug.strip())
     store = study_store()
@@ -297,8 +463,29 @@ def create_study(
             f"A study named {slug!r} already exists. Choose another name, or tick 'Replace it' to overwrite it "
             "(its judgments are deleted)."
         )
-    spec = new_study_spec(table, mapping, task, label_map, items, slug=slug, title=title, description=description)
+    spec = new_study_spec(table, mapping, task, label_map, items, slug=slug, title=title, description=description,
+                          rubric=rubric, skipped_rows=skipped_rows)
     return store.create(spec, items, overwrite=overwrite)
+
+
+def preview_frame(items: Sequence[Item]) -> tuple[pd.DataFrame, dict[str, object]]:
+    """Items as they will be saved, key columns first (id, the experts' canonical labels, category, subgroups),
+    then the texts; with a column config that pins the id and keeps long texts from pushing the keys off the
+    page. Columns empty for every item are left out."""
+    frame = items_frame(items)
+    headings = {"item_id": "Item", **expert_label_headings(list(frame.columns)), "category": "Category"}
+    headings.update({c: c.removeprefix(SUBGROUP_PREFIX) for c in frame.columns if c.startswith(SUBGROUP_PREFIX)})
+    headings.update({"group_id": "Group", "input": "Input", "response": "Response", "response_b": "Response B",
+                     "reference": "Reference", "context": "Context"})
+    if frame["response_b"].notna().any():
+        headings["response"] = "Response A"
+    kept = [c for c in headings if c in frame.columns and (c == "item_id" or frame[c].notna().any())]
+    view = frame.loc[:, kept].rename(columns=headings)
+    config: dict[str, object] = {"Item": st.column_config.TextColumn(pinned=True)}
+    for column in ("input", "response", "response_b", "reference", "context"):
+        if column in kept:
+            config[headings[column]] = st.column_config.TextColumn(width="medium")
+    return view, config
 
 
 def suggested_slug(file_name: str) -> str:
@@ -332,8 +519,13 @@ def study_overview(study: Study) -> None:
     with right:
         st.caption("Label values and what they mean (null = no label)")
         st.json(spec.label_map, expanded=False)
+    if spec.skipped_rows:
+        with st.expander(f"{plural(len(spec.skipped_rows), 'row')} of the file left out on import"):
+            st.dataframe(pd.DataFrame([{"Row": s.row, "Why": s.reason} for s in spec.skipped_rows]),
+                         hide_index=True, width="stretch")
     st.caption(f"Items (first {min(len(items), 500)} of {len(items):,})")
-    st.dataframe(items_frame(items[:500]), hide_index=True, width="stretch")
+    view, config = preview_frame(items[:500])
+    st.dataframe(view, hide_index=True, width="stretch", column_config=config)
 
 
 DATASETS_DIR_ENV = "SELENE_EVAL_DATASETS_DIR"

@@ -16,6 +16,7 @@ from selene_eval.compare import (
     judge_disagreements,
     judge_variant_grid,
 )
+from selene_eval.expert_labels import expert_label_headings
 from selene_eval.metrics.calibration import CalibrationReport, calibration
 from selene_eval.metrics.uncertainty import APPLICABLE
 from selene_eval.report import StudyReport, VariantResult
@@ -150,7 +151,7 @@ def _disagreement_table(study: Study, judges: dict[str, JudgeSpec], comparison: 
         f"on {counts.get('a', 0)}, {md_escape(comparison.name_of(b))} on {counts.get('b', 0)}, neither on "
         f"{counts.get('neither', 0)}."
     )
-    shown = rows.rename(columns={c: f"Expert {c.removeprefix('expert:')}" for c in rows.columns if c.startswith("expert:")})
+    shown = rows.rename(columns=expert_label_headings(list(rows.columns)))
     shown = shown.rename(columns={"item_id": "Item", "input": "Question", "response": "Response",
                                   "consensus": "Experts' majority", "label_a": "A says", "reasoning_a": "A's reasoning",
                                   "label_b": "B says", "reasoning_b": "B's reasoning", "closer": "Matches experts"})

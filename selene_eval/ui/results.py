@@ -12,6 +12,7 @@ import streamlit as st
 
 from selene_eval import charts
 from selene_eval.backends.base import JudgeSpec
+from selene_eval.expert_labels import expert_labels_text
 from selene_eval.metrics import METRICS, Interval
 from selene_eval.metrics.agreement import SMALL_N
 from selene_eval.items import SUBGROUP_PREFIX, subgroup_columns
@@ -418,7 +419,7 @@ def read_in_full(rows: pd.DataFrame, key: str) -> None:
     with st.expander("Read one item in full"):
         index = st.selectbox("Item", list(range(len(ids))), key=key, format_func=lambda i: ids[i])
         row = {k: cell(v) for k, v in rows.iloc[index].items()}
-        experts = ", ".join(f"{c.removeprefix('expert:')}: {row[c] or '(no label)'}" for c in expert_columns(rows))
+        experts = expert_labels_text({c: row[c] for c in expert_columns(rows)})
         plain(row["input"], label="Input")
         if row.get("context"):
             plain(row["context"], label="Context")
@@ -428,7 +429,7 @@ def read_in_full(rows: pd.DataFrame, key: str) -> None:
         if row.get("reference"):
             plain(row["reference"], label="Reference answer")
         plain(
-            f"Experts: {experts}\nExperts' majority: {row.get('consensus') or '(none)'}\n"
+            f"Experts' labels: {experts}\nExperts' majority: {row.get('consensus') or '(none)'}\n"
             f"Judge: {row.get('judge_label') or '(unreadable)'}",
             label="Labels",
         )

@@ -13,6 +13,7 @@ import pandas as pd
 
 from selene_eval import frames
 from selene_eval.backends.base import JudgeSpec
+from selene_eval.expert_labels import expert_label_headings
 
 # confusion_frame and distribution_frame are re-exported: pages reach them as ui.confusion_frame etc.
 from selene_eval.frames import NOT_JUDGED, confusion_frame, distribution_frame, present  # noqa: F401
@@ -178,8 +179,7 @@ def item_view(table: pd.DataFrame, *, raw: bool = False) -> pd.DataFrame:
         columns["category"] = "Category"
     for column in subgroup_columns(table):
         columns[column] = column.removeprefix(SUBGROUP_PREFIX)
-    for column in experts:
-        columns[column] = f"Expert {column.removeprefix('expert:')}"
+    columns.update(expert_label_headings(experts))  # the canonical labels, not the file's column name
     if "consensus" in table.columns:
         columns["consensus"] = "Experts' majority"
     columns["judge_label"] = "Judge"

@@ -191,12 +191,8 @@ def tiny_yes_model(tmp_path: Path) -> Path:
 
 
 def settle(page: Page) -> None:
-    """Wait until the app is idle: no script running (status widget) and no element marked stale."""
-    page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')
-                 && !document.querySelector('[data-stale="true"]')""",
-        timeout=TIMEOUT_MS,
-    )
+    """Wait until the app is idle (see :func:`selene_eval.testing_browser.settle`)."""
+    testing_browser.settle(page, TIMEOUT_MS)
 
 
 def no_exception(page: Page, where: str) -> None:
@@ -211,10 +207,7 @@ def go_to(page: Page, title: str) -> None:
     settle(page)
 
 
-def choose(page: Page, combobox: Locator, option: str) -> None:
-    """Pick ``option`` in a Streamlit selectbox."""
-    combobox.click()
-    page.get_by_role("option", name=option, exact=True).click()
+choose = testing_browser.choose
 
 
 def open_study(page: Page, slug: str) -> None:

@@ -269,9 +269,11 @@ def test_long_format_items() -> None:
     assert report.ok and codes(report) == {"items_without_labels"}
 
 
-def test_long_format_without_id_is_a_mapping_error() -> None:
-    with pytest.raises(MappingError, match="needs an id column"):
-        build_items(frame(LONG_ROWS), ColumnMapping(input="q", response="a", annotator="who", label="lab"), B)
+def test_long_format_without_id_is_a_validation_error_in_words() -> None:
+    items, report = build_items(frame(LONG_ROWS), ColumnMapping(input="q", response="a", annotator="who", label="lab"), B)
+    (issue,) = [i for i in report.errors if i.code == "missing_role"]
+    assert items == [] and "needs an item id column" in issue.message
+    assert "--" not in issue.message + issue.fix and issue.command == "--map id=COLUMN"
 
 
 # --- real data -----------------------------------------------------------------------------------------------------
@@ -294,3 +296,11 @@ def test_kqa_physician_file_three_experts_per_item() -> None:
     assert all(all(v in ("yes", "no") for v in i.experts.values()) for i in items)
     raw = table.frame["label_0"].tolist()
     assert [i.experts["label_0"] for i in items] == ["yes" if v == "Entailment" else "no" for v in raw]
+
+
+def test_looks_pairwise_only_from_two_response_columns() -> None:
+    from selene_eval.data import looks_pairwise
+
+    assert looks_pairwise(["prompt", "response_a", "response_b", "winner"]) == ("response_a", "response_b")
+    assert looks_pairwise(["question", "answer1", "answer2", "preferred"]) == ("answer1", "answer2")
+    assert looks_pairwise(["id", "question", "answer", "label"]) is None

@@ -71,19 +71,22 @@ def test_missing_required_roles(task: TaskType, mapping: ColumnMapping, roles: s
     items, report = build_items(frame(binary_rows(3)), mapping, task)
     issues = [i for i in report.errors if i.code == "missing_role"]
     assert items == [] and {i.message.split("'")[1] for i in issues} == roles
-    assert all("--map" in i.fix for i in issues)
+    # The fix is in words (it is shown in the dashboard too); the option is kept apart for the command line.
+    assert all("--" not in i.fix and i.command.startswith("--map ") for i in issues)
 
 
 def test_half_a_long_mapping_is_a_missing_role() -> None:
     _, report = build_items(frame(binary_rows(3)), ColumnMapping(id="id", input="q", response="a", annotator="e1"), B)
     issue = only(report, "missing_role")
-    assert "only the annotator column" in issue.message and "--map label=COLUMN" in issue.fix
+    assert "only the annotator column" in issue.message and "--map label=COLUMN" in issue.command
+    assert "--" not in issue.fix
 
 
 def test_no_experts() -> None:
     items, report = build_items(frame(binary_rows(3)), ColumnMapping(input="q", response="a"), B)
     assert items == [] and only(report, "no_experts").severity == "error"
-    assert "--map expert=COLUMN" in only(report, "no_experts").fix
+    assert "--map expert=COLUMN" in only(report, "no_experts").command and "--" not in only(report, "no_experts").fix
+    assert "On the command line: --map expert=COLUMN" in str(only(report, "no_experts"))
 
 
 def test_empty_required_column_is_an_error_optional_a_warning() -> None:
@@ -107,7 +110,7 @@ def test_unmapped_labels_lists_values_counts_rows_and_the_fix() -> None:
     assert issue.severity == "error" and not report.ok
     assert "'Correct Answer' (2 cells), 'Refusal' (1 cell)" in issue.message
     assert issue.rows == (2, 5, 7) and issue.column == "e1"
-    assert '--label-map "Correct Answer=yes"' in issue.fix and "Data page" in issue.fix
+    assert '--label-map "Correct Answer=yes"' in issue.command and "--" not in issue.fix
     assert len(items) == 12  # built anyway, for a preview; the error blocks saving
     assert "items_without_labels" not in codes(report)  # e2 still labels those rows
 
@@ -165,7 +168,7 @@ def test_single_class() -> None:
 def test_too_few_items() -> None:
     report = build_items(frame(binary_rows(4)), WIDE, B)[1]
     issue = only(report, "too_few_items")
-    assert report.ok and issue.severity == "warning" and "Only 4 items" in issue.message and "--min-items" in issue.fix
+    assert report.ok and issue.severity == "warning" and "Only 4 items" in issue.message and "--min-items" in issue.command
     assert "too_few_items" not in codes(build_items(frame(binary_rows(4)), WIDE, B, min_items=4)[1])
 
 
@@ -238,3 +241,70 @@ def test_report_properties() -> None:
 
 def codes(report: ValidationReport) -> set[str]:
     return {issue.code for issue in report.issues}
+
+
+# --- rows with bad ids can be skipped (issue 14, point 5) ----------------------------------------------------
+
+
+def test_bad_id_rows_are_named_with_their_reason_and_can_be_skipped() -> None:
+    from selene_eval.data import rows_with_bad_ids
+
+    data = frame(binary_rows(12, r3={"id": " "}, r4={"id": "i1"}, r9={"id": "i1"}))
+    bad = rows_with_bad_ids(data, WIDE)
+    assert bad == {1: "item id 'i1' is on 3 rows", 3: "no item id", 4: "item id 'i1' is on 3 rows",
+                   9: "item id 'i1' is on 3 rows"}
+    assert {"duplicate_ids", "empty_id"} <= codes(build_items(data, WIDE, B)[1])
+    assert all("Skip these rows" in i.fix and "--skip-bad-ids" in i.command
+               for i in build_items(data, WIDE, B)[1].errors)
+
+    items, report = build_items(data, WIDE, B, skip_rows=bad)
+    assert report.ok and report.skipped_rows == (1, 3, 4, 9) and report.n_rows == 12
+    assert [item.item_id for item in items] == ["i2", "i5", "i6", "i7", "i8", "i10", "i11", "i12"]
+    issue = only(report, "skipped_rows")
+    assert issue.severity == "warning" and issue.rows == (1, 3, 4, 9) and "rows 1, 3, 4 and 9" in issue.message
+    assert str(report).startswith("12 rows read (4 rows skipped), 8 items built")
+    assert report.to_dict()["skipped_rows"] == [1, 3, 4, 9]
+
+
+def test_skipping_keeps_the_file_row_numbers_in_other_issues() -> None:
+    data = frame(binary_rows(12, r2={"id": "i1"}, r7={"q": None}))
+    _, report = build_items(data, WIDE, B, skip_rows=[1, 2])
+    assert only(report, "empty_text").rows == (7,)  # row 7 of the file, not the 5th row built
+
+
+def test_bad_id_rows_of_a_long_table() -> None:
+    from selene_eval.data import rows_with_bad_ids
+
+    rows = [{"id": "x", "q": "q", "a": "a", "who": "ann", "lab": "yes"},
+            {"id": "x", "q": "q", "a": "a", "who": "ann", "lab": "no"},
+            {"id": None, "q": "q", "a": "a", "who": "bob", "lab": "no"},
+            {"id": "y", "q": "q", "a": "a", "who": "ann", "lab": "no"}]
+    mapping = ColumnMapping(id="id", input="q", response="a", annotator="who", label="lab")
+    bad = rows_with_bad_ids(frame(rows), mapping)
+    assert bad == {1: "item id 'x' labelled by 'ann' more than once", 2: "item id 'x' labelled by 'ann' more than once",
+                   3: "no item id"}
+    items, report = build_items(frame(rows), mapping, B, skip_rows=bad, min_items=1)
+    assert report.ok and [item.item_id for item in items] == ["y"]
+    assert rows_with_bad_ids(frame(rows), ColumnMapping(input="q", response="a", experts=["lab"])) == {}
+
+
+# --- label maps that contradict themselves (issue 14, point 3) -----------------------------------------------
+
+
+def test_spellings_of_one_word_mapped_to_different_labels_are_flagged() -> None:
+    from selene_eval.data import conflicting_spellings
+
+    label_map = {"no": "yes", "No.": "no", " NO": "no", "yes": "no", "Yes": "yes", "yse": "yes", "skip": None}
+    assert conflicting_spellings(label_map) == [{"no": "yes", "No.": "no", " NO": "no"}, {"yes": "no", "Yes": "yes"}]
+    assert conflicting_spellings({"no": "no", "No.": "no", "n/a": None, "N/A": None}) == []
+    data = frame(binary_rows(12, r2={"e1": "No."}, r3={"e1": "Yes"}))
+    issues = [i for i in build_items(data, WIDE, B, label_map)[1].issues if i.code == "conflicting_spellings"]
+    assert len(issues) == 2 and all(i.severity == "warning" for i in issues)
+    assert "'no' means 'yes', 'No.' means 'no'" in issues[0].message
+
+
+def test_the_command_line_example_of_an_unknown_value_does_not_guess_its_meaning() -> None:
+    # An example like --label-map "n0=yes" would tell the user a meaning nobody knows.
+    issue = only(build_items(frame(binary_rows(12, r2={"e1": "n0"})), WIDE, B)[1], "unmapped_labels")
+    assert '--label-map "n0=LABEL"' in issue.command and "LABEL one of yes, no" in issue.command
+    assert "--" not in issue.fix and "one of yes, no" in issue.fix
