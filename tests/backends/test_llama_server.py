@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _llama_server import MODEL_NAME, LlamaServer, shared_replicas
+from tests.backends._llama_server import MODEL_NAME, LlamaServer, shared_replicas
 
 from selene_eval.backends.base import JudgeSpec, LabelChoices, Message
 from selene_eval.backends.openai_backend import OpenAIBackend, check_connection

@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-# The server helper lives with the backend tests; importing it under the same name shares its servers.
-sys.path.insert(0, str(REPO / "tests" / "backends"))
-from _llama_server import MODEL_NAME, LlamaServer, shared_replicas  # noqa: E402
+# The server helper lives with the backend tests; one module, so its servers are shared.
+from tests.backends._llama_server import MODEL_NAME, LlamaServer, shared_replicas
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import socket
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,9 +21,8 @@ from selene_eval.tasks import TaskType
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
-# The server helper lives with the backend tests; importing it under the same name shares its servers.
-sys.path.insert(0, str(REPO / "tests" / "backends"))
-from _llama_server import MODEL_NAME, shared_replicas  # noqa: E402
+# The server helper lives with the backend tests; one module, so its servers are shared.
+from tests.backends._llama_server import MODEL_NAME, shared_replicas
 
 
 def start() -> AppTest:
