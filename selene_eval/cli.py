@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from selene_eval.errors import SeleneEvalError, ValidationFailed
+from selene_eval.statistic_names import statistic_name
 from selene_eval.tasks import TaskType
 
 EXIT_USER_ERROR = 2
@@ -432,7 +433,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 name = "cohen_kappa" if "cohen_kappa" in sub.metrics else "krippendorff_alpha"
                 print(f"    {value if value is not None else '(none)'}: {sub.n_compared} compared, "
                       f"accuracy {_fmt(sub.metrics['accuracy'])}{_fmt_interval(sub.intervals.get('accuracy'))}, "
-                      f"{name} {_fmt(kappa)}{_fmt_interval(sub.intervals.get(name))}"
+                      f"{statistic_name(name)} {_fmt(kappa)}{_fmt_interval(sub.intervals.get(name))}"
                       + (" (few items)" if sub.n_compared < 30 else ""))
         if result.calibration is not None:
             c = result.calibration
@@ -441,10 +442,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
         plan = result.planning()
         if plan is not None:
             needs = ", ".join(f"width {w:g}: {n} items" for w, n in plan.items_for_width.items())
-            print(f"  items for a 95% interval of {plan.statistic} (now {plan.n_compared} items, width "
+            print(f"  items for a 95% interval of {statistic_name(plan.statistic)} (now {plan.n_compared} items, width "
                   f"{_fmt(plan.width)}): {needs}")
     for comparison in report.judge_comparisons:  # several judges on the same items
-        print(f"\nJudges compared on variant {comparison.variant_id} ({comparison.statistic}, paired tests, Holm):")
+        print(f"\nJudges compared on variant {comparison.variant_id} ({statistic_name(comparison.statistic)}, paired "
+              "tests, Holm):")
         for j in comparison.judges:
             print(f"  {j.name:<48} {_fmt(j.value)}{_fmt_interval(j.interval)} on {j.n_compared} item"
                   + ("" if j.n_compared == 1 else "s"))
@@ -457,18 +459,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
     for robust in report.robustness:  # prompt-format robustness: how much the verdicts depend on the variant
         m = robust.measures
         print(f"\nRobustness of {robust.judge_name} across {len(m.conditions)} variants (baseline {m.baseline}, "
-              f"{m.statistic}): judge-vs-itself alpha {_fmt(m.self_agreement.alpha)}, experts alpha "
+              f"{statistic_name(m.statistic)}): judge-vs-itself alpha {_fmt(m.self_agreement.alpha)}, experts alpha "
               f"{_fmt(m.reference_alpha if m.reference_alpha is not None else float('nan'))}")
         flips = {f.b: f.flips for f in m.flips_vs_baseline}
         tests = {c.a: c for c in m.comparisons}
         bad = {u.condition: u for u in m.unparseable}
         for name in m.conditions:
             f, c = flips.get(name), tests.get(name)
-            print(f"  {name:<40} {m.statistic} {_fmt(m.values[name])}"
+            print(f"  {name:<40} {statistic_name(m.statistic)} {_fmt(m.values[name])}"
                   + (f", change {_fmt(c.difference)} (Holm p {_fmt(c.p_holm)})" if c else "")
                   + (f", flips {f.n_flipped}/{f.n_compared} ({f.n_toward_reference} towards, "
                      f"{f.n_away_from_reference} away from the experts)" if f else "")
-                  + f", unparseable {_fmt(bad[name].rate) if name in bad else 'n/a'}")
+                  + f", unreadable {_fmt(bad[name].rate) if name in bad else 'n/a'}")
         for p in m.position:
             print(f"  position swap {p.original} / {p.swapped}: consistent {_fmt(p.consistency)}, "
                   f"position bias {_fmt(p.position_bias_rate)}, first slot share {_fmt(p.first_slot_share)}")
@@ -481,7 +483,7 @@ def _print_agreement(result: "AgreementReport", indent: str = "") -> None:  # no
         print(f"{indent}(in brackets: {result.ci_level:.0%} bootstrap interval, {result.n_resamples} resamples"
               + (f" of the groups in {result.group!r}" if result.group else "") + ")")
     for name, value in {**result.metrics, **result.extra_metrics}.items():
-        print(f"{indent}{name:<26} {_fmt(value)}{_fmt_interval(result.intervals.get(name))}")
+        print(f"{indent}{statistic_name(name):<26} {_fmt(value)}{_fmt_interval(result.intervals.get(name))}")
     if result.experts:
         print(f"{indent}{'experts alpha':<26} {_fmt(result.experts.krippendorff_alpha)}")
         print(f"{indent}{'experts + judge alpha':<26} {_fmt(result.experts.alpha_with_judge)}")

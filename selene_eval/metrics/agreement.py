@@ -481,7 +481,7 @@ class _Notes:
     def count(self, n: int, what: str) -> None:
         """Add ``"<n> items <what>"`` when n > 0; ``what`` starts with "have", made "has" for one item."""
         if n == 1:
-            self.add(f"1 item {what.replace('have', 'has', 1)}.")
+            self.add(f"1 item {what.replace('have', 'has', 1).replace(' and are ', ' and is ')}.")
         elif n:
             self.add(f"{n} items {what}.")
 
@@ -569,7 +569,7 @@ def agreement(
     left_out = "and are left out of the judge-vs-consensus metrics"
     notes.count(n_unlabelled, f"have no expert label {left_out}")
     notes.count(n_no_majority, f"have expert labels but no strict majority {left_out}")
-    notes.count(n_judge_missing, f"have no usable judge label (missing, unparseable, off-scale) {left_out}")
+    notes.count(n_judge_missing, f"have no usable judge label (missing, unreadable, off-scale) {left_out}")
     if coded.n_judge_offscale:
         notes.add(
             f"{coded.n_judge_offscale} judge label{'s are' if coded.n_judge_offscale != 1 else ' is'} "

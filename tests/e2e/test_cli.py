@@ -262,4 +262,4 @@ def test_agree_json_adds_intervals_ceiling_and_keeps_the_old_keys(tmp_path: Path
     text = cli(*base[:-1])
     assert text.returncode == 0, text.stderr
     assert "could the judge stand in for an expert?" in text.stdout
-    assert "cohen_kappa" in text.stdout and " [" in text.stdout
+    assert "Cohen's kappa" in text.stdout and " [" in text.stdout

@@ -76,7 +76,8 @@ def test_cli_run_and_report_say_how_many_answers_were_unreadable(
     # One of the two readable answers is on an item where the two experts split: 1 item compared ("1 item").
     assert "compared with the expert consensus on 1 item (" in out
     # Under the study's minimum of 10: no number, and the reason in words.
-    assert re.search(r"cohen_kappa\s+n/a", out)
+    assert re.search(r"Cohen's kappa\s+n/a", out)
+    assert not re.search(r"\b(cohen_kappa|krippendorff_alpha|gwet_ac1|unparseable)\b", out)  # words, not keys
     assert "note: Cohen's kappa is undefined: it would rest on 1 compared item, fewer than this study's minimum of 10." in out
     assert "cohen_kappa is undefined" not in out
 
