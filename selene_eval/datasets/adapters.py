@@ -22,6 +22,7 @@ from selene_eval.datasets.base import (
     find_file,
     table_from_records,
 )
+from selene_eval.datasets.craftmd import CRAFTMD
 from selene_eval.errors import DataError
 from selene_eval.prompts.rubric import Rubric
 from selene_eval.tasks import TaskType
@@ -575,7 +576,8 @@ MTBENCH = DatasetAdapter(
 )
 
 
-ADAPTERS: dict[str, DatasetAdapter] = {a.name: a for a in (KQA, FINANCEBENCH, EXPERTQA, PANDALM, HEALTHBENCH, MTBENCH)}
+ADAPTERS: dict[str, DatasetAdapter] = {a.name: a for a in (KQA, FINANCEBENCH, CRAFTMD, EXPERTQA, PANDALM, HEALTHBENCH,
+                                                           MTBENCH)}
 """Every adapter by name, in the order they are listed."""
 
 
