@@ -186,7 +186,7 @@ class RecipeResult:
 
     def to_dict(self) -> dict[str, object]:
         def number(value: float | None) -> float | None:
-            return None if value is None or math.isnan(value) else round(value, 4)
+            return None if value is None or math.isnan(value) else value
 
         rows = []
         for row in self.rows:
