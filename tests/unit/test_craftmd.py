@@ -252,3 +252,19 @@ def test_majority_baseline_names_a_tie_and_refuses_no_labels() -> None:
     assert (baseline.label, baseline.accuracy, baseline.tied) == ("no", 0.5, ("yes",))
     with pytest.raises(StatisticsError, match="at least one reference label"):
         majority_baseline([None, float("nan")])
+
+
+# --- the rubric files in docs/rubrics are the adapters' rubrics, for `import --rubric` -------------------------------
+
+
+def test_the_rubric_files_are_the_adapters_rubrics() -> None:
+    import yaml
+
+    from selene_eval.datasets.adapters import _FB_RUBRICS
+    from selene_eval.prompts.rubric import Rubric
+
+    rubrics = Path(__file__).resolve().parents[2] / "docs" / "rubrics"
+    expected = {f"craftmd-{name}.yaml": q.rubric for name, q in QUESTIONS.items()}
+    expected["financebench-paper.yaml"] = _FB_RUBRICS["paper"]
+    for name, rubric in expected.items():
+        assert Rubric.model_validate(yaml.safe_load((rubrics / name).read_text(encoding="utf-8"))) == rubric, name
