@@ -22,7 +22,7 @@ import pandas as pd
 from selene_eval.backends import JudgeSpec
 from selene_eval.datasets import create_study_from_dataset, get_adapter
 from selene_eval.datasets.craftmd import EXPERT_PAIR as CRAFTMD_EXPERT_PAIR
-from selene_eval.errors import DataError, StatisticsError
+from selene_eval.errors import DataError, StatisticsError, StudyError
 from selene_eval.metrics import Interval, MajorityBaseline, agreement, consensus, majority_baseline
 from selene_eval.report import expert_columns, judgment_table
 from selene_eval.runner import Progress, RunResult, plan_run, run_study
@@ -113,12 +113,22 @@ def get_recipe(name: str) -> Recipe:
 def prepare_studies(recipe: Recipe, source: str | os.PathLike[str], store: StudyStore, *, overwrite: bool = False,
                     on_warning: Callable[[str], None] | None = None) -> list[Study]:
     """Import each of the recipe's studies from the dataset copy at ``source``; a study already there is reused
-    (its stored judgments too) unless ``overwrite``. Raises the adapter's DataError for a wrong folder."""
+    (its stored judgments too) unless ``overwrite``. Raises the adapter's DataError for a wrong folder, and
+    StudyError when a study of that name holds other data (other files, or another rubric)."""
     adapter = get_adapter(recipe.dataset)
     studies = []
     for part in recipe.studies:
         if store.exists(part.slug) and not overwrite:
-            studies.append(store.open(part.slug))
+            study = store.open(part.slug)
+            loaded = adapter.load(source, part.options)
+            same_files = study.spec.source is not None and study.spec.source.sha256 == loaded.table.sha256
+            if not same_files or study.spec.rubric != loaded.rubric:
+                raise StudyError(
+                    f"Study {part.slug!r} in {store.root} holds other data than {source} gives "
+                    f"({'other source files' if not same_files else 'another rubric'}). Pass --overwrite to "
+                    "re-import it (its judgments are lost), or choose another --studies-dir."
+                )
+            studies.append(study)
             continue
         studies.append(create_study_from_dataset(adapter, source, store, part.slug, options=part.options,
                                                  title=f"{recipe.title.split(' (')[0]}: {part.label} (paper recipe)",

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,9 @@ import pytest
 from selene_eval.cli import main
 from selene_eval.cli_reproduce import RECIPE_NAMES
 from selene_eval.recipes import RECIPES
-from tests.unit.test_craftmd import write_craftmd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+from craftmd_layout import D1, write_craftmd  # noqa: E402  (a test helper beside the unit tests)
 
 
 def reproduce(capsys: pytest.CaptureFixture[str], studies_dir: Path, *args: str) -> tuple[int, str, str]:
@@ -122,3 +125,22 @@ def test_wrong_recipe_folder_and_limit_are_readable_errors(
     code, _, err = reproduce(capsys, studies_dir, "craftmd", "--from", str(tmp_path), "--limit", "0")
     assert code == 2 and "--limit must be at least 1" in err
     assert not list(studies_dir.glob("paper-*"))  # nothing half-made
+
+
+def test_a_study_of_the_recipe_holding_other_data_is_refused_until_overwrite(
+    tmp_path: Path, studies_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = write_craftmd(tmp_path / "first")
+    code, _, err = reproduce(capsys, studies_dir, "craftmd", "--from", str(first), "--backend", "scripted", "--json",
+                             "--resamples", "0")
+    assert code == 0, err
+    other = write_craftmd(tmp_path / "other", d1={**D1, ("GPT-4", "case_2"): ("Yes", "Yes", "Yes")})
+    code, _, err = reproduce(capsys, studies_dir, "craftmd", "--from", str(other), "--backend", "scripted")
+    assert code == 2 and "holds other data" in err and "--overwrite" in err
+    code, out, err = reproduce(capsys, studies_dir, "craftmd", "--from", str(other), "--backend", "scripted", "--json",
+                               "--resamples", "0", "--overwrite")
+    assert code == 0, err
+    from selene_eval.store import StudyStore
+
+    study = StudyStore(studies_dir).open("paper-craftmd-diagnosis")
+    assert {i.item_id: i.experts for i in study.items}["case_2:gpt4_1106:Q1"]["dermatologist_1"] == "yes"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from selene_eval.datasets.craftmd import QUESTIONS
 from selene_eval.store import StudyStore
-from tests.ui.test_exports_page import go, messages, start
-from tests.unit.test_craftmd import write_craftmd
+from test_exports_page import go, messages, start  # pytest puts this folder on sys.path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+from craftmd_layout import write_craftmd  # noqa: E402  (a test helper beside the unit tests)
 
 
 def test_craftmd_question_study_from_the_data_page(studies_dir: Path, tmp_path: Path) -> None:
