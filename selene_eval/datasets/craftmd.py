@@ -214,6 +214,10 @@ def _label(value: str | None) -> str | None:
 def load_craftmd(location: Path, options: Mapping[str, str]) -> LoadedDataset:
     """Read CRAFT-MD's expert workbooks at ``location`` into a study of one question (see the module docs)."""
     if location.is_file():
+        known = {*WORKBOOKS.values(), Path(CASES_FILE).name}
+        if location.name not in known:
+            raise DataError(f"{location.name} is not one of CRAFT-MD's original files ({', '.join(sorted(known))}). "
+                            "Point to the folder that holds them (or to a copy of the repository).")
         location = location.parent
     question = QUESTIONS[options["question"]]
     with_diagnoses = options["diagnoses"] == "shown"

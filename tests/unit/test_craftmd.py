@@ -89,6 +89,14 @@ def test_diagnoses_can_be_hidden_from_the_judge(tmp_path: Path) -> None:
     assert loaded.table.frame["diagnoses"].isna().all()
 
 
+def test_another_file_than_the_original_ones_is_refused(tmp_path: Path) -> None:
+    root = write_craftmd(tmp_path, flat=True)
+    tidy = root / "craftmd_expert_validation.jsonl"  # e.g. the shared tidy extract: not the original layout
+    tidy.write_text("{}\n", encoding="utf-8")
+    with pytest.raises(DataError, match="craftmd_expert_validation.jsonl is not one of CRAFT-MD's original files"):
+        CRAFTMD.load(tidy)
+
+
 def test_a_missing_workbook_is_named_with_the_fix(tmp_path: Path) -> None:
     root = write_craftmd(tmp_path, flat=True)
     (root / WORKBOOKS["dermatologist_3_tiebreak"]).unlink()
