@@ -273,6 +273,10 @@ def recipe_results(recipe: Recipe, store: StudyStore, judge: JudgeSpec, *, n_res
     return RecipeResult(recipe, judge.display_name, tuple(rows), mean, tuple(notes))
 
 
+SMALL_N = 30
+"""Below this many compared items, the text output warns that the figures are unstable."""
+
+
 def _f(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value:.{digits}f}"
 
@@ -291,7 +295,8 @@ def format_results(result: RecipeResult) -> str:
     for row in result.rows:
         lines.append("")
         lines.append(f"{row.label} (study {row.slug}, variant {row.variant_id}): {row.n_compared} of {row.n_items} "
-                     f"items compared" + (f", {row.n_unparseable} unparseable" if row.n_unparseable else ""))
+                     f"items compared" + (f", {row.n_unparseable} unparseable" if row.n_unparseable else "")
+                     + (" (fewer than 30: read every figure with care)" if row.n_compared < SMALL_N else ""))
         lines.append(f"  accuracy        {_f(row.accuracy)}{_ci(row.intervals.get('accuracy'))}   paper: Selene Mini "
                      f"{row.paper.selene_mini:g}, Llama-3.1-8B-Instruct {row.paper.llama_base:g}")
         if row.baseline is not None:
