@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from selene_eval.cli_reproduce import add_reproduce_parser, cmd_reproduce
 from selene_eval.errors import SeleneEvalError, ValidationFailed
 from selene_eval.statistic_names import statistic_name
 from selene_eval.tasks import TaskType
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", metavar="OUT", help="write the self-contained HTML report (opens offline) to OUT")
     _add_bootstrap_options(p)
     _add_export_parsers(sub)
+    add_reproduce_parser(sub)
 
     p = sub.add_parser("agree", help="agreement statistics for any table with judge and expert labels")
     p.add_argument("table", metavar="TABLE")
@@ -698,4 +700,5 @@ _COMMANDS = {
     "list": _cmd_list,
     "variants": _cmd_variants,
     "judges": _cmd_judges,
+    "reproduce": cmd_reproduce,
 }

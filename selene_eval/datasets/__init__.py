@@ -1,6 +1,6 @@
 """Public datasets with expert labels, one step from a study.
 
-``ADAPTERS`` lists them (K-QA, FinanceBench, ExpertQA, PandaLM, HealthBench's meta-evaluation, MT-Bench
+``ADAPTERS`` lists them (K-QA, FinanceBench, CRAFT-MD, ExpertQA, PandaLM, HealthBench's meta-evaluation, MT-Bench
 human judgments). Each states its licence and source, reads a local copy (file or folder) and can download
 its pinned files; :func:`create_study_from_dataset` saves one as a study through the same validation as an
 upload.
@@ -8,6 +8,7 @@ upload.
 
 from selene_eval.datasets.adapters import (
     ADAPTERS,
+    CRAFTMD,
     EXPERTQA,
     FINANCEBENCH,
     HEALTHBENCH,
@@ -28,6 +29,7 @@ from selene_eval.datasets.base import (
 
 __all__ = [
     "ADAPTERS",
+    "CRAFTMD",
     "EXPERTQA",
     "FINANCEBENCH",
     "HEALTHBENCH",

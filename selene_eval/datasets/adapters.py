@@ -22,6 +22,7 @@ from selene_eval.datasets.base import (
     find_file,
     table_from_records,
 )
+from selene_eval.datasets.craftmd import CRAFTMD
 from selene_eval.errors import DataError
 from selene_eval.prompts.rubric import Rubric
 from selene_eval.tasks import TaskType
@@ -183,6 +184,29 @@ def _financebench_evidence(location: Path) -> tuple[dict[str, str], list[Path]]:
     return evidence, [path]
 
 
+_FB_RUBRICS = {
+    "standard": Rubric(
+        objective="Is the response a correct answer to the financial question, judged against the reference "
+                  "answer (same figure, allowing for rounding and units)?",
+        descriptions={"yes": "The response gives the reference answer's figure or conclusion.",
+                      "no": "The response gives a different answer, no answer, or declines to answer."},
+    ),
+    # The Selene Mini paper's set-up as far as it is published: a zero-shot yes/no judgment of whether an answer
+    # is correct, scored by accuracy against the reviewers' labels. Its prompt is not published; this rubric
+    # asks the reviewers' own question (is the answer correct, given the gold answer?) in Selene's
+    # classification-with-reference format. See docs/REPRODUCE.md for what is known and what is not.
+    "paper": Rubric(
+        objective="Given the reference answer, is the response a correct answer to the question about the "
+                  "company's filings?",
+        descriptions={"yes": "The response reaches the reference answer: the same figure (within rounding and "
+                             "the question's units) or the same conclusion.",
+                      "no": "The response reaches a different answer, answers only in part, hedges without an "
+                            "answer, or declines to answer."},
+    ),
+}
+"""FinanceBench's rubrics by the adapter's ``rubric`` option."""
+
+
 def _load_financebench(location: Path, options: Mapping[str, str]) -> LoadedDataset:
     files = _financebench_files(location)
     with_evidence = options["context"] == "evidence"
@@ -225,12 +249,7 @@ def _load_financebench(location: Path, options: Mapping[str, str]) -> LoadedData
                               subgroups=["model", "eval_mode"],
                               context="evidence" if with_evidence else None),
         task=TaskType.BINARY, label_map=label_map,
-        rubric=Rubric(
-            objective="Is the response a correct answer to the financial question, judged against the reference "
-                      "answer (same figure, allowing for rounding and units)?",
-            descriptions={"yes": "The response gives the reference answer's figure or conclusion.",
-                          "no": "The response gives a different answer, no answer, or declines to answer."},
-        ),
+        rubric=_FB_RUBRICS[options["rubric"]],
         title="FinanceBench: model answers reviewed by the authors",
         description=f"FinanceBench model answers on public-company filings, each reviewed by hand as correct, "
                     f"incorrect or a refusal; {refusal}. One label per answer (no per-reviewer labels are "
@@ -263,7 +282,10 @@ FINANCEBENCH = DatasetAdapter(
                            "no: a refusal is not a correct answer; drop: leave refusals out of the study"),
              AdapterOption("context", ("none", "evidence"), "none",
                            "none: the judge sees question, answer and gold answer; evidence: also the gold evidence "
-                           "passages (needs financebench_open_source.jsonl)")),
+                           "passages (needs financebench_open_source.jsonl)"),
+             AdapterOption("rubric", tuple(_FB_RUBRICS), "standard",
+                           "standard: correct against the gold answer, allowing for rounding and units; paper: the "
+                           "Selene Mini paper's task as far as it is published (docs/REPRODUCE.md)")),
     download_note="The files are pinned by commit; no per-file checksum is published for them.",
     tags=("binary", "finance"),
 )
@@ -575,7 +597,8 @@ MTBENCH = DatasetAdapter(
 )
 
 
-ADAPTERS: dict[str, DatasetAdapter] = {a.name: a for a in (KQA, FINANCEBENCH, EXPERTQA, PANDALM, HEALTHBENCH, MTBENCH)}
+ADAPTERS: dict[str, DatasetAdapter] = {a.name: a for a in (KQA, FINANCEBENCH, CRAFTMD, EXPERTQA, PANDALM, HEALTHBENCH,
+                                                           MTBENCH)}
 """Every adapter by name, in the order they are listed."""
 
 

@@ -14,6 +14,7 @@ from selene_eval.metrics.agreement import (
     subgroup_agreement,
     substitution_differences,
 )
+from selene_eval.metrics.baseline import MajorityBaseline, majority_baseline
 from selene_eval.metrics.uncertainty import Interval
 from selene_eval.metrics.consensus import LEVELS, Consensus, Level, consensus
 
@@ -27,9 +28,11 @@ __all__ = [
     "Consensus",
     "ExpertAgreement",
     "Level",
+    "MajorityBaseline",
     "agreement",
     "consensus",
     "krippendorff_alpha",
+    "majority_baseline",
     "subgroup_agreement",
     "substitution_differences",
 ]
