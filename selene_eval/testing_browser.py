@@ -167,7 +167,26 @@ def settle(page: Any, timeout_ms: float = 30_000) -> None:
     )
 
 
-def choose(page: Any, combobox: Any, option: str) -> None:
-    """Pick ``option`` (its exact text) in a Streamlit selectbox or multiselect (``combobox``, a Locator)."""
-    combobox.click()
-    page.get_by_role("option", name=option, exact=True).click()
+def choose(page: Any, combobox: Any, option: str, *, attempts: int = 3, open_timeout_ms: float = 15_000) -> None:
+    """Pick ``option`` (its exact text) in a Streamlit selectbox or multiselect (``combobox``, a Locator).
+
+    On a busy machine a redraw that starts just after the click (a field left a moment earlier commits its
+    value) can close the dropdown before its options show, and the click is lost. So the options are awaited
+    (a condition, not a pause); when they do not show, the dropdown is closed, the page awaited idle and the
+    click made again, up to ``attempts`` times.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    wanted = page.get_by_role("option", name=option, exact=True)
+    for attempt in range(1, attempts + 1):
+        combobox.click()
+        try:
+            wanted.wait_for(state="visible", timeout=open_timeout_ms)
+        except PlaywrightTimeout:
+            if attempt == attempts:
+                raise
+            page.keyboard.press("Escape")
+            settle(page)
+            continue
+        wanted.click()
+        return
