@@ -19,8 +19,7 @@ from selene_eval.cli import main
 from selene_eval.cli_reproduce import RECIPE_NAMES
 from selene_eval.recipes import RECIPES
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from craftmd_layout import D1, write_craftmd  # noqa: E402  (a test helper beside the unit tests)
+from tests.unit.craftmd_layout import D1, write_craftmd  # a test helper beside the unit tests
 
 
 def reproduce(capsys: pytest.CaptureFixture[str], studies_dir: Path, *args: str) -> tuple[int, str, str]:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from selene_eval.datasets.craftmd import QUESTIONS
 from selene_eval.store import StudyStore
-from test_exports_page import go, messages, start  # pytest puts this folder on sys.path
+from tests.ui.test_exports_page import go, messages, start
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from craftmd_layout import write_craftmd  # noqa: E402  (a test helper beside the unit tests)
+from tests.unit.craftmd_layout import write_craftmd  # a test helper beside the unit tests
 
 
 def test_craftmd_question_study_from_the_data_page(studies_dir: Path, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from selene_eval.metrics import consensus, majority_baseline
 from selene_eval.report import expert_columns
 from selene_eval.store import StudyStore
 
-from craftmd_layout import CASES, D1, HEADER, case_cells, write_craftmd  # beside this file (pytest puts it on sys.path)
+from tests.unit.craftmd_layout import CASES, D1, HEADER, case_cells, write_craftmd
 
 
 def _rows(location: Path, question: str = "diagnosis", **options: str) -> dict[str, dict]:
