@@ -407,8 +407,9 @@ def disagreement_browser(table: pd.DataFrame, task: TaskType, *, min_compared: i
 
 
 _TEXT_COLUMNS = {
-    name: st.column_config.TextColumn(name, width="large")
-    for name in ("Input", "Response", "Response A", "Response B", "Judge's reasoning", "Judge's raw output")
+    "Item": st.column_config.TextColumn("Item", pinned=True),  # stays in view when the texts scroll
+    **{name: st.column_config.TextColumn(name, width="large")
+       for name in ("Input", "Response", "Response A", "Response B", "Judge's reasoning", "Judge's raw output")},
 }
 
 

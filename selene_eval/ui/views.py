@@ -166,33 +166,38 @@ def unparseable(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def item_view(table: pd.DataFrame, *, raw: bool = False) -> pd.DataFrame:
-    """The columns an analyst reads, with plain headers: item, texts, expert labels, judge label and why.
+    """The columns an analyst reads, with plain headers: item, expert labels, judge label, texts and why.
 
     ``raw`` adds the judge's raw output and the parser's verdict (for unparseable judgments).
     """
     experts = expert_columns(table)
-    columns: dict[str, str] = {"item_id": "Item", "input": "Input", "response": "Response"}
-    if "response_b" in table.columns and table["response_b"].notna().any():
-        columns["response"] = "Response A"
-        columns["response_b"] = "Response B"
+    # The key columns first (the item, then the labels being compared), the long texts after them: a wide
+    # table scrolls right, and what a reader came for must not be off screen.
+    columns: dict[str, str] = {"item_id": "Item"}
+    expert_headings = expert_label_headings(experts)  # the canonical labels, not the file's column name
+    columns.update(expert_headings)
+    if "consensus" in table.columns:
+        columns["consensus"] = "Experts' majority"
+    columns["judge_label"] = "Judge"
+    if raw:
+        columns["judge_status"] = "Problem"
     if "category" in table.columns and table["category"].notna().any():
         columns["category"] = "Category"
     for column in subgroup_columns(table):
         columns[column] = column.removeprefix(SUBGROUP_PREFIX)
-    columns.update(expert_label_headings(experts))  # the canonical labels, not the file's column name
-    if "consensus" in table.columns:
-        columns["consensus"] = "Experts' majority"
-    columns["judge_label"] = "Judge"
+    columns.update({"input": "Input", "response": "Response"})
+    if "response_b" in table.columns and table["response_b"].notna().any():
+        columns["response"] = "Response A"
+        columns["response_b"] = "Response B"
     columns["judge_reasoning"] = "Judge's reasoning"
     if raw:
-        columns["judge_status"] = "Problem"
         columns["judge_raw"] = "Judge's raw output"
     view = table.loc[:, list(columns)].rename(columns=columns)
     if raw:
         view["Problem"] = view["Problem"].map(lambda s: STATUS_NAMES.get(s, s))
     # An empty cell says what is missing in words; a table never shows a raw None.
     blanks = {"Judge": "(no readable label)", "Experts' majority": "(no majority)",
-              **{f"Expert {c.removeprefix('expert:')}": "(no label)" for c in experts}}
+              **{heading: "(no label)" for heading in expert_headings.values()}}
     view = view.astype(object)
     for column in view.columns:
         view[column] = [v if present(v) else blanks.get(column, "") for v in view[column]]

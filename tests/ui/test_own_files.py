@@ -12,6 +12,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -251,3 +252,17 @@ def test_expert_label_headings(n_experts: int) -> None:
         assert headings == {f"expert:dr_{k}": f"Expert label (dr_{k})" for k in range(3)}
         assert expert_labels_text({"expert:dr_0": "no", "expert:dr_1": None, "dr_2": "yes"}) == \
             "no (dr_0), no label (dr_1), yes (dr_2)"
+
+
+def test_the_item_view_puts_the_labels_before_the_long_texts_and_names_missing_labels() -> None:
+    """Wide tables scroll right: the item and the labels compared come first, a missing label is said in words."""
+    table = pd.DataFrame({
+        "item_id": ["a", "b"], "input": ["Q" * 500, "Q2"], "response": ["R" * 500, "R2"],
+        "expert:dr_a": ["yes", None], "expert:dr_b": ["no", "no"], "consensus": [None, "no"],
+        "judge_label": ["yes", None], "judge_reasoning": ["Because.", ""],
+    })
+    view = item_view(table)
+    assert list(view.columns) == ["Item", "Expert label (dr_a)", "Expert label (dr_b)", "Experts' majority", "Judge",
+                                  "Input", "Response", "Judge's reasoning"]
+    assert view.loc[1, "Expert label (dr_a)"] == "(no label)" and view.loc[0, "Experts' majority"] == "(no majority)"
+    assert view.loc[1, "Judge"] == "(no readable label)"
