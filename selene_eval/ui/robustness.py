@@ -93,7 +93,8 @@ def coverage_caption(robust: JudgeRobustness) -> str:
     variants = plural(len(m.conditions), "variant")
     if m.n_judged_all is None or m.n_judged_any is None:
         return f"{plural(m.n_items, 'item')} × {variants}."
-    parts = [f"{plural(m.n_judged_all, 'item')} judged under all {variants}"]
+    every = "both variants" if len(m.conditions) == 2 else f"all {variants}"
+    parts = [f"{plural(m.n_judged_all, 'item')} judged under {every}"]
     if m.n_judged_any > m.n_judged_all:
         parts.append(f"{m.n_judged_any - m.n_judged_all:,} more under some of them only")
     never = m.n_items - m.n_judged_any
@@ -259,8 +260,9 @@ def show(study: Study, report: StudyReport, judges: dict[str, JudgeSpec], robust
         lines = "\n".join(f"- {md_escape(line)}" for line in missing)
         st.warning(f"Not in the plot ({stat} is n/a):\n{lines}", icon=":material/visibility_off:")
     if band is not None:
-        st.caption(f"Grey band: {stat} between pairs of experts ({band[0]:.2f} to {band[1]:.2f}), the "
-                   "agreement a judge would need to label like one more expert.")
+        between = (f"between the experts ({band[0]:.2f})" if f"{band[0]:.2f}" == f"{band[1]:.2f}"
+                   else f"between pairs of experts ({band[0]:.2f} to {band[1]:.2f})")
+        st.caption(f"Grey band: {stat} {between}, the agreement a judge would need to label like one more expert.")
     st.subheader("Each variant against the canonical one")
     st.dataframe(variants_text(variants_table(robust), m.baseline), hide_index=True, width="stretch",
                  column_config={"Unreadable": st.column_config.TextColumn(
