@@ -41,6 +41,7 @@ def markdown_table(data: dict[str, dict[str, object]] | None = None) -> str:
     if data is None:
         data = json.loads(FIGURES.read_text(encoding="utf-8"))
     crash = data.get("crash", {})
+    archives, overwrite, server = data.get("archives", {}), data.get("overwrite_kills", {}), data.get("hostile_server", {})
     fuzz = _merged_fuzz_shards(data)
     outcomes = fuzz.get("outcomes", {})
     rows = [
@@ -57,10 +58,25 @@ def markdown_table(data: dict[str, dict[str, object]] | None = None) -> str:
         ("Judgments committed before a kill (all checked after it)", crash.get("judgments_committed_before_kills", "n/a")),
         ("Judgments expected at the end / lost / duplicated",
          f"{crash.get('judgments_expected', 'n/a')} / {crash.get('judgments_lost', 'n/a')} / {crash.get('duplicates', 'n/a')}"),
+        ("Hostile study archives tried / tracebacks", f"{archives.get('archives_tried', 'n/a')} / {archives.get('unhandled', 'n/a')}"),
+        ("... refused before anything was installed / imported whole",
+         f"{_refused(archives)} / {archives.get('outcomes', {}).get('imported', 'n/a')}"),
+        ("Imports killed mid-overwrite / studies left mixed",
+         f"{overwrite.get('kills', 'n/a')} / {overwrite.get('mixed_or_damaged', 'n/a')}"),
+        ("Hostile server answers tried / run crashes", f"{server.get('answers_tried', 'n/a')} / {server.get('crashes', 'n/a')}"),
+        ("Longest request (timeout)", f"{server.get('longest_request_s', 'n/a')} s ({server.get('timeout_s', 'n/a')} s)"),
     ]
-    dates = sorted({str(v.get("recorded_at", "")) for v in (fuzz, crash) if v})
+    dates = sorted({str(v.get("recorded_at", "")) for v in (fuzz, crash, archives, overwrite, server) if v})
     lines = ["| figure | value |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
     return "\n".join(lines) + f"\n\nRecorded {', '.join(dates) or 'never'} (Python {fuzz.get('python', 'n/a')})."
+
+
+def _refused(archives: dict[str, object]) -> object:
+    """How many hostile archives were refused, whatever the error."""
+    outcomes = archives.get("outcomes")
+    if not isinstance(outcomes, dict):
+        return "n/a"
+    return sum(int(n) for name, n in outcomes.items() if str(name).startswith("refused"))
 
 
 def _merged_fuzz_shards(data: dict[str, dict[str, object]]) -> dict[str, object]:
