@@ -98,17 +98,21 @@ def dictionary_parquet_bomb(n_rows: int = 8000, length: int = 900_000) -> bytes:
     return buffer.getvalue()
 
 
+# The peak is read from /proc/self/status (VmHWM), not getrusage: ru_maxrss survives exec, so a child of a
+# large pytest process starts with the parent's peak and a growth below it would not show.
 READ_IN_CHILD = """
-import json, resource, sys
+import json, sys
 import openpyxl, pyarrow.parquet, pandas  # imported before the baseline: their memory is not the file's
 from selene_eval.data import read_table
 from selene_eval.errors import DataError
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def peak_kb():
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+before = peak_kb()
 try:
     outcome = "read %d rows" % read_table(sys.argv[1]).n_rows
 except DataError as exc:
     outcome = "DataError: " + str(exc)
-extra = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+extra = (peak_kb() - before) / 1024
 print(json.dumps({"outcome": outcome, "extra_mb": extra}))
 """
 

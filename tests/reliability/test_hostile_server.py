@@ -489,7 +489,7 @@ FUZZ_TIMEOUT_S = 2.0
 FUZZ_SLACK_S = 3.0
 """What a request may take beyond its deadline (scheduling on two busy cores, parsing what was read)."""
 FUZZ_RSS_CAP_MB = 1024
-"""The test process's resident memory while the fuzz runs (the server and the client are both in it)."""
+"""What the fuzz run may add to the test process's resident memory (the server and the client are both in it)."""
 
 HOSTILE_VALUES: list[Any] = [
     None, True, 0, -1, 1000, 1e308, -1e308, math.nan, math.inf, -math.inf, "", "x", "\n", "Yes", [], [1, 2], {},
@@ -608,22 +608,34 @@ def hostile_answer(seed: int) -> tuple[str, Callable[[Reply], None]]:
 
 
 class PeakRss:
-    """The process's peak resident memory while the block runs (sampled from /proc)."""
+    """How much resident memory the process gained at its peak while the block ran (sampled from /proc).
+
+    The growth, not the total: in the full suite this runs in a pytest process that already holds a model
+    and the dashboard's imports, whose size says nothing of this test.
+    """
 
     def __init__(self) -> None:
         self.peak_mb = 0.0
+        self._baseline_mb = 0.0
         self._done = threading.Event()
+
+    @staticmethod
+    def _rss_mb() -> float | None:
+        try:
+            status = Path("/proc/self/status").read_text()
+        except OSError:
+            return None
+        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
 
     def _sample(self) -> None:
         while not self._done.wait(0.05):
-            try:
-                status = Path("/proc/self/status").read_text()
-            except OSError:
+            now = self._rss_mb()
+            if now is None:
                 return
-            kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
-            self.peak_mb = max(self.peak_mb, kb / 1024)
+            self.peak_mb = max(self.peak_mb, now - self._baseline_mb)
 
     def __enter__(self) -> PeakRss:
+        self._baseline_mb = self._rss_mb() or 0.0
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
