@@ -1,0 +1,136 @@
+"""After agreement: the judge's error profile, the ambiguity split and the estimates for unlabelled items.
+
+:func:`judge_profile` runs :func:`~selene_eval.metrics.error_profile.error_profile`,
+:func:`~selene_eval.metrics.error_profile.ambiguity_split` and
+:func:`~selene_eval.metrics.ppi.unlabelled_estimates` on one table with one set of options, so that the CLI,
+the study report, the HTML report and the dashboard show the same figures. :func:`profile_lines` renders the
+result as plain text lines (the CLI and the HTML report use them).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from selene_eval.metrics.consensus import Level
+from selene_eval.metrics.error_profile import (
+    PER_LABEL_STATISTICS,
+    PROFILE_NAMES,
+    Ambiguity,
+    ErrorProfile,
+    ambiguity_split,
+    error_profile,
+)
+from selene_eval.metrics.ppi import MeanEstimate, UnlabelledEstimates, unlabelled_estimates
+from selene_eval.metrics.uncertainty import Interval
+
+
+@dataclass(frozen=True)
+class JudgeProfile:
+    """The three results of :func:`judge_profile`."""
+
+    errors: ErrorProfile
+    ambiguity: Ambiguity
+    unlabelled: UnlabelledEstimates
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {"error_profile": self.errors.to_dict(), "ambiguity": self.ambiguity.to_dict(),
+                "unlabelled": self.unlabelled.to_dict()}
+
+
+def judge_profile(
+    table: pd.DataFrame,
+    judge: str,
+    experts: Sequence[str],
+    level: Level,
+    *,
+    order: Sequence[str] | None = None,
+    group: str | None = None,
+    n_resamples: int = 1000,
+    ci_level: float = 0.95,
+    seed: int = 0,
+    min_compared: int = 0,
+) -> JudgeProfile:
+    """Error profile, ambiguity split and unlabelled-item estimates of ``judge`` against ``experts``.
+
+    The options mean what they mean for :func:`selene_eval.metrics.agreement`. Raises
+    :class:`~selene_eval.errors.StatisticsError` on bad columns or options.
+    """
+    options = dict(order=order, group=group, ci_level=ci_level, min_compared=min_compared)
+    return JudgeProfile(
+        errors=error_profile(table, judge, experts, level, n_resamples=n_resamples, seed=seed, **options),
+        ambiguity=ambiguity_split(table, judge, experts, level, n_resamples=n_resamples, seed=seed, **options),
+        unlabelled=unlabelled_estimates(table, judge, experts, level, **options),
+    )
+
+
+def _num(value: float) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:.3f}"
+
+
+def _count(value: float) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:.0f}"
+
+
+def _ci(low: float, high: float) -> str:
+    return "" if not (math.isfinite(low) and math.isfinite(high)) else f" [{low:.3f}, {high:.3f}]"
+
+
+def _iv(interval: Interval) -> str:
+    return _num(interval.estimate) + _ci(interval.low, interval.high)
+
+
+def _mean(estimate: MeanEstimate) -> str:
+    return _num(estimate.estimate) + _ci(estimate.low, estimate.high)
+
+
+def profile_lines(profile: JudgeProfile) -> list[str]:
+    """The profile as plain text lines: error profile, ambiguity, unlabelled items (intervals in brackets)."""
+    lines = ["Error profile (in brackets: bootstrap interval)"]
+    errors = profile.errors
+    if errors.undefined is not None:
+        lines.append(f"  n/a: {errors.undefined}.")
+    else:
+        for key, interval in errors.overall.items():
+            lines.append(f"  {PROFILE_NAMES[key]:<28} {_iv(interval)}")
+        if errors.beats_baseline is False:
+            lines.append("  The judge's accuracy does not beat always answering the experts' most frequent label.")
+        for label in errors.per_label:
+            cells = ", ".join(f"{PROFILE_NAMES[s].lower()} {_iv(label.statistics[s])}" for s in PER_LABEL_STATISTICS)
+            lines.append(f"  label {label.label!r} (experts {label.n_expert}, judge {label.n_judge}): {cells}")
+    ambiguity = profile.ambiguity
+    lines.append("Ambiguity: agreement by how much the experts agreed")
+    if ambiguity.undefined is not None:
+        lines.append(f"  n/a: {ambiguity.undefined}.")
+    else:
+        for part in ambiguity.parts:
+            why = "" if math.isfinite(part.accuracy.estimate) else f" ({part.accuracy.note})"
+            lines.append(f"  {part.kind} items (n = {part.n_items}): accuracy {_iv(part.accuracy)}, "
+                         f"Cohen's kappa {_iv(part.cohen_kappa)}{why}")
+        lines.append(f"  soft-label agreement (mean share of experts who gave the judge's label, n = "
+                     f"{ambiguity.n_soft}): {_iv(ambiguity.soft_agreement)}")
+        lines.extend(f"  note: {note}" for note in ambiguity.notes)
+    unlabelled = profile.unlabelled
+    lines.append(f"Using the judge on the unlabelled items ({unlabelled.n_unlabelled} unlabelled, "
+                 f"{unlabelled.n_labelled} expert-labelled; {unlabelled.ci_level:.0%} intervals)")
+    if unlabelled.undefined is not None:
+        lines.append(f"  n/a: {unlabelled.undefined}.")
+    for target in unlabelled.targets:
+        lines.append(f"  {target.target}: experts only {_mean(target.experts_only)}; judge only (uncorrected) "
+                     f"{_mean(target.judge_only)}; PPI++ {_mean(target.ppi.mean)} (lambda {_num(target.ppi.lam)}, "
+                     f"worth {_count(target.effective_labels)} expert labels)")
+        if target.note:
+            lines.append(f"    {target.note}")
+    if unlabelled.rogan_gladen is not None:
+        rg = unlabelled.rogan_gladen
+        lines.append(f"  Rogan-Gladen corrected rate of 'yes': {_mean(rg)}" + (f" ({rg.note})" if rg.note else ""))
+    lines.extend(f"  note: {note}" for note in unlabelled.notes)
+    return lines
+
+
+__all__ = ["JudgeProfile", "judge_profile", "profile_lines"]
