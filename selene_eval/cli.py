@@ -420,6 +420,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"  compared with the expert consensus on {a.n_compared} item{'' if a.n_compared == 1 else 's'} "
               f"(no majority: {a.n_no_majority}, no usable judge label: {a.n_judge_missing} = {a.unparseable_share:.1%})")
         _print_agreement(a, indent="  ")
+        if result.profile is not None:
+            from selene_eval.metrics.profile import profile_lines
+
+            print("\n".join("  " + line for line in profile_lines(result.profile)))
         for split in result.subgroups:
             print(f"  by {split.by}" + (f" ({split.omitted} less frequent values left out)" if split.omitted else "") + ":")
             for value, sub in split.groups:

@@ -13,6 +13,7 @@ from selene_eval.items import MAX_SUBGROUPS, SUBGROUP_PREFIX, items_frame, subgr
 from selene_eval.metrics import AgreementReport, ExpertAgreement, agreement, consensus, subgroup_agreement
 from selene_eval.metrics.calibration import CalibrationReport, calibration
 from selene_eval.metrics.coefficients import required_items
+from selene_eval.metrics.profile import JudgeProfile, judge_profile
 from selene_eval.metrics.robustness import Robustness, robustness
 from selene_eval.prompts.parser import parse_for_variant
 from selene_eval.prompts.variants import PromptVariant
@@ -84,6 +85,8 @@ class VariantResult:
     subgroups: tuple["SubgroupSplit", ...] = ()
     # from the label probabilities, when the backend gave them
     calibration: CalibrationReport | None = None
+    # error profile, ambiguity split and estimates for the items no expert labelled (issue #17)
+    profile: JudgeProfile | None = None
 
     def planning(self, statistic: str | None = None, widths: tuple[float, ...] = PLANNING_WIDTHS) -> Planning | None:
         """How many expert-labelled items an interval of each width in ``widths`` would need (see
@@ -116,6 +119,7 @@ class VariantResult:
             "subgroups_omitted": {split.by: split.omitted for split in self.subgroups if split.omitted} or None,
             "calibration": self.calibration.to_dict() if self.calibration else None,
             "planning": plan.to_dict() if plan else None,
+            "profile": self.profile.to_dict() if self.profile else None,
         }
 
 
@@ -320,12 +324,15 @@ def study_report(
             judged = table[~table["judge_status"].isin(["pending", "not_renderable"])]
             status_counts = dict(Counter(table["judge_status"]))
             report = None
+            profile = None
             subgroups: list[SubgroupSplit] = []
             if len(judged):
                 group = "group_id" if judged["group_id"].notna().any() else None
                 rows = judged.reset_index(drop=True)
                 report = agreement(rows, "judge_label", experts, task.level, order=order, group=group,
                                    n_resamples=n_resamples, seed=seed, min_compared=minimum)
+                profile = judge_profile(rows, "judge_label", experts, task.level, order=order, group=group,
+                                        n_resamples=n_resamples, seed=seed, min_compared=minimum)
                 for name, column in splits:
                     kept, omitted = _largest_groups(rows, column)
                     subgroups.append(SubgroupSplit(name, tuple(
@@ -352,6 +359,7 @@ def study_report(
                     agreement=report,
                     subgroups=tuple(subgroups),
                     calibration=calib,
+                    profile=profile,
                 )
             )
         judged_ids = [v.id for v in variants if (~tables[v.id]["judge_status"].isin(["pending", "not_renderable"])).any()]

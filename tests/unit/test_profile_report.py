@@ -1,0 +1,64 @@
+"""The study report (library, `report --json`, CLI text) carries the judge profile (#17 point 5)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from selene_eval.backends.base import JudgeSpec, Message
+from selene_eval.cli import main
+from selene_eval.items import Item
+from selene_eval.prompts import default_rubric
+from selene_eval.report import study_report
+from selene_eval.runner import run_study
+from selene_eval.store import StudySpec, StudyStore
+from selene_eval.tasks import TaskType
+from selene_eval.testing import ScriptedBackend
+
+SPEC = JudgeSpec(backend="scripted", model="scripted-test")
+EXPERTS = ("ann", "bob", "cy")
+
+
+def answer(messages: list[Message]) -> str:
+    return "**Reasoning:** scripted\n\n**Result:** " + ("Yes" if "good" in messages[-1].content else "No")
+
+
+def make_study(studies_dir: Path, n: int = 60, n_labelled: int = 40, slug: str = "p17"):
+    """``n`` items of which the first ``n_labelled`` carry expert labels; the judge judges them all."""
+    items = []
+    for i in range(n):
+        truth = "yes" if i % 2 else "no"
+        flip = {"yes": "no", "no": "yes"}
+        labels = {"ann": truth, "bob": truth if i % 5 else flip[truth], "cy": truth if i % 7 else flip[truth]}
+        good = "a good answer" if (i % 2) != (i % 9 == 0) else "a bad answer"  # the judge errs on every 9th
+        items.append(Item(str(i), f"Question {i}?", good, experts=labels if i < n_labelled else {}))
+    spec = StudySpec(slug=slug, title="partly labelled", task=TaskType.BINARY, experts=list(EXPERTS),
+                     rubric=default_rubric(TaskType.BINARY), variants=["selene"])
+    study = StudyStore(studies_dir).create(spec, items)
+    run_study(study, ScriptedBackend(SPEC, script=answer), batch_size=8)
+    return study
+
+
+def test_study_with_unlabelled_items_reports_the_profile(studies_dir: Path) -> None:
+    study = make_study(studies_dir)
+    report = study_report(study, n_resamples=200, seed=1)
+    (result,) = report.results
+    profile = result.profile
+    assert profile is not None
+    assert profile.unlabelled.n_unlabelled == 20 and profile.unlabelled.undefined is None
+    assert profile.errors.n_compared == result.agreement.n_compared  # type: ignore[union-attr]
+    assert profile.unlabelled.rogan_gladen is not None
+    data = json.loads(json.dumps(report.to_dict(), allow_nan=False))
+    assert data["results"][0]["profile"]["unlabelled"]["n_unlabelled"] == 20
+
+
+def test_report_json_and_text_from_the_cli(studies_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_study(studies_dir).close()
+    assert main(["--studies-dir", str(studies_dir), "report", "p17", "--json", "--resamples", "200"]) == 0
+    profile = json.loads(capsys.readouterr().out)["results"][0]["profile"]
+    assert profile["error_profile"]["overall"]["balanced_accuracy"]["estimate"] is not None
+    assert main(["--studies-dir", str(studies_dir), "report", "p17", "--resamples", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "Majority-label baseline" in out and "Using the judge on the unlabelled items (20 unlabelled" in out
