@@ -6,6 +6,7 @@ from selene_eval import charts, ui
 from selene_eval.errors import SeleneEvalError
 from selene_eval.ui.exports import open_study_downloads
 from selene_eval.ui.judges import calibration_section, judges_section, planning_section, rename_judges
+from selene_eval.ui.profile import error_profile_section, unlabelled_section
 from selene_eval.ui.results import (
     bootstrap_controls,
     bootstrap_settings,
@@ -72,6 +73,8 @@ def main() -> None:
             ui.show_chart(charts.label_distribution(ui.distribution_frame(table, labels), labels=labels))
 
         calibration_section(table, task)
+        error_profile_section(result)
+        unlabelled_section(result)
 
         st.subheader("Where the judge and the experts disagree")
         ui.disagreement_browser(table, task, min_compared=study.spec.min_compared)

@@ -226,7 +226,7 @@ def judgment_table(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFr
         except TemplateError:
             keys.append(None)
     stored = study.judgments.get(k for k in keys if k)
-    frame = items_frame(items)
+    frame = _with_declared_experts(items_frame(items), study)
     labels, statuses, reasonings, raws, probs, finishes = [], [], [], [], [], []
     for key in keys:
         judgment = stored.get(key) if key else None
@@ -251,6 +251,16 @@ def judgment_table(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFr
     frame["judge_raw"] = raws
     frame["judge_probs"] = probs
     frame["judge_finish"] = finishes
+    return frame
+
+
+def _with_declared_experts(frame: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """``frame`` with an (empty) ``expert:<name>`` column for every expert the study declares but no item has a
+    label of: a study whose items are all unlabelled still has its experts, so it reports what is missing
+    instead of failing for want of an expert column."""
+    for name in study.spec.experts:
+        if f"expert:{name}" not in frame.columns:
+            frame[f"expert:{name}"] = None
     return frame
 
 
@@ -298,7 +308,7 @@ def study_report(
     task = study.spec.task
     minimum = study.spec.min_compared  # fewer compared items than this: statistics are n/a, with that reason
     order = list(task.expert_labels)
-    base = items_frame(study.items)
+    base = _with_declared_experts(items_frame(study.items), study)
     experts = expert_columns(base)
     counts = Counter(v for c in experts for v in base[c] if v is not None)
     experts_agreement = None

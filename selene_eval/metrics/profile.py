@@ -133,4 +133,62 @@ def profile_lines(profile: JudgeProfile) -> list[str]:
     return lines
 
 
-__all__ = ["JudgeProfile", "judge_profile", "profile_lines"]
+def _text(interval: Interval | MeanEstimate) -> str:
+    return "" if not (math.isfinite(interval.low) and math.isfinite(interval.high)) else (
+        f"{interval.low:.3f} – {interval.high:.3f}")
+
+
+def overall_frame(profile: JudgeProfile) -> pd.DataFrame:
+    """Accuracy, balanced accuracy and the majority-label baseline: value, interval, why n/a."""
+    rows = [{"Statistic": PROFILE_NAMES[key], "Value": _num(iv.estimate), "Interval": _text(iv),
+             "Why n/a": "" if math.isfinite(iv.estimate) else (iv.note or "")}
+            for key, iv in profile.errors.overall.items()]
+    return pd.DataFrame(rows)
+
+
+def per_label_frame(profile: JudgeProfile) -> pd.DataFrame:
+    """One row per label: counts and each per-label rate as ``value [low – high]`` (``n/a`` when undefined)."""
+    rows = []
+    for label in profile.errors.per_label:
+        row: dict[str, object] = {"Label": label.label, "Experts": label.n_expert, "Judge": label.n_judge}
+        for key in PER_LABEL_STATISTICS:
+            iv = label.statistics[key]
+            row[PROFILE_NAMES[key]] = _num(iv.estimate) + (f" [{_text(iv)}]" if _text(iv) else "")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ambiguity_frame(profile: JudgeProfile) -> pd.DataFrame:
+    """Unanimous vs split items (count, accuracy, kappa with intervals) and the soft-label agreement."""
+    amb = profile.ambiguity
+    rows = [{"Items": f"{part.kind} items", "Count": part.n_items,
+             "Accuracy": _num(part.accuracy.estimate) + (f" [{_text(part.accuracy)}]" if _text(part.accuracy) else ""),
+             "Cohen's kappa": _num(part.cohen_kappa.estimate)
+             + (f" [{_text(part.cohen_kappa)}]" if _text(part.cohen_kappa) else "")}
+            for part in amb.parts]
+    if amb.undefined is None:
+        soft = amb.soft_agreement
+        rows.append({"Items": "soft-label agreement (all items with expert labels)", "Count": amb.n_soft,
+                     "Accuracy": _num(soft.estimate) + (f" [{_text(soft)}]" if _text(soft) else ""),
+                     "Cohen's kappa": ""})
+    return pd.DataFrame(rows)
+
+
+def unlabelled_frame(profile: JudgeProfile) -> pd.DataFrame:
+    """One row per estimated quantity: experts only, judge only, PPI++ (with intervals), lambda, worth."""
+    rows = []
+    for target in profile.unlabelled.targets:
+        rows.append({
+            "Quantity": target.target,
+            "Experts only": f"{_num(target.experts_only.estimate)} [{_text(target.experts_only)}]",
+            "Judge only (uncorrected)": f"{_num(target.judge_only.estimate)} [{_text(target.judge_only)}]",
+            "PPI++": f"{_num(target.ppi.mean.estimate)} [{_text(target.ppi.mean)}]",
+            "Power tuning λ": _num(target.ppi.lam),
+            "Worth (expert labels)": _count(target.effective_labels),
+            "Judge helps": {True: "yes", False: "no", None: "n/a"}[target.judge_helps],
+        })
+    return pd.DataFrame(rows)
+
+
+__all__ = ["JudgeProfile", "ambiguity_frame", "judge_profile", "overall_frame", "per_label_frame", "profile_lines",
+           "unlabelled_frame"]

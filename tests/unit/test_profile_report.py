@@ -62,3 +62,12 @@ def test_report_json_and_text_from_the_cli(studies_dir: Path, capsys: pytest.Cap
     assert main(["--studies-dir", str(studies_dir), "report", "p17", "--resamples", "200"]) == 0
     out = capsys.readouterr().out
     assert "Majority-label baseline" in out and "Using the judge on the unlabelled items (20 unlabelled" in out
+
+
+def test_a_study_whose_items_are_all_unlabelled_reports_what_is_missing(studies_dir: Path) -> None:
+    # main failed here with "At least one expert column is needed": no item carried an expert label
+    study = make_study(studies_dir, n=30, n_labelled=0, slug="bare")
+    (result,) = study_report(study, n_resamples=200).results
+    assert result.agreement is not None and result.agreement.n_compared == 0
+    assert result.agreement.n_unlabelled == 30
+    assert "have experts label a random sample" in result.profile.unlabelled.undefined  # type: ignore[union-attr]
