@@ -71,3 +71,31 @@ def test_a_study_whose_items_are_all_unlabelled_reports_what_is_missing(studies_
     assert result.agreement is not None and result.agreement.n_compared == 0
     assert result.agreement.n_unlabelled == 30
     assert "have experts label a random sample" in result.profile.unlabelled.undefined  # type: ignore[union-attr]
+
+
+def test_html_report_has_the_profile_section_and_its_methods_sentence(studies_dir: Path) -> None:
+    import re
+
+    from selene_eval.export.html import build_html_report
+
+    study = make_study(studies_dir)
+    html = build_html_report(study, n_resamples=200, seed=2)
+    section = re.search(r'<section id="profile">(.*?)</section>', html, re.S)
+    assert section is not None
+    body = section.group(1)
+    for text in ("Majority-label baseline", "Balanced accuracy", "Sensitivity (recall)", "unanimous items",
+                 "PPI++", "20 unlabelled", "Rogan-Gladen corrected rate"):
+        assert text in body, text
+    methods = re.search(r'<section id="methods">(.*?)</section>', html, re.S).group(1)  # type: ignore[union-attr]
+    assert "PPI++, Angelopoulos et al. 2023" in methods and "Rogan-Gladen (1978)" in methods
+
+
+def test_html_report_says_why_the_unlabelled_part_is_empty(studies_dir: Path) -> None:
+    import re
+
+    from selene_eval.export.html import build_html_report
+
+    study = make_study(studies_dir, n=40, n_labelled=40, slug="full")
+    html = build_html_report(study, n_resamples=200, seed=2)
+    body = re.search(r'<section id="profile">(.*?)</section>', html, re.S).group(1)  # type: ignore[union-attr]
+    assert "every item has an expert label" in body
