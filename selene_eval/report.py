@@ -342,7 +342,8 @@ def study_report(
                 report = agreement(rows, "judge_label", experts, task.level, order=order, group=group,
                                    n_resamples=n_resamples, seed=seed, min_compared=minimum)
                 profile = judge_profile(rows, "judge_label", experts, task.level, order=order, group=group,
-                                        n_resamples=n_resamples, seed=seed, min_compared=minimum)
+                                        n_resamples=n_resamples, seed=seed, min_compared=minimum,
+                                        probabilities="judge_probs" if rows["judge_probs"].notna().any() else None)
                 for name, column in splits:
                     kept, omitted = _largest_groups(rows, column)
                     subgroups.append(SubgroupSplit(name, tuple(

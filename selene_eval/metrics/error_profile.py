@@ -334,12 +334,17 @@ class Ambiguity:
     n_single_expert: int  # compared items only one expert labelled (neither unanimous nor split)
     undefined: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # with the judge's label probabilities: mean cross-entropy (nats) of them against the experts' distribution
+    cross_entropy: Interval | None = None
+    n_cross_entropy: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return {"parts": [p.to_dict() for p in self.parts], "soft_agreement": self.soft_agreement.to_dict(),
                 "n_soft": self.n_soft, "n_single_expert": self.n_single_expert, "undefined": self.undefined,
-                "notes": list(self.notes)}
+                "notes": list(self.notes),
+                "cross_entropy": None if self.cross_entropy is None else self.cross_entropy.to_dict(),
+                "n_cross_entropy": self.n_cross_entropy}
 
 
 def clustered_mean_interval(
@@ -381,10 +386,15 @@ def ambiguity_split(
     ci_level: float = 0.95,
     seed: int = 0,
     min_compared: int = 0,
+    probabilities: str | None = None,
 ) -> Ambiguity:
     """Accuracy and kappa on unanimous vs split items, and the soft-label agreement (module docstring).
 
     A part with fewer items than ``min_compared`` (or none) has undefined statistics with the reason.
+    ``probabilities`` names a column of the judge's label probabilities (``{label: p}`` per row, None where
+    absent): then ``cross_entropy`` is the mean of ``-sum_k share_k * log(p_k)`` over the items with expert
+    labels and probabilities, ``share_k`` the share of the item's experts who gave label ``k`` (``p_k`` floored
+    at 1e-12, so a label the judge ruled out costs about 27.6 nats, not infinity).
     """
     level = check_level(level)
     nan_iv = _point_interval(math.nan, ci_level, None)
@@ -434,12 +444,49 @@ def ambiguity_split(
     else:
         soft_iv = clustered_mean_interval(share[soft], coded.groups[soft], n_resamples=n_resamples,
                                           level_ci=ci_level, seed=seed)
+    cross_entropy, n_cross = None, 0
+    if probabilities is not None:
+        if probabilities not in table.columns:
+            raise StatisticsError(f"No column {probabilities!r} of label probabilities in the table.")
+        cross_entropy, n_cross = _cross_entropy(
+            table[probabilities].tolist(), coded, n_labelled, n_resamples=n_resamples, ci_level=ci_level,
+            seed=seed, min_compared=min_compared)
     single = int((compared & (n_labelled == 1)).sum())
     notes = ()
     if single:
         notes = (f"{single} compared item{'s' if single != 1 else ''} had a single expert label and "
                  "count as neither unanimous nor split.",)
-    return Ambiguity(tuple(parts), soft_iv, n_soft, single, None, notes)
+    return Ambiguity(tuple(parts), soft_iv, n_soft, single, None, notes, cross_entropy, n_cross)
+
+
+_PROBABILITY_FLOOR = 1e-12
+
+
+def _cross_entropy(probabilities: list[object], coded: _Coded, n_labelled: np.ndarray, *, n_resamples: int,
+                   ci_level: float, seed: int, min_compared: int) -> tuple[Interval, int]:
+    """Mean cross-entropy of the judge's probabilities against the experts' label distribution, per item."""
+    k = len(coded.labels)
+    values, keep = [], []
+    for i, probs in enumerate(probabilities):
+        if not isinstance(probs, dict) or not n_labelled[i]:
+            continue
+        q = np.array([float(probs.get(label, 0.0) or 0.0) for label in coded.labels])
+        if not np.all(np.isfinite(q)) or q.sum() <= 0:
+            continue
+        q = np.maximum(q / q.sum(), _PROBABILITY_FLOOR)
+        row = coded.experts[i]
+        share = np.bincount(row[~np.isnan(row)].astype(int), minlength=k) / n_labelled[i]
+        values.append(float(-(share * np.log(q)).sum()))
+        keep.append(i)
+    n = len(values)
+    if n == 0:
+        return _point_interval(math.nan, ci_level, "Undefined: no item has both label probabilities and expert "
+                               "labels."), 0
+    if n < min_compared:
+        return _point_interval(math.nan, ci_level, f"Undefined: it would rest on {n} items, fewer than this "
+                               f"study's minimum of {min_compared}."), n
+    return clustered_mean_interval(np.array(values), coded.groups[keep], n_resamples=n_resamples,
+                                   level_ci=ci_level, seed=seed), n
 
 
 __all__ = [

@@ -55,16 +55,19 @@ def judge_profile(
     ci_level: float = 0.95,
     seed: int = 0,
     min_compared: int = 0,
+    probabilities: str | None = None,
 ) -> JudgeProfile:
     """Error profile, ambiguity split and unlabelled-item estimates of ``judge`` against ``experts``.
 
-    The options mean what they mean for :func:`selene_eval.metrics.agreement`. Raises
+    The options mean what they mean for :func:`selene_eval.metrics.agreement`; ``probabilities`` names a
+    column of the judge's label probabilities (for the cross-entropy of the ambiguity split). Raises
     :class:`~selene_eval.errors.StatisticsError` on bad columns or options.
     """
     options = dict(order=order, group=group, ci_level=ci_level, min_compared=min_compared)
     return JudgeProfile(
         errors=error_profile(table, judge, experts, level, n_resamples=n_resamples, seed=seed, **options),
-        ambiguity=ambiguity_split(table, judge, experts, level, n_resamples=n_resamples, seed=seed, **options),
+        ambiguity=ambiguity_split(table, judge, experts, level, n_resamples=n_resamples, seed=seed,
+                                  probabilities=probabilities, **options),
         unlabelled=unlabelled_estimates(table, judge, experts, level, **options),
     )
 
@@ -114,6 +117,9 @@ def profile_lines(profile: JudgeProfile) -> list[str]:
                          f"Cohen's kappa {_iv(part.cohen_kappa)}{why}")
         lines.append(f"  soft-label agreement (mean share of experts who gave the judge's label, n = "
                      f"{ambiguity.n_soft}): {_iv(ambiguity.soft_agreement)}")
+        if ambiguity.cross_entropy is not None:
+            lines.append(f"  cross-entropy of the judge's label probabilities against the experts' distribution "
+                         f"(nats, n = {ambiguity.n_cross_entropy}): {_iv(ambiguity.cross_entropy)}")
         lines.extend(f"  note: {note}" for note in ambiguity.notes)
     unlabelled = profile.unlabelled
     lines.append(f"Using the judge on the unlabelled items ({unlabelled.n_unlabelled} unlabelled, "
@@ -171,6 +177,12 @@ def ambiguity_frame(profile: JudgeProfile) -> pd.DataFrame:
         rows.append({"Items": "soft-label agreement (all items with expert labels)", "Count": amb.n_soft,
                      "Accuracy": _num(soft.estimate) + (f" [{_text(soft)}]" if _text(soft) else ""),
                      "Cohen's kappa": ""})
+        if amb.cross_entropy is not None:
+            ce = amb.cross_entropy
+            rows.append({"Items": "cross-entropy of the judge's probabilities (nats, lower is better)",
+                         "Count": amb.n_cross_entropy,
+                         "Accuracy": _num(ce.estimate) + (f" [{_text(ce)}]" if _text(ce) else ""),
+                         "Cohen's kappa": ""})
     return pd.DataFrame(rows)
 
 

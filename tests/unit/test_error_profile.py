@@ -129,3 +129,18 @@ def test_ambiguity_split_needs_two_experts_and_says_when_a_part_is_empty() -> No
     assert split.n_items == 0 and "no split items" in split.accuracy.note
     unanimous = next(p for p in result.parts if p.kind == "unanimous")
     assert unanimous.accuracy.estimate == 1.0
+
+
+def test_cross_entropy_of_the_judge_probabilities_against_the_experts_distribution() -> None:
+    frame = pd.DataFrame({
+        "judge": ["yes", "no", "yes"],
+        "e1": ["yes", "no", "no"],
+        "e2": ["yes", "yes", "no"],
+        "probs": [{"yes": 0.8, "no": 0.2}, {"yes": 0.3, "no": 0.7}, None],
+    })
+    result = ambiguity_split(frame, "judge", ["e1", "e2"], "nominal", n_resamples=0, probabilities="probs")
+    expected = np.mean([-np.log(0.8), -(0.5 * np.log(0.3) + 0.5 * np.log(0.7))])
+    assert result.n_cross_entropy == 2
+    assert result.cross_entropy is not None and result.cross_entropy.estimate == pytest.approx(expected)
+    without = ambiguity_split(frame, "judge", ["e1", "e2"], "nominal", n_resamples=0)
+    assert without.cross_entropy is None
