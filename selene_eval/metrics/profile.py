@@ -144,6 +144,11 @@ def _text(interval: Interval | MeanEstimate) -> str:
         f"{interval.low:.3f} – {interval.high:.3f}")
 
 
+def _cell(interval: Interval | MeanEstimate) -> str:
+    """``value [low – high]``, or the value alone without an interval (``n/a`` when undefined)."""
+    return _num(interval.estimate) + (f" [{_text(interval)}]" if _text(interval) else "")
+
+
 def overall_frame(profile: JudgeProfile) -> pd.DataFrame:
     """Accuracy, balanced accuracy and the majority-label baseline: value, interval, why n/a."""
     rows = [{"Statistic": PROFILE_NAMES[key], "Value": _num(iv.estimate), "Interval": _text(iv),
@@ -159,7 +164,7 @@ def per_label_frame(profile: JudgeProfile) -> pd.DataFrame:
         row: dict[str, object] = {"Label": label.label, "Experts": label.n_expert, "Judge": label.n_judge}
         for key in PER_LABEL_STATISTICS:
             iv = label.statistics[key]
-            row[PROFILE_NAMES[key]] = _num(iv.estimate) + (f" [{_text(iv)}]" if _text(iv) else "")
+            row[PROFILE_NAMES[key]] = _cell(iv)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -168,20 +173,18 @@ def ambiguity_frame(profile: JudgeProfile) -> pd.DataFrame:
     """Unanimous vs split items (count, accuracy, kappa with intervals) and the soft-label agreement."""
     amb = profile.ambiguity
     rows = [{"Items": f"{part.kind} items", "Count": part.n_items,
-             "Accuracy": _num(part.accuracy.estimate) + (f" [{_text(part.accuracy)}]" if _text(part.accuracy) else ""),
-             "Cohen's kappa": _num(part.cohen_kappa.estimate)
-             + (f" [{_text(part.cohen_kappa)}]" if _text(part.cohen_kappa) else "")}
+             "Accuracy / score": _cell(part.accuracy), "Cohen's kappa": _cell(part.cohen_kappa)}
             for part in amb.parts]
     if amb.undefined is None:
         soft = amb.soft_agreement
         rows.append({"Items": "soft-label agreement (all items with expert labels)", "Count": amb.n_soft,
-                     "Accuracy": _num(soft.estimate) + (f" [{_text(soft)}]" if _text(soft) else ""),
+                     "Accuracy / score": _cell(soft),
                      "Cohen's kappa": ""})
         if amb.cross_entropy is not None:
             ce = amb.cross_entropy
             rows.append({"Items": "cross-entropy of the judge's probabilities (nats, lower is better)",
                          "Count": amb.n_cross_entropy,
-                         "Accuracy": _num(ce.estimate) + (f" [{_text(ce)}]" if _text(ce) else ""),
+                         "Accuracy / score": _cell(ce),
                          "Cohen's kappa": ""})
     return pd.DataFrame(rows)
 
@@ -192,9 +195,9 @@ def unlabelled_frame(profile: JudgeProfile) -> pd.DataFrame:
     for target in profile.unlabelled.targets:
         rows.append({
             "Quantity": target.target,
-            "Experts only": f"{_num(target.experts_only.estimate)} [{_text(target.experts_only)}]",
-            "Judge only (uncorrected)": f"{_num(target.judge_only.estimate)} [{_text(target.judge_only)}]",
-            "PPI++": f"{_num(target.ppi.mean.estimate)} [{_text(target.ppi.mean)}]",
+            "Experts only": _cell(target.experts_only),
+            "Judge only (uncorrected)": _cell(target.judge_only),
+            "PPI++": _cell(target.ppi.mean),
             "Power tuning λ": _num(target.ppi.lam),
             "Worth (expert labels)": _count(target.effective_labels),
             "Judge helps": {True: "yes", False: "no", None: "n/a"}[target.judge_helps],
