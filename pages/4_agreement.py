@@ -73,14 +73,15 @@ def main() -> None:
             ui.show_chart(charts.label_distribution(ui.distribution_frame(table, labels), labels=labels))
 
         calibration_section(table, task)
-        error_profile_section(result)
-        unlabelled_section(result)
 
         st.subheader("Where the judge and the experts disagree")
         ui.disagreement_browser(table, task, min_compared=study.spec.min_compared)
 
         st.subheader("Judge answers that could not be read")
         ui.unparseable_table(table)
+
+        error_profile_section(result)
+        unlabelled_section(result)
 
         open_study_downloads(study, key="agree_download")
 

@@ -3,11 +3,18 @@ lets the user conclude about the items no expert labelled."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from selene_eval.metrics.profile import ambiguity_frame, overall_frame, per_label_frame, unlabelled_frame
 from selene_eval.report import VariantResult
 from selene_eval.ui.text import md_escape
+
+
+def _show(frame: pd.DataFrame) -> None:
+    """A small static table, its first column as the row names (st.table: these tables are a few rows, and the
+    page's interactive tables keep their places)."""
+    st.table(frame.set_index(frame.columns[0]))
 
 
 def error_profile_section(result: VariantResult) -> None:
@@ -26,18 +33,18 @@ def error_profile_section(result: VariantResult) -> None:
             "**negative predictive value**). The **majority-label baseline** is the accuracy of always "
             "answering the experts' most frequent label."
         )
-        st.dataframe(overall_frame(profile), hide_index=True, width="stretch")
+        _show(overall_frame(profile))
         if errors.beats_baseline is False:
             st.warning("The judge's accuracy does not beat always answering the experts' most frequent label.",
                        icon=":material/warning:")
-        st.dataframe(per_label_frame(profile), hide_index=True, width="stretch")
+        _show(per_label_frame(profile))
         st.caption("In brackets: the bootstrap interval (the same resampling as the other statistics).")
     ambiguity = profile.ambiguity
     st.markdown("**By how much the experts agreed**")
     if ambiguity.undefined is not None:
         st.info(f"No split by expert agreement: {md_escape(ambiguity.undefined)}.", icon=":material/info:")
         return
-    st.dataframe(ambiguity_frame(profile), hide_index=True, width="stretch")
+    _show(ambiguity_frame(profile))
     st.caption("Unanimous: every expert who labelled the item gave one label. Split: they disagreed, but a "
                "majority exists. Soft-label agreement: the mean share of the item's experts who gave the "
                "judge's label.")
@@ -61,7 +68,7 @@ def unlabelled_section(result: VariantResult) -> None:
         "the judge only (uncorrected: it carries the judge's bias), and by **prediction-powered inference** "
         "(PPI++), which corrects the judge on the unlabelled items by its errors on the labelled ones."
     )
-    st.dataframe(unlabelled_frame(profile), hide_index=True, width="stretch")
+    _show(unlabelled_frame(profile))
     st.caption(f"In brackets: {estimates.ci_level:.0%} interval. *Worth*: how many expert labels would give an "
                "experts-only interval as narrow as PPI's.")
     for target in estimates.targets:

@@ -57,7 +57,8 @@ def texts(elements: object) -> str:
 
 
 def frame_with(at: AppTest, column: str):
-    return next(d.value for d in at.dataframe if column in d.value.columns)
+    """The static table (st.table) with ``column``, its row names back as the first column."""
+    return next(t.value.reset_index() for t in at.table if column in t.value.reset_index().columns)
 
 
 def test_sections_show_the_profile_ambiguity_and_ppi_estimates(studies_dir: Path) -> None:
