@@ -367,9 +367,13 @@ def clustered_mean_interval(
     if totals.size < 2:
         return Interval(estimate, math.nan, math.nan, level_ci, "percentile", n_resamples, 0,
                         note="A bootstrap interval needs at least 2 groups (resampling units); there is 1.")
+    # Groups with the same (total, size) are interchangeable: draw how many of each such type a resample of
+    # G groups holds, Multinomial(G, m_t / G) - exactly the distribution of G uniform draws, at the cost of
+    # the few types (a few distinct shares) instead of G columns (as the uncertainty module does).
+    types, type_sizes = np.unique(np.stack([totals, sizes], axis=1), axis=0, return_counts=True)
     rng = np.random.default_rng(seed)
-    counts = rng.multinomial(totals.size, np.full(totals.size, 1.0 / totals.size), size=n_resamples)
-    boot = (counts @ totals) / (counts @ sizes)
+    counts = rng.multinomial(totals.size, type_sizes / totals.size, size=n_resamples)
+    boot = (counts @ types[:, 0]) / (counts @ types[:, 1])
     low, high = percentile_interval(boot, level_ci)
     return Interval(estimate, low, high, level_ci, "percentile", n_resamples, n_resamples)
 

@@ -144,3 +144,15 @@ def test_cross_entropy_of_the_judge_probabilities_against_the_experts_distributi
     assert result.cross_entropy is not None and result.cross_entropy.estimate == pytest.approx(expected)
     without = ambiguity_split(frame, "judge", ["e1", "e2"], "nominal", n_resamples=0)
     assert without.cross_entropy is None
+
+
+def test_clustered_mean_interval_resamples_whole_groups() -> None:
+    from selene_eval.metrics.error_profile import clustered_mean_interval
+
+    rng = np.random.default_rng(4)
+    values = np.repeat(rng.random(200) < 0.4, 4).astype(float)  # each value 4 times, one group per value
+    items = clustered_mean_interval(values, None, n_resamples=2000, level_ci=0.95, seed=1)
+    groups = clustered_mean_interval(values, np.repeat(np.arange(200), 4), n_resamples=2000, level_ci=0.95, seed=1)
+    assert items.estimate == groups.estimate == pytest.approx(values.mean())
+    # four copies per group: the honest interval is twice as wide as the one that treats copies as independent
+    assert 1.7 < (groups.high - groups.low) / (items.high - items.low) < 2.3
