@@ -419,7 +419,10 @@ def ambiguity_split(
     for kind, mask in masks.items():
         n = int(mask.sum())
         why = None
-        if n == 0:
+        if n == 0 and kind == "split" and coded.experts.shape[1] < 3:
+            why = ("there are no split items: with 2 experts a disagreement leaves no majority to compare with "
+                   "(split items need 3 or more experts; the soft-label agreement still counts those items)")
+        elif n == 0:
             why = f"there are no {kind} items"
         elif n < min_compared:
             why = f"it would rest on {n} {kind} item{'s' if n != 1 else ''}, fewer than this study's minimum of {min_compared}"

@@ -126,7 +126,7 @@ def test_ambiguity_split_needs_two_experts_and_says_when_a_part_is_empty() -> No
     agreeing = pd.DataFrame({"judge": ["yes", "no"] * 10, "e1": ["yes", "no"] * 10, "e2": ["yes", "no"] * 10})
     result = ambiguity_split(agreeing, "judge", ["e1", "e2"], "nominal", n_resamples=200)
     split = next(p for p in result.parts if p.kind == "split")
-    assert split.n_items == 0 and "no split items" in split.accuracy.note
+    assert split.n_items == 0 and "no split items" in split.accuracy.note and "3 or more experts" in split.accuracy.note
     unanimous = next(p for p in result.parts if p.kind == "unanimous")
     assert unanimous.accuracy.estimate == 1.0
 

@@ -166,3 +166,15 @@ def test_intervals_cover_the_truth_and_ppi_is_narrower_only_when_the_judge_is_go
         hits["specificity"] += yes["specificity"].low <= 0.9 <= yes["specificity"].high
     for name, count in hits.items():
         assert 0.93 <= count / runs <= 0.97, (name, count / runs)
+
+
+def test_interval_scores_get_a_mean_estimate_and_no_label_shares() -> None:
+    rng = np.random.default_rng(6)
+    truth = rng.normal(3, 1, 400)
+    frame = pd.DataFrame({"judge": truth + rng.normal(0, 0.4, 400), "e": truth + rng.normal(0, 0.2, 400)})
+    frame.loc[120:, "e"] = np.nan
+    result = unlabelled_estimates(frame, "judge", ["e"], "interval")
+    (mean,) = result.targets
+    expected = ppi_mean(frame["e"][:120].to_numpy(), frame["judge"][:120].to_numpy(), frame["judge"][120:].to_numpy())
+    assert mean.target == "mean score" and mean.ppi.mean.estimate == pytest.approx(expected.mean.estimate)
+    assert result.rogan_gladen is None and mean.judge_helps is True
