@@ -271,8 +271,7 @@ def unlabelled_estimates(
     from selene_eval.metrics.error_profile import _code  # shared coding of judge, experts and groups
 
     level = check_level(level)
-    z_check = _z(ci_level)  # validates ci_level before any work
-    del z_check
+    _z(ci_level)  # a bad ci_level fails here, before any work
     coded = _code(table, judge, experts, level, order, group)
     has_label = ~np.isnan(coded.experts).all(axis=1)
     judged = ~np.isnan(coded.judge)
