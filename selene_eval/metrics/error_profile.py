@@ -401,6 +401,8 @@ def ambiguity_split(
     at 1e-12, so a label the judge ruled out costs about 27.6 nats, not infinity).
     """
     level = check_level(level)
+    if n_resamples:
+        _check_options(n_resamples, ci_level, "auto")
     nan_iv = _point_interval(math.nan, ci_level, None)
     if level == "interval":
         return Ambiguity((), nan_iv, 0, 0, "unanimous and split items need labels; the scores are at interval level")

@@ -156,3 +156,18 @@ def test_clustered_mean_interval_resamples_whole_groups() -> None:
     assert items.estimate == groups.estimate == pytest.approx(values.mean())
     # four copies per group: the honest interval is twice as wide as the one that treats copies as independent
     assert 1.7 < (groups.high - groups.low) / (items.high - items.low) < 2.3
+
+
+def test_bad_options_are_refused_with_what_to_fix() -> None:
+    from selene_eval.errors import StatisticsError
+    from selene_eval.metrics.ppi import unlabelled_estimates
+
+    frame = pd.DataFrame({"judge": ["yes", "no"] * 10, "e1": ["yes", "no"] * 10, "e2": ["yes", "no"] * 10})
+    with pytest.raises(StatisticsError, match="at least 100"):
+        error_profile(frame, "judge", ["e1"], "nominal", n_resamples=50)
+    with pytest.raises(StatisticsError, match="at least 100"):
+        ambiguity_split(frame, "judge", ["e1", "e2"], "nominal", n_resamples=50)
+    with pytest.raises(StatisticsError, match="between 0 and 1"):
+        unlabelled_estimates(frame, "judge", ["e1"], "nominal", ci_level=95)
+    with pytest.raises(StatisticsError, match="zzz"):
+        error_profile(frame, "zzz", ["e1"], "nominal")
