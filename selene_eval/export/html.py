@@ -613,7 +613,7 @@ def calibration_section(ctx: ReportContext) -> ReportSection | None:
     return ReportSection("calibration", "Calibration of the judge's confidence", render_template("calibration", rows=rows))
 
 
-def profile_section(ctx: ReportContext) -> ReportSection | None:
+def profile_section(ctx: ReportContext) -> ReportSection:
     """Error profile, ambiguity split and unlabelled-item estimates of each judged result (issue #17)."""
     from selene_eval.metrics import profile as frames  # the tables the dashboard shows
 
@@ -638,10 +638,11 @@ def profile_section(ctx: ReportContext) -> ReportSection | None:
             lines.append(f"Rogan-Gladen corrected rate of 'yes': {fmt(rg.estimate)} [{fmt(rg.low)}, {fmt(rg.high)}]"
                          + (f" ({rg.note})" if rg.note else ""))
         results.append({"title": _result_title(r, ctx.judges), "empty": empty, "tables": tables, "lines": lines})
+    title = "Error profile, ambiguity and the unlabelled items"
     if not results:
-        return None
-    return ReportSection("profile", "Error profile, ambiguity and the unlabelled items",
-                         render_template("profile", results=results))
+        return ReportSection("profile", title, Markup('<p class="empty">No judgments yet: the error profile and '
+                                                      "the estimates need the judge's labels.</p>"))
+    return ReportSection("profile", title, render_template("profile", results=results))
 
 
 def charts_section(ctx: ReportContext) -> ReportSection:

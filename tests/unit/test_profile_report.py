@@ -99,3 +99,17 @@ def test_html_report_says_why_the_unlabelled_part_is_empty(studies_dir: Path) ->
     html = build_html_report(study, n_resamples=200, seed=2)
     body = re.search(r'<section id="profile">(.*?)</section>', html, re.S).group(1)  # type: ignore[union-attr]
     assert "every item has an expert label" in body
+
+
+def test_html_report_of_an_unjudged_study_says_the_profile_needs_judgments(studies_dir: Path) -> None:
+    import re
+
+    from selene_eval.export.html import build_html_report
+
+    items = [Item(str(i), f"Q{i}?", "an answer", experts={"ann": "yes" if i % 2 else "no"}) for i in range(12)]
+    spec = StudySpec(slug="unjudged", title="unjudged", task=TaskType.BINARY, experts=["ann"],
+                     rubric=default_rubric(TaskType.BINARY), variants=["selene"])
+    study = StudyStore(studies_dir).create(spec, items)
+    html = build_html_report(study, n_resamples=0)
+    body = re.search(r'<section id="profile">(.*?)</section>', html, re.S).group(1)  # type: ignore[union-attr]
+    assert "No judgments yet" in body
