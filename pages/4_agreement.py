@@ -6,6 +6,7 @@ from selene_eval import charts, ui
 from selene_eval.errors import SeleneEvalError
 from selene_eval.ui.exports import open_study_downloads
 from selene_eval.ui.judges import calibration_section, judges_section, planning_section, rename_judges
+from selene_eval.ui.profile import error_profile_section, unlabelled_section
 from selene_eval.ui.results import (
     bootstrap_controls,
     bootstrap_settings,
@@ -78,6 +79,9 @@ def main() -> None:
 
         st.subheader("Judge answers that could not be read")
         ui.unparseable_table(table)
+
+        error_profile_section(result)
+        unlabelled_section(result)
 
         open_study_downloads(study, key="agree_download")
 

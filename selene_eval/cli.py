@@ -428,6 +428,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"  compared with the expert consensus on {a.n_compared} item{'' if a.n_compared == 1 else 's'} "
               f"(no majority: {a.n_no_majority}, no usable judge label: {a.n_judge_missing} = {a.unparseable_share:.1%})")
         _print_agreement(a, indent="  ")
+        if result.profile is not None:
+            from selene_eval.metrics.profile import profile_lines
+
+            print("\n".join("  " + line for line in profile_lines(result.profile)))
         for split in result.subgroups:
             print(f"  by {split.by}" + (f" ({split.omitted} less frequent values left out)" if split.omitted else "") + ":")
             for value, sub in split.groups:
@@ -530,17 +534,23 @@ def _fmt(value: float | None) -> str:
 def _cmd_agree(args: argparse.Namespace) -> int:
     from selene_eval.data import read_table
     from selene_eval.metrics import agreement
+    from selene_eval.metrics.profile import judge_profile, profile_lines
 
     table = read_table(args.table)
     order = [s.strip() for s in args.order.split(",")] if args.order else None
     result = agreement(table.frame, args.judge, args.expert, args.level, order=order, group=args.group,
                        n_resamples=args.resamples, seed=args.seed)
+    # rows whose expert cells are all empty are the unlabelled items the profile estimates for
+    profile = judge_profile(table.frame, args.judge, args.expert, args.level, order=order, group=args.group,
+                            n_resamples=args.resamples, seed=args.seed)
     if args.json:
-        print(json.dumps(result.to_dict(with_uncertainty=True), indent=2, allow_nan=False))
+        data = {**result.to_dict(with_uncertainty=True), "profile": profile.to_dict()}
+        print(json.dumps(data, indent=2, allow_nan=False))
         return 0
     print(f"{result.n_compared} of {result.n_items} items compared (level {result.level}; no majority: "
           f"{result.n_no_majority}; judge missing: {result.n_judge_missing})")
     _print_agreement(result)
+    print("\n".join(profile_lines(profile)))
     return 0
 
 

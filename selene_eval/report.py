@@ -13,6 +13,7 @@ from selene_eval.items import MAX_SUBGROUPS, SUBGROUP_PREFIX, items_frame, subgr
 from selene_eval.metrics import AgreementReport, ExpertAgreement, agreement, consensus, subgroup_agreement
 from selene_eval.metrics.calibration import CalibrationReport, calibration
 from selene_eval.metrics.coefficients import required_items
+from selene_eval.metrics.profile import JudgeProfile, judge_profile
 from selene_eval.metrics.robustness import Robustness, robustness
 from selene_eval.prompts.parser import parse_for_variant
 from selene_eval.prompts.variants import PromptVariant
@@ -84,6 +85,8 @@ class VariantResult:
     subgroups: tuple["SubgroupSplit", ...] = ()
     # from the label probabilities, when the backend gave them
     calibration: CalibrationReport | None = None
+    # error profile, ambiguity split and estimates for the items no expert labelled (issue #17)
+    profile: JudgeProfile | None = None
 
     def planning(self, statistic: str | None = None, widths: tuple[float, ...] = PLANNING_WIDTHS) -> Planning | None:
         """How many expert-labelled items an interval of each width in ``widths`` would need (see
@@ -116,6 +119,7 @@ class VariantResult:
             "subgroups_omitted": {split.by: split.omitted for split in self.subgroups if split.omitted} or None,
             "calibration": self.calibration.to_dict() if self.calibration else None,
             "planning": plan.to_dict() if plan else None,
+            "profile": self.profile.to_dict() if self.profile else None,
         }
 
 
@@ -222,7 +226,7 @@ def judgment_table(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFr
         except TemplateError:
             keys.append(None)
     stored = study.judgments.get(k for k in keys if k)
-    frame = items_frame(items)
+    frame = _with_declared_experts(items_frame(items), study)
     labels, statuses, reasonings, raws, probs, finishes = [], [], [], [], [], []
     for key in keys:
         judgment = stored.get(key) if key else None
@@ -247,6 +251,16 @@ def judgment_table(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFr
     frame["judge_raw"] = raws
     frame["judge_probs"] = probs
     frame["judge_finish"] = finishes
+    return frame
+
+
+def _with_declared_experts(frame: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """``frame`` with an (empty) ``expert:<name>`` column for every expert the study declares but no item has a
+    label of: a study whose items are all unlabelled still has its experts, so it reports what is missing
+    instead of failing for want of an expert column."""
+    for name in study.spec.experts:
+        if f"expert:{name}" not in frame.columns:
+            frame[f"expert:{name}"] = None
     return frame
 
 
@@ -294,7 +308,7 @@ def study_report(
     task = study.spec.task
     minimum = study.spec.min_compared  # fewer compared items than this: statistics are n/a, with that reason
     order = list(task.expert_labels)
-    base = items_frame(study.items)
+    base = _with_declared_experts(items_frame(study.items), study)
     experts = expert_columns(base)
     counts = Counter(v for c in experts for v in base[c] if v is not None)
     experts_agreement = None
@@ -320,12 +334,16 @@ def study_report(
             judged = table[~table["judge_status"].isin(["pending", "not_renderable"])]
             status_counts = dict(Counter(table["judge_status"]))
             report = None
+            profile = None
             subgroups: list[SubgroupSplit] = []
             if len(judged):
                 group = "group_id" if judged["group_id"].notna().any() else None
                 rows = judged.reset_index(drop=True)
                 report = agreement(rows, "judge_label", experts, task.level, order=order, group=group,
                                    n_resamples=n_resamples, seed=seed, min_compared=minimum)
+                profile = judge_profile(rows, "judge_label", experts, task.level, order=order, group=group,
+                                        n_resamples=n_resamples, seed=seed, min_compared=minimum,
+                                        probabilities="judge_probs" if rows["judge_probs"].notna().any() else None)
                 for name, column in splits:
                     kept, omitted = _largest_groups(rows, column)
                     subgroups.append(SubgroupSplit(name, tuple(
@@ -352,6 +370,7 @@ def study_report(
                     agreement=report,
                     subgroups=tuple(subgroups),
                     calibration=calib,
+                    profile=profile,
                 )
             )
         judged_ids = [v.id for v in variants if (~tables[v.id]["judge_status"].isin(["pending", "not_renderable"])).any()]

@@ -299,7 +299,8 @@ def item_issues(
         issues.append(warning(
             "items_without_labels",
             f"{_count(len(unlabelled), 'item')} {'has' if len(unlabelled) == 1 else 'have'} no expert label; "
-            f"{'it is' if len(unlabelled) == 1 else 'they are'} kept but cannot enter the statistics.",
+            f"{'it is' if len(unlabelled) == 1 else 'they are'} kept out of the agreement statistics, judged, and "
+            "counted as unlabelled items the report estimates for (label shares, mean score).",
             rows=unlabelled, fix="Add the missing labels, or remove those rows if they should not be judged.",
         ))
     classes = {v for item in labelled for v in item.experts.values() if v is not None}

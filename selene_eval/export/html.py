@@ -379,12 +379,29 @@ _METHODS = """
 <table><tr><th>Package</th><th>Version</th></tr>{% for name, v in versions %}<tr><td>{{ name }}</td><td>{{ v }}</td></tr>{% endfor %}</table>
 """
 
+_PROFILE = """
+<p>Each label in turn counts as positive: sensitivity, specificity, precision, negative predictive value and F1
+against the experts' majority label, the experts' base rate and the judge's rate, with balanced accuracy and the
+majority-label baseline (the accuracy of always answering the experts' most frequent label) beside accuracy.
+Then agreement on unanimous and on split items, and what the judge lets one estimate about the items no expert
+labelled: experts only, judge only (uncorrected) and prediction-powered inference (PPI++).</p>
+{% for r in results %}
+<h3>{{ r.title }}</h3>
+{% for why in r.empty %}<p class="empty">{{ why }}</p>{% endfor %}
+{% for caption, frame in r.tables %}
+<table><caption>{{ caption }}</caption><tr>{% for c in frame.columns %}<th>{{ c }}</th>{% endfor %}</tr>
+{% for row in frame.itertuples(index=False) %}<tr>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>
+{% endfor %}
+{% for line in r.lines %}<p class="muted">{{ line }}</p>{% endfor %}
+{% endfor %}
+"""
+
 _ENV = Environment(
     loader=DictLoader({
         "page": _PAGE, "question": _QUESTION, "data": _DATA, "judges": _JUDGES, "prompts": _PROMPTS,
         "statistics": _STATISTICS, "ceiling": _CEILING, "charts": _CHARTS, "disagreements": _DISAGREEMENTS,
         "generic": _GENERIC, "methods": _METHODS, "robustness": _ROBUSTNESS,
-        "judge_comparison": _JUDGE_COMPARISON, "calibration": _CALIBRATION,
+        "judge_comparison": _JUDGE_COMPARISON, "calibration": _CALIBRATION, "profile": _PROFILE,
     }),
     # Every template is HTML: escape every value unless it is Markup (our own rendered sections and SVGs).
     autoescape=select_autoescape(default=True, default_for_string=True),
@@ -599,6 +616,38 @@ def calibration_section(ctx: ReportContext) -> ReportSection | None:
     return ReportSection("calibration", "Calibration of the judge's confidence", render_template("calibration", rows=rows))
 
 
+def profile_section(ctx: ReportContext) -> ReportSection:
+    """Error profile, ambiguity split and unlabelled-item estimates of each judged result (issue #17)."""
+    from selene_eval.metrics import profile as frames  # the tables the dashboard shows
+
+    results = []
+    for r in ctx.report.results:
+        p = r.profile
+        if p is None:
+            continue
+        empty = [f"{name}: {why}." for name, why in (("No error profile", p.errors.undefined),
+                 ("No split by expert agreement", p.ambiguity.undefined),
+                 ("Nothing to estimate for unlabelled items", p.unlabelled.undefined)) if why]
+        tables = [(caption, frame) for caption, frame in (
+            ("Overall", frames.overall_frame(p) if p.errors.undefined is None else None),
+            ("Per label", frames.per_label_frame(p) if p.errors.undefined is None else None),
+            ("By how much the experts agreed", frames.ambiguity_frame(p) if p.ambiguity.undefined is None else None),
+            (f"The whole set, from {p.unlabelled.n_labelled:,} expert-labelled and {p.unlabelled.n_unlabelled:,} "
+             "unlabelled items", frames.unlabelled_frame(p) if p.unlabelled.targets else None),
+        ) if frame is not None]
+        lines = [t.note for t in p.unlabelled.targets if t.note]
+        rg = p.unlabelled.rogan_gladen
+        if rg is not None:
+            lines.append(f"Rogan-Gladen corrected rate of 'yes': {fmt(rg.estimate)} [{fmt(rg.low)}, {fmt(rg.high)}]"
+                         + (f" ({rg.note})" if rg.note else ""))
+        results.append({"title": _result_title(r, ctx.judges), "empty": empty, "tables": tables, "lines": lines})
+    title = "Error profile, ambiguity and the unlabelled items"
+    if not results:
+        return ReportSection("profile", title, Markup('<p class="empty">No judgments yet: the error profile and '
+                                                      "the estimates need the judge's labels.</p>"))
+    return ReportSection("profile", title, render_template("profile", results=results))
+
+
 def charts_section(ctx: ReportContext) -> ReportSection:
     """Every chart as inline SVG."""
     only_experts = all(named.name == "expert-labels" for named, _ in ctx.charts)
@@ -684,6 +733,16 @@ def methods_section(ctx: ReportContext) -> ReportSection:
         )
     else:
         parts.append("No bootstrap intervals were computed (0 resamples).")
+    if any(r.profile is not None for r in report.results):
+        parts.append(
+            "Per label, sensitivity, specificity, precision, negative predictive value and F1 treat that label as "
+            "positive against the experts' majority; balanced accuracy is their mean sensitivity (Brodersen et al. "
+            "2010) and the majority-label baseline the accuracy of always answering the most frequent expert label; "
+            "all carry the same bootstrap intervals. For the items without expert labels, label shares and mean "
+            "scores are estimated from the experts only, from the judge only, and by prediction-powered inference "
+            "with power tuning (PPI++, Angelopoulos et al. 2023), with 95% normal intervals (cluster-robust when "
+            "items are grouped); for yes/no the Rogan-Gladen (1978) corrected rate with a delta-method interval."
+        )
     parts.append(f"Report generated {ctx.generated_at} with selene-eval {_version('selene-eval')} on Python "
                  f"{platform.python_version()}.")
     commands = reproduce_commands(study, report, ctx.judges, n_resamples=resamples, seed=seed)
@@ -703,6 +762,7 @@ SECTION_BUILDERS: list[SectionBuilder] = [
     robustness_section,
     judge_comparison_section,
     calibration_section,
+    profile_section,
     charts_section,
     disagreements_section,
     methods_section,

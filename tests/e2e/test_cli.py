@@ -249,7 +249,8 @@ def test_agree_json_adds_intervals_ceiling_and_keeps_the_old_keys(tmp_path: Path
         else:
             assert data[key] == value, key
     assert set(data) - set(old) == {"intervals", "warnings", "ceiling", "n_resamples", "ci_level", "seed",
-                                    "undefined", "min_compared"}  # why each n/a statistic is undefined, in words
+                                    "undefined", "min_compared",  # why each n/a statistic is undefined, in words
+                                    "profile"}  # error profile, ambiguity, unlabelled-item estimates (#17)
     assert "gwet_ac1" in data["metrics"]
     assert data["n_resamples"] == 1000 and data["seed"] == 4 and data["ci_level"] == 0.95
     for name, interval in data["intervals"].items():

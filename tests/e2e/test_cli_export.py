@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[2]
-SECTIONS = ["question", "data", "judges", "prompts", "statistics", "ceiling", "charts", "disagreements", "methods"]
+SECTIONS = ["question", "data", "judges", "prompts", "statistics", "ceiling", "profile", "charts", "disagreements",
+            "methods"]
 
 
 def cli(studies: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

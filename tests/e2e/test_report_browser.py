@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
-SECTIONS = ["question", "data", "judges", "prompts", "statistics", "ceiling", "charts", "disagreements", "methods"]
+SECTIONS = ["question", "data", "judges", "prompts", "statistics", "ceiling", "profile", "charts", "disagreements",
+            "methods"]
 
 
 @pytest.fixture

@@ -145,7 +145,8 @@ def test_chart_text_from_data_is_escaped_in_the_svg() -> None:
 
 # --- the HTML report ----------------------------------------------------------------------------------------------
 
-SECTIONS = ["question", "data", "judges", "prompts", "statistics", "ceiling", "charts", "disagreements", "methods"]
+SECTIONS = ["question", "data", "judges", "prompts", "statistics", "ceiling", "profile", "charts", "disagreements",
+            "methods"]
 
 
 def _section(html: str, section_id: str) -> str:

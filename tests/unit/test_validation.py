@@ -154,7 +154,7 @@ def test_items_without_labels() -> None:
     items, report = build_items(data, WIDE, B, {"skip": None})
     issue = only(report, "items_without_labels")
     assert report.ok and issue.severity == "warning" and issue.rows == (3, 4) and len(items) == 12
-    assert "cannot enter the statistics" in issue.message
+    assert "kept out of the agreement statistics" in issue.message and "unlabelled items" in issue.message
 
 
 def test_single_class() -> None:
