@@ -34,12 +34,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
       .venv/bin/python -m pip install --quiet "llama-cpp-python[server]==0.3.36"
     # Test-only: ppi-python, the reference tests/unit/test_ppi.py checks PPI++ against. --no-deps: importing
     # it needs only numba (its other requirements fetch example data). Its wheel also installs a top-level
-    # `tests` package that would shadow this repository's tests/, so that folder is removed again.
+    # `tests` package; ours is a package too and comes first on pytest's path (pyproject.toml), so it wins.
     .venv/bin/python -m pip install --quiet --no-deps ppi-python==0.2.3 numba==0.68.1 llvmlite==0.50.0
-    site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-    if grep -q '^tests/__init__.py' "$site/ppi_python-0.2.3.dist-info/RECORD" 2>/dev/null; then
-      rm -rf "$site/tests"
-    fi
   fi
   # Editable install: the `selene-eval` command. Its build chatter goes to a log shown only on failure.
   .venv/bin/python -m pip install --quiet --no-deps -e . >.venv/editable-install.log 2>&1 \
