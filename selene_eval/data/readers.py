@@ -319,7 +319,9 @@ def _parse(raw: bytes, shown: str, limits: ReadLimits) -> tuple[str, str | None,
 def _parse_binary(raw: bytes, shown: str, limits: ReadLimits) -> tuple[str, list[object], Rows] | None:
     """Parse Parquet or Excel when the bytes say so; ``None`` for anything that may be text."""
     if raw[:4] == b"PAR1" and raw[-4:] == b"PAR1" and len(raw) >= 12:
-        return "parquet", *_guarded(_parse_parquet, raw, shown, "a Parquet", limits)
+        from selene_eval.data.parquet_worker import parse_parquet_isolated  # pyarrow can abort the process
+
+        return "parquet", *parse_parquet_isolated(raw, shown, limits)
     if raw[:4] == b"PK\x03\x04":
         return "xlsx", *_guarded(_parse_xlsx, raw, shown, "an Excel", limits)
     if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":

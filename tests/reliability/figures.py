@@ -54,6 +54,8 @@ def markdown_table(data: dict[str, dict[str, object]] | None = None) -> str:
         ("Slowest upload (bound)", f"{fuzz.get('slowest_case_s', 'n/a')} s ({fuzz.get('case_bound_s', 'n/a')} s)"),
         ("Peak memory of a fuzzing process, imports included (cap)",
          f"{fuzz.get('peak_rss_mb', 'n/a')} MB ({fuzz.get('peak_rss_cap_mb', 'n/a')} MB)"),
+        ("Peak memory of its Parquet worker process, imports included (cap)",
+         f"{fuzz.get('parquet_worker_peak_mb', 'n/a')} MB ({fuzz.get('peak_rss_cap_mb', 'n/a')} MB)"),
         ("Runs killed with SIGKILL mid-run, study intact after each", crash.get("kills_survived", "n/a")),
         ("Judgments committed before a kill (all checked after it)", crash.get("judgments_committed_before_kills", "n/a")),
         ("Judgments expected at the end / lost / duplicated",
@@ -89,7 +91,7 @@ def _merged_fuzz_shards(data: dict[str, dict[str, object]]) -> dict[str, object]
         for name, count in shard.get("outcomes", {}).items():  # type: ignore[union-attr]
             outcomes[name] = outcomes.get(name, 0) + int(count)
     merged: dict[str, object] = {key: sum(int(s.get(key, 0)) for s in shards) for key in ("inputs_tried", "unhandled", "hangs")}
-    merged.update({key: max(s.get(key, 0) for s in shards) for key in ("slowest_case_s", "peak_rss_mb")})  # type: ignore[type-var]
+    merged.update({key: max(s.get(key, 0) for s in shards) for key in ("slowest_case_s", "peak_rss_mb", "parquet_worker_peak_mb")})  # type: ignore[type-var]
     merged.update({key: shards[0].get(key) for key in ("case_bound_s", "peak_rss_cap_mb", "python")})
     merged["outcomes"] = outcomes
     merged["recorded_at"] = max(str(s.get("recorded_at", "")) for s in shards)

@@ -28,6 +28,9 @@ from selene_eval.errors import DataError
 from tests.reliability.helpers import env_for_subprocess
 
 SETTING = "SELENE_EVAL_MAX_DECODED_MB"
+PARQUET_WORKER_CAP_MB = 400
+"""The Parquet worker's peak resident memory, imports included, after refusing a bomb (it reads the footer and
+the dictionary-encoded columns only)."""
 EXTRA_MEMORY_CAP_MB = 64
 """How much a refused bomb may add to the reading process's peak memory (imports excluded)."""
 
@@ -113,7 +116,8 @@ try:
 except DataError as exc:
     outcome = "DataError: " + str(exc)
 extra = (peak_kb() - before) / 1024
-print(json.dumps({"outcome": outcome, "extra_mb": extra}))
+from selene_eval.data.parquet_worker import worker_peak_rss_mb  # Parquet is decoded there, imports included
+print(json.dumps({"outcome": outcome, "extra_mb": extra, "parquet_worker_mb": worker_peak_rss_mb()}))
 """
 
 
@@ -135,6 +139,8 @@ def test_a_small_file_that_decodes_to_gigabytes_is_refused_with_little_memory(tm
     outcome = str(result["outcome"])
     assert outcome.startswith("DataError: bomb.") and "decodes to more than 512 MB" in outcome and SETTING in outcome, outcome
     assert float(result["extra_mb"]) < EXTRA_MEMORY_CAP_MB, result  # it once took 4.9 GB (Excel) and 6 GB (Parquet)
+    if kind == "parquet":  # the worker's whole peak, pyarrow and pandas included
+        assert 0 < float(result["parquet_worker_mb"]) < PARQUET_WORKER_CAP_MB, result
 
 
 def test_an_openpyxl_workbook_repeating_a_long_text_is_refused() -> None:
