@@ -419,6 +419,54 @@ def _script_weights(model: PreTrainedModel, chain: list[int], seed: int) -> None
             head[following] = scale * directions[:, position]
 
 
+TINY_RAMBLE = "It is correct on every point that matters."
+"""What :func:`build_tiny_rambler`'s model writes (13 distinct tokens of the tiny vocabulary, with the space)."""
+
+
+def build_tiny_rambler(directory: str | Path, *, loop: bool, forced_answer: str = "Yes", seed: int = 0) -> Path:
+    """A tiny model (as :func:`build_tiny_model`) that never writes a result line, for the forcing tests.
+
+    Greedy decoding answers every prompt with :data:`TINY_RAMBLE` and then ends (``loop=False``), or writes
+    it again and again, ``"It is correct ... matters. It is correct ..."`` (``loop=True``) until something
+    stops it. After the result marker token (``\n\n**Result:**``) its most probable next token is
+    ``" " + forced_answer`` (one token of the tiny vocabulary: ``Yes``, ``No``, ``A``, ``B``), so a forced
+    verdict reads ``forced_answer``. Same bigram scripting as ``answer_label`` (see :func:`_script_weights`).
+    """
+    import torch
+    from transformers import AutoTokenizer, LlamaForCausalLM
+
+    directory = build_tiny_model(directory, seed=seed)
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    encode = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
+    start = encode("<|start_header_id|>assistant<|end_header_id|>\n\n")[-1]
+    ramble = encode(TINY_RAMBLE + (" " if loop else ""))
+    marker = encode("\n\n**Result:**")
+    answer = encode("\n\n**Result:** " + forced_answer)[len(marker):]
+    if len(marker) != 1 or len(answer) != 1 or len(set(ramble)) != len(ramble):
+        raise ValueError(f"forced_answer {forced_answer!r} is not one token after the marker in the tiny vocabulary")
+    after = ramble[0] if loop else tokenizer.convert_tokens_to_ids(EOT_TOKEN)
+    chain = [start, *ramble]
+    transitions = {**dict(zip(chain, chain[1:])), chain[-1]: after, marker[0]: answer[0]}
+    model = LlamaForCausalLM.from_pretrained(directory)
+    scale = 4.0
+    hidden = model.config.hidden_size
+    sources = list(transitions)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        model.model.norm.weight.fill_(1.0)
+        directions, _ = torch.linalg.qr(torch.randn(hidden, len(sources), generator=generator))
+        model.model.embed_tokens.weight[sources] = directions.T * math.sqrt(hidden)
+        head = model.lm_head.weight
+        head.zero_()
+        for position, source in enumerate(sources):
+            head[transitions[source]] += scale * directions[:, position]
+    model.save_pretrained(directory)
+    return directory
+
+
 # ---------------------------------------------------------------------------------------------------
 # The scripted backend
 # ---------------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -283,6 +283,44 @@ def label_candidates(
         answer_words=tuple(words.items()),
         marker=choices.result_marker,
     )
+
+
+REPETITION_MIN_COPIES = 3
+"""How many back-to-back copies of a token cycle end an answer (see :func:`repeating_cycle`)."""
+REPETITION_MIN_TOKENS = 24
+"""...and how many tokens those copies must span at least, so that short runs (``...``, ``| | |``) are not loops."""
+REPETITION_MAX_PERIOD = 64
+"""The longest cycle looked for, in tokens (a sentence or two; longer loops still end at the budget)."""
+
+
+def repeating_cycle(
+    tokens: Sequence[int],
+    *,
+    min_copies: int = REPETITION_MIN_COPIES,
+    min_tokens: int = REPETITION_MIN_TOKENS,
+    max_period: int = REPETITION_MAX_PERIOD,
+) -> int | None:
+    """The period of the cycle ``tokens`` ends with, or ``None``: the last ``period`` tokens written
+    ``min_copies`` times back to back, spanning at least ``min_tokens`` tokens.
+
+    A greedy decoder that has written the same span three times in a row will write it forever (its next
+    step sees the same context window it saw one period ago), so the answer can end there: "It is correct on
+    every point that matters. It is correct on every point that matters. It is ..." costs the whole budget
+    otherwise. Checked after every token, so only cycles ending at the last token are looked for; the
+    shortest period is reported.
+    """
+    n = len(tokens)
+    for period in range(1, min(max_period, n // min_copies) + 1):
+        span = period * max(min_copies, -(-min_tokens // period))
+        if span > n:
+            continue
+        if tokens[-1] != tokens[-1 - period]:  # cheap rejection before comparing whole spans
+            continue
+        tail = tokens[n - span :]
+        if all(tail[i] == tail[i - period] for i in range(period, span)):
+            return period
+    return None
+
 
 
 def _newline_token_ids(tokenizer: PreTrainedTokenizerBase) -> frozenset[int]:
@@ -599,6 +637,7 @@ class TransformersBackend:
         tokens: list[list[int]] = [[] for _ in range(n)]
         recorded: list[list[list[float]]] = [[] for _ in range(n)]  # per row, per step: the watched logits
         ended = [False] * n  # at its end token or a complete result line; else it ran out of budget
+        looped = [False] * n  # stopped because it was repeating a cycle of tokens
         rows = list(range(n))  # the batch position of each row still decoding -> its prompt's row
         cache = DynamicCache(config=self.model.config)  # sliding-window layers get their own kind
         position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
@@ -626,6 +665,9 @@ class TransformersBackend:
                     ):
                         ended[row] = True
                         continue
+                    if repeating_cycle(tokens[row]) is not None:
+                        looped[row] = True
+                        continue
                     still.append(position)
                 if not still:
                     break
@@ -640,9 +682,11 @@ class TransformersBackend:
                 step_input = chosen.unsqueeze(-1)
         column = {token: i for i, token in enumerate(watched)}
         generations = []
+        unlabelled: list[int] = []  # rows whose answer wrote no allowed label after a result marker
         for row, prompt in enumerate(prompts):
             kept = tokens[row]
-            finish = "stop" if ended[row] else "length"  # not ended: cut off by the budget
+            # not ended: cut off by the budget
+            finish = "repetition" if looped[row] else "stop" if ended[row] else "length"
             text = self.tokenizer.decode(kept, skip_special_tokens=True)
             probs = None
             if prompt.candidates is not None:
@@ -650,10 +694,40 @@ class TransformersBackend:
                 if step is not None:
                     logits_at = recorded[row][step]
                     probs = prompt.candidates.probabilities([logits_at[column[t]] for t in prompt.candidates.tokens])
+                elif self.spec.force_verdict:
+                    unlabelled.append(row)
             generations.append(
                 Generation(text, finish, n_prompt_tokens=len(prompt.input_ids), n_new_tokens=len(kept), label_probs=probs)
             )
+        if unlabelled:
+            forced = self._force_labels([prompts[row] for row in unlabelled], [tokens[row] for row in unlabelled])
+            for row, (label, probs) in zip(unlabelled, forced, strict=True):
+                generations[row] = replace(generations[row], label_probs=probs, forced_label=label)
         return generations
+
+    def _force_labels(
+        self, prompts: list[_Prompt], answers: list[list[int]]
+    ) -> list[tuple[str, dict[str, float]]]:
+        """For answers without a readable result: the most probable allowed label after the result marker.
+
+        Each answer is continued, as tokens (what the model saw while writing it), with the blank line and
+        result marker the contract puts before the label, plus the labels' shared prefix; one forward pass
+        over prompt, answer and marker gives the next-token distribution over the label candidates, read as
+        fast mode reads it. The answer text itself is left as written: the label is stored as forced, apart
+        from the labels the judge wrote.
+        """
+        continued = []
+        for prompt, answer in zip(prompts, answers, strict=True):
+            candidates = prompt.candidates
+            assert candidates is not None  # only rows with candidates are forced
+            suffix = self._tokens(f"\n\n{candidates.marker}")
+            continued.append(_Prompt(prompt.index, [*prompt.input_ids, *answer, *suffix, *candidates.prefix], candidates))
+        read = []
+        for generation in self._score_batch(continued):
+            probs = generation.label_probs
+            assert probs is not None  # _score_batch always reads them
+            read.append((max(probs, key=lambda name: probs[name]), probs))  # first label wins a tie
+        return read
 
     def _label_step(self, tokens: list[int], candidates: LabelCandidates) -> int | None:
         """The step at which the answer's last result label was chosen, or ``None`` if it has none there.

@@ -1,0 +1,126 @@
+"""Issue #16: loops end early (finish reason ``repetition``) and, with ``force_verdict``, every answer gets a label."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from selene_eval.backends import create_backend
+from selene_eval.backends.base import JudgeBackend, JudgeSpec, Message
+from selene_eval.backends.transformers_backend import repeating_cycle
+from selene_eval.prompts.parser import label_choices
+from selene_eval.tasks import TaskType
+
+YES_NO = label_choices(TaskType.BINARY)
+
+
+def load(model: Path, **settings: object) -> JudgeBackend:
+    spec = JudgeSpec.model_validate({"model": str(model), "quantization": "none", "device": "cpu", **settings})
+    return create_backend(spec)
+
+
+def answer(model: Path, **settings: object):  # noqa: ANN201
+    backend = load(model, **settings)
+    try:
+        (generation,) = backend.generate([[Message("user", "Is it correct? Answer Yes or No.")]], [YES_NO])
+    finally:
+        backend.close()
+    return generation
+
+
+@pytest.fixture(scope="module")
+def looping(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from selene_eval.testing import build_tiny_rambler
+
+    return build_tiny_rambler(tmp_path_factory.mktemp("tiny") / "loop", loop=True, forced_answer="No")
+
+
+@pytest.fixture(scope="module")
+def rambling(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from selene_eval.testing import build_tiny_rambler
+
+    return build_tiny_rambler(tmp_path_factory.mktemp("tiny") / "ramble", loop=False, forced_answer="Yes")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The cycle detector
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_a_cycle_written_three_times_is_found_at_its_period() -> None:
+    sentence = list(range(100, 110))
+    assert repeating_cycle([1, 2, *sentence, *sentence, *sentence]) == 10
+    assert repeating_cycle([1, 2, *sentence, *sentence]) is None  # twice is not yet a loop
+    assert repeating_cycle([*sentence, *sentence, *sentence, 7]) is None  # it must end at the last token
+
+
+def test_short_runs_are_not_loops() -> None:
+    assert repeating_cycle([5] * 23) is None  # "......" up to 23 tokens
+    assert repeating_cycle([5] * 24) == 1
+    assert repeating_cycle([1, 2] * 11) is None
+    assert repeating_cycle([1, 2] * 12) == 2
+
+
+def test_a_cycle_longer_than_the_longest_period_is_not_looked_for() -> None:
+    block = list(range(1000, 1070))  # 70 tokens
+    assert repeating_cycle(block * 3) is None
+    assert repeating_cycle(block * 3, max_period=70) == 70
+
+
+# ---------------------------------------------------------------------------------------------------
+# The backend
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.model
+def test_a_looping_answer_stops_with_finish_reason_repetition(looping: Path) -> None:
+    generation = answer(looping, max_new_tokens=200)
+    assert generation.finish_reason == "repetition"
+    assert generation.n_new_tokens == 39  # three copies of the 13-token sentence, not the 200-token budget
+    assert generation.text.count("It is correct on every point that matters.") == 3
+    assert generation.forced_label is None and generation.label_probs is None  # forcing is off by default
+
+
+@pytest.mark.model
+def test_a_looping_answer_gets_a_forced_label_with_its_probabilities(looping: Path) -> None:
+    generation = answer(looping, max_new_tokens=200, force_verdict=True)
+    assert generation.finish_reason == "repetition"
+    assert generation.forced_label == "no"
+    assert generation.label_probs is not None and set(generation.label_probs) == {"yes", "no"}
+    assert generation.label_probs["no"] > 0.9 and sum(generation.label_probs.values()) == pytest.approx(1)
+    assert "**Result:**" not in generation.text  # the answer is kept as the model wrote it
+
+
+@pytest.mark.model
+def test_an_answer_that_ends_without_a_result_gets_a_forced_label(rambling: Path) -> None:
+    generation = answer(rambling, max_new_tokens=200, force_verdict=True)
+    assert (generation.text, generation.finish_reason) == ("It is correct on every point that matters.", "stop")
+    assert generation.forced_label == "yes" and generation.label_probs["yes"] > 0.9
+
+
+@pytest.mark.model
+def test_an_answer_cut_off_by_the_budget_gets_a_forced_label(rambling: Path) -> None:
+    generation = answer(rambling, max_new_tokens=5, force_verdict=True)
+    assert (generation.finish_reason, generation.n_new_tokens, generation.forced_label) == ("length", 5, "yes")
+
+
+@pytest.mark.model
+def test_forcing_never_fires_on_a_judge_that_keeps_the_format(tiny_five: Path) -> None:
+    choices = label_choices(TaskType.ABSOLUTE)
+    answers = {}
+    for force in (False, True):
+        backend = load(tiny_five, force_verdict=force)
+        try:
+            (answers[force],) = backend.generate([[Message("user", "Rate it.")]], [choices])
+        finally:
+            backend.close()
+    assert answers[True].forced_label is None
+    assert answers[True].text == answers[False].text == "**Reasoning:** The response is adequate.\n\n**Result:** 5"
+    assert answers[True].label_probs == answers[False].label_probs
+
+
+def test_forcing_is_part_of_the_judges_identity_only_when_on() -> None:
+    plain = JudgeSpec()
+    assert JudgeSpec(force_verdict=False).judge_id == plain.judge_id  # stored judges keep their ids
+    assert JudgeSpec(force_verdict=True).judge_id != plain.judge_id
