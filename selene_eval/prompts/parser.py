@@ -209,6 +209,23 @@ def label_probs_for_variant(probs: Mapping[str, float] | None, variant: "PromptV
     return {_SWAP.get(label, label): p for label, p in probs.items()}
 
 
+FORCED_STATUS = "forced"
+"""The stored status of a judgment whose answer had no readable label and whose label was forced (the most
+probable allowed label after the result marker, ``JudgeSpec.force_verdict``). Not a :class:`ParseStatus`:
+the text alone does not hold that label, the stored judgment does."""
+
+
+READABLE_OR_UNJUDGED = ("ok", FORCED_STATUS, "pending", "not_renderable")
+"""Judgment statuses that are not an unreadable answer: a label the judge wrote, a forced label, and the
+two kinds of items not judged (see :func:`selene_eval.report.judgment_table`)."""
+
+
+def forced_label_for_variant(label: str, variant: "PromptVariant") -> str:
+    """A forced label (as the judge saw the labels) keyed by the item's own labels: A and B exchanged for a
+    position-swapped variant, as :func:`parse_for_variant` does for a written label."""
+    return _SWAP.get(label, label) if variant.swap_responses else label
+
+
 def result_line_complete(text: str) -> bool:
     """Whether the parser's reading of ``text`` is settled: after the last result marker, a complete line.
 
