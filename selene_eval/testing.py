@@ -650,7 +650,9 @@ def demo_judge_spec() -> JudgeSpec:
 
     It is loaded unquantized. The backend can put a GGUF model through NF4 (it re-quantizes the dequantized
     weights), but here that only hurts: the file is already 4-bit (Q4_1), so NF4 would round a second
-    time, and on a CPU it loads ~3 s slower and generates about twice as slowly. Raises
+    time, and on a CPU it loads ~3 s slower and generates about twice as slowly. Forced verdicts are on
+    (``force_verdict``): an answer without a readable result still gets the model's most probable label,
+    counted apart as ``forced``. Raises
     ``ModelUnavailableError`` with the install command when the package is missing.
     """
     from selene_eval.backends.transformers_backend import PACKAGE_PREFIX, package_folder
@@ -669,6 +671,8 @@ def demo_judge_spec() -> JudgeSpec:
         model=PACKAGE_PREFIX + DEMO_PACKAGE,
         gguf_file=gguf_files[0].name,
         quantization="none",
+        # A 135M model rarely keeps the output format (issue #16: 30 of 30 answers unreadable without it).
+        force_verdict=True,
         name=DEMO_JUDGE_NAME,
     )
 
