@@ -124,3 +124,27 @@ def test_forcing_is_part_of_the_judges_identity_only_when_on() -> None:
     plain = JudgeSpec()
     assert JudgeSpec(force_verdict=False).judge_id == plain.judge_id  # stored judges keep their ids
     assert JudgeSpec(force_verdict=True).judge_id != plain.judge_id
+
+
+@pytest.mark.model
+def test_the_cli_runs_a_looping_model_with_forced_verdicts_and_reports_them(
+    looping: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from selene_eval.cli import main
+    from selene_eval.items import Item
+    from selene_eval.prompts import default_rubric
+    from selene_eval.store import StudySpec, StudyStore
+
+    studies = tmp_path / "studies"
+    items = [Item(str(i), f"Question {i}?", f"Answer {i}", experts={"e1": "no"}) for i in range(3)]
+    spec = StudySpec(slug="s", title="t", task=TaskType.BINARY, experts=["e1"], rubric=default_rubric(TaskType.BINARY),
+                     variants=["selene"], min_compared=1)
+    StudyStore(studies).create(spec, items).close()
+    cli = ["--studies-dir", str(studies)]
+    assert main([*cli, "run", "s", "--model", str(looping), "--no-quantize", "--device", "cpu",
+                 "--max-new-tokens", "100", "--force-verdict"]) == 0
+    assert "Done: 3 judged (3 with a forced label), 0 from the store, 0 failed" in capsys.readouterr().out
+    assert main([*cli, "report", "s", "--resamples", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "3 of 3 judge answers with a forced label (included in the statistics below)" in out
+    assert "compared with the expert consensus on 3 items" in out

