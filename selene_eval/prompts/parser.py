@@ -186,6 +186,20 @@ def label_choices(task: TaskType, aliases: Mapping[str, str] | None = None) -> L
     return LabelChoices(words=tuple(words))
 
 
+def readable_result(text: str, choices: LabelChoices) -> bool:
+    """Whether :func:`parse_judgment` reads an allowed label in ``text`` for a prompt allowing ``choices`` (the
+    task follows from the labels; the answer words beyond Selene's spellings are the variant's aliases).
+    What a backend asks before forcing a verdict (``JudgeSpec.force_verdict``), so it forces exactly what the
+    parser cannot read."""
+    labels = set(choices.labels)
+    task = next((t for t in TaskType if set(t.judge_labels) == labels), None)
+    if task is None:
+        return True  # labels of no known task: nothing to check the answer against, so nothing is forced
+    own = {word for word, _ in _ANSWER_WORDS[task]}
+    aliases = {word: label for word, label in choices.words if word not in own}
+    return parse_judgment(text, task, aliases).ok
+
+
 # The position-swap variant shows response B in slot A: what the judge calls "A" is the item's B.
 _SWAP = {"A": "B", "B": "A"}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from pathlib import Path
 
 import pytest
@@ -148,3 +150,72 @@ def test_the_cli_runs_a_looping_model_with_forced_verdicts_and_reports_them(
     out = capsys.readouterr().out
     assert "3 of 3 judge answers with a forced label (included in the statistics below)" in out
     assert "compared with the expert consensus on 3 items" in out
+
+
+# ---------------------------------------------------------------------------------------------------
+# The OpenAI-compatible backend: a second, short request
+# ---------------------------------------------------------------------------------------------------
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_openai_backend import Events, completion, delta, spec_for, stubs, tok  # noqa: E402, F401 (stubs: a fixture)
+
+from selene_eval.backends import openai_backend as ob  # noqa: E402
+
+RAMBLE = "It is correct on every point that matters."
+
+
+def served(stubs, forced_reply):  # noqa: ANN001, ANN201
+    """A server whose reasoned answer rambles without a result; the forcing request gets ``forced_reply``."""
+    def reply(body, n):  # noqa: ANN001, ANN202
+        if body.get("stream"):
+            return Events([delta(RAMBLE, finish="stop")])
+        return 200, {}, forced_reply
+    return stubs(reply)
+
+
+def test_a_server_answer_without_a_result_is_forced_by_a_second_short_request(stubs) -> None:  # noqa: ANN001
+    stub = served(stubs, completion(" No", logprobs=[tok(" No", (" No", 0.6), (" Yes", 0.2), (" So", 0.2))]))
+    backend = ob.OpenAIBackend(spec_for(stub.url, force_verdict=True))
+    try:
+        [gen] = backend.generate([[Message("user", "Judge.")]], [YES_NO])
+    finally:
+        backend.close()
+    assert (gen.text, gen.forced_label) == (RAMBLE, "no")
+    assert gen.label_probs == pytest.approx({"yes": 0.25, "no": 0.75})
+    first, second = stub.requests
+    assert second["messages"][-1] == {"role": "assistant", "content": f"{RAMBLE}\n\n**Result:**"}
+    assert second["max_tokens"] == ob.FORCE_MAX_TOKENS and "stream" not in second
+    assert second["continue_final_message"] is True  # vLLM is asked to continue the prefilled answer
+
+
+def test_a_server_without_logprobs_is_forced_from_the_word_it_writes(stubs) -> None:  # noqa: ANN001
+    stub = served(stubs, completion(" **Yes**"))
+    backend = ob.OpenAIBackend(spec_for(stub.url, force_verdict=True))
+    backend._logprobs = False  # as after a server refused them
+    try:
+        [gen] = backend.generate([[Message("user", "Judge.")]], [YES_NO])
+    finally:
+        backend.close()
+    assert (gen.forced_label, gen.label_probs) == ("yes", None)
+
+
+def test_a_forcing_request_that_fails_leaves_the_answer_unreadable(stubs) -> None:  # noqa: ANN001
+    stub = served(stubs, completion(" Perhaps"))
+    backend = ob.OpenAIBackend(spec_for(stub.url, force_verdict=True))
+    try:
+        [gen] = backend.generate([[Message("user", "Judge.")]], [YES_NO])
+    finally:
+        backend.close()
+    assert (gen.text, gen.forced_label, gen.finish_reason) == (RAMBLE, None, "stop")
+
+
+def test_a_readable_server_answer_sends_no_second_request(stubs) -> None:  # noqa: ANN001
+    answer = "**Reasoning:** Fine.\n\n**Result:** Yes"
+    stub = stubs(lambda body, n: (200, {}, completion(answer)) if not body.get("stream")
+                 else Events([delta(answer, finish="stop")]))
+    backend = ob.OpenAIBackend(spec_for(stub.url, force_verdict=True))
+    try:
+        [gen] = backend.generate([[Message("user", "Judge.")]], [YES_NO])
+    finally:
+        backend.close()
+    assert gen.forced_label is None and len(stub.requests) == 1
