@@ -29,12 +29,16 @@ Where the time goes, and what is done about it:
 from __future__ import annotations
 
 import gc
+import hashlib
 import importlib.util
 import inspect
+import json
 import logging
 import math
 import os
 import re
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -189,6 +193,152 @@ def downloads_allowed() -> bool:
 
 def _has_weights(folder: Path) -> bool:
     return any((folder / name).is_file() for name in _WEIGHT_FILES) or any(folder.glob("*.safetensors"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The converted copy of a GGUF model
+# ---------------------------------------------------------------------------------------------------
+
+CACHE_ENV = "SELENE_EVAL_CACHE_DIR"
+"""Where converted copies of GGUF models are kept (default: ``$XDG_CACHE_HOME/selene-eval`` or
+``~/.cache/selene-eval``)."""
+_COMPLETE = "selene-eval-complete.json"
+"""Written last into a converted copy: a folder without it is half-written and never read."""
+_HASH_CHUNK = 8 << 20
+
+
+def cache_root() -> Path:
+    """The folder that holds converted copies (:data:`CACHE_ENV`, else the user's cache folder)."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "selene-eval"
+
+
+def _gguf_path(location: ModelLocation, spec: JudgeSpec) -> Path | None:
+    """The GGUF file on disk (a folder's file, or a hub file already in the local cache), or ``None``."""
+    assert spec.gguf_file is not None
+    if location.is_folder:
+        return Path(location.source) / spec.gguf_file
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(location.source, spec.gguf_file, revision=spec.revision)
+    return Path(found) if isinstance(found, str) else None
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes (about 0.3 s for the demo judge's 98 MB on one core)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def converted_folder(gguf: Path, dtype: torch.dtype) -> Path:
+    """Where the converted copy of ``gguf`` in ``dtype`` lives: keyed by the file's hash (a changed file gets
+    another copy), the dtype, and the transformers version (which does the conversion)."""
+    import transformers
+
+    key = hashlib.sha256(f"{file_sha256(gguf)}|{_dtype_name(dtype)}|{transformers.__version__}".encode()).hexdigest()
+    return cache_root() / "converted" / key[:32]
+
+
+def converted_copy(location: ModelLocation, spec: JudgeSpec, dtype: torch.dtype) -> Path | None:
+    """The complete converted copy of ``spec``'s GGUF file, or ``None`` (none yet, or a damaged one, removed).
+
+    A copy counts only with its completion record (written last, naming the GGUF file's hash), and only when
+    its files pass a check that reads every tensor header: a copy cut short (disk full, a killed process) or
+    damaged later is removed, so that the GGUF file is converted again instead of failing the load.
+    """
+    gguf = _gguf_path(location, spec)
+    if gguf is None or not gguf.is_file():
+        return None
+    folder = converted_folder(gguf, dtype)
+    record = folder / _COMPLETE
+    if not record.is_file():
+        return None
+    try:
+        from safetensors import safe_open
+
+        json.loads(record.read_text(encoding="utf-8"))
+        json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+        weights = sorted(folder.glob("*.safetensors"))
+        if not weights:
+            raise ValueError("no weights")
+        for path in weights:
+            with safe_open(str(path), framework="pt") as handle:
+                names = list(handle.keys())
+                if not names:
+                    raise ValueError(f"{path.name} holds no tensors")
+                expected = sum(_tensor_bytes(handle.get_slice(name)) for name in names)
+            if path.stat().st_size < expected:
+                raise ValueError(f"{path.name} is shorter than its tensors")
+    except Exception as exc:  # any damage: convert again rather than fail
+        logging.getLogger(__name__).warning("Removing the damaged converted copy %s (%s); converting %s again.",
+                                            folder, _first_line(exc), gguf.name)
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    return folder
+
+
+def _tensor_bytes(view: Any) -> int:
+    """Bytes of one tensor from its safetensors header (shape x element size)."""
+    sizes = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+    return math.prod(view.get_shape()) * sizes.get(view.get_dtype(), 1)
+
+
+def _save_dequantized(model: PreTrainedModel, folder: Path) -> None:
+    """The model's (de-quantized) tensors as safetensors and its config without the GGUF marker.
+
+    ``save_pretrained`` refuses a model loaded from GGUF ("not serializable"); its tensors are plain floats
+    by now, so they are written directly (``save_model`` keeps one copy of tied weights) with the config
+    that transformers would load as an ordinary model.
+    """
+    from safetensors.torch import save_model
+
+    save_model(model, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    config = model.config.to_dict()
+    config.pop("quantization_config", None)
+    (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
+    model.generation_config.save_pretrained(folder)
+
+
+def save_converted_copy(
+    location: ModelLocation, spec: JudgeSpec, dtype: torch.dtype, tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel
+) -> Path | None:
+    """Keep the de-quantized model and its tokenizer in the cache (see :func:`converted_copy`).
+
+    Written into a fresh folder beside the final one and renamed into place only when complete, so a reader
+    never sees a half-written copy and two processes converting at once do not mix their files. A copy that
+    cannot be written (read-only or full disk) is only a missed speed-up: logged, never an error.
+    """
+    gguf = _gguf_path(location, spec)
+    if gguf is None or not gguf.is_file():
+        return None
+    folder = converted_folder(gguf, dtype)
+    if (folder / _COMPLETE).is_file():
+        return folder
+    staging: Path | None = None
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        _save_dequantized(model, staging)
+        tokenizer.save_pretrained(staging)
+        record = {"gguf_file": gguf.name, "gguf_sha256": file_sha256(gguf), "dtype": _dtype_name(dtype)}
+        (staging / _COMPLETE).write_text(json.dumps(record), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)  # an incomplete copy left by a killed process
+        os.replace(staging, folder)
+        staging = None
+        return folder
+    except Exception as exc:  # a missed speed-up must not fail the load that has just succeeded
+        logging.getLogger(__name__).warning("Could not keep a converted copy of %s in %s: %s", gguf.name, folder, exc)
+        return None
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -367,6 +517,8 @@ class TransformersBackend:
         self.dtype: torch.dtype = _resolve_dtype(spec.dtype, self.device)
         self.tokenizer: PreTrainedTokenizerBase | None = None
         self.model: PreTrainedModel | None = None
+        self.weights_source = "GGUF file" if spec.gguf_file else "model files"
+        """Where the weights were read from: ``model files``, ``GGUF file`` or ``converted copy`` (the cache)."""
         self.tokenizer, self.model = self._load(location)
         self.model.eval()
         self._eos_ids = _eos_ids(self.model, self.tokenizer)
@@ -409,18 +561,31 @@ class TransformersBackend:
         quantization = _nf4_config(self.dtype) if spec.quantization == "nf4" else None
         what = f"{spec.model}" + (f" ({spec.gguf_file})" if spec.gguf_file else "")
         try:
-            tokenizer = AutoTokenizer.from_pretrained(location.source, **common)
+            converted = converted_copy(location, spec, self.dtype) if spec.gguf_file else None
+            if converted is not None:
+                tokenizer = AutoTokenizer.from_pretrained(converted, local_files_only=True)
+            else:
+                tokenizer = AutoTokenizer.from_pretrained(location.source, **common)
             if not getattr(tokenizer, "chat_template", None):  # checked before the (slow) weights load
                 raise ModelUnavailableError(
                     f"The tokenizer of {what} has no chat template, so it is not a chat (instruction-tuned) model "
                     f"and cannot be prompted as a judge. Choose an instruction-tuned model; {MODEL_SETTING}."
                 )
-            if spec.gguf_file:
+            if converted is not None:
+                # A GGUF file converted once before: its tensors are already dequantized in the user's cache.
+                extra = {"quantization_config": quantization} if quantization is not None else {}
+                model = AutoModelForCausalLM.from_pretrained(
+                    converted, dtype=self.dtype, device_map={"": self.device}, local_files_only=True, **extra
+                )
+                self.weights_source = "converted copy"
+            elif spec.gguf_file:
                 # transformers refuses a quantization config together with a GGUF file: load the GGUF
                 # dequantized (on the CPU, to spare GPU memory) and quantize the result.
                 model = AutoModelForCausalLM.from_pretrained(
                     location.source, dtype=self.dtype, device_map={"": "cpu" if quantization else self.device}, **common
                 )
+                # Kept before quantizing, so that the next load skips de-quantizing the GGUF tensors.
+                save_converted_copy(location, spec, self.dtype, tokenizer, model)
                 if quantization is not None:
                     model = _quantize_loaded(model, quantization, self.dtype, self.device)
             else:
