@@ -20,6 +20,14 @@ Where the time goes, and what is done about it:
   where the label was written (:class:`LabelCandidates`) from logits it records anyway: no extra pass.
   Its decoding loop drops an answer from the batch (and its rows of the KV cache) the step it ends, so a
   batch costs what its unfinished answers cost.
+* **Loops end early**: an answer that writes the same span of tokens three times in a row (at least 24
+  tokens in all, :func:`repeating_cycle`) stops there with finish reason ``repetition`` instead of spending
+  the rest of the budget (a greedy decoder in such a cycle never leaves it).
+* **Forced verdicts** (``JudgeSpec.force_verdict``): an answer without a label after a result marker is
+  continued, as tokens, with ``\n\n**Result:**`` and the labels' shared prefix; one forward pass gives the
+  most probable allowed label, stored as ``forced`` (:meth:`TransformersBackend._force_labels`).
+* **A GGUF model is converted once**: its de-quantized weights and tokenizer are kept in the user's cache
+  (:func:`converted_copy`, keyed by the file's hash), so later loads skip the slow GGUF de-quantization.
 * **Fast mode** (``JudgeSpec.mode == "fast"``) writes no reasoning: the answer is prefilled up to the
   result marker (:func:`fast_mode_prefill`) and the label is the most probable allowed answer after one
   forward pass over the prompt. A different measurement from the reasoned mode (no chain of thought),

@@ -445,7 +445,8 @@ def read_in_full(rows: pd.DataFrame, key: str) -> None:
             plain(row["reference"], label="Reference answer")
         plain(
             f"Experts: {experts}\nExperts' majority: {row.get('consensus') or '(none)'}\n"
-            f"Judge: {row.get('judge_label') or '(unreadable)'}",
+            f"Judge: {row.get('judge_label') or '(unreadable)'}"
+            + (" (forced: no readable result was written)" if row.get("judge_status") == "forced" else ""),
             label="Labels",
         )
         plain(row.get("judge_reasoning"), label="Judge's reasoning")
@@ -455,8 +456,13 @@ def unparseable_table(table: pd.DataFrame) -> None:
     """Judge answers without a readable label: how many, and each one with its raw output."""
     judged = int((~table["judge_status"].isin(NOT_JUDGED)).sum())
     bad = unparseable(table)
+    forced = int((table["judge_status"] == "forced").sum())
+    if forced:
+        st.info(f"{forced:,} of {judged:,} judge answers wrote no readable result; their label was forced (the judge's "
+                "most probable allowed label after the result marker) and is counted apart.", icon=":material/info:")
     if bad.empty:
-        st.success(f"All {judged:,} judge answers had a readable label.", icon=":material/check_circle:")
+        if not forced:
+            st.success(f"All {judged:,} judge answers had a readable label.", icon=":material/check_circle:")
         return
     st.warning(
         f"{plural(len(bad), 'answer')} of {judged:,} ({fmt_share(len(bad) / judged if judged else None)}) had no "
