@@ -400,23 +400,30 @@ def _script_weights(model: PreTrainedModel, chain: list[int], seed: int) -> None
     (= 32) while every other logit is exactly 0: a margin that 4-bit quantization (which leaves the
     embeddings and the output head alone, and keeps zero weights zero) cannot flip.
     """
+    _script_bigrams(model, chain, dict(zip(chain, chain[1:])), seed)
+
+
+def _script_bigrams(model: PreTrainedModel, tokens: Sequence[int], following: Mapping[int, int], seed: int) -> None:
+    """:func:`_script_weights` for any bigram table: after token ``t`` (one of ``tokens``, all distinct), greedy
+    decoding writes ``following[t]``."""
     import torch
 
     scale = 4.0
     hidden = model.config.hidden_size
+    position_of = {token: position for position, token in enumerate(tokens)}
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for layer in model.model.layers:
             layer.self_attn.o_proj.weight.zero_()
             layer.mlp.down_proj.weight.zero_()
         model.model.norm.weight.fill_(1.0)
-        # QR of a random matrix: orthonormal columns, one direction per chain token.
-        directions, _ = torch.linalg.qr(torch.randn(hidden, len(chain), generator=generator))
-        model.model.embed_tokens.weight[chain] = directions.T * math.sqrt(hidden)  # unit RMS, like a normalised state
+        # QR of a random matrix: orthonormal columns, one direction per scripted token.
+        directions, _ = torch.linalg.qr(torch.randn(hidden, len(tokens), generator=generator))
+        model.model.embed_tokens.weight[list(tokens)] = directions.T * math.sqrt(hidden)  # unit RMS, like a normalised state
         head = model.lm_head.weight
         head.zero_()
-        for position, following in enumerate(chain[1:]):
-            head[following] = scale * directions[:, position]
+        for token, after in following.items():
+            head[after] += scale * directions[:, position_of[token]]
 
 
 TINY_RAMBLE = "It is correct on every point that matters."
@@ -432,7 +439,6 @@ def build_tiny_rambler(directory: str | Path, *, loop: bool, forced_answer: str 
     ``" " + forced_answer`` (one token of the tiny vocabulary: ``Yes``, ``No``, ``A``, ``B``), so a forced
     verdict reads ``forced_answer``. Same bigram scripting as ``answer_label`` (see :func:`_script_weights`).
     """
-    import torch
     from transformers import AutoTokenizer, LlamaForCausalLM
 
     directory = build_tiny_model(directory, seed=seed)
@@ -448,21 +454,7 @@ def build_tiny_rambler(directory: str | Path, *, loop: bool, forced_answer: str 
     chain = [start, *ramble]
     transitions = {**dict(zip(chain, chain[1:])), chain[-1]: after, marker[0]: answer[0]}
     model = LlamaForCausalLM.from_pretrained(directory)
-    scale = 4.0
-    hidden = model.config.hidden_size
-    sources = list(transitions)
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for layer in model.model.layers:
-            layer.self_attn.o_proj.weight.zero_()
-            layer.mlp.down_proj.weight.zero_()
-        model.model.norm.weight.fill_(1.0)
-        directions, _ = torch.linalg.qr(torch.randn(hidden, len(sources), generator=generator))
-        model.model.embed_tokens.weight[sources] = directions.T * math.sqrt(hidden)
-        head = model.lm_head.weight
-        head.zero_()
-        for position, source in enumerate(sources):
-            head[transitions[source]] += scale * directions[:, position]
+    _script_bigrams(model, list(transitions), transitions, seed)
     model.save_pretrained(directory)
     return directory
 
