@@ -25,7 +25,7 @@ Where the time goes, and what is done about it:
   the rest of the budget (a greedy decoder in such a cycle never leaves it).
 * **Forced verdicts** (``JudgeSpec.force_verdict``): an answer without a label after a result marker is
   continued, as tokens, with ``\n\n**Result:**`` and the labels' shared prefix; one forward pass gives the
-  most probable allowed label, stored as ``forced`` (:meth:`TransformersBackend._force_labels`).
+  most probable allowed label, stored as ``forced`` (:meth:`TransformersBackend._forcing_queue`), fed on the answer's own KV cache.
 * **A GGUF model is converted once**: its de-quantized weights and tokenizer are kept in the user's cache
   (:func:`converted_copy`, keyed by the file's hash), so later loads skip the slow GGUF de-quantization.
 * **Fast mode** (``JudgeSpec.mode == "fast"``) writes no reasoning: the answer is prefilled up to the
@@ -807,100 +807,113 @@ class TransformersBackend:
         watched_index = torch.tensor(watched, device=input_ids.device) if watched else None
         eos = set(self._eos_ids)
         n = len(prompts)
+        budget = self.spec.max_new_tokens
         tokens: list[list[int]] = [[] for _ in range(n)]
         recorded: list[list[list[float]]] = [[] for _ in range(n)]  # per row, per step: the watched logits
         ended = [False] * n  # at its end token or a complete result line; else it ran out of budget
         looped = [False] * n  # stopped because it was repeating a cycle of tokens
+        # force_verdict: a row that stops without a label is fed the result marker (and the labels' shared
+        # prefix), one token per step, on its own KV cache; the logits after the last one give the label.
+        forcing: list[list[int] | None] = [None] * n
+        forced: list[dict[str, float] | None] = [None] * n
         rows = list(range(n))  # the batch position of each row still decoding -> its prompt's row
         cache = DynamicCache(config=self.model.config)  # sliding-window layers get their own kind
         position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
         step_input = input_ids
+        column = {token: i for i, token in enumerate(watched)}
         with torch.inference_mode():
-            for _ in range(self.spec.max_new_tokens):
+            while rows:
                 logits = self.model(
                     input_ids=step_input, attention_mask=attention_mask, position_ids=position_ids,
                     use_cache=True, logits_to_keep=1, **{self._cache_argument: cache},
                 ).logits[:, -1, :]
-                chosen = logits.argmax(dim=-1)  # greedy; ties go to the lowest id, as in generate
-                picked = chosen.tolist()
+                picked = logits.argmax(dim=-1).tolist()  # greedy; ties go to the lowest id, as in generate
                 kept_logits = logits.index_select(1, watched_index).float().tolist() if watched_index is not None else None
                 still: list[int] = []
+                feed: list[int] = []
                 for position, row in enumerate(rows):
                     token = picked[position]
+                    queue = forcing[row]
+                    if queue is not None:  # feeding the marker: the answer itself has ended
+                        if queue:
+                            still.append(position)
+                            feed.append(queue.pop(0))
+                        else:
+                            candidates = prompts[row].candidates
+                            assert candidates is not None and kept_logits is not None
+                            forced[row] = candidates.probabilities(
+                                [kept_logits[position][column[t]] for t in candidates.tokens]
+                            )
+                        continue
                     if kept_logits is not None:
                         recorded[row].append(kept_logits[position])
                     if token in eos:  # not kept: the answer is what came before it
                         ended[row] = True
-                        continue
-                    tokens[row].append(token)
-                    if token in self._newline_ids and result_line_complete(
-                        self.tokenizer.decode(tokens[row], skip_special_tokens=True)
-                    ):
-                        ended[row] = True
-                        continue
-                    if repeating_cycle(tokens[row]) is not None:
-                        looped[row] = True
-                        continue
-                    still.append(position)
+                    else:
+                        tokens[row].append(token)
+                        if token in self._newline_ids and result_line_complete(
+                            self.tokenizer.decode(tokens[row], skip_special_tokens=True)
+                        ):
+                            ended[row] = True
+                            continue  # a complete result line: nothing to force
+                        if repeating_cycle(tokens[row]) is not None:
+                            looped[row] = True
+                        elif len(tokens[row]) < budget:
+                            still.append(position)
+                            feed.append(token)
+                            continue
+                    queue = self._forcing_queue(prompts[row], tokens[row])
+                    if queue is not None:
+                        forcing[row] = queue
+                        still.append(position)
+                        feed.append(queue.pop(0))
                 if not still:
                     break
                 if len(still) < len(rows):
                     keep = torch.tensor(still, device=input_ids.device)
                     cache.batch_select_indices(keep)
                     attention_mask = attention_mask.index_select(0, keep)
-                    chosen = chosen.index_select(0, keep)
                     rows = [rows[position] for position in still]
                 attention_mask = torch.cat([attention_mask, attention_mask.new_ones((len(rows), 1))], dim=-1)
                 position_ids = attention_mask.long().sum(-1, keepdim=True) - 1
-                step_input = chosen.unsqueeze(-1)
-        column = {token: i for i, token in enumerate(watched)}
+                step_input = torch.tensor(feed, device=input_ids.device).unsqueeze(-1)
         generations = []
-        unlabelled: list[int] = []  # rows whose answer wrote no allowed label after a result marker
         for row, prompt in enumerate(prompts):
             kept = tokens[row]
             # not ended: cut off by the budget
             finish = "repetition" if looped[row] else "stop" if ended[row] else "length"
             text = self.tokenizer.decode(kept, skip_special_tokens=True)
-            probs = None
+            probs = forced[row]
+            if probs is not None:
+                assert prompt.candidates is not None
+                label = max(prompt.candidates.all_labels, key=lambda name: probs[name])  # first label wins a tie
+                generations.append(Generation(text, finish, n_prompt_tokens=len(prompt.input_ids),
+                                              n_new_tokens=len(kept), label_probs=probs, forced_label=label))
+                continue
             if prompt.candidates is not None:
                 step = self._label_step(kept, prompt.candidates)
                 if step is not None:
                     logits_at = recorded[row][step]
                     probs = prompt.candidates.probabilities([logits_at[column[t]] for t in prompt.candidates.tokens])
-                elif self.spec.force_verdict:
-                    unlabelled.append(row)
             generations.append(
                 Generation(text, finish, n_prompt_tokens=len(prompt.input_ids), n_new_tokens=len(kept), label_probs=probs)
             )
-        if unlabelled:
-            forced = self._force_labels([prompts[row] for row in unlabelled], [tokens[row] for row in unlabelled])
-            for row, (label, probs) in zip(unlabelled, forced, strict=True):
-                generations[row] = replace(generations[row], label_probs=probs, forced_label=label)
         return generations
 
-    def _force_labels(
-        self, prompts: list[_Prompt], answers: list[list[int]]
-    ) -> list[tuple[str, dict[str, float]]]:
-        """For answers without a readable result: the most probable allowed label after the result marker.
+    def _forcing_queue(self, prompt: _Prompt, answer: list[int]) -> list[int] | None:
+        """The tokens that continue an answer without a label up to where the label is read, or ``None``.
 
-        Each answer is continued, as tokens (what the model saw while writing it), with the blank line and
-        result marker the contract puts before the label, plus the labels' shared prefix; one forward pass
-        over prompt, answer and marker gives the next-token distribution over the label candidates, read as
-        fast mode reads it. The answer text itself is left as written: the label is stored as forced, apart
-        from the labels the judge wrote.
+        ``None`` when forcing is off, the prompt has no label candidates, or the answer already wrote an
+        allowed label after a result marker. Otherwise: the blank line and result marker the contract puts
+        before the label (tokenized as the candidates' context was) and the labels' shared prefix, fed one
+        per step on the answer's own KV cache (a few decoding steps, no second pass over the prompt). The
+        answer text itself is left as written: the label read there is stored as forced, apart from the
+        labels the judge wrote.
         """
-        continued = []
-        for prompt, answer in zip(prompts, answers, strict=True):
-            candidates = prompt.candidates
-            assert candidates is not None  # only rows with candidates are forced
-            suffix = self._tokens(f"\n\n{candidates.marker}")
-            continued.append(_Prompt(prompt.index, [*prompt.input_ids, *answer, *suffix, *candidates.prefix], candidates))
-        read = []
-        for generation in self._score_batch(continued):
-            probs = generation.label_probs
-            assert probs is not None  # _score_batch always reads them
-            read.append((max(probs, key=lambda name: probs[name]), probs))  # first label wins a tie
-        return read
+        candidates = prompt.candidates
+        if not self.spec.force_verdict or candidates is None or self._label_step(answer, candidates) is not None:
+            return None
+        return [*self._tokens(f"\n\n{candidates.marker}"), *candidates.prefix]
 
     def _label_step(self, tokens: list[int], candidates: LabelCandidates) -> int | None:
         """The step at which the answer's last result label was chosen, or ``None`` if it has none there.
