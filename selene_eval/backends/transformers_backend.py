@@ -788,7 +788,10 @@ class TransformersBackend:
         """Greedy decoding of ``prompts`` together (may raise ``torch.OutOfMemoryError``).
 
         Each row stops when its result line is complete (:func:`result_line_complete`, checked after a
-        token that holds a line break), at its end token, or after ``max_new_tokens``. A row that stops
+        token that holds a line break), at its end token, when it repeats a cycle (:func:`repeating_cycle`,
+        finish reason ``repetition``), or after ``max_new_tokens``. With ``force_verdict``, a row that stops
+        without a label is fed the result marker first (:meth:`_forcing_queue`) and leaves after the step
+        that reads its forced label. A row that stops
         leaves the batch at once: its cache rows are dropped (``batch_select_indices``), so the remaining
         rows no longer pay for it. ``model.generate`` would keep decoding finished rows as padding until the
         longest answer ends, which on a CPU (where a row costs nearly as much as a separate call) made a
