@@ -857,9 +857,8 @@ class TransformersBackend:
                         if token in self._newline_ids and result_line_complete(
                             self.tokenizer.decode(tokens[row], skip_special_tokens=True)
                         ):
-                            ended[row] = True
-                            continue  # a complete result line: nothing to force
-                        if repeating_cycle(tokens[row]) is not None:
+                            ended[row] = True  # forced below only if that line holds no allowed label
+                        elif repeating_cycle(tokens[row]) is not None:
                             looped[row] = True
                         elif len(tokens[row]) < budget:
                             still.append(position)

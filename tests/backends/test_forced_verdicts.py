@@ -219,3 +219,13 @@ def test_a_readable_server_answer_sends_no_second_request(stubs) -> None:  # noq
     finally:
         backend.close()
     assert gen.forced_label is None and len(stub.requests) == 1
+
+
+@pytest.mark.model
+def test_an_answer_whose_result_is_not_an_allowed_label_gets_a_forced_label(tmp_path: Path) -> None:
+    from selene_eval.testing import build_tiny_model
+
+    model = build_tiny_model(tmp_path / "maybe", answer_label="Maybe")
+    generation = answer(model, max_new_tokens=64, force_verdict=True)
+    assert generation.text.endswith("**Result:** Maybe")  # kept as written
+    assert generation.forced_label in {"yes", "no"} and sum(generation.label_probs.values()) == pytest.approx(1)
