@@ -665,6 +665,9 @@ def demo_judge_spec() -> JudgeSpec:
         quantization="none",
         # A 135M model rarely keeps the output format (issue #16: 30 of 30 answers unreadable without it).
         force_verdict=True,
+        # Measured by bench/verdicts.py: its answers average ~26 tokens; 256 gives the labels of 512 on the
+        # K-QA demo data and halves the cost of an answer that rambles without repeating itself.
+        max_new_tokens=256,
         name=DEMO_JUDGE_NAME,
     )
 

