@@ -387,7 +387,9 @@ def study_report(
                         v: {**own[v].agreement.metrics, **own[v].agreement.extra_metrics}
                         for v in judged_ids if own[v].agreement is not None
                     },
-                    statuses={v: list(tables[v]["judge_status"]) for v in judged_ids},
+                    # A forced label counts as a label here when the statistics include it, else as unreadable.
+                    statuses={v: ["ok" if include_forced and status == FORCED_STATUS else status
+                                  for status in tables[v]["judge_status"]] for v in judged_ids},
                     axis_of=_axis_of(chosen),
                     swap_pairs=swap_pairs(chosen),
                     groups=groups,

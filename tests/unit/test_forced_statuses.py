@@ -141,3 +141,12 @@ def test_reproduce_commands_give_the_forcing_setting_whatever_the_study_had_befo
     for base in (JudgeSpec(), JudgeSpec(force_verdict=True)):
         rebuilt = judge_from_flags(shlex.split(shlex.join(judge_flags(spec))), base)
         assert rebuilt.force_verdict is force and rebuilt.judge_id == spec.judge_id
+
+
+def test_robustness_counts_forced_labels_as_labels_only_when_they_are_included(studies_dir: Path) -> None:
+    study = make_study(studies_dir, variants=("selene", "selene.layout-json"))
+    run_study(study, ForcingBackend(script))
+    for include, unreadable in ((True, 2), (False, 8)):
+        (robust,) = study_report(study, n_resamples=0, include_forced=include).robustness
+        counts = {u.condition: u.n_unparseable for u in robust.measures.unparseable}
+        assert counts == {"selene": unreadable, "selene.layout-json": unreadable}, include
