@@ -309,7 +309,7 @@ _DISAGREEMENTS = """
 <p>{{ r.n_disagree | fmt }} item{{ "" if r.n_disagree == 1 else "s" }} where the judge's label differs from the experts' majority, those where the experts were unanimous first{% if r.n_disagree > rows_max %} ({{ rows_max }} shown; the tables export lists all){% endif %};
 {{ r.n_unreadable | fmt }} with output the parser could not read.</p>
 {% for row in r.rows %}
-<details><summary>Item <code>{{ row.item_id }}</code>: experts {{ row.consensus }}, judge {{ row.judge_label }}{% if row.experts %} ({{ row.experts }}){% endif %}</summary>
+<details><summary>Item <code>{{ row.item_id }}</code>: experts {{ row.consensus }}, judge {{ row.judge_label }}{% if row.forced %} (forced: no readable result was written){% endif %}{% if row.experts %} ({{ row.experts }}){% endif %}</summary>
 <p><strong>Input</strong></p><pre>{{ row.input }}</pre>
 <p><strong>{{ "Response A" if row.response_b else "Response" }}</strong></p><pre>{{ row.response }}</pre>
 {% if row.response_b %}<p><strong>Response B</strong></p><pre>{{ row.response_b }}</pre>{% endif %}
@@ -634,6 +634,7 @@ def disagreements_section(ctx: ReportContext) -> ReportSection:
             labels = ", ".join(f"{c.removeprefix('expert:')}: {_text(row[c])}" for c in experts if _text(row[c]))
             rows.append({
                 "item_id": row["item_id"], "consensus": row["consensus"], "judge_label": row["judge_label"],
+                "forced": row["judge_status"] == FORCED_STATUS,
                 "experts": labels, "input": _text(row["input"]), "response": _text(row["response"]),
                 "response_b": _text(row["response_b"]), "reference": _text(row["reference"]),
                 "reasoning": _text(row["judge_reasoning"]),

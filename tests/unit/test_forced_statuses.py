@@ -127,6 +127,8 @@ def test_cli_report_and_html_show_forced_labels_apart(studies_dir: Path, capsys:
     html = build_html_report(study, report=study_report(study, n_resamples=0), n_resamples=0)
     assert "2 of 12 judge answers had no readable label" in html
     assert "6 of 12 judge answers have a forced label</strong>" in html and "included in the statistics" in html
+    # The readable "Yes" answers disagree with the experts' "no"; the forced "no" ones agree: none is marked forced.
+    assert html.count("judge yes") == 4 and "(forced: no readable result was written)" not in html
     html = build_html_report(study, report=study_report(study, n_resamples=0, include_forced=False), n_resamples=0)
     assert "left out of the statistics" in html
 
@@ -150,3 +152,11 @@ def test_robustness_counts_forced_labels_as_labels_only_when_they_are_included(s
         (robust,) = study_report(study, n_resamples=0, include_forced=include).robustness
         counts = {u.condition: u.n_unparseable for u in robust.measures.unparseable}
         assert counts == {"selene": unreadable, "selene.layout-json": unreadable}, include
+
+
+def test_the_html_report_marks_a_forced_label_among_the_disagreements(studies_dir: Path) -> None:
+    study = make_study(studies_dir)
+    run_study(study, ForcingBackend(script, forced="yes"))  # forced "yes" against the experts' "no"
+    html = build_html_report(study, report=study_report(study, n_resamples=0), n_resamples=0)
+    assert html.count("judge yes (forced: no readable result was written)") == 6
+    assert html.count("judge yes") == 10
