@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.backends.base import Generation, JudgeSpec, LabelChoices, Message
+from selene_eval.backends.base import JudgeSpec, LabelChoices, Message
 from selene_eval.cli import main
 from selene_eval.export import build_html_report
 from selene_eval.items import Item
