@@ -69,6 +69,17 @@ def judge_kinds() -> list[str]:
     return [k for k in KINDS if k != "scripted" or scripted_judge_enabled()]
 
 
+DEMO_MAX_NEW_TOKENS = 256
+"""The demo judge's measured budget (``demo_judge_spec``; docs/PERFORMANCE.md), without finding its GGUF file."""
+
+
+def _budget_for_kind() -> None:
+    """On a change of judge kind: the new kind's default budget (the demo judge's is 256 tokens, the others'
+    512), so that the demo judge chosen here is the same judge as ``run --demo`` (and shares its judgments)."""
+    demo = st.session_state.get("run_kind") == "demo"
+    put("run_max_new_tokens", DEMO_MAX_NEW_TOKENS if demo else JudgeSpec().max_new_tokens)
+
+
 FORCE_KEY = "run_force_verdict"
 FORCE_HELP = (
     "When an answer ends, loops or runs out of tokens without a readable result, continue it with the result "
@@ -128,7 +139,7 @@ def judge_picker() -> tuple[JudgeSpec | None, bool]:
     """
     kinds = judge_kinds()
     keep_valid("run_kind", kinds)
-    kind = st.radio("Judge", kinds, key="run_kind", format_func=KINDS.get)
+    kind = st.radio("Judge", kinds, key="run_kind", format_func=KINDS.get, on_change=_budget_for_kind)
     if kind == "selene":
         st.text_input(
             "Model version (optional)",

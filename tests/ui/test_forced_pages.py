@@ -47,7 +47,7 @@ def test_agreement_counts_forced_labels_apart_and_reads_the_statistics_without_t
     assert (row["Compared"], row["Forced"], row["Unreadable"], row["Accuracy"]) == (4, 6, 8, "0.000")
 
 
-def test_the_run_page_forces_verdicts_for_the_demo_judge_by_default_only(studies_dir: Path) -> None:
+def test_the_run_page_gives_the_demo_judge_its_forcing_and_budget_by_default(studies_dir: Path) -> None:
     make_study(studies_dir)
     at = AppTest.from_file(APP, default_timeout=90).run()
     at.selectbox(key="app_study").set_value("forced").run()
@@ -55,6 +55,8 @@ def test_the_run_page_forces_verdicts_for_the_demo_judge_by_default_only(studies
     assert not at.exception, [e.message for e in at.exception]
     at.radio(key="run_kind").set_value("selene").run()
     assert at.checkbox(key="run_force_verdict:selene").value is False
+    assert at.number_input(key="run_max_new_tokens").value == 512
     at.radio(key="run_kind").set_value("demo").run()
     assert at.checkbox(key="run_force_verdict:demo").value is True
+    assert at.number_input(key="run_max_new_tokens").value == 256  # the demo judge's measured budget
     assert re.search("Force a verdict", at.checkbox(key="run_force_verdict:demo").label)
