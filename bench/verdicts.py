@@ -16,7 +16,7 @@ against the experts' majority, with and without forced labels (pooled over the v
 judge's load time, first (converting the GGUF file) and second (the converted copy). Printed as a Markdown
 table and written to ``bench/results/verdicts.json``.
 
-Run: ``.venv/bin/python bench/verdicts.py`` (about 15-25 minutes on 2 busy cores), ``--items 6`` for a smoke
+Run: ``.venv/bin/python bench/verdicts.py`` (about 6 minutes on 2 busy cores), ``--items 6`` for a smoke
 run, ``--settings fast,reasoned-256-forced`` for some settings only.
 """
 
