@@ -15,6 +15,7 @@ from pathlib import Path
 
 from selene_eval.cli_reproduce import add_reproduce_parser, cmd_reproduce
 from selene_eval.errors import SeleneEvalError, ValidationFailed
+from selene_eval.prompts.parser import FORCED_STATUS, READABLE_OR_UNJUDGED
 from selene_eval.statistic_names import statistic_name
 from selene_eval.tasks import TaskType
 
@@ -76,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["reasoned", "fast"],
                    help="reasoned (default): the judge explains, then answers; fast: no reasoning, the label is read "
                         "from one forward pass (a different measurement)")
+    p.add_argument("--force-verdict", action=argparse.BooleanOptionalAction, default=None,
+                   help="when an answer ends, loops or runs out of tokens without a readable result, read the most "
+                        "probable allowed label after the result marker, stored as 'forced' (default: off; on for "
+                        "--demo)")
     p.add_argument("--endpoint", action="append", default=[], metavar="URL",
                    help="base URL of an OpenAI-compatible server, e.g. http://localhost:8000/v1; repeat for replicas "
                         "(implies --backend openai)")
@@ -98,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="agreement between the judge and the experts")
     p.add_argument("study", metavar="SLUG")
+    p.add_argument("--without-forced", action="store_true",
+                   help="leave forced labels (--force-verdict) out of every statistic, as unreadable answers are")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--html", metavar="OUT", help="write the self-contained HTML report (opens offline) to OUT")
     _add_bootstrap_options(p)
@@ -323,7 +330,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return EXIT_CANCELLED
     finally:
         backend.close()
-    unreadable = f" ({result.n_unreadable} without a readable label)" if result.n_unreadable else ""
+    counted = ([f"{result.n_forced} with a forced label"] if result.n_forced else []) + (
+        [f"{result.n_unreadable} without a readable label"] if result.n_unreadable else []
+    )
+    unreadable = f" ({', '.join(counted)})" if counted else ""
     print(
         f"Done: {result.n_judged} judged{unreadable}, {result.n_cached} from the store, {result.n_failed} failed "
         f"in {result.elapsed_s:.1f}s. Next: python -m selene_eval report {study.slug}"
@@ -373,6 +383,8 @@ def _judge_from_args(base: "JudgeSpec", args: argparse.Namespace) -> "JudgeSpec"
     updates = {}
     if args.mode:
         updates["mode"] = args.mode
+    if getattr(args, "force_verdict", None) is not None:
+        updates["force_verdict"] = args.force_verdict
     if args.endpoint:
         updates["endpoints"] = tuple(args.endpoint)
     if args.api_key_env:
@@ -400,7 +412,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from selene_eval.store import StudyStore
 
     study = StudyStore(args.studies_dir).open(args.study)
-    report = study_report(study, n_resamples=args.resamples, seed=args.seed)
+    report = study_report(study, n_resamples=args.resamples, seed=args.seed, include_forced=not args.without_forced)
     if args.html:
         from selene_eval.export import write_html_report
 
@@ -423,8 +435,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
         a = result.agreement
         if a is None:
             continue
-        unreadable = sum(n for status, n in result.status_counts.items() if status not in ("ok", "pending", "not_renderable"))
+        unreadable = sum(n for status, n in result.status_counts.items() if status not in READABLE_OR_UNJUDGED)
         print(f"  {unreadable} of {result.n_judged} judge answers without a readable label")
+        forced = result.status_counts.get(FORCED_STATUS, 0)
+        if forced:
+            print(f"  {forced} of {result.n_judged} judge answers with a forced label ("
+                  + ("included in" if report.include_forced else "left out of") + " the statistics below)")
         print(f"  compared with the expert consensus on {a.n_compared} item{'' if a.n_compared == 1 else 's'} "
               f"(no majority: {a.n_no_majority}, no usable judge label: {a.n_judge_missing} = {a.unparseable_share:.1%})")
         _print_agreement(a, indent="  ")

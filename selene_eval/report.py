@@ -15,7 +15,7 @@ from selene_eval.metrics.calibration import CalibrationReport, calibration
 from selene_eval.metrics.coefficients import required_items
 from selene_eval.metrics.profile import JudgeProfile, judge_profile
 from selene_eval.metrics.robustness import Robustness, robustness
-from selene_eval.prompts.parser import parse_for_variant
+from selene_eval.prompts.parser import FORCED_STATUS, parse_for_variant
 from selene_eval.prompts.variants import PromptVariant
 from selene_eval.prompts.render import cache_key, identity_text, render
 from selene_eval.errors import TemplateError
@@ -140,6 +140,8 @@ class StudyReport:
     robustness: tuple[JudgeRobustness, ...] = field(default_factory=tuple)
     # one per prompt variant judged by two or more judges: the judges side by side, with paired tests
     judge_comparisons: tuple[JudgeComparison, ...] = field(default_factory=tuple)
+    include_forced: bool = True
+    """Whether forced labels (``JudgeSpec.force_verdict``) entered the statistics."""
 
     def to_dict(self) -> dict[str, object]:
         ea = self.experts_agreement
@@ -149,6 +151,7 @@ class StudyReport:
             "task": self.task,
             "level": self.level,
             "n_items": self.n_items,
+            "include_forced": self.include_forced,
             "experts": list(self.experts),
             "expert_label_counts": dict(self.expert_label_counts),
             "experts_agreement": None
@@ -206,15 +209,17 @@ def _json_float(value: float) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
-def judgment_table(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFrame:
+def judgment_table(study: Study, judge: JudgeSpec, variant_id: str, *, include_forced: bool = True) -> pd.DataFrame:
     """One row per item: the item's fields, its expert labels (``expert:<name>``) and this judge's judgment.
 
     Judge columns: ``judge_label`` (canonical, or None when unparseable or not judged yet), ``judge_status``
     (a :class:`~selene_eval.prompts.parser.ParseStatus` value, ``pending`` or ``not_renderable``),
     ``judge_reasoning``, ``judge_raw``, ``judge_probs`` (canonical label -> probability, when the backend
     read them; else None) and ``judge_finish`` (``stop``, or ``length`` for an answer cut off at the token
-    limit). Labels are re-parsed from the stored text with the one parser, so
-    a parser fix applies to old judgments too.
+    limit, ``repetition`` for one stopped in a loop). Labels are re-parsed from the stored text with the one
+    parser, so a parser fix applies to old judgments too. An answer without a readable label whose label was
+    forced (``JudgeSpec.force_verdict``) has the status ``forced`` and its forced label, or no label when
+    ``include_forced`` is false (the statistics read without forced labels).
     """
     variant = study.variant(variant_id)
     identity = identity_text(judge.identity())  # serialised once, not once per prompt
@@ -239,8 +244,12 @@ def judgment_table(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFr
             finishes.append(None)
             continue
         parsed = parse_for_variant(judgment.raw_text, variant)
-        labels.append(parsed.label)
-        statuses.append(parsed.status.value)
+        if not parsed.ok and judgment.status == FORCED_STATUS and judgment.label is not None:
+            labels.append(judgment.label if include_forced else None)
+            statuses.append(FORCED_STATUS)
+        else:
+            labels.append(parsed.label)
+            statuses.append(parsed.status.value)
         reasonings.append(parsed.reasoning)
         raws.append(judgment.raw_text)
         probs.append(judgment.label_probs)
@@ -294,7 +303,12 @@ def _largest_groups(rows: pd.DataFrame, column: str) -> tuple[pd.DataFrame, int]
 
 
 def study_report(
-    study: Study, judges: list[JudgeSpec] | None = None, *, n_resamples: int = 1000, seed: int = 0
+    study: Study,
+    judges: list[JudgeSpec] | None = None,
+    *,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    include_forced: bool = True,
 ) -> StudyReport:
     """Agreement for every judge (default: every judge with stored judgments) and every study variant.
 
@@ -303,7 +317,8 @@ def study_report(
     category or subgroup columns, each result also holds the agreement within each of their values
     (``subgroups``, one :class:`SubgroupSplit` per column: the category first, then the subgroup columns as
     mapped). A result (or subgroup) with fewer compared items than the study's ``min_compared`` has every
-    judge-vs-experts statistic undefined, with that reason.
+    judge-vs-experts statistic undefined, with that reason. ``include_forced=False`` reads every statistic
+    without forced labels (those answers then count as judged without a label, like unreadable ones).
     """
     task = study.spec.task
     minimum = study.spec.min_compared  # fewer compared items than this: statistics are n/a, with that reason
@@ -329,7 +344,7 @@ def study_report(
     for judge in judges if judges is not None else study.judgments.judges():
         tables: dict[str, pd.DataFrame] = {}
         for variant_id in study.spec.variants:
-            table = judgment_table(study, judge, variant_id)
+            table = judgment_table(study, judge, variant_id, include_forced=include_forced)
             tables[variant_id] = table
             judged = table[~table["judge_status"].isin(["pending", "not_renderable"])]
             status_counts = dict(Counter(table["judge_status"]))
@@ -391,7 +406,9 @@ def study_report(
                         v: {**own[v].agreement.metrics, **own[v].agreement.extra_metrics}
                         for v in judged_ids if own[v].agreement is not None
                     },
-                    statuses={v: list(tables[v]["judge_status"]) for v in judged_ids},
+                    # A forced label counts as a label here when the statistics include it, else as unreadable.
+                    statuses={v: ["ok" if include_forced and status == FORCED_STATUS else status
+                                  for status in tables[v]["judge_status"]] for v in judged_ids},
                     axis_of=_axis_of(chosen),
                     swap_pairs=swap_pairs(chosen),
                     groups=groups,
@@ -424,4 +441,5 @@ def study_report(
         results=tuple(results),
         robustness=tuple(robust),
         judge_comparisons=tuple(comparisons),
+        include_forced=include_forced,
     )

@@ -19,7 +19,13 @@ from pathlib import Path
 from selene_eval.backends.base import JudgeBackend, JudgeSpec
 from selene_eval.errors import SeleneEvalError, TemplateError
 from selene_eval.items import Item
-from selene_eval.prompts.parser import label_choices, label_probs_for_variant, parse_for_variant
+from selene_eval.prompts.parser import (
+    FORCED_STATUS,
+    forced_label_for_variant,
+    label_choices,
+    label_probs_for_variant,
+    parse_for_variant,
+)
 from selene_eval.prompts.render import RenderedPrompt, cache_key, identity_text, render
 from selene_eval.store.judgments import RunRecord, StoredFailure, StoredJudgment
 from selene_eval.store.studies import DB_FILE, Study, holding_run_lock
@@ -80,6 +86,7 @@ class Progress:
     failed: int
     elapsed_s: float
     unreadable: int = 0  # of ``done``: answers stored without a readable label
+    forced: int = 0  # of ``done``: answers without a readable label whose label was forced (force_verdict)
 
     @property
     def rate(self) -> float:
@@ -108,17 +115,23 @@ class RunResult:
     failures: tuple[StoredFailure, ...] = ()
     n_unreadable: int = 0
     """Of ``n_judged``: answers stored without a readable label (kept, and left out of the statistics)."""
+    n_forced: int = 0
+    """Of ``n_judged``: answers without a readable label whose label was forced (``JudgeSpec.force_verdict``);
+    counted apart from both readable and unreadable answers."""
 
     @property
     def n_readable(self) -> int:
-        """New judgments with a readable label."""
-        return self.n_judged - self.n_unreadable
+        """New judgments with a label the judge wrote itself."""
+        return self.n_judged - self.n_unreadable - self.n_forced
 
     def summary(self) -> str:
         """One line for people: ``24 judgments made (21 without a readable label), 0 from the store, 0 failed``."""
         made = f"{self.n_judged:,} judgment{'' if self.n_judged == 1 else 's'} made"
+        details = [f"{self.n_forced:,} with a forced label"] if self.n_forced else []
         if self.n_unreadable:
-            made += f" ({self.n_unreadable:,} of them without a readable label)"
+            details.append(f"{self.n_unreadable:,} {'' if details else 'of them '}without a readable label")
+        if details:
+            made += f" ({', '.join(details)})"
         return f"{made}, {self.n_cached:,} already stored, {self.n_failed:,} failed"
 
 
@@ -326,13 +339,15 @@ def run_study(
     # Similar lengths in one batch waste less padding.
     ordered = sorted(plan.pending, key=lambda p: len(p.prompt.text))
     start = time.perf_counter()
-    done = failed = unreadable = 0
+    done = failed = unreadable = forced = 0
     failures: list[StoredFailure] = []
     cancelled = False
 
     def report() -> None:
         if on_progress:
-            on_progress(Progress(done, len(ordered), plan.n_cached, failed, time.perf_counter() - start, unreadable))
+            on_progress(
+                Progress(done, len(ordered), plan.n_cached, failed, time.perf_counter() - start, unreadable, forced)
+            )
 
     report()
     for offset in range(0, len(ordered), batch_size):
@@ -359,6 +374,10 @@ def run_study(
                 continue
             variant = study.variant(prompt.variant_id)  # a position-swapped variant maps its answer back
             parsed = parse_for_variant(gen.text, variant)
+            label, status = parsed.label, parsed.status.value
+            if not parsed.ok and gen.forced_label is not None:
+                # No readable verdict in the text: the backend continued it with the result marker.
+                label, status = forced_label_for_variant(gen.forced_label, variant), FORCED_STATUS
             judged.append(
                 StoredJudgment(
                     cache_key=pending.cache_key,
@@ -366,8 +385,8 @@ def run_study(
                     item_id=prompt.item_id,
                     variant_id=prompt.variant_id,
                     variant_hash=prompt.variant_hash,
-                    label=parsed.label,
-                    status=parsed.status.value,
+                    label=label,
+                    status=status,
                     reasoning=parsed.reasoning,
                     raw_text=gen.text,
                     finish_reason=gen.finish_reason,
@@ -379,7 +398,8 @@ def run_study(
             )
         store.add(judged, failed_now)
         done += len(judged)
-        unreadable += sum(1 for j in judged if j.status != "ok")
+        forced += sum(1 for j in judged if j.status == FORCED_STATUS)
+        unreadable += sum(1 for j in judged if j.status not in ("ok", FORCED_STATUS))
         failed += len(failed_now)
         failures.extend(failed_now)
         report()
@@ -394,4 +414,5 @@ def run_study(
         elapsed_s=time.perf_counter() - start,
         failures=tuple(failures),
         n_unreadable=unreadable,
+        n_forced=forced,
     )

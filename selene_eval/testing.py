@@ -400,23 +400,63 @@ def _script_weights(model: PreTrainedModel, chain: list[int], seed: int) -> None
     (= 32) while every other logit is exactly 0: a margin that 4-bit quantization (which leaves the
     embeddings and the output head alone, and keeps zero weights zero) cannot flip.
     """
+    _script_bigrams(model, chain, dict(zip(chain, chain[1:])), seed)
+
+
+def _script_bigrams(model: PreTrainedModel, tokens: Sequence[int], following: Mapping[int, int], seed: int) -> None:
+    """:func:`_script_weights` for any bigram table: after token ``t`` (one of ``tokens``, all distinct), greedy
+    decoding writes ``following[t]``."""
     import torch
 
     scale = 4.0
     hidden = model.config.hidden_size
+    position_of = {token: position for position, token in enumerate(tokens)}
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for layer in model.model.layers:
             layer.self_attn.o_proj.weight.zero_()
             layer.mlp.down_proj.weight.zero_()
         model.model.norm.weight.fill_(1.0)
-        # QR of a random matrix: orthonormal columns, one direction per chain token.
-        directions, _ = torch.linalg.qr(torch.randn(hidden, len(chain), generator=generator))
-        model.model.embed_tokens.weight[chain] = directions.T * math.sqrt(hidden)  # unit RMS, like a normalised state
+        # QR of a random matrix: orthonormal columns, one direction per scripted token.
+        directions, _ = torch.linalg.qr(torch.randn(hidden, len(tokens), generator=generator))
+        model.model.embed_tokens.weight[list(tokens)] = directions.T * math.sqrt(hidden)  # unit RMS, like a normalised state
         head = model.lm_head.weight
         head.zero_()
-        for position, following in enumerate(chain[1:]):
-            head[following] = scale * directions[:, position]
+        for token, after in following.items():
+            head[after] += scale * directions[:, position_of[token]]
+
+
+TINY_RAMBLE = "It is correct on every point that matters."
+"""What :func:`build_tiny_rambler`'s model writes (13 distinct tokens of the tiny vocabulary, with the space)."""
+
+
+def build_tiny_rambler(directory: str | Path, *, loop: bool, forced_answer: str = "Yes", seed: int = 0) -> Path:
+    """A tiny model (as :func:`build_tiny_model`) that never writes a result line, for the forcing tests.
+
+    Greedy decoding answers every prompt with :data:`TINY_RAMBLE` and then ends (``loop=False``), or writes
+    it again and again, ``"It is correct ... matters. It is correct ..."`` (``loop=True``) until something
+    stops it. After the result marker token (``\n\n**Result:**``) its most probable next token is
+    ``" " + forced_answer`` (one token of the tiny vocabulary: ``Yes``, ``No``, ``A``, ``B``), so a forced
+    verdict reads ``forced_answer``. Same bigram scripting as ``answer_label`` (see :func:`_script_weights`).
+    """
+    from transformers import AutoTokenizer, LlamaForCausalLM
+
+    directory = build_tiny_model(directory, seed=seed)
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    encode = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
+    start = encode("<|start_header_id|>assistant<|end_header_id|>\n\n")[-1]
+    ramble = encode(TINY_RAMBLE + (" " if loop else ""))
+    marker = encode("\n\n**Result:**")
+    answer = encode("\n\n**Result:** " + forced_answer)[len(marker):]
+    if len(marker) != 1 or len(answer) != 1 or len(set(ramble)) != len(ramble):
+        raise ValueError(f"forced_answer {forced_answer!r} is not one token after the marker in the tiny vocabulary")
+    after = ramble[0] if loop else tokenizer.convert_tokens_to_ids(EOT_TOKEN)
+    chain = [start, *ramble]
+    transitions = {**dict(zip(chain, chain[1:])), chain[-1]: after, marker[0]: answer[0]}
+    model = LlamaForCausalLM.from_pretrained(directory)
+    _script_bigrams(model, list(transitions), transitions, seed)
+    model.save_pretrained(directory)
+    return directory
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -602,7 +642,9 @@ def demo_judge_spec() -> JudgeSpec:
 
     It is loaded unquantized. The backend can put a GGUF model through NF4 (it re-quantizes the dequantized
     weights), but here that only hurts: the file is already 4-bit (Q4_1), so NF4 would round a second
-    time, and on a CPU it loads ~3 s slower and generates about twice as slowly. Raises
+    time, and on a CPU it loads ~3 s slower and generates about twice as slowly. Forced verdicts are on
+    (``force_verdict``): an answer without a readable result still gets the model's most probable label,
+    counted apart as ``forced``. Raises
     ``ModelUnavailableError`` with the install command when the package is missing.
     """
     from selene_eval.backends.transformers_backend import PACKAGE_PREFIX, package_folder
@@ -621,6 +663,11 @@ def demo_judge_spec() -> JudgeSpec:
         model=PACKAGE_PREFIX + DEMO_PACKAGE,
         gguf_file=gguf_files[0].name,
         quantization="none",
+        # A 135M model rarely keeps the output format (issue #16: 30 of 30 answers unreadable without it).
+        force_verdict=True,
+        # Measured by bench/verdicts.py: its answers average ~26 tokens; 256 gives the labels of 512 on the
+        # K-QA demo data and halves the cost of an answer that rambles without repeating itself.
+        max_new_tokens=256,
         name=DEMO_JUDGE_NAME,
     )
 

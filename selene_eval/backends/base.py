@@ -30,18 +30,23 @@ class Message:
 class Generation:
     """The backend's answer to one prompt.
 
-    ``finish_reason`` is ``stop`` (the model ended its answer), ``length`` (cut off at ``max_new_tokens``) or
-    ``error`` (this prompt failed; ``error`` says why, ``text`` is empty).
+    ``finish_reason`` is ``stop`` (the model ended its answer), ``length`` (cut off at ``max_new_tokens``),
+    ``repetition`` (stopped early because the answer was repeating a cycle of tokens) or ``error`` (this
+    prompt failed; ``error`` says why, ``text`` is empty).
     """
 
     text: str
-    finish_reason: Literal["stop", "length", "error"] = "stop"
+    finish_reason: Literal["stop", "length", "repetition", "error"] = "stop"
     n_prompt_tokens: int | None = None
     n_new_tokens: int | None = None
     error: str | None = None
     label_probs: dict[str, float] | None = None
     """Canonical label -> the judge's probability for it at the result position, normalised over the allowed
     labels; ``None`` when the backend cannot read probabilities (or the answer has no result label)."""
+    forced_label: str | None = None
+    """With ``JudgeSpec.force_verdict``: the canonical label read by continuing an answer that had no readable
+    result line with the result marker (the most probable allowed label there; ``label_probs`` then holds that
+    reading's probabilities). ``None`` when the answer needed no forcing or forcing was off."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,10 @@ class JudgeSpec(BaseModel):
     * ``mode``: ``reasoned`` (the judge writes its reasoning, then the result) or ``fast`` (no reasoning: the
       answer is prefilled up to the result marker and the label read from one forward pass). A different
       measurement, so part of the identity.
+    * ``force_verdict``: when an answer ends, loops or runs out of budget without a readable result line,
+      continue it with the result marker and take the most probable allowed label, stored with the status
+      ``forced`` (counted apart from readable and unreadable answers). Off by default (Selene's format
+      failures are a finding); on for the demo judge. Part of the identity when on.
     * ``endpoints``, ``api_key_env``, ``concurrency``, ``timeout_s`` (``openai`` only): base URLs of one or
       more replicas serving the same model, the *name* of the environment variable holding the API key (the
       key itself is never stored), concurrent requests per endpoint, seconds one request may take in all
@@ -113,6 +122,7 @@ class JudgeSpec(BaseModel):
     device: Literal["auto", "cuda", "cpu"] = "auto"
     max_new_tokens: int = Field(default=512, ge=1, le=8192)
     mode: JudgeMode = "reasoned"
+    force_verdict: bool = False
     endpoints: tuple[str, ...] = ()
     api_key_env: str | None = None
     concurrency: int = Field(default=4, ge=1, le=256)
@@ -134,6 +144,8 @@ class JudgeSpec(BaseModel):
             # Only a non-default mode enters the identity, so judges stored before modes existed keep their ids.
             # Fast mode's prefilled answer changes what the model sees, so its exact text is part of the key.
             **({"mode": self.mode, "prefill": fast_mode_prefill()} if self.mode == "fast" else {}),
+            # Likewise only when on: forced labels are another measurement, judges without forcing keep their ids.
+            **({"force_verdict": True} if self.force_verdict else {}),
         }
 
     @property
@@ -148,7 +160,7 @@ class JudgeSpec(BaseModel):
         if self.name:
             return self.name
         base = self.model.rstrip("/").split("/")[-1] or self.model
-        fast = ", fast mode" if self.mode == "fast" else ""
+        fast = (", fast mode" if self.mode == "fast" else "") + (", forced verdicts" if self.force_verdict else "")
         if self.backend != "transformers":
             return f"{base} [{self.backend}{fast}]"
         return f"{base} ({'4-bit NF4' if self.quantization == 'nf4' else 'full precision'}{fast})"

@@ -62,10 +62,14 @@ from selene_eval.errors import BackendError
 # stops by (result_line_complete), applied a line at a time (_StreamedAnswer).
 from selene_eval.prompts.parser import ANSWER_STRIP_CHARS
 from selene_eval.prompts.parser import RESULT_MARKER as _RESULT_MARKER
+from selene_eval.prompts.parser import readable_result
 
 logger = logging.getLogger(__name__)
 
 TOP_LOGPROBS = 20
+FORCE_MAX_TOKENS = 4
+"""Tokens the forcing request (``force_verdict``) may write after the result marker: the label, with room for a
+space or bold marker the tokenizer puts before it."""
 """How many alternatives to ask for at each token: OpenAI's and vLLM's default maximum."""
 
 TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -561,7 +565,47 @@ class OpenAIBackend:
         if isinstance(answer, Generation):
             # Stored with the item and printed on one line: nothing a server wrote may break either.
             return replace(answer, error=one_line(answer.error, 2000)) if answer.error else answer
-        return self._to_generation(answer, choice, fast)
+        generation = self._to_generation(answer, choice, fast)
+        if self.spec.force_verdict and not fast and choice is not None and not readable_result(generation.text, choice):
+            forced = self._force_label(messages, generation.text, choice, state)
+            if forced is not None:
+                label, probs = forced
+                generation = replace(generation, forced_label=label, label_probs=probs)
+        return generation
+
+    def _force_label(
+        self, messages: list[Message], text: str, choice: LabelChoices, state: _BatchState
+    ) -> tuple[str, dict[str, float] | None] | None:
+        """The second, short request of ``force_verdict``: the answer so far, continued with the result marker.
+
+        The server continues the prefilled assistant turn ``text + "\n\n" + marker`` for a few tokens; the
+        label is the most probable allowed one among the first answer token's alternatives when the server
+        gives log-probabilities, else the allowed word it wrote. ``None`` (the answer stays unreadable) when
+        the request fails or no allowed label comes back. A fatal error (authentication) still stops the run.
+        """
+        chat = [{"role": m.role, "content": m.content} for m in messages]
+        chat.append({"role": "assistant", "content": f"{text}\n\n{choice.result_marker}"})
+        body: dict[str, Any] = {"model": self.spec.model, "temperature": 0.0, "max_tokens": FORCE_MAX_TOKENS,
+                                "messages": chat, **self._continue_extra}
+        if self._logprobs:
+            body.update(logprobs=True, top_logprobs=TOP_LOGPROBS)
+        try:
+            answer = self._post_with_retries(body, state)
+        except _Fatal as exc:
+            state.set_fatal(exc.error)
+            return None
+        if isinstance(answer, Generation):
+            return None
+        probs = None
+        if answer.logprobs:
+            # A marker token in front, so the label is read where the parser would read it.
+            probs = label_probs_after_marker([{"token": choice.result_marker, "top_logprobs": []}, *answer.logprobs], choice)
+        if probs:
+            return max(choice.labels, key=lambda label: probs[label]), probs  # first label wins a tie
+        exact, folded = _word_index(choice)
+        words = answer.text.split()
+        label = _label_of_token(words[0].rstrip(".,;:!"), exact, folded) if words else None
+        return (label, None) if label is not None else None
 
     def _body(self, messages: Sequence[Message], choice: LabelChoices | None) -> dict[str, Any]:
         chat = [{"role": m.role, "content": m.content} for m in messages]
@@ -788,9 +832,13 @@ class OpenAIBackend:
                     f"{endpoint.url} does not serve {self.spec.model!r}; it serves: {', '.join(ids)}. Use one of "
                     "those names as the model, or point the URL at the server of this model."
                 )
-            if fast:
+            if fast or self.spec.force_verdict:
                 owners = {str(m.get("owned_by", "")).lower() for m in listing}
                 known = [_CONTINUE_FINAL_MESSAGE[o] for o in owners if o in _CONTINUE_FINAL_MESSAGE]
+                if not known and not fast:
+                    # Forcing still sends the prefilled answer: servers that continue a trailing assistant
+                    # message by default (llama.cpp, Ollama) need no flag; a forced label is kept apart anyway.
+                    continue
                 if not known:
                     engine = ", ".join(f"{engine_name(o)}, owned_by: {o}" for o in sorted(owners - {""})) or "unknown"
                     raise BackendError(

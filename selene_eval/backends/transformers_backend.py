@@ -20,6 +20,14 @@ Where the time goes, and what is done about it:
   where the label was written (:class:`LabelCandidates`) from logits it records anyway: no extra pass.
   Its decoding loop drops an answer from the batch (and its rows of the KV cache) the step it ends, so a
   batch costs what its unfinished answers cost.
+* **Loops end early**: an answer that writes the same span of tokens three times in a row (at least 24
+  tokens in all, :func:`repeating_cycle`) stops there with finish reason ``repetition`` instead of spending
+  the rest of the budget (a greedy decoder in such a cycle never leaves it).
+* **Forced verdicts** (``JudgeSpec.force_verdict``): an answer without a label after a result marker is
+  continued, as tokens, with ``\n\n**Result:**`` and the labels' shared prefix; one forward pass gives the
+  most probable allowed label, stored as ``forced`` (:meth:`TransformersBackend._forcing_queue`), fed on the answer's own KV cache.
+* **A GGUF model is converted once**: its de-quantized weights and tokenizer are kept in the user's cache
+  (:func:`converted_copy`, keyed by the file's hash), so later loads skip the slow GGUF de-quantization.
 * **Fast mode** (``JudgeSpec.mode == "fast"``) writes no reasoning: the answer is prefilled up to the
   result marker (:func:`fast_mode_prefill`) and the label is the most probable allowed answer after one
   forward pass over the prompt. A different measurement from the reasoned mode (no chain of thought),
@@ -29,12 +37,16 @@ Where the time goes, and what is done about it:
 from __future__ import annotations
 
 import gc
+import hashlib
 import importlib.util
 import inspect
+import json
 import logging
 import math
 import os
 import re
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -192,6 +204,152 @@ def _has_weights(folder: Path) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------
+# The converted copy of a GGUF model
+# ---------------------------------------------------------------------------------------------------
+
+CACHE_ENV = "SELENE_EVAL_CACHE_DIR"
+"""Where converted copies of GGUF models are kept (default: ``$XDG_CACHE_HOME/selene-eval`` or
+``~/.cache/selene-eval``)."""
+_COMPLETE = "selene-eval-complete.json"
+"""Written last into a converted copy: a folder without it is half-written and never read."""
+_HASH_CHUNK = 8 << 20
+
+
+def cache_root() -> Path:
+    """The folder that holds converted copies (:data:`CACHE_ENV`, else the user's cache folder)."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "selene-eval"
+
+
+def _gguf_path(location: ModelLocation, spec: JudgeSpec) -> Path | None:
+    """The GGUF file on disk (a folder's file, or a hub file already in the local cache), or ``None``."""
+    assert spec.gguf_file is not None
+    if location.is_folder:
+        return Path(location.source) / spec.gguf_file
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(location.source, spec.gguf_file, revision=spec.revision)
+    return Path(found) if isinstance(found, str) else None
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes (about 0.3 s for the demo judge's 98 MB on one core)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def converted_folder(gguf: Path, dtype: torch.dtype) -> Path:
+    """Where the converted copy of ``gguf`` in ``dtype`` lives: keyed by the file's hash (a changed file gets
+    another copy), the dtype, and the transformers version (which does the conversion)."""
+    import transformers
+
+    key = hashlib.sha256(f"{file_sha256(gguf)}|{_dtype_name(dtype)}|{transformers.__version__}".encode()).hexdigest()
+    return cache_root() / "converted" / key[:32]
+
+
+def converted_copy(location: ModelLocation, spec: JudgeSpec, dtype: torch.dtype) -> Path | None:
+    """The complete converted copy of ``spec``'s GGUF file, or ``None`` (none yet, or a damaged one, removed).
+
+    A copy counts only with its completion record (written last, naming the GGUF file's hash), and only when
+    its files pass a check that reads every tensor header: a copy cut short (disk full, a killed process) or
+    damaged later is removed, so that the GGUF file is converted again instead of failing the load.
+    """
+    gguf = _gguf_path(location, spec)
+    if gguf is None or not gguf.is_file():
+        return None
+    folder = converted_folder(gguf, dtype)
+    record = folder / _COMPLETE
+    if not record.is_file():
+        return None
+    try:
+        from safetensors import safe_open
+
+        json.loads(record.read_text(encoding="utf-8"))
+        json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+        weights = sorted(folder.glob("*.safetensors"))
+        if not weights:
+            raise ValueError("no weights")
+        for path in weights:
+            with safe_open(str(path), framework="pt") as handle:
+                names = list(handle.keys())
+                if not names:
+                    raise ValueError(f"{path.name} holds no tensors")
+                expected = sum(_tensor_bytes(handle.get_slice(name)) for name in names)
+            if path.stat().st_size < expected:
+                raise ValueError(f"{path.name} is shorter than its tensors")
+    except Exception as exc:  # any damage: convert again rather than fail
+        logging.getLogger(__name__).warning("Removing the damaged converted copy %s (%s); converting %s again.",
+                                            folder, _first_line(exc), gguf.name)
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    return folder
+
+
+def _tensor_bytes(view: Any) -> int:
+    """Bytes of one tensor from its safetensors header (shape x element size)."""
+    sizes = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+    return math.prod(view.get_shape()) * sizes.get(view.get_dtype(), 1)
+
+
+def _save_dequantized(model: PreTrainedModel, folder: Path) -> None:
+    """The model's (de-quantized) tensors as safetensors and its config without the GGUF marker.
+
+    ``save_pretrained`` refuses a model loaded from GGUF ("not serializable"); its tensors are plain floats
+    by now, so they are written directly (``save_model`` keeps one copy of tied weights) with the config
+    that transformers would load as an ordinary model.
+    """
+    from safetensors.torch import save_model
+
+    save_model(model, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    config = model.config.to_dict()
+    config.pop("quantization_config", None)
+    (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
+    model.generation_config.save_pretrained(folder)
+
+
+def save_converted_copy(
+    location: ModelLocation, spec: JudgeSpec, dtype: torch.dtype, tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel
+) -> Path | None:
+    """Keep the de-quantized model and its tokenizer in the cache (see :func:`converted_copy`).
+
+    Written into a fresh folder beside the final one and renamed into place only when complete, so a reader
+    never sees a half-written copy and two processes converting at once do not mix their files. A copy that
+    cannot be written (read-only or full disk) is only a missed speed-up: logged, never an error.
+    """
+    gguf = _gguf_path(location, spec)
+    if gguf is None or not gguf.is_file():
+        return None
+    folder = converted_folder(gguf, dtype)
+    if (folder / _COMPLETE).is_file():
+        return folder
+    staging: Path | None = None
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        _save_dequantized(model, staging)
+        tokenizer.save_pretrained(staging)
+        record = {"gguf_file": gguf.name, "gguf_sha256": file_sha256(gguf), "dtype": _dtype_name(dtype)}
+        (staging / _COMPLETE).write_text(json.dumps(record), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)  # an incomplete copy left by a killed process
+        os.replace(staging, folder)
+        staging = None
+        return folder
+    except Exception as exc:  # a missed speed-up must not fail the load that has just succeeded
+        logging.getLogger(__name__).warning("Could not keep a converted copy of %s in %s: %s", gguf.name, folder, exc)
+        return None
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------------
 # The backend
 # ---------------------------------------------------------------------------------------------------
 
@@ -285,6 +443,44 @@ def label_candidates(
     )
 
 
+REPETITION_MIN_COPIES = 3
+"""How many back-to-back copies of a token cycle end an answer (see :func:`repeating_cycle`)."""
+REPETITION_MIN_TOKENS = 24
+"""...and how many tokens those copies must span at least, so that short runs (``...``, ``| | |``) are not loops."""
+REPETITION_MAX_PERIOD = 64
+"""The longest cycle looked for, in tokens (a sentence or two; longer loops still end at the budget)."""
+
+
+def repeating_cycle(
+    tokens: Sequence[int],
+    *,
+    min_copies: int = REPETITION_MIN_COPIES,
+    min_tokens: int = REPETITION_MIN_TOKENS,
+    max_period: int = REPETITION_MAX_PERIOD,
+) -> int | None:
+    """The period of the cycle ``tokens`` ends with, or ``None``: the last ``period`` tokens written
+    ``min_copies`` times back to back, spanning at least ``min_tokens`` tokens.
+
+    A greedy decoder that has written the same span three times in a row will write it forever (its next
+    step sees the same context window it saw one period ago), so the answer can end there: "It is correct on
+    every point that matters. It is correct on every point that matters. It is ..." costs the whole budget
+    otherwise. Checked after every token, so only cycles ending at the last token are looked for; the
+    shortest period is reported.
+    """
+    n = len(tokens)
+    for period in range(1, min(max_period, n // min_copies) + 1):
+        span = period * max(min_copies, -(-min_tokens // period))
+        if span > n:
+            continue
+        if tokens[-1] != tokens[-1 - period]:  # cheap rejection before comparing whole spans
+            continue
+        tail = tokens[n - span :]
+        if all(tail[i] == tail[i - period] for i in range(period, span)):
+            return period
+    return None
+
+
+
 def _newline_token_ids(tokenizer: PreTrainedTokenizerBase) -> frozenset[int]:
     """Ids of the tokens that contain a line break: the only steps after which a result line can end.
 
@@ -329,6 +525,8 @@ class TransformersBackend:
         self.dtype: torch.dtype = _resolve_dtype(spec.dtype, self.device)
         self.tokenizer: PreTrainedTokenizerBase | None = None
         self.model: PreTrainedModel | None = None
+        self.weights_source = "GGUF file" if spec.gguf_file else "model files"
+        """Where the weights were read from: ``model files``, ``GGUF file`` or ``converted copy`` (the cache)."""
         self.tokenizer, self.model = self._load(location)
         self.model.eval()
         self._eos_ids = _eos_ids(self.model, self.tokenizer)
@@ -371,18 +569,31 @@ class TransformersBackend:
         quantization = _nf4_config(self.dtype) if spec.quantization == "nf4" else None
         what = f"{spec.model}" + (f" ({spec.gguf_file})" if spec.gguf_file else "")
         try:
-            tokenizer = AutoTokenizer.from_pretrained(location.source, **common)
+            converted = converted_copy(location, spec, self.dtype) if spec.gguf_file else None
+            if converted is not None:
+                tokenizer = AutoTokenizer.from_pretrained(converted, local_files_only=True)
+            else:
+                tokenizer = AutoTokenizer.from_pretrained(location.source, **common)
             if not getattr(tokenizer, "chat_template", None):  # checked before the (slow) weights load
                 raise ModelUnavailableError(
                     f"The tokenizer of {what} has no chat template, so it is not a chat (instruction-tuned) model "
                     f"and cannot be prompted as a judge. Choose an instruction-tuned model; {MODEL_SETTING}."
                 )
-            if spec.gguf_file:
+            if converted is not None:
+                # A GGUF file converted once before: its tensors are already dequantized in the user's cache.
+                extra = {"quantization_config": quantization} if quantization is not None else {}
+                model = AutoModelForCausalLM.from_pretrained(
+                    converted, dtype=self.dtype, device_map={"": self.device}, local_files_only=True, **extra
+                )
+                self.weights_source = "converted copy"
+            elif spec.gguf_file:
                 # transformers refuses a quantization config together with a GGUF file: load the GGUF
                 # dequantized (on the CPU, to spare GPU memory) and quantize the result.
                 model = AutoModelForCausalLM.from_pretrained(
                     location.source, dtype=self.dtype, device_map={"": "cpu" if quantization else self.device}, **common
                 )
+                # Kept before quantizing, so that the next load skips de-quantizing the GGUF tensors.
+                save_converted_copy(location, spec, self.dtype, tokenizer, model)
                 if quantization is not None:
                     model = _quantize_loaded(model, quantization, self.dtype, self.device)
             else:
@@ -577,7 +788,10 @@ class TransformersBackend:
         """Greedy decoding of ``prompts`` together (may raise ``torch.OutOfMemoryError``).
 
         Each row stops when its result line is complete (:func:`result_line_complete`, checked after a
-        token that holds a line break), at its end token, or after ``max_new_tokens``. A row that stops
+        token that holds a line break), at its end token, when it repeats a cycle (:func:`repeating_cycle`,
+        finish reason ``repetition``), or after ``max_new_tokens``. With ``force_verdict``, a row that stops
+        without a label is fed the result marker first (:meth:`_forcing_queue`) and leaves after the step
+        that reads its forced label. A row that stops
         leaves the batch at once: its cache rows are dropped (``batch_select_indices``), so the remaining
         rows no longer pay for it. ``model.generate`` would keep decoding finished rows as padding until the
         longest answer ends, which on a CPU (where a row costs nearly as much as a separate call) made a
@@ -596,55 +810,88 @@ class TransformersBackend:
         watched_index = torch.tensor(watched, device=input_ids.device) if watched else None
         eos = set(self._eos_ids)
         n = len(prompts)
+        budget = self.spec.max_new_tokens
         tokens: list[list[int]] = [[] for _ in range(n)]
         recorded: list[list[list[float]]] = [[] for _ in range(n)]  # per row, per step: the watched logits
         ended = [False] * n  # at its end token or a complete result line; else it ran out of budget
+        looped = [False] * n  # stopped because it was repeating a cycle of tokens
+        # force_verdict: a row that stops without a label is fed the result marker (and the labels' shared
+        # prefix), one token per step, on its own KV cache; the logits after the last one give the label.
+        forcing: list[list[int] | None] = [None] * n
+        forced: list[dict[str, float] | None] = [None] * n
         rows = list(range(n))  # the batch position of each row still decoding -> its prompt's row
         cache = DynamicCache(config=self.model.config)  # sliding-window layers get their own kind
         position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
         step_input = input_ids
+        column = {token: i for i, token in enumerate(watched)}
         with torch.inference_mode():
-            for _ in range(self.spec.max_new_tokens):
+            while rows:
                 logits = self.model(
                     input_ids=step_input, attention_mask=attention_mask, position_ids=position_ids,
                     use_cache=True, logits_to_keep=1, **{self._cache_argument: cache},
                 ).logits[:, -1, :]
-                chosen = logits.argmax(dim=-1)  # greedy; ties go to the lowest id, as in generate
-                picked = chosen.tolist()
+                picked = logits.argmax(dim=-1).tolist()  # greedy; ties go to the lowest id, as in generate
                 kept_logits = logits.index_select(1, watched_index).float().tolist() if watched_index is not None else None
                 still: list[int] = []
+                feed: list[int] = []
                 for position, row in enumerate(rows):
                     token = picked[position]
+                    queue = forcing[row]
+                    if queue is not None:  # feeding the marker: the answer itself has ended
+                        if queue:
+                            still.append(position)
+                            feed.append(queue.pop(0))
+                        else:
+                            candidates = prompts[row].candidates
+                            assert candidates is not None and kept_logits is not None
+                            forced[row] = candidates.probabilities(
+                                [kept_logits[position][column[t]] for t in candidates.tokens]
+                            )
+                        continue
                     if kept_logits is not None:
                         recorded[row].append(kept_logits[position])
                     if token in eos:  # not kept: the answer is what came before it
                         ended[row] = True
-                        continue
-                    tokens[row].append(token)
-                    if token in self._newline_ids and result_line_complete(
-                        self.tokenizer.decode(tokens[row], skip_special_tokens=True)
-                    ):
-                        ended[row] = True
-                        continue
-                    still.append(position)
+                    else:
+                        tokens[row].append(token)
+                        if token in self._newline_ids and result_line_complete(
+                            self.tokenizer.decode(tokens[row], skip_special_tokens=True)
+                        ):
+                            ended[row] = True  # forced below only if that line holds no allowed label
+                        elif repeating_cycle(tokens[row]) is not None:
+                            looped[row] = True
+                        elif len(tokens[row]) < budget:
+                            still.append(position)
+                            feed.append(token)
+                            continue
+                    queue = self._forcing_queue(prompts[row], tokens[row])
+                    if queue is not None:
+                        forcing[row] = queue
+                        still.append(position)
+                        feed.append(queue.pop(0))
                 if not still:
                     break
                 if len(still) < len(rows):
                     keep = torch.tensor(still, device=input_ids.device)
                     cache.batch_select_indices(keep)
                     attention_mask = attention_mask.index_select(0, keep)
-                    chosen = chosen.index_select(0, keep)
                     rows = [rows[position] for position in still]
                 attention_mask = torch.cat([attention_mask, attention_mask.new_ones((len(rows), 1))], dim=-1)
                 position_ids = attention_mask.long().sum(-1, keepdim=True) - 1
-                step_input = chosen.unsqueeze(-1)
-        column = {token: i for i, token in enumerate(watched)}
+                step_input = torch.tensor(feed, device=input_ids.device).unsqueeze(-1)
         generations = []
         for row, prompt in enumerate(prompts):
             kept = tokens[row]
-            finish = "stop" if ended[row] else "length"  # not ended: cut off by the budget
+            # not ended: cut off by the budget
+            finish = "repetition" if looped[row] else "stop" if ended[row] else "length"
             text = self.tokenizer.decode(kept, skip_special_tokens=True)
-            probs = None
+            probs = forced[row]
+            if probs is not None:
+                assert prompt.candidates is not None
+                label = max(prompt.candidates.all_labels, key=lambda name: probs[name])  # first label wins a tie
+                generations.append(Generation(text, finish, n_prompt_tokens=len(prompt.input_ids),
+                                              n_new_tokens=len(kept), label_probs=probs, forced_label=label))
+                continue
             if prompt.candidates is not None:
                 step = self._label_step(kept, prompt.candidates)
                 if step is not None:
@@ -654,6 +901,21 @@ class TransformersBackend:
                 Generation(text, finish, n_prompt_tokens=len(prompt.input_ids), n_new_tokens=len(kept), label_probs=probs)
             )
         return generations
+
+    def _forcing_queue(self, prompt: _Prompt, answer: list[int]) -> list[int] | None:
+        """The tokens that continue an answer without a label up to where the label is read, or ``None``.
+
+        ``None`` when forcing is off, the prompt has no label candidates, or the answer already wrote an
+        allowed label after a result marker. Otherwise: the blank line and result marker the contract puts
+        before the label (tokenized as the candidates' context was) and the labels' shared prefix, fed one
+        per step on the answer's own KV cache (a few decoding steps, no second pass over the prompt). The
+        answer text itself is left as written: the label read there is stored as forced, apart from the
+        labels the judge wrote.
+        """
+        candidates = prompt.candidates
+        if not self.spec.force_verdict or candidates is None or self._label_step(answer, candidates) is not None:
+            return None
+        return [*self._tokens(f"\n\n{candidates.marker}"), *candidates.prefix]
 
     def _label_step(self, tokens: list[int], candidates: LabelCandidates) -> int | None:
         """The step at which the answer's last result label was chosen, or ``None`` if it has none there.

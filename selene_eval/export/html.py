@@ -31,6 +31,7 @@ from selene_eval.frames import with_consensus
 from selene_eval.items import items_frame
 from selene_eval.metrics import Interval
 from selene_eval.expert_labels import expert_label_headings, expert_labels_text
+from selene_eval.prompts.parser import FORCED_STATUS, READABLE_OR_UNJUDGED
 from selene_eval.report import StudyReport, VariantResult, expert_columns, judgment_table, study_report
 from selene_eval.store.studies import DB_FILE, Study
 
@@ -92,7 +93,10 @@ class ReportContext:
             task = self.study.spec.task
             self.cache[key] = (
                 None if spec is None
-                else with_consensus(judgment_table(self.study, spec, result.variant_id), task.level, list(task.expert_labels))
+                else with_consensus(
+                    judgment_table(self.study, spec, result.variant_id, include_forced=self.report.include_forced),
+                    task.level, list(task.expert_labels),
+                )
             )
         return self.cache[key]
 
@@ -236,7 +240,8 @@ study (<code>python -m selene_eval run {{ slug }}</code>) and make the report ag
 {% for r in results %}
 <h3>{{ r.title }}</h3>
 <p>{{ r.n_judged | fmt }} of {{ r.n_items | fmt }} item{{ "" if r.n_items == 1 else "s" }} judged{% if r.n_pending %}, {{ r.n_pending | fmt }} not judged yet{% endif %}.
-{% if r.n_unreadable %}<strong>{{ r.n_unreadable | fmt }} of {{ r.n_judged | fmt }} judge answers had no readable label</strong> (kept, and left out of the statistics).{% elif r.n_judged %}Every judge answer had a readable label.{% endif %}
+{% if r.n_unreadable %}<strong>{{ r.n_unreadable | fmt }} of {{ r.n_judged | fmt }} judge answers had no readable label</strong> (kept, and left out of the statistics).{% elif r.n_judged and not r.n_forced %}Every judge answer had a readable label.{% endif %}
+{% if r.n_forced %}<strong>{{ r.n_forced | fmt }} of {{ r.n_judged | fmt }} judge answers have a forced label</strong> (no readable result was written; the most probable allowed label after the result marker was read), {{ "included in" if include_forced else "left out of" }} the statistics.{% endif %}
 {% if r.a %}Compared with the experts' majority on {{ r.a.n_compared | fmt }} item{{ "" if r.a.n_compared == 1 else "s" }} (no majority: {{ r.a.n_no_majority | fmt }},
 judge output unreadable: {{ r.a.n_judge_missing | fmt }} = {{ r.a.unparseable_share | pct }}).
 {% if r.a.n_resamples %}Intervals: {{ (r.a.ci_level * 100) | round | int }}% bootstrap, {{ r.a.n_resamples | fmt }} resamples{% if r.a.group %} of the groups ({{ r.a.n_groups | fmt }}){% endif %}, seed {{ r.a.seed }}.{% else %}No intervals (0 resamples).{% endif %}{% endif %}</p>
@@ -306,7 +311,7 @@ _DISAGREEMENTS = """
 <p>{{ r.n_disagree | fmt }} item{{ "" if r.n_disagree == 1 else "s" }} where the judge's label differs from the experts' majority, those where the experts were unanimous first{% if r.n_disagree > rows_max %} ({{ rows_max }} shown; the tables export lists all){% endif %};
 {{ r.n_unreadable | fmt }} with output the parser could not read.</p>
 {% for row in r.rows %}
-<details><summary>Item <code>{{ row.item_id }}</code>: experts {{ row.consensus }}, judge {{ row.judge_label }}{% if row.experts %} (experts' labels: {{ row.experts }}){% endif %}</summary>
+<details><summary>Item <code>{{ row.item_id }}</code>: experts {{ row.consensus }}, judge {{ row.judge_label }}{% if row.forced %} (forced: no readable result was written){% endif %}{% if row.experts %} (experts' labels: {{ row.experts }}){% endif %}</summary>
 <p><strong>Input</strong></p><pre>{{ row.input }}</pre>
 <p><strong>{{ "Response A" if row.response_b else "Response" }}</strong></p><pre>{{ row.response }}</pre>
 {% if row.response_b %}<p><strong>Response B</strong></p><pre>{{ row.response_b }}</pre>{% endif %}
@@ -518,8 +523,14 @@ def prompts_section(ctx: ReportContext) -> ReportSection:
 
 
 def unreadable_count(result: VariantResult) -> int:
-    """Judged items of ``result`` whose answer had no readable label (``pending``/``not_renderable`` are not judged)."""
-    return sum(n for status, n in result.status_counts.items() if status not in ("ok", "pending", "not_renderable"))
+    """Judged items of ``result`` whose answer had no readable label (``pending``/``not_renderable`` are not judged,
+    a forced label is counted apart: :func:`forced_count`)."""
+    return sum(n for status, n in result.status_counts.items() if status not in READABLE_OR_UNJUDGED)
+
+
+def forced_count(result: VariantResult) -> int:
+    """Judged items of ``result`` whose label was forced (``JudgeSpec.force_verdict``)."""
+    return result.status_counts.get(FORCED_STATUS, 0)
 
 
 def _key_metric(level: str) -> str:
@@ -536,10 +547,10 @@ def statistics_section(ctx: ReportContext) -> ReportSection:
         stats = list({**a.metrics, **a.extra_metrics}.items()) if a else []
         results.append({
             "title": _result_title(r, ctx.judges), "n_judged": r.n_judged, "n_items": r.n_items,
-            "n_pending": r.n_pending, "n_unreadable": unreadable_count(r), "a": a, "stats": stats, "subgroups": r.subgroups,
+            "n_pending": r.n_pending, "n_unreadable": unreadable_count(r), "n_forced": forced_count(r), "a": a, "stats": stats, "subgroups": r.subgroups,
             "key": _key_metric(ctx.report.level),
         })
-    body = render_template("statistics", results=results, slug=ctx.study.slug)
+    body = render_template("statistics", results=results, slug=ctx.study.slug, include_forced=ctx.report.include_forced)
     return ReportSection("statistics", "Agreement with the experts", body)
 
 
@@ -661,9 +672,9 @@ def disagreements_section(ctx: ReportContext) -> ReportSection:
         table = ctx.table(r)
         if table is None or not r.n_judged:
             continue
-        mask = (table["judge_status"] == "ok") & table["judge_label"].notna() & table["consensus"].notna() & (
+        mask = table["judge_status"].isin(("ok", FORCED_STATUS)) & table["judge_label"].notna() & table["consensus"].notna() & (
             table["judge_label"] != table["consensus"])
-        unreadable = ~table["judge_status"].isin(("ok", "pending", "not_renderable"))
+        unreadable = ~table["judge_status"].isin(READABLE_OR_UNJUDGED)
         experts = expert_columns(table)
         disagree = table[mask]
         # Worth reading first: items where the experts were unanimous and the judge still differs.
@@ -676,6 +687,7 @@ def disagreements_section(ctx: ReportContext) -> ReportSection:
             labels = expert_labels_text({c: _text(row[c]) for c in experts}) if len(experts) > 1 else ""
             rows.append({
                 "item_id": row["item_id"], "consensus": row["consensus"], "judge_label": row["judge_label"],
+                "forced": row["judge_status"] == FORCED_STATUS,
                 "experts": labels, "input": _text(row["input"]), "response": _text(row["response"]),
                 "response_b": _text(row["response_b"]), "reference": _text(row["reference"]),
                 "reasoning": _text(row["judge_reasoning"]),

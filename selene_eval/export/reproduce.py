@@ -52,7 +52,8 @@ def judge_flags(spec: JudgeSpec) -> list[str]:
     if spec.gguf_file:
         flags += _option("--gguf-file", spec.gguf_file)
     flags += ["--quantize" if spec.quantization == "nf4" else "--no-quantize", "--dtype", spec.dtype,
-              "--max-new-tokens", str(spec.max_new_tokens), "--mode", spec.mode]
+              "--max-new-tokens", str(spec.max_new_tokens), "--mode", spec.mode,
+              "--force-verdict" if spec.force_verdict else "--no-force-verdict"]
     if spec.device != default.device:
         flags += ["--device", spec.device]
     for endpoint in spec.endpoints:

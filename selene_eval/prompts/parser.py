@@ -186,6 +186,20 @@ def label_choices(task: TaskType, aliases: Mapping[str, str] | None = None) -> L
     return LabelChoices(words=tuple(words))
 
 
+def readable_result(text: str, choices: LabelChoices) -> bool:
+    """Whether :func:`parse_judgment` reads an allowed label in ``text`` for a prompt allowing ``choices`` (the
+    task follows from the labels; the answer words beyond Selene's spellings are the variant's aliases).
+    What a backend asks before forcing a verdict (``JudgeSpec.force_verdict``), so it forces exactly what the
+    parser cannot read."""
+    labels = set(choices.labels)
+    task = next((t for t in TaskType if set(t.judge_labels) == labels), None)
+    if task is None:
+        return True  # labels of no known task: nothing to check the answer against, so nothing is forced
+    own = {word for word, _ in _ANSWER_WORDS[task]}
+    aliases = {word: label for word, label in choices.words if word not in own}
+    return parse_judgment(text, task, aliases).ok
+
+
 # The position-swap variant shows response B in slot A: what the judge calls "A" is the item's B.
 _SWAP = {"A": "B", "B": "A"}
 
@@ -207,6 +221,23 @@ def label_probs_for_variant(probs: Mapping[str, float] | None, variant: "PromptV
     if not variant.swap_responses:
         return dict(probs)
     return {_SWAP.get(label, label): p for label, p in probs.items()}
+
+
+FORCED_STATUS = "forced"
+"""The stored status of a judgment whose answer had no readable label and whose label was forced (the most
+probable allowed label after the result marker, ``JudgeSpec.force_verdict``). Not a :class:`ParseStatus`:
+the text alone does not hold that label, the stored judgment does."""
+
+
+READABLE_OR_UNJUDGED = ("ok", FORCED_STATUS, "pending", "not_renderable")
+"""Judgment statuses that are not an unreadable answer: a label the judge wrote, a forced label, and the
+two kinds of items not judged (see :func:`selene_eval.report.judgment_table`)."""
+
+
+def forced_label_for_variant(label: str, variant: "PromptVariant") -> str:
+    """A forced label (as the judge saw the labels) keyed by the item's own labels: A and B exchanged for a
+    position-swapped variant, as :func:`parse_for_variant` does for a written label."""
+    return _SWAP.get(label, label) if variant.swap_responses else label
 
 
 def result_line_complete(text: str) -> bool:

@@ -68,20 +68,24 @@ def _open(path: str) -> Study:
 
 @st.cache_data(show_spinner="Computing agreement…", max_entries=16)
 def _cached_report(
-    path: str, fingerprint: tuple[tuple[str, int, int], ...], n_resamples: int = 1000, seed: int = 0
+    path: str, fingerprint: tuple[tuple[str, int, int], ...], n_resamples: int = 1000, seed: int = 0,
+    include_forced: bool = True,
 ) -> StudyReport:
     study = _open(path)
     try:
-        return study_report(study, n_resamples=n_resamples, seed=seed)
+        return study_report(study, n_resamples=n_resamples, seed=seed, include_forced=include_forced)
     finally:
         study.close()
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _cached_table(path: str, fingerprint: tuple[tuple[str, int, int], ...], judge_json: str, variant_id: str) -> pd.DataFrame:
+def _cached_table(
+    path: str, fingerprint: tuple[tuple[str, int, int], ...], judge_json: str, variant_id: str,
+    include_forced: bool = True,
+) -> pd.DataFrame:
     study = _open(path)
     try:
-        return judgment_table(study, JudgeSpec.model_validate_json(judge_json), variant_id)
+        return judgment_table(study, JudgeSpec.model_validate_json(judge_json), variant_id, include_forced=include_forced)
     finally:
         study.close()
 
@@ -90,7 +94,7 @@ def report_for(study: Study) -> StudyReport:
     """``study_report(study)`` with the session's bootstrap settings (:func:`bootstrap_settings`),
     recomputed only when the study's files or those settings change."""
     n_resamples, seed = bootstrap_settings()
-    return _cached_report(str(study.path), study_fingerprint(study), n_resamples, seed)
+    return _cached_report(str(study.path), study_fingerprint(study), n_resamples, seed, include_forced())
 
 
 RESAMPLE_CHOICES = (0, 200, 1000, 2000, 5000, 10000)
@@ -99,6 +103,11 @@ RESAMPLE_CHOICES = (0, 200, 1000, 2000, 5000, 10000)
 def bootstrap_settings() -> tuple[int, int]:
     """``(n_resamples, seed)`` chosen on the Agreement page (default 1,000 resamples, seed 0)."""
     return int(st.session_state.get("app_resamples", 1000)), int(st.session_state.get("app_seed", 0))
+
+
+def include_forced() -> bool:
+    """Whether forced labels (``JudgeSpec.force_verdict``) enter the statistics (Agreement page; default yes)."""
+    return bool(st.session_state.get("app_include_forced", True))
 
 
 def bootstrap_controls(study: Study | None = None) -> None:
@@ -117,6 +126,13 @@ def bootstrap_controls(study: Study | None = None) -> None:
         )
         right.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="app_seed",
                            help="The same seed gives the same intervals, so a report can be reproduced.")
+        default("app_include_forced", True)
+        st.checkbox(
+            "Include forced labels", key="app_include_forced",
+            help="A forced label is the judge's most probable allowed label, read after its answer when the answer "
+            "wrote no readable result (the judge setting 'Force a verdict'). Untick to read every statistic "
+            "without them: those answers then count as unreadable.",
+        )
 
 
 def minimum_control(study: Study) -> None:
@@ -138,7 +154,7 @@ def minimum_control(study: Study) -> None:
 
 def table_for(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFrame:
     """``judgment_table(study, judge, variant_id)``, recomputed only when the study's files change."""
-    return _cached_table(str(study.path), study_fingerprint(study), judge.model_dump_json(), variant_id)
+    return _cached_table(str(study.path), study_fingerprint(study), judge.model_dump_json(), variant_id, include_forced())
 
 
 def judges_of(study: Study) -> dict[str, JudgeSpec]:
@@ -359,7 +375,7 @@ def disagreement_browser(table: pd.DataFrame, task: TaskType, *, min_compared: i
     """
     rows = disagreements(table)
     if rows.empty:
-        n = int(((table["judge_status"] == "ok") & table["judge_label"].notna() & table["consensus"].notna()).sum())
+        n = int((table["judge_status"].isin(("ok", "forced")) & table["judge_label"].notna() & table["consensus"].notna()).sum())
         if n == 0:
             st.info("No item could be compared: none has both a readable judge label and an experts' majority, so "
                     "there is nothing to agree or disagree on yet.", icon=":material/info:")
@@ -431,7 +447,8 @@ def read_in_full(rows: pd.DataFrame, key: str) -> None:
             plain(row["reference"], label="Reference answer")
         plain(
             f"Experts' labels: {experts}\nExperts' majority: {row.get('consensus') or '(none)'}\n"
-            f"Judge: {row.get('judge_label') or '(unreadable)'}",
+            f"Judge: {row.get('judge_label') or '(unreadable)'}"
+            + (" (forced: no readable result was written)" if row.get("judge_status") == "forced" else ""),
             label="Labels",
         )
         plain(row.get("judge_reasoning"), label="Judge's reasoning")
@@ -441,8 +458,13 @@ def unparseable_table(table: pd.DataFrame) -> None:
     """Judge answers without a readable label: how many, and each one with its raw output."""
     judged = int((~table["judge_status"].isin(NOT_JUDGED)).sum())
     bad = unparseable(table)
+    forced = int((table["judge_status"] == "forced").sum())
+    if forced:
+        st.info(f"{forced:,} of {judged:,} judge answers wrote no readable result; their label was forced (the judge's "
+                "most probable allowed label after the result marker) and is counted apart.", icon=":material/info:")
     if bad.empty:
-        st.success(f"All {judged:,} judge answers had a readable label.", icon=":material/check_circle:")
+        if not forced:
+            st.success(f"All {judged:,} judge answers had a readable label.", icon=":material/check_circle:")
         return
     st.warning(
         f"{plural(len(bad), 'answer')} of {judged:,} ({fmt_share(len(bad) / judged if judged else None)}) had no "

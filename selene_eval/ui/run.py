@@ -69,6 +69,26 @@ def judge_kinds() -> list[str]:
     return [k for k in KINDS if k != "scripted" or scripted_judge_enabled()]
 
 
+DEMO_MAX_NEW_TOKENS = 256
+"""The demo judge's measured budget (``demo_judge_spec``; docs/PERFORMANCE.md), without finding its GGUF file."""
+
+
+def _budget_for_kind() -> None:
+    """On a change of judge kind: the new kind's default budget (the demo judge's is 256 tokens, the others'
+    512), so that the demo judge chosen here is the same judge as ``run --demo`` (and shares its judgments)."""
+    demo = st.session_state.get("run_kind") == "demo"
+    put("run_max_new_tokens", DEMO_MAX_NEW_TOKENS if demo else JudgeSpec().max_new_tokens)
+
+
+FORCE_KEY = "run_force_verdict"
+FORCE_HELP = (
+    "When an answer ends, loops or runs out of tokens without a readable result, continue it with the result "
+    "marker and take the judge's most probable allowed label. Such labels are stored as *forced* and counted "
+    "apart; the Agreement page shows the statistics with and without them. Off for Selene by default (its "
+    "format failures are a finding), on for the demo judge. Part of the judge's identity."
+)
+
+
 def kind_of(spec: JudgeSpec) -> str:
     """Which of :data:`KINDS` a saved judge spec is."""
     if spec.backend == "scripted":
@@ -99,6 +119,9 @@ def load_judge_into_widgets(study: Study) -> None:
     put("run_device", spec.device)
     put("run_max_new_tokens", spec.max_new_tokens)
     put("run_mode", spec.mode)
+    # One "force a verdict" setting per kind of judge: on by default for the demo judge only (issue #16).
+    for each in KINDS:
+        put(f"{FORCE_KEY}:{each}", spec.force_verdict if each == kind else each == "demo")
     server = kind == "server"
     put("run_server_model", spec.model if server else st.session_state.get("run_server_model", ""))
     put("run_endpoints", "\n".join(spec.endpoints) if server else st.session_state.get("run_endpoints", ""))
@@ -116,7 +139,7 @@ def judge_picker() -> tuple[JudgeSpec | None, bool]:
     """
     kinds = judge_kinds()
     keep_valid("run_kind", kinds)
-    kind = st.radio("Judge", kinds, key="run_kind", format_func=KINDS.get)
+    kind = st.radio("Judge", kinds, key="run_kind", format_func=KINDS.get, on_change=_budget_for_kind)
     if kind == "selene":
         st.text_input(
             "Model version (optional)",
@@ -139,6 +162,10 @@ def judge_picker() -> tuple[JudgeSpec | None, bool]:
         server_fields()
     keep_valid("run_mode", list(MODES))
     st.radio("Mode", list(MODES), key="run_mode", format_func=MODES.get, help=MODE_HELP)
+    st.session_state.setdefault(f"{FORCE_KEY}:{kind}", kind == "demo")
+    st.checkbox(
+        "Force a verdict when the answer has none", key=f"{FORCE_KEY}:{kind}", help=FORCE_HELP,
+    )
     # Widget values are in session state before the script runs, so the spec can be built (and its model
     # looked for) before the loading options below are drawn.
     spec = _spec_from_widgets(kind)
@@ -233,7 +260,7 @@ def _spec_from_widgets(kind: str) -> JudgeSpec | None:
     mode: JudgeMode = st.session_state["run_mode"]
     common = {
         "device": st.session_state["run_device"], "max_new_tokens": int(st.session_state["run_max_new_tokens"]),
-        "mode": mode,
+        "mode": mode, "force_verdict": bool(st.session_state.get(f"{FORCE_KEY}:{kind}", kind == "demo")),
     }
     quantization = "nf4" if st.session_state["run_quantize"] else "none"
     if kind == "server":
@@ -253,7 +280,7 @@ def _spec_from_widgets(kind: str) -> JudgeSpec | None:
         except ModelUnavailableError as exc:
             show_error(exc, title="The demo judge cannot run here")
             return None
-    return scripted_judge_spec().model_copy(update={"mode": mode})
+    return scripted_judge_spec().model_copy(update={"mode": mode, "force_verdict": common["force_verdict"]})
 
 
 def _server_spec(common: dict[str, object]) -> JudgeSpec | None:
@@ -415,6 +442,8 @@ def _show_progress(bar: "st.delta_generator.DeltaGenerator", progress: Progress,
         parts.append(f"about {fmt_duration(progress.eta_s)} left")
     if progress.failed:
         parts.append(f"{progress.failed:,} failed")
+    if progress.forced:
+        parts.append(f"{progress.forced:,} with a forced label")
     if progress.unreadable:
         parts.append(f"{progress.unreadable:,} without a readable label")
     if progress.cached:
@@ -513,6 +542,13 @@ def run_outcome(result: RunResult) -> None:
             f"{summary} They are kept and left out of the statistics; the Agreement page shows each one under "
             "*Judge answers that could not be read*.",
             icon=":material/warning:",
+        )
+    elif result.n_forced:
+        st.info(
+            f"Run finished: {summary} {result.n_forced:,} of {plural(result.n_judged, 'answer')} wrote no readable "
+            "result; their label is the judge's most probable one after the result marker (forced), counted apart "
+            "on the Agreement page, where the statistics can be read without them.",
+            icon=":material/info:",
         )
     else:
         st.success(f"Run finished: {summary}", icon=":material/check_circle:")

@@ -29,6 +29,7 @@ STATUS_NAMES: dict[str, str] = {
     "out_of_range": "label outside the allowed set",
     "ambiguous": "more than one label",
     "pending": "not judged yet",
+    "forced": "forced label (no readable result written)",
     "not_renderable": "prompt cannot be built for this item",
 }
 """Plain words for the parser's statuses."""
@@ -37,6 +38,9 @@ STATUS_NAMES: dict[str, str] = {
 UNREADABLE = "Unreadable"
 """Column of :func:`metrics_frame`: judged items without a usable judge label (unreadable or off-scale answers)."""
 UNREADABLE_SHARE = "Unreadable share"
+FORCED = "Forced"
+"""Column of :func:`metrics_frame`: judged items whose label was forced (counted apart; in the statistics
+unless the Agreement page leaves them out, then also in ``Unreadable``)."""
 EXPERT_ALPHA_COLUMNS = ("Experts' own alpha", "Alpha with the judge as one more expert")
 
 
@@ -118,6 +122,7 @@ def metrics_frame(report: StudyReport, judges: dict[str, JudgeSpec]) -> pd.DataF
             row["Alpha with the judge as one more expert"] = (
                 _nan_to_none(a.experts.alpha_with_judge) if a and a.experts else None
             )
+        row[FORCED] = result.status_counts.get("forced", 0)
         row[UNREADABLE] = a.n_judge_missing if a else 0
         row[UNREADABLE_SHARE] = _nan_to_none(a.unparseable_share) if a else None
         row["No expert majority"] = a.n_no_majority if a else 0
@@ -152,7 +157,7 @@ def with_consensus(table: pd.DataFrame, task: TaskType) -> pd.DataFrame:
 def disagreements(table: pd.DataFrame) -> pd.DataFrame:
     """Judged items whose readable judge label differs from the expert consensus (``with_consensus`` first)."""
     mask = (
-        (table["judge_status"] == "ok")
+        table["judge_status"].isin(("ok", "forced"))
         & table["judge_label"].notna()
         & table["consensus"].notna()
         & (table["judge_label"] != table["consensus"])
@@ -162,7 +167,7 @@ def disagreements(table: pd.DataFrame) -> pd.DataFrame:
 
 def unparseable(table: pd.DataFrame) -> pd.DataFrame:
     """Judged items whose output the parser could not read (kept and shown, never hidden)."""
-    return table[~table["judge_status"].isin(("ok", *NOT_JUDGED))]
+    return table[~table["judge_status"].isin(("ok", "forced", *NOT_JUDGED))]
 
 
 def item_view(table: pd.DataFrame, *, raw: bool = False) -> pd.DataFrame:
