@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 
 from pathlib import Path
 
@@ -156,8 +155,9 @@ def test_the_cli_runs_a_looping_model_with_forced_verdicts_and_reports_them(
 # The OpenAI-compatible backend: a second, short request
 # ---------------------------------------------------------------------------------------------------
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_openai_backend import Events, completion, delta, spec_for, stubs, tok  # noqa: E402, F401 (stubs: a fixture)
+from tests.backends.test_openai_backend import (  # noqa: E402, F401 (stubs: a fixture)
+    Events, completion, delta, spec_for, stubs, tok,
+)
 
 from selene_eval.backends import openai_backend as ob  # noqa: E402
 

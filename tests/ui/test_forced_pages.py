@@ -4,7 +4,6 @@ and the Run page's "force a verdict" setting (on by default for the demo judge o
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -21,8 +20,7 @@ APP = str(REPO / "app.py")
 
 def make_study(studies_dir: Path) -> None:
     """12 items the experts call "no": 4 written "Yes", 6 forced "no", 2 unreadable (see the unit test's backend)."""
-    sys.path.insert(0, str(REPO / "tests" / "unit"))
-    from test_forced_statuses import ForcingBackend, script
+    from tests.unit.test_forced_statuses import ForcingBackend, script
 
     items = [Item(str(i), f"Question {i}?", f"Answer {i}", experts={"e1": "no", "e2": "no"}) for i in range(12)]
     spec = StudySpec(slug="forced", title="Forced", task=TaskType.BINARY, experts=["e1", "e2"],
