@@ -442,7 +442,7 @@ def build_tiny_rambler(directory: str | Path, *, loop: bool, forced_answer: str 
     from transformers import AutoTokenizer, LlamaForCausalLM
 
     directory = build_tiny_model(directory, seed=seed)
-    tokenizer = AutoTokenizer.from_pretrained(directory)
+    tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=False)
     encode = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
     start = encode("<|start_header_id|>assistant<|end_header_id|>\n\n")[-1]
     ramble = encode(TINY_RAMBLE + (" " if loop else ""))

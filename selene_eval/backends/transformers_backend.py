@@ -571,7 +571,7 @@ class TransformersBackend:
         try:
             converted = converted_copy(location, spec, self.dtype) if spec.gguf_file else None
             if converted is not None:
-                tokenizer = AutoTokenizer.from_pretrained(converted, local_files_only=True)
+                tokenizer = AutoTokenizer.from_pretrained(converted, local_files_only=True, trust_remote_code=False)
             else:
                 tokenizer = AutoTokenizer.from_pretrained(location.source, **common)
             if not getattr(tokenizer, "chat_template", None):  # checked before the (slow) weights load
@@ -583,7 +583,8 @@ class TransformersBackend:
                 # A GGUF file converted once before: its tensors are already dequantized in the user's cache.
                 extra = {"quantization_config": quantization} if quantization is not None else {}
                 model = AutoModelForCausalLM.from_pretrained(
-                    converted, dtype=self.dtype, device_map={"": self.device}, local_files_only=True, **extra
+                    converted, dtype=self.dtype, device_map={"": self.device}, local_files_only=True,
+                    trust_remote_code=False, **extra,
                 )
                 self.weights_source = "converted copy"
             elif spec.gguf_file:

@@ -9,13 +9,16 @@ same checks and read as before (the footer's sizes, the decoded-size budget, the
 the header and rows or the :class:`~selene_eval.errors.DataError` message. When the worker dies on a file,
 that file is refused with a :class:`DataError` and the next file starts a new worker.
 
-Messages are length-prefixed pickles over the worker's stdin/stdout; only this module's two ends write them.
+Each message over the worker's stdin/stdout is two length-prefixed frames: a JSON header (the file's name and
+the limits; or the outcome, its message and the worker's peak memory) and a blob (the file's bytes; or the
+table as an Arrow IPC stream). No pickle: the parent decodes only JSON and Arrow data.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
-import pickle
 import struct
 import subprocess
 import sys
@@ -24,26 +27,34 @@ from typing import IO, Any
 
 from selene_eval.errors import DataError
 
-_HEADER = struct.Struct("!Q")
+_LENGTH = struct.Struct("!Q")
 
 
-def _send(stream: IO[bytes], message: object) -> None:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)))
-    stream.write(data)
+def _send(stream: IO[bytes], header: dict[str, Any], blob: bytes = b"") -> None:
+    for frame in (json.dumps(header).encode("utf-8"), blob):
+        stream.write(_LENGTH.pack(len(frame)))
+        stream.write(frame)
     stream.flush()
 
 
-def _receive(stream: IO[bytes]) -> Any:
-    """The next message, or ``None`` when the other end is gone (end of file mid-message included)."""
-    head = stream.read(_HEADER.size)
-    if len(head) < _HEADER.size:
+def _read_frame(stream: IO[bytes]) -> bytes | None:
+    head = stream.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
         return None
-    (size,) = _HEADER.unpack(head)
+    (size,) = _LENGTH.unpack(head)
     data = stream.read(size)
-    if len(data) < size:
+    return data if len(data) == size else None
+
+
+def _receive(stream: IO[bytes]) -> tuple[dict[str, Any], bytes] | None:
+    """The next message (header, blob), or ``None`` when the other end is gone (end of file mid-message too)."""
+    header = _read_frame(stream)
+    if header is None:
         return None
-    return pickle.loads(data)  # noqa: S301 - written by our own worker, never by the file
+    blob = _read_frame(stream)
+    if blob is None:
+        return None
+    return json.loads(header), blob
 
 
 def _peak_rss_kb() -> int:
@@ -78,7 +89,7 @@ class _Worker:
             process = self._process
             assert process.stdin is not None and process.stdout is not None
             try:
-                _send(process.stdin, (raw, shown, limits))
+                _send(process.stdin, {"shown": shown, "limits": dataclasses.asdict(limits)}, raw)  # type: ignore[arg-type]
                 reply = _receive(process.stdout)
             except (BrokenPipeError, OSError):
                 reply = None
@@ -91,10 +102,15 @@ class _Worker:
                     f"the reader exited with code {process.returncode}). Open it in the program that made it and "
                     "save it again, or export the table as CSV."
                 )
-        kind, payload, self.last_peak_kb = reply
-        if kind == "error":
-            raise DataError(payload)
-        return payload
+        header, blob = reply
+        self.last_peak_kb = int(header["peak_kb"])
+        if header["kind"] == "error":
+            raise DataError(str(header["message"]))
+        import pyarrow as pa
+
+        from selene_eval.data.readers import parquet_rows
+
+        return parquet_rows(pa.ipc.open_stream(pa.BufferReader(blob)).read_all())
 
     def close(self) -> None:
         with self._lock:
@@ -119,21 +135,28 @@ def worker_peak_rss_mb() -> float:
 
 
 def _serve(requests: IO[bytes], replies: IO[bytes]) -> None:
-    """The worker's loop: read a file, answer with its header and rows or the error's message, until EOF."""
-    from selene_eval.data.readers import _guarded, _parse_parquet  # the same code as in the caller's process
+    """The worker's loop: read a file, answer with its table or the error's message, until end of input."""
+    import pyarrow as pa
+
+    from selene_eval.data.readers import ReadLimits, _guarded, read_parquet_table
 
     while True:
         request = _receive(requests)
         if request is None:
             return
-        raw, shown, limits = request
+        header, raw = request
+        shown = str(header["shown"])
         try:
-            reply: tuple[str, object, int] = ("ok", _guarded(_parse_parquet, raw, shown, "a Parquet", limits), 0)
+            table = _guarded(read_parquet_table, raw, shown, "a Parquet", ReadLimits(**header["limits"]))
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, table.schema) as writer:  # type: ignore[attr-defined]
+                writer.write_table(table)
+            _send(replies, {"kind": "ok", "peak_kb": _peak_rss_kb()}, sink.getvalue().to_pybytes())
         except DataError as exc:
-            reply = ("error", str(exc), 0)
+            _send(replies, {"kind": "error", "message": str(exc), "peak_kb": _peak_rss_kb()})
         except Exception as exc:  # noqa: BLE001 - a bug of ours must still end as an answer, not a dead worker
-            reply = ("error", f"{shown} could not be read as a Parquet file ({exc.__class__.__name__}).", 0)
-        _send(replies, (reply[0], reply[1], _peak_rss_kb()))
+            message = f"{shown} could not be read as a Parquet file ({exc.__class__.__name__})."
+            _send(replies, {"kind": "error", "message": message, "peak_kb": _peak_rss_kb()})
 
 
 if __name__ == "__main__":

@@ -26,13 +26,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO, BinaryIO, TypeVar
 from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
 
 from selene_eval.errors import DataError
+
+_Parsed = TypeVar("_Parsed")
 
 MAX_BYTES = 200 * 2**20
 """Default size limit of :func:`read_table` (200 MB, the same as the dashboard's upload limit)."""
@@ -333,12 +335,12 @@ def _parse_binary(raw: bytes, shown: str, limits: ReadLimits) -> tuple[str, list
 
 
 def _guarded(
-    parse: Callable[[bytes, str, ReadLimits], tuple[list[object], Rows]],
+    parse: Callable[[bytes, str, ReadLimits], _Parsed],
     raw: bytes,
     shown: str,
     kind: str,
     limits: ReadLimits,
-) -> tuple[list[object], Rows]:
+) -> _Parsed:
     """Run a third-party parser; anything it raises (its exception types vary by version) is a DataError."""
     try:
         return parse(raw, shown, limits)
@@ -361,7 +363,12 @@ def _first_line(exc: BaseException) -> str:
     return text[0][:200] if text else "no details"
 
 
-def _parse_parquet(raw: bytes, shown: str, limits: ReadLimits) -> tuple[list[object], Rows]:
+def read_parquet_table(raw: bytes, shown: str, limits: ReadLimits) -> object:
+    """The Parquet file ``raw`` as an Arrow table, after its footer's sizes and decoded size are checked.
+
+    Run in the Parquet worker process (:mod:`selene_eval.data.parquet_worker`): pyarrow can abort the process
+    on a damaged footer. Raises :class:`DataError` for a file over a limit; pyarrow's own errors pass through.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -372,9 +379,13 @@ def _parse_parquet(raw: bytes, shown: str, limits: ReadLimits) -> tuple[list[obj
     unpacked = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
     _check_unpacked(unpacked, shown, limits)
     _check_parquet_decoded(raw, metadata, shown, limits)
-    table = pq.read_table(pa.BufferReader(raw))
-    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    return list(table.column_names), [list(row) for row in zip(*columns)]
+    return pq.read_table(pa.BufferReader(raw))
+
+
+def parquet_rows(table: object) -> tuple[list[object], Rows]:
+    """Header and data rows of an Arrow table (as :func:`read_parquet_table` gives it)."""
+    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]  # type: ignore[attr-defined]
+    return list(table.column_names), [list(row) for row in zip(*columns)]  # type: ignore[attr-defined]
 
 
 def _check_parquet_decoded(raw: bytes, metadata: object, shown: str, limits: ReadLimits) -> None:

@@ -198,6 +198,9 @@ def test_one_session_uploads_four_files_and_each_study_holds_what_its_file_means
             expect(label_box(page, B, raw)).to_have_value(meaning)
         # The preview shows the labels as they will be saved: key columns first, under "Expert label".
         preview = page.get_by_test_id("stExpander").filter(has_text="as they will be saved")
+        # A redraw can briefly show the old expander beside the new one: wait until there is one, then open it.
+        settle(page)
+        expect(preview).to_have_count(1)
         preview.get_by_text("as they will be saved").click()
         headers = preview.locator('th[role="columnheader"]')
         expect(headers.first).to_be_attached()

@@ -81,7 +81,7 @@ def test_report_json_from_the_cli(studies_dir: Path, capsys: pytest.CaptureFixtu
     text = capsys.readouterr().out
     assert "could the judge stand in for an expert?" in text
     assert "replacing bob by the judge changes the experts' alpha by" in text
-    assert "cohen_kappa" in text and "[" in text
+    assert "Cohen's kappa" in text and "[" in text
 
 
 # The Agreement page (AppTest), with the dashboard tests' helpers and fixtures.
