@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import threading
 from pathlib import Path
 
 from selene_eval.backends.base import JudgeSpec, Message
@@ -40,3 +42,41 @@ def env_for_subprocess() -> dict[str, str]:
     env["PYTHONPATH"] = repo + os.pathsep + env.get("PYTHONPATH", "")
     env["HF_HUB_OFFLINE"] = "1"
     return env
+
+
+class PeakRss:
+    """How much resident memory the process gained at its peak while the block ran (sampled from /proc).
+
+    The growth, not the total: in the full suite this runs in a pytest process that already holds a model
+    and the dashboard's imports, whose size says nothing of this test.
+    """
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._baseline_mb = 0.0
+        self._done = threading.Event()
+
+    @staticmethod
+    def _rss_mb() -> float | None:
+        try:
+            status = Path("/proc/self/status").read_text()
+        except OSError:
+            return None
+        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.05):
+            now = self._rss_mb()
+            if now is None:
+                return
+            self.peak_mb = max(self.peak_mb, now - self._baseline_mb)
+
+    def __enter__(self) -> PeakRss:
+        self._baseline_mb = self._rss_mb() or 0.0
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()

@@ -35,7 +35,7 @@ from selene_eval.runner import run_study
 from selene_eval.tasks import TaskType
 from selene_eval.testing_server import Reply, ScriptedServer, completion, delta_chunk, event, head
 from tests.reliability.figures import record
-from tests.reliability.helpers import env_for_subprocess, make_study
+from tests.reliability.helpers import PeakRss, env_for_subprocess, make_study
 
 YES_NO = LabelChoices(words=(("Yes", "yes"), ("No", "no")))
 ANSWER = "**Reasoning:** Fine.\n\n**Result:** Yes"
@@ -605,44 +605,6 @@ def hostile_answer(seed: int) -> tuple[str, Callable[[Reply], None]]:
         return f"{kind}:comments", lambda reply: [reply.send(head(200, {"Content-Type": "text/event-stream"}))] + [
             (reply.send(b": ping\n\n"), reply.pause(0.2)) for _ in range(200)]
     return f"{kind}:silence", lambda reply: reply.pause(60)
-
-
-class PeakRss:
-    """How much resident memory the process gained at its peak while the block ran (sampled from /proc).
-
-    The growth, not the total: in the full suite this runs in a pytest process that already holds a model
-    and the dashboard's imports, whose size says nothing of this test.
-    """
-
-    def __init__(self) -> None:
-        self.peak_mb = 0.0
-        self._baseline_mb = 0.0
-        self._done = threading.Event()
-
-    @staticmethod
-    def _rss_mb() -> float | None:
-        try:
-            status = Path("/proc/self/status").read_text()
-        except OSError:
-            return None
-        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
-
-    def _sample(self) -> None:
-        while not self._done.wait(0.05):
-            now = self._rss_mb()
-            if now is None:
-                return
-            self.peak_mb = max(self.peak_mb, now - self._baseline_mb)
-
-    def __enter__(self) -> PeakRss:
-        self._baseline_mb = self._rss_mb() or 0.0
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join()
 
 
 N_FUZZ = 520
