@@ -108,9 +108,11 @@ class _Worker:
             raise DataError(str(header["message"]))
         import pyarrow as pa
 
-        from selene_eval.data.readers import parquet_rows
+        from selene_eval.data.readers import _guarded, parquet_rows
 
-        return parquet_rows(pa.ipc.open_stream(pa.BufferReader(blob)).read_all())
+        table = pa.ipc.open_stream(pa.BufferReader(blob)).read_all()
+        # Validated in the worker (text that is not UTF-8, for one); any surprise left is still one DataError.
+        return _guarded(lambda *_: parquet_rows(table), blob, shown, "a Parquet", limits)  # type: ignore[arg-type]
 
     def close(self) -> None:
         with self._lock:
@@ -148,6 +150,9 @@ def _serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         shown = str(header["shown"])
         try:
             table = _guarded(read_parquet_table, raw, shown, "a Parquet", ReadLimits(**header["limits"]))
+            # Every value must be what its type says (text cells valid UTF-8): the caller turns them into
+            # Python values, which would fail there.
+            _guarded(lambda *_: table.validate(full=True), raw, shown, "a Parquet", ReadLimits())
             sink = pa.BufferOutputStream()
             with pa.ipc.new_stream(sink, table.schema) as writer:  # type: ignore[attr-defined]
                 writer.write_table(table)

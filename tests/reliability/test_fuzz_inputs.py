@@ -573,3 +573,22 @@ def test_a_parquet_file_on_which_pyarrow_aborts_is_refused_and_the_process_lives
     lines = ours.stdout.strip().splitlines()
     assert lines[0].startswith("DataError: damaged.parquet looks like a Parquet file, but the Parquet reader stopped"), lines
     assert lines[1] == "then: 1 row"
+
+
+def test_a_parquet_text_column_that_is_not_utf8_is_a_data_error() -> None:
+    """A byte flipped inside a text page (here 0xff) reads in pyarrow but is no text: one DataError, found by the
+    upload fuzz run after Parquet moved to its worker process."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"question": ["what?"], "label": ["yes\u00e9"]}), buffer, compression="none",
+                   use_dictionary=False, write_statistics=False)
+    raw = bytearray(buffer.getvalue())
+    at = raw.index("yes\u00e9".encode())
+    raw[at + 3] = 0xFF  # the first byte of "é" becomes one that starts no UTF-8 character
+    with pytest.raises(DataError, match="looks like a Parquet file but cannot be read"):
+        read_table(bytes(raw), name="flipped.parquet")
+    assert read_table(buffer.getvalue(), name="good.parquet").n_rows == 1
