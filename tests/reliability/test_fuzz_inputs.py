@@ -19,6 +19,7 @@ import csv
 import faulthandler
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -47,7 +48,11 @@ LIMITS = ReadLimits(max_bytes=64 * 1024, max_unpacked_bytes=512 * 1024, max_rows
                     max_decoded_bytes=2**20)
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-SLOW = settings(max_examples=1200, deadline=None, suppress_health_check=list(HealthCheck))
+EXPLORE = os.environ.get("SELENE_EVAL_FUZZ_EXPLORE") == "1"
+"""Whether the long fuzz run draws new inputs each time. Off by default: CI sees the same 10,000 uploads on
+every run (a fixed seed per shard), so a red run is a regression, not a coin toss; set it to 1 to hunt for
+new failures (this is how the two Parquet faults in docs/RELIABILITY.md were found)."""
+SLOW = settings(max_examples=1200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=not EXPLORE)
 
 HOSTILE_CELLS = [
     "=1+1", '=HYPERLINK("http://example.invalid","x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)", "\t=1",
