@@ -15,6 +15,7 @@ from pathlib import Path
 
 from selene_eval.cli_reproduce import add_reproduce_parser, cmd_reproduce
 from selene_eval.errors import SeleneEvalError, ValidationFailed
+from selene_eval.judge_args import judge_from_args
 from selene_eval.prompts.parser import FORCED_STATUS, READABLE_OR_UNJUDGED
 from selene_eval.statistic_names import statistic_name
 from selene_eval.tasks import TaskType
@@ -258,7 +259,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     store = StudyStore(args.studies_dir)
     study = store.open(args.study)
-    judge = _judge_from_args(study.spec.judge, args)
+    judge = judge_from_args(study.spec.judge, args)
     added = _variants_to_add(study, args.variants or [])
     if added:  # kept in memory until the run starts: a refused run changes nothing
         study.spec = study.spec.model_copy(update={"variants": [*study.spec.variants, *added]})
@@ -353,58 +354,6 @@ def _variants_to_add(study: "Study", variant_ids: Sequence[str]) -> list[str]:  
     for variant_id in added:
         study.variant(variant_id)  # raises naming the known variants
     return added
-
-
-def _judge_from_args(base: "JudgeSpec", args: argparse.Namespace) -> "JudgeSpec":  # noqa: F821
-    from selene_eval.backends import JudgeSpec
-
-    if args.demo:
-        from selene_eval.testing import demo_judge_spec
-
-        spec = demo_judge_spec()
-    else:
-        updates: dict[str, object] = {}
-        if args.model:
-            updates.update(model=args.model, revision=None, gguf_file=None, name=None)
-        if args.gguf_file:
-            updates["gguf_file"] = args.gguf_file
-        if args.revision:
-            updates["revision"] = args.revision
-        if args.backend:
-            updates["backend"] = args.backend
-        elif args.endpoint:
-            updates["backend"] = "openai"
-        if updates.get("backend") == "openai" and base.backend != "openai":
-            # A server decides its own weights and precision: local-model settings kept from the study's
-            # previous judge would only give the same server a second judge id (and lose cache hits).
-            defaults = JudgeSpec()
-            updates.update(revision=None, gguf_file=None, quantization=defaults.quantization, dtype=defaults.dtype)
-        spec = base.model_copy(update=updates)
-    updates = {}
-    if args.mode:
-        updates["mode"] = args.mode
-    if getattr(args, "force_verdict", None) is not None:
-        updates["force_verdict"] = args.force_verdict
-    if args.endpoint:
-        updates["endpoints"] = tuple(args.endpoint)
-    if args.api_key_env:
-        updates["api_key_env"] = args.api_key_env
-    if args.concurrency:
-        updates["concurrency"] = args.concurrency
-    if args.timeout:
-        updates["timeout_s"] = args.timeout
-    if args.no_quantize:
-        updates["quantization"] = "none"
-    if args.quantize:
-        updates["quantization"] = "nf4"
-    if args.dtype:
-        updates["dtype"] = args.dtype
-    if args.device:
-        updates["device"] = args.device
-    if args.max_new_tokens:
-        updates["max_new_tokens"] = args.max_new_tokens
-    # model_validate re-checks the values (model_copy does not).
-    return JudgeSpec.model_validate({**spec.model_dump(), **updates})
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -39,14 +39,14 @@ def add_reproduce_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--resamples", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="bootstrap seed (default 0)")
-    # `run`'s judge flags this command does not offer, at their `run` defaults (for _judge_from_args).
+    # `run`'s judge flags this command does not offer, at their `run` defaults (for judge_from_args).
     p.set_defaults(gguf_file=None, revision=None, mode=None, quantize=False, dtype=None)
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """Import, judge and report one recipe; exit 1 when judgments failed (the figures are still printed)."""
     from selene_eval.backends import JudgeSpec, create_backend
-    from selene_eval.cli import _judge_from_args
+    from selene_eval.judge_args import judge_from_args
     from selene_eval.errors import SeleneEvalError
     from selene_eval.recipes import format_results, get_recipe, prepare_studies, recipe_results, run_recipe
     from selene_eval.runner import Progress
@@ -61,7 +61,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     studies = prepare_studies(recipe, args.source, store, overwrite=args.overwrite,
                               on_warning=lambda line: print(f"warning: {line}", file=sys.stderr))
     print(f"{recipe.title}: studies {', '.join(s.slug for s in studies)} in {store.root}.", file=sys.stderr)
-    judge = _judge_from_args(JudgeSpec(), args)
+    judge = judge_from_args(JudgeSpec(), args)
     if args.download:
         from selene_eval.backends.transformers_backend import DOWNLOAD_ENV
 

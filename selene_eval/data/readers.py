@@ -321,9 +321,11 @@ def _parse(raw: bytes, shown: str, limits: ReadLimits) -> tuple[str, str | None,
 def _parse_binary(raw: bytes, shown: str, limits: ReadLimits) -> tuple[str, list[object], Rows] | None:
     """Parse Parquet or Excel when the bytes say so; ``None`` for anything that may be text."""
     if raw[:4] == b"PAR1" and raw[-4:] == b"PAR1" and len(raw) >= 12:
-        from selene_eval.data.parquet_worker import parse_parquet_isolated  # pyarrow can abort the process
+        from selene_eval.data.isolation import read_parquet_isolated  # pyarrow can abort the process
 
-        return "parquet", *parse_parquet_isolated(raw, shown, limits)
+        table = read_parquet_isolated(raw, shown, limits)
+        # Validated in the worker (text that is not UTF-8, for one); any surprise left is still one DataError.
+        return "parquet", *_guarded(lambda *_: parquet_rows(table), raw, shown, "a Parquet", limits)
     if raw[:4] == b"PK\x03\x04":
         return "xlsx", *_guarded(_parse_xlsx, raw, shown, "an Excel", limits)
     if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
@@ -366,7 +368,7 @@ def _first_line(exc: BaseException) -> str:
 def read_parquet_table(raw: bytes, shown: str, limits: ReadLimits) -> object:
     """The Parquet file ``raw`` as an Arrow table, after its footer's sizes and decoded size are checked.
 
-    Run in the Parquet worker process (:mod:`selene_eval.data.parquet_worker`): pyarrow can abort the process
+    Run in the Parquet worker process (:mod:`selene_eval.data.isolation`): pyarrow can abort the process
     on a damaged footer. Raises :class:`DataError` for a file over a limit; pyarrow's own errors pass through.
     """
     import pyarrow as pa

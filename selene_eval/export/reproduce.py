@@ -67,14 +67,6 @@ def judge_flags(spec: JudgeSpec) -> list[str]:
     return flags
 
 
-def judge_from_flags(flags: Sequence[str], base: JudgeSpec | None = None) -> JudgeSpec:
-    """The judge ``run SLUG <flags>`` would use in a study whose saved judge is ``base`` (the CLI's own parse)."""
-    from selene_eval.cli import _judge_from_args, build_parser
-
-    args = build_parser().parse_args(["run", "study", *flags])
-    return _judge_from_args(base or JudgeSpec(), args)
-
-
 def run_command(slug: str, run: RunRecord) -> str:
     """The ``run`` command that repeats one recorded run."""
     words = [*CLI.split(), "run", slug, *judge_flags(run.judge), "--variants", *run.variant_ids]

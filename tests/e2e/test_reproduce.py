@@ -15,10 +15,17 @@ import pytest
 
 from selene_eval.backends.base import JudgeSpec
 from selene_eval.cli import main
-from selene_eval.export.reproduce import judge_flags, judge_from_flags
+from selene_eval.cli import build_parser
+from selene_eval.export.reproduce import judge_flags
+from selene_eval.judge_args import judge_from_args
 from selene_eval.store import StudyStore
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def judge_from_flags(flags: list[str], base: JudgeSpec | None = None) -> JudgeSpec:
+    """The judge ``run SLUG <flags>`` would use in a study whose saved judge is ``base`` (the CLI's own parse)."""
+    return judge_from_args(base or JudgeSpec(), build_parser().parse_args(["run", "study", *flags]))
 
 
 def write_source(folder: Path) -> Path:

