@@ -111,13 +111,6 @@ class _Worker:
 
         return pa.ipc.open_stream(pa.BufferReader(blob)).read_all()
 
-    def close(self) -> None:
-        with self._lock:
-            if self._process is not None:
-                self._process.kill()
-                self._process.wait()
-                self._process = None
-
 
 _WORKER = _Worker()
 
