@@ -33,7 +33,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from selene_eval import testing_browser  # noqa: E402  (after the path set-up)
+from selene_eval.testing import browser as testing_browser
 
 RESULTS = Path(__file__).resolve().parent / "results" / "app.json"
 N_ITEMS = 10_000
@@ -56,13 +56,13 @@ print(",".join(m for m in ("torch", "transformers") if m in sys.modules) or "non
 
 def write_study(root: Path) -> float:
     """The 10,000-item study with scripted judgments; returns the seconds it took."""
-    from selene_eval.backends.base import JudgeSpec, Message
-    from selene_eval.items import Item
+    from selene_eval.core.judge_spec import JudgeSpec, Message
+    from selene_eval.core.items import Item
     from selene_eval.prompts import default_rubric
-    from selene_eval.runner import run_study
-    from selene_eval.store import StudySpec, StudyStore
-    from selene_eval.tasks import TaskType
-    from selene_eval.testing import ScriptedBackend
+    from selene_eval.run.runner import run_study
+    from selene_eval.study import StudySpec, StudyStore
+    from selene_eval.core.tasks import TaskType
+    from selene_eval.judge.scripted import ScriptedBackend
 
     start = time.perf_counter()
     experts = ["e1", "e2", "e3"]

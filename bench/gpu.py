@@ -227,8 +227,8 @@ def prompts_of_length(root: Path, n_items: int, target_tokens: int, tokenizer: o
     """A study (via ``bench/judge.py``'s builder) whose rendered prompts are about ``target_tokens`` long."""
     import judge as judge_bench
 
-    from selene_eval.backends.base import JudgeSpec
-    from selene_eval.runner import plan_run
+    from selene_eval.core.judge_spec import JudgeSpec
+    from selene_eval.run.runner import plan_run
 
     probe = judge_bench.make_study(root, "probe", 1)
     plan = plan_run(probe, JudgeSpec(backend="scripted", model="probe"))
@@ -268,9 +268,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import judge as judge_bench
 
-    from selene_eval.backends import create_backend
-    from selene_eval.backends.base import JudgeSpec
-    from selene_eval.runner import plan_run
+    from selene_eval.judge import create_backend
+    from selene_eval.core.judge_spec import JudgeSpec
+    from selene_eval.run.runner import plan_run
 
     bandwidth = measure_bandwidth(device, n_bytes=(2 << 30) if device == "cuda" else (64 << 20))
     matmul = measure_matmul(device, n=8192 if device == "cuda" else 512)

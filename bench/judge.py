@@ -12,7 +12,7 @@ For each model, on the same items, the same rendered prompts and the same loaded
   names and what a loop without early stopping pays when the model rambles. The loop that *does* stop
   at the end token (Atla's code as written) is timed too, as (a'), so the gain from batching alone is
   visible.
-* **(b) batched reasoned mode**: :func:`selene_eval.runner.run_study` with the transformers backend
+* **(b) batched reasoned mode**: :func:`selene_eval.run.runner.run_study` with the transformers backend
   (length-sorted batches, left padding, each answer stopped once its result line is complete, label
   probabilities read on the way), storing every judgment in the study's database.
 * **(c) fast mode**: the same, with ``JudgeSpec.mode="fast"`` (prefilled answer, one forward pass).
@@ -48,16 +48,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from selene_eval.backends import create_backend  # noqa: E402
-from selene_eval.backends.base import JudgeBackend, JudgeSpec  # noqa: E402
+from selene_eval.judge import create_backend  # noqa: E402
+from selene_eval.core.judge_spec import JudgeBackend, JudgeSpec  # noqa: E402
 from selene_eval.errors import ModelUnavailableError  # noqa: E402
-from selene_eval.items import Item  # noqa: E402
+from selene_eval.core.items import Item  # noqa: E402
 from selene_eval.prompts import default_rubric  # noqa: E402
 from selene_eval.prompts.parser import parse_judgment  # noqa: E402
-from selene_eval.runner import RunPlan, plan_run, run_study  # noqa: E402
-from selene_eval.store import StudySpec, StudyStore  # noqa: E402
-from selene_eval.store.studies import Study  # noqa: E402
-from selene_eval.tasks import TaskType  # noqa: E402
+from selene_eval.run.runner import RunPlan, plan_run, run_study  # noqa: E402
+from selene_eval.study import StudySpec, StudyStore  # noqa: E402
+from selene_eval.study.store import Study  # noqa: E402
+from selene_eval.core.tasks import TaskType  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "judge.json"
 BUDGET = 512
@@ -159,7 +159,8 @@ def timed_run(study: Study, backend: JudgeBackend, batch_size: int) -> tuple[flo
 
 
 def model_specs(names: list[str], scratch: Path) -> dict[str, JudgeSpec]:
-    from selene_eval.testing import build_tiny_model, demo_judge_spec
+    from selene_eval.testing import build_tiny_model
+    from selene_eval.judge.demo import demo_judge_spec
 
     specs: dict[str, JudgeSpec] = {}
     for name in names:

@@ -1,6 +1,6 @@
 """Benchmark: the server judge reads a stream in time linear in its length.
 
-A hostile server (:class:`selene_eval.testing_server.ScriptedServer` on 127.0.0.1) answers one reasoned
+A hostile server (:class:`selene_eval.testing.server.ScriptedServer` on 127.0.0.1) answers one reasoned
 request with a short reasoning, then N newline-only chunks (``"\\n"``), then the label. The real backend
 reads it (the byte limit raised so that the whole stream is read); the time of ``generate`` is measured for
 N = 10,000, 20,000 and 40,000. Linear reading doubles the time when N doubles (ratios about 2); before,
@@ -28,11 +28,11 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from selene_eval.backends import openai_backend as ob  # noqa: E402  (after the path set-up)
-from selene_eval.backends.base import JudgeSpec, LabelChoices, Message  # noqa: E402
+from selene_eval.judge import openai_backend as ob  # noqa: E402  (after the path set-up)
+from selene_eval.core.judge_spec import JudgeSpec, LabelChoices, Message  # noqa: E402
 from selene_eval.prompts.parser import parse_judgment, result_line_complete  # noqa: E402
-from selene_eval.tasks import TaskType  # noqa: E402
-from selene_eval.testing_server import Reply, ScriptedServer, delta_chunk, event, head  # noqa: E402
+from selene_eval.core.tasks import TaskType  # noqa: E402
+from selene_eval.testing.server import Reply, ScriptedServer, delta_chunk, event, head  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "server_stream.json"
 SIZES = (10_000, 20_000, 40_000)

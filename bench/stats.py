@@ -3,7 +3,7 @@
 Workload: 10,000 items on a 5-point ordinal scale, one expert consensus and 8 judge variants; for each
 variant, 1,000-resample intervals of Cohen's kappa and Krippendorff's alpha (ordinal).
 
-* vectorized: :func:`selene_eval.metrics.uncertainty.bootstrap_intervals`, method 'auto' (BCa, including
+* vectorized: :func:`selene_eval.stats.uncertainty.bootstrap_intervals`, method 'auto' (BCa, including
   the group jackknife), all 8 variants, timed in full.
 * loop: per resample, draw item indices and call ``sklearn.metrics.cohen_kappa_score`` and
   ``krippendorff.alpha`` on the resampled items (percentile interval only - no jackknife, which favours
@@ -25,8 +25,8 @@ import krippendorff
 import numpy as np
 from sklearn.metrics import cohen_kappa_score
 
-from selene_eval.metrics import uncertainty
-from selene_eval.metrics.uncertainty import bootstrap_intervals
+from selene_eval.stats import uncertainty
+from selene_eval.stats.uncertainty import bootstrap_intervals
 
 N_ITEMS = 10_000
 N_VARIANTS = 8

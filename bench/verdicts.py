@@ -39,13 +39,13 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from selene_eval.backends import create_backend  # noqa: E402
-from selene_eval.backends.base import JudgeSpec  # noqa: E402
-from selene_eval.datasets import KQA, create_study_from_dataset  # noqa: E402
-from selene_eval.report import study_report  # noqa: E402
-from selene_eval.runner import plan_run, run_study  # noqa: E402
-from selene_eval.store import StudyStore  # noqa: E402
-from selene_eval.testing import demo_judge_spec  # noqa: E402
+from selene_eval.judge import create_backend  # noqa: E402
+from selene_eval.core.judge_spec import JudgeSpec  # noqa: E402
+from selene_eval.adapters import KQA, create_study_from_dataset  # noqa: E402
+from selene_eval.presentation.report import study_report  # noqa: E402
+from selene_eval.run.runner import plan_run, run_study  # noqa: E402
+from selene_eval.study import StudyStore  # noqa: E402
+from selene_eval.judge.demo import demo_judge_spec  # noqa: E402
 
 KQA_DIR = REPO.parent / "shared" / "datasets" / "kqa_physician_nli"
 RESULTS = REPO / "bench" / "results" / "verdicts.json"

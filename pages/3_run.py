@@ -4,7 +4,7 @@ import streamlit as st
 
 from selene_eval import ui
 from selene_eval.errors import SeleneEvalError
-from selene_eval.runner import plan_run
+from selene_eval.run.runner import plan_run
 
 ui.declare("run", loaded_for=None, batch=8, limit_on=False, limit=20, sample_seed=0, cancel_requested=False,
            last_outcome=None)

@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from selene_eval import charts, ui
+from selene_eval import ui
+from selene_eval.presentation import charts
 from selene_eval.errors import SeleneEvalError
 from selene_eval.ui.exports import open_study_downloads
-from selene_eval.ui.judges import calibration_section, judges_section, planning_section, rename_judges
+from selene_eval.ui.judge_comparison import calibration_section, judges_section, planning_section, rename_judges
 from selene_eval.ui.profile import error_profile_section, unlabelled_section
 from selene_eval.ui.results import (
     bootstrap_controls,

@@ -24,23 +24,24 @@ from pathlib import Path
 PACKAGE = "selene_eval"
 ROOT = Path(__file__).resolve().parent.parent
 
-# The pipeline, bottom first. A module belongs to the first entry that is a prefix of its name; it may import
-# modules of its own stage and of earlier ones only. `selene_eval` itself (the package's __init__) and
-# `selene_eval.__main__` sit on top.
+# The pipeline, bottom first. A module belongs to the entry with the longest prefix of its name; it may import
+# modules of its own stage and of earlier ones only. `selene_eval.__main__` sits on top; the package's own
+# `__init__` (`selene_eval`) may be imported by anyone.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("selene_eval.errors", "selene_eval.core"),
-    ("selene_eval.data",),
-    ("selene_eval.study",),
-    ("selene_eval.prompts",),
-    ("selene_eval.judge",),
-    ("selene_eval.run",),
-    ("selene_eval.results",),
-    ("selene_eval.stats",),
-    ("selene_eval.presentation",),
-    ("selene_eval.recipes",),
-    ("selene_eval.cli", "selene_eval.ui"),
-    ("selene_eval.testing",),
-    ("selene_eval.__main__", "selene_eval"),
+    ("selene_eval.errors", "selene_eval.core"),  # the vocabulary every stage shares
+    ("selene_eval.stats",),  # pure statistics on arrays and tables
+    ("selene_eval.data",),  # files in: readers, column mapping, validation
+    ("selene_eval.prompts",),  # prompt variants, rendering, parsing the judge's answers
+    ("selene_eval.study",),  # a study on disk: spec, items, judgments, run lock, archive
+    ("selene_eval.adapters",),  # public expert-labelled datasets, one step from a study
+    ("selene_eval.judge",),  # the judge backends (transformers, OpenAI-compatible, scripted, demo)
+    ("selene_eval.run",),  # running a judge over a study
+    ("selene_eval.results",),  # the coded judgment table a study's results are read from
+    ("selene_eval.presentation",),  # report, judge comparison, frames, charts, HTML and table exports
+    ("selene_eval.recipes",),  # the Selene paper's evaluations, end to end
+    ("selene_eval.cli", "selene_eval.ui"),  # the two front ends
+    ("selene_eval.testing",),  # test-only builders; the product never imports them
+    ("selene_eval.__main__",),
 )
 
 
@@ -163,6 +164,8 @@ def cycles(graph: dict[str, list[Edge]]) -> list[list[str]]:
 
 def layer_of(module: str) -> int:
     """The pipeline stage of a module (its index in ``LAYERS``)."""
+    if module == PACKAGE:
+        return 0
     best = -1
     best_len = -1
     for i, prefixes in enumerate(LAYERS):

@@ -32,7 +32,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
     # build machine's CPU (-march=native) and crashes on CPUs with AMX, so it targets AVX2 explicitly.
     CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
       .venv/bin/python -m pip install --quiet "llama-cpp-python[server]==0.3.36"
-    # Test-only: ppi-python, the reference tests/unit/test_ppi.py checks PPI++ against. --no-deps: importing
+    # Test-only: ppi-python, the reference tests/stats/test_ppi.py checks PPI++ against. --no-deps: importing
     # it needs only numba (its other requirements fetch example data). Its wheel also installs a top-level
     # `tests` package; ours is a package too and comes first on pytest's path (pyproject.toml), so it wins.
     .venv/bin/python -m pip install --quiet --no-deps ppi-python==0.2.3 numba==0.68.1 llvmlite==0.50.0

@@ -1,11 +1,11 @@
 """selene-eval: measure how far an LLM judge (Atla Selene Mini) can stand in for human experts.
 
 Importing this package is cheap: it imports neither streamlit nor torch. The model is loaded only when a
-run starts (:func:`selene_eval.backends.create_backend`).
+run starts (:func:`selene_eval.judge.create_backend`).
 """
 
 from selene_eval.errors import SeleneEvalError
-from selene_eval.tasks import TaskType
+from selene_eval.core.tasks import TaskType
 
 __version__ = "0.1.0"
 

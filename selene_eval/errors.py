@@ -42,7 +42,7 @@ class StudyError(SeleneEvalError):
 class StudyBusy(StudyError):
     """Another run (another process, browser session or thread) is judging this study right now.
 
-    ``holder`` is the :class:`selene_eval.store.studies.RunHolder` that holds the study's run lock, or ``None``
+    ``holder`` is the :class:`selene_eval.study.store.RunHolder` that holds the study's run lock, or ``None``
     when it could not be read.
     """
 

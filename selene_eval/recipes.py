@@ -19,14 +19,17 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from selene_eval.backends import JudgeSpec
-from selene_eval.datasets import create_study_from_dataset, get_adapter
-from selene_eval.datasets.craftmd import EXPERT_PAIR as CRAFTMD_EXPERT_PAIR
+from selene_eval.judge import JudgeSpec
+from selene_eval.adapters import create_study_from_dataset, get_adapter
+from selene_eval.adapters.craftmd import EXPERT_PAIR as CRAFTMD_EXPERT_PAIR
 from selene_eval.errors import DataError, StatisticsError, StudyError
-from selene_eval.metrics import Interval, MajorityBaseline, agreement, consensus, majority_baseline
-from selene_eval.report import expert_columns, judgment_table
-from selene_eval.runner import Progress, RunResult, plan_run, run_study
-from selene_eval.store import Study, StudyStore
+from selene_eval.stats.uncertainty import Interval
+from selene_eval.stats.baseline import MajorityBaseline, majority_baseline
+from selene_eval.stats.agreement import agreement
+from selene_eval.stats.consensus import consensus
+from selene_eval.presentation.report import expert_columns, judgment_table
+from selene_eval.run.runner import Progress, RunResult, plan_run, run_study
+from selene_eval.study import Study, StudyStore
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from selene_eval.data.validation import (
     warning,
 )
 from selene_eval.errors import MappingError
-from selene_eval.items import ROLES, Item
-from selene_eval.tasks import TaskType, canonical_label
+from selene_eval.core.items import ROLES, Item
+from selene_eval.core.tasks import TaskType, canonical_label
 
 EXPERT_ROLE = "expert"
 SUBGROUP_ROLE = "subgroup"

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
-from selene_eval.items import MAX_SUBGROUPS, Item
-from selene_eval.tasks import TaskType
+from selene_eval.core.items import MAX_SUBGROUPS, Item
+from selene_eval.core.tasks import TaskType
 
 if TYPE_CHECKING:
     from selene_eval.data.mapping import ColumnMapping

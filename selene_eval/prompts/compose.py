@@ -35,7 +35,7 @@ import yaml
 from selene_eval.errors import TemplateError
 from selene_eval.prompts.surface import Surface, random_surface
 from selene_eval.prompts.variants import TEMPLATES_DIR, PromptVariant, builtin_variants
-from selene_eval.tasks import TaskType
+from selene_eval.core.tasks import TaskType
 
 CANONICAL_LABELS = {TaskType.ABSOLUTE: "numeric", TaskType.BINARY: "yes-no", TaskType.PAIRWISE: "a-b"}
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from selene_eval.backends.base import LabelChoices
-from selene_eval.tasks import TaskType
+from selene_eval.core.judge_spec import LabelChoices
+from selene_eval.core.tasks import TaskType
 
 if TYPE_CHECKING:
     from selene_eval.prompts.variants import PromptVariant
@@ -231,7 +231,7 @@ the text alone does not hold that label, the stored judgment does."""
 
 READABLE_OR_UNJUDGED = ("ok", FORCED_STATUS, "pending", "not_renderable")
 """Judgment statuses that are not an unreadable answer: a label the judge wrote, a forced label, and the
-two kinds of items not judged (see :func:`selene_eval.report.judgment_table`)."""
+two kinds of items not judged (see :func:`selene_eval.presentation.report.judgment_table`)."""
 
 
 def forced_label_for_variant(label: str, variant: "PromptVariant") -> str:

@@ -7,12 +7,12 @@ import json
 import re
 from dataclasses import dataclass
 
-from selene_eval.backends.base import Message
+from selene_eval.core.judge_spec import Message
 from selene_eval.errors import TemplateError
-from selene_eval.items import Item
+from selene_eval.core.items import Item
 from selene_eval.prompts.rubric import Rubric
 from selene_eval.prompts.variants import PromptVariant, template_fields
-from selene_eval.tasks import TaskType
+from selene_eval.core.tasks import TaskType
 
 _FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from selene_eval.errors import TemplateError
-from selene_eval.tasks import TaskType
+from selene_eval.core.tasks import TaskType
 
 
 class Rubric(BaseModel):

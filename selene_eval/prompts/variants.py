@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from selene_eval.errors import TemplateError
-from selene_eval.tasks import TaskType
+from selene_eval.core.tasks import TaskType
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 

@@ -1,9 +1,9 @@
 """The dashboard's Streamlit layer: the only code besides ``app.py`` and ``pages/`` that imports streamlit.
 
 Pages are thin scripts: they lay out a step and call the components here, which call the core
-(:mod:`selene_eval.data`, :mod:`selene_eval.runner`, :mod:`selene_eval.report`, ...). Pure helpers that
+(:mod:`selene_eval.data`, :mod:`selene_eval.run.runner`, :mod:`selene_eval.presentation.report`, ...). Pure helpers that
 need no streamlit live in :mod:`selene_eval.ui.views` and :mod:`selene_eval.ui.text`; charts in
-:mod:`selene_eval.charts`.
+:mod:`selene_eval.presentation.charts`.
 
 Importing this package imports neither torch nor transformers: the judge model loads when a run starts.
 Nor does it import any component until a page asks for it (``ui.name`` loads the module that defines
@@ -37,7 +37,7 @@ _HOME: dict[str, str] = {
     "task_picker": "data",
     "validate": "data",
     "validation_report": "data",
-    "weights_status": "judge",
+    "weights_status": "judge_model",
     "load_study_into_widgets": "prompts",
     "prompt_preview": "prompts",
     "remove_variant": "prompts",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from selene_eval.errors import SeleneEvalError
-from selene_eval.store import Study
+from selene_eval.study import Study
 from selene_eval.ui.state import current_slug, study_store
 from selene_eval.ui.text import md_escape
 

@@ -26,11 +26,11 @@ from selene_eval.data import (
     suggest_label_map,
 )
 from selene_eval.errors import StudyError, ValidationFailed
-from selene_eval.expert_labels import expert_label_headings
-from selene_eval.items import ROLES, SUBGROUP_PREFIX, Item, items_frame
+from selene_eval.core.expert_labels import expert_label_headings
+from selene_eval.core.items import ROLES, SUBGROUP_PREFIX, Item, items_frame
 from selene_eval.prompts.rubric import Rubric, default_rubric
-from selene_eval.store import Study, new_study_spec, slugify, validate_slug
-from selene_eval.tasks import TaskType
+from selene_eval.study import Study, new_study_spec, slugify, validate_slug
+from selene_eval.core.tasks import TaskType
 from selene_eval.ui.state import default, keep_valid, keep_valid_many, memo, put, study_store
 from selene_eval.ui.text import TASK_NAMES, md_escape, plural
 
@@ -541,7 +541,7 @@ def datasets_dir() -> Path:
 
 def public_dataset_form() -> None:
     """Start from a public dataset: pick one, read its licence, point to a local copy (or download it), save."""
-    from selene_eval.datasets import ADAPTERS, create_study_from_dataset
+    from selene_eval.adapters import ADAPTERS, create_study_from_dataset
     from selene_eval.errors import SeleneEvalError
 
     names = list(ADAPTERS)

@@ -15,19 +15,10 @@ from pathlib import Path
 import streamlit as st
 
 from selene_eval.errors import SeleneEvalError
-from selene_eval.export import (
-    build_html_report,
-    chart_png,
-    chart_svg,
-    export_archive,
-    import_archive,
-    study_charts,
-    study_tables,
-    to_csv_bytes,
-    to_parquet_bytes,
-)
-from selene_eval.report import study_report
-from selene_eval.store import Study, StudyStore
+from selene_eval.presentation import build_html_report, chart_png, chart_svg, study_charts, study_tables, to_csv_bytes, to_parquet_bytes
+from selene_eval.study.archive import export_archive, import_archive
+from selene_eval.presentation.report import study_report
+from selene_eval.study import Study, StudyStore
 from selene_eval.ui.state import flash, put, study_store
 from selene_eval.ui.text import md_escape, plural
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from selene_eval.metrics.profile import ambiguity_frame, overall_frame, per_label_frame, unlabelled_frame
-from selene_eval.report import VariantResult
+from selene_eval.stats.profile import ambiguity_frame, overall_frame, per_label_frame, unlabelled_frame
+from selene_eval.presentation.report import VariantResult
 from selene_eval.ui.text import md_escape
 
 

@@ -18,8 +18,8 @@ from selene_eval.prompts import (
     render,
 )
 from selene_eval.prompts.variants import allowed_placeholders, required_placeholders
-from selene_eval.store import Study, StudySpec
-from selene_eval.tasks import TaskType
+from selene_eval.study import Study, StudySpec
+from selene_eval.core.tasks import TaskType
 from selene_eval.ui.common import show_error
 from selene_eval.ui.state import flash, keep_valid, keep_valid_many, put, study_store
 from selene_eval.ui.text import md_escape, plural

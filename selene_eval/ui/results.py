@@ -10,20 +10,21 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from selene_eval import charts
-from selene_eval.backends.base import JudgeSpec
-from selene_eval.expert_labels import expert_labels_text
-from selene_eval.metrics import METRICS, Interval
-from selene_eval.metrics.agreement import SMALL_N
-from selene_eval.items import SUBGROUP_PREFIX, subgroup_columns
-from selene_eval.report import StudyReport, VariantResult, expert_columns, judgment_table, study_report
-from selene_eval.store import Study, StudyStore
-from selene_eval.store.studies import LOCK_FILE
-from selene_eval.tasks import TaskType
+from selene_eval.presentation import charts
+from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.core.expert_labels import expert_labels_text
+from selene_eval.stats.agreement import METRICS
+from selene_eval.stats.uncertainty import Interval
+from selene_eval.stats.agreement import SMALL_N
+from selene_eval.core.items import SUBGROUP_PREFIX, subgroup_columns
+from selene_eval.presentation.report import StudyReport, VariantResult, expert_columns, judgment_table, study_report
+from selene_eval.study import Study, StudyStore
+from selene_eval.study.store import LOCK_FILE
+from selene_eval.core.tasks import TaskType
 from selene_eval.ui.common import plain
 from selene_eval.ui.state import default, keep_valid, keep_valid_many, put
 from selene_eval.ui.text import METRIC_HELP, METRIC_NAMES, fmt_share, fmt_stat, md_escape, plural
-from selene_eval.statistic_names import statistic_name
+from selene_eval.stats.names import statistic_name
 from selene_eval.ui.views import (
     NOT_JUDGED,
     UNREADABLE,
@@ -497,7 +498,7 @@ def confusion_section(result: VariantResult, labels: list[str]) -> None:
 
 
 def show_chart(chart: alt.TopLevelMixin) -> None:
-    """Display an Altair chart from :mod:`selene_eval.charts` at the container's width."""
+    """Display an Altair chart from :mod:`selene_eval.presentation.charts` at the container's width."""
     st.altair_chart(chart, width="stretch")
 
 

@@ -7,12 +7,12 @@ import math
 import pandas as pd
 import streamlit as st
 
-from selene_eval import charts
-from selene_eval.backends.base import JudgeSpec
-from selene_eval.report import JudgeRobustness, StudyReport
-from selene_eval.store.studies import Study
-from selene_eval.frames import NOT_JUDGED
-from selene_eval.statistic_names import statistic_name
+from selene_eval.presentation import charts
+from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.presentation.report import JudgeRobustness, StudyReport
+from selene_eval.study.store import Study
+from selene_eval.presentation.frames import NOT_JUDGED
+from selene_eval.stats.names import statistic_name
 from selene_eval.ui.results import show_chart, table_for
 from selene_eval.ui.state import keep_valid
 from selene_eval.ui.text import METRIC_NAMES, fmt_share, fmt_stat, md_escape, plural
@@ -61,7 +61,7 @@ def expert_band(report: StudyReport, robust: JudgeRobustness, metric: str) -> tu
 def heatmap_frame(tables: dict[str, pd.DataFrame], reference: list[str | None]) -> pd.DataFrame:
     """Rows (item, condition, label, expert, instability) for :func:`charts.items_heatmap`, judged items only.
 
-    ``tables``: condition -> :func:`~selene_eval.report.judgment_table` (same item order);
+    ``tables``: condition -> :func:`~selene_eval.presentation.report.judgment_table` (same item order);
     ``reference``: the experts' label per item. Instability = distinct labels the item got across conditions.
     An item judged under no condition is left out (a pilot of 20 items of 4,507 draws 20 rows); a cell
     without a label says why: :data:`UNREADABLE_CELL` or :data:`NOT_JUDGED_CELL` (judged under other variants).
@@ -298,8 +298,8 @@ def show(study: Study, report: StudyReport, judges: dict[str, JudgeSpec], robust
 
 
 def _reference(report: StudyReport, tables: dict[str, pd.DataFrame]) -> list[str | None]:
-    from selene_eval.metrics import consensus
-    from selene_eval.report import expert_columns
+    from selene_eval.stats.consensus import consensus
+    from selene_eval.presentation.report import expert_columns
 
     first = next(iter(tables.values()))
     experts = expert_columns(first)

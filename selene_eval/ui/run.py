@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from selene_eval.backends.base import DEFAULT_MODEL, JudgeMode, JudgeSpec
+from selene_eval.core.judge_spec import DEFAULT_MODEL, JudgeMode, JudgeSpec
 from selene_eval.errors import BackendError, ModelUnavailableError, SeleneEvalError, StudyBusy
-from selene_eval.runner import (
+from selene_eval.run.runner import (
     DEFAULT_SAMPLE_SEED,
     Progress,
     RunEstimate,
@@ -24,10 +24,10 @@ from selene_eval.runner import (
     plan_run,
     run_study,
 )
-from selene_eval.store import Study
-from selene_eval.store.studies import busy_error
+from selene_eval.study import Study
+from selene_eval.study.store import busy_error
 from selene_eval.ui.common import page_link, show_error
-from selene_eval.ui.judge import (
+from selene_eval.ui.judge_model import (
     SELENE_DOWNLOAD_COMMAND,
     demo_judge_spec,
     device_description,
@@ -285,7 +285,7 @@ def _spec_from_widgets(kind: str) -> JudgeSpec | None:
 
 def _server_spec(common: dict[str, object]) -> JudgeSpec | None:
     """The ``openai`` judge the server fields describe; ``None`` (with a hint or an error) while incomplete."""
-    from selene_eval.backends.openai_backend import normalize_base_url
+    from selene_eval.judge.openai_backend import normalize_base_url
 
     model = st.session_state["run_server_model"].strip()
     urls = [line.strip() for line in st.session_state["run_endpoints"].splitlines() if line.strip()]
@@ -336,7 +336,7 @@ def scope_picker(study: Study) -> tuple[list[str], int | None, int]:
     """Which prompt variants and how many items to judge; returns ``(variant_ids, limit, sample_seed)``.
 
     A pilot is a seeded random sample stratified by the experts' majority label
-    (:func:`selene_eval.runner.pilot_sample`), the same one ``run --limit N --sample-seed S`` judges.
+    (:func:`selene_eval.run.runner.pilot_sample`), the same one ``run --limit N --sample-seed S`` judges.
     """
     variants = list(study.spec.variants)
     keep_valid_many("run_variants", variants)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from selene_eval.backends.base import JudgeSpec
+from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.errors import SeleneEvalError
-from selene_eval.store import StudySummary
-from selene_eval.tasks import TaskType
-from selene_eval.ui.judge import loaded_judge, weights_status
+from selene_eval.study import StudySummary
+from selene_eval.core.tasks import TaskType
+from selene_eval.ui.judge_model import loaded_judge, weights_status
 from selene_eval.ui.state import STUDY_KEY, keep_valid, put, studies_dir, study_store
 from selene_eval.ui.text import TASK_NAMES, judge_title, md_escape, plural
 

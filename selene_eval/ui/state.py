@@ -18,7 +18,7 @@ from typing import Any, Literal, NoReturn, TypeVar
 
 import streamlit as st
 
-from selene_eval.store import StudyStore
+from selene_eval.study import StudyStore
 
 STUDIES_DIR_ENV = "SELENE_EVAL_STUDIES_DIR"
 """Environment variable naming the studies folder (default: ``studies`` in the working directory)."""

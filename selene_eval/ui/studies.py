@@ -12,8 +12,8 @@ import pandas as pd
 import streamlit as st
 
 from selene_eval.errors import SeleneEvalError
-from selene_eval.store import DamagedStudy, StudySummary
-from selene_eval.tasks import TaskType
+from selene_eval.study import DamagedStudy, StudySummary
+from selene_eval.core.tasks import TaskType
 from selene_eval.ui.common import study_opened
 from selene_eval.ui.exports import download_buttons, whose_files
 from selene_eval.ui.results import bootstrap_settings, judges_of, report_for

@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 import re
 
-from selene_eval.backends.base import JudgeSpec
-from selene_eval.statistic_names import statistic_name
-from selene_eval.tasks import TaskType
+from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.stats.names import statistic_name
+from selene_eval.core.tasks import TaskType
 
 # Every ASCII punctuation character can be backslash-escaped in CommonMark; Streamlit adds its own
 # syntax on top (":material/icon:", ":red[text]", "$math$"), which the same escaping neutralises.
@@ -31,7 +31,7 @@ METRIC_NAMES: dict[str, str] = {
     for key in ("accuracy", "cohen_kappa", "quadratic_weighted_kappa", "krippendorff_alpha", "spearman", "kendall_tau",
                 "pearson", "mean_absolute_error")
 }
-"""Display names of the statistics (keys as in :data:`selene_eval.metrics.METRICS`)."""
+"""Display names of the statistics (keys as in :data:`selene_eval.stats.METRICS`)."""
 
 METRIC_HELP: dict[str, str] = {
     "accuracy": "Share of items where the judge gave the experts' majority label.",

@@ -1,6 +1,6 @@
 """Pure helpers that turn the core's results into the tidy tables the pages and charts show.
 
-No streamlit here: these are plain functions over :mod:`selene_eval.report` results and judgment tables,
+No streamlit here: these are plain functions over :mod:`selene_eval.presentation.report` results and judgment tables,
 so they can be tested (and reused by an HTML report) without a running app.
 """
 
@@ -11,16 +11,16 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from selene_eval import frames
-from selene_eval.backends.base import JudgeSpec
-from selene_eval.expert_labels import expert_label_headings
+from selene_eval.presentation import frames
+from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.core.expert_labels import expert_label_headings
 
 # confusion_frame and distribution_frame are re-exported: pages reach them as ui.confusion_frame etc.
-from selene_eval.frames import NOT_JUDGED, confusion_frame, distribution_frame, present  # noqa: F401
-from selene_eval.items import SUBGROUP_PREFIX, subgroup_columns
-from selene_eval.metrics import METRICS
-from selene_eval.report import StudyReport, VariantResult, expert_columns
-from selene_eval.tasks import TaskType
+from selene_eval.presentation.frames import NOT_JUDGED, confusion_frame, distribution_frame, present  # noqa: F401
+from selene_eval.core.items import SUBGROUP_PREFIX, subgroup_columns
+from selene_eval.stats.agreement import METRICS
+from selene_eval.presentation.report import StudyReport, VariantResult, expert_columns
+from selene_eval.core.tasks import TaskType
 from selene_eval.ui.text import METRIC_NAMES, fmt_share, fmt_stat, judge_title
 
 STATUS_NAMES: dict[str, str] = {

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from selene_eval import testing_browser
+from selene_eval.testing import browser as testing_browser
 
 if not testing_browser.CHROMIUM.exists():
     pytest.skip(f"no Chromium at {testing_browser.CHROMIUM} (set SELENE_EVAL_CHROMIUM to another path)",
@@ -43,8 +43,8 @@ if not testing_browser.CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect = sync_api.expect
 
-from selene_eval.store import StudyStore  # noqa: E402
-from selene_eval.tasks import TaskType  # noqa: E402
+from selene_eval.study import StudyStore  # noqa: E402
+from selene_eval.core.tasks import TaskType  # noqa: E402
 from selene_eval.ui.data import label_value_key  # noqa: E402
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ def tiny_yes_model(tmp_path: Path) -> Path:
 
 
 def settle(page: Page) -> None:
-    """Wait until the app is idle (see :func:`selene_eval.testing_browser.settle`)."""
+    """Wait until the app is idle (see :func:`selene_eval.testing.browser.settle`)."""
     testing_browser.settle(page, TIMEOUT_MS)
 
 

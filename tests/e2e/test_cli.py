@@ -101,8 +101,8 @@ def test_financebench_slice_with_refusals_dropped(shared_datasets: Path, tiny_ye
     ])
     assert code == 0
     assert main(["--studies-dir", str(studies_dir), "run", "fb", "--model", str(tiny_yes_model), "--limit", "6"]) == 0
-    from selene_eval.report import study_report
-    from selene_eval.store import StudyStore
+    from selene_eval.presentation.report import study_report
+    from selene_eval.study import StudyStore
 
     report = study_report(StudyStore(studies_dir).open("fb"))
     (result,) = report.results
@@ -206,8 +206,8 @@ def test_missing_selene_weights_is_one_clear_message(studies_dir: Path, tmp_path
 
 def test_importing_selene_eval_loads_neither_streamlit_nor_torch() -> None:
     code = (
-        "import sys, selene_eval, selene_eval.cli, selene_eval.runner, selene_eval.report, selene_eval.store, "
-        "selene_eval.data, selene_eval.metrics, selene_eval.prompts, selene_eval.backends\n"
+        "import sys, selene_eval, selene_eval.cli, selene_eval.run.runner, selene_eval.presentation.report, selene_eval.study, "
+        "selene_eval.data, selene_eval.stats, selene_eval.prompts, selene_eval.judge\n"
         "heavy = [m for m in ('streamlit', 'torch', 'transformers', 'bitsandbytes') if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
@@ -240,7 +240,7 @@ def test_agree_json_adds_intervals_ceiling_and_keeps_the_old_keys(tmp_path: Path
     assert first.returncode == 0 and none.returncode == 0, first.stderr + none.stderr
     data, plain = json.loads(first.stdout), json.loads(none.stdout)
     assert data == json.loads(again.stdout)  # the seed reproduces the intervals
-    from selene_eval.metrics import agreement
+    from selene_eval.stats.agreement import agreement
 
     old = agreement(frame, "j", ["a", "b", "c"], "nominal", group="q").to_dict()
     for key, value in old.items():

@@ -38,7 +38,7 @@ def download_report(page: "sync_api.Page", tmp_path: Path, name: str) -> tuple[s
 def test_every_download_button_gives_the_open_studys_files(
     studies_dir: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, dashboard: str  # noqa: F811
 ) -> None:
-    from selene_eval import testing_browser
+    from selene_eval.testing import browser as testing_browser
 
     make_study(studies_dir, "example-finance", judged=True, title="Example finance")
     make_study(studies_dir, "mine", judged=True, title="My own file", variants=("selene", "selene.layout-xml"))

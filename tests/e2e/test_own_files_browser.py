@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from selene_eval import testing_browser
+from selene_eval.testing import browser as testing_browser
 
 if not testing_browser.CHROMIUM.exists():
     pytest.skip(f"no Chromium at {testing_browser.CHROMIUM} (set SELENE_EVAL_CHROMIUM to another path)",
@@ -36,8 +36,8 @@ if not testing_browser.CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect = sync_api.expect
 
-from selene_eval.store import StudyStore  # noqa: E402
-from selene_eval.tasks import TaskType  # noqa: E402
+from selene_eval.study import StudyStore  # noqa: E402
+from selene_eval.core.tasks import TaskType  # noqa: E402
 from selene_eval.ui.data import label_value_key, rubric_key  # noqa: E402
 from selene_eval.ui.text import TASK_NAMES  # noqa: E402
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from selene_eval.cli import main
-from selene_eval.cli_reproduce import RECIPE_NAMES
+from selene_eval.cli.reproduce import RECIPE_NAMES
 from selene_eval.recipes import RECIPES
 
-from tests.unit.craftmd_layout import D1, write_craftmd  # a test helper beside the unit tests
+from tests.adapters.craftmd_layout import D1, write_craftmd  # a test helper beside the unit tests
 
 
 def reproduce(capsys: pytest.CaptureFixture[str], studies_dir: Path, *args: str) -> tuple[int, str, str]:
@@ -103,7 +103,7 @@ def test_financebench_recipe_on_the_shared_demo_data_with_the_tiny_model(
     assert row["variant"] == "selene-ref" and row["n_judged"] == 12 and row["n_items"] == 736
     assert row["accuracy"] == pytest.approx(row["majority_baseline"]["counts"].get("no", 0) / 12)
     assert row["experts"] is None and row["paper"] == {"selene_mini": 0.717, "llama_3_1_8b_instruct": 0.664}
-    from selene_eval.store import StudyStore
+    from selene_eval.study import StudyStore
 
     spec = StudyStore(studies_dir).open("paper-financebench").spec
     assert spec.rubric is not None and spec.rubric.objective.startswith("Given the reference answer")
@@ -139,7 +139,7 @@ def test_a_study_of_the_recipe_holding_other_data_is_refused_until_overwrite(
     code, out, err = reproduce(capsys, studies_dir, "craftmd", "--from", str(other), "--backend", "scripted", "--json",
                                "--resamples", "0", "--overwrite")
     assert code == 0, err
-    from selene_eval.store import StudyStore
+    from selene_eval.study import StudyStore
 
     study = StudyStore(studies_dir).open("paper-craftmd-diagnosis")
     assert {i.item_id: i.experts for i in study.items}["case_2:gpt4_1106:Q1"]["dermatologist_1"] == "yes"

@@ -16,19 +16,19 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from selene_eval import testing_browser
+from selene_eval.testing import browser as testing_browser
 
 if not testing_browser.CHROMIUM.exists():
     pytest.skip(f"no Chromium at {testing_browser.CHROMIUM} (set SELENE_EVAL_CHROMIUM to another path)",
                 allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
-from selene_eval.backends.base import JudgeSpec  # noqa: E402
-from selene_eval.datasets import KQA, create_study_from_dataset  # noqa: E402
-from selene_eval.export import write_html_report  # noqa: E402
-from selene_eval.runner import run_study  # noqa: E402
-from selene_eval.store import StudyStore  # noqa: E402
-from selene_eval.testing import ScriptedBackend  # noqa: E402
+from selene_eval.core.judge_spec import JudgeSpec  # noqa: E402
+from selene_eval.adapters import KQA, create_study_from_dataset  # noqa: E402
+from selene_eval.presentation import write_html_report  # noqa: E402
+from selene_eval.run.runner import run_study  # noqa: E402
+from selene_eval.study import StudyStore  # noqa: E402
+from selene_eval.judge.scripted import ScriptedBackend  # noqa: E402
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.backends.base import JudgeSpec
+from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.cli import main
 from selene_eval.cli import build_parser
-from selene_eval.export.reproduce import judge_flags
-from selene_eval.judge_args import judge_from_args
-from selene_eval.store import StudyStore
+from selene_eval.presentation.reproduce import judge_flags
+from selene_eval.cli.judge_args import judge_from_args
+from selene_eval.study import StudyStore
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -133,8 +133,8 @@ def test_judge_flags_give_the_same_judge_whatever_the_study_had_before(spec: Jud
 
 
 def test_a_study_from_a_public_dataset_says_how_to_make_it_again(shared_datasets: Path, tmp_path: Path) -> None:
-    from selene_eval.datasets import KQA, create_study_from_dataset
-    from selene_eval.export.reproduce import import_commands
+    from selene_eval.adapters import KQA, create_study_from_dataset
+    from selene_eval.presentation.reproduce import import_commands
 
     study = create_study_from_dataset(KQA, shared_datasets / "kqa_physician_nli", StudyStore(tmp_path), "kqa")
     lines = import_commands(study)

@@ -7,11 +7,11 @@ import re
 import threading
 from pathlib import Path
 
-from selene_eval.backends.base import JudgeSpec, Message
-from selene_eval.items import Item
+from selene_eval.core.judge_spec import JudgeSpec, Message
+from selene_eval.core.items import Item
 from selene_eval.prompts import default_rubric
-from selene_eval.store import Study, StudySpec, StudyStore
-from selene_eval.tasks import TaskType
+from selene_eval.study import Study, StudySpec, StudyStore
+from selene_eval.core.tasks import TaskType
 
 SCRIPTED = JudgeSpec(backend="scripted", model="reliability-test")
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.backends.base import Generation, LabelChoices, Message
+from selene_eval.core.judge_spec import Generation, LabelChoices, Message
 from selene_eval.errors import StudyBusy, StudyError
-from selene_eval.runner import RunResult, run_study
-from selene_eval.store import JudgmentStore, Study, StudyStore
-from selene_eval.testing import ScriptedBackend
+from selene_eval.run.runner import RunResult, run_study
+from selene_eval.study import JudgmentStore, Study, StudyStore
+from selene_eval.judge.scripted import ScriptedBackend
 from tests.reliability.helpers import SCRIPTED, env_for_subprocess, make_study, scripted_answer
 
 CHILD = Path(__file__).with_name("child_run.py")

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.backends.base import JudgeSpec
+from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.prompts.render import cache_key, render
-from selene_eval.store import StudyStore
-from selene_eval.store.studies import dump_spec
+from selene_eval.study import StudyStore
+from selene_eval.study.store import dump_spec
 from tests.reliability.figures import record
 from tests.reliability.helpers import SCRIPTED, env_for_subprocess, make_study, scripted_answer
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from selene_eval.cli import main
-from selene_eval.runner import run_study
-from selene_eval.store import StudyStore
-from selene_eval.testing import ScriptedBackend
+from selene_eval.run.runner import run_study
+from selene_eval.study import StudyStore
+from selene_eval.judge.scripted import ScriptedBackend
 from tests.reliability.helpers import SCRIPTED, env_for_subprocess, make_study, scripted_answer
 
 

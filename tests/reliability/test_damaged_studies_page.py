@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from selene_eval.export import export_archive
-from selene_eval.store import StudyStore
+from selene_eval.study.archive import export_archive
+from selene_eval.study import StudyStore
 from tests.reliability.helpers import make_study
 from tests.ui.conftest import navigation_like_the_server, studies_dir  # noqa: F401  (fixtures: AppTest set-up)
 from tests.ui.test_app import go, start, texts

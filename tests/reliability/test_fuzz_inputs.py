@@ -37,9 +37,9 @@ from hypothesis import strategies as st
 from selene_eval.data import ColumnMapping, ReadLimits, build_items, distinct_label_values, guess_mapping, read_table
 from selene_eval.data.mapping import suggest_label_map
 from selene_eval.errors import DataError, MappingError, SeleneEvalError
-from selene_eval.store import StudySpec, StudyStore
+from selene_eval.study import StudySpec, StudyStore
 from selene_eval.prompts import default_rubric
-from selene_eval.tasks import TaskType
+from selene_eval.core.tasks import TaskType
 from tests.reliability.figures import record
 from tests.reliability.helpers import env_for_subprocess
 

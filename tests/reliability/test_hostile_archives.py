@@ -31,11 +31,11 @@ import pytest
 
 from selene_eval.cli import main
 from selene_eval.errors import DataError, SeleneEvalError, StudyError
-from selene_eval.export import export_archive, import_archive
-from selene_eval.report import study_report
-from selene_eval.runner import run_study
-from selene_eval.store import StudyStore
-from selene_eval.testing import ScriptedBackend
+from selene_eval.study.archive import export_archive, import_archive
+from selene_eval.presentation.report import study_report
+from selene_eval.run.runner import run_study
+from selene_eval.study import StudyStore
+from selene_eval.judge.scripted import ScriptedBackend
 from tests.reliability.figures import record
 from tests.reliability.helpers import SCRIPTED, PeakRss, make_study, scripted_answer
 
@@ -544,7 +544,7 @@ def test_a_thousand_hostile_archives(tmp_path: Path) -> None:
 def test_an_optional_table_is_checked_when_present(members: dict[str, bytes], tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Tables a version creates on first use (``_OPTIONAL_SCHEMA``) may be absent, and are checked when there."""
-    from selene_eval.export import archive
+    from selene_eval.presentation import archive
 
     monkeypatch.setattr(archive, "_OPTIONAL_SCHEMA",
                         archive._OPTIONAL_SCHEMA + ";\nCREATE TABLE IF NOT EXISTS later (a TEXT NOT NULL, b INTEGER)")

@@ -1,7 +1,7 @@
 """A hostile or broken OpenAI-compatible server: every answer ends as a judgment or that item's failure with
 a reason, within the time and size bounds; never a crash of the run, never a hang.
 
-The server is :class:`selene_eval.testing_server.ScriptedServer` on 127.0.0.1, which writes raw bytes (a
+The server is :class:`selene_eval.testing.server.ScriptedServer` on 127.0.0.1, which writes raw bytes (a
 byte at a time, keep-alive comments, lying lengths, invalid JSON) through the real backend's HTTP client.
 The slow test sends 500+ generated hostile answers and records its figures for docs/RELIABILITY.md.
 """
@@ -26,14 +26,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from selene_eval.backends import openai_backend as ob
-from selene_eval.backends.base import Generation, JudgeSpec, LabelChoices, Message
+from selene_eval.judge import openai_backend as ob
+from selene_eval.core.judge_spec import Generation, JudgeSpec, LabelChoices, Message
 from selene_eval.errors import BackendError
 from selene_eval.prompts import parser
 from selene_eval.prompts.parser import parse_judgment
-from selene_eval.runner import run_study
-from selene_eval.tasks import TaskType
-from selene_eval.testing_server import Reply, ScriptedServer, completion, delta_chunk, event, head
+from selene_eval.run.runner import run_study
+from selene_eval.core.tasks import TaskType
+from selene_eval.testing.server import Reply, ScriptedServer, completion, delta_chunk, event, head
 from tests.reliability.figures import record
 from tests.reliability.helpers import PeakRss, env_for_subprocess, make_study
 

@@ -30,17 +30,17 @@ import pandas as pd
 import pytest
 import vl_convert
 
-from selene_eval.backends.base import JudgeSpec
+from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.errors import SeleneEvalError
-from selene_eval.export import build_html_report, chart_svg, to_csv_bytes
-from selene_eval.export.charts import script_in_markup
-from selene_eval.items import Item
+from selene_eval.presentation import build_html_report, chart_svg, to_csv_bytes
+from selene_eval.presentation.figures import script_in_markup
+from selene_eval.core.items import Item
 from selene_eval.prompts import default_rubric
-from selene_eval.runner import run_study
-from selene_eval.store import StudySpec, StudyStore
-from selene_eval.store.spec import SourceInfo
-from selene_eval.tasks import TaskType
-from selene_eval.testing import ScriptedBackend
+from selene_eval.run.runner import run_study
+from selene_eval.study import StudySpec, StudyStore
+from selene_eval.study.spec import SourceInfo
+from selene_eval.core.tasks import TaskType
+from selene_eval.judge.scripted import ScriptedBackend
 from tests.ui.conftest import navigation_like_the_server, studies_dir  # noqa: F401  (fixtures: AppTest set-up)
 from tests.ui.test_app import go, open_in_sidebar, start
 

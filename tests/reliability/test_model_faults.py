@@ -19,13 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.backends import create_backend
-from selene_eval.backends.base import Generation, JudgeSpec, LabelChoices, Message
+from selene_eval.judge import create_backend
+from selene_eval.core.judge_spec import Generation, JudgeSpec, LabelChoices, Message
 from selene_eval.errors import BackendError, ModelUnavailableError
-from selene_eval.report import judgment_table
-from selene_eval.runner import run_study
-from selene_eval.store import StudyStore
-from selene_eval.testing import ScriptedBackend, build_tiny_model
+from selene_eval.presentation.report import judgment_table
+from selene_eval.run.runner import run_study
+from selene_eval.study import StudyStore
+from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.testing import build_tiny_model
 from tests.reliability.helpers import SCRIPTED, env_for_subprocess, make_study, scripted_answer
 
 

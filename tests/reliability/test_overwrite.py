@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from selene_eval.errors import StudyBusy, StudyError
-from selene_eval.export import export_archive, import_archive
-from selene_eval.runner import run_study
-from selene_eval.store import StudyStore
-from selene_eval.testing import ScriptedBackend
+from selene_eval.study.archive import export_archive, import_archive
+from selene_eval.run.runner import run_study
+from selene_eval.study import StudyStore
+from selene_eval.judge.scripted import ScriptedBackend
 from tests.reliability.figures import record
 from tests.reliability.helpers import SCRIPTED, env_for_subprocess, make_study, scripted_answer
 from tests.reliability.test_concurrency import run_in_a_thread, start_holding_child
@@ -169,7 +169,7 @@ def test_leftovers_of_a_killed_build_are_ignored_then_removed(studies_dir: Path,
 
 
 def test_a_build_that_fails_half_way_leaves_the_old_study(studies_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from selene_eval.store import studies
+    from selene_eval.study import studies
 
     make_study(studies_dir, 4).close()
     other = make_study(studies_dir.parent / "elsewhere", 2)

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from selene_eval.data import read_table
 from selene_eval.errors import StudyError, TemplateError
 from selene_eval.prompts.variants import load_template_text
-from selene_eval.store import StudyStore, slugify, validate_slug
-from selene_eval.tasks import TaskType
+from selene_eval.study import StudyStore, slugify, validate_slug
+from selene_eval.core.tasks import TaskType
 from tests.reliability.helpers import make_study
 
 HOSTILE_NAMES = [

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from selene_eval.backends.base import Generation, JudgeSpec, LabelChoices, Message
-from selene_eval.items import Item
+from selene_eval.core.judge_spec import Generation, JudgeSpec, LabelChoices, Message
+from selene_eval.core.items import Item
 from selene_eval.prompts import default_rubric
-from selene_eval.runner import run_study
-from selene_eval.store import StudySpec, StudyStore
-from selene_eval.tasks import TaskType
-from selene_eval.testing import ScriptedBackend
+from selene_eval.run.runner import run_study
+from selene_eval.study import StudySpec, StudyStore
+from selene_eval.core.tasks import TaskType
+from selene_eval.judge.scripted import ScriptedBackend
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 N = 30
@@ -144,7 +144,7 @@ def test_reading_a_study_keeps_its_cached_statistics_and_a_new_judgment_refreshe
                                                                                        studies_dir: Path) -> None:
     # Opening the judgments creates SQLite's -shm/-wal files and closing the last connection removes them;
     # when they counted, every visit of the Agreement page recomputed its statistics.
-    from selene_eval.report import study_report
+    from selene_eval.presentation.report import study_report
     from selene_eval.ui.results import study_fingerprint
 
     store = StudyStore(studies_dir)

@@ -18,13 +18,14 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 from streamlit.testing.v1 import AppTest
 
-from selene_eval.backends.base import JudgeSpec
-from selene_eval.items import Item
+from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.core.items import Item
 from selene_eval.prompts import default_rubric
-from selene_eval.runner import run_study
-from selene_eval.store import StudySpec, StudyStore
-from selene_eval.tasks import TaskType
-from selene_eval.testing import ScriptedBackend, build_tiny_model
+from selene_eval.run.runner import run_study
+from selene_eval.study import StudySpec, StudyStore
+from selene_eval.core.tasks import TaskType
+from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.testing import build_tiny_model
 from selene_eval.ui.data import label_value_key
 
 PAGES = [
@@ -229,7 +230,7 @@ from streamlit.testing.v1 import AppTest
 at = AppTest.from_file({APP!r}, default_timeout=60)
 at.run()
 assert not at.exception, [e.message for e in at.exception]
-print(sorted(m for m in ("scipy", "sklearn", "altair", "selene_eval.metrics", "selene_eval.report") if m in sys.modules))
+print(sorted(m for m in ("scipy", "sklearn", "altair", "selene_eval.stats.agreement", "selene_eval.presentation.report") if m in sys.modules))
 """
     env = {**os.environ, "SELENE_EVAL_STUDIES_DIR": str(studies_dir)}
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=REPO, timeout=180)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from selene_eval.datasets.craftmd import QUESTIONS
-from selene_eval.store import StudyStore
+from selene_eval.adapters.craftmd import QUESTIONS
+from selene_eval.study import StudyStore
 from tests.ui.test_exports_page import go, messages, start
 
-from tests.unit.craftmd_layout import write_craftmd  # a test helper beside the unit tests
+from tests.adapters.craftmd_layout import write_craftmd  # a test helper beside the unit tests
 
 
 def test_craftmd_question_study_from_the_data_page(studies_dir: Path, tmp_path: Path) -> None:

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from selene_eval.backends.base import JudgeSpec
-from selene_eval.datasets import KQA, create_study_from_dataset
-from selene_eval.export import export_archive
-from selene_eval.runner import run_study
-from selene_eval.store import StudyStore
-from selene_eval.testing import ScriptedBackend
+from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.adapters import KQA, create_study_from_dataset
+from selene_eval.study.archive import export_archive
+from selene_eval.run.runner import run_study
+from selene_eval.study import StudyStore
+from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.ui.exports import archive_bytes, charts_zip, html_report_bytes, tables_zip
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,13 +10,13 @@ from pathlib import Path
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from selene_eval.backends.base import JudgeSpec, Message
-from selene_eval.items import Item
+from selene_eval.core.judge_spec import JudgeSpec, Message
+from selene_eval.core.items import Item
 from selene_eval.prompts import default_rubric
-from selene_eval.runner import RunResult, run_study
-from selene_eval.store import StudySpec, StudyStore
-from selene_eval.tasks import TaskType
-from selene_eval.testing import ScriptedBackend
+from selene_eval.run.runner import RunResult, run_study
+from selene_eval.study import StudySpec, StudyStore
+from selene_eval.core.tasks import TaskType
+from selene_eval.judge.scripted import ScriptedBackend
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -122,7 +122,7 @@ def test_studies_and_agreement_round_a_statistic_alike(studies_dir: Path) -> Non
 
 def test_run_summary_counts_unreadable_answers() -> None:
     def page() -> None:
-        from selene_eval.runner import RunResult
+        from selene_eval.run.runner import RunResult
         from selene_eval.ui import run
 
         run.page_link = lambda *args, **kwargs: None  # a lone function has no pages to link to

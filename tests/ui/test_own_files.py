@@ -16,13 +16,13 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from selene_eval.backends.base import JudgeSpec
-from selene_eval.export import build_html_report
-from selene_eval.report import judgment_table
-from selene_eval.runner import run_study
-from selene_eval.store import StudyStore
-from selene_eval.tasks import TaskType
-from selene_eval.testing import ScriptedBackend
+from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.presentation import build_html_report
+from selene_eval.presentation.report import judgment_table
+from selene_eval.run.runner import run_study
+from selene_eval.study import StudyStore
+from selene_eval.core.tasks import TaskType
+from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.ui.data import label_value_key, rubric_key
 from selene_eval.ui.views import item_view
 
@@ -207,7 +207,7 @@ def test_the_preview_shows_key_columns_first_with_canonical_label_headings(studi
 def test_saved_labels_are_shown_as_the_experts_canonical_labels_in_tables_and_report(studies_dir: Path) -> None:
     """A column named 'hallucination' whose yes was mapped to no: never 'Expert hallucination: yes'."""
     from selene_eval.data import ColumnMapping, build_items, read_table
-    from selene_eval.store import new_study_spec
+    from selene_eval.study import new_study_spec
 
     table = read_table(hallucination_json(), name="halueval_sample.json")
     mapping = ColumnMapping(id="id", input="question", response="answer", experts=["hallucination"])
@@ -241,7 +241,7 @@ def test_saved_labels_are_shown_as_the_experts_canonical_labels_in_tables_and_re
 
 @pytest.mark.parametrize("n_experts", [1, 3])
 def test_expert_label_headings(n_experts: int) -> None:
-    from selene_eval.expert_labels import expert_label_headings, expert_labels_text
+    from selene_eval.core.expert_labels import expert_label_headings, expert_labels_text
 
     columns = ["item_id", *[f"expert:dr_{k}" for k in range(n_experts)], "judge_label"]
     headings = expert_label_headings(columns)

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from selene_eval.backends.base import JudgeSpec, Message
-from selene_eval.items import Item
+from selene_eval.core.judge_spec import JudgeSpec, Message
+from selene_eval.core.items import Item
 from selene_eval.prompts import default_rubric
-from selene_eval.runner import run_study
-from selene_eval.store import StudySpec, StudyStore
-from selene_eval.tasks import TaskType
-from selene_eval.testing import ScriptedBackend
+from selene_eval.run.runner import run_study
+from selene_eval.study import StudySpec, StudyStore
+from selene_eval.core.tasks import TaskType
+from selene_eval.judge.scripted import ScriptedBackend
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")

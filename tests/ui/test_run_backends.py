@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from selene_eval.backends.base import JudgeSpec
-from selene_eval.items import Item
+from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.core.items import Item
 from selene_eval.prompts import default_rubric
-from selene_eval.store import StudySpec, StudyStore
-from selene_eval.tasks import TaskType
+from selene_eval.study import StudySpec, StudyStore
+from selene_eval.core.tasks import TaskType
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
 # The server helper lives with the backend tests; one module, so its servers are shared.
-from tests.backends._llama_server import MODEL_NAME, shared_replicas
+from tests.judge._llama_server import MODEL_NAME, shared_replicas
 
 
 def start() -> AppTest:

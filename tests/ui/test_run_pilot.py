@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.runner import pilot_sample
-from selene_eval.store import StudyStore
+from selene_eval.run.runner import pilot_sample
+from selene_eval.study import StudyStore
 from tests.ui.test_app import go, make_study, no_hub_cache, open_in_sidebar, start, texts  # noqa: F401
 
 __all__ = ["no_hub_cache"]  # a fixture used by name
@@ -90,7 +90,7 @@ def test_the_studies_page_names_the_study_its_downloads_are_of(studies_dir: Path
 
 
 def test_the_progress_bar_says_the_expected_time_until_the_first_batch_is_done() -> None:
-    from selene_eval.runner import Progress
+    from selene_eval.run.runner import Progress
     from selene_eval.ui.run import _show_progress
 
     class Bar:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from selene_eval.backends.base import JudgeSpec, Message
-from selene_eval.runner import run_study
-from selene_eval.store import StudyStore
-from selene_eval.tasks import TaskType
-from selene_eval.testing import ScriptedBackend
+from selene_eval.core.judge_spec import JudgeSpec, Message
+from selene_eval.run.runner import run_study
+from selene_eval.study import StudyStore
+from selene_eval.core.tasks import TaskType
+from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.ui.data import label_value_key
 from tests.ui.test_app import go, start, texts
 
