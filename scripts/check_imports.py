@@ -10,6 +10,7 @@ Usage::
 
     python scripts/check_imports.py            # check; exit status 1 with the offending imports
     python scripts/check_imports.py --graph    # also print the graph, one module per line
+    python scripts/check_imports.py --stages   # also print which stage imports which (docs/ARCHITECTURE.md)
 """
 
 from __future__ import annotations
@@ -190,9 +191,22 @@ def unplaced(graph: dict[str, list[Edge]]) -> list[str]:
     return [m for m in graph if layer_of(m) < 0]
 
 
+def stage_graph(graph: dict[str, list[Edge]]) -> dict[str, list[str]]:
+    """Which stage imports which: the graph folded onto ``LAYERS`` (a stage's own imports left out)."""
+    names = [" / ".join(p.removeprefix(PACKAGE + ".") for p in prefixes) for prefixes in LAYERS]
+    folded: dict[str, set[int]] = {name: set() for name in names}
+    for source, edges in graph.items():
+        for edge in edges:
+            a, b = layer_of(source), layer_of(edge.target)
+            if a != b and a >= 0 and b >= 0 and edge.target != PACKAGE:
+                folded[names[a]].add(b)
+    return {name: [names[i] for i in sorted(targets)] for name, targets in folded.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--graph", action="store_true", help="print the import graph")
+    parser.add_argument("--stages", action="store_true", help="print which stage imports which")
     parser.add_argument("--no-layers", action="store_true", help="check for cycles only")
     args = parser.parse_args(argv)
     graph = import_graph()
@@ -200,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         for module, edges in graph.items():
             short = ", ".join(e.target.removeprefix(PACKAGE + ".") for e in edges)
             print(f"{module.removeprefix(PACKAGE + '.') or PACKAGE} -> {short or '-'}")
+    if args.stages:
+        for stage, targets in stage_graph(graph).items():
+            print(f"{stage:<16} -> {', '.join(targets) or '-'}")
     problems = 0
     for component in cycles(graph):
         problems += 1
