@@ -9,24 +9,20 @@ with a note saying why; every item left out of a comparison is counted and expla
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import krippendorff
 import numpy as np
 import pandas as pd
-from scipy import stats
-from sklearn.metrics import cohen_kappa_score
 
+from selene_eval.core.numbers import finite_or_none
 from selene_eval.errors import StatisticsError
-if TYPE_CHECKING:  # ceiling.py imports this module
-    from selene_eval.stats.ceiling import Ceiling
-from selene_eval.stats.coefficients import gwet_ac1_checked, icc_checked, kappa_paradox
-from selene_eval.stats.names import statistic_name
-from selene_eval.stats.uncertainty import _MAX_KENDALL_TABLE, APPLICABLE, Interval, bootstrap_intervals, percentile_interval
+from selene_eval.stats.alpha import krippendorff_alpha, substitution_differences
+from selene_eval.stats.ceiling import Ceiling, expert_ceiling
+from selene_eval.stats.coefficients import kappa_paradox
+from selene_eval.stats.registry import APPLICABLE, BY_KEY, EXTRA_METRICS, METRICS, statistic_name
+from selene_eval.stats.uncertainty import _MAX_KENDALL_TABLE, Interval, bootstrap_intervals, percentile_interval
 from selene_eval.stats.consensus import (
     CodedTable,
     Level,
@@ -37,39 +33,6 @@ from selene_eval.stats.consensus import (
     quote_values,
     require_columns,
 )
-
-# Metric names per level, in report order. The CLI, the study report and the dashboard read these keys.
-METRICS: dict[Level, tuple[str, ...]] = {
-    "nominal": ("accuracy", "cohen_kappa", "krippendorff_alpha"),
-    "ordinal": (
-        "accuracy",
-        "cohen_kappa",
-        "quadratic_weighted_kappa",
-        "krippendorff_alpha",
-        "spearman",
-        "kendall_tau",
-        "pearson",
-    ),
-    "interval": (
-        "accuracy",
-        "krippendorff_alpha",
-        "spearman",
-        "kendall_tau",
-        "pearson",
-        "mean_absolute_error",
-    ),
-}
-
-# Further judge-vs-consensus statistics per level, in ``AgreementReport.extra_metrics``. Kept apart from
-# METRICS (whose key set the dashboard tables and existing tests pin); the JSON form (``to_dict(
-# with_uncertainty=True)``) lists them under ``metrics`` after the original keys. Ordinal MAE is in rank
-# steps (it assumes equally spaced labels); the ICCs treat judge and consensus as two raters.
-EXTRA_METRICS: dict[Level, tuple[str, ...]] = {
-    "nominal": ("gwet_ac1",),
-    "ordinal": ("gwet_ac1", "linear_weighted_kappa", "mean_absolute_error"),
-    "interval": ("icc_2_1", "icc_3_1"),
-}
-
 
 @dataclass(frozen=True)
 class ConfusionMatrix:
@@ -147,8 +110,8 @@ class AgreementReport:
             "n_no_majority": self.n_no_majority,
             "n_unlabelled": self.n_unlabelled,
             "n_judge_missing": self.n_judge_missing,
-            "unparseable_share": _json_float(self.unparseable_share),
-            "metrics": {name: _json_float(value) for name, value in self.metrics.items()},
+            "unparseable_share": finite_or_none(self.unparseable_share),
+            "metrics": {name: finite_or_none(value) for name, value in self.metrics.items()},
             "notes": list(self.notes),
             "confusion": None
             if self.confusion is None
@@ -157,15 +120,15 @@ class AgreementReport:
             if self.experts is None
             else {
                 "n_experts": self.experts.n_experts,
-                "krippendorff_alpha": _json_float(self.experts.krippendorff_alpha),
-                "alpha_with_judge": _json_float(self.experts.alpha_with_judge),
+                "krippendorff_alpha": finite_or_none(self.experts.krippendorff_alpha),
+                "alpha_with_judge": finite_or_none(self.experts.alpha_with_judge),
             },
             "group": self.group,
             "n_groups": self.n_groups,
         }
         if not with_uncertainty:
             return data
-        data["metrics"].update({name: _json_float(value) for name, value in self.extra_metrics.items()})
+        data["metrics"].update({name: finite_or_none(value) for name, value in self.extra_metrics.items()})
         return {
             **data,
             "intervals": {name: interval.to_dict() for name, interval in self.intervals.items()},
@@ -188,130 +151,35 @@ class AgreementReport:
         return data
 
 
-def _json_float(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
-
-
-# --------------------------------------------------------------------------------------------------
-# Undefined-safe computation
-# --------------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence the warnings sklearn / scipy / numpy give for undefined statistics.
-
-    Every undefined case is detected beforehand and reported as a note, so the warnings would only
-    repeat it (and leak into the CLI's output or fail ``-W error`` test runs).
-    """
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        yield
-
-
-def _evaluate(compute: Callable[[], float], reason: str | None) -> tuple[float, str | None]:
-    """Run ``compute`` unless a ``reason`` says the statistic is undefined; non-finite results -> nan."""
-    if reason is not None:
-        return math.nan, reason
-    with _quiet():
-        value = float(compute())
-    if not math.isfinite(value):
-        return math.nan, "the computation gave no finite value"
-    return value, None
-
-
-def krippendorff_alpha(data: np.ndarray, level: Level) -> tuple[float, str | None]:
-    """Krippendorff's alpha of a ``(raters, units)`` matrix (``nan`` = missing) and why it is undefined.
-
-    Checked first because ``krippendorff.alpha`` raises on them: alpha needs at least one unit rated
-    twice, and two different values among such units (else expected disagreement is 0).
-    """
-    present = ~np.isnan(data)
-    pairable = present.sum(axis=0) >= 2
-    reason = None
-    if not pairable.any():
-        reason = "no item has labels from two raters"
-    elif np.unique(data[:, pairable][present[:, pairable]]).size < 2:
-        reason = "all raters gave one and the same label on every item rated twice (no variation)"
-    if level == "interval":
-        # Same coincidence-matrix formula as ``krippendorff.alpha`` (equal to ~1e-15), but in closed form:
-        # the package builds a (units, V, V) array, V = distinct values - gigabytes for continuous scores.
-        return _evaluate(lambda: _alpha_batch(data.T, np.ones((1, data.shape[1])), level)[0], reason)
-    return _evaluate(lambda: krippendorff.alpha(reliability_data=data, level_of_measurement=level), reason)
-
-
 # --------------------------------------------------------------------------------------------------
 # Judge vs consensus
 # --------------------------------------------------------------------------------------------------
 
 
-def _correlation_reason(expert: np.ndarray, judge: np.ndarray) -> str | None:
-    """Why a correlation is undefined on these pairs (too few, or a constant side), or None."""
-    if expert.size < 2:
-        return f"it needs at least 2 compared items, got {expert.size}"
-    sides = (("the expert consensus", expert), ("the judge", judge))
-    constant = [who for who, values in sides if np.all(values == values[0])]
-    if constant:
-        verb = "is" if len(constant) == 1 else "are"
-        return f"{' and '.join(constant)} {verb} constant on the compared items"
-    return None
-
-
 def _judge_metrics(
     level: Level, expert: np.ndarray, judge: np.ndarray, n_labels: int
 ) -> tuple[dict[str, float], dict[str, str]]:
-    """Judge-vs-consensus metrics on the compared pairs (codes or values, no nan).
+    """Judge-vs-consensus metrics on the compared pairs (codes or values, no nan), by their registry point
+    functions (:mod:`selene_eval.stats.pairs`).
 
     Returns the values and, for each nan, the reason. Ordinal codes are ranks, so correlations and the
     quadratic kappa on them are computed on ranks as intended.
     """
     names = METRICS[level] + EXTRA_METRICS[level]
     if expert.size == 0:
-        reason = "no item has both a judge label and an expert consensus"
-        return {name: math.nan for name in names}, {name: reason for name in names}
-
-    codes = list(range(n_labels))
-    if level != "interval":
-        # sklearn wants label codes as ints (float codes against int ``labels`` would be "mixed types").
-        expert_codes, judge_codes = expert.astype(int), judge.astype(int)
-    # p_e = 1 exactly when both sides use one and the same label; kappa is 0/0 then.
-    kappa_reason = None
-    if np.all(expert == expert[0]) and np.all(judge == expert[0]):
-        kappa_reason = "the judge and the expert consensus give one and the same label on every compared item"
-    correlation_reason = _correlation_reason(expert, judge)
-    pair = np.vstack([expert, judge])
-
-    calculations: dict[str, tuple[Callable[[], float], str | None]] = {
-        "accuracy": (lambda: np.mean(expert == judge), None),
-        "cohen_kappa": (lambda: cohen_kappa_score(expert_codes, judge_codes, labels=codes), kappa_reason),
-        "quadratic_weighted_kappa": (
-            lambda: cohen_kappa_score(expert_codes, judge_codes, labels=codes, weights="quadratic"),
-            kappa_reason,
-        ),
-        "spearman": (lambda: stats.spearmanr(expert, judge).statistic, correlation_reason),
-        "kendall_tau": (lambda: stats.kendalltau(expert, judge).statistic, correlation_reason),
-        "pearson": (lambda: stats.pearsonr(expert, judge).statistic, correlation_reason),
-        "mean_absolute_error": (lambda: np.mean(np.abs(expert - judge)), None),
-        "linear_weighted_kappa": (
-            lambda: cohen_kappa_score(expert_codes, judge_codes, labels=codes, weights="linear"),
-            kappa_reason,
-        ),
-    }
+        return _all_undefined(names, "no item has both a judge label and an expert consensus")
     values: dict[str, float] = {}
     reasons: dict[str, str] = {}
     for name in names:
-        if name == "krippendorff_alpha":
-            value, reason = krippendorff_alpha(pair, level)
-        elif name == "gwet_ac1":
-            value, reason = gwet_ac1_checked(pair, max(n_labels, 1))
-        elif name in ("icc_2_1", "icc_3_1"):
-            value, reason = icc_checked(pair.T, "2,1" if name == "icc_2_1" else "3,1")
-        else:
-            value, reason = _evaluate(*calculations[name])
+        value, reason = BY_KEY[name].point_function()(expert, judge, level, n_labels)
         values[name] = value
         if reason is not None:
             reasons[name] = reason
     return values, reasons
+
+
+def _all_undefined(names: Sequence[str], reason: str) -> tuple[dict[str, float], dict[str, str]]:
+    return {name: math.nan for name in names}, {name: reason for name in names}
 
 
 def _confusion(labels: tuple[str, ...], expert: np.ndarray, judge: np.ndarray) -> ConfusionMatrix:
@@ -354,69 +222,6 @@ def _interval_statistics(level: Level) -> list[str]:
     return [name for name in METRICS[level] + EXTRA_METRICS[level] if name in APPLICABLE[level]]
 
 
-def _alpha_batch(panel: np.ndarray, weights: np.ndarray, level: Level) -> np.ndarray:
-    """Krippendorff's alpha of an ``(items, raters)`` panel (nan = missing) under ``(R, items)`` item weights.
-
-    Vectorized form of ``krippendorff.alpha`` (same coincidence matrix, same distances): the coincidence
-    matrix is a weighted sum of per-item contributions, so one matrix product gives it for R resamples.
-    Weights of all ones give the alpha of the data. nan where alpha is undefined (no variation).
-    """
-    present = ~np.isnan(panel)
-    m = present.sum(axis=1).astype(float)
-    pairable = m >= 2
-    w = weights[:, pairable]
-    x = panel[pairable]
-    m = m[pairable]
-    if x.shape[0] == 0:
-        return np.full(weights.shape[0], np.nan)
-    with np.errstate(all="ignore"):
-        if level == "interval":
-            centre = np.nanmean(x)
-            v = np.where(np.isnan(x), 0.0, x - centre)
-            s1, s2 = v.sum(axis=1), (v**2).sum(axis=1)
-            observed = w @ (2 * (m * s2 - s1**2) / (m - 1))  # sum(o * d), ordered pairs
-            n, t1, t2 = w @ m, w @ s1, w @ s2
-            expected = (2 * n * t2 - 2 * t1**2) / (n - 1)  # sum(e * d)
-            alpha = 1 - observed / expected
-            return np.where((expected > 0) & np.isfinite(alpha), alpha, np.nan)
-        n_labels = int(np.nanmax(x)) + 1
-        codes = np.where(present[pairable], x, -1).astype(int)
-        counts = (codes[:, :, None] == np.arange(n_labels)).sum(axis=1).astype(float)  # (U, V)
-        contrib = counts[:, :, None] * counts[:, None, :] - counts[:, :, None] * np.eye(n_labels)
-        contrib = (contrib / (m - 1)[:, None, None]).reshape(len(m), -1)
-        o = (w @ contrib).reshape(-1, n_labels, n_labels)  # (R, V, V)
-        n_v = o.sum(axis=1)  # (R, V)
-        n = n_v.sum(axis=1)
-        if level == "nominal":
-            d = np.broadcast_to(1 - np.eye(n_labels), o.shape)
-        else:  # ordinal: (sum_{g=c..k} n_g - (n_c + n_k) / 2) ** 2
-            cum = np.concatenate([np.zeros((len(n), 1)), np.cumsum(n_v, axis=1)], axis=1)
-            lo = np.minimum.outer(np.arange(n_labels), np.arange(n_labels))
-            hi = np.maximum.outer(np.arange(n_labels), np.arange(n_labels))
-            between = cum[:, hi + 1] - cum[:, lo]
-            d = (between - (n_v[:, :, None] + n_v[:, None, :]) / 2) ** 2
-        observed = (o * d).sum(axis=(1, 2))
-        expected = (n_v[:, :, None] * n_v[:, None, :] * d).sum(axis=(1, 2)) / (n - 1)
-        alpha = 1 - observed / expected
-        return np.where((expected > 0) & np.isfinite(alpha), alpha, np.nan)
-
-
-def substitution_differences(
-    experts: np.ndarray, judge: np.ndarray, level: Level, weights: np.ndarray
-) -> np.ndarray:
-    """``(R, n_experts)``: alpha(panel with expert j replaced by the judge) - alpha(panel), per weight row.
-
-    With ``weights`` all ones this is :func:`selene_eval.stats.ceiling.substitution_statistic`.
-    """
-    base = _alpha_batch(experts, weights, level)
-    out = np.empty((weights.shape[0], experts.shape[1]))
-    for j in range(experts.shape[1]):
-        panel = experts.copy()
-        panel[:, j] = judge
-        out[:, j] = _alpha_batch(panel, weights, level) - base
-    return out
-
-
 def _substitution_intervals(
     experts: np.ndarray,
     judge: np.ndarray,
@@ -429,7 +234,7 @@ def _substitution_intervals(
 ) -> dict[str, Interval]:
     """Percentile bootstrap intervals of the substitution differences, resampling whole groups.
 
-    Vectorized (:func:`_alpha_batch`), so every resample is used up to ``_MAX_SUBSTITUTION_RESAMPLES``.
+    Vectorized (:func:`~selene_eval.stats.alpha.alpha_batch`), so every resample is used up to ``_MAX_SUBSTITUTION_RESAMPLES``.
     Percentile only: BCa would need a leave-one-group-out pass per group.
     """
     n_groups = int(groups.max()) + 1 if groups.size else 0
@@ -671,8 +476,6 @@ def agreement(
     ceiling = None
     substitution: dict[str, Interval] = {}
     if len(experts) >= 2:
-        from selene_eval.stats.ceiling import expert_ceiling  # ceiling imports this module
-
         ceiling = expert_ceiling(table, judge, experts, level, order=order)
         if n_resamples:
             substitution = _substitution_intervals(

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from selene_eval.core.numbers import finite_or_none
 from selene_eval.errors import StatisticsError
 from selene_eval.stats.consensus import Level, check_level
 
@@ -64,12 +65,8 @@ class MeanEstimate:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (nan -> None)."""
-        return {"estimate": _json(self.estimate), "low": _json(self.low), "high": _json(self.high),
-                "std_error": _json(self.std_error), "n": self.n, "note": self.note}
-
-
-def _json(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
+        return {"estimate": finite_or_none(self.estimate), "low": finite_or_none(self.low), "high": finite_or_none(self.high),
+                "std_error": finite_or_none(self.std_error), "n": self.n, "note": self.note}
 
 
 def _nan(n: int, note: str) -> MeanEstimate:
@@ -112,7 +109,7 @@ class PPIEstimate:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {**self.mean.to_dict(), "lam": _json(self.lam)}
+        return {**self.mean.to_dict(), "lam": finite_or_none(self.lam)}
 
 
 def ppi_mean(
@@ -198,7 +195,7 @@ class TargetEstimate:
         """JSON-ready dict."""
         return {"target": self.target, "experts_only": self.experts_only.to_dict(),
                 "judge_only": self.judge_only.to_dict(), "ppi": self.ppi.to_dict(),
-                "effective_labels": _json(self.effective_labels), "judge_helps": self.judge_helps, "note": self.note}
+                "effective_labels": finite_or_none(self.effective_labels), "judge_helps": self.judge_helps, "note": self.note}
 
 
 @dataclass(frozen=True)
