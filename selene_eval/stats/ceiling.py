@@ -31,11 +31,11 @@ from selene_eval.stats.coefficients import fleiss_kappa_checked, gwet_ac1_checke
 from selene_eval.stats.registry import statistic_name
 from selene_eval.stats.consensus import (
     Level,
+    check_columns,
     check_level,
     code_table,
     consensus_codes,
     quote_values,
-    require_columns,
 )
 
 
@@ -239,22 +239,6 @@ def _ac1_categories(raters: np.ndarray, n_labels: int, declared: bool) -> tuple[
 # --------------------------------------------------------------------------------------------------
 
 
-def _check_columns(table: pd.DataFrame, judge: str, experts: Sequence[str]) -> list[str]:
-    if isinstance(experts, str):  # a bare string is a Sequence of characters - almost surely a mistake
-        experts = [experts]
-    experts = list(experts)
-    repeated = sorted({e for e in experts if experts.count(e) > 1})
-    if repeated:
-        raise StatisticsError(f"Expert columns are listed more than once: {quote_values(repeated)}.")
-    if len(experts) < 2:
-        raise StatisticsError(f"The expert ceiling needs at least 2 expert columns; got {len(experts)}.")
-    if judge in experts:
-        raise StatisticsError(f"Column {judge!r} cannot be both the judge and an expert.")
-    require_columns(table, [judge], "judge")
-    require_columns(table, experts, "expert")
-    return experts
-
-
 def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
@@ -290,7 +274,8 @@ def expert_ceiling(
     level, or expert labels outside ``order``. Everything else that cannot be computed is nan with a note.
     """
     level = check_level(level)
-    experts = _check_columns(table, judge, experts)
+    experts = check_columns(table, judge, experts, min_experts=2,
+                            too_few="The expert ceiling needs at least 2 expert columns; got {n}.")
     notes: list[str] = []
     if order is not None and level == "interval":
         notes.append("The label order is ignored at interval level.")
