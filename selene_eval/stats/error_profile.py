@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from selene_eval.errors import StatisticsError
+from selene_eval.stats.baseline import majority_share
 from selene_eval.stats.options import OptionFields, StatisticsOptions
 from selene_eval.stats.consensus import Level, check_columns, check_level, code_table, consensus_codes, table_group_codes
 from selene_eval.stats.uncertainty import (
@@ -173,7 +174,7 @@ def _table_statistics(table: np.ndarray) -> dict[tuple[int | None, str], tuple[n
     used = rows > 0
     recall = np.where(used, tp / np.where(used, rows, 1.0), 0.0)
     out[(None, "balanced_accuracy")] = ratio(recall.sum(axis=1), used.sum(axis=1).astype(float))
-    out[(None, "majority_baseline")] = ratio(rows.max(axis=1), n)
+    out[(None, "majority_baseline")] = majority_share(rows)
     return out
 
 

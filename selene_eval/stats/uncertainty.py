@@ -211,23 +211,18 @@ class _Design:
             self.cache[key] = sparse.csr_matrix((data, (m, cols)), shape=(self.n_cells, width))
         return self.cache[key]
 
-    def scaled(self, r: int, how: Literal["own", "union"]) -> np.ndarray:
-        """Rater ``r``'s cell values shifted and scaled (own or common location/scale).
+    def scaled(self, r: int) -> np.ndarray:
+        """Rater ``r``'s cell values shifted and scaled to mean 0, spread 1 over the data.
 
-        Correlations are invariant to an affine map of each rater, alpha to a common one; working on
-        standardized values keeps the moment sums well conditioned (e.g. values around 1e6).
+        Correlations are invariant to an affine map of each rater; working on standardized values keeps the
+        moment sums well conditioned (e.g. values around 1e6).
         """
-        key = ("scaled", r, how)
+        key = ("scaled", r)
         if key not in self.cache:
-            w = self.total
-            if how == "own":
-                pool_v, pool_w = self.values[r], w
-            else:
-                pool_v = np.concatenate(self.values)
-                pool_w = np.concatenate([w] * len(self.values))
-            centre = float(np.average(pool_v, weights=pool_w))
-            spread = float(np.sqrt(np.average((pool_v - centre) ** 2, weights=pool_w)))
-            self.cache[key] = (self.values[r] - centre) / (spread if spread > 0 else 1.0)
+            values, w = self.values[r], self.total
+            centre = float(np.average(values, weights=w))
+            spread = float(np.sqrt(np.average((values - centre) ** 2, weights=w)))
+            self.cache[key] = (values - centre) / (spread if spread > 0 else 1.0)
         return self.cache[key]
 
 
@@ -461,7 +456,7 @@ class _Batch:
         return self.varies(self.ra) & self.varies(self.rb)
 
     def pearson(self) -> tuple[np.ndarray, np.ndarray]:
-        x, y = self.d.scaled(self.ra, "own"), self.d.scaled(self.rb, "own")
+        x, y = self.d.scaled(self.ra), self.d.scaled(self.rb)
         return self._weighted_corr(x, y), self._both_vary()
 
     def _midranks(self, r: int) -> np.ndarray:
