@@ -11,7 +11,7 @@ Conventions
 * Input that is *wrong* (codes outside the label range, arrays of different lengths, an unknown kind,
   confidences outside ``[0, 1]``) raises :class:`~selene_eval.errors.StatisticsError`.
 * Rater-by-item matrices follow the convention of :mod:`krippendorff` and of
-  :func:`selene_eval.stats.agreement.krippendorff_alpha`: ``(raters, items)``. The one exception is
+  :func:`selene_eval.stats.alpha.krippendorff_alpha`: ``(raters, items)``. The one exception is
   :func:`icc`, whose ``(items, raters)`` layout is the layout of Shrout & Fleiss' tables.
 """
 
