@@ -33,12 +33,14 @@ Statistics (two raters ``a``, ``b``; weights ``w`` = item counts of a resample, 
 * ``gwet_ac1`` - Gwet (2008), "Computing inter-rater reliability and its variance in the presence of high
   agreement", Br J Math Stat Psychol 61:29-48: ``(p_o - p_e) / (1 - p_e)`` with
   ``p_e = 1/(K-1) * sum_k pi_k (1 - pi_k)``, ``pi_k`` the mean of the two raters' shares of label ``k``
-  and ``K`` = ``n_labels`` (labels on the scale, used or not). Undefined for ``K < 2``.
+  and ``K`` = ``n_labels`` (labels on the scale, used or not). Undefined for ``K < 2``. Computed by
+  :func:`selene_eval.stats.coefficients.gwet_ac1_batch`, the one implementation (the point value too).
 * ``krippendorff_alpha`` - Krippendorff (2011), "Computing Krippendorff's alpha-reliability": for two
   raters and no missing values every item is pairable, the coincidence matrix counts both orderings
   (``o = T + T'``), ``n_v = rows + cols`` and ``n = 2N``; ``alpha = 1 - (n - 1) sum(o * d) /
   sum(n_c n_k d_ck)`` with ``d`` = nominal ``[c != k]``, ordinal ``(sum_{g=c..k} n_g - (n_c + n_k)/2)**2``,
   interval ``(c - k)**2`` (as the ``krippendorff`` package). Undefined when all ``2N`` values are one value.
+  Computed by :func:`selene_eval.stats.alpha.alpha_batch`, the one implementation (the point value too).
 * ``pearson`` - weighted product-moment correlation (two-pass, on standardized values).
 * ``spearman`` - Pearson correlation of average ranks ("mid-ranks"); a value's mid-rank in a resample
   is ``cum_before + (count + 1) / 2`` from that resample's weighted counts per distinct value
@@ -54,8 +56,8 @@ Statistics (two raters ``a``, ``b``; weights ``w`` = item counts of a resample, 
 * ``icc_2_1`` / ``icc_3_1`` (interval level) - Shrout & Fleiss (1979) from the two-way ANOVA mean squares
   of the two raters, with item weights: ``BMS = 2 sum w (m - g)^2 / (N - 1)`` (``m`` item mean, ``g``
   grand mean), ``JMS = N sum_r (c_r - g)^2`` (``c_r`` rater means), ``EMS = sum w (r_a^2 + r_b^2) / (N - 1)``
-  with residuals ``x - m - c_r + g``; as :func:`selene_eval.stats.coefficients.icc`. Not computed unless
-  asked for (they are not in the default set).
+  with residuals ``x - m - c_r + g``; computed by :func:`selene_eval.stats.coefficients.icc_batch`, which
+  :func:`~selene_eval.stats.coefficients.icc` calls too. Not computed unless asked for (not in the default set).
 
 Intervals
 ---------
