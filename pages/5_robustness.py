@@ -4,7 +4,7 @@ import streamlit as st
 
 from selene_eval import ui
 from selene_eval.errors import SeleneEvalError
-from selene_eval.stats.agreement import EXTRA_METRICS, METRICS
+from selene_eval.stats.registry import EXTRA_METRICS, METRICS
 from selene_eval.ui import robustness as robust_ui
 from selene_eval.ui.exports import open_study_downloads
 

@@ -17,7 +17,7 @@ from selene_eval.cli.reproduce import add_reproduce_parser, cmd_reproduce
 from selene_eval.errors import SeleneEvalError, ValidationFailed
 from selene_eval.cli.judge_args import judge_from_args
 from selene_eval.prompts.parser import FORCED_STATUS, READABLE_OR_UNJUDGED
-from selene_eval.stats.names import statistic_name
+from selene_eval.stats.registry import statistic_name
 from selene_eval.core.tasks import TaskType
 
 EXIT_USER_ERROR = 2

@@ -32,12 +32,13 @@ from selene_eval.errors import SeleneEvalError
 from selene_eval.core.items import items_frame
 from selene_eval.stats.consensus import consensus
 from selene_eval.stats.paired import FlipRate, PairedDifference, compare_conditions, flip_rate, group_codes
+from selene_eval.stats.registry import PRIMARY_STATISTIC
 from selene_eval.stats.uncertainty import Interval, bootstrap_intervals
 from selene_eval.study.store import Study
 
 # The statistic a comparison is made on, by the label's level (both chance-corrected; the ordinal one
 # gives partial credit to near misses, as a 1-5 score deserves).
-DEFAULT_STATISTIC: dict[str, str] = {"nominal": "cohen_kappa", "ordinal": "quadratic_weighted_kappa"}
+DEFAULT_STATISTIC: dict[str, str] = PRIMARY_STATISTIC  # type: ignore[assignment]
 
 # Settings that make two judges "the same model, built differently" (the quantization question).
 _BUILD_SETTINGS = ("quantization", "dtype")

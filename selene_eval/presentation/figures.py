@@ -26,13 +26,12 @@ from selene_eval.presentation.frames import confusion_frame, distribution_frame
 from selene_eval.core.items import items_frame
 from selene_eval.presentation.report import StudyReport, expert_columns, judgment_table
 from selene_eval.study.store import Study
+from selene_eval.stats.registry import CHART_STATISTIC, statistic_name
 
 CHART_FORMATS: tuple[str, ...] = ("svg", "png")
 CHART_WIDTH = 440
 """Width in pixels of the exported charts (the dashboard lets them follow the page instead)."""
 
-_METRIC_TITLES = {"cohen_kappa": "Cohen's kappa", "krippendorff_alpha": "Krippendorff's alpha",
-                  "quadratic_weighted_kappa": "Weighted kappa (quadratic)", "accuracy": "Accuracy"}
 
 
 @dataclass(frozen=True)
@@ -152,15 +151,15 @@ def study_charts(study: Study, report: StudyReport) -> list[NamedChart]:
     for comparison in report.judge_comparisons:
         grid = judge_variant_grid(report, comparison.statistic)
         if grid["variant"].nunique() >= 2 and grid["judge_id"].nunique() >= 2:
-            title = _METRIC_TITLES.get(comparison.statistic, comparison.statistic)
+            title = statistic_name(comparison.statistic)
             out.append(NamedChart("judge-variant-grid", f"{title}: judge x prompt variant",
                                   _sized(charts.judge_variant_heatmap(grid, metric_title=title))))
             break
-    metric = "cohen_kappa" if study.spec.task.level == "nominal" else "krippendorff_alpha"
+    metric = CHART_STATISTIC[study.spec.task.level]
     dots = variant_values(report, metric)
     if dots["value"].notna().any():
-        out.append(NamedChart("variants", f"{_METRIC_TITLES[metric]} per prompt variant",
-                              _sized(charts.variant_dots(dots, metric_title=_METRIC_TITLES[metric]))))
+        out.append(NamedChart("variants", f"{statistic_name(metric)} per prompt variant",
+                              _sized(charts.variant_dots(dots, metric_title=statistic_name(metric)))))
     return out
 
 

@@ -29,6 +29,7 @@ from selene_eval.presentation.figures import NamedChart, chart_svg, study_charts
 from selene_eval.presentation.reproduce import reproduce_commands, runs_sentence
 from selene_eval.presentation.frames import with_consensus
 from selene_eval.core.items import items_frame
+from selene_eval.stats.registry import CHART_STATISTIC, report_words
 from selene_eval.stats.uncertainty import Interval
 from selene_eval.core.expert_labels import expert_label_headings, expert_labels_text
 from selene_eval.prompts.parser import FORCED_STATUS, READABLE_OR_UNJUDGED
@@ -48,20 +49,6 @@ TASK_WORDS = {
     "absolute": "a score from 1 to 5 (absolute scoring)",
     "binary": "yes or no (binary classification)",
     "pairwise": "which of two responses is better, A or B (pairwise preference; experts may say tie)",
-}
-METRIC_WORDS = {
-    "accuracy": "Accuracy",
-    "cohen_kappa": "Cohen's kappa",
-    "quadratic_weighted_kappa": "Weighted kappa (quadratic)",
-    "linear_weighted_kappa": "Weighted kappa (linear)",
-    "krippendorff_alpha": "Krippendorff's alpha",
-    "gwet_ac1": "Gwet's AC1",
-    "spearman": "Spearman's rho",
-    "kendall_tau": "Kendall's tau-b",
-    "pearson": "Pearson's r",
-    "mean_absolute_error": "Mean absolute error",
-    "icc_2_1": "ICC(2,1)",
-    "icc_3_1": "ICC(3,1)",
 }
 
 
@@ -128,8 +115,8 @@ def fmt_interval(interval: Interval | None) -> str:
 
 
 def metric_name(name: str) -> str:
-    """The statistic's readable name."""
-    return METRIC_WORDS.get(name, name)
+    """The statistic's readable name (the registry's report words)."""
+    return report_words(name)
 
 
 def pct(value: float | None) -> str:
@@ -534,7 +521,7 @@ def forced_count(result: VariantResult) -> int:
 
 
 def _key_metric(level: str) -> str:
-    return "cohen_kappa" if level == "nominal" else "krippendorff_alpha"
+    return CHART_STATISTIC[level]  # type: ignore[index]
 
 
 def statistics_section(ctx: ReportContext) -> ReportSection:

@@ -13,7 +13,7 @@ from selene_eval.core.items import MAX_SUBGROUPS, SUBGROUP_PREFIX, items_frame, 
 from selene_eval.stats.agreement import AgreementReport, ExpertAgreement, agreement, subgroup_agreement
 from selene_eval.stats.consensus import consensus
 from selene_eval.stats.calibration import CalibrationReport, calibration
-from selene_eval.stats.coefficients import required_items
+from selene_eval.stats.planning import required_items
 from selene_eval.stats.profile import JudgeProfile, judge_profile
 from selene_eval.stats.robustness import Robustness, robustness
 from selene_eval.prompts.parser import FORCED_STATUS, parse_for_variant
@@ -22,10 +22,11 @@ from selene_eval.prompts.render import cache_key, identity_text, render
 from selene_eval.errors import TemplateError
 from selene_eval.study.store import Study
 from selene_eval.presentation.compare import JudgeComparison, compare_judge_labels
+from selene_eval.stats import registry
 
 
 # The statistic "how many items do I need" plans for, by level, and the interval widths it reports.
-PLANNING_STATISTIC = {"nominal": "cohen_kappa", "ordinal": "quadratic_weighted_kappa", "interval": "icc_2_1"}
+PLANNING_STATISTIC = registry.PLANNING_STATISTIC
 PLANNING_WIDTHS = (0.2, 0.1)
 
 
@@ -33,7 +34,7 @@ PLANNING_WIDTHS = (0.2, 0.1)
 class Planning:
     """From this (pilot) result: expert-labelled items needed for a 95% interval of a chosen width.
 
-    Interval widths shrink like 1/sqrt(n) (:func:`~selene_eval.stats.coefficients.required_items`):
+    Interval widths shrink like 1/sqrt(n) (:func:`~selene_eval.stats.planning.required_items`):
     ``items_for_width[w] = ceil(n * (width / w)^2)``. A planning figure, to re-check after labelling.
     """
 
@@ -177,7 +178,7 @@ class JudgeRobustness:
 
 
 # The statistic variants are compared on (a paired bootstrap of its difference from the canonical variant).
-ROBUSTNESS_STATISTIC = {"nominal": "cohen_kappa", "ordinal": "quadratic_weighted_kappa", "interval": "krippendorff_alpha"}
+ROBUSTNESS_STATISTIC = registry.PRIMARY_STATISTIC
 
 
 def swap_pairs(variants: list[PromptVariant]) -> list[tuple[str, str]]:

@@ -9,67 +9,32 @@ with a note saying why; every item left out of a comparison is counted and expla
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Unpack
 
-import krippendorff
 import numpy as np
 import pandas as pd
-from scipy import stats
-from sklearn.metrics import cohen_kappa_score
 
-from selene_eval.errors import StatisticsError
-if TYPE_CHECKING:  # ceiling.py imports this module
-    from selene_eval.stats.ceiling import Ceiling
-from selene_eval.stats.coefficients import gwet_ac1_checked, icc_checked, kappa_paradox
-from selene_eval.stats.names import statistic_name
-from selene_eval.stats.uncertainty import _MAX_KENDALL_TABLE, APPLICABLE, Interval, bootstrap_intervals, percentile_interval
+from selene_eval.core.numbers import finite_or_none
+from selene_eval.stats.alpha import krippendorff_alpha, substitution_differences
+from selene_eval.stats.ceiling import Ceiling, expert_ceiling
+from selene_eval.stats.coefficients import kappa_paradox
+from selene_eval.stats.options import OptionFields, StatisticsOptions
+from selene_eval.stats.registry import APPLICABLE, BY_KEY, EXTRA_METRICS, METRICS, statistic_name
+from selene_eval.stats.uncertainty import _MAX_KENDALL_TABLE, Interval, bootstrap_intervals, percentile_interval
 from selene_eval.stats.consensus import (
     CodedTable,
     Level,
     cell_text,
+    check_columns,
     check_level,
     code_table,
     consensus_codes,
     quote_values,
     require_columns,
+    table_group_codes,
 )
-
-# Metric names per level, in report order. The CLI, the study report and the dashboard read these keys.
-METRICS: dict[Level, tuple[str, ...]] = {
-    "nominal": ("accuracy", "cohen_kappa", "krippendorff_alpha"),
-    "ordinal": (
-        "accuracy",
-        "cohen_kappa",
-        "quadratic_weighted_kappa",
-        "krippendorff_alpha",
-        "spearman",
-        "kendall_tau",
-        "pearson",
-    ),
-    "interval": (
-        "accuracy",
-        "krippendorff_alpha",
-        "spearman",
-        "kendall_tau",
-        "pearson",
-        "mean_absolute_error",
-    ),
-}
-
-# Further judge-vs-consensus statistics per level, in ``AgreementReport.extra_metrics``. Kept apart from
-# METRICS (whose key set the dashboard tables and existing tests pin); the JSON form (``to_dict(
-# with_uncertainty=True)``) lists them under ``metrics`` after the original keys. Ordinal MAE is in rank
-# steps (it assumes equally spaced labels); the ICCs treat judge and consensus as two raters.
-EXTRA_METRICS: dict[Level, tuple[str, ...]] = {
-    "nominal": ("gwet_ac1",),
-    "ordinal": ("gwet_ac1", "linear_weighted_kappa", "mean_absolute_error"),
-    "interval": ("icc_2_1", "icc_3_1"),
-}
-
 
 @dataclass(frozen=True)
 class ConfusionMatrix:
@@ -147,8 +112,8 @@ class AgreementReport:
             "n_no_majority": self.n_no_majority,
             "n_unlabelled": self.n_unlabelled,
             "n_judge_missing": self.n_judge_missing,
-            "unparseable_share": _json_float(self.unparseable_share),
-            "metrics": {name: _json_float(value) for name, value in self.metrics.items()},
+            "unparseable_share": finite_or_none(self.unparseable_share),
+            "metrics": {name: finite_or_none(value) for name, value in self.metrics.items()},
             "notes": list(self.notes),
             "confusion": None
             if self.confusion is None
@@ -157,15 +122,15 @@ class AgreementReport:
             if self.experts is None
             else {
                 "n_experts": self.experts.n_experts,
-                "krippendorff_alpha": _json_float(self.experts.krippendorff_alpha),
-                "alpha_with_judge": _json_float(self.experts.alpha_with_judge),
+                "krippendorff_alpha": finite_or_none(self.experts.krippendorff_alpha),
+                "alpha_with_judge": finite_or_none(self.experts.alpha_with_judge),
             },
             "group": self.group,
             "n_groups": self.n_groups,
         }
         if not with_uncertainty:
             return data
-        data["metrics"].update({name: _json_float(value) for name, value in self.extra_metrics.items()})
+        data["metrics"].update({name: finite_or_none(value) for name, value in self.extra_metrics.items()})
         return {
             **data,
             "intervals": {name: interval.to_dict() for name, interval in self.intervals.items()},
@@ -188,130 +153,35 @@ class AgreementReport:
         return data
 
 
-def _json_float(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
-
-
-# --------------------------------------------------------------------------------------------------
-# Undefined-safe computation
-# --------------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence the warnings sklearn / scipy / numpy give for undefined statistics.
-
-    Every undefined case is detected beforehand and reported as a note, so the warnings would only
-    repeat it (and leak into the CLI's output or fail ``-W error`` test runs).
-    """
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        yield
-
-
-def _evaluate(compute: Callable[[], float], reason: str | None) -> tuple[float, str | None]:
-    """Run ``compute`` unless a ``reason`` says the statistic is undefined; non-finite results -> nan."""
-    if reason is not None:
-        return math.nan, reason
-    with _quiet():
-        value = float(compute())
-    if not math.isfinite(value):
-        return math.nan, "the computation gave no finite value"
-    return value, None
-
-
-def krippendorff_alpha(data: np.ndarray, level: Level) -> tuple[float, str | None]:
-    """Krippendorff's alpha of a ``(raters, units)`` matrix (``nan`` = missing) and why it is undefined.
-
-    Checked first because ``krippendorff.alpha`` raises on them: alpha needs at least one unit rated
-    twice, and two different values among such units (else expected disagreement is 0).
-    """
-    present = ~np.isnan(data)
-    pairable = present.sum(axis=0) >= 2
-    reason = None
-    if not pairable.any():
-        reason = "no item has labels from two raters"
-    elif np.unique(data[:, pairable][present[:, pairable]]).size < 2:
-        reason = "all raters gave one and the same label on every item rated twice (no variation)"
-    if level == "interval":
-        # Same coincidence-matrix formula as ``krippendorff.alpha`` (equal to ~1e-15), but in closed form:
-        # the package builds a (units, V, V) array, V = distinct values - gigabytes for continuous scores.
-        return _evaluate(lambda: _alpha_batch(data.T, np.ones((1, data.shape[1])), level)[0], reason)
-    return _evaluate(lambda: krippendorff.alpha(reliability_data=data, level_of_measurement=level), reason)
-
-
 # --------------------------------------------------------------------------------------------------
 # Judge vs consensus
 # --------------------------------------------------------------------------------------------------
 
 
-def _correlation_reason(expert: np.ndarray, judge: np.ndarray) -> str | None:
-    """Why a correlation is undefined on these pairs (too few, or a constant side), or None."""
-    if expert.size < 2:
-        return f"it needs at least 2 compared items, got {expert.size}"
-    sides = (("the expert consensus", expert), ("the judge", judge))
-    constant = [who for who, values in sides if np.all(values == values[0])]
-    if constant:
-        verb = "is" if len(constant) == 1 else "are"
-        return f"{' and '.join(constant)} {verb} constant on the compared items"
-    return None
-
-
 def _judge_metrics(
     level: Level, expert: np.ndarray, judge: np.ndarray, n_labels: int
 ) -> tuple[dict[str, float], dict[str, str]]:
-    """Judge-vs-consensus metrics on the compared pairs (codes or values, no nan).
+    """Judge-vs-consensus metrics on the compared pairs (codes or values, no nan), by their registry point
+    functions (:mod:`selene_eval.stats.pairs`).
 
     Returns the values and, for each nan, the reason. Ordinal codes are ranks, so correlations and the
     quadratic kappa on them are computed on ranks as intended.
     """
     names = METRICS[level] + EXTRA_METRICS[level]
     if expert.size == 0:
-        reason = "no item has both a judge label and an expert consensus"
-        return {name: math.nan for name in names}, {name: reason for name in names}
-
-    codes = list(range(n_labels))
-    if level != "interval":
-        # sklearn wants label codes as ints (float codes against int ``labels`` would be "mixed types").
-        expert_codes, judge_codes = expert.astype(int), judge.astype(int)
-    # p_e = 1 exactly when both sides use one and the same label; kappa is 0/0 then.
-    kappa_reason = None
-    if np.all(expert == expert[0]) and np.all(judge == expert[0]):
-        kappa_reason = "the judge and the expert consensus give one and the same label on every compared item"
-    correlation_reason = _correlation_reason(expert, judge)
-    pair = np.vstack([expert, judge])
-
-    calculations: dict[str, tuple[Callable[[], float], str | None]] = {
-        "accuracy": (lambda: np.mean(expert == judge), None),
-        "cohen_kappa": (lambda: cohen_kappa_score(expert_codes, judge_codes, labels=codes), kappa_reason),
-        "quadratic_weighted_kappa": (
-            lambda: cohen_kappa_score(expert_codes, judge_codes, labels=codes, weights="quadratic"),
-            kappa_reason,
-        ),
-        "spearman": (lambda: stats.spearmanr(expert, judge).statistic, correlation_reason),
-        "kendall_tau": (lambda: stats.kendalltau(expert, judge).statistic, correlation_reason),
-        "pearson": (lambda: stats.pearsonr(expert, judge).statistic, correlation_reason),
-        "mean_absolute_error": (lambda: np.mean(np.abs(expert - judge)), None),
-        "linear_weighted_kappa": (
-            lambda: cohen_kappa_score(expert_codes, judge_codes, labels=codes, weights="linear"),
-            kappa_reason,
-        ),
-    }
+        return _all_undefined(names, "no item has both a judge label and an expert consensus")
     values: dict[str, float] = {}
     reasons: dict[str, str] = {}
     for name in names:
-        if name == "krippendorff_alpha":
-            value, reason = krippendorff_alpha(pair, level)
-        elif name == "gwet_ac1":
-            value, reason = gwet_ac1_checked(pair, max(n_labels, 1))
-        elif name in ("icc_2_1", "icc_3_1"):
-            value, reason = icc_checked(pair.T, "2,1" if name == "icc_2_1" else "3,1")
-        else:
-            value, reason = _evaluate(*calculations[name])
+        value, reason = BY_KEY[name].point_function()(expert, judge, level, n_labels)
         values[name] = value
         if reason is not None:
             reasons[name] = reason
     return values, reasons
+
+
+def _all_undefined(names: Sequence[str], reason: str) -> tuple[dict[str, float], dict[str, str]]:
+    return {name: math.nan for name in names}, {name: reason for name in names}
 
 
 def _confusion(labels: tuple[str, ...], expert: np.ndarray, judge: np.ndarray) -> ConfusionMatrix:
@@ -333,88 +203,8 @@ SMALL_N = 30
 _MAX_SUBSTITUTION_RESAMPLES = 1000
 
 
-def _group_codes(table: pd.DataFrame, group: str | None) -> np.ndarray:
-    """An integer cluster id per row: the ``group`` column's ids, or one group per row.
-
-    Rows without a group id form a group of their own each (they are not clustered with anything).
-    """
-    n = len(table)
-    if group is None:
-        return np.arange(n)
-    ids = [cell_text(v) for v in table[group].tolist()]
-    lookup: dict[str, int] = {}
-    out = np.empty(n, dtype=np.int64)
-    for i, value in enumerate(ids):
-        key = f"\x00row{i}" if value is None else value
-        out[i] = lookup.setdefault(key, len(lookup))
-    return out
-
-
 def _interval_statistics(level: Level) -> list[str]:
     return [name for name in METRICS[level] + EXTRA_METRICS[level] if name in APPLICABLE[level]]
-
-
-def _alpha_batch(panel: np.ndarray, weights: np.ndarray, level: Level) -> np.ndarray:
-    """Krippendorff's alpha of an ``(items, raters)`` panel (nan = missing) under ``(R, items)`` item weights.
-
-    Vectorized form of ``krippendorff.alpha`` (same coincidence matrix, same distances): the coincidence
-    matrix is a weighted sum of per-item contributions, so one matrix product gives it for R resamples.
-    Weights of all ones give the alpha of the data. nan where alpha is undefined (no variation).
-    """
-    present = ~np.isnan(panel)
-    m = present.sum(axis=1).astype(float)
-    pairable = m >= 2
-    w = weights[:, pairable]
-    x = panel[pairable]
-    m = m[pairable]
-    if x.shape[0] == 0:
-        return np.full(weights.shape[0], np.nan)
-    with np.errstate(all="ignore"):
-        if level == "interval":
-            centre = np.nanmean(x)
-            v = np.where(np.isnan(x), 0.0, x - centre)
-            s1, s2 = v.sum(axis=1), (v**2).sum(axis=1)
-            observed = w @ (2 * (m * s2 - s1**2) / (m - 1))  # sum(o * d), ordered pairs
-            n, t1, t2 = w @ m, w @ s1, w @ s2
-            expected = (2 * n * t2 - 2 * t1**2) / (n - 1)  # sum(e * d)
-            alpha = 1 - observed / expected
-            return np.where((expected > 0) & np.isfinite(alpha), alpha, np.nan)
-        n_labels = int(np.nanmax(x)) + 1
-        codes = np.where(present[pairable], x, -1).astype(int)
-        counts = (codes[:, :, None] == np.arange(n_labels)).sum(axis=1).astype(float)  # (U, V)
-        contrib = counts[:, :, None] * counts[:, None, :] - counts[:, :, None] * np.eye(n_labels)
-        contrib = (contrib / (m - 1)[:, None, None]).reshape(len(m), -1)
-        o = (w @ contrib).reshape(-1, n_labels, n_labels)  # (R, V, V)
-        n_v = o.sum(axis=1)  # (R, V)
-        n = n_v.sum(axis=1)
-        if level == "nominal":
-            d = np.broadcast_to(1 - np.eye(n_labels), o.shape)
-        else:  # ordinal: (sum_{g=c..k} n_g - (n_c + n_k) / 2) ** 2
-            cum = np.concatenate([np.zeros((len(n), 1)), np.cumsum(n_v, axis=1)], axis=1)
-            lo = np.minimum.outer(np.arange(n_labels), np.arange(n_labels))
-            hi = np.maximum.outer(np.arange(n_labels), np.arange(n_labels))
-            between = cum[:, hi + 1] - cum[:, lo]
-            d = (between - (n_v[:, :, None] + n_v[:, None, :]) / 2) ** 2
-        observed = (o * d).sum(axis=(1, 2))
-        expected = (n_v[:, :, None] * n_v[:, None, :] * d).sum(axis=(1, 2)) / (n - 1)
-        alpha = 1 - observed / expected
-        return np.where((expected > 0) & np.isfinite(alpha), alpha, np.nan)
-
-
-def substitution_differences(
-    experts: np.ndarray, judge: np.ndarray, level: Level, weights: np.ndarray
-) -> np.ndarray:
-    """``(R, n_experts)``: alpha(panel with expert j replaced by the judge) - alpha(panel), per weight row.
-
-    With ``weights`` all ones this is :func:`selene_eval.stats.ceiling.substitution_statistic`.
-    """
-    base = _alpha_batch(experts, weights, level)
-    out = np.empty((weights.shape[0], experts.shape[1]))
-    for j in range(experts.shape[1]):
-        panel = experts.copy()
-        panel[:, j] = judge
-        out[:, j] = _alpha_batch(panel, weights, level) - base
-    return out
 
 
 def _substitution_intervals(
@@ -429,7 +219,7 @@ def _substitution_intervals(
 ) -> dict[str, Interval]:
     """Percentile bootstrap intervals of the substitution differences, resampling whole groups.
 
-    Vectorized (:func:`_alpha_batch`), so every resample is used up to ``_MAX_SUBSTITUTION_RESAMPLES``.
+    Vectorized (:func:`~selene_eval.stats.alpha.alpha_batch`), so every resample is used up to ``_MAX_SUBSTITUTION_RESAMPLES``.
     Percentile only: BCa would need a leave-one-group-out pass per group.
     """
     n_groups = int(groups.max()) + 1 if groups.size else 0
@@ -486,22 +276,145 @@ class _Notes:
             self.add(f"{n} items {what}.")
 
 
-def _check_columns(table: pd.DataFrame, judge: str, experts: Sequence[str], group: str | None) -> list[str]:
-    if isinstance(experts, str):  # a bare string is a Sequence of characters - almost surely a mistake
-        experts = [experts]
-    experts = list(experts)
-    if not experts:
-        raise StatisticsError("At least one expert column is needed.")
-    repeated = sorted({e for e in experts if experts.count(e) > 1})
-    if repeated:
-        raise StatisticsError(f"Expert columns are listed more than once: {quote_values(repeated)}.")
-    if judge in experts:
-        raise StatisticsError(f"Column {judge!r} cannot be both the judge and an expert.")
-    require_columns(table, [judge], "judge")
-    require_columns(table, experts, "expert")
-    if group is not None:
-        require_columns(table, [group], "group")
-    return experts
+@dataclass(frozen=True)
+class _Compared:
+    """The judge-vs-consensus pairs of one table: codes, counts, and which items enter the comparison."""
+
+    coded: CodedTable
+    consensus: np.ndarray  # consensus code / value per item (nan: none)
+    compared: np.ndarray  # bool per item: judge label and consensus both present
+    n_no_majority: int
+    n_unlabelled: int
+    n_judge_missing: int
+
+    @property
+    def expert(self) -> np.ndarray:
+        return self.consensus[self.compared]
+
+    @property
+    def judge(self) -> np.ndarray:
+        assert self.coded.judge is not None  # code_table was given a judge column
+        return self.coded.judge[self.compared]
+
+    @property
+    def n_compared(self) -> int:
+        return int(self.compared.sum())
+
+
+def _compare(table: pd.DataFrame, judge: str, experts: list[str], level: Level, order: Sequence[str] | None,
+             notes: _Notes) -> _Compared:
+    """Code the table, form the expert consensus, and note every item left out of the comparison."""
+    coded = code_table(table, experts, level, judge=judge, order=order)
+    assert coded.judge is not None  # code_table was given a judge column
+    consensus, n_no_majority, n_unlabelled = consensus_codes(coded.experts, level, len(coded.labels))
+    judge_present = ~np.isnan(coded.judge)
+    compared = judge_present & ~np.isnan(consensus)
+    n_judge_missing = int((~judge_present).sum())
+
+    left_out = "and are left out of the judge-vs-consensus metrics"
+    notes.count(n_unlabelled, f"have no expert label {left_out}")
+    notes.count(n_no_majority, f"have expert labels but no strict majority {left_out}")
+    notes.count(n_judge_missing, f"have no usable judge label (missing, unreadable, off-scale) {left_out}")
+    if coded.n_judge_offscale:
+        notes.add(
+            f"{coded.n_judge_offscale} judge label{'s are' if coded.n_judge_offscale != 1 else ' is'} "
+            "outside the label order and counted as unparseable: "
+            f"{quote_values(list(coded.judge_offscale_values))}."
+        )
+    if len(table) == 0:
+        notes.add("The share of unreadable judge answers is undefined: the table has no rows.")
+    return _Compared(coded, consensus, compared, n_no_majority, n_unlabelled, n_judge_missing)
+
+
+def _too_few_reason(n_compared: int, min_compared: int) -> str | None:
+    """Why every judge-vs-consensus statistic is withheld (fewer compared items than the study's minimum)."""
+    if 0 < n_compared < min_compared:
+        return (f"it would rest on {n_compared} compared item{'s' if n_compared != 1 else ''}, fewer than "
+                f"this study's minimum of {min_compared}")
+    return None
+
+
+def _expert_agreement(coded: CodedTable, level: Level, notes: _Notes) -> ExpertAgreement | None:
+    """The experts' own alpha and alpha with the judge as one more expert, over ALL items (expert
+    reliability does not depend on what the judge said); None with one expert."""
+    n_experts = coded.experts.shape[1]
+    if n_experts < 2:
+        notes.add("Expert agreement needs at least 2 expert columns; there is 1.")
+        return None
+    assert coded.judge is not None
+    raters = coded.experts.T  # (experts, items)
+    alpha_experts, why_experts = krippendorff_alpha(raters, level)
+    alpha_judge, why_judge = krippendorff_alpha(np.vstack([raters, coded.judge]), level)
+    undefined = (("The experts' own Krippendorff's alpha", why_experts),
+                 ("Krippendorff's alpha with the judge as one more expert", why_judge))
+    for name, why in undefined:
+        if why is not None:
+            notes.add(f"{name} is undefined: {why}.")
+    return ExpertAgreement(n_experts, alpha_experts, alpha_judge)
+
+
+def _count_groups(table: pd.DataFrame, group: str | None, notes: _Notes) -> int | None:
+    """Distinct non-missing group ids (None without a group column); rows without one are noted."""
+    if group is None:
+        return None
+    ids = [cell_text(v) for v in table[group].tolist()]  # blanks count as missing, like labels
+    notes.count(ids.count(None), f"have no id in the group column {group!r}")
+    return len({i for i in ids if i is not None})
+
+
+def _judge_intervals(pairs: _Compared, level: Level, groups: np.ndarray, options: StatisticsOptions,
+                     notes: _Notes) -> dict[str, Interval]:
+    """Bootstrap intervals of every judge-vs-consensus statistic the bootstrap defines (whole groups)."""
+    expert_c, judge_c = pairs.expert, pairs.judge
+    statistics = _interval_statistics(level)
+    if level == "interval" and (
+        np.unique(expert_c).size * np.unique(judge_c).size > _MAX_KENDALL_TABLE and "kendall_tau" in statistics
+    ):
+        # uncertainty.py would loop over resamples with scipy's kendalltau (seconds on 10,000 items)
+        statistics.remove("kendall_tau")
+        notes.add("Kendall's tau has no interval: the scores take too many distinct values for a fast bootstrap.")
+    return bootstrap_intervals(
+        expert_c,
+        judge_c,
+        level=level,
+        n_labels=len(pairs.coded.labels) if level != "interval" else None,
+        groups=groups[pairs.compared],
+        statistics=statistics,
+        n_resamples=int(options.n_resamples),
+        level_ci=float(options.ci_level),
+        seed=int(options.seed),
+        method="percentile" if level == "interval" else "auto",
+    )
+
+
+def _warnings(pairs: _Compared, level: Level, options: StatisticsOptions, too_few: bool, n_groups: int | None,
+              metrics: dict[str, float], extra_metrics: dict[str, float]) -> list[str]:
+    """What a reader must know before trusting the figures: too few items or groups, the kappa paradox."""
+    n_compared, minimum, group = pairs.n_compared, options.min_compared, options.group
+    lines: list[str] = []
+    if too_few:
+        lines.append(
+            f"Only {n_compared} item{'s' if n_compared != 1 else ''} compared, fewer than this study's minimum of "
+            f"{minimum}: no statistic is given (judge more items, or lower the minimum)."
+        )
+    elif n_compared < SMALL_N:
+        lines.append(
+            f"Only {n_compared} item{'s' if n_compared != 1 else ''} compared (fewer than {SMALL_N}): "
+            "the statistics are unstable and their intervals wide."
+        )
+    if group is not None and n_groups is not None and 0 < n_groups < 10:
+        lines.append(
+            f"Only {n_groups} distinct group{'s' if n_groups != 1 else ''} in {group!r}: the clustered "
+            "intervals rest on very few resampling units."
+        )
+    if level != "interval" and n_compared and not too_few:
+        paradox = kappa_paradox(
+            metrics["accuracy"], metrics["cohen_kappa"], extra_metrics["gwet_ac1"],
+            _label_shares(pairs.expert, pairs.judge, len(pairs.coded.labels)),
+        )
+        if paradox:
+            lines.append(paradox)
+    return lines
 
 
 def agreement(
@@ -509,20 +422,16 @@ def agreement(
     judge: str,
     experts: Sequence[str],
     level: Level,
-    *,
-    order: Sequence[str] | None = None,
-    group: str | None = None,
-    n_resamples: int = 1000,
-    ci_level: float = 0.95,
-    seed: int = 0,
-    min_compared: int = 0,
+    options: StatisticsOptions | None = None,
+    **fields: Unpack[OptionFields],
 ) -> AgreementReport:
     """Measure how well the ``judge`` column agrees with the consensus of the ``experts`` columns.
 
-    ``level`` is ``"nominal"``, ``"ordinal"`` or ``"interval"``; ``order`` is the label order (ranks for
-    ordinal; for nominal it fixes the label set). Judge-vs-consensus metrics use the items with both a
-    judge label and an expert consensus; the expert alphas use every item. ``group`` names a column of
-    cluster ids, checked and counted for a later clustered bootstrap.
+    ``level`` is ``"nominal"``, ``"ordinal"`` or ``"interval"``. The settings (:class:`~selene_eval.stats.
+    options.StatisticsOptions`, or its fields as keywords: ``order``, ``group``, ``n_resamples``,
+    ``ci_level``, ``seed``, ``min_compared``): ``order`` is the label order (ranks for ordinal; for nominal
+    it fixes the label set). Judge-vs-consensus metrics use the items with both a judge label and an expert
+    consensus; the expert alphas use every item. ``group`` names a column of cluster ids.
 
     Uncertainty: with ``n_resamples`` > 0 (at least 100) every metric the bootstrap defines gets a
     ``ci_level`` interval in ``intervals`` (:func:`~selene_eval.stats.uncertainty.bootstrap_intervals`:
@@ -543,167 +452,78 @@ def agreement(
     non-numeric labels where numbers are needed, ``0 < n_resamples < 100`` or a bad ``ci_level``.
     Undefined statistics are ``nan`` with a note.
     """
+    options = StatisticsOptions.of(options, fields)
     level = check_level(level)
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 0:
-        raise StatisticsError(f"n_resamples must be a whole number >= 0, got {n_resamples!r}.")
-    if 0 < n_resamples < 100:
-        raise StatisticsError(f"n_resamples must be 0 (no intervals) or at least 100, got {n_resamples}.")
-    if not (isinstance(ci_level, (int, float)) and 0 < ci_level < 1):
-        raise StatisticsError(f"ci_level must be between 0 and 1 (e.g. 0.95), got {ci_level!r}.")
-    experts = _check_columns(table, judge, experts, group)
+    options.check_resampling()
+    experts = check_columns(table, judge, experts, options.group)
     notes = _Notes()
+    order = options.order
     if order is not None and level == "interval":
         notes.add("The label order is ignored at interval level.")
         order = None
 
-    coded: CodedTable = code_table(table, experts, level, judge=judge, order=order)
-    assert coded.judge is not None  # code_table was given a judge column
-    n_items = len(table)
-    labels = coded.labels
-    expert_consensus, n_no_majority, n_unlabelled = consensus_codes(coded.experts, level, len(labels))
-
-    judge_present = ~np.isnan(coded.judge)
-    compared = judge_present & ~np.isnan(expert_consensus)
-    n_judge_missing = int((~judge_present).sum())
-
-    left_out = "and are left out of the judge-vs-consensus metrics"
-    notes.count(n_unlabelled, f"have no expert label {left_out}")
-    notes.count(n_no_majority, f"have expert labels but no strict majority {left_out}")
-    notes.count(n_judge_missing, f"have no usable judge label (missing, unreadable, off-scale) {left_out}")
-    if coded.n_judge_offscale:
-        notes.add(
-            f"{coded.n_judge_offscale} judge label{'s are' if coded.n_judge_offscale != 1 else ' is'} "
-            "outside the label order and counted as unparseable: "
-            f"{quote_values(list(coded.judge_offscale_values))}."
-        )
-    if n_items == 0:
-        notes.add("The share of unreadable judge answers is undefined: the table has no rows.")
-
-    if isinstance(min_compared, bool) or not isinstance(min_compared, (int, np.integer)) or min_compared < 0:
-        raise StatisticsError(f"min_compared must be a whole number >= 0, got {min_compared!r}.")
-    n_compared = int(compared.sum())
-    too_few = 0 < n_compared < min_compared
-    if too_few:
-        reason = (f"it would rest on {n_compared} compared item{'s' if n_compared != 1 else ''}, fewer than "
-                  f"this study's minimum of {min_compared}")
-        names = METRICS[level] + EXTRA_METRICS[level]
-        all_metrics, reasons = {name: math.nan for name in names}, {name: reason for name in names}
+    pairs = _compare(table, judge, experts, level, order, notes)
+    coded, labels = pairs.coded, pairs.coded.labels
+    options.check_min_compared()
+    n_compared = pairs.n_compared
+    why_too_few = _too_few_reason(n_compared, options.min_compared)
+    names = METRICS[level] + EXTRA_METRICS[level]
+    if why_too_few is not None:
+        all_metrics, reasons = _all_undefined(names, why_too_few)
     else:
-        all_metrics, reasons = _judge_metrics(level, expert_consensus[compared], coded.judge[compared], len(labels))
+        all_metrics, reasons = _judge_metrics(level, pairs.expert, pairs.judge, len(labels))
     metrics = {name: all_metrics[name] for name in METRICS[level]}
     extra_metrics = {name: all_metrics[name] for name in EXTRA_METRICS[level]}
     for name, reason in reasons.items():
         notes.add(f"{statistic_name(name)} is undefined: {reason}.")
 
-    confusion = None
-    if level != "interval":
-        confusion = _confusion(labels, expert_consensus[compared], coded.judge[compared])
-
-    expert_agreement = None
-    if len(experts) >= 2:
-        # (experts, items) over ALL items: expert reliability does not depend on what the judge said
-        raters = coded.experts.T
-        alpha_experts, why_experts = krippendorff_alpha(raters, level)
-        alpha_judge, why_judge = krippendorff_alpha(np.vstack([raters, coded.judge]), level)
-        undefined = (("The experts' own Krippendorff's alpha", why_experts),
-                     ("Krippendorff's alpha with the judge as one more expert", why_judge))
-        for name, why in undefined:
-            if why is not None:
-                notes.add(f"{name} is undefined: {why}.")
-        expert_agreement = ExpertAgreement(len(experts), alpha_experts, alpha_judge)
-    else:
-        notes.add("Expert agreement needs at least 2 expert columns; there is 1.")
-
-    n_groups = None
-    if group is not None:
-        ids = [cell_text(v) for v in table[group].tolist()]  # blanks count as missing, like labels
-        n_groups = len({i for i in ids if i is not None})
-        notes.count(ids.count(None), f"have no id in the group column {group!r}")
-
-    group_codes = _group_codes(table, group)
-    expert_c, judge_c = expert_consensus[compared], coded.judge[compared]
+    confusion = None if level == "interval" else _confusion(labels, pairs.expert, pairs.judge)
+    expert_agreement = _expert_agreement(coded, level, notes)
+    n_groups = _count_groups(table, options.group, notes)
+    group_codes = table_group_codes(table, options.group)
+    too_few = why_too_few is not None
     intervals: dict[str, Interval] = {}
-    if n_resamples and compared.any() and not too_few:
-        statistics = _interval_statistics(level)
-        if level == "interval" and (
-            np.unique(expert_c).size * np.unique(judge_c).size > _MAX_KENDALL_TABLE and "kendall_tau" in statistics
-        ):
-            # uncertainty.py would loop over resamples with scipy's kendalltau (seconds on 10,000 items)
-            statistics.remove("kendall_tau")
-            notes.add("Kendall's tau has no interval: the scores take too many distinct values for a fast bootstrap.")
-        intervals = bootstrap_intervals(
-            expert_c,
-            judge_c,
-            level=level,
-            n_labels=len(labels) if level != "interval" else None,
-            groups=group_codes[compared],
-            statistics=statistics,
-            n_resamples=int(n_resamples),
-            level_ci=float(ci_level),
-            seed=int(seed),
-            method="percentile" if level == "interval" else "auto",
-        )
-
-    warning_lines: list[str] = []
-    if too_few:
-        warning_lines.append(
-            f"Only {n_compared} item{'s' if n_compared != 1 else ''} compared, fewer than this study's minimum of "
-            f"{min_compared}: no statistic is given (judge more items, or lower the minimum)."
-        )
-    elif n_compared < SMALL_N:
-        warning_lines.append(
-            f"Only {n_compared} item{'s' if n_compared != 1 else ''} compared (fewer than {SMALL_N}): "
-            "the statistics are unstable and their intervals wide."
-        )
-    if group is not None and n_groups is not None and 0 < n_groups < 10:
-        warning_lines.append(
-            f"Only {n_groups} distinct group{'s' if n_groups != 1 else ''} in {group!r}: the clustered "
-            "intervals rest on very few resampling units."
-        )
-    if level != "interval" and n_compared and not too_few:
-        paradox = kappa_paradox(
-            metrics["accuracy"], metrics["cohen_kappa"], extra_metrics["gwet_ac1"],
-            _label_shares(expert_c, judge_c, len(labels)),
-        )
-        if paradox:
-            warning_lines.append(paradox)
+    if options.n_resamples and pairs.compared.any() and not too_few:
+        intervals = _judge_intervals(pairs, level, group_codes, options, notes)
+    warning_lines = _warnings(pairs, level, options, too_few, n_groups, metrics, extra_metrics)
 
     ceiling = None
     substitution: dict[str, Interval] = {}
     if len(experts) >= 2:
-        from selene_eval.stats.ceiling import expert_ceiling  # ceiling imports this module
-
         ceiling = expert_ceiling(table, judge, experts, level, order=order)
-        if n_resamples:
+        if options.n_resamples:
+            assert coded.judge is not None
             substitution = _substitution_intervals(
-                coded.experts, coded.judge, level, experts, group_codes, int(n_resamples), float(ci_level), int(seed)
+                coded.experts, coded.judge, level, experts, group_codes, int(options.n_resamples),
+                float(options.ci_level), int(options.seed),
             )
 
+    n_items = len(table)
     return AgreementReport(
         level=level,
         labels=labels,
         n_items=n_items,
-        n_compared=int(compared.sum()),
-        n_no_majority=n_no_majority,
-        n_unlabelled=n_unlabelled,
-        n_judge_missing=n_judge_missing,
-        unparseable_share=n_judge_missing / n_items if n_items else math.nan,
+        n_compared=n_compared,
+        n_no_majority=pairs.n_no_majority,
+        n_unlabelled=pairs.n_unlabelled,
+        n_judge_missing=pairs.n_judge_missing,
+        unparseable_share=pairs.n_judge_missing / n_items if n_items else math.nan,
         metrics=metrics,
         extra_metrics=extra_metrics,
         notes=tuple(notes.lines),
         confusion=confusion,
         experts=expert_agreement,
-        group=group,
+        group=options.group,
         n_groups=n_groups,
         intervals=intervals,
         warnings=tuple(warning_lines),
         ceiling=ceiling,
         substitution_intervals=substitution,
-        n_resamples=int(n_resamples),
-        ci_level=float(ci_level),
-        seed=int(seed),
+        n_resamples=int(options.n_resamples),
+        ci_level=float(options.ci_level),
+        seed=int(options.seed),
         undefined=dict(reasons),
-        min_compared=int(min_compared),
+        min_compared=int(options.min_compared),
     )
 
 
@@ -722,13 +542,8 @@ def subgroup_agreement(
     judge: str,
     experts: Sequence[str],
     level: Level,
-    *,
-    order: Sequence[str] | None = None,
-    group: str | None = None,
-    n_resamples: int = 1000,
-    ci_level: float = 0.95,
-    seed: int = 0,
-    min_compared: int = 0,
+    options: StatisticsOptions | None = None,
+    **fields: Unpack[OptionFields],
 ) -> list[tuple[str | None, AgreementReport]]:
     """:func:`agreement` within each value of the column ``by`` (e.g. a category), in sorted order
     (numerically when every value is a number: 2 before 10).
@@ -738,11 +553,12 @@ def subgroup_agreement(
     warns when it compares fewer than ``SMALL_N`` items (as :func:`agreement` does) - small subgroups give
     wide intervals and should not be read on their own.
     """
+    options = StatisticsOptions.of(options, fields)
     level = check_level(level)
-    experts = _check_columns(table, judge, experts, group)
+    experts = check_columns(table, judge, experts, options.group)
     require_columns(table, [by], "subgroup")
-    if order is None and level != "interval":
-        order = list(code_table(table, experts, level, judge=judge).labels) or None
+    if options.order is None and level != "interval":
+        options = replace(options, order=list(code_table(table, experts, level, judge=judge).labels) or None)
     values = [cell_text(v) for v in table[by].tolist()]
     keys: list[str | None] = list(natural_order({v for v in values if v is not None}))
     if any(v is None for v in values):
@@ -750,7 +566,5 @@ def subgroup_agreement(
     out = []
     for key in keys:
         rows = table[np.array([v == key for v in values], dtype=bool)]
-        report = agreement(rows.reset_index(drop=True), judge, experts, level, order=order, group=group,
-                           n_resamples=n_resamples, ci_level=ci_level, seed=seed, min_compared=min_compared)
-        out.append((key, report))
+        out.append((key, agreement(rows.reset_index(drop=True), judge, experts, level, options)))
     return out

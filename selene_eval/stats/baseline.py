@@ -11,6 +11,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from selene_eval.errors import StatisticsError
 
 
@@ -33,6 +35,17 @@ class MajorityBaseline:
                 "tied": list(self.tied)}
 
 
+def majority_share(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The majority-label baseline from label counts, for many rows at once: ``(..., K)`` counts per label ->
+    ``(share of the most frequent label, defined)``; undefined (nan) where a row counts no label.
+
+    The error profile calls it on the bootstrap's resampled expert counts; :func:`majority_baseline` on one row.
+    """
+    total = counts.sum(axis=-1)
+    defined = total > 0
+    return np.where(defined, counts.max(axis=-1) / np.where(defined, total, 1.0), np.nan), defined
+
+
 def majority_baseline(reference: Iterable[object]) -> MajorityBaseline:
     """The majority-label baseline of ``reference`` labels (``None`` and NaN are missing and left out).
 
@@ -46,4 +59,5 @@ def majority_baseline(reference: Iterable[object]) -> MajorityBaseline:
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     label, top = ordered[0]
     tied = tuple(other for other, count in ordered[1:] if count == top)
-    return MajorityBaseline(label=label, accuracy=top / n, n=n, counts=dict(ordered), tied=tied)
+    share, _ = majority_share(np.array([count for _, count in ordered], dtype=float))
+    return MajorityBaseline(label=label, accuracy=float(share), n=n, counts=dict(ordered), tied=tied)

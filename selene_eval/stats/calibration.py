@@ -24,15 +24,144 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from selene_eval.core.numbers import finite_or_none
 from selene_eval.errors import StatisticsError
-from selene_eval.stats.coefficients import coverage_curve, expected_calibration_error, reliability_table
+from selene_eval.stats.checked import quiet
+from selene_eval.stats.coefficients import pair_arrays
+from selene_eval.stats.planning import ROUNDING_SLACK
+
+# --------------------------------------------------------------------------------------------------
+# Binned calibration on arrays (the judge states a probability for its label)
+# --------------------------------------------------------------------------------------------------
+
+
+def _calibration_inputs(confidence: object, correct: object) -> tuple[np.ndarray, np.ndarray]:
+    """Checked ``(confidence, correct)`` float arrays with the pairs holding a nan dropped."""
+    conf, hit = pair_arrays(confidence, correct)
+    keep = ~np.isnan(conf) & ~np.isnan(hit)
+    conf, hit = conf[keep], hit[keep]
+    if np.any((conf < 0) | (conf > 1)):
+        raise StatisticsError("Confidences must lie between 0 and 1.")
+    if np.any((hit != 0) & (hit != 1)):
+        raise StatisticsError("'correct' must hold only True/False (or 1/0).")
+    return conf, hit
+
+
+def _check_bins(n_bins: int) -> int:
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise StatisticsError(f"n_bins must be a positive whole number, got {n_bins!r}.")
+    return int(n_bins)
+
+
+def _bin_index(confidence: np.ndarray, n_bins: int) -> np.ndarray:
+    """Bin m (0-based) of each confidence for the bins ``((m)/M, (m+1)/M]``; 0 goes into the first bin.
+
+    Edges are ``m / M`` (exact for the usual ``M``: 3/10 is the same double as 0.3, whereas
+    ``linspace`` gives 0.30000000000000004), so a confidence on an edge lands in the lower bin, as in
+    Guo et al. (2017).
+    """
+    edges = np.arange(n_bins + 1) / n_bins
+    return np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, n_bins - 1)
+
+
+def reliability_table(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
+    """Reliability diagram data: one row per equal-width confidence bin.
+
+    Columns: ``bin`` (0-based), ``lower``, ``upper`` (the bin is ``(lower, upper]``, the first one also
+    holds 0), ``n``, ``mean_confidence``, ``accuracy`` (share correct); the last two are nan for empty
+    bins. Pairs where confidence or correctness is nan are dropped (the judge gave no probability -
+    report that share separately).
+    """
+    n_bins = _check_bins(n_bins)
+    conf, hit = _calibration_inputs(confidence, correct)
+    index = _bin_index(conf, n_bins)
+    n = np.bincount(index, minlength=n_bins)
+    with quiet():  # 0/0 in empty bins is the nan we want
+        mean_conf = np.bincount(index, weights=conf, minlength=n_bins) / n
+        accuracy = np.bincount(index, weights=hit, minlength=n_bins) / n
+    bins = np.arange(n_bins)
+    return pd.DataFrame(
+        {
+            "bin": bins,
+            "lower": bins / n_bins,
+            "upper": (bins + 1) / n_bins,
+            "n": n.astype(int),
+            "mean_confidence": mean_conf,
+            "accuracy": accuracy,
+        }
+    )
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 10) -> float:
+    """Expected calibration error with ``n_bins`` equal-width bins.
+
+    ECE = sum over non-empty bins B_m of (|B_m| / n) * |accuracy(B_m) - mean confidence(B_m)|
+    (Naeini, Cooper & Hauskrecht 2015; Guo et al. 2017, "On calibration of modern neural networks", eq. 3),
+    bins ``(m/M, (m+1)/M]`` as in :func:`reliability_table`. ``nan`` when no pair is left.
+    """
+    table = reliability_table(confidence, correct, n_bins)
+    total = int(table["n"].sum())
+    if total == 0:
+        return math.nan
+    used = table[table["n"] > 0]
+    gaps = (used["accuracy"] - used["mean_confidence"]).abs()
+    return float(np.sum(used["n"] * gaps) / total)
+
+
+def coverage_curve(
+    confidence: np.ndarray, correct: np.ndarray, steps: int | Sequence[float] = 10
+) -> pd.DataFrame:
+    """Selective prediction: abstain on the least confident share of items, measure accuracy on the rest.
+
+    ``steps``: an int S gives the abstention shares 0, 1/S, ..., (S-1)/S; a sequence gives them directly
+    (each in ``[0, 1)``). For share k of n items, floor(k * n) items are abstained on and
+    m = n - floor(k * n) kept.
+
+    Ties: when the kept / abstained boundary falls inside a group of equal confidences, which of them are
+    kept is arbitrary; ``accuracy`` is the *expected* accuracy under a random choice among the tied items
+    (the boundary group counts with its own accuracy, in proportion to how many of it are kept), so the
+    result does not depend on the input order.
+
+    Columns: ``abstain_share`` (requested), ``n_kept``, ``coverage`` (= n_kept / n), ``threshold`` (lowest
+    kept confidence), ``accuracy`` (nan when nothing is kept). Pairs with a nan are dropped first.
+    """
+    conf, hit = _calibration_inputs(confidence, correct)
+    if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
+        if steps < 1:
+            raise StatisticsError(f"steps must be a positive whole number, got {steps!r}.")
+        shares = np.arange(int(steps)) / int(steps)
+    else:
+        try:
+            shares = np.asarray(steps, dtype=float)
+        except (TypeError, ValueError):
+            raise StatisticsError("steps must be a whole number or a list of abstention shares.") from None
+        if shares.ndim != 1 or np.any(~np.isfinite(shares)) or np.any((shares < 0) | (shares >= 1)):
+            raise StatisticsError("Abstention shares must lie in [0, 1).")
+    n = conf.size
+    order = np.argsort(-conf, kind="stable")  # most confident first
+    conf_sorted, hit_sorted = conf[order], hit[order]
+    rows = []
+    for share in shares:
+        n_kept = n - math.floor(share * n * (1 + ROUNDING_SLACK))
+        if n_kept <= 0:
+            rows.append((share, 0, 0.0 if n else math.nan, math.nan, math.nan))
+            continue
+        threshold = conf_sorted[n_kept - 1]
+        above = conf_sorted > threshold
+        tied = conf_sorted == threshold
+        n_tied_kept = n_kept - int(above.sum())
+        expected_correct = hit_sorted[above].sum() + n_tied_kept * hit_sorted[tied].mean()
+        rows.append((share, n_kept, n_kept / n, float(threshold), float(expected_correct / n_kept)))
+    return pd.DataFrame(
+        rows, columns=["abstain_share", "n_kept", "coverage", "threshold", "accuracy"]
+    ).astype(
+        {"abstain_share": float, "n_kept": int, "coverage": float, "threshold": float, "accuracy": float}
+    )
+
 
 Probs = Mapping[str, float] | None
-
-
-def _json(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
 
 
 @dataclass(frozen=True)
@@ -47,7 +176,7 @@ class ReliabilityBin:
 
     def to_dict(self) -> dict[str, Any]:
         return {"lower": self.lower, "upper": self.upper, "n": self.n,
-                "mean_confidence": _json(self.mean_confidence), "accuracy": _json(self.accuracy)}
+                "mean_confidence": finite_or_none(self.mean_confidence), "accuracy": finite_or_none(self.accuracy)}
 
 
 @dataclass(frozen=True)
@@ -61,8 +190,8 @@ class CoveragePoint:
     accuracy: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"abstain_share": self.abstain_share, "n_kept": self.n_kept, "coverage": _json(self.coverage),
-                "threshold": _json(self.threshold), "accuracy": _json(self.accuracy)}
+        return {"abstain_share": self.abstain_share, "n_kept": self.n_kept, "coverage": finite_or_none(self.coverage),
+                "threshold": finite_or_none(self.threshold), "accuracy": finite_or_none(self.accuracy)}
 
 
 @dataclass(frozen=True)
@@ -94,12 +223,12 @@ class CalibrationReport:
         return {
             "n_compared": self.n_compared,
             "n_without_probs": self.n_without_probs,
-            "accuracy": _json(self.accuracy),
-            "mean_confidence": _json(self.mean_confidence),
-            "overconfidence": _json(self.overconfidence),
-            "ece": _json(self.ece),
-            "brier": _json(self.brier),
-            "expected_score_spearman": _json(self.expected_score_spearman),
+            "accuracy": finite_or_none(self.accuracy),
+            "mean_confidence": finite_or_none(self.mean_confidence),
+            "overconfidence": finite_or_none(self.overconfidence),
+            "ece": finite_or_none(self.ece),
+            "brier": finite_or_none(self.brier),
+            "expected_score_spearman": finite_or_none(self.expected_score_spearman),
             "reliability": [b.to_dict() for b in self.reliability],
             "coverage": [p.to_dict() for p in self.coverage],
             "note": self.note,

@@ -24,17 +24,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from selene_eval.core.numbers import finite_or_none
 from selene_eval.errors import StatisticsError
-from selene_eval.stats.agreement import krippendorff_alpha
+from selene_eval.stats.alpha import krippendorff_alpha, substitution_differences
 from selene_eval.stats.coefficients import fleiss_kappa_checked, gwet_ac1_checked, weighted_kappa_checked
-from selene_eval.stats.names import statistic_name
+from selene_eval.stats.registry import statistic_name
 from selene_eval.stats.consensus import (
     Level,
+    check_columns,
     check_level,
     code_table,
     consensus_codes,
     quote_values,
-    require_columns,
 )
 
 
@@ -58,9 +59,9 @@ class PairAgreement:
             "rater_a": self.rater_a,
             "rater_b": self.rater_b,
             "n": self.n,
-            "cohen_kappa": _json_float(self.cohen_kappa),
-            "krippendorff_alpha": _json_float(self.krippendorff_alpha),
-            "accuracy": _json_float(self.accuracy),
+            "cohen_kappa": finite_or_none(self.cohen_kappa),
+            "krippendorff_alpha": finite_or_none(self.krippendorff_alpha),
+            "accuracy": finite_or_none(self.accuracy),
         }
 
 
@@ -80,9 +81,9 @@ class SubstitutionResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "replaced": self.replaced,
-            "alpha_experts": _json_float(self.alpha_experts),
-            "alpha_with_judge": _json_float(self.alpha_with_judge),
-            "difference": _json_float(self.difference),
+            "alpha_experts": finite_or_none(self.alpha_experts),
+            "alpha_with_judge": finite_or_none(self.alpha_with_judge),
+            "difference": finite_or_none(self.difference),
         }
 
 
@@ -113,15 +114,11 @@ class Ceiling:
             "judge_vs_expert": [p.to_dict() for p in self.judge_vs_expert],
             "leave_one_out": [p.to_dict() for p in self.leave_one_out],
             "substitution": [s.to_dict() for s in self.substitution],
-            "fleiss_kappa": _json_float(self.fleiss_kappa),
-            "gwet_ac1": _json_float(self.gwet_ac1),
-            "krippendorff_alpha": _json_float(self.krippendorff_alpha),
+            "fleiss_kappa": finite_or_none(self.fleiss_kappa),
+            "gwet_ac1": finite_or_none(self.gwet_ac1),
+            "krippendorff_alpha": finite_or_none(self.krippendorff_alpha),
             "notes": list(self.notes),
         }
-
-
-def _json_float(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -204,8 +201,7 @@ def substitution_statistic(experts: np.ndarray, judge: np.ndarray, level: Level)
     """
     level = check_level(level)
     experts, judge = _check_matrix(experts, judge)
-    base, _, swapped = _substitution(experts, judge, level)
-    return np.array([alpha - base for alpha, _ in swapped], dtype=float)
+    return substitution_differences(experts, judge, level, np.ones((1, judge.size)))[0]
 
 
 def _check_matrix(experts: object, judge: object) -> tuple[np.ndarray, np.ndarray]:
@@ -243,22 +239,6 @@ def _ac1_categories(raters: np.ndarray, n_labels: int, declared: bool) -> tuple[
 # --------------------------------------------------------------------------------------------------
 
 
-def _check_columns(table: pd.DataFrame, judge: str, experts: Sequence[str]) -> list[str]:
-    if isinstance(experts, str):  # a bare string is a Sequence of characters - almost surely a mistake
-        experts = [experts]
-    experts = list(experts)
-    repeated = sorted({e for e in experts if experts.count(e) > 1})
-    if repeated:
-        raise StatisticsError(f"Expert columns are listed more than once: {quote_values(repeated)}.")
-    if len(experts) < 2:
-        raise StatisticsError(f"The expert ceiling needs at least 2 expert columns; got {len(experts)}.")
-    if judge in experts:
-        raise StatisticsError(f"Column {judge!r} cannot be both the judge and an expert.")
-    require_columns(table, [judge], "judge")
-    require_columns(table, experts, "expert")
-    return experts
-
-
 def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
@@ -294,7 +274,8 @@ def expert_ceiling(
     level, or expert labels outside ``order``. Everything else that cannot be computed is nan with a note.
     """
     level = check_level(level)
-    experts = _check_columns(table, judge, experts)
+    experts = check_columns(table, judge, experts, min_experts=2,
+                            too_few="The expert ceiling needs at least 2 expert columns; got {n}.")
     notes: list[str] = []
     if order is not None and level == "interval":
         notes.append("The label order is ignored at interval level.")

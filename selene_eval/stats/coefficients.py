@@ -1,4 +1,4 @@
-"""Agreement coefficients, sample-size planning and calibration on coded arrays.
+"""Agreement coefficients on coded arrays, and the kappa-paradox rule that reads them.
 
 Pure functions, no tables and no I/O: inputs are the numeric codes that
 :func:`selene_eval.stats.consensus.code_table` produces (label index ``0 .. n_labels-1`` for nominal /
@@ -11,23 +11,21 @@ Conventions
 * Input that is *wrong* (codes outside the label range, arrays of different lengths, an unknown kind,
   confidences outside ``[0, 1]``) raises :class:`~selene_eval.errors.StatisticsError`.
 * Rater-by-item matrices follow the convention of :mod:`krippendorff` and of
-  :func:`selene_eval.stats.agreement.krippendorff_alpha`: ``(raters, items)``. The one exception is
+  :func:`selene_eval.stats.alpha.krippendorff_alpha`: ``(raters, items)``. The one exception is
   :func:`icc`, whose ``(items, raters)`` layout is the layout of Shrout & Fleiss' tables.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
 from selene_eval.errors import StatisticsError
+from selene_eval.stats.checked import finite_or_nan, quiet
 
 KappaWeights = Literal["linear", "quadratic"] | None
 IccKind = Literal["2,1", "3,1"]
@@ -38,26 +36,6 @@ PARADOX_ACCURACY = 0.8  # observed agreement at least this high ...
 PARADOX_KAPPA = 0.6  # ... while kappa is below this ("moderate" or worse, Landis & Koch 1977) ...
 PARADOX_GAP = 0.2  # ... and AC1 differs from kappa by at least this much
 
-# Relative slack when rounding sample sizes and shares up / down: 100 * (0.3 / 0.1) ** 2 is
-# 899.9999999999998 in floating point and must still give 900, not 899 (or 901 the other way).
-_ROUNDING_SLACK = 1e-9
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence numpy / sklearn warnings; every undefined case is detected and reported beforehand."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        yield
-
-
-def _finite_or_nan(value: float, reason: str | None) -> tuple[float, str | None]:
-    """``(value, reason)``, turning a non-finite computed value into ``nan`` with a generic reason."""
-    if reason is not None:
-        return math.nan, reason
-    if not math.isfinite(value):
-        return math.nan, "the computation gave no finite value"
-    return float(value), None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -89,7 +67,7 @@ def _codes(values: object, n_labels: int, name: str, ndim: int) -> np.ndarray:
     return array
 
 
-def _pair_arrays(a: object, b: object) -> tuple[np.ndarray, np.ndarray]:
+def pair_arrays(a: object, b: object) -> tuple[np.ndarray, np.ndarray]:
     try:
         x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     except (TypeError, ValueError) as error:
@@ -112,6 +90,25 @@ def _count_table(ratings: np.ndarray, n_labels: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 
 
+def gwet_ac1_batch(counts: np.ndarray, weights: np.ndarray, n_labels: int) -> np.ndarray:
+    """Gwet's AC1 of items given as ``(items, K)`` label counts ``r_ik`` under ``(R, items)`` item weights.
+
+    The formulas of :func:`gwet_ac1` with every item mean weighted (``p_a`` over the items rated at least
+    twice, ``pi_k`` over the items rated at least once); a row of ones gives AC1 of the data, a row of
+    resample counts its bootstrap value. Needs ``n_labels >= 2`` and a pairable item in every row (else nan).
+    """
+    per_item = counts.sum(axis=1)
+    rated, pairable = per_item >= 1, per_item >= 2
+    r_i = per_item[pairable]
+    agree = (counts[pairable] * (counts[pairable] - 1)).sum(axis=1) / (r_i * (r_i - 1))
+    with np.errstate(all="ignore"):
+        w_pair, w_rated = weights[:, pairable], weights[:, rated]
+        p_a = (w_pair @ agree) / w_pair.sum(axis=1)
+        pi = (w_rated @ (counts[rated] / per_item[rated, None])) / w_rated.sum(axis=1)[:, None]
+        p_e = (pi * (1 - pi)).sum(axis=1) / (n_labels - 1)  # <= 1/K <= 1/2, so 1 - p_e > 0
+        return (p_a - p_e) / (1 - p_e)
+
+
 def gwet_ac1_checked(ratings: np.ndarray, n_labels: int) -> tuple[float, str | None]:
     """:func:`gwet_ac1` and the reason it is undefined (``None`` when it is defined)."""
     n_labels = _check_n_labels(n_labels)
@@ -119,18 +116,9 @@ def gwet_ac1_checked(ratings: np.ndarray, n_labels: int) -> tuple[float, str | N
     if n_labels < 2:
         return math.nan, "AC1 needs at least 2 categories (its chance agreement divides by K - 1)"
     counts = _count_table(data, n_labels)  # r_ik
-    per_item = counts.sum(axis=1)  # r_i
-    rated = per_item >= 1
-    pairable = per_item >= 2
-    if not pairable.any():
+    if not (counts.sum(axis=1) >= 2).any():
         return math.nan, "no item has labels from two raters"
-    r_i = per_item[pairable]
-    # p_a: agreeing ordered rater pairs / all ordered rater pairs, averaged over items rated >= 2 times
-    p_a = np.mean((counts[pairable] * (counts[pairable] - 1)).sum(axis=1) / (r_i * (r_i - 1)))
-    # pi_k: share of item i's labels in category k, averaged over every item with at least one label
-    pi = (counts[rated] / per_item[rated, None]).mean(axis=0)
-    p_e = float(np.sum(pi * (1 - pi)) / (n_labels - 1))  # <= 1/K <= 1/2, so 1 - p_e > 0
-    return _finite_or_nan((p_a - p_e) / (1 - p_e), None)
+    return finite_or_nan(float(gwet_ac1_batch(counts, np.ones((1, counts.shape[0])), n_labels)[0]), None)
 
 
 def gwet_ac1(ratings: np.ndarray, n_labels: int) -> float:
@@ -173,7 +161,7 @@ def fleiss_kappa_checked(ratings: np.ndarray, n_labels: int) -> tuple[float, str
     if p_e >= 1.0:  # every rater gave one and the same label on every complete item: 0/0
         return math.nan, "all raters gave one and the same label on every item that all of them labelled"
     p_i = ((counts**2).sum(axis=1) - n_raters) / (n_raters * (n_raters - 1))
-    return _finite_or_nan((float(np.mean(p_i)) - p_e) / (1 - p_e), None)
+    return finite_or_nan((float(np.mean(p_i)) - p_e) / (1 - p_e), None)
 
 
 def fleiss_kappa(ratings: np.ndarray, n_labels: int) -> float:
@@ -202,7 +190,7 @@ def weighted_kappa_checked(
     n_labels = _check_n_labels(n_labels)
     if weights not in ("linear", "quadratic", None):
         raise StatisticsError(f"Unknown kappa weights {weights!r}; use 'linear', 'quadratic' or None.")
-    x, y = _pair_arrays(a, b)
+    x, y = pair_arrays(a, b)
     x, y = _codes(x, n_labels, "a", 1), _codes(y, n_labels, "b", 1)
     both = ~np.isnan(x) & ~np.isnan(y)
     x, y = x[both].astype(int), y[both].astype(int)
@@ -212,9 +200,9 @@ def weighted_kappa_checked(
     # every weight scheme here is 0 on the diagonal only.
     if np.all(x == x[0]) and np.all(y == x[0]):
         return math.nan, "both raters give one and the same label on every compared item"
-    with _quiet():
+    with quiet():
         value = float(cohen_kappa_score(x, y, labels=list(range(n_labels)), weights=weights))
-    return _finite_or_nan(value, None)
+    return finite_or_nan(value, None)
 
 
 def weighted_kappa(a: np.ndarray, b: np.ndarray, n_labels: int, weights: KappaWeights = None) -> float:
@@ -237,6 +225,32 @@ def weighted_kappa(a: np.ndarray, b: np.ndarray, n_labels: int, weights: KappaWe
 # --------------------------------------------------------------------------------------------------
 
 
+def icc_batch(values: np.ndarray, weights: np.ndarray, kind: IccKind) -> tuple[np.ndarray, np.ndarray]:
+    """ICC of a complete ``(items, raters)`` matrix under ``(R, items)`` item weights: ``(values, defined)``.
+
+    The mean squares of :func:`icc` with every sum over items weighted (``n`` = the row's weight total):
+    a row of ones gives the ICC of the data, a row of resample counts its bootstrap value. Defined where
+    ``n >= 2`` and the denominator is positive.
+    """
+    x, w = values, weights
+    k = x.shape[1]
+    n = w.sum(axis=1)
+    with np.errstate(all="ignore"):
+        grand = (w @ x.sum(axis=1)) / (k * n)
+        cols = (w @ x) / n[:, None]  # (R, k) rater means
+        item_mean = x.mean(axis=1)
+        bms = k * (w * (item_mean[None, :] - grand[:, None]) ** 2).sum(axis=1) / (n - 1)  # between items
+        jms = n * ((cols - grand[:, None]) ** 2).sum(axis=1) / (k - 1)  # between raters
+        # residuals directly (not SS_total - SS_rows - SS_cols) so that they cannot come out negative
+        res = x[None, :, :] - item_mean[None, :, None] - cols[:, None, :] + grand[:, None, None]
+        ems = (w[:, :, None] * res**2).sum(axis=(1, 2)) / ((n - 1) * (k - 1))
+        if kind == "2,1":
+            denominator = bms + (k - 1) * ems + k * (jms - ems) / n
+        else:
+            denominator = bms + (k - 1) * ems
+        return (bms - ems) / denominator, (n >= 2) & (denominator > 0)
+
+
 def icc_checked(values: np.ndarray, kind: IccKind) -> tuple[float, str | None]:
     """:func:`icc` and the reason it is undefined (``None`` when it is defined)."""
     if kind not in ("2,1", "3,1"):
@@ -254,19 +268,10 @@ def icc_checked(values: np.ndarray, kind: IccKind) -> tuple[float, str | None]:
     n, k = x.shape
     if n < 2 or k < 2:
         return math.nan, f"the ICC needs at least 2 items and 2 raters, got {n} items and {k} raters"
-    grand = x.mean()
-    row_means, col_means = x.mean(axis=1), x.mean(axis=0)
-    bms = k * np.sum((row_means - grand) ** 2) / (n - 1)  # between targets (items)
-    jms = n * np.sum((col_means - grand) ** 2) / (k - 1)  # between judges (raters)
-    # residual computed directly, not as SS_total - SS_rows - SS_cols, so it cannot come out negative
-    ems = np.sum((x - row_means[:, None] - col_means[None, :] + grand) ** 2) / ((n - 1) * (k - 1))
-    if kind == "2,1":
-        denominator = bms + (k - 1) * ems + k * (jms - ems) / n
-    else:
-        denominator = bms + (k - 1) * ems
-    if denominator <= 0:
+    value, defined = icc_batch(x, np.ones((1, n)), kind)
+    if not defined[0]:
         return math.nan, "the values do not vary between items or within them (the ICC is 0/0)"
-    return _finite_or_nan(float((bms - ems) / denominator), None)
+    return finite_or_nan(float(value[0]), None)
 
 
 def icc(values: np.ndarray, kind: IccKind) -> float:
@@ -293,7 +298,7 @@ def icc(values: np.ndarray, kind: IccKind) -> float:
 
 def mean_absolute_error(a: np.ndarray, b: np.ndarray) -> float:
     """Mean of ``|a - b|`` over the pairs where both are present; ``nan`` when there is none."""
-    x, y = _pair_arrays(a, b)
+    x, y = pair_arrays(a, b)
     both = ~np.isnan(x) & ~np.isnan(y)
     if not both.any():
         return math.nan
@@ -301,7 +306,7 @@ def mean_absolute_error(a: np.ndarray, b: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------------------------------
-# Interpretation and planning
+# Interpretation
 # --------------------------------------------------------------------------------------------------
 
 
@@ -347,160 +352,3 @@ def kappa_paradox(
             "label distribution."
         )
     return None
-
-
-def required_items(pilot_estimate: float, pilot_ci_width: float, pilot_n: int, target_width: float) -> int:
-    """How many items are needed for a confidence interval of ``target_width``, from a pilot study.
-
-    Assumption: the interval width scales like 1/sqrt(n) - true for the normal-approximation and
-    bootstrap intervals of every coefficient here when the items are sampled the same way and the true
-    value stays near the pilot estimate. Then::
-
-        n_needed = ceil(pilot_n * (pilot_ci_width / target_width)^2)
-
-    ``pilot_estimate`` does not enter the formula - the pilot width already reflects it - and is only
-    checked to be finite so that a failed pilot (nan estimate) is not planned from. The result is a
-    planning figure, not a guarantee: an estimate close to 1 (or a clustered design) shrinks or widens
-    the interval differently, so re-check the width after labelling.
-
-    Raises :class:`StatisticsError` for non-positive or non-finite widths, ``pilot_n`` < 1, or a nan
-    estimate.
-    """
-    if not math.isfinite(pilot_estimate):
-        raise StatisticsError("The pilot estimate is not a finite number; run the pilot statistics first.")
-    for name, width in (("pilot_ci_width", pilot_ci_width), ("target_width", target_width)):
-        if not (math.isfinite(width) and width > 0):
-            raise StatisticsError(f"{name} must be a positive number, got {width!r}.")
-    if isinstance(pilot_n, bool) or not isinstance(pilot_n, (int, np.integer)) or pilot_n < 1:
-        raise StatisticsError(f"pilot_n must be a positive whole number, got {pilot_n!r}.")
-    needed = int(pilot_n) * (pilot_ci_width / target_width) ** 2
-    return max(1, math.ceil(needed * (1 - _ROUNDING_SLACK)))
-
-
-# --------------------------------------------------------------------------------------------------
-# Calibration (the judge states a probability for its label)
-# --------------------------------------------------------------------------------------------------
-
-
-def _calibration_inputs(confidence: object, correct: object) -> tuple[np.ndarray, np.ndarray]:
-    """Checked ``(confidence, correct)`` float arrays with the pairs holding a nan dropped."""
-    conf, hit = _pair_arrays(confidence, correct)
-    keep = ~np.isnan(conf) & ~np.isnan(hit)
-    conf, hit = conf[keep], hit[keep]
-    if np.any((conf < 0) | (conf > 1)):
-        raise StatisticsError("Confidences must lie between 0 and 1.")
-    if np.any((hit != 0) & (hit != 1)):
-        raise StatisticsError("'correct' must hold only True/False (or 1/0).")
-    return conf, hit
-
-
-def _check_bins(n_bins: int) -> int:
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
-        raise StatisticsError(f"n_bins must be a positive whole number, got {n_bins!r}.")
-    return int(n_bins)
-
-
-def _bin_index(confidence: np.ndarray, n_bins: int) -> np.ndarray:
-    """Bin m (0-based) of each confidence for the bins ``((m)/M, (m+1)/M]``; 0 goes into the first bin.
-
-    Edges are ``m / M`` (exact for the usual ``M``: 3/10 is the same double as 0.3, whereas
-    ``linspace`` gives 0.30000000000000004), so a confidence on an edge lands in the lower bin, as in
-    Guo et al. (2017).
-    """
-    edges = np.arange(n_bins + 1) / n_bins
-    return np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, n_bins - 1)
-
-
-def reliability_table(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
-    """Reliability diagram data: one row per equal-width confidence bin.
-
-    Columns: ``bin`` (0-based), ``lower``, ``upper`` (the bin is ``(lower, upper]``, the first one also
-    holds 0), ``n``, ``mean_confidence``, ``accuracy`` (share correct); the last two are nan for empty
-    bins. Pairs where confidence or correctness is nan are dropped (the judge gave no probability -
-    report that share separately).
-    """
-    n_bins = _check_bins(n_bins)
-    conf, hit = _calibration_inputs(confidence, correct)
-    index = _bin_index(conf, n_bins)
-    n = np.bincount(index, minlength=n_bins)
-    with _quiet():  # 0/0 in empty bins is the nan we want
-        mean_conf = np.bincount(index, weights=conf, minlength=n_bins) / n
-        accuracy = np.bincount(index, weights=hit, minlength=n_bins) / n
-    bins = np.arange(n_bins)
-    return pd.DataFrame(
-        {
-            "bin": bins,
-            "lower": bins / n_bins,
-            "upper": (bins + 1) / n_bins,
-            "n": n.astype(int),
-            "mean_confidence": mean_conf,
-            "accuracy": accuracy,
-        }
-    )
-
-
-def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 10) -> float:
-    """Expected calibration error with ``n_bins`` equal-width bins.
-
-    ECE = sum over non-empty bins B_m of (|B_m| / n) * |accuracy(B_m) - mean confidence(B_m)|
-    (Naeini, Cooper & Hauskrecht 2015; Guo et al. 2017, "On calibration of modern neural networks", eq. 3),
-    bins ``(m/M, (m+1)/M]`` as in :func:`reliability_table`. ``nan`` when no pair is left.
-    """
-    table = reliability_table(confidence, correct, n_bins)
-    total = int(table["n"].sum())
-    if total == 0:
-        return math.nan
-    used = table[table["n"] > 0]
-    gaps = (used["accuracy"] - used["mean_confidence"]).abs()
-    return float(np.sum(used["n"] * gaps) / total)
-
-
-def coverage_curve(
-    confidence: np.ndarray, correct: np.ndarray, steps: int | Sequence[float] = 10
-) -> pd.DataFrame:
-    """Selective prediction: abstain on the least confident share of items, measure accuracy on the rest.
-
-    ``steps``: an int S gives the abstention shares 0, 1/S, ..., (S-1)/S; a sequence gives them directly
-    (each in ``[0, 1)``). For share k of n items, floor(k * n) items are abstained on and
-    m = n - floor(k * n) kept.
-
-    Ties: when the kept / abstained boundary falls inside a group of equal confidences, which of them are
-    kept is arbitrary; ``accuracy`` is the *expected* accuracy under a random choice among the tied items
-    (the boundary group counts with its own accuracy, in proportion to how many of it are kept), so the
-    result does not depend on the input order.
-
-    Columns: ``abstain_share`` (requested), ``n_kept``, ``coverage`` (= n_kept / n), ``threshold`` (lowest
-    kept confidence), ``accuracy`` (nan when nothing is kept). Pairs with a nan are dropped first.
-    """
-    conf, hit = _calibration_inputs(confidence, correct)
-    if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
-        if steps < 1:
-            raise StatisticsError(f"steps must be a positive whole number, got {steps!r}.")
-        shares = np.arange(int(steps)) / int(steps)
-    else:
-        try:
-            shares = np.asarray(steps, dtype=float)
-        except (TypeError, ValueError):
-            raise StatisticsError("steps must be a whole number or a list of abstention shares.") from None
-        if shares.ndim != 1 or np.any(~np.isfinite(shares)) or np.any((shares < 0) | (shares >= 1)):
-            raise StatisticsError("Abstention shares must lie in [0, 1).")
-    n = conf.size
-    order = np.argsort(-conf, kind="stable")  # most confident first
-    conf_sorted, hit_sorted = conf[order], hit[order]
-    rows = []
-    for share in shares:
-        n_kept = n - math.floor(share * n * (1 + _ROUNDING_SLACK))
-        if n_kept <= 0:
-            rows.append((share, 0, 0.0 if n else math.nan, math.nan, math.nan))
-            continue
-        threshold = conf_sorted[n_kept - 1]
-        above = conf_sorted > threshold
-        tied = conf_sorted == threshold
-        n_tied_kept = n_kept - int(above.sum())
-        expected_correct = hit_sorted[above].sum() + n_tied_kept * hit_sorted[tied].mean()
-        rows.append((share, n_kept, n_kept / n, float(threshold), float(expected_correct / n_kept)))
-    return pd.DataFrame(
-        rows, columns=["abstain_share", "n_kept", "coverage", "threshold", "accuracy"]
-    ).astype(
-        {"abstain_share": float, "n_kept": int, "coverage": float, "threshold": float, "accuracy": float}
-    )

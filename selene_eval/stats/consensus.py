@@ -53,6 +53,55 @@ def require_columns(table: pd.DataFrame, columns: Iterable[str], role: str) -> N
         )
 
 
+def check_columns(
+    table: pd.DataFrame,
+    judge: str,
+    experts: Sequence[str],
+    group: str | None = None,
+    *,
+    min_experts: int = 1,
+    too_few: str = "At least one expert column is needed.",
+) -> list[str]:
+    """The expert columns as a list, after checking the judge, expert and group columns of ``table``.
+
+    Raises :class:`StatisticsError` (``too_few``, ``{n}`` = the count given) with fewer than ``min_experts`` expert columns, for an
+    expert column listed twice, for the judge among the experts, and for a column the table lacks. A bare
+    string is taken as one column (as a Sequence of characters it is almost surely a mistake).
+    """
+    if isinstance(experts, str):
+        experts = [experts]
+    experts = list(experts)
+    if len(experts) < min_experts:
+        raise StatisticsError(too_few.format(n=len(experts)))
+    repeated = sorted({e for e in experts if experts.count(e) > 1})
+    if repeated:
+        raise StatisticsError(f"Expert columns are listed more than once: {quote_values(repeated)}.")
+    if judge in experts:
+        raise StatisticsError(f"Column {judge!r} cannot be both the judge and an expert.")
+    require_columns(table, [judge], "judge")
+    require_columns(table, experts, "expert")
+    if group is not None:
+        require_columns(table, [group], "group")
+    return experts
+
+
+def table_group_codes(table: pd.DataFrame, group: str | None) -> np.ndarray:
+    """An integer cluster id per row: the ``group`` column's ids, or one group per row.
+
+    Rows without a group id form a group of their own each (they are not clustered with anything).
+    """
+    n = len(table)
+    if group is None:
+        return np.arange(n)
+    ids = [cell_text(v) for v in table[group].tolist()]
+    lookup: dict[str, int] = {}
+    out = np.empty(n, dtype=np.int64)
+    for i, value in enumerate(ids):
+        key = f"\x00row{i}" if value is None else value
+        out[i] = lookup.setdefault(key, len(lookup))
+    return out
+
+
 def quote_values(values: Sequence[str]) -> str:
     """``'a', 'b', 'c' and 2 more`` - a short, readable list of offending values."""
     shown = ", ".join(repr(v) for v in values[:_MAX_QUOTED])

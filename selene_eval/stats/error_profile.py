@@ -32,13 +32,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
 
 from selene_eval.errors import StatisticsError
-from selene_eval.stats.consensus import Level, check_level, code_table, consensus_codes
+from selene_eval.stats.baseline import majority_share
+from selene_eval.stats.options import OptionFields, StatisticsOptions
+from selene_eval.stats.consensus import Level, check_columns, check_level, code_table, consensus_codes, table_group_codes
 from selene_eval.stats.uncertainty import (
     Interval,
     _Batch,
@@ -172,7 +174,7 @@ def _table_statistics(table: np.ndarray) -> dict[tuple[int | None, str], tuple[n
     used = rows > 0
     recall = np.where(used, tp / np.where(used, rows, 1.0), 0.0)
     out[(None, "balanced_accuracy")] = ratio(recall.sum(axis=1), used.sum(axis=1).astype(float))
-    out[(None, "majority_baseline")] = ratio(rows.max(axis=1), n)
+    out[(None, "majority_baseline")] = majority_share(rows)
     return out
 
 
@@ -257,13 +259,11 @@ class _Coded:
 
 def _code(table: pd.DataFrame, judge: str, experts: Sequence[str], level: Level,
           order: Sequence[str] | None, group: str | None) -> _Coded:
-    from selene_eval.stats.agreement import _check_columns, _group_codes  # agreement is the heavier module
-
-    experts = _check_columns(table, judge, experts, group)
+    experts = check_columns(table, judge, experts, group)
     coded = code_table(table, experts, level, judge=judge, order=order)
     assert coded.judge is not None
     consensus, _, _ = consensus_codes(coded.experts, level, len(coded.labels))
-    return _Coded(coded.labels, coded.experts, coded.judge, consensus, _group_codes(table, group))
+    return _Coded(coded.labels, coded.experts, coded.judge, consensus, table_group_codes(table, group))
 
 
 def error_profile(
@@ -271,36 +271,33 @@ def error_profile(
     judge: str,
     experts: Sequence[str],
     level: Level,
-    *,
-    order: Sequence[str] | None = None,
-    group: str | None = None,
-    n_resamples: int = 1000,
-    ci_level: float = 0.95,
-    seed: int = 0,
-    min_compared: int = 0,
+    options: StatisticsOptions | None = None,
+    **fields: Unpack[OptionFields],
 ) -> ErrorProfile:
     """The judge's error profile against the experts' consensus (see the module docstring).
 
     Same inputs as :func:`selene_eval.stats.agreement`; the compared items are the ones with a judge label
     and a strict-majority expert consensus. At interval level there are no labels to profile, and below
-    ``min_compared`` compared items the profile is undefined; ``undefined`` then says why in words.
+    ``min_compared`` compared items the profile is undefined; ``undefined`` then says why in words. Settings:
+    :class:`~selene_eval.stats.options.StatisticsOptions` (``options``) or its fields as keywords.
     """
+    o = StatisticsOptions.of(options, fields)
     level = check_level(level)
     if level == "interval":
         return _undefined_profile((), "an error profile needs labels; the scores are measured at interval level",
-                                  ci_level)
-    coded = _code(table, judge, experts, level, order, group)
+                                  o.ci_level)
+    coded = _code(table, judge, experts, level, o.order, o.group)
     compared = ~np.isnan(coded.judge) & ~np.isnan(coded.consensus)
     n_compared = int(compared.sum())
-    if 0 < n_compared < min_compared:
+    if 0 < n_compared < o.min_compared:
         return _undefined_profile(
             coded.labels,
             f"it would rest on {n_compared} compared item{'s' if n_compared != 1 else ''}, fewer than this "
-            f"study's minimum of {min_compared}", ci_level, n_compared,
+            f"study's minimum of {o.min_compared}", o.ci_level, n_compared,
         )
     return confusion_error_profile(
         coded.consensus[compared], coded.judge[compared], coded.labels, groups=coded.groups[compared],
-        n_resamples=n_resamples, level_ci=ci_level, seed=seed,
+        n_resamples=o.n_resamples, level_ci=o.ci_level, seed=o.seed,
     )
 
 
@@ -383,14 +380,10 @@ def ambiguity_split(
     judge: str,
     experts: Sequence[str],
     level: Level,
+    options: StatisticsOptions | None = None,
     *,
-    order: Sequence[str] | None = None,
-    group: str | None = None,
-    n_resamples: int = 1000,
-    ci_level: float = 0.95,
-    seed: int = 0,
-    min_compared: int = 0,
     probabilities: str | None = None,
+    **fields: Unpack[OptionFields],
 ) -> Ambiguity:
     """Accuracy and kappa on unanimous vs split items, and the soft-label agreement (module docstring).
 
@@ -398,15 +391,17 @@ def ambiguity_split(
     ``probabilities`` names a column of the judge's label probabilities (``{label: p}`` per row, None where
     absent): then ``cross_entropy`` is the mean of ``-sum_k share_k * log(p_k)`` over the items with expert
     labels and probabilities, ``share_k`` the share of the item's experts who gave label ``k`` (``p_k`` floored
-    at 1e-12, so a label the judge ruled out costs about 27.6 nats, not infinity).
+    at 1e-12, so a label the judge ruled out costs about 27.6 nats, not infinity). Settings: :class:`~selene_eval.
+    stats.options.StatisticsOptions` (``options``) or its fields as keywords.
     """
+    o = StatisticsOptions.of(options, fields)
     level = check_level(level)
-    if n_resamples:
-        _check_options(n_resamples, ci_level, "auto")
-    nan_iv = _point_interval(math.nan, ci_level, None)
+    if o.n_resamples:
+        _check_options(o.n_resamples, o.ci_level, "auto")
+    nan_iv = _point_interval(math.nan, o.ci_level, None)
     if level == "interval":
         return Ambiguity((), nan_iv, 0, 0, "unanimous and split items need labels; the scores are at interval level")
-    coded = _code(table, judge, experts, level, order, group)
+    coded = _code(table, judge, experts, level, o.order, o.group)
     present = ~np.isnan(coded.experts)
     n_labelled = present.sum(axis=1)
     judged = ~np.isnan(coded.judge)
@@ -426,40 +421,39 @@ def ambiguity_split(
                    "(split items need 3 or more experts; the soft-label agreement still counts those items)")
         elif n == 0:
             why = f"there are no {kind} items"
-        elif n < min_compared:
-            why = f"it would rest on {n} {kind} item{'s' if n != 1 else ''}, fewer than this study's minimum of {min_compared}"
-        if why is not None or not n_resamples:
+        elif n < o.min_compared:
+            why = f"it would rest on {n} {kind} item{'s' if n != 1 else ''}, fewer than this study's minimum of {o.min_compared}"
+        if why is not None or not o.n_resamples:
             from selene_eval.stats.uncertainty import statistic_value
 
             values = {}
             for name in ("accuracy", "cohen_kappa"):
                 value = math.nan if why else statistic_value(
                     coded.consensus[mask], coded.judge[mask], level=level, n_labels=len(coded.labels), statistic=name)
-                values[name] = _point_interval(value, ci_level, f"Undefined: {why}." if why else None)
+                values[name] = _point_interval(value, o.ci_level, f"Undefined: {why}." if why else None)
         else:
             values = bootstrap_intervals(
                 coded.consensus[mask], coded.judge[mask], level=level, n_labels=len(coded.labels),
-                groups=coded.groups[mask], statistics=["accuracy", "cohen_kappa"], n_resamples=n_resamples,
-                level_ci=ci_level, seed=seed,
+                groups=coded.groups[mask], statistics=["accuracy", "cohen_kappa"], n_resamples=o.n_resamples,
+                level_ci=o.ci_level, seed=o.seed,
             )
         parts.append(AmbiguityPart(kind, n, values["accuracy"], values["cohen_kappa"]))
     soft = judged & (n_labelled >= 1)
     judge_codes = np.where(judged, coded.judge, -1.0)
     share = (coded.experts == judge_codes[:, None]).sum(axis=1) / np.maximum(n_labelled, 1)
     n_soft = int(soft.sum())
-    if 0 < n_soft < min_compared:
-        soft_iv = _point_interval(math.nan, ci_level, f"Undefined: it would rest on {n_soft} items, fewer than "
-                                  f"this study's minimum of {min_compared}.")
+    if 0 < n_soft < o.min_compared:
+        soft_iv = _point_interval(math.nan, o.ci_level, f"Undefined: it would rest on {n_soft} items, fewer than "
+                                  f"this study's minimum of {o.min_compared}.")
     else:
-        soft_iv = clustered_mean_interval(share[soft], coded.groups[soft], n_resamples=n_resamples,
-                                          level_ci=ci_level, seed=seed)
+        soft_iv = clustered_mean_interval(share[soft], coded.groups[soft], n_resamples=o.n_resamples,
+                                          level_ci=o.ci_level, seed=o.seed)
     cross_entropy, n_cross = None, 0
     if probabilities is not None:
         if probabilities not in table.columns:
             raise StatisticsError(f"No column {probabilities!r} of label probabilities in the table.")
         cross_entropy, n_cross = _cross_entropy(
-            table[probabilities].tolist(), coded, n_labelled, n_resamples=n_resamples, ci_level=ci_level,
-            seed=seed, min_compared=min_compared)
+            table[probabilities].tolist(), coded, n_labelled, o)
     single = int((compared & (n_labelled == 1)).sum())
     notes = ()
     if single:
@@ -471,9 +465,10 @@ def ambiguity_split(
 _PROBABILITY_FLOOR = 1e-12
 
 
-def _cross_entropy(probabilities: list[object], coded: _Coded, n_labelled: np.ndarray, *, n_resamples: int,
-                   ci_level: float, seed: int, min_compared: int) -> tuple[Interval, int]:
+def _cross_entropy(probabilities: list[object], coded: _Coded, n_labelled: np.ndarray,
+                   options: StatisticsOptions) -> tuple[Interval, int]:
     """Mean cross-entropy of the judge's probabilities against the experts' label distribution, per item."""
+    ci_level, min_compared = options.ci_level, options.min_compared
     k = len(coded.labels)
     values, keep = [], []
     for i, probs in enumerate(probabilities):
@@ -494,8 +489,8 @@ def _cross_entropy(probabilities: list[object], coded: _Coded, n_labelled: np.nd
     if n < min_compared:
         return _point_interval(math.nan, ci_level, f"Undefined: it would rest on {n} items, fewer than this "
                                f"study's minimum of {min_compared}."), n
-    return clustered_mean_interval(np.array(values), coded.groups[keep], n_resamples=n_resamples,
-                                   level_ci=ci_level, seed=seed), n
+    return clustered_mean_interval(np.array(values), coded.groups[keep], n_resamples=options.n_resamples,
+                                   level_ci=ci_level, seed=options.seed), n
 
 
 __all__ = [

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from selene_eval.core.numbers import finite_or_none
 from selene_eval.errors import StatisticsError
 from selene_eval.stats.uncertainty import Interval, paired_bootstrap_difference, statistic_value
 
@@ -37,10 +38,6 @@ Label = str | None
 
 # Below this many discordant pairs McNemar's chi-square approximation is poor: use the exact binomial test.
 EXACT_BELOW = 25
-
-
-def _json(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,7 @@ class FlipRate:
         return {
             "n_compared": self.n_compared,
             "n_flipped": self.n_flipped,
-            "rate": _json(self.rate),
+            "rate": finite_or_none(self.rate),
             "n_toward_reference": self.n_toward_reference,
             "n_away_from_reference": self.n_away_from_reference,
             "n_sideways": self.n_sideways,
@@ -103,8 +100,8 @@ class McNemar:
             "n_only_a_right": self.n_only_a_right,
             "n_only_b_right": self.n_only_b_right,
             "n_both_wrong": self.n_both_wrong,
-            "statistic": _json(self.statistic),
-            "p_value": _json(self.p_value),
+            "statistic": finite_or_none(self.statistic),
+            "p_value": finite_or_none(self.p_value),
             "exact": self.exact,
         }
 
@@ -147,13 +144,13 @@ class PairedDifference:
             "statistic": self.statistic,
             "n_items": self.n_items,
             "n_excluded": self.n_excluded,
-            "value_a": _json(self.value_a),
-            "value_b": _json(self.value_b),
-            "difference": _json(self.difference),
+            "value_a": finite_or_none(self.value_a),
+            "value_b": finite_or_none(self.value_b),
+            "difference": finite_or_none(self.difference),
             "interval": None if self.interval is None else self.interval.to_dict(),
             "mcnemar": self.mcnemar.to_dict(),
-            "p_value": _json(self.p_value),
-            "p_holm": _json(self.p_holm),
+            "p_value": finite_or_none(self.p_value),
+            "p_holm": finite_or_none(self.p_holm),
             "test": self.test,
             "significant": self.significant,
         }

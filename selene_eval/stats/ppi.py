@@ -36,14 +36,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from selene_eval.core.numbers import finite_or_none
 from selene_eval.errors import StatisticsError
 from selene_eval.stats.consensus import Level, check_level
+from selene_eval.stats.options import OptionFields, StatisticsOptions
 
 
 @dataclass(frozen=True)
@@ -64,12 +66,8 @@ class MeanEstimate:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (nan -> None)."""
-        return {"estimate": _json(self.estimate), "low": _json(self.low), "high": _json(self.high),
-                "std_error": _json(self.std_error), "n": self.n, "note": self.note}
-
-
-def _json(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
+        return {"estimate": finite_or_none(self.estimate), "low": finite_or_none(self.low), "high": finite_or_none(self.high),
+                "std_error": finite_or_none(self.std_error), "n": self.n, "note": self.note}
 
 
 def _nan(n: int, note: str) -> MeanEstimate:
@@ -112,7 +110,7 @@ class PPIEstimate:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {**self.mean.to_dict(), "lam": _json(self.lam)}
+        return {**self.mean.to_dict(), "lam": finite_or_none(self.lam)}
 
 
 def ppi_mean(
@@ -198,7 +196,7 @@ class TargetEstimate:
         """JSON-ready dict."""
         return {"target": self.target, "experts_only": self.experts_only.to_dict(),
                 "judge_only": self.judge_only.to_dict(), "ppi": self.ppi.to_dict(),
-                "effective_labels": _json(self.effective_labels), "judge_helps": self.judge_helps, "note": self.note}
+                "effective_labels": finite_or_none(self.effective_labels), "judge_helps": self.judge_helps, "note": self.note}
 
 
 @dataclass(frozen=True)
@@ -252,12 +250,10 @@ def unlabelled_estimates(
     judge: str,
     experts: Sequence[str],
     level: Level,
+    options: StatisticsOptions | None = None,
     *,
-    order: Sequence[str] | None = None,
-    group: str | None = None,
-    ci_level: float = 0.95,
-    min_compared: int = 0,
     positive: str = "yes",
+    **fields: Unpack[OptionFields],
 ) -> UnlabelledEstimates:
     """Estimates about the whole set from expert-labelled and judge-only items (see the module docstring).
 
@@ -266,13 +262,15 @@ def unlabelled_estimates(
     the unlabelled items the judge labelled. Targets: each label's share (nominal, ordinal) and the mean score
     (ordinal with numeric labels, interval). ``positive`` is the label whose rate Rogan-Gladen corrects, for
     two-label data that include it (case-insensitive). ``undefined`` says why nothing is estimated: no
-    unlabelled items, no labelled item with a judge label, or fewer than ``min_compared`` of them.
+    unlabelled items, no labelled item with a judge label, or fewer than ``min_compared`` of them. Settings:
+    :class:`~selene_eval.stats.options.StatisticsOptions` (``options``; resampling is not used) or its fields.
     """
+    o = StatisticsOptions.of(options, fields)
     from selene_eval.stats.error_profile import _code  # shared coding of judge, experts and groups
 
     level = check_level(level)
-    _z(ci_level)  # a bad ci_level fails here, before any work
-    coded = _code(table, judge, experts, level, order, group)
+    _z(o.ci_level)  # a bad ci_level fails here, before any work
+    coded = _code(table, judge, experts, level, o.order, o.group)
     has_label = ~np.isnan(coded.experts).all(axis=1)
     judged = ~np.isnan(coded.judge)
     labelled = ~np.isnan(coded.consensus)
@@ -287,11 +285,11 @@ def unlabelled_estimates(
     if n_labelled > n_paired:
         notes.append(f"{n_labelled - n_paired} labelled item{'s have' if n_labelled - n_paired != 1 else ' has'} "
                      "no usable judge label: counted by the experts-only estimate, not by PPI.")
-    if group is not None:
-        notes.append(f"Intervals are cluster-robust by {group!r} (Rogan-Gladen's treats items as independent).")
+    if o.group is not None:
+        notes.append(f"Intervals are cluster-robust by {o.group!r} (Rogan-Gladen's treats items as independent).")
 
     def empty(reason: str) -> UnlabelledEstimates:
-        return UnlabelledEstimates(n_labelled, n_unlabelled, (), None, float(ci_level), reason, tuple(notes))
+        return UnlabelledEstimates(n_labelled, n_unlabelled, (), None, float(o.ci_level), reason, tuple(notes))
 
     if n_unlabelled == 0:
         n_blank = int((~has_label).sum())
@@ -303,18 +301,18 @@ def unlabelled_estimates(
     if n_paired == 0:
         return empty("no item has both an expert consensus and a judge label, so the judge's errors cannot be "
                      "measured: have experts label a random sample of the items")
-    if n_paired < max(min_compared, 2):
-        floor = (f"this study's minimum of {min_compared}" if min_compared > max(n_paired, 1)
+    if n_paired < max(o.min_compared, 2):
+        floor = (f"this study's minimum of {o.min_compared}" if o.min_compared > max(n_paired, 1)
                  else "the 2 an interval needs")
         return empty(f"it would rest on {n_paired} expert-labelled item{'s' if n_paired != 1 else ''} with a judge "
                      f"label, fewer than {floor}")
     groups_all = coded.groups
-    g = (None, None, None, None) if group is None else (
+    g = (None, None, None, None) if o.group is None else (
         groups_all[paired], groups_all[unlabelled], groups_all[labelled], groups_all[judged])
 
     def run(name: str, values: np.ndarray, judge_values: np.ndarray) -> TargetEstimate:
         return _target(name, values[paired], judge_values[paired], judge_values[unlabelled], values[labelled],
-                       judge_values[judged], g, ci_level)
+                       judge_values[judged], g, o.ci_level)
 
     targets: list[TargetEstimate] = []
     if level == "interval":
@@ -337,8 +335,8 @@ def unlabelled_estimates(
         sens = float(judge_pos[expert_pos].mean()) if n_pos else math.nan
         spec = float((~judge_pos[~expert_pos]).mean()) if n_neg else math.nan
         share = float((coded.judge[judged] == k).mean())
-        rg = rogan_gladen(share, int(judged.sum()), sens, n_pos, spec, n_neg, level_ci=ci_level)
-    return UnlabelledEstimates(n_labelled, n_unlabelled, tuple(targets), rg, float(ci_level), None, tuple(notes))
+        rg = rogan_gladen(share, int(judged.sum()), sens, n_pos, spec, n_neg, level_ci=o.ci_level)
+    return UnlabelledEstimates(n_labelled, n_unlabelled, tuple(targets), rg, float(o.ci_level), None, tuple(notes))
 
 
 __all__ = [

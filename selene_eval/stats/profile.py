@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import pandas as pd
 
 from selene_eval.stats.consensus import Level
+from selene_eval.stats.options import OptionFields, StatisticsOptions
 from selene_eval.stats.error_profile import (
     PER_LABEL_STATISTICS,
     PROFILE_NAMES,
@@ -48,27 +49,23 @@ def judge_profile(
     judge: str,
     experts: Sequence[str],
     level: Level,
+    options: StatisticsOptions | None = None,
     *,
-    order: Sequence[str] | None = None,
-    group: str | None = None,
-    n_resamples: int = 1000,
-    ci_level: float = 0.95,
-    seed: int = 0,
-    min_compared: int = 0,
     probabilities: str | None = None,
+    **fields: Unpack[OptionFields],
 ) -> JudgeProfile:
     """Error profile, ambiguity split and unlabelled-item estimates of ``judge`` against ``experts``.
 
-    The options mean what they mean for :func:`selene_eval.stats.agreement`; ``probabilities`` names a
-    column of the judge's label probabilities (for the cross-entropy of the ambiguity split). Raises
+    The settings (:class:`~selene_eval.stats.options.StatisticsOptions`, or its fields as keywords) mean
+    what they mean for :func:`selene_eval.stats.agreement`; ``probabilities`` names a column of the judge's
+    label probabilities (for the cross-entropy of the ambiguity split). Raises
     :class:`~selene_eval.errors.StatisticsError` on bad columns or options.
     """
-    options = dict(order=order, group=group, ci_level=ci_level, min_compared=min_compared)
+    options = StatisticsOptions.of(options, fields)
     return JudgeProfile(
-        errors=error_profile(table, judge, experts, level, n_resamples=n_resamples, seed=seed, **options),
-        ambiguity=ambiguity_split(table, judge, experts, level, n_resamples=n_resamples, seed=seed,
-                                  probabilities=probabilities, **options),
-        unlabelled=unlabelled_estimates(table, judge, experts, level, **options),
+        errors=error_profile(table, judge, experts, level, options),
+        ambiguity=ambiguity_split(table, judge, experts, level, options, probabilities=probabilities),
+        unlabelled=unlabelled_estimates(table, judge, experts, level, options),
     )
 
 

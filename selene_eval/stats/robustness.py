@@ -30,8 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from selene_eval.core.numbers import finite_or_none
 from selene_eval.errors import StatisticsError
-from selene_eval.stats.agreement import krippendorff_alpha
+from selene_eval.stats.alpha import krippendorff_alpha
 from selene_eval.stats.paired import FlipRate, PairedDifference, compare_conditions, flip_rate
 from selene_eval.stats.uncertainty import statistic_value
 
@@ -39,10 +40,6 @@ Label = str | None
 
 # Statuses that mean "not judged (yet)", as opposed to "judged but unreadable".
 NOT_JUDGED = frozenset({"pending", "not_renderable"})
-
-
-def _json(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
 
 
 def _check_aligned(reference: Sequence[Label] | None, labels: Mapping[str, Sequence[Label]]) -> int:
@@ -72,10 +69,10 @@ class Spread:
         return {
             "statistic": self.statistic,
             "n_conditions": self.n_conditions,
-            "min": _json(self.minimum),
-            "max": _json(self.maximum),
-            "range": _json(self.range),
-            "sd": _json(self.sd),
+            "min": finite_or_none(self.minimum),
+            "max": finite_or_none(self.maximum),
+            "range": finite_or_none(self.range),
+            "sd": finite_or_none(self.sd),
             "min_condition": self.min_condition,
             "max_condition": self.max_condition,
         }
@@ -137,7 +134,7 @@ class SelfAgreement:
     note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"alpha": _json(self.alpha), "level": self.level, "n_conditions": self.n_conditions,
+        return {"alpha": finite_or_none(self.alpha), "level": self.level, "n_conditions": self.n_conditions,
                 "n_items": self.n_items, "note": self.note}
 
 
@@ -205,17 +202,17 @@ class PositionConsistency:
             "swapped": self.swapped,
             "n_compared": self.n_compared,
             "n_consistent": self.n_consistent,
-            "consistency": _json(self.consistency),
+            "consistency": finite_or_none(self.consistency),
             "n_first_slot_wins_twice": self.n_first_slot,
             "n_second_slot_wins_twice": self.n_second_slot,
-            "position_bias_rate": _json(self.position_bias_rate),
-            "first_slot_share": _json(self.first_slot_share),
+            "position_bias_rate": finite_or_none(self.position_bias_rate),
+            "first_slot_share": finite_or_none(self.first_slot_share),
             "n_with_reference": self.n_with_reference,
             "n_consistent_with_reference": self.n_consistent_with_reference,
-            "accuracy_all": _json(self.accuracy_all),
-            "accuracy_consistent": _json(self.accuracy_consistent),
-            "cohen_kappa_all": _json(self.kappa_all),
-            "cohen_kappa_consistent": _json(self.kappa_consistent),
+            "accuracy_all": finite_or_none(self.accuracy_all),
+            "accuracy_consistent": finite_or_none(self.accuracy_consistent),
+            "cohen_kappa_all": finite_or_none(self.kappa_all),
+            "cohen_kappa_consistent": finite_or_none(self.kappa_consistent),
         }
 
 
@@ -280,7 +277,7 @@ class Unparseable:
 
     def to_dict(self) -> dict[str, Any]:
         return {"condition": self.condition, "n_judged": self.n_judged, "n_unparseable": self.n_unparseable,
-                "rate": _json(self.rate)}
+                "rate": finite_or_none(self.rate)}
 
 
 def unparseable_rates(statuses: Mapping[str, Sequence[str]]) -> tuple[Unparseable, ...]:
@@ -311,9 +308,9 @@ class AxisSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {"axis": self.axis, "conditions": list(self.conditions),
-                "mean_abs_difference": _json(self.mean_abs_difference),
-                "max_abs_difference": _json(self.max_abs_difference),
-                "mean_flip_rate": _json(self.mean_flip_rate), "n_significant": self.n_significant}
+                "mean_abs_difference": finite_or_none(self.mean_abs_difference),
+                "max_abs_difference": finite_or_none(self.max_abs_difference),
+                "mean_flip_rate": finite_or_none(self.mean_flip_rate), "n_significant": self.n_significant}
 
 
 def axis_summary(
@@ -385,12 +382,12 @@ class Robustness:
             "level": self.level,
             "n_items": self.n_items,
             "axis_of": dict(self.axis_of),
-            "values": {k: _json(v) for k, v in self.values.items()},
+            "values": {k: finite_or_none(v) for k, v in self.values.items()},
             "spreads": [s.to_dict() for s in self.spreads],
             "flips_vs_baseline": [f.to_dict() for f in self.flips_vs_baseline],
             "flips": [f.to_dict() for f in self.flips],
             "self_agreement": self.self_agreement.to_dict(),
-            "reference_alpha": _json(self.reference_alpha),
+            "reference_alpha": finite_or_none(self.reference_alpha),
             "comparisons": [c.to_dict() for c in self.comparisons],
             "accuracy_tests": [c.to_dict() for c in self.accuracy_tests],
             "unparseable": [u.to_dict() for u in self.unparseable],

@@ -33,12 +33,14 @@ Statistics (two raters ``a``, ``b``; weights ``w`` = item counts of a resample, 
 * ``gwet_ac1`` - Gwet (2008), "Computing inter-rater reliability and its variance in the presence of high
   agreement", Br J Math Stat Psychol 61:29-48: ``(p_o - p_e) / (1 - p_e)`` with
   ``p_e = 1/(K-1) * sum_k pi_k (1 - pi_k)``, ``pi_k`` the mean of the two raters' shares of label ``k``
-  and ``K`` = ``n_labels`` (labels on the scale, used or not). Undefined for ``K < 2``.
+  and ``K`` = ``n_labels`` (labels on the scale, used or not). Undefined for ``K < 2``. Computed by
+  :func:`selene_eval.stats.coefficients.gwet_ac1_batch`, the one implementation (the point value too).
 * ``krippendorff_alpha`` - Krippendorff (2011), "Computing Krippendorff's alpha-reliability": for two
   raters and no missing values every item is pairable, the coincidence matrix counts both orderings
   (``o = T + T'``), ``n_v = rows + cols`` and ``n = 2N``; ``alpha = 1 - (n - 1) sum(o * d) /
   sum(n_c n_k d_ck)`` with ``d`` = nominal ``[c != k]``, ordinal ``(sum_{g=c..k} n_g - (n_c + n_k)/2)**2``,
   interval ``(c - k)**2`` (as the ``krippendorff`` package). Undefined when all ``2N`` values are one value.
+  Computed by :func:`selene_eval.stats.alpha.alpha_batch`, the one implementation (the point value too).
 * ``pearson`` - weighted product-moment correlation (two-pass, on standardized values).
 * ``spearman`` - Pearson correlation of average ranks ("mid-ranks"); a value's mid-rank in a resample
   is ``cum_before + (count + 1) / 2`` from that resample's weighted counts per distinct value
@@ -54,8 +56,8 @@ Statistics (two raters ``a``, ``b``; weights ``w`` = item counts of a resample, 
 * ``icc_2_1`` / ``icc_3_1`` (interval level) - Shrout & Fleiss (1979) from the two-way ANOVA mean squares
   of the two raters, with item weights: ``BMS = 2 sum w (m - g)^2 / (N - 1)`` (``m`` item mean, ``g``
   grand mean), ``JMS = N sum_r (c_r - g)^2`` (``c_r`` rater means), ``EMS = sum w (r_a^2 + r_b^2) / (N - 1)``
-  with residuals ``x - m - c_r + g``; as :func:`selene_eval.stats.coefficients.icc`. Not computed unless
-  asked for (they are not in the default set).
+  with residuals ``x - m - c_r + g``; computed by :func:`selene_eval.stats.coefficients.icc_batch`, which
+  :func:`~selene_eval.stats.coefficients.icc` calls too. Not computed unless asked for (not in the default set).
 
 Intervals
 ---------
@@ -86,43 +88,14 @@ import pandas as pd
 from scipy import sparse, stats
 from scipy.special import ndtr, ndtri
 
-from selene_eval.stats.names import statistic_name
+from selene_eval.core.numbers import finite_or_none
 from selene_eval.errors import StatisticsError
+from selene_eval.stats.alpha import alpha_batch
+from selene_eval.stats.coefficients import IccKind, gwet_ac1_batch, icc_batch
 from selene_eval.stats.consensus import Level, check_level
+from selene_eval.stats.registry import APPLICABLE, DEFAULT_STATISTICS, REGISTRY, STATISTICS, statistic_name
 
 Method = Literal["percentile", "bca", "auto"]
-
-STATISTICS: tuple[str, ...] = (
-    "accuracy",
-    "cohen_kappa",
-    "linear_weighted_kappa",
-    "quadratic_weighted_kappa",
-    "krippendorff_alpha",
-    "gwet_ac1",
-    "spearman",
-    "kendall_tau",
-    "pearson",
-    "mean_absolute_error",
-    "icc_2_1",
-    "icc_3_1",
-)
-
-# Statistics that may be asked for at each level. Kappas / AC1 need a finite label set; MAE on nominal
-# codes would depend on the arbitrary code order; correlations need an order.
-APPLICABLE: dict[Level, tuple[str, ...]] = {
-    "nominal": ("accuracy", "cohen_kappa", "krippendorff_alpha", "gwet_ac1"),
-    "ordinal": tuple(s for s in STATISTICS if not s.startswith("icc")),
-    "interval": ("accuracy", "krippendorff_alpha", "spearman", "kendall_tau", "pearson", "mean_absolute_error",
-                 "icc_2_1", "icc_3_1"),
-}
-
-# Computed when ``statistics`` is None. Ordinal leaves out MAE: on rank codes it assumes equally spaced
-# labels, which an ordinal scale does not promise (ask for it explicitly if the scale is equally spaced).
-DEFAULT_STATISTICS: dict[Level, tuple[str, ...]] = {
-    "nominal": APPLICABLE["nominal"],
-    "ordinal": tuple(s for s in APPLICABLE["ordinal"] if s != "mean_absolute_error"),
-    "interval": tuple(s for s in APPLICABLE["interval"] if not s.startswith("icc")),
-}
 
 _MIN_RESAMPLES = 100
 _MIN_VALID_SHARE = 0.5
@@ -133,20 +106,7 @@ _CHUNK_ELEMENTS = 2_000_000
 # Draw per-type multinomial counts when types are this much fewer than groups (cheaper than G indices).
 _MULTINOMIAL_TYPE_RATIO = 4
 
-_UNDEFINED_REASON: dict[str, str] = {
-    "accuracy": "there are no items",
-    "mean_absolute_error": "there are no items",
-    "cohen_kappa": "both raters give one and the same label on every item (expected disagreement is 0)",
-    "linear_weighted_kappa": "both raters give one and the same label on every item (expected disagreement is 0)",
-    "quadratic_weighted_kappa": "both raters give one and the same label on every item (expected disagreement is 0)",
-    "gwet_ac1": "the scale has fewer than 2 labels",
-    "krippendorff_alpha": "all labels of both raters are one and the same value (no variation)",
-    "spearman": "at least one rater is constant on the items",
-    "kendall_tau": "at least one rater is constant on the items",
-    "pearson": "at least one rater is constant on the items",
-    "icc_2_1": "there are fewer than 2 items, or the values vary neither between nor within items (0/0)",
-    "icc_3_1": "there are fewer than 2 items, or the values vary neither between nor within items (0/0)",
-}
+_UNDEFINED_REASON: dict[str, str] = {s.key: s.undefined for s in REGISTRY if s.bootstrap is not None}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -179,20 +139,16 @@ class Interval:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (nan -> None)."""
         return {
-            "estimate": _json_float(self.estimate),
-            "low": _json_float(self.low),
-            "high": _json_float(self.high),
+            "estimate": finite_or_none(self.estimate),
+            "low": finite_or_none(self.low),
+            "high": finite_or_none(self.high),
             "level": self.level,
             "method": self.method,
             "n_resamples": self.n_resamples,
             "n_valid": self.n_valid,
             "note": self.note,
-            **({"p_value": _json_float(self.p_value)} if self.p_value is not None else {}),
+            **({"p_value": finite_or_none(self.p_value)} if self.p_value is not None else {}),
         }
-
-
-def _json_float(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -257,23 +213,18 @@ class _Design:
             self.cache[key] = sparse.csr_matrix((data, (m, cols)), shape=(self.n_cells, width))
         return self.cache[key]
 
-    def scaled(self, r: int, how: Literal["own", "union"]) -> np.ndarray:
-        """Rater ``r``'s cell values shifted and scaled (own or common location/scale).
+    def scaled(self, r: int) -> np.ndarray:
+        """Rater ``r``'s cell values shifted and scaled to mean 0, spread 1 over the data.
 
-        Correlations are invariant to an affine map of each rater, alpha to a common one; working on
-        standardized values keeps the moment sums well conditioned (e.g. values around 1e6).
+        Correlations are invariant to an affine map of each rater; working on standardized values keeps the
+        moment sums well conditioned (e.g. values around 1e6).
         """
-        key = ("scaled", r, how)
+        key = ("scaled", r)
         if key not in self.cache:
-            w = self.total
-            if how == "own":
-                pool_v, pool_w = self.values[r], w
-            else:
-                pool_v = np.concatenate(self.values)
-                pool_w = np.concatenate([w] * len(self.values))
-            centre = float(np.average(pool_v, weights=pool_w))
-            spread = float(np.sqrt(np.average((pool_v - centre) ** 2, weights=pool_w)))
-            self.cache[key] = (self.values[r] - centre) / (spread if spread > 0 else 1.0)
+            values, w = self.values[r], self.total
+            centre = float(np.average(values, weights=w))
+            spread = float(np.sqrt(np.average((values - centre) ** 2, weights=w)))
+            self.cache[key] = (values - centre) / (spread if spread > 0 else 1.0)
         return self.cache[key]
 
 
@@ -469,47 +420,25 @@ class _Batch:
             return 1.0 - observed / expected, defined
 
     def gwet_ac1(self) -> tuple[np.ndarray, np.ndarray]:
-        t = self.table()
-        k = t.shape[1]
-        p_o = np.trace(t, axis1=1, axis2=2) / self.n
-        pi = (t.sum(axis=2) + t.sum(axis=1)) / (2 * self.n[:, None])
+        """:func:`~selene_eval.stats.coefficients.gwet_ac1_batch` on the cells (two labels each)."""
+        k = self.table().shape[1]
         if k < 2:
             return np.full(self.n.shape, np.nan), np.zeros(self.n.shape, dtype=bool)
-        p_e = (pi * (1 - pi)).sum(axis=1) / (k - 1)  # <= 1/K < 1: AC1 is defined for K >= 2
-        return (p_o - p_e) / (1 - p_e), self.n > 0
+        counts = np.zeros((self.d.n_cells, k))
+        cells = np.arange(self.d.n_cells)
+        np.add.at(counts, (cells, self.d.codes[self.ra]), 1.0)
+        np.add.at(counts, (cells, self.d.codes[self.rb]), 1.0)
+        return gwet_ac1_batch(counts, self.w, k), self.n > 0
 
     # -- Krippendorff's alpha ------------------------------------------------------------------------
 
     def krippendorff_alpha(self) -> tuple[np.ndarray, np.ndarray]:
-        n_pairable = 2 * self.n  # two raters, no missing values: every value is pairable
-        if self.d.level == "interval":
-            x, y = self.d.scaled(self.ra, "union"), self.d.scaled(self.rb, "union")
-            union = self._scatter(("union", self.ra, self.rb))
-            defined = (union > 0).sum(axis=1) >= 2
-            mean = (self.w @ (x + y)) / n_pairable
-            # Two-pass sum of squares about the resample mean: sum_v n_v (v - mean)^2.
-            ss = (self.w * ((x[None, :] - mean[:, None]) ** 2 + (y[None, :] - mean[:, None]) ** 2)).sum(axis=1)
-            observed = self.w @ (x - y) ** 2
-            with np.errstate(invalid="ignore", divide="ignore"):
-                # sum(o d) = 2 sum w (x-y)^2; sum n_c n_k d = 2 n ss.
-                return 1.0 - (n_pairable - 1) * observed / (n_pairable * ss), defined
-        t = self.table()
-        k = t.shape[1]
-        nv = t.sum(axis=2) + t.sum(axis=1)  # (R, K) coincidence marginals
-        defined = (nv > 0).sum(axis=1) >= 2
-        if self.d.level == "nominal":
-            dis = np.broadcast_to((~np.eye(k, dtype=bool)).astype(float), (t.shape[0], k, k))
-        else:
-            # Ordinal metric: (sum_{g=lo..hi} n_g - (n_c + n_k)/2)^2, from cumulative marginals.
-            cum = np.cumsum(nv, axis=1)
-            i, j = np.indices((k, k))
-            lo, hi = np.minimum(i, j), np.maximum(i, j)
-            between = cum[:, hi] - cum[:, lo] + nv[:, lo]
-            dis = (between - (nv[:, i] + nv[:, j]) / 2) ** 2
-        observed = 2 * np.einsum("rij,rij->r", t, dis)  # o = T + T' and d is symmetric
-        expected = np.einsum("ri,rij,rj->r", nv, dis, nv)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return 1.0 - (n_pairable - 1) * observed / expected, defined
+        """:func:`~selene_eval.stats.alpha.alpha_batch` on the cells (two raters, no missing value)."""
+        panel = np.stack([self.d.values[self.ra], self.d.values[self.rb]], axis=1)
+        # Alpha is undefined when all 2N values of a row are one value (expected disagreement 0); tested on
+        # the counts, since a rounding residue of the closed form need not be exactly 0.
+        defined = (self._scatter(("union", self.ra, self.rb)) > 0).sum(axis=1) >= 2
+        return alpha_batch(panel, self.w, self.d.level), defined
 
     # -- correlations --------------------------------------------------------------------------------
 
@@ -529,7 +458,7 @@ class _Batch:
         return self.varies(self.ra) & self.varies(self.rb)
 
     def pearson(self) -> tuple[np.ndarray, np.ndarray]:
-        x, y = self.d.scaled(self.ra, "own"), self.d.scaled(self.rb, "own")
+        x, y = self.d.scaled(self.ra), self.d.scaled(self.rb)
         return self._weighted_corr(x, y), self._both_vary()
 
     def _midranks(self, r: int) -> np.ndarray:
@@ -579,25 +508,9 @@ class _Batch:
 
     # -- intraclass correlations ---------------------------------------------------------------------
 
-    def _icc(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
-        x, y = self.d.values[self.ra], self.d.values[self.rb]
-        w, n = self.w, self.n
-        grand = (w @ (x + y)) / (2 * n)
-        col_x, col_y = (w @ x) / n, (w @ y) / n
-        item_mean = (x + y) / 2
-        bms = 2 * (w * (item_mean[None, :] - grand[:, None]) ** 2).sum(axis=1) / (n - 1)
-        jms = n * ((col_x - grand) ** 2 + (col_y - grand) ** 2)
-        # Residuals directly (not SS_total - SS_rows - SS_cols) so they cannot come out negative.
-        res_x = x[None, :] - item_mean[None, :] - col_x[:, None] + grand[:, None]
-        res_y = y[None, :] - item_mean[None, :] - col_y[:, None] + grand[:, None]
-        ems = (w * (res_x**2 + res_y**2)).sum(axis=1) / (n - 1)
-        if kind == "2,1":
-            denominator = bms + ems + 2 * (jms - ems) / n
-        else:
-            denominator = bms + ems
-        defined = (n >= 2) & (denominator > 0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return (bms - ems) / denominator, defined
+    def _icc(self, kind: IccKind) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`~selene_eval.stats.coefficients.icc_batch` on the cells (judge and consensus as raters)."""
+        return icc_batch(np.stack([self.d.values[self.ra], self.d.values[self.rb]], axis=1), self.w, kind)
 
     def icc_2_1(self) -> tuple[np.ndarray, np.ndarray]:
         return self._icc("2,1")
@@ -605,11 +518,20 @@ class _Batch:
     def icc_3_1(self) -> tuple[np.ndarray, np.ndarray]:
         return self._icc("3,1")
 
+    def cohen_kappa(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.kappa(None)
+
+    def linear_weighted_kappa(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.kappa("linear")
+
+    def quadratic_weighted_kappa(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.kappa("quadratic")
+
     def compute(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        if name.endswith("kappa"):
-            weighting = {"cohen_kappa": None, "linear_weighted_kappa": "linear"}.get(name, "quadratic")
-            return self.kappa(weighting)
+        """The statistic ``name`` (a registry key) on every row: ``(values, defined)``."""
         values, defined = getattr(self, name)()
+        if name.endswith("kappa"):  # kappa's definedness is exact (expected disagreement > 0)
+            return values, defined
         return values, defined & np.isfinite(values)
 
 

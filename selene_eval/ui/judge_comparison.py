@@ -18,7 +18,7 @@ from selene_eval.presentation.compare import (
 )
 from selene_eval.core.expert_labels import expert_label_headings
 from selene_eval.stats.calibration import CalibrationReport, calibration
-from selene_eval.stats.uncertainty import APPLICABLE
+from selene_eval.stats.registry import APPLICABLE
 from selene_eval.presentation.report import StudyReport, VariantResult
 from selene_eval.study import Study
 from selene_eval.core.tasks import TaskType

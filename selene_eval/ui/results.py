@@ -13,7 +13,7 @@ import streamlit as st
 from selene_eval.presentation import charts
 from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.core.expert_labels import expert_labels_text
-from selene_eval.stats.agreement import METRICS
+from selene_eval.stats.registry import METRICS
 from selene_eval.stats.uncertainty import Interval
 from selene_eval.stats.agreement import SMALL_N
 from selene_eval.core.items import SUBGROUP_PREFIX, subgroup_columns
@@ -24,7 +24,7 @@ from selene_eval.core.tasks import TaskType
 from selene_eval.ui.common import plain
 from selene_eval.ui.state import default, keep_valid, keep_valid_many, put
 from selene_eval.ui.text import METRIC_HELP, METRIC_NAMES, fmt_share, fmt_stat, md_escape, plural
-from selene_eval.stats.names import statistic_name
+from selene_eval.stats.registry import statistic_name
 from selene_eval.ui.views import (
     NOT_JUDGED,
     UNREADABLE,

@@ -12,7 +12,7 @@ from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.presentation.report import JudgeRobustness, StudyReport
 from selene_eval.study.store import Study
 from selene_eval.presentation.frames import NOT_JUDGED
-from selene_eval.stats.names import statistic_name
+from selene_eval.stats.registry import statistic_name
 from selene_eval.ui.results import show_chart, table_for
 from selene_eval.ui.state import keep_valid
 from selene_eval.ui.text import METRIC_NAMES, fmt_share, fmt_stat, md_escape, plural

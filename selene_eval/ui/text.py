@@ -12,7 +12,7 @@ import math
 import re
 
 from selene_eval.core.judge_spec import JudgeSpec
-from selene_eval.stats.names import statistic_name
+from selene_eval.stats.registry import REGISTRY
 from selene_eval.core.tasks import TaskType
 
 # Every ASCII punctuation character can be backslash-escaped in CommonMark; Streamlit adds its own
@@ -26,23 +26,11 @@ TASK_NAMES: dict[TaskType, str] = {
 }
 """How each task is named on screen."""
 
-METRIC_NAMES: dict[str, str] = {
-    key: statistic_name(key)
-    for key in ("accuracy", "cohen_kappa", "quadratic_weighted_kappa", "krippendorff_alpha", "spearman", "kendall_tau",
-                "pearson", "mean_absolute_error")
-}
-"""Display names of the statistics (keys as in :data:`selene_eval.stats.METRICS`)."""
+METRIC_NAMES: dict[str, str] = {s.key: s.name for s in REGISTRY if s.headline}
+"""Display names of the headline statistics (keys as in :data:`selene_eval.stats.registry.METRICS`)."""
 
-METRIC_HELP: dict[str, str] = {
-    "accuracy": "Share of items where the judge gave the experts' majority label.",
-    "cohen_kappa": "Agreement corrected for chance: 1 is perfect, 0 is what guessing would give.",
-    "quadratic_weighted_kappa": "Kappa where a near miss (4 vs 5) costs far less than a far one (1 vs 5).",
-    "krippendorff_alpha": "Chance-corrected agreement between the judge and the experts' majority label.",
-    "spearman": "Rank correlation between the judge's and the experts' scores.",
-    "kendall_tau": "Rank correlation (tau-b) between the judge's and the experts' scores.",
-    "pearson": "Linear correlation between the judge's and the experts' scores.",
-    "mean_absolute_error": "Average distance between the judge's and the experts' scores.",
-}
+METRIC_HELP: dict[str, str] = {s.key: s.help for s in REGISTRY if s.help is not None}
+"""The dashboard's one-line explanation of each headline statistic."""
 
 DEMO_WARNING = "a weak demo model, not Selene"
 SCRIPTED_WARNING = "a scripted test judge, not a model"

@@ -18,7 +18,7 @@ from selene_eval.core.expert_labels import expert_label_headings
 # confusion_frame and distribution_frame are re-exported: pages reach them as ui.confusion_frame etc.
 from selene_eval.presentation.frames import NOT_JUDGED, confusion_frame, distribution_frame, present  # noqa: F401
 from selene_eval.core.items import SUBGROUP_PREFIX, subgroup_columns
-from selene_eval.stats.agreement import METRICS
+from selene_eval.stats.registry import METRICS
 from selene_eval.presentation.report import StudyReport, VariantResult, expert_columns
 from selene_eval.core.tasks import TaskType
 from selene_eval.ui.text import METRIC_NAMES, fmt_share, fmt_stat, judge_title

@@ -16,7 +16,8 @@ from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.cli import main
 from selene_eval.presentation import build_html_report
 from selene_eval.core.items import Item
-from selene_eval.stats.agreement import EXTRA_METRICS, METRICS, agreement
+from selene_eval.stats.agreement import agreement
+from selene_eval.stats.registry import EXTRA_METRICS, METRICS
 from selene_eval.prompts import default_rubric
 from selene_eval.presentation.report import study_report
 from selene_eval.run.runner import run_study

@@ -12,7 +12,7 @@ import pytest
 from selene_eval.core.judge_spec import Generation, JudgeSpec, LabelChoices, Message
 from selene_eval.cli import main
 from selene_eval.core.items import Item
-from selene_eval.stats.coefficients import required_items
+from selene_eval.stats.planning import required_items
 from selene_eval.prompts import default_rubric
 from selene_eval.presentation.report import study_report
 from selene_eval.run.runner import run_study

@@ -12,7 +12,9 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 
 from selene_eval.errors import StatisticsError
-from selene_eval.stats.agreement import EXTRA_METRICS, METRICS, agreement, subgroup_agreement, substitution_differences
+from selene_eval.stats.agreement import agreement, subgroup_agreement
+from selene_eval.stats.alpha import substitution_differences
+from selene_eval.stats.registry import EXTRA_METRICS, METRICS
 from selene_eval.stats.ceiling import expert_ceiling, substitution_statistic
 from selene_eval.stats.coefficients import gwet_ac1, icc
 from selene_eval.stats.consensus import code_table, consensus_codes

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import cohen_kappa_score
 
 from selene_eval.errors import StatisticsError
-from selene_eval.stats.names import statistic_name
+from selene_eval.stats.registry import statistic_name
 from selene_eval.stats.ceiling import (
     Ceiling,
     PairAgreement,

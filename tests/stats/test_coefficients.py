@@ -18,8 +18,6 @@ from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
 from selene_eval.errors import StatisticsError
 from selene_eval.stats.coefficients import (
-    coverage_curve,
-    expected_calibration_error,
     fleiss_kappa,
     fleiss_kappa_checked,
     gwet_ac1,
@@ -27,8 +25,6 @@ from selene_eval.stats.coefficients import (
     icc,
     kappa_paradox,
     mean_absolute_error,
-    reliability_table,
-    required_items,
     weighted_kappa,
 )
 
@@ -365,7 +361,7 @@ def test_icc_properties_and_errors() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Kappa paradox, sample size
+# Kappa paradox
 # --------------------------------------------------------------------------------------------------
 
 
@@ -379,81 +375,3 @@ def test_kappa_paradox_rule() -> None:
     assert kappa_paradox(0.9, 0.44, 0.88, [0.05, 0.85, 0.10]) is not None
     with pytest.raises(StatisticsError):
         kappa_paradox(1.5, 0.44, 0.88, 0.9)
-
-
-def test_required_items() -> None:
-    # 50 pilot items gave a CI of width .3; width .1 needs 50 * 3^2 = 450 (0.3/0.1 is 2.9999999999999996
-    # in floating point, so this also checks the result is not 451 or 449).
-    assert required_items(0.6, 0.3, 50, 0.1) == 450
-    assert required_items(0.6, 0.25, 40, 0.2) == 63  # 40 * 1.5625 = 62.5 -> 63
-    assert required_items(0.6, 0.1, 50, 0.2) == 13  # a wider target needs fewer: 12.5 -> 13
-    for bad in [(0.6, 0.0, 50, 0.1), (0.6, 0.3, 50, -0.1), (0.6, 0.3, 0, 0.1), (nan, 0.3, 50, 0.1)]:
-        with pytest.raises(StatisticsError):
-            required_items(*bad)  # type: ignore[arg-type]
-
-
-# --------------------------------------------------------------------------------------------------
-# Calibration
-# --------------------------------------------------------------------------------------------------
-
-
-def test_reliability_table_and_ece_by_hand() -> None:
-    confidence = np.array([0.05, 0.15, 0.3, 0.35, 0.9, 0.95, 1.0, 0.0])
-    correct = np.array([0, 0, 1, 0, 1, 1, 1, 0])
-    table = reliability_table(confidence, correct, 10)
-    # bins (m/10, (m+1)/10], 0 in bin 0: 0.05, 0.0 -> 0; 0.15 -> 1; 0.3 -> 2 (on the edge: lower bin);
-    # 0.35 -> 3; 0.9 -> 8 (edge); 0.95, 1.0 -> 9
-    assert table["n"].tolist() == [2, 1, 1, 1, 0, 0, 0, 0, 1, 2]
-    assert table.loc[9, "mean_confidence"] == pytest.approx(0.975)
-    assert math.isnan(table.loc[4, "accuracy"])
-    # ECE = (2*|0-.025| + |0-.15| + |1-.3| + |0-.35| + |1-.9| + 2*|1-.975|) / 8 = 1.4 / 8 = 0.175
-    assert expected_calibration_error(confidence, correct, 10) == pytest.approx(0.175, abs=TOL)
-    # one bin: |mean correct - mean confidence| = |4/8 - 3.7/8| = 0.0375
-    assert expected_calibration_error(confidence, correct, 1) == pytest.approx(0.0375, abs=TOL)
-
-
-def test_reliability_table_matches_sklearn_calibration_curve() -> None:
-    from sklearn.calibration import calibration_curve
-
-    rng = np.random.default_rng(3)
-    confidence = rng.uniform(size=300)
-    correct = (rng.uniform(size=300) < confidence**1.5).astype(int)
-    table = reliability_table(confidence, correct, 8)
-    used = table[table["n"] > 0]
-    prob_true, prob_pred = calibration_curve(correct, confidence, n_bins=8)
-    assert np.allclose(used["accuracy"], prob_true) and np.allclose(used["mean_confidence"], prob_pred)
-
-
-def test_calibration_errors_and_missing() -> None:
-    assert math.isnan(expected_calibration_error(np.array([]), np.array([])))
-    # a nan confidence (no probability from the judge) drops the pair
-    assert expected_calibration_error(np.array([0.8, nan]), np.array([1, 0])) == pytest.approx(0.2)
-    with pytest.raises(StatisticsError):
-        expected_calibration_error(np.array([1.2]), np.array([1]))
-    with pytest.raises(StatisticsError):
-        expected_calibration_error(np.array([0.5]), np.array([2]))
-    with pytest.raises(StatisticsError):
-        reliability_table(np.array([0.5]), np.array([1]), 0)
-
-
-def test_coverage_curve_by_hand() -> None:
-    confidence = np.array([0.9, 0.8, 0.8, 0.6, 0.5])
-    correct = np.array([1, 1, 0, 0, 1])
-    curve = coverage_curve(confidence, correct, [0, 0.2, 0.4, 0.5, 0.6, 0.8])
-    # abstain floor(k*5): 0, 1, 2, 2, 3, 4 -> keep 5, 4, 3, 3, 2, 1 most confident
-    assert curve["n_kept"].tolist() == [5, 4, 3, 3, 2, 1]
-    assert curve["coverage"].tolist() == pytest.approx([1.0, 0.8, 0.6, 0.6, 0.4, 0.2])
-    # keep 5: 3/5; keep 4 (.9 .8 .8 .6): 2/4; keep 3 (.9 .8 .8): 2/3; keep 1 (.9): 1
-    # keep 2: .9 (correct) and one of the two tied .8s (one correct, one not) -> (1 + 1 * 1/2)/2 = 0.75
-    assert curve["accuracy"].tolist() == pytest.approx([0.6, 0.5, 2 / 3, 2 / 3, 0.75, 1.0])
-    assert curve["threshold"].tolist() == pytest.approx([0.5, 0.6, 0.8, 0.8, 0.8, 0.9])
-    # the tie rule makes the result independent of the input order
-    flipped = coverage_curve(
-        confidence[[0, 2, 1, 3, 4]], correct[[0, 2, 1, 3, 4]], [0, 0.2, 0.4, 0.5, 0.6, 0.8]
-    )
-    pd.testing.assert_frame_equal(curve, flipped)
-    default = coverage_curve(confidence, correct, 5)
-    assert default["abstain_share"].tolist() == pytest.approx([0, 0.2, 0.4, 0.6, 0.8])
-    with pytest.raises(StatisticsError):
-        coverage_curve(confidence, correct, [1.0])
-    assert math.isnan(coverage_curve(np.array([]), np.array([]), 2)["accuracy"][0])

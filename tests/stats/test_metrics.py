@@ -15,9 +15,10 @@ import pandas as pd
 import pytest
 
 from selene_eval.errors import SeleneEvalError, StatisticsError
-from selene_eval.stats.agreement import METRICS, AgreementReport, agreement
+from selene_eval.stats.agreement import AgreementReport, agreement
+from selene_eval.stats.registry import METRICS
 from selene_eval.stats.consensus import consensus
-from selene_eval.stats.names import statistic_name
+from selene_eval.stats.registry import statistic_name
 
 # --------------------------------------------------------------------------------------------------
 # helpers

@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from selene_eval.errors import StatisticsError
-from selene_eval.stats.agreement import METRICS, AgreementReport, agreement
+from selene_eval.stats.agreement import AgreementReport, agreement
+from selene_eval.stats.registry import METRICS
 from selene_eval.stats.consensus import consensus
-from selene_eval.stats.names import statistic_name
+from selene_eval.stats.registry import statistic_name
 
 LABELS = ["a", "b", "c", "1", "2", "3"]
 CELLS = st.one_of(

@@ -18,7 +18,8 @@ import pytest
 from scipy import stats
 from sklearn.metrics import cohen_kappa_score
 
-from selene_eval.stats.agreement import agreement, krippendorff_alpha
+from selene_eval.stats.agreement import agreement
+from selene_eval.stats.alpha import krippendorff_alpha
 from selene_eval.stats.consensus import consensus
 
 nan = np.nan

@@ -14,6 +14,7 @@ from sklearn.metrics import cohen_kappa_score
 from selene_eval.errors import StatisticsError
 from selene_eval.stats import uncertainty as unc
 from selene_eval.stats.coefficients import icc
+from selene_eval.stats.registry import APPLICABLE, DEFAULT_STATISTICS
 from selene_eval.stats.uncertainty import (
     Interval,
     bca_interval,
@@ -93,7 +94,7 @@ LEVEL_CASES = [("nominal", 4), ("ordinal", 5), ("interval", None)]
 def test_unit_weights_match_libraries(level: str, k: int | None, seed: int) -> None:
     rng = np.random.default_rng(seed)
     a, b = random_pair(rng, level, int(rng.integers(20, 300)), k or 5)
-    for name in unc.APPLICABLE[level]:
+    for name in APPLICABLE[level]:
         assert vectorized(name, a, b, level, k) == pytest.approx(reference(name, a, b, level, k), abs=TOL), name
 
 
@@ -105,7 +106,7 @@ def test_resample_matches_libraries_on_repeated_items(level: str, k: int | None)
         idx = rng.integers(0, a.size, a.size)
         reps = np.bincount(idx, minlength=a.size).astype(float)
         ra, rb = a[idx], b[idx]
-        for name in unc.APPLICABLE[level]:
+        for name in APPLICABLE[level]:
             got = vectorized(name, a, b, level, k, reps)
             assert got == pytest.approx(reference(name, ra, rb, level, k), abs=TOL), name
 
@@ -134,7 +135,7 @@ def test_estimates_are_the_point_statistics() -> None:
     rng = np.random.default_rng(11)
     a, b = random_pair(rng, "ordinal", 200)
     result = bootstrap_intervals(a, b, level="ordinal", n_labels=5, n_resamples=200)
-    assert list(result) == list(unc.DEFAULT_STATISTICS["ordinal"])
+    assert list(result) == list(DEFAULT_STATISTICS["ordinal"])
     for name, interval in result.items():
         assert interval.estimate == pytest.approx(reference(name, a, b, "ordinal", 5), abs=TOL)
         assert interval.low <= interval.high
