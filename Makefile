@@ -1,11 +1,15 @@
 # The README's two commands: `make app` and `make test`. Each sets up what it needs first.
-.PHONY: app test setup setup-dev bench-judge bench-app bench-gpu bench-stats
+.PHONY: app test check setup setup-dev bench-judge bench-app bench-gpu bench-stats
 
 app: setup
 	scripts/app.sh
 
 test: setup-dev
 	HF_HUB_OFFLINE=1 .venv/bin/python -m pytest
+
+# Static checks (ruff, ruff format, mypy, the import graph); CI runs them before the tests.
+check: setup-dev
+	scripts/check.sh
 
 setup:
 	scripts/setup.sh app

@@ -33,7 +33,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from selene_eval.testing import browser as testing_browser
+from selene_eval.testing import browser as testing_browser  # noqa: E402  (after the path set-up)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "app.json"
 N_ITEMS = 10_000

@@ -126,7 +126,7 @@ def table(rows: list[dict[str, object]]) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         n = r["n_judged"] or 1
-        share = lambda k: f"{r[k]} ({r[k] / n:.0%})"  # noqa: E731
+        share = lambda k: f"{r[k]} ({r[k] / n:.0%})"  # noqa: E731, B023  (used in this iteration only)
         acc = "n/a" if r["accuracy_pooled"] is None else f"{r['accuracy_pooled']:.3f} (n={r['n_compared']})"
         unforced = ("n/a" if r["accuracy_pooled_without_forced"] is None
                     else f"{r['accuracy_pooled_without_forced']:.3f} (n={r['n_compared_without_forced']})")

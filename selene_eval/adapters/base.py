@@ -170,9 +170,7 @@ def verify(data: bytes, remote: RemoteFile) -> bool:
     """Whether ``data`` matches the checksums recorded for ``remote`` (true when none is recorded)."""
     if remote.git_blob_sha1 and not git_blob_sha1(data).startswith(remote.git_blob_sha1):
         return False
-    if remote.sha256 and hashlib.sha256(data).hexdigest() != remote.sha256:
-        return False
-    return True
+    return not remote.sha256 or hashlib.sha256(data).hexdigest() == remote.sha256
 
 
 # --- helpers for adapters ---------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from selene_eval.data import ColumnMapping, read_table
 from selene_eval.adapters.base import (
@@ -179,7 +180,7 @@ def _financebench_evidence(location: Path) -> tuple[dict[str, str], list[Path]]:
                         "put it there or choose context=none.")
     evidence = {}
     for record in _read_jsonl(path):
-        passages = [str(e.get("evidence_text") or "").strip() for e in record.get("evidence") or [] if isinstance(e, dict)]
+        passages = [str(e.get("evidence_text") or "").strip() for e in cast("list[object]", record.get("evidence") or []) if isinstance(e, dict)]
         evidence[str(record.get("financebench_id"))] = "\n\n".join(p for p in passages if p)
     return evidence, [path]
 

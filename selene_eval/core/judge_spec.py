@@ -26,6 +26,10 @@ class Message:
     content: str
 
 
+FinishReason = Literal["stop", "length", "repetition", "error"]
+"""Why a generation ended (see :class:`Generation`)."""
+
+
 @dataclass(frozen=True)
 class Generation:
     """The backend's answer to one prompt.
@@ -36,7 +40,7 @@ class Generation:
     """
 
     text: str
-    finish_reason: Literal["stop", "length", "repetition", "error"] = "stop"
+    finish_reason: FinishReason = "stop"
     n_prompt_tokens: int | None = None
     n_new_tokens: int | None = None
     error: str | None = None

@@ -12,6 +12,10 @@ Three kinds of judgment are supported. Each has a fixed set of canonical label s
 from __future__ import annotations
 
 from enum import Enum
+from typing import Literal
+
+Level = Literal["nominal", "ordinal", "interval"]
+"""Measurement level of a label scale, which decides the statistics (see :attr:`TaskType.level`)."""
 
 
 class TaskType(str, Enum):
@@ -32,7 +36,7 @@ class TaskType(str, Enum):
         return _JUDGE_LABELS[self]
 
     @property
-    def level(self) -> str:
+    def level(self) -> Level:
         """Measurement level used for statistics: ``ordinal`` for scores, ``nominal`` otherwise."""
         return "ordinal" if self is TaskType.ABSOLUTE else "nominal"
 

@@ -24,9 +24,12 @@ import struct
 import subprocess
 import sys
 import threading
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from selene_eval.errors import DataError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance  # ReadLimits; readers imports this module, not the reverse
 
 _LENGTH = struct.Struct("!Q")
 
@@ -83,14 +86,14 @@ class _Worker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
         )
 
-    def parse(self, raw: bytes, shown: str, limits: object) -> Any:
+    def parse(self, raw: bytes, shown: str, limits: DataclassInstance) -> Any:
         with self._lock:
             if self._process is None or self._process.poll() is not None:
                 self._process = self._start()
             process = self._process
             assert process.stdin is not None and process.stdout is not None
             try:
-                _send(process.stdin, {"shown": shown, "limits": dataclasses.asdict(limits)}, raw)  # type: ignore[arg-type]
+                _send(process.stdin, {"shown": shown, "limits": dataclasses.asdict(limits)}, raw)
                 reply = _receive(process.stdout)
             except (BrokenPipeError, OSError):
                 reply = None
@@ -115,7 +118,7 @@ class _Worker:
 _WORKER = _Worker()
 
 
-def read_parquet_isolated(raw: bytes, shown: str, limits: object) -> Any:
+def read_parquet_isolated(raw: bytes, shown: str, limits: DataclassInstance) -> Any:
     """The Parquet file ``raw`` as an Arrow table, decoded and validated in the worker process; a
     :class:`DataError` for a file it refuses, or one it dies on. ``limits`` is the caller's ``ReadLimits``."""
     return _WORKER.parse(raw, shown, limits)

@@ -26,13 +26,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, BinaryIO, TypeVar
+from typing import IO, TYPE_CHECKING, BinaryIO, TypeVar
 from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
 
 from selene_eval.errors import DataError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _Parsed = TypeVar("_Parsed")
 
@@ -365,7 +368,7 @@ def _first_line(exc: BaseException) -> str:
     return text[0][:200] if text else "no details"
 
 
-def read_parquet_table(raw: bytes, shown: str, limits: ReadLimits) -> object:
+def read_parquet_table(raw: bytes, shown: str, limits: ReadLimits) -> pa.Table:
     """The Parquet file ``raw`` as an Arrow table, after its footer's sizes and decoded size are checked.
 
     Run in the Parquet worker process (:mod:`selene_eval.data.isolation`): pyarrow can abort the process
@@ -384,10 +387,10 @@ def read_parquet_table(raw: bytes, shown: str, limits: ReadLimits) -> object:
     return pq.read_table(pa.BufferReader(raw))
 
 
-def parquet_rows(table: object) -> tuple[list[object], Rows]:
+def parquet_rows(table: pa.Table) -> tuple[list[object], Rows]:
     """Header and data rows of an Arrow table (as :func:`read_parquet_table` gives it)."""
-    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]  # type: ignore[attr-defined]
-    return list(table.column_names), [list(row) for row in zip(*columns)]  # type: ignore[attr-defined]
+    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    return list(table.column_names), [list(row) for row in zip(*columns)]
 
 
 def _check_parquet_decoded(raw: bytes, metadata: object, shown: str, limits: ReadLimits) -> None:
@@ -605,11 +608,15 @@ def _first_sheet_parts(archive: zipfile.ZipFile, names: set[str]) -> list[str]:
     if "xl/_rels/workbook.xml.rels" in names:
         with archive.open("xl/_rels/workbook.xml.rels") as stream:
             for event, element, _parent in _xml_events(stream):
-                if event == "end" and _local_name(element.tag) == "Relationship" and element.get("Id") in wanted:
-                    if (element.get("Type") or "").endswith("/worksheet"):
-                        target = element.get("Target") or ""
-                        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-                        targets[element.get("Id") or ""] = part
+                if (
+                    event == "end"
+                    and _local_name(element.tag) == "Relationship"
+                    and element.get("Id") in wanted
+                    and (element.get("Type") or "").endswith("/worksheet")
+                ):
+                    target = element.get("Target") or ""
+                    part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+                    targets[element.get("Id") or ""] = part
     for sheet_id in sheet_ids:
         if targets.get(sheet_id) in names:
             return [targets[sheet_id]]
@@ -885,16 +892,16 @@ def _records_table(records: Sequence[dict[str, object]]) -> tuple[list[object], 
     keys: dict[str, None] = {}
     for record in records:
         keys.update(dict.fromkeys(record))
-    header = list(keys)
-    return header, [[record.get(k) for k in header] for record in records]
+    header: list[object] = list(keys)
+    return header, [[record.get(k) for k in keys] for record in records]
 
 
 def _split_table(document: dict[str, object], shown: str) -> tuple[list[object], Rows]:
-    header = list(document["columns"])  # type: ignore[arg-type]
+    header = list(document["columns"])  # type: ignore[call-overload]  # the caller checked it is a list
     rows = document["data"]
-    if not all(isinstance(row, list) and len(row) == len(header) for row in rows):  # type: ignore[union-attr]
+    if not all(isinstance(row, list) and len(row) == len(header) for row in rows):  # type: ignore[attr-defined]
         raise DataError(f'Every row of "data" in {shown} must be a list of {len(header)} values, one per column. {_JSON_SHAPES}')
-    return header, [list(row) for row in rows]  # type: ignore[union-attr]
+    return header, [list(row) for row in rows]  # type: ignore[attr-defined]  # the caller checked it is a list
 
 
 def _columns_of_lists(document: dict[str, object], shown: str) -> tuple[list[object], Rows]:
@@ -908,7 +915,7 @@ def _columns_of_lists(document: dict[str, object], shown: str) -> tuple[list[obj
 def _columns_of_dicts(document: dict[str, object]) -> tuple[list[object], Rows]:
     index: dict[str, None] = {}
     for column in document.values():
-        index.update(dict.fromkeys(column))  # type: ignore[arg-type]
+        index.update(dict.fromkeys(column))  # type: ignore[call-overload]  # the caller checked it is a dict
     return list(document), [[column.get(i) for column in document.values()] for i in index]  # type: ignore[attr-defined]
 
 

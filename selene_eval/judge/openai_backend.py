@@ -56,7 +56,7 @@ from urllib.parse import urlsplit
 import httpcore2
 import httpx2
 
-from selene_eval.core.judge_spec import Generation, JudgeSpec, LabelChoices, Message, fast_mode_prefill
+from selene_eval.core.judge_spec import FinishReason, Generation, JudgeSpec, LabelChoices, Message, fast_mode_prefill
 from selene_eval.errors import BackendError
 # The parser's marker and the characters it strips: a streamed answer ends by the rule the local backend
 # stops by (result_line_complete), applied a line at a time (_StreamedAnswer).
@@ -411,7 +411,7 @@ def label_probs_after_marker(content: Sequence[Mapping[str, Any]], choices: Labe
     first token. ``None`` when the answer has no marker (and is not a bare label), nothing after it, or no
     allowed answer among the alternatives there.
     """
-    tokens = [entry.get("token") if isinstance(entry.get("token"), str) else "" for entry in content]
+    tokens = [token if isinstance(token := entry.get("token"), str) else "" for entry in content]
     text = "".join(tokens)
     # The parser's own marker pattern (any case, bold or not), so probabilities are read where it reads.
     markers = list(_RESULT_MARKER.finditer(text))
@@ -779,7 +779,7 @@ class OpenAIBackend:
 
     def _to_generation(self, answer: _Completion, choice: LabelChoices | None, fast: bool) -> Generation:
         logprobs = answer.logprobs
-        finish = "length" if answer.finish_reason == "length" else "stop"
+        finish: FinishReason = "length" if answer.finish_reason == "length" else "stop"
         probs: dict[str, float] | None = None
         if choice is not None and logprobs:
             if fast:

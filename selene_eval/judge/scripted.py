@@ -11,7 +11,6 @@ import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from selene_eval.core.judge_spec import Generation, JudgeSpec, LabelChoices, Message
 from selene_eval.errors import BackendError, ModelUnavailableError

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from selene_eval.core.judge_spec import Generation, JudgeSpec, LabelChoices, Message, fast_mode_prefill
+from selene_eval.core.judge_spec import FinishReason, Generation, JudgeSpec, LabelChoices, Message, fast_mode_prefill
 from selene_eval.errors import BackendError, ModelUnavailableError
 # The parser's own marker pattern and strip set, so that stopping early never reads a result line
 # differently from the parser (one parser, imported everywhere).
@@ -430,7 +430,7 @@ def label_candidates(
         owners = by_token.setdefault(seq[shared], [])
         if label not in owners:
             owners.append(label)
-    words = {}
+    words: dict[str, str] = {}
     for word, label in choices.words:
         words.setdefault(label, word)
     return LabelCandidates(
@@ -518,8 +518,6 @@ class TransformersBackend:
                 f"Cannot load {spec.model} in 4 bits: the bitsandbytes package is not installed. Install it "
                 f"(`pip install bitsandbytes`), or {NO_QUANTIZE_SETTING}."
             )
-        import torch
-
         self.device: str = _resolve_device(spec.device)
         """Where the model computes: ``cpu`` or ``cuda:N``."""
         self.dtype: torch.dtype = _resolve_dtype(spec.dtype, self.device)
@@ -884,12 +882,12 @@ class TransformersBackend:
         for row, prompt in enumerate(prompts):
             kept = tokens[row]
             # not ended: cut off by the budget
-            finish = "repetition" if looped[row] else "stop" if ended[row] else "length"
+            finish: FinishReason = "repetition" if looped[row] else "stop" if ended[row] else "length"
             text = self.tokenizer.decode(kept, skip_special_tokens=True)
             probs = forced[row]
             if probs is not None:
                 assert prompt.candidates is not None
-                label = max(prompt.candidates.all_labels, key=lambda name: probs[name])  # first label wins a tie
+                label = max(prompt.candidates.all_labels, key=probs.__getitem__)  # first label wins a tie
                 generations.append(Generation(text, finish, n_prompt_tokens=len(prompt.input_ids),
                                               n_new_tokens=len(kept), label_probs=probs, forced_label=label))
                 continue

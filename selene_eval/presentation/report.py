@@ -11,7 +11,7 @@ import pandas as pd
 from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.core.items import MAX_SUBGROUPS, SUBGROUP_PREFIX, items_frame, subgroup_columns
 from selene_eval.stats.agreement import AgreementReport, ExpertAgreement, agreement, subgroup_agreement
-from selene_eval.stats.consensus import consensus
+from selene_eval.stats.consensus import Level, consensus
 from selene_eval.stats.calibration import CalibrationReport, calibration
 from selene_eval.stats.planning import required_items
 from selene_eval.stats.profile import JudgeProfile, judge_profile
@@ -132,7 +132,7 @@ class StudyReport:
     slug: str
     title: str
     task: str
-    level: str
+    level: Level
     n_items: int
     experts: tuple[str, ...]
     expert_label_counts: dict[str, int]

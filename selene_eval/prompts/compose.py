@@ -432,7 +432,8 @@ def library_axes(task: TaskType, surface_seeds: tuple[int, ...] = (1, 2, 3)) -> 
     out = []
     for axis, values in applicable_axes(task).items():
         for value in values[1:]:
-            out.append(replace(Axes(), **{axis: value}))
+            # A string-valued axis: applicable_axes leaves out surface, the one field that is not a str.
+            out.append(replace(Axes(), **{axis: value}))  # type: ignore[arg-type]
     out += [Axes(surface=random_surface(seed)) for seed in surface_seeds]
     return out
 

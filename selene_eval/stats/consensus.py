@@ -18,14 +18,14 @@ import math
 import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
+from selene_eval.core.tasks import Level
 from selene_eval.errors import StatisticsError
 
-Level = Literal["nominal", "ordinal", "interval"]
 LEVELS: tuple[Level, ...] = ("nominal", "ordinal", "interval")
 
 # How many distinct offending values an error message or note quotes before it says "and N more".
@@ -38,7 +38,7 @@ def check_level(level: object) -> Level:
         raise StatisticsError(
             f"Unknown measurement level {level!r}; use one of: {', '.join(LEVELS)}."
         )
-    return cast(Level, level)
+    return level
 
 
 def require_columns(table: pd.DataFrame, columns: Iterable[str], role: str) -> None:

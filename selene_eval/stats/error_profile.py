@@ -208,7 +208,7 @@ def confusion_error_profile(
         return _undefined_profile(labels, "there are no compared items (items with both an expert consensus "
                                   "and a judge label)", level_ci)
     design = _design([expert_codes, judge_codes], ["expert_codes", "judge_codes"], "nominal", len(labels), groups)
-    keys = {_key(k, s, labels): (k, s) for k in range(len(labels)) for s in PER_LABEL_STATISTICS}
+    keys: dict[str, tuple[int | None, str]] = {_key(k, s, labels): (k, s) for k in range(len(labels)) for s in PER_LABEL_STATISTICS}
     keys.update({_key(None, s, labels): (None, s) for s in OVERALL_STATISTICS})
 
     def evaluate(d: _Design, weights: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -455,7 +455,7 @@ def ambiguity_split(
         cross_entropy, n_cross = _cross_entropy(
             table[probabilities].tolist(), coded, n_labelled, o)
     single = int((compared & (n_labelled == 1)).sum())
-    notes = ()
+    notes: tuple[str, ...] = ()
     if single:
         notes = (f"{single} compared item{'s' if single != 1 else ''} had a single expert label and "
                  "count as neither unanimous nor split.",)

@@ -17,7 +17,6 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import sqlite3
 import stat
 import tempfile

@@ -18,17 +18,12 @@ Importing this module is cheap (no torch, no transformers); the builders import 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import sys
-import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from selene_eval.core.judge_spec import Generation, JudgeSpec, LabelChoices, Message
-from selene_eval.errors import BackendError, ModelUnavailableError
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer

@@ -141,7 +141,7 @@ def _torch_cuda_build() -> bool | None:
     except OSError:
         return None
     match = re.search(r"^cuda\s*(?::[^=\n]*)?=\s*(.+)$", text, re.MULTILINE)
-    return bool(match) and match.group(1).strip() not in {"None", "''", '""'}
+    return match is not None and match.group(1).strip() not in {"None", "''", '""'}
 
 
 def gpu_present() -> bool:

@@ -112,7 +112,8 @@ def current_slug() -> str | None:
     return slug if isinstance(slug, str) and slug else None
 
 
-def open_study(slug: str | None, message: str | None = None) -> NoReturn:
+# mypy reads streamlit as Any (pyproject.toml: no_site_packages), so it cannot see that st.rerun() never returns.
+def open_study(slug: str | None, message: str | None = None) -> NoReturn:  # type: ignore[misc]
     """Make ``slug`` the current study (``None``: no study) and rerun, showing ``message`` once if given."""
     st.session_state[_STUDY_REQUEST_KEY] = slug
     if message:

@@ -82,7 +82,7 @@ def test_financebench_refusals_as_no(shared_datasets: Path, studies_dir: Path) -
 
 def test_financebench_refusals_dropped(shared_datasets: Path, studies_dir: Path) -> None:
     study = _study("financebench", shared_datasets / "financebench", studies_dir, refusal="drop")
-    for _, correct, incorrect, refusal in FB_PARTS.values():
+    for _, correct, incorrect, _refusal in FB_PARTS.values():
         if len(study.items) == correct + incorrect:
             assert _all_labels(study) == Counter({"yes": correct, "no": incorrect})
             break

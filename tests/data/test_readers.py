@@ -279,7 +279,7 @@ def test_table_file_metadata_from_path_bytes_and_stream(tmp_path: Path) -> None:
 
 def test_frame_has_object_cells_and_default_index() -> None:
     frame = read_table(b"a\n1\n\n2\n").frame
-    assert list(frame.index) == [0, 1] and all(dtype == object for dtype in frame.dtypes)
+    assert list(frame.index) == [0, 1] and all(dtype == object for dtype in frame.dtypes)  # noqa: E721  (a dtype equals, not is, object)
 
 
 # --- cell_text -----------------------------------------------------------------------------------------------

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
 # The server helper lives with the backend tests; one module, so its servers are shared.
 from tests.judge._llama_server import MODEL_NAME, LlamaServer, shared_replicas
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 

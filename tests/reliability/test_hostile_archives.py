@@ -113,7 +113,7 @@ def set_method(rng: random.Random, data: bytes) -> bytes:
     out = bytearray(data)
     spots = _headers(data)
     index = rng.randrange(len(spots) // 2)
-    for flags_at, method_at in (spots[index], spots[index + len(spots) // 2]):
+    for _flags_at, method_at in (spots[index], spots[index + len(spots) // 2]):
         struct.pack_into("<H", out, method_at, method)
     return bytes(out)
 
@@ -444,7 +444,6 @@ def members(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 def _damaged(members: dict[str, bytes], name: str) -> bytes:
     rng = random.Random(0)
     good = zip_members(members)
-    path = f"{SLUG}/judgments.sqlite"
     if name == "CRC error":
         return stored_with_bad_crc(random.Random(3), {k: v for k, v in members.items()})
     if name == "broken deflate stream":
@@ -457,7 +456,7 @@ def _damaged(members: dict[str, bytes], name: str) -> bytes:
         return set_encrypted(rng, good)
     if name == "unknown compression method":
         out = bytearray(good)
-        for flags_at, method_at in _headers(good):
+        for _flags_at, method_at in _headers(good):
             struct.pack_into("<H", out, method_at, 99)
         return bytes(out)
     if name == "Infinity in the manifest":

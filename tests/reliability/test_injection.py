@@ -226,9 +226,9 @@ def test_html_is_only_allowed_for_constant_text() -> None:
             name = call_name(call)
             unsafe = any(k.arg == "unsafe_allow_html" and not (isinstance(k.value, ast.Constant) and k.value.value is False)
                          for k in call.keywords)
-            if unsafe or name.endswith("st.html") or name == "components.html":
-                if call.args and not isinstance(call.args[0], ast.Constant):
-                    problems.append(f"{path.relative_to(REPO)}:{call.lineno} {name} with non-constant HTML")
+            html = unsafe or name.endswith("st.html") or name == "components.html"
+            if html and call.args and not isinstance(call.args[0], ast.Constant):
+                problems.append(f"{path.relative_to(REPO)}:{call.lineno} {name} with non-constant HTML")
     assert not problems, problems
 
 

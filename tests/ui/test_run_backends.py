@@ -18,11 +18,11 @@ from selene_eval.core.items import Item
 from selene_eval.prompts import default_rubric
 from selene_eval.study import StudySpec, StudyStore
 from selene_eval.core.tasks import TaskType
+# The server helper lives with the backend tests; one module, so its servers are shared.
+from tests.judge._llama_server import MODEL_NAME, shared_replicas
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
-# The server helper lives with the backend tests; one module, so its servers are shared.
-from tests.judge._llama_server import MODEL_NAME, shared_replicas
 
 
 def start() -> AppTest:
