@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -175,15 +174,14 @@ def test_json_is_valid_without_nan_when_statistics_are_undefined() -> None:
     assert data["metrics"]["cohen_kappa"] is None and "gwet_ac1" in data["metrics"]
 
 
-def test_ten_thousand_items_with_defaults_are_fast() -> None:
+def test_ten_thousand_items_with_defaults_get_intervals() -> None:
+    """The default resampling on a study-sized table: every interval defined. How fast it is, is measured by
+    ``bench/stats.py`` (ratios in one process), not asserted here: a timed assertion fails on a busy machine."""
     rng = np.random.default_rng(0)
     n = 10_000
     table = pd.DataFrame({c: np.array(LABELS)[rng.integers(0, 5, n)] for c in ("judge", "e0", "e1", "e2")})
     table["g"] = rng.integers(0, 2_500, n).astype(str)
-    agreement(table.head(50), "judge", ["e0", "e1", "e2"], "ordinal", order=LABELS)  # warm-up (imports)
-    start = time.perf_counter()
     report = agreement(table, "judge", ["e0", "e1", "e2"], "ordinal", order=LABELS, group="g")
-    assert time.perf_counter() - start < 3.0
     assert all(math.isfinite(i.low) for i in report.intervals.values())
 
 
