@@ -36,7 +36,8 @@ class ForcingBackend:
         for generation in self.inner.generate(prompts, choices):
             if "**Result:**" not in generation.text:
                 probs = {"yes": 0.2, "no": 0.8} if self.forced == "no" else {"yes": 0.8, "no": 0.2}
-                generation = replace(generation, finish_reason="repetition", forced_label=self.forced, label_probs=probs)
+                generation = replace(generation, finish_reason="repetition", forced_label=self.forced,
+                                     label_probs=probs)
             out.append(generation)
         return out
 

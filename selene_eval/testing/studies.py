@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from selene_eval.core.items import Item
 from selene_eval.core.judge_spec import JudgeBackend, JudgeSpec, Message
@@ -116,7 +117,7 @@ def make_study(
         if item_options:
             raise TypeError(f"item options {sorted(item_options)} need a count of items, not the items")
         names = tuple(experts) if experts is not None else tuple(dict.fromkeys(e for it in items for e in it.experts))
-    saved: dict[str, object] = {"min_compared": min_compared, "judge": judge}
+    saved: dict[str, Any] = {"min_compared": min_compared, "judge": judge}
     spec = StudySpec(slug=slug, title=title or slug, task=task, experts=list(names), rubric=default_rubric(task),
                      variants=list(variants), **{k: v for k, v in saved.items() if v is not None})
     study = StudyStore(studies_dir).create(spec, list(items))
@@ -170,7 +171,8 @@ def even_odd_study(
     items, no on the others, and an unreadable answer on item 3."""
     backend = ScriptedBackend(
         DASHBOARD_JUDGE,
-        script={"Question 3:": "no **Result:** here", "even.": "**Reasoning:** <b>Looks</b> [right](http://x)\n\n**Result:** Yes"},
+        script={"Question 3:": "no **Result:** here",
+                "even.": "**Reasoning:** <b>Looks</b> [right](http://x)\n\n**Result:** Yes"},
         default="**Reasoning:** No.\n\n**Result:** No",
     )
     make_study(
