@@ -15,8 +15,9 @@ Opening the app imports neither torch nor transformers; they load when a run sta
 
 import streamlit as st
 
-from selene_eval.ui import PAGES, init_app_state, render_sidebar
-from selene_eval.ui.common import require_login
+from selene_eval.ui.common import PAGES, require_login
+from selene_eval.ui.sidebar import render_sidebar
+from selene_eval.ui.state import init_app_state
 
 st.set_page_config(page_title="selene-eval", page_icon=":material/balance:", layout="wide")
 # Only when .streamlit/secrets.toml has an [auth] section (hosting for a team); a no-op on a laptop.

@@ -40,6 +40,16 @@ CHROMIUM_ARGS = (
 )
 
 
+def playwright_or_skip() -> Any:
+    """``playwright.sync_api`` for a browser test module; skips the whole module (pytest) where Chromium or
+    Playwright is missing. Call it at module level, before the module's other imports that need them."""
+    import pytest
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (set SELENE_EVAL_CHROMIUM to another path)", allow_module_level=True)
+    return pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
 def streamlit_command(port: int) -> list[str]:
     """``streamlit run app.py`` headless on 127.0.0.1:``port``, without a file watcher (others may edit
     the checkout while it runs: no reloads mid-test) or usage statistics."""

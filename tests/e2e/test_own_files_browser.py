@@ -30,10 +30,7 @@ import pytest
 
 from selene_eval.testing import browser as testing_browser
 
-if not testing_browser.CHROMIUM.exists():
-    pytest.skip(f"no Chromium at {testing_browser.CHROMIUM} (set SELENE_EVAL_CHROMIUM to another path)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+sync_api = testing_browser.playwright_or_skip()
 expect = sync_api.expect
 
 from selene_eval.study import StudyStore  # noqa: E402

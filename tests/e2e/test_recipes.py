@@ -19,7 +19,7 @@ from selene_eval.cli import main
 from selene_eval.cli.reproduce import RECIPE_NAMES
 from selene_eval.recipes import RECIPES
 
-from tests.adapters.craftmd_layout import D1, write_craftmd  # a test helper beside the unit tests
+from selene_eval.testing.craftmd_layout import D1, write_craftmd
 
 
 def reproduce(capsys: pytest.CaptureFixture[str], studies_dir: Path, *args: str) -> tuple[int, str, str]:

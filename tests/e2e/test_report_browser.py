@@ -8,7 +8,6 @@ A second test presses the Studies page's download buttons in the running dashboa
 
 from __future__ import annotations
 
-import os
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +17,7 @@ import pytest
 
 from selene_eval.testing import browser as testing_browser
 
-if not testing_browser.CHROMIUM.exists():
-    pytest.skip(f"no Chromium at {testing_browser.CHROMIUM} (set SELENE_EVAL_CHROMIUM to another path)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+sync_api = testing_browser.playwright_or_skip()
 
 from selene_eval.core.judge_spec import JudgeSpec  # noqa: E402
 from selene_eval.adapters import KQA, create_study_from_dataset  # noqa: E402
@@ -117,24 +113,6 @@ def test_kqa_report_opens_offline_with_every_section_and_rendered_charts(
     assert page.locator("section#disagreements details[open] pre").first.is_visible()
     page.screenshot(path=str(tmp_path / "report.png"))
     assert browser.refused == []  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def dashboard(studies_dir: Path, tmp_path: Path) -> Iterator[str]:
-    """``streamlit run app.py`` over ``studies_dir`` on a free localhost port; stopped afterwards."""
-    port = testing_browser.free_port()
-    env = {**os.environ, "SELENE_EVAL_STUDIES_DIR": str(studies_dir), "HF_HUB_OFFLINE": "1"}
-    log = tmp_path / "streamlit.log"
-    process = testing_browser.start_streamlit(port, env, log, REPO)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            testing_browser.wait_until_served(process, url, timeout_s=60)
-        except testing_browser.ServerDidNotStart as exc:
-            pytest.fail(f"{exc}: {log.read_text(errors='replace')[-2000:]}")
-        yield url
-    finally:
-        testing_browser.stop_process_group(process)
 
 
 def test_studies_page_downloads_the_report_and_the_archive(

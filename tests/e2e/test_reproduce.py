@@ -15,17 +15,11 @@ import pytest
 
 from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.cli import main
-from selene_eval.cli import build_parser
 from selene_eval.presentation.reproduce import judge_flags
-from selene_eval.cli.judge_args import judge_from_args
 from selene_eval.study import StudyStore
+from selene_eval.testing.reproduce import judge_from_flags
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def judge_from_flags(flags: list[str], base: JudgeSpec | None = None) -> JudgeSpec:
-    """The judge ``run SLUG <flags>`` would use in a study whose saved judge is ``base`` (the CLI's own parse)."""
-    return judge_from_args(base or JudgeSpec(), build_parser().parse_args(["run", "study", *flags]))
 
 
 def write_source(folder: Path) -> Path:

@@ -155,9 +155,7 @@ def test_the_cli_runs_a_looping_model_with_forced_verdicts_and_reports_them(
 # The OpenAI-compatible backend: a second, short request
 # ---------------------------------------------------------------------------------------------------
 
-from tests.judge.test_openai_backend import (  # noqa: E402, F401 (stubs: a fixture)
-    Events, completion, delta, spec_for, stubs, tok,
-)
+from selene_eval.testing.openai_stub import Events, completion, delta, spec_for, tok  # noqa: E402
 
 from selene_eval.judge import openai_backend as ob  # noqa: E402
 

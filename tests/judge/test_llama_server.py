@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.judge._llama_server import MODEL_NAME, LlamaServer, shared_replicas
+from selene_eval.testing.llama_server import MODEL_NAME, LlamaServer, shared_replicas
 
 from selene_eval.core.judge_spec import JudgeSpec, LabelChoices, Message
 from selene_eval.judge.openai_backend import OpenAIBackend, check_connection

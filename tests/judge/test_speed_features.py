@@ -13,13 +13,11 @@ import pytest
 
 from selene_eval.judge import create_backend
 from selene_eval.core.judge_spec import JudgeBackend, JudgeSpec, LabelChoices, Message
-from selene_eval.core.items import Item
-from selene_eval.prompts import default_rubric
 from selene_eval.prompts.parser import label_choices, parse_judgment
 from selene_eval.run.runner import plan_run, run_study
-from selene_eval.study import StudySpec, StudyStore
 from selene_eval.core.tasks import TaskType
 from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.testing.studies import make_study as build_study
 
 SCORES = label_choices(TaskType.ABSOLUTE)
 YES_NO = label_choices(TaskType.BINARY)
@@ -269,13 +267,9 @@ def test_label_candidates_follow_the_tokenizer(tiny_five: Path) -> None:
 
 
 def make_study(studies_dir: Path, n: int = 6):
-    items = [
-        Item(str(i), f"Question {i}?", "An answer " + "with detail " * i, experts={"e1": "yes" if i % 2 else "no"})
-        for i in range(n)
-    ]
-    spec = StudySpec(slug="speed", title="speed", task=TaskType.BINARY, experts=["e1"],
-                     rubric=default_rubric(TaskType.BINARY), variants=["selene"])
-    return StudyStore(studies_dir).create(spec, items)
+    return build_study(studies_dir, n, slug="speed", title="speed", experts=("e1",),
+                       response=lambda i: "An answer " + "with detail " * i,
+                       labels=lambda i: {"e1": "yes" if i % 2 else "no"})
 
 
 @pytest.mark.model

@@ -10,15 +10,17 @@ from scipy.stats import binomtest
 from sklearn.metrics import cohen_kappa_score
 
 from selene_eval.core.judge_spec import JudgeSpec, Message
-from selene_eval.presentation.compare import build_difference, compare_judges, judge_disagreements, judge_variant_grid
-from selene_eval.core.items import Item
-from selene_eval.stats.paired import holm
-from selene_eval.prompts import default_rubric
+from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.presentation.compare import (
+    build_difference,
+    compare_judges,
+    judge_disagreements,
+    judge_variant_grid,
+)
 from selene_eval.presentation.report import study_report
 from selene_eval.run.runner import run_study
-from selene_eval.study import StudySpec, StudyStore
-from selene_eval.core.tasks import TaskType
-from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.stats.paired import holm
+from selene_eval.testing.studies import make_study as build_study
 
 N = 30
 
@@ -33,14 +35,11 @@ def _flip(label: str) -> str:
 
 def make_study(studies_dir: Path, slug: str = "judges") -> object:
     # Three experts who always agree, so the consensus is the truth.
-    items = [
-        Item(str(i), f"Question {i}?", f"Answer {i}.", reference=f"Reference {i}.",
-             experts={"ann": _truth(i), "bob": _truth(i), "cy": _truth(i) if i != 0 else _flip(_truth(0))})
-        for i in range(N)
-    ]
-    spec = StudySpec(slug=slug, title="judges", task=TaskType.BINARY, experts=["ann", "bob", "cy"],
-                     rubric=default_rubric(TaskType.BINARY), variants=["selene", "selene-ref"])
-    return StudyStore(studies_dir).create(spec, items)
+    return build_study(
+        studies_dir, N, slug=slug, title="judges", experts=("ann", "bob", "cy"), reference="Reference {i}.",
+        labels=lambda i: {"ann": _truth(i), "bob": _truth(i), "cy": _truth(i) if i != 0 else _flip(_truth(0))},
+        variants=("selene", "selene-ref"),
+    )
 
 
 def scripted(right: set[int]):

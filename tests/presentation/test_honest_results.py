@@ -12,18 +12,19 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.cli import main
-from selene_eval.presentation import build_html_report
 from selene_eval.core.items import Item
-from selene_eval.stats.agreement import agreement
-from selene_eval.stats.registry import EXTRA_METRICS, METRICS
-from selene_eval.prompts import default_rubric
-from selene_eval.presentation.report import study_report
-from selene_eval.run.runner import run_study
-from selene_eval.study import StudySpec, StudyStore
+from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.core.tasks import TaskType
 from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.presentation import build_html_report
+from selene_eval.presentation.report import study_report
+from selene_eval.prompts import default_rubric
+from selene_eval.run.runner import run_study
+from selene_eval.stats.agreement import agreement
+from selene_eval.stats.registry import EXTRA_METRICS, METRICS
+from selene_eval.study import StudySpec, StudyStore
+from selene_eval.testing.studies import make_study as build_study
 
 SPEC = JudgeSpec(backend="scripted", model="scripted-honest")
 READABLE = "**Reasoning:** fine\n\n**Result:** Yes"
@@ -34,12 +35,8 @@ CODE_NAMES = re.compile(r"\b(" + "|".join({*METRICS["ordinal"], *EXTRA_METRICS["
 
 
 def make_study(studies_dir: Path, n: int = 24, min_compared: int = 10):
-    items = [Item(str(i), f"Question {i}?", f"Answer {i}", experts={"e1": "yes" if i % 3 else "no",
-                                                                   "e2": "yes" if i % 4 else "no"})
-             for i in range(n)]
-    spec = StudySpec(slug="s", title="t", task=TaskType.BINARY, experts=["e1", "e2"],
-                     rubric=default_rubric(TaskType.BINARY), variants=["selene"], min_compared=min_compared)
-    return StudyStore(studies_dir).create(spec, items)
+    return build_study(studies_dir, n, slug="s", title="t", response="Answer {i}", min_compared=min_compared,
+                       labels=lambda i: {"e1": "yes" if i % 3 else "no", "e2": "yes" if i % 4 else "no"})
 
 
 def unreadable_for_most(messages) -> str:

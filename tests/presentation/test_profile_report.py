@@ -7,38 +7,32 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.core.judge_spec import JudgeSpec, Message
 from selene_eval.cli import main
 from selene_eval.core.items import Item
-from selene_eval.prompts import default_rubric
-from selene_eval.presentation.report import study_report
-from selene_eval.run.runner import run_study
-from selene_eval.study import StudySpec, StudyStore
+from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.core.tasks import TaskType
-from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.presentation.report import study_report
+from selene_eval.prompts import default_rubric
+from selene_eval.study import StudySpec, StudyStore
+from selene_eval.testing.studies import make_study as build_study
+from selene_eval.testing.studies import slipping_experts
+from selene_eval.testing.studies import yes_if_good
 
 SPEC = JudgeSpec(backend="scripted", model="scripted-test")
 EXPERTS = ("ann", "bob", "cy")
 
 
-def answer(messages: list[Message]) -> str:
-    return "**Reasoning:** scripted\n\n**Result:** " + ("Yes" if "good" in messages[-1].content else "No")
+answer = yes_if_good
 
 
 def make_study(studies_dir: Path, n: int = 60, n_labelled: int = 40, slug: str = "p17"):
     """``n`` items of which the first ``n_labelled`` carry expert labels; the judge judges them all."""
-    items = []
-    for i in range(n):
-        truth = "yes" if i % 2 else "no"
-        flip = {"yes": "no", "no": "yes"}
-        labels = {"ann": truth, "bob": truth if i % 5 else flip[truth], "cy": truth if i % 7 else flip[truth]}
-        good = "a good answer" if (i % 2) != (i % 9 == 0) else "a bad answer"  # the judge errs on every 9th
-        items.append(Item(str(i), f"Question {i}?", good, experts=labels if i < n_labelled else {}))
-    spec = StudySpec(slug=slug, title="partly labelled", task=TaskType.BINARY, experts=list(EXPERTS),
-                     rubric=default_rubric(TaskType.BINARY), variants=["selene"])
-    study = StudyStore(studies_dir).create(spec, items)
-    run_study(study, ScriptedBackend(SPEC, script=answer), batch_size=8)
-    return study
+    return build_study(
+        studies_dir, n, slug=slug, title="partly labelled", experts=EXPERTS, labels=slipping_experts(EXPERTS),
+        n_labelled=n_labelled,
+        response=lambda i: "a good answer" if (i % 2) != (i % 9 == 0) else "a bad answer",  # the judge errs on every 9th
+        answers=answer, scripted_judge=SPEC, batch_size=8,
+    )
 
 
 def test_study_with_unlabelled_items_reports_the_profile(studies_dir: Path) -> None:

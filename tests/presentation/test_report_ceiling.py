@@ -7,38 +7,30 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.core.judge_spec import JudgeSpec, Message
 from selene_eval.cli import main
-from selene_eval.core.items import Item
-from selene_eval.prompts import default_rubric
+from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.presentation.report import study_report
-from selene_eval.run.runner import run_study
-from selene_eval.study import StudySpec, StudyStore
-from selene_eval.core.tasks import TaskType
-from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.study import StudyStore
+from selene_eval.testing.dashboard import go, open_in_sidebar, start
+from selene_eval.testing.studies import make_study as build_study
+from selene_eval.testing.studies import slipping_experts
+from selene_eval.testing.studies import yes_if_good
 
 SPEC = JudgeSpec(backend="scripted", model="scripted-test")
 EXPERTS = ("ann", "bob", "cy")
 
 
-def answer(messages: list[Message]) -> str:
-    return "**Reasoning:** scripted\n\n**Result:** " + ("Yes" if "good" in messages[-1].content else "No")
+answer = yes_if_good
 
 
 def make_study(studies_dir: Path, n: int = 40, grouped: bool = True, categories: bool = False):
-    items = []
-    for i in range(n):
-        truth = "yes" if i % 2 else "no"
-        flip = {"yes": "no", "no": "yes"}
-        labels = {"ann": truth, "bob": truth if i % 5 else flip[truth], "cy": truth if i % 7 else flip[truth]}
-        items.append(Item(str(i), f"Question {i}?", "a good answer" if i % 2 else "a bad answer",
-                          experts=labels, group_id=f"g{i // 4}" if grouped else None,
-                          category=(["loans", "<b>cards</b>"][i % 2] if i < 36 else None) if categories else None))
-    spec = StudySpec(slug="s3", title="three experts", task=TaskType.BINARY, experts=list(EXPERTS),
-                     rubric=default_rubric(TaskType.BINARY), variants=["selene"])
-    study = StudyStore(studies_dir).create(spec, items)
-    run_study(study, ScriptedBackend(SPEC, script=answer), batch_size=8)
-    return study
+    return build_study(
+        studies_dir, n, slug="s3", title="three experts", experts=EXPERTS, labels=slipping_experts(EXPERTS),
+        response=lambda i: "a good answer" if i % 2 else "a bad answer",
+        group=(lambda i: f"g{i // 4}") if grouped else None,
+        category=(lambda i: ["loans", "<b>cards</b>"][i % 2] if i < 36 else None) if categories else None,
+        answers=answer, scripted_judge=SPEC, batch_size=8,
+    )
 
 
 def test_study_report_has_intervals_ceiling_and_groups(studies_dir: Path) -> None:
@@ -84,13 +76,11 @@ def test_report_json_from_the_cli(studies_dir: Path, capsys: pytest.CaptureFixtu
     assert "Cohen's kappa" in text and "[" in text
 
 
-# The Agreement page (AppTest), with the dashboard tests' helpers and fixtures.
-from tests.ui.conftest import navigation_like_the_server, studies_dir  # noqa: E402, F401  (fixtures)
-from tests.ui.test_app import go, open_in_sidebar, start  # noqa: E402
+# The Agreement page (AppTest): the app's studies folder is ``app_studies_dir`` (tests/conftest.py).
 
 
-def test_agreement_page_shows_intervals_and_the_ceiling(studies_dir: Path) -> None:  # noqa: F811
-    make_study(studies_dir).close()
+def test_agreement_page_shows_intervals_and_the_ceiling(app_studies_dir: Path) -> None:
+    make_study(app_studies_dir).close()
     at = go(open_in_sidebar(start(), "s3"), "pages/4_agreement.py")
     frame = at.dataframe[0].value
     # Shown as text, rounded as every figure of the app is (n/a where undefined, never an empty cell).
@@ -107,9 +97,9 @@ def test_agreement_page_shows_intervals_and_the_ceiling(studies_dir: Path) -> No
     assert "Gwet's AC1" in stats.index
 
 
-def test_subgroups_per_category_in_the_report_json_and_on_the_page(studies_dir: Path) -> None:  # noqa: F811
-    make_study(studies_dir, categories=True).close()
-    study = StudyStore(studies_dir).open("s3")
+def test_subgroups_per_category_in_the_report_json_and_on_the_page(app_studies_dir: Path) -> None:
+    make_study(app_studies_dir, categories=True).close()
+    study = StudyStore(app_studies_dir).open("s3")
     data = json.loads(json.dumps(study_report(study, n_resamples=200).to_dict(), allow_nan=False))
     study.close()
     subgroups = data["results"][0]["subgroups"]
@@ -132,6 +122,6 @@ def test_subgroups_per_category_in_the_report_json_and_on_the_page(studies_dir: 
     assert table.loc["(no category)", "Accuracy"] == "n/a"
 
 
-def test_no_subgroups_without_categories(studies_dir: Path) -> None:  # noqa: F811
+def test_no_subgroups_without_categories(studies_dir: Path) -> None:
     study = make_study(studies_dir)
     assert study_report(study, n_resamples=0).to_dict()["results"][0]["subgroups"] is None  # type: ignore[index]

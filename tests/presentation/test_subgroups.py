@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from selene_eval.core.judge_spec import JudgeSpec, Message
+from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.cli import main
 from selene_eval.data import ColumnMapping, build_items
 from selene_eval.errors import MappingError
@@ -21,13 +21,13 @@ from selene_eval.prompts import default_rubric
 from selene_eval.study import StudySpec, StudyStore
 from selene_eval.core.tasks import TaskType
 from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.testing.studies import yes_if_good
 
 SPEC = JudgeSpec(backend="scripted", model="scripted-subgroups")
 N = 48
 
 
-def answer(messages: list[Message]) -> str:
-    return "**Reasoning:** scripted\n\n**Result:** " + ("Yes" if "good" in messages[-1].content else "No")
+answer = yes_if_good
 
 
 def table() -> pd.DataFrame:

@@ -8,10 +8,8 @@ import threading
 from pathlib import Path
 
 from selene_eval.core.judge_spec import JudgeSpec, Message
-from selene_eval.core.items import Item
-from selene_eval.prompts import default_rubric
-from selene_eval.study import Study, StudySpec, StudyStore
-from selene_eval.core.tasks import TaskType
+from selene_eval.study import Study
+from selene_eval.testing.studies import make_study as build_study
 
 SCRIPTED = JudgeSpec(backend="scripted", model="reliability-test")
 
@@ -25,14 +23,9 @@ def scripted_answer(messages: list[Message]) -> str:
 
 def make_study(studies_dir: Path, n: int = 20, *, slug: str = "s", variants: tuple[str, ...] = ("selene",)) -> Study:
     """A binary study of ``n`` items, half of them judged yes by :func:`scripted_answer`."""
-    items = [
-        Item(str(i), f"Question {i}?", ("a good answer" if i % 2 else "a bad answer") + " padding" * (i % 7),
-             reference=f"Reference {i}.", experts={"e1": "yes" if i % 2 else "no"})
-        for i in range(n)
-    ]
-    spec = StudySpec(slug=slug, title="reliability", task=TaskType.BINARY, experts=["e1"],
-                     rubric=default_rubric(TaskType.BINARY), variants=list(variants))
-    return StudyStore(studies_dir).create(spec, items)
+    return build_study(studies_dir, n, slug=slug, title="reliability", experts=("e1",), variants=variants,
+                       response=lambda i: ("a good answer" if i % 2 else "a bad answer") + " padding" * (i % 7),
+                       reference="Reference {i}.", labels=lambda i: {"e1": "yes" if i % 2 else "no"})
 
 
 def env_for_subprocess() -> dict[str, str]:

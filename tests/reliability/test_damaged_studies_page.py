@@ -11,16 +11,15 @@ from pathlib import Path
 
 from selene_eval.study.archive import export_archive
 from selene_eval.study import StudyStore
+from selene_eval.testing.dashboard import go, start, texts
 from tests.reliability.helpers import make_study
-from tests.ui.conftest import navigation_like_the_server, studies_dir  # noqa: F401  (fixtures: AppTest set-up)
-from tests.ui.test_app import go, start, texts
 
 
-def test_a_damaged_study_is_marked_and_the_others_stay_usable(studies_dir: Path) -> None:  # noqa: F811
-    make_study(studies_dir, 3, slug="alpha").close()
-    make_study(studies_dir, 4, slug="broken").close()
-    make_study(studies_dir, 5, slug="gamma").close()
-    (studies_dir / "broken" / "study.yaml").write_bytes(b"[" * 10_000)  # nesting deeper than the parser's stack
+def test_a_damaged_study_is_marked_and_the_others_stay_usable(app_studies_dir: Path) -> None:
+    make_study(app_studies_dir, 3, slug="alpha").close()
+    make_study(app_studies_dir, 4, slug="broken").close()
+    make_study(app_studies_dir, 5, slug="gamma").close()
+    (app_studies_dir / "broken" / "study.yaml").write_bytes(b"[" * 10_000)  # nesting deeper than the parser's stack
     at = go(start(), "pages/6_studies.py")
     assert not at.exception, [e.message for e in at.exception]
     assert list(at.dataframe[0].value["Name"]) == ["alpha", "gamma"]
@@ -30,19 +29,19 @@ def test_a_damaged_study_is_marked_and_the_others_stay_usable(studies_dir: Path)
     # Delete asks first, then removes the damaged folder; the others are untouched.
     at.button(key="studies_damaged_delete_broken").click().run()
     at.button(key="studies_damaged_no_broken").click().run()
-    assert (studies_dir / "broken").exists()
+    assert (app_studies_dir / "broken").exists()
     at.button(key="studies_damaged_delete_broken").click().run()
     at.button(key="studies_damaged_yes_broken").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    assert not (studies_dir / "broken").exists() and "Deleted study" in texts(at.success)
-    assert [s.slug for s in StudyStore(studies_dir).list()] == ["alpha", "gamma"]
+    assert not (app_studies_dir / "broken").exists() and "Deleted study" in texts(at.success)
+    assert [s.slug for s in StudyStore(app_studies_dir).list()] == ["alpha", "gamma"]
 
 
-def test_the_studies_page_refuses_to_replace_or_delete_a_study_being_judged(studies_dir: Path, tmp_path: Path) -> None:  # noqa: F811
-    make_study(studies_dir, 6).close()
+def test_the_studies_page_refuses_to_replace_or_delete_a_study_being_judged(app_studies_dir: Path, tmp_path: Path) -> None:
+    make_study(app_studies_dir, 6).close()
     archive, _ = export_archive(make_study(tmp_path / "elsewhere", 2))
     at = go(start(), "pages/6_studies.py")
-    with StudyStore(studies_dir).open("s").run_lock(owner="the dashboard"):  # a run in another session
+    with StudyStore(app_studies_dir).open("s").run_lock(owner="the dashboard"):  # a run in another session
         at.file_uploader(key="studies_archive").set_value(("s.selene.zip", archive, "application/zip")).run()
         at.checkbox(key="studies_import_overwrite").check()
         next(b for b in at.button if b.label == "Import the archive").click().run()
@@ -51,5 +50,5 @@ def test_the_studies_page_refuses_to_replace_or_delete_a_study_being_judged(stud
         at.button(key="studies_delete").click().run()
         at.button(key="studies_delete_yes").click().run()
         assert "is being judged by another run" in texts(at.error), texts(at.error)
-    study = StudyStore(studies_dir).open("s")
+    study = StudyStore(app_studies_dir).open("s")
     assert len(study.items) == 6

@@ -41,8 +41,7 @@ from selene_eval.study import StudySpec, StudyStore
 from selene_eval.study.spec import SourceInfo
 from selene_eval.core.tasks import TaskType
 from selene_eval.judge.scripted import ScriptedBackend
-from tests.ui.conftest import navigation_like_the_server, studies_dir  # noqa: F401  (fixtures: AppTest set-up)
-from tests.ui.test_app import go, open_in_sidebar, start
+from selene_eval.testing.dashboard import go, open_in_sidebar, start
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = ["pages/1_data.py", "pages/2_prompts.py", "pages/3_run.py", "pages/4_agreement.py", "pages/5_robustness.py",
@@ -129,8 +128,8 @@ def leaks(at: object) -> list[str]:
 
 
 @pytest.fixture
-def hostile_app(studies_dir: Path):  # type: ignore[no-untyped-def]  # noqa: F811
-    make_hostile_study(studies_dir)
+def hostile_app(app_studies_dir: Path):  # type: ignore[no-untyped-def]
+    make_hostile_study(app_studies_dir)
     return open_in_sidebar(start(), "hostile")
 
 
@@ -232,7 +231,7 @@ def test_html_is_only_allowed_for_constant_text() -> None:
     assert not problems, problems
 
 
-def test_a_hostile_upload_is_shown_as_text_on_the_data_page(studies_dir: Path) -> None:  # noqa: F811
+def test_a_hostile_upload_is_shown_as_text_on_the_data_page(app_studies_dir: Path) -> None:
     """Column names, label values and the file name of an upload: the mapping widgets and the report escape them."""
     columns = [f"question {hostile('col-q')}", f"answer {hostile('col-a')}", f"label {hostile('col-l')}"]
     rows = [[f"q{i} {hostile('cell')}", f"a{i}", hostile("label") if i % 2 else "Yes"] for i in range(12)]

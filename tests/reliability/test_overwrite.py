@@ -169,7 +169,7 @@ def test_leftovers_of_a_killed_build_are_ignored_then_removed(studies_dir: Path,
 
 
 def test_a_build_that_fails_half_way_leaves_the_old_study(studies_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from selene_eval.study import store as studies
+    from selene_eval.study import store
 
     make_study(studies_dir, 4).close()
     other = make_study(studies_dir.parent / "elsewhere", 2)
@@ -178,7 +178,7 @@ def test_a_build_that_fails_half_way_leaves_the_old_study(studies_dir: Path, mon
         (folder / "items.jsonl").write_bytes(items_data)
         raise KeyboardInterrupt  # as a Ctrl-C between the two files
 
-    monkeypatch.setattr(studies, "write_study_files", write_then_die)
+    monkeypatch.setattr(store, "write_study_files", write_then_die)
     with pytest.raises(KeyboardInterrupt):
         StudyStore(studies_dir).create(other.spec.model_copy(update={"slug": "s"}), other.items, overwrite=True)
     assert sorted(p.name for p in studies_dir.iterdir()) == ["s"]

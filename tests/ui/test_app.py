@@ -9,23 +9,20 @@ known and the expected statistics can be computed independently here.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from sklearn.metrics import cohen_kappa_score
-from streamlit.testing.v1 import AppTest
 
-from selene_eval.core.judge_spec import JudgeSpec
-from selene_eval.core.items import Item
-from selene_eval.prompts import default_rubric
-from selene_eval.run.runner import run_study
-from selene_eval.study import StudySpec, StudyStore
+from selene_eval.study import StudyStore
 from selene_eval.core.tasks import TaskType
 from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.testing import build_tiny_model
+from selene_eval.testing.dashboard import APP, go, open_in_sidebar, start, texts
+from selene_eval.testing.studies import DASHBOARD_JUDGE, even_odd_study as make_study
+from selene_eval.testing.studies import make_study as build_study
 from selene_eval.ui.data import label_value_key
 
 PAGES = [
@@ -36,9 +33,7 @@ PAGES = [
     "pages/5_robustness.py",
     "pages/6_studies.py",
 ]
-TIMEOUT = 60
 REPO = Path(__file__).resolve().parents[2]
-APP = str(REPO / "app.py")
 
 # The full flow's file: two experts with their own words for the labels ("Unsure" will mean "no label").
 EXPERT_A = ["Correct", "Correct", "Incorrect", "Correct", "Incorrect", "Correct",
@@ -55,97 +50,18 @@ def flow_csv() -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def start(**kwargs: object) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run(**kwargs)
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def go(at: AppTest, page: str) -> AppTest:
-    at.switch_page(page).run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def texts(elements: object, *, raw: bool = False) -> str:
-    """The elements' Markdown joined; user text in it is backslash-escaped, which ``raw=False`` undoes."""
-    joined = "\n".join(str(e.value) for e in elements)  # type: ignore[attr-defined]
-    return joined if raw else re.sub(r"\\(.)", r"\1", joined)
-
-
-def make_study(
-    studies_dir: Path,
-    slug: str = "demo",
-    *,
-    n: int = 12,
-    experts: int = 2,
-    judged: bool = False,
-    title: str | None = None,
-    variants: tuple[str, ...] = ("selene",),
-) -> None:
-    """A binary study written through the core (and judged by a scripted judge when ``judged``)."""
-    items = [
-        Item(
-            str(i),
-            f"Question {i}: is {i} even?",
-            "It is even." if i % 2 == 0 else "It is odd.",
-            reference="Even." if i % 2 == 0 else "Odd.",
-            category="even" if i % 2 == 0 else "odd",
-            experts={f"e{k}": ("yes" if (i + k) % 3 else "no") for k in range(experts)},
-        )
-        for i in range(n)
-    ]
-    spec = StudySpec(
-        slug=slug, title=title or slug.title(), task=TaskType.BINARY, experts=[f"e{k}" for k in range(experts)],
-        rubric=default_rubric(TaskType.BINARY), variants=list(variants),
-    )
-    study = StudyStore(studies_dir).create(spec, items)
-    if judged:
-        judge = JudgeSpec(backend="scripted", model="scripted-ui-test", quantization="none", name="Scripted (not a model)")
-        run_study(study, ScriptedBackend(judge, script={"Question 3:": "no **Result:** here", "even.": "**Reasoning:** <b>Looks</b> [right](http://x)\n\n**Result:** Yes"}, default="**Reasoning:** No.\n\n**Result:** No"))
-    study.close()
-
-
-def open_in_sidebar(at: AppTest, slug: str) -> AppTest:
-    at.selectbox(key="app_study").set_value(slug).run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
 def make_other_task_study(studies_dir: Path, task: TaskType) -> None:
     """A small judged study of another task (1-5 scores, or A/B with ties among the experts)."""
     labels = list(task.expert_labels)
-    items = [
-        Item(
-            str(i), f"Question {i}?", f"Answer {i}.", response_b=f"Other answer {i}." if task is TaskType.PAIRWISE else None,
-            experts={"e1": labels[i % len(labels)], "e2": labels[(i + i // 3) % len(labels)]},
-        )
-        for i in range(15)
-    ]
-    spec = StudySpec(slug=task.value, title=task.value, task=task, experts=["e1", "e2"], rubric=default_rubric(task),
-                     variants=["selene"])
-    study = StudyStore(studies_dir).create(spec, items)
-    judge = JudgeSpec(backend="scripted", model="scripted-ui-test", quantization="none", name="Scripted (not a model)")
-    run_study(study, ScriptedBackend(judge))
-    study.close()
+    build_study(studies_dir, 15, slug=task.value, title=task.value, task=task, response="Answer {i}.",
+                labels=lambda i: {"e1": labels[i % len(labels)], "e2": labels[(i + i // 3) % len(labels)]},
+                backend=ScriptedBackend(DASHBOARD_JUDGE)).close()
 
 
 @pytest.fixture(scope="module")
 def tiny_yes_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny real Llama-3.1-style model that always answers '**Result:** yes' in Selene's format."""
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "yes-model", answer_label="yes")
-
-
-@pytest.fixture
-def no_hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty Hugging Face cache: Selene's weights are certainly not present."""
-    from huggingface_hub import constants
-
-    cache = tmp_path / "hf-cache"
-    cache.mkdir()
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
-    return cache
 
 
 # --- every page opens ----------------------------------------------------------------------------------

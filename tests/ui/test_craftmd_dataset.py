@@ -6,14 +6,13 @@ from pathlib import Path
 
 from selene_eval.adapters.craftmd import QUESTIONS
 from selene_eval.study import StudyStore
-from tests.ui.test_exports_page import go, messages, start
-
-from tests.adapters.craftmd_layout import write_craftmd  # a test helper beside the unit tests
+from selene_eval.testing.dashboard import go, messages, start
+from selene_eval.testing.craftmd_layout import write_craftmd
 
 
 def test_craftmd_question_study_from_the_data_page(studies_dir: Path, tmp_path: Path) -> None:
     source = write_craftmd(tmp_path / "craft-md", flat=True)
-    at = go(start(), "pages/1_data.py")
+    at = go(start(timeout=120), "pages/1_data.py")
     at.selectbox(key="data_dataset").select("craftmd").run()
     assert "Licence: MIT" in messages(at)
     at.radio(key="data_dataset_craftmd_question").set_value("terminology")

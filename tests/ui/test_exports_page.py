@@ -3,42 +3,26 @@
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.adapters import KQA, create_study_from_dataset
-from selene_eval.study.archive import export_archive
+from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudyStore
-from selene_eval.judge.scripted import ScriptedBackend
-from selene_eval.ui.exports import archive_bytes, charts_zip, html_report_bytes, tables_zip
+from selene_eval.study.archive import export_archive
+from selene_eval.testing.dashboard import go, messages, start
+from selene_eval.ui.exports import (
+    archive_bytes,
+    charts_zip,
+    html_report_bytes,
+    tables_zip,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-APP = str(REPO / "app.py")
 TIMEOUT = 120
-
-
-def start() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def go(at: AppTest, page: str) -> AppTest:
-    at.switch_page(page).run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def messages(at: AppTest) -> str:
-    parts = [str(e.value) for kind in (at.success, at.error, at.info, at.warning) for e in kind]
-    return re.sub(r"\\(.)", r"\1", "\n".join(parts))
 
 
 @pytest.fixture
@@ -51,7 +35,7 @@ def judged_kqa(shared_datasets: Path, studies_dir: Path):
 
 
 def test_start_from_a_public_dataset_on_the_data_page(shared_datasets: Path, studies_dir: Path) -> None:
-    at = go(start(), "pages/1_data.py")
+    at = go(start(timeout=TIMEOUT), "pages/1_data.py")
     at.selectbox(key="data_dataset").select("kqa").run()
     assert "Licence: MIT" in messages(at)
     at.radio(key="data_dataset_kqa_question").set_value("entailment")
@@ -73,7 +57,7 @@ def test_start_from_a_public_dataset_on_the_data_page(shared_datasets: Path, stu
 
 
 def test_a_wrong_folder_is_a_readable_error(studies_dir: Path, tmp_path: Path) -> None:
-    at = go(start(), "pages/1_data.py")
+    at = go(start(timeout=TIMEOUT), "pages/1_data.py")
     at.selectbox(key="data_dataset").select("pandalm").run()
     at.text_input(key="data_dataset_pandalm_path").input(str(tmp_path))
     at.text_input(key="data_dataset_slug").input("panda")
@@ -84,7 +68,7 @@ def test_a_wrong_folder_is_a_readable_error(studies_dir: Path, tmp_path: Path) -
 
 
 def test_studies_page_offers_the_four_downloads(judged_kqa) -> None:
-    at = go(start(), "pages/6_studies.py")
+    at = go(start(timeout=TIMEOUT), "pages/6_studies.py")
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["HTML report", "Tables (CSV + Parquet)", "Charts (SVG + PNG)", "Study archive"]
 
@@ -103,7 +87,7 @@ def test_the_download_contents(judged_kqa, tmp_path: Path) -> None:
 
 def test_import_an_archive_on_the_studies_page(judged_kqa, studies_dir: Path) -> None:
     data, _ = export_archive(judged_kqa)
-    at = go(start(), "pages/6_studies.py")
+    at = go(start(timeout=TIMEOUT), "pages/6_studies.py")
     at.file_uploader(key="studies_archive").set_value(("kqa.selene.zip", data, "application/zip")).run()
     next(b for b in at.button if b.label == "Import the archive").click().run()
     assert "already exists" in messages(at)  # the same name: refused, never replaced silently

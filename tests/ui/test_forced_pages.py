@@ -8,11 +8,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from selene_eval.core.items import Item
-from selene_eval.prompts import default_rubric
 from selene_eval.run.runner import run_study
-from selene_eval.study import StudySpec, StudyStore
-from selene_eval.core.tasks import TaskType
+from selene_eval.testing.forcing import ForcingBackend, experts_say_no, forcing_script
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -20,13 +17,8 @@ APP = str(REPO / "app.py")
 
 def make_study(studies_dir: Path) -> None:
     """12 items the experts call "no": 4 written "Yes", 6 forced "no", 2 unreadable (see the unit test's backend)."""
-    from tests.run.test_forced_statuses import ForcingBackend, script
-
-    items = [Item(str(i), f"Question {i}?", f"Answer {i}", experts={"e1": "no", "e2": "no"}) for i in range(12)]
-    spec = StudySpec(slug="forced", title="Forced", task=TaskType.BINARY, experts=["e1", "e2"],
-                     rubric=default_rubric(TaskType.BINARY), variants=["selene"], min_compared=1)
-    study = StudyStore(studies_dir).create(spec, items)
-    run_study(study, ForcingBackend(script))
+    study = experts_say_no(studies_dir, slug="forced", title="Forced")
+    run_study(study, ForcingBackend(forcing_script))
     study.close()
 
 

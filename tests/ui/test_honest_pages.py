@@ -3,7 +3,6 @@ instead of a success message or a blue all-zero matrix, robustness on judged ite
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
@@ -11,12 +10,10 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from selene_eval.core.judge_spec import JudgeSpec, Message
-from selene_eval.core.items import Item
-from selene_eval.prompts import default_rubric
-from selene_eval.run.runner import RunResult, run_study
-from selene_eval.study import StudySpec, StudyStore
-from selene_eval.core.tasks import TaskType
-from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.run.runner import RunResult
+from selene_eval.study import StudyStore
+from selene_eval.testing.dashboard import texts
+from selene_eval.testing.studies import make_study as build_study
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -29,13 +26,6 @@ def make_study(studies_dir: Path, *, n: int, readable: set[int], variants: tuple
                limit: int | None = None, unreadable_variant: str | None = None) -> None:
     """A binary study whose two experts always agree; the judge answers readably only for ``readable`` items
     (and never under ``unreadable_variant``)."""
-    items = [Item(str(i), f"Question {i}: is it fine?", f"Answer {i}.", experts={"e0": "yes" if i % 2 else "no",
-                                                                              "e1": "yes" if i % 2 else "no"})
-             for i in range(n)]
-    spec = StudySpec(slug="honest", title="Honest", task=TaskType.BINARY, experts=["e0", "e1"],
-                     rubric=default_rubric(TaskType.BINARY), variants=list(variants))
-    study = StudyStore(studies_dir).create(spec, items)
-
     def answer(messages: list[Message]) -> str:
         text = messages[-1].content
         item = int(text.split("Question ")[1].split(":")[0])
@@ -43,8 +33,10 @@ def make_study(studies_dir: Path, *, n: int, readable: set[int], variants: tuple
             return UNREADABLE
         return READABLE if item in readable else UNREADABLE
 
-    run_study(study, ScriptedBackend(JUDGE, script=answer), limit=limit)
-    study.close()
+    build_study(studies_dir, n, slug="honest", title="Honest", experts=("e0", "e1"), variants=variants,
+                question="Question {i}: is it fine?",
+                labels=lambda i: {"e0": "yes" if i % 2 else "no", "e1": "yes" if i % 2 else "no"},
+                answers=answer, scripted_judge=JUDGE, limit=limit).close()
 
 
 def open_page(page: str) -> AppTest:
@@ -53,10 +45,6 @@ def open_page(page: str) -> AppTest:
     at.switch_page(page).run()
     assert not at.exception, [e.message for e in at.exception]
     return at
-
-
-def texts(elements: object) -> str:
-    return re.sub(r"\\(.)", r"\1", "\n".join(str(e.value) for e in elements))  # type: ignore[attr-defined]
 
 
 def no_none_cells(at: AppTest) -> None:

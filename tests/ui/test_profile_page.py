@@ -4,18 +4,14 @@ missing)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from selene_eval.core.judge_spec import JudgeSpec, Message
-from selene_eval.core.items import Item
-from selene_eval.prompts import default_rubric
-from selene_eval.run.runner import run_study
-from selene_eval.study import StudySpec, StudyStore
-from selene_eval.core.tasks import TaskType
-from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.testing.dashboard import texts
+from selene_eval.testing.studies import make_study as build_study
+from selene_eval.testing.studies import slipping_experts
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -24,24 +20,15 @@ JUDGE = JudgeSpec(backend="scripted", model="scripted-profile-ui", quantization=
 
 def make_study(studies_dir: Path, *, n: int, n_labelled: int) -> None:
     """A binary study of ``n`` items, the first ``n_labelled`` with three experts' labels; all judged."""
-    items = []
-    for i in range(n):
-        truth = "yes" if i % 2 else "no"
-        flip = {"yes": "no", "no": "yes"}
-        labels = {"e0": truth, "e1": truth if i % 5 else flip[truth], "e2": truth if i % 7 else flip[truth]}
-        items.append(Item(str(i), f"Question {i}: is it fine?", f"Answer {i}.",
-                          experts=labels if i < n_labelled else {}))
-    spec = StudySpec(slug="profile", title="Profile", task=TaskType.BINARY, experts=["e0", "e1", "e2"],
-                     rubric=default_rubric(TaskType.BINARY), variants=["selene"])
-    study = StudyStore(studies_dir).create(spec, items)
-
     def answer(messages: list[Message]) -> str:
         item = int(messages[-1].content.split("Question ")[1].split(":")[0])
         verdict = "Yes" if (item % 2) != (item % 9 == 0) else "No"  # wrong on every 9th item
         return f"**Reasoning:** Fine.\n\n**Result:** {verdict}"
 
-    run_study(study, ScriptedBackend(JUDGE, script=answer))
-    study.close()
+    experts = ("e0", "e1", "e2")
+    build_study(studies_dir, n, slug="profile", title="Profile", experts=experts, labels=slipping_experts(experts),
+                n_labelled=n_labelled, question="Question {i}: is it fine?", answers=answer,
+                scripted_judge=JUDGE).close()
 
 
 def open_agreement() -> AppTest:
@@ -50,10 +37,6 @@ def open_agreement() -> AppTest:
     at.switch_page("pages/4_agreement.py").run()
     assert not at.exception, [e.message for e in at.exception]
     return at
-
-
-def texts(elements: object) -> str:
-    return re.sub(r"\\(.)", r"\1", "\n".join(str(e.value) for e in elements))  # type: ignore[attr-defined]
 
 
 def frame_with(at: AppTest, column: str):

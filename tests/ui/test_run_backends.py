@@ -14,22 +14,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from selene_eval.core.judge_spec import JudgeSpec
-from selene_eval.core.items import Item
-from selene_eval.prompts import default_rubric
-from selene_eval.study import StudySpec, StudyStore
-from selene_eval.core.tasks import TaskType
-# The server helper lives with the backend tests; one module, so its servers are shared.
-from tests.judge._llama_server import MODEL_NAME, shared_replicas
-
-REPO = Path(__file__).resolve().parents[2]
-APP = str(REPO / "app.py")
-
-
-def start() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+from selene_eval.study import StudyStore
+from selene_eval.testing.dashboard import start, texts
+from selene_eval.testing.llama_server import MODEL_NAME, shared_replicas  # servers shared with the backend tests
+from selene_eval.testing.studies import make_study as build_study
 
 
 def run_page(at: AppTest, slug: str) -> AppTest:
@@ -39,18 +27,10 @@ def run_page(at: AppTest, slug: str) -> AppTest:
     return at
 
 
-def texts(elements: object) -> str:
-    return re.sub(r"\\(.)", r"\1", "\n".join(str(e.value) for e in elements))  # type: ignore[attr-defined]
-
-
 def make_study(studies_dir: Path, *, n: int = 3, judge: JudgeSpec | None = None) -> None:
-    items = [Item(str(i), f"Is {i} even?", "Yes." if i % 2 == 0 else "No.", experts={"e1": "yes", "e2": "yes"})
-             for i in range(n)]
-    spec = StudySpec(slug="demo", title="Demo", task=TaskType.BINARY, experts=["e1", "e2"],
-                     rubric=default_rubric(TaskType.BINARY), variants=["selene"])
-    if judge is not None:
-        spec = spec.model_copy(update={"judge": judge})
-    StudyStore(studies_dir).create(spec, items).close()
+    build_study(studies_dir, n, slug="demo", title="Demo", question="Is {i} even?",
+                response=lambda i: "Yes." if i % 2 == 0 else "No.", labels=lambda i: {"e1": "yes", "e2": "yes"},
+                judge=judge).close()
 
 
 def can_start(at: AppTest) -> bool:

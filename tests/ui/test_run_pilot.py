@@ -9,9 +9,8 @@ import pytest
 
 from selene_eval.run.runner import pilot_sample
 from selene_eval.study import StudyStore
-from tests.ui.test_app import go, make_study, no_hub_cache, open_in_sidebar, start, texts  # noqa: F401
-
-__all__ = ["no_hub_cache"]  # a fixture used by name
+from selene_eval.testing.dashboard import go, open_in_sidebar, start, texts
+from selene_eval.testing.studies import even_odd_study as make_study
 
 
 def judged_items(studies_dir: Path, slug: str = "demo") -> set[str]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from selene_eval.core.judge_spec import JudgeSpec, Message
-from selene_eval.run.runner import run_study
-from selene_eval.study import StudyStore
+from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.core.tasks import TaskType
 from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.run.runner import run_study
+from selene_eval.study import StudyStore
+from selene_eval.testing.dashboard import go, start, texts
 from selene_eval.ui.data import label_value_key
-from tests.ui.test_app import go, start, texts
+from selene_eval.testing.studies import yes_if_good
 
 
 def csv_with_extra_columns() -> bytes:
@@ -23,8 +24,7 @@ def csv_with_extra_columns() -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def answer(messages: list[Message]) -> str:
-    return "**Reasoning:** scripted\n\n**Result:** " + ("Yes" if "good" in messages[-1].content else "No")
+answer = yes_if_good
 
 
 def test_subgroup_columns_chosen_on_the_data_page_split_the_agreement(studies_dir: Path) -> None:

@@ -2,8 +2,8 @@
 
 The layout is CRAFT-MD's: instructions and the three questions above a header row that starts with ``case_id``;
 one sheet per clinical LLM; dermatologist 2's sheets name the question columns ``Q1: ...``; the tie-breaker's
-workbook holds only the cases with a disagreement. Tests in other folders import it after putting this folder on
-``sys.path`` (a package named ``tests`` installed by a dependency can shadow ours).
+workbook holds only the cases with a disagreement. The adapter, dashboard and recipe tests share it; the product
+never imports it.
 """
 
 from __future__ import annotations
