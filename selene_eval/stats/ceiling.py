@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from selene_eval.core.expert_labels import expert_name
 from selene_eval.errors import StatisticsError
 from selene_eval.stats.agreement import krippendorff_alpha
 from selene_eval.stats.coefficients import fleiss_kappa_checked, gwet_ac1_checked, weighted_kappa_checked
@@ -131,7 +132,7 @@ def _json_float(value: float) -> float | None:
 
 def rater_words(column: str) -> str:
     """An expert column as a reader names it (``expert:ann`` -> ``ann``)."""
-    return column.removeprefix("expert:")
+    return expert_name(column)
 
 
 def pair_words(a: str, b: str) -> str:
