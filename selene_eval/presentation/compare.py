@@ -31,11 +31,10 @@ from selene_eval.core.expert_labels import expert_columns
 from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.core.numbers import finite_or_none
 from selene_eval.errors import SeleneEvalError
-from selene_eval.stats.agreement import agreement
 from selene_eval.stats.paired import FlipRate, PairedDifference, compare_conditions, flip_rate, group_codes
 from selene_eval.stats.uncertainty import Interval, bootstrap_intervals
 from selene_eval.study.store import Study
-from selene_eval.results.table import JudgmentTables, expert_consensus, judge_labels
+from selene_eval.results.table import JudgmentTables, expert_consensus, experts_own_agreement, judge_labels
 
 # The statistic a comparison is made on, by the label's level (both chance-corrected; the ordinal one
 # gives partial credit to near misses, as a 1-5 score deserves).
@@ -161,12 +160,8 @@ def compare_judges(
     tables = JudgmentTables(study)
     labels = [(spec, judge_labels(tables.table(spec, variant_id))) for spec in specs]
     frame = tables.items
-    experts = expert_columns(frame)
-    experts_alpha = None
-    if len(experts) >= 2:
-        ceiling = agreement(frame.assign(_judge=None), "_judge", experts, task.level,
-                            order=list(task.expert_labels), n_resamples=0)
-        experts_alpha = ceiling.experts.krippendorff_alpha if ceiling.experts else None
+    ceiling = experts_own_agreement(frame, task)
+    experts_alpha = ceiling.krippendorff_alpha if ceiling else None
     return compare_judge_labels(
         expert_consensus(frame, task), labels, variant_id=variant_id, level=task.level, order=list(task.expert_labels),
         groups=[item.group_id for item in study.items], statistic=statistic, n_resamples=n_resamples, seed=seed,

@@ -20,7 +20,13 @@ from selene_eval.stats.profile import JudgeProfile, judge_profile
 from selene_eval.stats.robustness import Robustness, robustness
 from selene_eval.prompts.variants import PromptVariant
 from selene_eval.study.store import Study
-from selene_eval.results.table import JudgmentTables, expert_consensus, judge_labels, subgroup_splits
+from selene_eval.results.table import (
+    JudgmentTables,
+    expert_consensus,
+    experts_own_agreement,
+    judge_labels,
+    subgroup_splits,
+)
 from selene_eval.presentation.compare import JudgeComparison, compare_judge_labels
 
 
@@ -247,11 +253,7 @@ def study_report(
     base = tables.items
     experts = expert_columns(base)
     counts = Counter(v for c in experts for v in base[c] if v is not None)
-    experts_agreement = None
-    if len(experts) >= 2:
-        # The ceiling uses every item, judged or not: an all-missing judge column leaves it untouched.
-        ceiling = agreement(base.assign(_judge=None), "_judge", experts, task.level, order=order, n_resamples=0)
-        experts_agreement = ceiling.experts
+    experts_agreement = experts_own_agreement(base, task)
     results = []
     robust = []
     reference: list[str | None] = []

@@ -25,6 +25,7 @@ from selene_eval.core.tasks import TaskType
 from selene_eval.errors import TemplateError
 from selene_eval.prompts.parser import parse_for_variant
 from selene_eval.prompts.render import cache_key, identity_text, render
+from selene_eval.stats.agreement import ExpertAgreement, agreement
 from selene_eval.stats.consensus import consensus
 from selene_eval.study.store import Study
 
@@ -158,6 +159,18 @@ def expert_consensus(frame: pd.DataFrame, task: TaskType) -> list[str | None]:
     one): the reference a judge's labels are compared with."""
     values = consensus_values(frame, task.level, list(task.expert_labels))
     return [_text_or_none(v) for v in values]
+
+
+def experts_own_agreement(frame: pd.DataFrame, task: TaskType) -> ExpertAgreement | None:
+    """The experts' agreement among themselves (the ceiling a judge is read against) over every item of an
+    items frame, judged or not; ``None`` with fewer than two expert columns."""
+    experts = expert_columns(frame)
+    if len(experts) < 2:
+        return None
+    # An all-missing judge column leaves the experts' own figures untouched.
+    ceiling = agreement(frame.assign(_judge=None), "_judge", experts, task.level, order=list(task.expert_labels),
+                        n_resamples=0)
+    return ceiling.experts
 
 
 def subgroup_splits(frame: pd.DataFrame) -> list[tuple[str, str]]:

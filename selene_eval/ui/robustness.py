@@ -62,7 +62,7 @@ def expert_band(report: StudyReport, robust: JudgeRobustness, metric: str) -> tu
 def heatmap_frame(tables: dict[str, pd.DataFrame], reference: list[str | None]) -> pd.DataFrame:
     """Rows (item, condition, label, expert, instability) for :func:`charts.items_heatmap`, judged items only.
 
-    ``tables``: condition -> :func:`~selene_eval.presentation.report.judgment_table` (same item order);
+    ``tables``: condition -> :func:`~selene_eval.results.table.judgment_table` (same item order);
     ``reference``: the experts' label per item. Instability = distinct labels the item got across conditions.
     An item judged under no condition is left out (a pilot of 20 items of 4,507 draws 20 rows); a cell
     without a label says why: :data:`UNREADABLE_CELL` or :data:`NOT_JUDGED_CELL` (judged under other variants).

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from selene_eval.core.expert_labels import EXPERT_PREFIX, expert_column, expert_columns, expert_name
+from selene_eval.core.expert_labels import (
+    EXPERT_PREFIX,
+    expert_column,
+    expert_columns,
+    expert_name,
+)
 
 
 def test_column_and_name_are_inverse() -> None:

@@ -62,7 +62,7 @@ class ForcingBackend:
         self.inner = ScriptedBackend(FORCING, script=_script)
         self.spec = FORCING
 
-    def generate(self, prompts: Sequence[Sequence[Message]], choices: Sequence[LabelChoices | None] | None = None):  # noqa: ANN201
+    def generate(self, prompts: Sequence[Sequence[Message]], choices: Sequence[LabelChoices | None] | None = None):
         out = []
         for generation in self.inner.generate(prompts, choices):
             if "**Result:**" not in generation.text:
