@@ -105,7 +105,8 @@ class JudgmentTables:
 
     Make one per call that reads a study's results several times (a report and its exports) and pass it
     down; do not keep it: it does not see judgments added after a table was built. The tables it returns
-    are shared, so callers must not change them in place (copy first, as :func:`selene_eval.presentation.frames.with_consensus` does).
+    are shared, so callers must not change them in place (copy first, as
+    :func:`selene_eval.presentation.frames.with_consensus` does).
     """
 
     def __init__(self, study: Study) -> None:

@@ -75,7 +75,8 @@ def heatmap_frame(tables: dict[str, pd.DataFrame], reference: list[str | None]) 
     has_status = all("judge_status" in tables[n].columns for n in names)
     for i, item in enumerate(ids):
         labels = [tables[n]["judge_label"].iloc[i] for n in names]
-        statuses = [tables[n]["judge_status"].iloc[i] for n in names] if has_status else [JudgmentStatus.OK.value] * len(names)
+        statuses = ([tables[n]["judge_status"].iloc[i] for n in names] if has_status
+                    else [JudgmentStatus.OK.value] * len(names))
         if all(status in NOT_JUDGED for status in statuses):
             continue
         distinct = len({v for v in labels if v is not None and v == v})

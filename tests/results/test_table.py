@@ -117,7 +117,8 @@ def test_every_status_of_an_item(study: Study) -> None:
     assert judge_labels(plain) == ["yes"] * 4 + [None] * 6 + ["yes"] * 2
 
     forced = judgment_table(study, FORCING, "selene")
-    assert list(forced["judge_status"]) == [ok] * 4 + [JudgmentStatus.FORCED] * 2 + [off] * 2 + [ambiguous] * 2 + [ok] * 2
+    forced_status = JudgmentStatus.FORCED
+    assert list(forced["judge_status"]) == [ok] * 4 + [forced_status] * 2 + [off] * 2 + [ambiguous] * 2 + [ok] * 2
     assert judge_labels(forced) == ["yes"] * 4 + ["no"] * 2 + [None] * 4 + ["yes"] * 2
     assert list(forced["judge_finish"])[4:6] == ["repetition"] * 2
     assert forced["judge_probs"].iloc[4] == {"yes": 0.2, "no": 0.8}
@@ -129,7 +130,8 @@ def test_every_status_of_an_item(study: Study) -> None:
     pending, not_renderable = JudgmentStatus.PENDING, JudgmentStatus.NOT_RENDERABLE
     assert list(with_reference["judge_status"]) == [not_renderable] + [pending] * 4 + [not_renderable] + [pending] * 6
     # The judge columns of an item not judged are empty.
-    assert with_reference[["judge_label", "judge_reasoning", "judge_raw", "judge_probs", "judge_finish"]].isna().all().all()
+    judge_columns = ["judge_label", "judge_reasoning", "judge_raw", "judge_probs", "judge_finish"]
+    assert with_reference[judge_columns].isna().all().all()
 
 
 def test_status_sets_read_the_table(study: Study) -> None:
@@ -146,7 +148,8 @@ def test_labels_consensus_and_splits(study: Study) -> None:
     assert labels == [v if isinstance(v, str) else None for v in table["judge_label"]]
     # ann always says no, bob says yes on every third item: a strict majority only where they agree
     assert expert_consensus(table, TaskType.BINARY) == [None if i % 3 == 0 else "no" for i in range(N)]
-    assert expert_consensus(table.drop(columns=["expert:ann", "expert:bob", "expert:cy"]), TaskType.BINARY) == [None] * N
+    no_experts = table.drop(columns=["expert:ann", "expert:bob", "expert:cy"])
+    assert expert_consensus(no_experts, TaskType.BINARY) == [None] * N
     assert subgroup_splits(table) == [("category", "category")]
 
 
