@@ -27,7 +27,9 @@ from selene_eval.stats.uncertainty import Interval
 from selene_eval.stats.baseline import MajorityBaseline, majority_baseline
 from selene_eval.stats.agreement import agreement
 from selene_eval.stats.consensus import consensus
-from selene_eval.presentation.report import expert_columns, judgment_table
+from selene_eval.core.expert_labels import expert_column, expert_columns
+from selene_eval.core.status import NOT_JUDGED
+from selene_eval.results.table import judgment_table
 from selene_eval.run.runner import Progress, RunResult, plan_run, run_study
 from selene_eval.study import Study, StudyStore
 
@@ -226,7 +228,7 @@ class RecipeResult:
 
 
 def _expert_pair(frame: pd.DataFrame, pair: tuple[str, str]) -> ExpertPairAgreement | None:
-    a, b = (f"expert:{name}" for name in pair)
+    a, b = (expert_column(name) for name in pair)
     if a not in frame or b not in frame:
         return None
     both = frame[frame[a].notna() & frame[b].notna()]
@@ -249,7 +251,7 @@ def recipe_results(recipe: Recipe, store: StudyStore, judge: JudgeSpec, *, n_res
         variant_id = study.spec.variants[0]
         frame = judgment_table(study, judge, variant_id)
         experts = expert_columns(frame)
-        judged = frame[~frame["judge_status"].isin(["pending", "not_renderable"])]
+        judged = frame[~frame["judge_status"].isin(NOT_JUDGED)]
         group = "group_id" if frame["group_id"].notna().any() else None
         experts_agree = _expert_pair(frame, part.expert_pair) if part.expert_pair else None
         if judged.empty:

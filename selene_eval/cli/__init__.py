@@ -16,8 +16,9 @@ from pathlib import Path
 from selene_eval.cli.reproduce import add_reproduce_parser, cmd_reproduce
 from selene_eval.errors import SeleneEvalError, ValidationFailed
 from selene_eval.cli.judge_args import judge_from_args
-from selene_eval.prompts.parser import FORCED_STATUS, READABLE_OR_UNJUDGED
 from selene_eval.stats.registry import statistic_name
+from selene_eval.core.expert_labels import expert_name
+from selene_eval.core.status import READABLE_OR_UNJUDGED, JudgmentStatus
 from selene_eval.core.tasks import TaskType
 
 EXIT_USER_ERROR = 2
@@ -386,7 +387,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             continue
         unreadable = sum(n for status, n in result.status_counts.items() if status not in READABLE_OR_UNJUDGED)
         print(f"  {unreadable} of {result.n_judged} judge answers without a readable label")
-        forced = result.status_counts.get(FORCED_STATUS, 0)
+        forced = result.status_counts.get(JudgmentStatus.FORCED, 0)
         if forced:
             print(f"  {forced} of {result.n_judged} judge answers with a forced label ("
                   + ("included in" if report.include_forced else "left out of") + " the statistics below)")
@@ -472,11 +473,11 @@ def _print_ceiling(result: "AgreementReport", indent: str) -> None:  # noqa: F82
     print(f"{indent}could the judge stand in for an expert? (Krippendorff's alpha, same items per row)")
     rows = ceiling.leave_one_out
     for expert_row, judge_row in zip(rows[0::2], rows[1::2]):
-        print(f"{indent}  {expert_row.rater_a.removeprefix('expert:')} vs the other experts' consensus: {_fmt(expert_row.krippendorff_alpha)}"
+        print(f"{indent}  {expert_name(expert_row.rater_a)} vs the other experts' consensus: {_fmt(expert_row.krippendorff_alpha)}"
               f"   judge vs the same consensus: {_fmt(judge_row.krippendorff_alpha)}   (n = {expert_row.n})")
     for sub in ceiling.substitution:
         interval = result.substitution_intervals.get(sub.replaced)
-        print(f"{indent}  replacing {sub.replaced.removeprefix('expert:')} by the judge changes the experts' alpha by "
+        print(f"{indent}  replacing {expert_name(sub.replaced)} by the judge changes the experts' alpha by "
               f"{_fmt_signed(sub.difference)}{_fmt_interval(interval, signed=True)}")
 
 
@@ -571,18 +572,20 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from selene_eval.presentation import study_charts, study_tables, write_charts
     from selene_eval.study.archive import write_archive
     from selene_eval.presentation.report import study_report
+    from selene_eval.results.table import JudgmentTables
     from selene_eval.study import StudyStore
 
     if not (args.tables or args.charts or args.archive):
         raise SeleneEvalError("Say what to export: --tables DIR, --charts DIR and/or --archive FILE.")
     study = StudyStore(args.studies_dir).open(args.study)
     if args.tables or args.charts:
-        report = study_report(study, n_resamples=args.resamples, seed=args.seed)
+        tables = JudgmentTables(study)  # each judgment table built once for the report, the tables and the charts
+        report = study_report(study, n_resamples=args.resamples, seed=args.seed, tables=tables)
         if args.tables:
-            for path in study_tables(study, report).write(args.tables, args.table_formats):
+            for path in study_tables(study, report, tables=tables).write(args.tables, args.table_formats):
                 print(path)
         if args.charts:
-            for path in write_charts(study_charts(study, report), args.charts, args.chart_formats):
+            for path in write_charts(study_charts(study, report, tables=tables), args.charts, args.chart_formats):
                 print(path)
     if args.archive:
         manifest = write_archive(study, args.archive)

@@ -8,18 +8,35 @@ the stored label means. So stored labels (always the task's canonical ones) are 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 EXPERT_PREFIX = "expert:"
 """Prefix of the expert label columns of an items frame or a judgment table (``expert:<name>``)."""
 
 
+def expert_column(name: str) -> str:
+    """The column of expert ``name``'s labels (``ann`` -> ``expert:ann``)."""
+    return f"{EXPERT_PREFIX}{name}"
+
+
+def expert_name(column: str) -> str:
+    """The expert an ``expert:<name>`` column holds the labels of (``expert:ann`` -> ``ann``); any other
+    name (``judge_label``, an already bare name) is returned as it is."""
+    return column.removeprefix(EXPERT_PREFIX)
+
+
+def expert_columns(columns: Iterable[str]) -> list[str]:
+    """The ``expert:<name>`` columns among ``columns``, in order (a frame iterates over its column names,
+    so an items frame or a judgment table can be passed as it is)."""
+    return [c for c in columns if isinstance(c, str) and c.startswith(EXPERT_PREFIX)]
+
+
 def expert_label_headings(columns: Sequence[str]) -> dict[str, str]:
     """Column -> heading for the ``expert:<name>`` columns among ``columns`` (other columns are left out)."""
-    experts = [c for c in columns if c.startswith(EXPERT_PREFIX)]
+    experts = expert_columns(columns)
     if len(experts) == 1:
         return {experts[0]: "Expert label"}
-    return {c: f"Expert label ({c.removeprefix(EXPERT_PREFIX)})" for c in experts}
+    return {c: f"Expert label ({expert_name(c)})" for c in experts}
 
 
 def expert_labels_text(labels: Mapping[str, str | None]) -> str:
@@ -32,4 +49,4 @@ def expert_labels_text(labels: Mapping[str, str | None]) -> str:
 
     if len(labels) == 1:
         return shown(next(iter(labels.values())))
-    return ", ".join(f"{shown(label)} ({name.removeprefix(EXPERT_PREFIX)})" for name, label in labels.items())
+    return ", ".join(f"{shown(label)} ({expert_name(name)})" for name, label in labels.items())

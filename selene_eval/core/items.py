@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from selene_eval.core.expert_labels import expert_column
+
 ROLES: tuple[str, ...] = (
     "id",
     "group",
@@ -95,13 +97,13 @@ def items_frame(items: Sequence[Item]) -> "pandas.DataFrame":  # type: ignore[na
     for item in items:
         row = {k: v for k, v in item.to_record().items() if k not in ("experts", "subgroups")}
         for name in experts:
-            row[f"expert:{name}"] = item.experts.get(name)
+            row[expert_column(name)] = item.experts.get(name)
         for name in subgroups:
             row[f"{SUBGROUP_PREFIX}{name}"] = item.subgroups.get(name)
         rows.append(row)
     columns = ["item_id", "group_id", "input", "response", "response_b", "reference", "context", "category"]
     return pd.DataFrame(
-        rows, columns=columns + [f"expert:{n}" for n in experts] + [f"{SUBGROUP_PREFIX}{n}" for n in subgroups]
+        rows, columns=columns + [expert_column(n) for n in experts] + [f"{SUBGROUP_PREFIX}{n}" for n in subgroups]
     )
 
 

@@ -27,14 +27,15 @@ from typing import Any
 
 import pandas as pd
 
+from selene_eval.core.expert_labels import expert_columns
 from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.core.numbers import finite_or_none
 from selene_eval.errors import SeleneEvalError
-from selene_eval.core.items import items_frame
-from selene_eval.stats.consensus import consensus
 from selene_eval.stats.paired import FlipRate, PairedDifference, compare_conditions, flip_rate, group_codes
 from selene_eval.stats.registry import PRIMARY_STATISTIC
 from selene_eval.stats.uncertainty import Interval, bootstrap_intervals
 from selene_eval.study.store import Study
+from selene_eval.results.table import JudgmentTables, expert_consensus, experts_own_agreement, judge_labels
 
 # The statistic a comparison is made on, by the label's level (both chance-corrected; the ordinal one
 # gives partial credit to near misses, as a 1-5 score deserves).
@@ -61,7 +62,7 @@ class JudgeSummary:
             "judge": self.name,
             "n_judged": self.n_judged,
             "n_compared": self.n_compared,
-            "value": _json(self.value),
+            "value": finite_or_none(self.value),
             "interval": None if self.interval is None else self.interval.to_dict(),
         }
 
@@ -113,7 +114,7 @@ class JudgeComparison:
             "statistic": self.statistic,
             "level": self.level,
             "n_items": self.n_items,
-            "experts_alpha": _json(self.experts_alpha),
+            "experts_alpha": finite_or_none(self.experts_alpha),
             "judges": [j.to_dict() for j in self.judges],
             "pairs": [
                 {**p.to_dict(), "judge_a": self.name_of(p.a), "judge_b": self.name_of(p.b)} for p in self.pairs
@@ -121,24 +122,9 @@ class JudgeComparison:
         }
 
 
-def _json(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
-
-
 def default_statistic(level: str) -> str:
     """The statistic judges are compared on at ``level``."""
     return DEFAULT_STATISTIC.get(level, "krippendorff_alpha")
-
-
-def expert_consensus(study: Study) -> list[str | None]:
-    """The experts' strict-majority label per item, in the study's item order (``None`` without one)."""
-    frame = items_frame(study.items)
-    experts = [c for c in frame.columns if c.startswith("expert:")]
-    if not experts:
-        return [None] * len(frame)
-    task = study.spec.task
-    values = consensus(frame[experts], task.level, order=list(task.expert_labels)).values  # type: ignore[arg-type]
-    return [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values]
 
 
 def build_difference(a: JudgeSpec, b: JudgeSpec) -> tuple[str, ...]:
@@ -148,14 +134,6 @@ def build_difference(a: JudgeSpec, b: JudgeSpec) -> tuple[str, ...]:
     if differing and all(k in _BUILD_SETTINGS for k in differing):
         return differing
     return ()
-
-
-def _labels_of(study: Study, judge: JudgeSpec, variant_id: str) -> tuple[list[str | None], pd.DataFrame]:
-    from selene_eval.presentation.report import judgment_table
-
-    table = judgment_table(study, judge, variant_id)
-    labels = [v if isinstance(v, str) else None for v in table["judge_label"]]
-    return labels, table
 
 
 def compare_judges(
@@ -180,18 +158,13 @@ def compare_judges(
             f"Study {study.slug!r} has no prompt variant {variant_id!r}; choose one of: {', '.join(study.spec.variants)}."
         )
     specs = list(judges) if judges is not None else study.judgments.judges()
-    labels = [(spec, _labels_of(study, spec, variant_id)[0]) for spec in specs]
-    frame = items_frame(study.items)
-    experts = [c for c in frame.columns if c.startswith("expert:")]
-    experts_alpha = None
-    if len(experts) >= 2:
-        from selene_eval.stats.agreement import agreement
-
-        ceiling = agreement(frame.assign(_judge=None), "_judge", experts, task.level,
-                            order=list(task.expert_labels), n_resamples=0)
-        experts_alpha = ceiling.experts.krippendorff_alpha if ceiling.experts else None
+    tables = JudgmentTables(study)
+    labels = [(spec, judge_labels(tables.table(spec, variant_id))) for spec in specs]
+    frame = tables.items
+    ceiling = experts_own_agreement(frame, task)
+    experts_alpha = ceiling.krippendorff_alpha if ceiling else None
     return compare_judge_labels(
-        expert_consensus(study), labels, variant_id=variant_id, level=task.level, order=list(task.expert_labels),
+        expert_consensus(frame, task), labels, variant_id=variant_id, level=task.level, order=list(task.expert_labels),
         groups=[item.group_id for item in study.items], statistic=statistic, n_resamples=n_resamples, seed=seed,
         experts_alpha=experts_alpha, min_compared=study.spec.min_compared,
     )
@@ -220,13 +193,13 @@ def compare_judge_labels(
     kept: dict[str, list[str | None]] = {}
     summaries: list[JudgeSummary] = []
     by_id: dict[str, JudgeSpec] = {}
-    for spec, judge_labels in labels:
-        judge_labels = list(judge_labels)
-        if not any(v is not None for v in judge_labels):
+    for spec, given in labels:
+        own = list(given)
+        if not any(v is not None for v in own):
             continue
-        kept[spec.judge_id] = judge_labels
+        kept[spec.judge_id] = own
         by_id[spec.judge_id] = spec
-        summaries.append(_summary(spec, judge_labels, list(reference), list(groups) if use_groups and groups else None,
+        summaries.append(_summary(spec, own, list(reference), list(groups) if use_groups and groups else None,
                                   level, order, statistic, n_resamples, seed, min_compared))
     pairs: list[JudgePair] = []
     if len(kept) >= 2:
@@ -297,10 +270,11 @@ def judge_variant_grid(report: Any, statistic: str) -> pd.DataFrame:
 def judge_disagreements(study: Study, judge_a: JudgeSpec, judge_b: JudgeSpec, variant_id: str) -> pd.DataFrame:
     """Items both judges labelled, differently: the item, the expert labels and consensus, and each judge's
     label and reasoning. ``closer`` says whose label matches the consensus (``a``, ``b`` or ``neither``)."""
-    labels_a, table_a = _labels_of(study, judge_a, variant_id)
-    labels_b, table_b = _labels_of(study, judge_b, variant_id)
-    reference = expert_consensus(study)
-    experts = [c for c in table_a.columns if c.startswith("expert:")]
+    tables = JudgmentTables(study)
+    table_a, table_b = tables.table(judge_a, variant_id), tables.table(judge_b, variant_id)
+    labels_a, labels_b = judge_labels(table_a), judge_labels(table_b)
+    reference = expert_consensus(tables.items, study.spec.task)
+    experts = expert_columns(table_a)
     rows = []
     for i, (la, lb) in enumerate(zip(labels_a, labels_b)):
         if la is None or lb is None or la == lb:

@@ -21,10 +21,11 @@ import pandas as pd
 from selene_eval.presentation import charts
 from selene_eval.presentation.compare import judge_variant_grid
 from selene_eval.errors import SeleneEvalError
-from selene_eval.core.expert_labels import expert_label_headings
+from selene_eval.core.expert_labels import expert_columns, expert_label_headings
 from selene_eval.presentation.frames import confusion_frame, distribution_frame
 from selene_eval.core.items import items_frame
-from selene_eval.presentation.report import StudyReport, expert_columns, judgment_table
+from selene_eval.presentation.report import StudyReport
+from selene_eval.results.table import JudgmentTables
 from selene_eval.study.store import Study
 from selene_eval.stats.registry import CHART_STATISTIC, statistic_name
 
@@ -123,9 +124,14 @@ def chart_png(chart: alt.TopLevelMixin, *, scale: float = 2.0) -> bytes:
     return vl_convert.vegalite_to_png(chart.to_dict(), vl_version=vega_lite_version(), scale=scale)
 
 
-def study_charts(study: Study, report: StudyReport) -> list[NamedChart]:
+def study_charts(study: Study, report: StudyReport, *, tables: JudgmentTables | None = None) -> list[NamedChart]:
     """The report's charts: the experts' label distribution, then per judge x variant the confusion
-    matrix and judge-vs-experts label shares, then a statistic per variant when there are results."""
+    matrix and judge-vs-experts label shares, then a statistic per variant when there are results.
+
+    ``tables``: the :class:`~selene_eval.results.table.JudgmentTables` the report was built from, if any (each
+    judgment table is then built once).
+    """
+    tables = JudgmentTables(study) if tables is None else tables
     labels = list(study.spec.task.expert_labels)
     out = [NamedChart("expert-labels", "How often the experts gave each label",
                       _sized(charts.label_distribution(expert_distribution(study), labels=labels)))]
@@ -141,7 +147,7 @@ def study_charts(study: Study, report: StudyReport) -> list[NamedChart]:
                                   _sized(charts.confusion_heatmap(confusion_frame(a.confusion), labels=labels))))
         spec = judges.get(result.judge_id)
         if spec is not None:
-            table = judgment_table(study, spec, result.variant_id)
+            table = tables.table(spec, result.variant_id)
             out.append(NamedChart(f"labels-{slug}", f"Label shares: {title}",
                                   _sized(charts.label_distribution(distribution_frame(table, labels), labels=labels))))
         if result.calibration is not None:

@@ -8,12 +8,10 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from selene_eval.core.expert_labels import expert_columns
+from selene_eval.core.status import NOT_JUDGED
 from selene_eval.stats.agreement import ConfusionMatrix
-from selene_eval.stats.consensus import consensus
-from selene_eval.presentation.report import expert_columns
-
-NOT_JUDGED = ("pending", "not_renderable")
-"""Judgment-table statuses of items without a stored judgment."""
+from selene_eval.results.table import consensus_values
 
 
 def present(value: object) -> bool:
@@ -39,7 +37,7 @@ def confusion_frame(matrix: ConfusionMatrix) -> pd.DataFrame:
 def distribution_frame(table: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
     """How often each label was given by the judge and by the experts (all their labels), as tidy rows.
 
-    ``table`` is a :func:`selene_eval.presentation.report.judgment_table`; only judged items count, so both sides
+    ``table`` is a :func:`selene_eval.results.table.judgment_table`; only judged items count, so both sides
     describe the same items. Rows: ``source`` (``Judge`` / ``Experts``), ``label``, ``count``.
     """
     judged = table[~table["judge_status"].isin(NOT_JUDGED)]
@@ -52,11 +50,6 @@ def distribution_frame(table: pd.DataFrame, labels: Sequence[str]) -> pd.DataFra
 
 def with_consensus(frame: pd.DataFrame, level: str, order: Sequence[str]) -> pd.DataFrame:
     """``frame`` plus a ``consensus`` column: the experts' strict-majority label (``None`` without one)."""
-    experts = expert_columns(frame)
     out = frame.copy()
-    if not experts or out.empty:
-        out["consensus"] = None
-        return out
-    result = consensus(frame[experts], level, order=list(order))  # type: ignore[arg-type]
-    out["consensus"] = result.values.astype(object).where(result.values.notna(), None)
+    out["consensus"] = consensus_values(frame, level, list(order))
     return out

@@ -31,9 +31,10 @@ from selene_eval.presentation.frames import with_consensus
 from selene_eval.core.items import items_frame
 from selene_eval.stats.registry import CHART_STATISTIC, report_words
 from selene_eval.stats.uncertainty import Interval
-from selene_eval.core.expert_labels import expert_label_headings, expert_labels_text
-from selene_eval.prompts.parser import FORCED_STATUS, READABLE_OR_UNJUDGED
-from selene_eval.presentation.report import StudyReport, VariantResult, expert_columns, judgment_table, study_report
+from selene_eval.core.expert_labels import expert_columns, expert_label_headings, expert_labels_text, expert_name
+from selene_eval.core.status import READABLE, READABLE_OR_UNJUDGED, JudgmentStatus
+from selene_eval.presentation.report import StudyReport, VariantResult, study_report
+from selene_eval.results.table import JudgmentTables
 from selene_eval.study.store import DB_FILE, Study
 
 MAX_DISAGREEMENTS = 25
@@ -63,7 +64,11 @@ class ReportSection:
 
 @dataclass
 class ReportContext:
-    """What section builders read: the study, its report, the judges, the charts, and a shared cache."""
+    """What section builders read: the study, its report, the judges, the charts, and a shared cache.
+
+    ``tables``: the study's judgment tables, shared with the report and the charts when they were built in the
+    same call (:func:`build_html_report`); a context made without them builds its own.
+    """
 
     study: Study
     report: StudyReport
@@ -71,6 +76,7 @@ class ReportContext:
     charts: list[tuple[NamedChart, Markup]]
     generated_at: str
     cache: dict[str, Any] = field(default_factory=dict)
+    tables: JudgmentTables | None = None
 
     def table(self, result: VariantResult) -> pd.DataFrame | None:
         """The judgment table of ``result`` with the experts' majority (computed once)."""
@@ -78,10 +84,12 @@ class ReportContext:
         if key not in self.cache:
             spec = self.judges.get(result.judge_id)
             task = self.study.spec.task
+            if self.tables is None:
+                self.tables = JudgmentTables(self.study)
             self.cache[key] = (
                 None if spec is None
                 else with_consensus(
-                    judgment_table(self.study, spec, result.variant_id, include_forced=self.report.include_forced),
+                    self.tables.table(spec, result.variant_id, include_forced=self.report.include_forced),
                     task.level, list(task.expert_labels),
                 )
             )
@@ -420,7 +428,7 @@ def _text(value: object) -> str | None:
 
 def rater_name(name: str) -> str:
     """``expert:dr_a`` -> ``dr_a``; the judge's label column -> ``judge``."""
-    return "judge" if name == "judge_label" else name.removeprefix("expert:")
+    return "judge" if name == "judge_label" else expert_name(name)
 
 
 def _result_title(result: VariantResult, judges: Mapping[str, JudgeSpec]) -> str:
@@ -464,7 +472,7 @@ def data_section(ctx: ReportContext) -> ReportSection:
     body = render_template(
         "data",
         n_items=len(frame), n_groups=int(frame["group_id"].dropna().nunique()),
-        experts=[c.removeprefix("expert:") for c in experts], expert_headings=list(expert_label_headings(experts).values()),
+        experts=[expert_name(c) for c in experts], expert_headings=list(expert_label_headings(experts).values()),
         n_majority=int(frame["consensus"].notna().sum()),
         source=spec.source, skipped_rows=spec.skipped_rows, created_at=spec.created_at, distribution=distribution,
         categories=list(categories.items())[:50],
@@ -517,7 +525,7 @@ def unreadable_count(result: VariantResult) -> int:
 
 def forced_count(result: VariantResult) -> int:
     """Judged items of ``result`` whose label was forced (``JudgeSpec.force_verdict``)."""
-    return result.status_counts.get(FORCED_STATUS, 0)
+    return result.status_counts.get(JudgmentStatus.FORCED, 0)
 
 
 def _key_metric(level: str) -> str:
@@ -659,7 +667,7 @@ def disagreements_section(ctx: ReportContext) -> ReportSection:
         table = ctx.table(r)
         if table is None or not r.n_judged:
             continue
-        mask = table["judge_status"].isin(("ok", FORCED_STATUS)) & table["judge_label"].notna() & table["consensus"].notna() & (
+        mask = table["judge_status"].isin(READABLE) & table["judge_label"].notna() & table["consensus"].notna() & (
             table["judge_label"] != table["consensus"])
         unreadable = ~table["judge_status"].isin(READABLE_OR_UNJUDGED)
         experts = expert_columns(table)
@@ -674,7 +682,7 @@ def disagreements_section(ctx: ReportContext) -> ReportSection:
             labels = expert_labels_text({c: _text(row[c]) for c in experts}) if len(experts) > 1 else ""
             rows.append({
                 "item_id": row["item_id"], "consensus": row["consensus"], "judge_label": row["judge_label"],
-                "forced": row["judge_status"] == FORCED_STATUS,
+                "forced": row["judge_status"] == JudgmentStatus.FORCED,
                 "experts": labels, "input": _text(row["input"]), "response": _text(row["response"]),
                 "response_b": _text(row["response_b"]), "reference": _text(row["reference"]),
                 "reasoning": _text(row["judge_reasoning"]),
@@ -822,13 +830,15 @@ def build_html_report(
     ``sections`` defaults to :data:`SECTION_BUILDERS`. Works for a study without judgments (the judge's
     sections say so).
     """
+    tables = JudgmentTables(study)  # each judgment table is built once for the report, its charts and sections
     if report is None:
-        report = study_report(study, n_resamples=n_resamples, seed=seed)
+        report = study_report(study, n_resamples=n_resamples, seed=seed, tables=tables)
     judges = {j.judge_id: j for j in study.judgments.judges()}
-    named = study_charts(study, report)
+    named = study_charts(study, report, tables=tables)
     charts = [(item, Markup(chart_svg(item.chart))) for item in named]
     generated = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", " UTC")
-    ctx = ReportContext(study, report, judges, charts, generated, cache={"n_resamples": n_resamples, "seed": seed})
+    ctx = ReportContext(study, report, judges, charts, generated, cache={"n_resamples": n_resamples, "seed": seed},
+                        tables=tables)
     built = [section for builder in (sections or SECTION_BUILDERS) if (section := builder(ctx)) is not None]
     return _ENV.get_template("page").render(
         title=study.spec.title, slug=study.slug, generated_at=generated, version=_version("selene-eval"),

@@ -8,19 +8,26 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from selene_eval.core.expert_labels import expert_columns, expert_name
 from selene_eval.core.judge_spec import JudgeSpec
-from selene_eval.core.items import MAX_SUBGROUPS, SUBGROUP_PREFIX, items_frame, subgroup_columns
+from selene_eval.core.items import MAX_SUBGROUPS
+from selene_eval.core.numbers import finite_or_none
+from selene_eval.core.status import NOT_JUDGED, JudgmentStatus
 from selene_eval.stats.agreement import AgreementReport, ExpertAgreement, agreement, subgroup_agreement
 from selene_eval.stats.consensus import Level, consensus
 from selene_eval.stats.calibration import CalibrationReport, calibration
 from selene_eval.stats.planning import required_items
 from selene_eval.stats.profile import JudgeProfile, judge_profile
 from selene_eval.stats.robustness import Robustness, robustness
-from selene_eval.prompts.parser import FORCED_STATUS, parse_for_variant
 from selene_eval.prompts.variants import PromptVariant
-from selene_eval.prompts.render import cache_key, identity_text, render
-from selene_eval.errors import TemplateError
 from selene_eval.study.store import Study
+from selene_eval.results.table import (
+    JudgmentTables,
+    expert_consensus,
+    experts_own_agreement,
+    judge_labels,
+    subgroup_splits,
+)
 from selene_eval.presentation.compare import JudgeComparison, compare_judge_labels
 from selene_eval.stats import registry
 
@@ -48,8 +55,8 @@ class Planning:
         return {
             "statistic": self.statistic,
             "n_compared": self.n_compared,
-            "estimate": _json_float(self.estimate),
-            "current_width": _json_float(self.width),
+            "estimate": finite_or_none(self.estimate),
+            "current_width": finite_or_none(self.width),
             "items_for_width": {f"{w:g}": n for w, n in self.items_for_width.items()},
         }
 
@@ -158,7 +165,7 @@ class StudyReport:
             "expert_label_counts": dict(self.expert_label_counts),
             "experts_agreement": None
             if ea is None
-            else {"n_experts": ea.n_experts, "krippendorff_alpha": _json_float(ea.krippendorff_alpha)},
+            else {"n_experts": ea.n_experts, "krippendorff_alpha": finite_or_none(ea.krippendorff_alpha)},
             "results": [r.to_dict() for r in self.results],
             "robustness": [r.to_dict() for r in self.robustness],
             "judge_comparisons": [c.to_dict() for c in self.judge_comparisons],
@@ -207,92 +214,6 @@ def _baseline(variants: list[PromptVariant]) -> str:
     return next((v.id for v in variants if v.axis == "canonical"), variants[0].id)
 
 
-def _json_float(value: float) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
-
-
-def judgment_table(study: Study, judge: JudgeSpec, variant_id: str, *, include_forced: bool = True) -> pd.DataFrame:
-    """One row per item: the item's fields, its expert labels (``expert:<name>``) and this judge's judgment.
-
-    Judge columns: ``judge_label`` (canonical, or None when unparseable or not judged yet), ``judge_status``
-    (a :class:`~selene_eval.prompts.parser.ParseStatus` value, ``pending`` or ``not_renderable``),
-    ``judge_reasoning``, ``judge_raw``, ``judge_probs`` (canonical label -> probability, when the backend
-    read them; else None) and ``judge_finish`` (``stop``, or ``length`` for an answer cut off at the token
-    limit, ``repetition`` for one stopped in a loop). Labels are re-parsed from the stored text with the one
-    parser, so a parser fix applies to old judgments too. An answer without a readable label whose label was
-    forced (``JudgeSpec.force_verdict``) has the status ``forced`` and its forced label, or no label when
-    ``include_forced`` is false (the statistics read without forced labels).
-    """
-    variant = study.variant(variant_id)
-    identity = identity_text(judge.identity())  # serialised once, not once per prompt
-    items = study.items
-    keys: list[str | None] = []
-    for item in items:
-        try:
-            keys.append(cache_key(identity, render(variant, item, study.spec.rubric)))
-        except TemplateError:
-            keys.append(None)
-    stored = study.judgments.get(k for k in keys if k)
-    frame = _with_declared_experts(items_frame(items), study)
-    labels, statuses, reasonings, raws, probs, finishes = [], [], [], [], [], []
-    for key in keys:
-        judgment = stored.get(key) if key else None
-        if judgment is None:
-            labels.append(None)
-            statuses.append("pending" if key else "not_renderable")
-            reasonings.append(None)
-            raws.append(None)
-            probs.append(None)
-            finishes.append(None)
-            continue
-        parsed = parse_for_variant(judgment.raw_text, variant)
-        if not parsed.ok and judgment.status == FORCED_STATUS and judgment.label is not None:
-            labels.append(judgment.label if include_forced else None)
-            statuses.append(FORCED_STATUS)
-        else:
-            labels.append(parsed.label)
-            statuses.append(parsed.status.value)
-        reasonings.append(parsed.reasoning)
-        raws.append(judgment.raw_text)
-        probs.append(judgment.label_probs)
-        finishes.append(judgment.finish_reason)
-    frame["judge_label"] = labels
-    frame["judge_status"] = statuses
-    frame["judge_reasoning"] = reasonings
-    frame["judge_raw"] = raws
-    frame["judge_probs"] = probs
-    frame["judge_finish"] = finishes
-    return frame
-
-
-def _with_declared_experts(frame: pd.DataFrame, study: Study) -> pd.DataFrame:
-    """``frame`` with an (empty) ``expert:<name>`` column for every expert the study declares but no item has a
-    label of: a study whose items are all unlabelled still has its experts, so it reports what is missing
-    instead of failing for want of an expert column."""
-    for name in study.spec.experts:
-        if f"expert:{name}" not in frame.columns:
-            frame[f"expert:{name}"] = None
-    return frame
-
-
-def expert_columns(frame: pd.DataFrame) -> list[str]:
-    """The ``expert:<name>`` columns of an items frame."""
-    return [c for c in frame.columns if c.startswith("expert:")]
-
-
-def subgroup_splits(frame: pd.DataFrame) -> list[tuple[str, str]]:
-    """``(name, column)`` of every column of an items frame the statistics are broken down by: the category,
-    then each ``subgroup:<name>`` column, those without any value left out. A subgroup column that is
-    literally called "category" beside a mapped category is named "category (column)" to keep names unique."""
-    out: list[tuple[str, str]] = []
-    if frame["category"].notna().any():
-        out.append(("category", "category"))
-    for column in subgroup_columns(frame):
-        name = column.removeprefix(SUBGROUP_PREFIX)
-        out.append((f"{name} (column)" if any(name == n for n, _ in out) else name, column))
-    return out
-
-
 def _largest_groups(rows: pd.DataFrame, column: str) -> tuple[pd.DataFrame, int]:
     """``rows`` restricted to the :data:`MAX_SUBGROUPS` most frequent values of ``column`` (and the rows
     without a value), and how many values were left out."""
@@ -311,6 +232,7 @@ def study_report(
     n_resamples: int = 1000,
     seed: int = 0,
     include_forced: bool = True,
+    tables: JudgmentTables | None = None,
 ) -> StudyReport:
     """Agreement for every judge (default: every judge with stored judgments) and every study variant.
 
@@ -321,34 +243,34 @@ def study_report(
     mapped). A result (or subgroup) with fewer compared items than the study's ``min_compared`` has every
     judge-vs-experts statistic undefined, with that reason. ``include_forced=False`` reads every statistic
     without forced labels (those answers then count as judged without a label, like unreadable ones).
+
+    ``tables``: the study's :class:`~selene_eval.results.table.JudgmentTables` when the caller reads the same
+    tables again (an export): each judge x variant table is then built once for both.
     """
+    own_tables = tables is None
+    tables = JudgmentTables(study) if tables is None else tables
     task = study.spec.task
     minimum = study.spec.min_compared  # fewer compared items than this: statistics are n/a, with that reason
     order = list(task.expert_labels)
-    base = _with_declared_experts(items_frame(study.items), study)
+    base = tables.items
     experts = expert_columns(base)
     counts = Counter(v for c in experts for v in base[c] if v is not None)
-    experts_agreement = None
-    if len(experts) >= 2:
-        # The ceiling uses every item, judged or not: an all-missing judge column leaves it untouched.
-        ceiling = agreement(base.assign(_judge=None), "_judge", experts, task.level, order=order, n_resamples=0)
-        experts_agreement = ceiling.experts
+    experts_agreement = experts_own_agreement(base, task)
     results = []
     robust = []
     reference: list[str | None] = []
     if experts:
-        agreed = consensus(base[experts], task.level, order=order).values
-        reference = [None if v is None or v != v else str(v) for v in agreed]
+        reference = expert_consensus(base, task)
     variants = [study.variant(v) for v in study.spec.variants]
     groups = list(base["group_id"]) if base["group_id"].notna().any() else None
     splits = subgroup_splits(base)
     labels_by_variant: dict[str, list[tuple[JudgeSpec, list[str | None]]]] = {v: [] for v in study.spec.variants}
     for judge in judges if judges is not None else study.judgments.judges():
-        tables: dict[str, pd.DataFrame] = {}
+        by_variant: dict[str, pd.DataFrame] = {}
         for variant_id in study.spec.variants:
-            table = judgment_table(study, judge, variant_id, include_forced=include_forced)
-            tables[variant_id] = table
-            judged = table[~table["judge_status"].isin(["pending", "not_renderable"])]
+            table = tables.table(judge, variant_id, include_forced=include_forced)
+            by_variant[variant_id] = table
+            judged = table[~table["judge_status"].isin(NOT_JUDGED)]
             status_counts = dict(Counter(table["judge_status"]))
             report = None
             profile = None
@@ -367,12 +289,12 @@ def study_report(
                         subgroup_agreement(kept, column, "judge_label", experts, task.level, order=order, group=group,
                                            n_resamples=n_resamples, seed=seed, min_compared=minimum)
                     ), omitted))
-            judge_labels = [None if x is None or x != x else str(x) for x in table["judge_label"]]
-            labels_by_variant[variant_id].append((judge, judge_labels))
+            labels = judge_labels(table)
+            labels_by_variant[variant_id].append((judge, labels))
             calib = None
             if reference and table["judge_probs"].notna().any():
                 calib = calibration(
-                    judge_labels, [p if isinstance(p, dict) else None for p in table["judge_probs"]], reference,
+                    labels, [p if isinstance(p, dict) else None for p in table["judge_probs"]], reference,
                     order=list(task.judge_labels), ordinal=task.level == "ordinal",
                 )
             results.append(
@@ -382,7 +304,7 @@ def study_report(
                     variant_id=variant_id,
                     n_items=len(table),
                     n_judged=len(judged),
-                    n_pending=int((table["judge_status"] == "pending").sum()),
+                    n_pending=int((table["judge_status"] == JudgmentStatus.PENDING).sum()),
                     status_counts=status_counts,
                     agreement=report,
                     subgroups=tuple(subgroups),
@@ -390,7 +312,7 @@ def study_report(
                     profile=profile,
                 )
             )
-        judged_ids = [v.id for v in variants if (~tables[v.id]["judge_status"].isin(["pending", "not_renderable"])).any()]
+        judged_ids = [v.id for v in variants if (~by_variant[v.id]["judge_status"].isin(NOT_JUDGED)).any()]
         if len(judged_ids) >= 2 and reference:
             own = {r.variant_id: r for r in results if r.judge_id == judge.judge_id}
             chosen = [v for v in variants if v.id in judged_ids]
@@ -399,7 +321,7 @@ def study_report(
                 judge_name=judge.display_name,
                 measures=robustness(
                     reference,
-                    {v: [None if x is None or x != x else str(x) for x in tables[v]["judge_label"]] for v in judged_ids},
+                    {v: judge_labels(by_variant[v]) for v in judged_ids},
                     level=task.level,
                     order=order,
                     baseline=_baseline(chosen),
@@ -409,8 +331,8 @@ def study_report(
                         for v in judged_ids if own[v].agreement is not None
                     },
                     # A forced label counts as a label here when the statistics include it, else as unreadable.
-                    statuses={v: ["ok" if include_forced and status == FORCED_STATUS else status
-                                  for status in tables[v]["judge_status"]] for v in judged_ids},
+                    statuses={v: [JudgmentStatus.OK.value if include_forced and status == JudgmentStatus.FORCED
+                                  else status for status in by_variant[v]["judge_status"]] for v in judged_ids},
                     axis_of=_axis_of(chosen),
                     swap_pairs=swap_pairs(chosen),
                     groups=groups,
@@ -420,6 +342,8 @@ def study_report(
                     min_compared=minimum,
                 ),
             ))
+        if own_tables:  # nobody reads them after this judge: keep one judge's tables in memory, not all
+            tables.release(judge)
     comparisons = []
     if reference:
         for variant_id, judged_labels in labels_by_variant.items():
@@ -437,7 +361,7 @@ def study_report(
         task=task.value,
         level=task.level,
         n_items=len(base),
-        experts=tuple(c.removeprefix("expert:") for c in experts),
+        experts=tuple(expert_name(c) for c in experts),
         expert_label_counts={label: counts.get(label, 0) for label in order},
         experts_agreement=experts_agreement,
         results=tuple(results),

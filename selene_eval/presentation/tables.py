@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +21,10 @@ import pandas as pd
 from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.errors import SeleneEvalError
 from selene_eval.core.items import items_frame
+from selene_eval.core.numbers import finite_or_none
 from selene_eval.presentation.frames import with_consensus
-from selene_eval.presentation.report import StudyReport, judgment_table
+from selene_eval.presentation.report import StudyReport
+from selene_eval.results.table import JudgmentTables
 from selene_eval.study.store import Study
 
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
@@ -104,7 +105,10 @@ class StudyTables:
         return written
 
 
-def study_tables(study: Study, report: StudyReport, judges: Mapping[str, JudgeSpec] | None = None) -> StudyTables:
+def study_tables(
+    study: Study, report: StudyReport, judges: Mapping[str, JudgeSpec] | None = None, *,
+    tables: JudgmentTables | None = None,
+) -> StudyTables:
     """Every table a methods section or a re-analysis needs.
 
     * ``items``: the normalized items with each expert's label and the experts' majority.
@@ -112,7 +116,11 @@ def study_tables(study: Study, report: StudyReport, judges: Mapping[str, JudgeSp
     * ``judgments``: one row per judge x variant x item: the judge's label, status and reasoning beside the
       experts' labels and majority (the table to re-analyse elsewhere).
     * ``ceiling``: experts against each other and the judge against each expert (two or more experts).
+
+    ``tables``: the :class:`~selene_eval.results.table.JudgmentTables` the report was built from, if any (each
+    judgment table is then built once).
     """
+    tables = JudgmentTables(study) if tables is None else tables
     judges = dict(judges) if judges is not None else {j.judge_id: j for j in study.judgments.judges()}
     items = with_consensus(items_frame(study.items), study.spec.task.level, list(study.spec.task.expert_labels))
     frames: dict[str, pd.DataFrame] = {"items": items, "metrics": metrics_long(report)}
@@ -121,8 +129,8 @@ def study_tables(study: Study, report: StudyReport, judges: Mapping[str, JudgeSp
         spec = judges.get(result.judge_id)
         if spec is None:
             continue
-        table = judgment_table(study, spec, result.variant_id)
-        table = with_consensus(table, study.spec.task.level, list(study.spec.task.expert_labels))
+        table = with_consensus(tables.table(spec, result.variant_id), study.spec.task.level,
+                               list(study.spec.task.expert_labels))
         table.insert(0, "variant", result.variant_id)
         table.insert(0, "judge", result.judge_name)
         table.insert(0, "judge_id", result.judge_id)
@@ -133,10 +141,6 @@ def study_tables(study: Study, report: StudyReport, judges: Mapping[str, JudgeSp
     if not ceiling.empty:
         frames["ceiling"] = ceiling
     return StudyTables(frames)
-
-
-def _num(value: float | None) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
 def metrics_long(report: StudyReport) -> pd.DataFrame:
@@ -153,9 +157,9 @@ def metrics_long(report: StudyReport) -> pd.DataFrame:
                 "judge_id": result.judge_id,
                 "variant": result.variant_id,
                 "statistic": name,
-                "value": _num(value),
-                "ci_low": _num(interval.low) if interval else None,
-                "ci_high": _num(interval.high) if interval else None,
+                "value": finite_or_none(value),
+                "ci_low": finite_or_none(interval.low) if interval else None,
+                "ci_high": finite_or_none(interval.high) if interval else None,
                 "ci_method": interval.method if interval else None,
                 "n_compared": a.n_compared,
                 "n_resamples": a.n_resamples,
@@ -179,8 +183,9 @@ def ceiling_long(report: StudyReport) -> pd.DataFrame:
                 rows.append({
                     "judge": result.judge_name, "variant": result.variant_id, "kind": kind,
                     "rater_a": pair.rater_a, "rater_b": pair.rater_b, "n": pair.n,
-                    "cohen_kappa": _num(pair.cohen_kappa), "krippendorff_alpha": _num(pair.krippendorff_alpha),
-                    "accuracy": _num(pair.accuracy),
+                    "cohen_kappa": finite_or_none(pair.cohen_kappa),
+                    "krippendorff_alpha": finite_or_none(pair.krippendorff_alpha),
+                    "accuracy": finite_or_none(pair.accuracy),
                 })
     columns = ["judge", "variant", "kind", "rater_a", "rater_b", "n", "cohen_kappa", "krippendorff_alpha", "accuracy"]
     return pd.DataFrame(rows, columns=columns)

@@ -10,23 +10,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from enum import Enum
 from typing import TYPE_CHECKING
 
 from selene_eval.core.judge_spec import LabelChoices
+from selene_eval.core.status import JudgmentStatus
 from selene_eval.core.tasks import TaskType
 
 if TYPE_CHECKING:
     from selene_eval.prompts.variants import PromptVariant
 
 
-class ParseStatus(str, Enum):
-    """Outcome of parsing one judge output."""
-
-    OK = "ok"
-    MISSING_RESULT = "missing_result"  # no result marker, or nothing after it
-    OUT_OF_RANGE = "out_of_range"  # a label outside the allowed set (6, 3.5, "Maybe", "tie")
-    AMBIGUOUS = "ambiguous"  # more than one label ("4 or 5", "Yes/No", "A and B")
+ParseStatus = JudgmentStatus
+"""The parser's verdicts are :class:`~selene_eval.core.status.JudgmentStatus` members (one of
+:data:`~selene_eval.core.status.PARSE_STATUSES`); the old name stays for readers of the parser."""
 
 
 @dataclass(frozen=True)
@@ -36,11 +32,11 @@ class ParsedJudgment:
     label: str | None
     reasoning: str
     raw: str
-    status: ParseStatus
+    status: JudgmentStatus
 
     @property
     def ok(self) -> bool:
-        return self.status is ParseStatus.OK
+        return self.status is JudgmentStatus.OK
 
 
 def _marker(word: str) -> re.Pattern[str]:
@@ -80,14 +76,14 @@ def parse_judgment(text: str | None, task: TaskType, aliases: Mapping[str, str] 
             # A reply that is nothing but a label ("Yes", "**5**") is an unambiguous verdict without the
             # reasoning; small models often answer so. Longer text without a marker stays unparseable.
             label, status = _read_label(bare, task, aliases or {})
-            if status is ParseStatus.OK and bare.casefold() in _bare_forms(task, aliases or {}):
+            if status is JudgmentStatus.OK and bare.casefold() in _bare_forms(task, aliases or {}):
                 return ParsedJudgment(label, "", raw, status)
-        return ParsedJudgment(None, _reasoning(raw, len(raw)), raw, ParseStatus.MISSING_RESULT)
+        return ParsedJudgment(None, _reasoning(raw, len(raw)), raw, JudgmentStatus.MISSING_RESULT)
     last = matches[-1]
     reasoning = _reasoning(raw, last.start())
     answer = _first_line(raw[last.end():])
     if not answer:
-        return ParsedJudgment(None, reasoning, raw, ParseStatus.MISSING_RESULT)
+        return ParsedJudgment(None, reasoning, raw, JudgmentStatus.MISSING_RESULT)
     label, status = _read_label(answer, task, aliases or {})
     return ParsedJudgment(label, reasoning, raw, status)
 
@@ -112,11 +108,11 @@ def _first_line(rest: str) -> str:
     return ""
 
 
-def _read_label(answer: str, task: TaskType, aliases: Mapping[str, str]) -> tuple[str | None, ParseStatus]:
+def _read_label(answer: str, task: TaskType, aliases: Mapping[str, str]) -> tuple[str | None, JudgmentStatus]:
     folded = answer.casefold()
     for word, label in aliases.items():
         if folded == word.casefold().strip(_STRIP):
-            return label, ParseStatus.OK
+            return label, JudgmentStatus.OK
     if task is TaskType.ABSOLUTE:
         return _read_score(answer)
     if task is TaskType.BINARY:
@@ -124,25 +120,25 @@ def _read_label(answer: str, task: TaskType, aliases: Mapping[str, str]) -> tupl
     return _read_choice(answer, {"a": "A", "b": "B"}, aliases, prefixes=("response", "option", "assistant"))
 
 
-def _read_score(answer: str) -> tuple[str | None, ParseStatus]:
+def _read_score(answer: str) -> tuple[str | None, JudgmentStatus]:
     # Accept "5", "Score 5", "5/5", "5 out of 5"; a scale suffix is not a second number.
     body = re.sub(r"^(score|rating)\s*:?\s*", "", answer, flags=re.IGNORECASE)
     body = re.sub(r"\s*(/|out of)\s*5\s*$", "", body, flags=re.IGNORECASE)
     numbers = _NUMBER.findall(body)
     if len(numbers) > 1:
-        return None, ParseStatus.AMBIGUOUS
+        return None, JudgmentStatus.AMBIGUOUS
     if len(numbers) == 1 and body.strip(_STRIP) == numbers[0]:
         value = numbers[0].replace(",", ".")
         if re.fullmatch(r"[1-5]", value):
-            return value, ParseStatus.OK
-        return None, ParseStatus.OUT_OF_RANGE
+            return value, JudgmentStatus.OK
+        return None, JudgmentStatus.OUT_OF_RANGE
     if len(numbers) == 1:
         # A number with words around it ("5 because ..."): take it only if it leads the answer.
         lead = re.match(r"^([1-5])(?![\d.,])\b", body.strip(_STRIP))
         if lead:
-            return lead.group(1), ParseStatus.OK
-        return None, ParseStatus.OUT_OF_RANGE
-    return None, ParseStatus.OUT_OF_RANGE
+            return lead.group(1), JudgmentStatus.OK
+        return None, JudgmentStatus.OUT_OF_RANGE
+    return None, JudgmentStatus.OUT_OF_RANGE
 
 
 def _read_choice(
@@ -150,7 +146,7 @@ def _read_choice(
     vocabulary: Mapping[str, str],
     aliases: Mapping[str, str],
     prefixes: tuple[str, ...] = (),
-) -> tuple[str | None, ParseStatus]:
+) -> tuple[str | None, JudgmentStatus]:
     words = [w.casefold() for w in _WORD.findall(answer)]
     if prefixes and words and words[0] in prefixes:
         words = words[1:]
@@ -158,10 +154,10 @@ def _read_choice(
     hits = [vocabulary.get(w) or alias_words.get(w) for w in words]
     labels = {h for h in hits if h}
     if len(labels) > 1:
-        return None, ParseStatus.AMBIGUOUS
+        return None, JudgmentStatus.AMBIGUOUS
     if labels and hits and hits[0]:
-        return labels.pop(), ParseStatus.OK
-    return None, ParseStatus.OUT_OF_RANGE
+        return labels.pop(), JudgmentStatus.OK
+    return None, JudgmentStatus.OUT_OF_RANGE
 
 
 # How Selene's own prompts spell each canonical label after "**Result:**".
@@ -221,17 +217,6 @@ def label_probs_for_variant(probs: Mapping[str, float] | None, variant: "PromptV
     if not variant.swap_responses:
         return dict(probs)
     return {_SWAP.get(label, label): p for label, p in probs.items()}
-
-
-FORCED_STATUS = "forced"
-"""The stored status of a judgment whose answer had no readable label and whose label was forced (the most
-probable allowed label after the result marker, ``JudgeSpec.force_verdict``). Not a :class:`ParseStatus`:
-the text alone does not hold that label, the stored judgment does."""
-
-
-READABLE_OR_UNJUDGED = ("ok", FORCED_STATUS, "pending", "not_renderable")
-"""Judgment statuses that are not an unreadable answer: a label the judge wrote, a forced label, and the
-two kinds of items not judged (see :func:`selene_eval.presentation.report.judgment_table`)."""
 
 
 def forced_label_for_variant(label: str, variant: "PromptVariant") -> str:

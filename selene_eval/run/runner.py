@@ -19,8 +19,8 @@ from pathlib import Path
 from selene_eval.core.judge_spec import JudgeBackend, JudgeSpec
 from selene_eval.errors import SeleneEvalError, TemplateError
 from selene_eval.core.items import Item
+from selene_eval.core.status import READABLE, JudgmentStatus
 from selene_eval.prompts.parser import (
-    FORCED_STATUS,
     forced_label_for_variant,
     label_choices,
     label_probs_for_variant,
@@ -377,7 +377,7 @@ def run_study(
             label, status = parsed.label, parsed.status.value
             if not parsed.ok and gen.forced_label is not None:
                 # No readable verdict in the text: the backend continued it with the result marker.
-                label, status = forced_label_for_variant(gen.forced_label, variant), FORCED_STATUS
+                label, status = forced_label_for_variant(gen.forced_label, variant), JudgmentStatus.FORCED.value
             judged.append(
                 StoredJudgment(
                     cache_key=pending.cache_key,
@@ -398,8 +398,8 @@ def run_study(
             )
         store.add(judged, failed_now)
         done += len(judged)
-        forced += sum(1 for j in judged if j.status == FORCED_STATUS)
-        unreadable += sum(1 for j in judged if j.status not in ("ok", FORCED_STATUS))
+        forced += sum(1 for j in judged if j.status == JudgmentStatus.FORCED)
+        unreadable += sum(1 for j in judged if j.status not in READABLE)
         failed += len(failed_now)
         failures.extend(failed_now)
         report()

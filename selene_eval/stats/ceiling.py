@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from selene_eval.core.numbers import finite_or_none
+from selene_eval.core.expert_labels import expert_name
 from selene_eval.errors import StatisticsError
 from selene_eval.stats.alpha import krippendorff_alpha, substitution_differences
 from selene_eval.stats.coefficients import fleiss_kappa_checked, gwet_ac1_checked, weighted_kappa_checked
@@ -128,7 +129,7 @@ class Ceiling:
 
 def rater_words(column: str) -> str:
     """An expert column as a reader names it (``expert:ann`` -> ``ann``)."""
-    return column.removeprefix("expert:")
+    return expert_name(column)
 
 
 def pair_words(a: str, b: str) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from selene_eval.core.numbers import finite_or_none
+from selene_eval.core.status import NOT_JUDGED  # statuses of items not judged (yet), not unreadable ones
 from selene_eval.errors import StatisticsError
 from selene_eval.stats.alpha import krippendorff_alpha
 from selene_eval.stats.paired import FlipRate, PairedDifference, compare_conditions, flip_rate
@@ -38,8 +39,6 @@ from selene_eval.stats.uncertainty import statistic_value
 
 Label = str | None
 
-# Statuses that mean "not judged (yet)", as opposed to "judged but unreadable".
-NOT_JUDGED = frozenset({"pending", "not_renderable"})
 
 
 def _check_aligned(reference: Sequence[Label] | None, labels: Mapping[str, Sequence[Label]]) -> int:

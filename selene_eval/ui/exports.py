@@ -18,6 +18,7 @@ from selene_eval.errors import SeleneEvalError
 from selene_eval.presentation import build_html_report, chart_png, chart_svg, study_charts, study_tables, to_csv_bytes, to_parquet_bytes
 from selene_eval.study.archive import export_archive, import_archive
 from selene_eval.presentation.report import study_report
+from selene_eval.results.table import JudgmentTables
 from selene_eval.study import Study, StudyStore
 from selene_eval.ui.state import flash, put, study_store
 from selene_eval.ui.text import md_escape, plural
@@ -43,7 +44,8 @@ def html_report_bytes(study: Study, n_resamples: int, seed: int) -> bytes:
 
 def tables_zip(study: Study, n_resamples: int, seed: int) -> bytes:
     """Every table as CSV (formulas neutralised) and Parquet, in one zip."""
-    tables = study_tables(study, study_report(study, n_resamples=n_resamples, seed=seed))
+    judged = JudgmentTables(study)  # each judgment table built once for the report and the tables
+    tables = study_tables(study, study_report(study, n_resamples=n_resamples, seed=seed, tables=judged), tables=judged)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, frame in tables.frames.items():
@@ -54,7 +56,8 @@ def tables_zip(study: Study, n_resamples: int, seed: int) -> bytes:
 
 def charts_zip(study: Study) -> bytes:
     """Every chart of the report as SVG and PNG, in one zip."""
-    named = study_charts(study, study_report(study, n_resamples=0))
+    judged = JudgmentTables(study)  # each judgment table built once for the report and the charts
+    named = study_charts(study, study_report(study, n_resamples=0, tables=judged), tables=judged)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for item in named:

@@ -205,7 +205,7 @@ def planning_section(result: VariantResult) -> None:
 
 
 def calibration_for(table: pd.DataFrame, task: TaskType) -> CalibrationReport | None:
-    """Calibration of the judge in a :func:`~selene_eval.presentation.report.judgment_table` (with its consensus)."""
+    """Calibration of the judge in a :func:`~selene_eval.results.table.judgment_table` (with its consensus)."""
     if "judge_probs" not in table.columns or not table["judge_probs"].notna().any():
         return None
     reference = table["consensus"].tolist() if "consensus" in table.columns else [None] * len(table)

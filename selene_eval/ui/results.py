@@ -12,12 +12,14 @@ import streamlit as st
 
 from selene_eval.presentation import charts
 from selene_eval.core.judge_spec import JudgeSpec
-from selene_eval.core.expert_labels import expert_labels_text
 from selene_eval.stats.registry import METRICS
+from selene_eval.core.expert_labels import expert_columns, expert_labels_text, expert_name
+from selene_eval.core.status import NOT_JUDGED, READABLE, JudgmentStatus
 from selene_eval.stats.uncertainty import Interval
 from selene_eval.stats.agreement import SMALL_N
 from selene_eval.core.items import SUBGROUP_PREFIX, subgroup_columns
-from selene_eval.presentation.report import StudyReport, VariantResult, expert_columns, judgment_table, study_report
+from selene_eval.presentation.report import StudyReport, VariantResult, study_report
+from selene_eval.results.table import judgment_table
 from selene_eval.study import Study, StudyStore
 from selene_eval.study.store import LOCK_FILE
 from selene_eval.core.tasks import TaskType
@@ -26,7 +28,6 @@ from selene_eval.ui.state import default, keep_valid, keep_valid_many, put
 from selene_eval.ui.text import METRIC_HELP, METRIC_NAMES, fmt_share, fmt_stat, md_escape, plural
 from selene_eval.stats.registry import statistic_name
 from selene_eval.ui.views import (
-    NOT_JUDGED,
     UNREADABLE,
     confusion_frame,
     UNREADABLE_SHARE,
@@ -283,7 +284,7 @@ def ceiling_section(result: VariantResult) -> None:
     loo = ceiling.leave_one_out
     for expert_row, judge_row in zip(loo[0::2], loo[1::2]):
         rows.append({
-            "Expert left out": md_escape(_expert_name(expert_row.rater_a)),
+            "Expert left out": md_escape(expert_name(expert_row.rater_a)),
             "Expert vs the others' consensus": fmt_stat(expert_row.krippendorff_alpha),
             "Judge vs the same consensus": fmt_stat(judge_row.krippendorff_alpha),
             "Items": f"{expert_row.n:,}",
@@ -298,16 +299,12 @@ def ceiling_section(result: VariantResult) -> None:
         diff = "n/a" if not math.isfinite(sub.difference) else f"{sub.difference:.2f}".replace("-", "−")
         ci = fmt_interval(interval, sep=", ")
         st.markdown(
-            f"- Replacing **{md_escape(_expert_name(sub.replaced))}** by the judge changes the experts' alpha by "
+            f"- Replacing **{md_escape(expert_name(sub.replaced))}** by the judge changes the experts' alpha by "
             f"{md_escape(diff)}" + (f" {md_escape(ci)}" if ci else "") + "."
         )
     if a.substitution_intervals:
         st.caption(f"In brackets: {a.ci_level:.0%} percentile bootstrap interval "
                    f"({next(iter(a.substitution_intervals.values())).n_resamples:,} resamples).")
-
-
-def _expert_name(column: str) -> str:
-    return column.removeprefix("expert:")
 
 
 def expert_figures(report: StudyReport, result: VariantResult | None) -> None:
@@ -376,7 +373,7 @@ def disagreement_browser(table: pd.DataFrame, task: TaskType, *, min_compared: i
     """
     rows = disagreements(table)
     if rows.empty:
-        n = int((table["judge_status"].isin(("ok", "forced")) & table["judge_label"].notna() & table["consensus"].notna()).sum())
+        n = int((table["judge_status"].isin(READABLE) & table["judge_label"].notna() & table["consensus"].notna()).sum())
         if n == 0:
             st.info("No item could be compared: none has both a readable judge label and an experts' majority, so "
                     "there is nothing to agree or disagree on yet.", icon=":material/info:")
@@ -449,7 +446,7 @@ def read_in_full(rows: pd.DataFrame, key: str) -> None:
         plain(
             f"Experts' labels: {experts}\nExperts' majority: {row.get('consensus') or '(none)'}\n"
             f"Judge: {row.get('judge_label') or '(unreadable)'}"
-            + (" (forced: no readable result was written)" if row.get("judge_status") == "forced" else ""),
+            + (" (forced: no readable result was written)" if row.get("judge_status") == JudgmentStatus.FORCED else ""),
             label="Labels",
         )
         plain(row.get("judge_reasoning"), label="Judge's reasoning")
@@ -459,7 +456,7 @@ def unparseable_table(table: pd.DataFrame) -> None:
     """Judge answers without a readable label: how many, and each one with its raw output."""
     judged = int((~table["judge_status"].isin(NOT_JUDGED)).sum())
     bad = unparseable(table)
-    forced = int((table["judge_status"] == "forced").sum())
+    forced = int((table["judge_status"] == JudgmentStatus.FORCED).sum())
     if forced:
         st.info(f"{forced:,} of {judged:,} judge answers wrote no readable result; their label was forced (the judge's "
                 "most probable allowed label after the result marker) and is counted apart.", icon=":material/info:")

@@ -11,8 +11,9 @@ from selene_eval.presentation import charts
 from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.presentation.report import JudgeRobustness, StudyReport
 from selene_eval.study.store import Study
-from selene_eval.presentation.frames import NOT_JUDGED
 from selene_eval.stats.registry import statistic_name
+from selene_eval.core.status import NOT_JUDGED, JudgmentStatus
+from selene_eval.results.table import expert_consensus
 from selene_eval.ui.results import show_chart, table_for
 from selene_eval.ui.state import keep_valid
 from selene_eval.ui.text import METRIC_NAMES, fmt_share, fmt_stat, md_escape, plural
@@ -61,7 +62,7 @@ def expert_band(report: StudyReport, robust: JudgeRobustness, metric: str) -> tu
 def heatmap_frame(tables: dict[str, pd.DataFrame], reference: list[str | None]) -> pd.DataFrame:
     """Rows (item, condition, label, expert, instability) for :func:`charts.items_heatmap`, judged items only.
 
-    ``tables``: condition -> :func:`~selene_eval.presentation.report.judgment_table` (same item order);
+    ``tables``: condition -> :func:`~selene_eval.results.table.judgment_table` (same item order);
     ``reference``: the experts' label per item. Instability = distinct labels the item got across conditions.
     An item judged under no condition is left out (a pilot of 20 items of 4,507 draws 20 rows); a cell
     without a label says why: :data:`UNREADABLE_CELL` or :data:`NOT_JUDGED_CELL` (judged under other variants).
@@ -74,7 +75,8 @@ def heatmap_frame(tables: dict[str, pd.DataFrame], reference: list[str | None]) 
     has_status = all("judge_status" in tables[n].columns for n in names)
     for i, item in enumerate(ids):
         labels = [tables[n]["judge_label"].iloc[i] for n in names]
-        statuses = [tables[n]["judge_status"].iloc[i] for n in names] if has_status else ["ok"] * len(names)
+        statuses = ([tables[n]["judge_status"].iloc[i] for n in names] if has_status
+                    else [JudgmentStatus.OK.value] * len(names))
         if all(status in NOT_JUDGED for status in statuses):
             continue
         distinct = len({v for v in labels if v is not None and v == v})
@@ -275,7 +277,7 @@ def show(study: Study, report: StudyReport, judges: dict[str, JudgeSpec], robust
     if judge is not None:
         st.subheader("Item by item")
         tables = {name: table_for(study, judge, name) for name in m.conditions}
-        reference = _reference(report, tables)
+        reference = expert_consensus(next(iter(tables.values())), study.spec.task)
         frame = heatmap_frame(tables, reference)
         ranked = (frame.groupby("item", sort=False)["instability"].max()
                   .sort_values(ascending=False, kind="stable").index.tolist())
@@ -297,14 +299,3 @@ def show(study: Study, report: StudyReport, judges: dict[str, JudgeSpec], robust
         item_reasoning(study, judge, robust, ranked)
 
 
-def _reference(report: StudyReport, tables: dict[str, pd.DataFrame]) -> list[str | None]:
-    from selene_eval.stats.consensus import consensus
-    from selene_eval.presentation.report import expert_columns
-
-    first = next(iter(tables.values()))
-    experts = expert_columns(first)
-    if not experts:
-        return [None] * len(first)
-    values = consensus(first[experts], report.level, order=None if report.level == "interval" else
-                       list(dict.fromkeys([*report.expert_label_counts]))).values
-    return [None if v is None or v != v else str(v) for v in values]

@@ -16,21 +16,24 @@ from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.core.expert_labels import expert_label_headings
 
 # confusion_frame and distribution_frame are re-exported: pages reach them as ui.confusion_frame etc.
-from selene_eval.presentation.frames import NOT_JUDGED, confusion_frame, distribution_frame, present  # noqa: F401
+from selene_eval.presentation.frames import confusion_frame, distribution_frame, present  # noqa: F401
+from selene_eval.core.status import READABLE, READABLE_OR_UNJUDGED, JudgmentStatus
 from selene_eval.core.items import SUBGROUP_PREFIX, subgroup_columns
 from selene_eval.stats.registry import METRICS
-from selene_eval.presentation.report import StudyReport, VariantResult, expert_columns
+from selene_eval.presentation.report import StudyReport, VariantResult
+from selene_eval.core.expert_labels import expert_columns
+from selene_eval.core.numbers import finite_or_none
 from selene_eval.core.tasks import TaskType
 from selene_eval.ui.text import METRIC_NAMES, fmt_share, fmt_stat, judge_title
 
 STATUS_NAMES: dict[str, str] = {
-    "ok": "read",
-    "missing_result": "no result line",
-    "out_of_range": "label outside the allowed set",
-    "ambiguous": "more than one label",
-    "pending": "not judged yet",
-    "forced": "forced label (no readable result written)",
-    "not_renderable": "prompt cannot be built for this item",
+    JudgmentStatus.OK.value: "read",
+    JudgmentStatus.MISSING_RESULT.value: "no result line",
+    JudgmentStatus.OUT_OF_RANGE.value: "label outside the allowed set",
+    JudgmentStatus.AMBIGUOUS.value: "more than one label",
+    JudgmentStatus.PENDING.value: "not judged yet",
+    JudgmentStatus.FORCED.value: "forced label (no readable result written)",
+    JudgmentStatus.NOT_RENDERABLE.value: "prompt cannot be built for this item",
 }
 """Plain words for the parser's statuses."""
 
@@ -56,9 +59,9 @@ def metrics_text(frame: pd.DataFrame) -> pd.DataFrame:
     ``None`` cell); the unreadable share as a percentage."""
     out = frame.copy()
     for column in statistic_columns(out):
-        out[column] = [fmt_stat(_nan_to_none(v)) for v in out[column]]
+        out[column] = [fmt_stat(finite_or_none(v)) for v in out[column]]
     if UNREADABLE_SHARE in out.columns:
-        out[UNREADABLE_SHARE] = [fmt_share(_nan_to_none(v)) for v in out[UNREADABLE_SHARE]]
+        out[UNREADABLE_SHARE] = [fmt_share(finite_or_none(v)) for v in out[UNREADABLE_SHARE]]
     return out
 
 
@@ -83,10 +86,6 @@ def undefined_reasons(report: StudyReport, judges: dict[str, JudgeSpec]) -> list
 def cell(value: object) -> str | None:
     """A table cell as text, ``None`` when empty (pandas may hold missing text as NaN)."""
     return str(value) if present(value) else None
-
-
-def _nan_to_none(value: float | None) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
 def result_title(result: VariantResult, judges: dict[str, JudgeSpec]) -> str:
@@ -116,15 +115,15 @@ def metrics_frame(report: StudyReport, judges: dict[str, JudgeSpec]) -> pd.DataF
         a = result.agreement
         row["Compared"] = a.n_compared if a else 0
         for name in names:
-            row[METRIC_NAMES.get(name, name)] = _nan_to_none(a.metrics.get(name)) if a else None
+            row[METRIC_NAMES.get(name, name)] = finite_or_none(a.metrics.get(name)) if a else None
         if report.experts_agreement is not None:
-            row["Experts' own alpha"] = _nan_to_none(report.experts_agreement.krippendorff_alpha)
+            row["Experts' own alpha"] = finite_or_none(report.experts_agreement.krippendorff_alpha)
             row["Alpha with the judge as one more expert"] = (
-                _nan_to_none(a.experts.alpha_with_judge) if a and a.experts else None
+                finite_or_none(a.experts.alpha_with_judge) if a and a.experts else None
             )
-        row[FORCED] = result.status_counts.get("forced", 0)
+        row[FORCED] = result.status_counts.get(JudgmentStatus.FORCED, 0)
         row[UNREADABLE] = a.n_judge_missing if a else 0
-        row[UNREADABLE_SHARE] = _nan_to_none(a.unparseable_share) if a else None
+        row[UNREADABLE_SHARE] = finite_or_none(a.unparseable_share) if a else None
         row["No expert majority"] = a.n_no_majority if a else 0
         rows.append(row)
     return pd.DataFrame(rows)
@@ -157,7 +156,7 @@ def with_consensus(table: pd.DataFrame, task: TaskType) -> pd.DataFrame:
 def disagreements(table: pd.DataFrame) -> pd.DataFrame:
     """Judged items whose readable judge label differs from the expert consensus (``with_consensus`` first)."""
     mask = (
-        table["judge_status"].isin(("ok", "forced"))
+        table["judge_status"].isin(READABLE)
         & table["judge_label"].notna()
         & table["consensus"].notna()
         & (table["judge_label"] != table["consensus"])
@@ -167,7 +166,7 @@ def disagreements(table: pd.DataFrame) -> pd.DataFrame:
 
 def unparseable(table: pd.DataFrame) -> pd.DataFrame:
     """Judged items whose output the parser could not read (kept and shown, never hidden)."""
-    return table[~table["judge_status"].isin(("ok", "forced", *NOT_JUDGED))]
+    return table[~table["judge_status"].isin(READABLE_OR_UNJUDGED)]
 
 
 def item_view(table: pd.DataFrame, *, raw: bool = False) -> pd.DataFrame:

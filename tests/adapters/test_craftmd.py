@@ -15,7 +15,7 @@ from selene_eval.errors import DataError, StatisticsError, ValidationFailed
 from selene_eval.core.items import items_frame
 from selene_eval.stats.consensus import consensus
 from selene_eval.stats.baseline import majority_baseline
-from selene_eval.presentation.report import expert_columns
+from selene_eval.core.expert_labels import expert_columns
 from selene_eval.study import StudyStore
 
 from selene_eval.testing.craftmd_layout import CASES, D1, HEADER, case_cells, write_craftmd

@@ -21,7 +21,7 @@ from selene_eval.adapters.base import RemoteFile, verify
 from selene_eval.errors import DataError, StudyError
 from selene_eval.core.items import items_frame
 from selene_eval.stats.consensus import consensus
-from selene_eval.presentation.report import expert_columns
+from selene_eval.core.expert_labels import expert_columns
 from selene_eval.study import StudyStore
 from selene_eval.core.tasks import TaskType
 

@@ -19,7 +19,7 @@ from selene_eval.errors import BackendError
 from selene_eval.core.items import Item
 from selene_eval.prompts import default_rubric
 from selene_eval.prompts.parser import parse_judgment
-from selene_eval.presentation.report import judgment_table
+from selene_eval.results.table import judgment_table
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudySpec, StudyStore
 from selene_eval.core.tasks import TaskType

@@ -22,7 +22,7 @@ import pytest
 from selene_eval.judge import create_backend
 from selene_eval.core.judge_spec import Generation, JudgeSpec, LabelChoices, Message
 from selene_eval.errors import BackendError, ModelUnavailableError
-from selene_eval.presentation.report import judgment_table
+from selene_eval.results.table import judgment_table
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudyStore
 from selene_eval.judge.scripted import ScriptedBackend

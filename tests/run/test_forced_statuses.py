@@ -13,7 +13,8 @@ from selene_eval.cli import main
 from selene_eval.presentation import build_html_report
 from selene_eval.core.items import Item
 from selene_eval.prompts import default_rubric
-from selene_eval.presentation.report import judgment_table, study_report
+from selene_eval.presentation.report import study_report
+from selene_eval.results.table import judgment_table
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudySpec, StudyStore
 from selene_eval.core.tasks import TaskType
