@@ -488,6 +488,10 @@ def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _BlockDumper.add_representer(str, _str_presenter)
 
 
+PASS_OVERWRITE = "; choose another name or pass --overwrite."
+"""The ``advice`` of :meth:`StudyStore.check_new_name` for a command-line import (its ``--overwrite`` flag)."""
+
+
 class StudyStore:
     """The folder of studies."""
 
@@ -506,6 +510,21 @@ class StudyStore:
     def exists(self, slug: str) -> bool:
         """Whether study ``slug`` has a spec file (readable or not; :meth:`survey` tells damaged studies apart)."""
         return (self.path_for(slug) / SPEC_FILE).is_file()
+
+    def check_new_name(self, slug: str, *, overwrite: bool = False, advice: str | None = None) -> str:
+        """``slug`` validated as the name of a study about to be written; refused while a study has it.
+
+        Called before any slow work (reading a file, a dataset, an archive). Without ``overwrite`` an existing
+        study of that name raises :class:`StudyError` ("A study named 'x' already exists" and then ``advice``:
+        what to do, in the words of the caller's front end, punctuation included). With ``overwrite`` the name
+        only has to be valid: replacing refuses a study a run is judging (:meth:`refuse_if_running`).
+        """
+        validate_slug(slug)
+        if not overwrite and self.exists(slug):
+            if advice is None:
+                advice = f" in {self.root}; choose another name or delete it first."
+            raise StudyError(f"A study named {slug!r} already exists{advice}")
+        return slug
 
     def refuse_if_running(self, slug: str) -> None:
         """Raise :class:`~selene_eval.errors.StudyBusy` naming the holder if a run judges study ``slug`` now.
@@ -527,10 +546,7 @@ class StudyStore:
         refused with :class:`~selene_eval.errors.StudyBusy` while a run judges the old study.
         """
         path = self.path_for(spec.slug)
-        if (path / SPEC_FILE).exists() and not overwrite:
-            raise StudyError(
-                f"A study named {spec.slug!r} already exists in {self.root}; choose another name or delete it first."
-            )
+        self.check_new_name(spec.slug, overwrite=overwrite)
         if not items:
             raise StudyError("A study needs at least one item.")
         data = "".join(json.dumps(i.to_record(), ensure_ascii=False) + "\n" for i in items).encode("utf-8")
