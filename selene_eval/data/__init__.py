@@ -4,8 +4,8 @@
 values mean, and ``build_items`` returns the items with a ``ValidationReport`` listing every problem found.
 """
 
+from selene_eval.data.columns import ColumnMapping
 from selene_eval.data.mapping import (
-    ColumnMapping,
     build_items,
     conflicting_spellings,
     distinct_label_values,
