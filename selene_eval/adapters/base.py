@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from selene_eval.data import ColumnMapping, TableFile, build_items, cell_text
+from selene_eval.data import ColumnMapping, TableFile, build_items, cell_display_text
 from selene_eval.errors import DataError, ValidationFailed
 from selene_eval.prompts.rubric import Rubric
 from selene_eval.study import Study, StudyStore, new_study_spec
@@ -197,7 +197,8 @@ def find_file(location: Path, names: Sequence[str], what: str) -> Path:
 def table_from_records(records: Sequence[Mapping[str, object]], columns: Sequence[str], *, name: str,
                        sources: Sequence[Path], fmt: str) -> TableFile:
     """A :class:`TableFile` of strings built by an adapter; its SHA-256 covers every source file read."""
-    frame = pd.DataFrame([[cell_text(r.get(c)) for c in columns] for r in records], columns=list(columns), dtype=object)
+    frame = pd.DataFrame([[cell_display_text(r.get(c)) for c in columns] for r in records], columns=list(columns),
+                         dtype=object)
     digest = hashlib.sha256()
     for source in sorted(sources):
         digest.update(source.name.encode("utf-8") + b"\0")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from selene_eval.data.columns import SUBGROUP_ROLE, ColumnMapping
-from selene_eval.data.readers import cell_text
+from selene_eval.data.readers import cell_display_text
 from selene_eval.data.validation import Issue, ValidationReport, error, item_issues, mapping_issues, warning
 from selene_eval.errors import MappingError
 from selene_eval.core.items import Item
@@ -217,7 +217,7 @@ def distinct_label_values(frame: pd.DataFrame, mapping: ColumnMapping) -> list[s
     values: set[str] = set()
     for column in label_columns:
         if column in frame.columns:
-            values.update(text.strip() for text in map(cell_text, frame[column].tolist()) if text is not None)
+            values.update(text.strip() for text in map(cell_display_text, frame[column].tolist()) if text is not None)
     return sorted(values)
 
 
@@ -244,7 +244,7 @@ class _LabelResolver:
 
     def resolve(self, value: object, row: int, column: str) -> tuple[str | None, bool]:
         """(canonical label or ``None``, whether the cell held a value that could not be mapped)."""
-        text = cell_text(value)
+        text = cell_display_text(value)
         if text is None:
             return None, False
         raw = text.strip()
@@ -439,7 +439,7 @@ class _Cells:
 
     def text(self, name: str | None, row_index: int, role: str) -> str | None:
         """A cell for ``role``: texts exactly as in the file, keys stripped, ``None`` when blank."""
-        text = cell_text(self.column(name)[row_index])
+        text = cell_display_text(self.column(name)[row_index])
         return text if text is None or role in _TEXT_ROLES else text.strip()
 
 
