@@ -81,7 +81,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = start_run(study, plan, batch_size=args.batch_size, on_claimed=claimed, on_progress=_show_progress)
     except KeyboardInterrupt:
         stored = study.judgments.count(judge.judge_id)
-        print(f"Cancelled. {stored} judgments of this judge are stored; run the same command to resume.", file=sys.stderr)
+        print(f"Cancelled. {stored} judgments of this judge are stored; run the same command to resume.",
+              file=sys.stderr)
         return EXIT_CANCELLED
     if not plan.pending:
         return 0
