@@ -192,20 +192,15 @@ def cmd_check_judge(args: argparse.Namespace) -> int:
     """List each server's models, check the judge's model is served, send one tiny request; exit 1 if not ready."""
     import dataclasses
 
+    from selene_eval.cli.judge_args import server_flags
     from selene_eval.judge import JudgeSpec
     from selene_eval.judge.openai_backend import check_connection
     from selene_eval.study import StudyStore
 
     base = StudyStore(args.studies_dir).open(args.study).spec.judge if args.study else JudgeSpec(backend="openai")
-    updates: dict[str, object] = {"backend": "openai"}
-    if args.endpoint:
-        updates["endpoints"] = tuple(args.endpoint)
+    updates: dict[str, object] = {"backend": "openai", **server_flags(args)}
     if args.model:
         updates["model"] = args.model
-    if args.api_key_env:
-        updates["api_key_env"] = args.api_key_env
-    if args.timeout:
-        updates["timeout_s"] = args.timeout
     spec = JudgeSpec.model_validate({**base.model_dump(), **updates})
     if not spec.endpoints:
         raise SeleneEvalError("No server to check: give --endpoint URL (or a study whose judge has endpoints).")
