@@ -100,9 +100,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         tests = {c.a: c for c in m.comparisons}
         bad = {u.condition: u for u in m.unparseable}
         for name in m.conditions:
-            f, c = flips.get(name), tests.get(name)
+            f, test = flips.get(name), tests.get(name)
             print(f"  {name:<40} {statistic_name(m.statistic)} {_fmt(m.values[name])}"
-                  + (f", change {_fmt(c.difference)} (Holm p {_fmt(c.p_holm)})" if c else "")
+                  + (f", change {_fmt(test.difference)} (Holm p {_fmt(test.p_holm)})" if test else "")
                   + (f", flips {f.n_flipped}/{f.n_compared} ({f.n_toward_reference} towards, "
                      f"{f.n_away_from_reference} away from the experts)" if f else "")
                   + f", unreadable {_fmt(bad[name].rate) if name in bad else 'n/a'}")
@@ -133,6 +133,8 @@ def _print_agreement(result: AgreementReport, indent: str = "") -> None:
 def _print_ceiling(result: AgreementReport, indent: str) -> None:
     """Each expert vs the others' consensus beside the judge vs the same consensus; the substitution test."""
     ceiling = result.ceiling
+    if ceiling is None:
+        return
     print(f"{indent}could the judge stand in for an expert? (Krippendorff's alpha, same items per row)")
     rows = ceiling.leave_one_out
     for expert_row, judge_row in zip(rows[0::2], rows[1::2]):
