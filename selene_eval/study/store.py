@@ -669,7 +669,7 @@ class StudyStore:
             if not _SLUG.fullmatch(child.name) or child.is_symlink() or not child.is_dir():
                 continue
             try:
-                if not any((child / name).exists() for name in (SPEC_FILE, ITEMS_FILE, DB_FILE)):
+                if not _holds_study_files(child):
                     continue
                 studies.append(self._summary(child))
             except StudyError as exc:
@@ -716,7 +716,7 @@ class StudyStore:
         """
         path = self.path_for(slug)
         # Any folder that holds a study file, so that a damaged study (even one without study.yaml) can go.
-        if path.is_symlink() or not path.is_dir() or not any((path / n).exists() for n in (SPEC_FILE, ITEMS_FILE, DB_FILE)):
+        if path.is_symlink() or not path.is_dir() or not _holds_study_files(path):
             raise StudyError(f"No study named {slug!r} to delete.")
         aside = self.root.resolve() / f".deleted-{slug}-{secrets.token_hex(6)}"
         try:
@@ -757,6 +757,11 @@ class StudyStore:
         study = self.open(new_slug)
         study.save_spec()
         return study
+
+
+def _holds_study_files(folder: Path) -> bool:
+    """Whether ``folder`` holds any of a study's files: a study, perhaps a damaged one (listed, deletable)."""
+    return any((folder / name).exists() for name in (SPEC_FILE, ITEMS_FILE, DB_FILE))
 
 
 def _backup_database(source: Path, target: Path) -> None:
