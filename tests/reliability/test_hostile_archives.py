@@ -544,7 +544,7 @@ def test_a_thousand_hostile_archives(tmp_path: Path) -> None:
 def test_an_optional_table_is_checked_when_present(members: dict[str, bytes], tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Tables a version creates on first use (``_OPTIONAL_SCHEMA``) may be absent, and are checked when there."""
-    from selene_eval.presentation import archive
+    from selene_eval.study import archive
 
     monkeypatch.setattr(archive, "_OPTIONAL_SCHEMA",
                         archive._OPTIONAL_SCHEMA + ";\nCREATE TABLE IF NOT EXISTS later (a TEXT NOT NULL, b INTEGER)")
