@@ -169,7 +169,7 @@ def test_leftovers_of_a_killed_build_are_ignored_then_removed(studies_dir: Path,
 
 
 def test_a_build_that_fails_half_way_leaves_the_old_study(studies_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from selene_eval.study import studies
+    from selene_eval.study import store as studies
 
     make_study(studies_dir, 4).close()
     other = make_study(studies_dir.parent / "elsewhere", 2)
