@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from selene_eval.judge import JudgeSpec
+from selene_eval.judge import JudgeBackend, JudgeSpec
 from selene_eval.adapters import create_study_from_dataset, get_adapter
 from selene_eval.adapters.craftmd import EXPERT_PAIR as CRAFTMD_EXPERT_PAIR
 from selene_eval.errors import DataError, StatisticsError, StudyError
@@ -30,7 +30,8 @@ from selene_eval.stats.consensus import consensus
 from selene_eval.core.expert_labels import expert_column, expert_columns
 from selene_eval.core.status import NOT_JUDGED
 from selene_eval.results.table import judgment_table
-from selene_eval.run.runner import Progress, RunResult, plan_run, run_study
+from selene_eval.run.runner import Progress, RunResult, plan_run
+from selene_eval.run.start import start_run
 from selene_eval.study import Study, StudyStore
 
 
@@ -141,17 +142,17 @@ def prepare_studies(recipe: Recipe, source: str | os.PathLike[str], store: Study
     return studies
 
 
-def run_recipe(studies: list[Study], judge: JudgeSpec, backend: object, *, limit: int | None = None,
+def run_recipe(studies: list[Study], judge: JudgeSpec, backend: JudgeBackend, *, limit: int | None = None,
                batch_size: int = 8, on_progress: Callable[[str, Progress], None] | None = None) -> list[RunResult]:
     """Judge every study with ``backend`` (built once by the caller for ``judge``), each study's canonical prompt
     variant only; ``limit`` judges a stratified sample of that many items per study (a pilot)."""
     results = []
     for study in studies:
-        study.spec = study.spec.model_copy(update={"judge": judge})
-        study.save_spec()
         plan = plan_run(study, judge, variant_ids=[study.spec.variants[0]], limit=limit)
         callback = (lambda progress, slug=study.slug: on_progress(slug, progress)) if on_progress else None
-        results.append(run_study(study, backend, plan=plan, batch_size=batch_size, on_progress=callback))  # type: ignore[arg-type]
+        # Started as `run` starts one (lock check, the judge saved), on the one backend the caller loaded.
+        results.append(start_run(study, plan, batch_size=batch_size, load_backend=lambda _judge: backend,
+                                 on_progress=callback))
     return results
 
 

@@ -23,10 +23,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from selene_eval.data import ColumnMapping, TableFile, build_items, cell_text
+from selene_eval.data import ColumnMapping, TableFile, build_items, cell_display_text
 from selene_eval.errors import DataError, ValidationFailed
 from selene_eval.prompts.rubric import Rubric
-from selene_eval.study import Study, StudyStore, new_study_spec, validate_slug
+from selene_eval.study import Study, StudyStore, new_study_spec
+from selene_eval.study.store import PASS_OVERWRITE
 from selene_eval.core.tasks import TaskType
 
 DOWNLOAD_TIMEOUT_S = 60
@@ -194,7 +195,8 @@ def find_file(location: Path, names: Sequence[str], what: str) -> Path:
 def table_from_records(records: Sequence[Mapping[str, object]], columns: Sequence[str], *, name: str,
                        sources: Sequence[Path], fmt: str) -> TableFile:
     """A :class:`TableFile` of strings built by an adapter; its SHA-256 covers every source file read."""
-    frame = pd.DataFrame([[cell_text(r.get(c)) for c in columns] for r in records], columns=list(columns), dtype=object)
+    frame = pd.DataFrame([[cell_display_text(r.get(c)) for c in columns] for r in records], columns=list(columns),
+                         dtype=object)
     digest = hashlib.sha256()
     for source in sorted(sources):
         digest.update(source.name.encode("utf-8") + b"\0")
@@ -218,11 +220,7 @@ def create_study_from_dataset(
     Raises :class:`ValidationFailed` if the items do not validate, StudyError for a taken name. The
     validation report's warnings (e.g. empty responses) go to ``on_warning``, one line each.
     """
-    from selene_eval.errors import StudyError
-
-    validate_slug(slug)
-    if store.exists(slug) and not overwrite:
-        raise StudyError(f"A study named {slug!r} already exists; choose another name or pass --overwrite.")
+    store.check_new_name(slug, overwrite=overwrite, advice=PASS_OVERWRITE)
     loaded = adapter.load(path, options)
     items, report = build_items(loaded.table.frame, loaded.mapping, loaded.task, loaded.label_map)
     if not report.ok:

@@ -1,6 +1,7 @@
 """The judge a command line asks for: the study's saved judge with ``run``'s judge flags applied.
 
-Shared by ``run`` (:mod:`selene_eval.cli`) and ``reproduce`` (:mod:`selene_eval.cli.reproduce`), below both.
+Shared by ``run`` (:mod:`selene_eval.cli.run_command`), ``reproduce`` (:mod:`selene_eval.cli.reproduce`) and, for
+the server flags, ``check-judge`` (:mod:`selene_eval.cli.studies`), below all three.
 """
 
 from __future__ import annotations
@@ -39,14 +40,9 @@ def judge_from_args(base: JudgeSpec, args: argparse.Namespace) -> JudgeSpec:
         updates["mode"] = args.mode
     if getattr(args, "force_verdict", None) is not None:
         updates["force_verdict"] = args.force_verdict
-    if args.endpoint:
-        updates["endpoints"] = tuple(args.endpoint)
-    if args.api_key_env:
-        updates["api_key_env"] = args.api_key_env
+    updates.update(server_flags(args))
     if args.concurrency:
         updates["concurrency"] = args.concurrency
-    if args.timeout:
-        updates["timeout_s"] = args.timeout
     if args.no_quantize:
         updates["quantization"] = "none"
     if args.quantize:
@@ -59,3 +55,18 @@ def judge_from_args(base: JudgeSpec, args: argparse.Namespace) -> JudgeSpec:
         updates["max_new_tokens"] = args.max_new_tokens
     # model_validate re-checks the values (model_copy does not).
     return JudgeSpec.model_validate({**spec.model_dump(), **updates})
+
+
+def server_flags(args: argparse.Namespace) -> dict[str, object]:
+    """The judge settings the server flags give (``--endpoint``, ``--api-key-env``, ``--timeout``), as spec fields.
+
+    Shared by ``run`` and ``reproduce`` (through :func:`judge_from_args`) and ``check-judge``.
+    """
+    updates: dict[str, object] = {}
+    if args.endpoint:
+        updates["endpoints"] = tuple(args.endpoint)
+    if args.api_key_env:
+        updates["api_key_env"] = args.api_key_env
+    if args.timeout:
+        updates["timeout_s"] = args.timeout
+    return updates

@@ -47,6 +47,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     """Import, judge and report one recipe; exit 1 when judgments failed (the figures are still printed)."""
     from selene_eval.judge import JudgeSpec, create_backend
     from selene_eval.cli.judge_args import judge_from_args
+    from selene_eval.cli.run_command import EXIT_CANCELLED
     from selene_eval.errors import SeleneEvalError
     from selene_eval.recipes import format_results, get_recipe, prepare_studies, recipe_results, run_recipe
     from selene_eval.run.runner import Progress
@@ -82,7 +83,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         runs = run_recipe(studies, judge, backend, limit=args.limit, batch_size=args.batch_size, on_progress=show)
     except KeyboardInterrupt:
         print("Cancelled. The judgments made so far are stored; the same command resumes.", file=sys.stderr)
-        return 130
+        return EXIT_CANCELLED
     finally:
         backend.close()
     failed = sum(r.n_failed for r in runs)

@@ -4,8 +4,8 @@
 values mean, and ``build_items`` returns the items with a ``ValidationReport`` listing every problem found.
 """
 
+from selene_eval.data.columns import ColumnMapping
 from selene_eval.data.mapping import (
-    ColumnMapping,
     build_items,
     conflicting_spellings,
     distinct_label_values,
@@ -15,7 +15,7 @@ from selene_eval.data.mapping import (
     rows_with_bad_ids,
     suggest_label_map,
 )
-from selene_eval.data.readers import SUPPORTED_FORMATS, ReadLimits, TableFile, cell_text, read_table
+from selene_eval.data.readers import SUPPORTED_FORMATS, ReadLimits, TableFile, cell_display_text, read_table
 from selene_eval.data.validation import Issue, ValidationReport
 
 __all__ = [
@@ -26,7 +26,7 @@ __all__ = [
     "TableFile",
     "ValidationReport",
     "build_items",
-    "cell_text",
+    "cell_display_text",
     "conflicting_spellings",
     "distinct_label_values",
     "guess_mapping",

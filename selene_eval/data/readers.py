@@ -196,12 +196,15 @@ def read_table(
     return TableFile(frame=frame, format=fmt, encoding=encoding, name=shown, sha256=hashlib.sha256(raw).hexdigest())
 
 
-def cell_text(value: object) -> str | None:
+def cell_display_text(value: object) -> str | None:
     """One cell as the text a user would see, or ``None`` when it is missing or blank.
 
     Strings are kept exactly (whitespace-only ones become ``None``); integer-valued numbers lose their
     ``.0`` (Excel, JSON and Parquet store ``5`` as ``5.0``); lists and dicts become JSON text; dates become
     ISO text. Used for every format so that the same value reads the same wherever it came from.
+
+    Not the statistics' :func:`selene_eval.stats.consensus.cell_text`, which makes a label key of a cell
+    (stripped, so that ``" yes"`` and ``"yes"`` are one label): this one keeps what the file says.
     """
     if value is None or value is pd.NaT or value is pd.NA:
         return None
@@ -214,16 +217,16 @@ def cell_text(value: object) -> str | None:
     if isinstance(value, (numbers.Real, Decimal)):
         return _number_text(value)
     if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, ensure_ascii=False, default=cell_text)
+        return json.dumps(value, ensure_ascii=False, default=cell_display_text)
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return cell_text(bytes(value).decode("utf-8", errors="replace"))
+        return cell_display_text(bytes(value).decode("utf-8", errors="replace"))
     if isinstance(value, dt.datetime):
         return _datetime_text(value)
     if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
     if hasattr(value, "tolist"):  # numpy arrays and scalars (e.g. list columns from Parquet)
-        return cell_text(value.tolist())
-    return cell_text(str(value))
+        return cell_display_text(value.tolist())
+    return cell_display_text(str(value))
 
 
 def _number_text(value: numbers.Real | Decimal) -> str | None:
@@ -1041,9 +1044,9 @@ def _make_frame(
 ) -> pd.DataFrame:
     """Build the string frame; check the header (names unique and present), the limits and that there is data."""
     limits = limits or ReadLimits()
-    _check_columns(_named_width([(cell_text(h) or "") for h in header]), shown, limits)
+    _check_columns(_named_width([(cell_display_text(h) or "") for h in header]), shown, limits)
     _check_rows(len(rows), shown, limits)
-    names = [(cell_text(h) or "").strip().lstrip("\ufeff").strip() for h in header]
+    names = [(cell_display_text(h) or "").strip().lstrip("\ufeff").strip() for h in header]
     for index, name in enumerate(names):
         if len(name) > limits.max_cell_chars:
             _cell_too_long(shown, 0, index, len(name), limits)
@@ -1054,7 +1057,7 @@ def _make_frame(
     for number, row in enumerate(rows, start=1):
         decoded = DECODED_CELL_COST * len(row)
         for index, value in enumerate(row):
-            text = cell_text(value)
+            text = cell_display_text(value)
             if text is not None:
                 if len(text) > longest:
                     _cell_too_long(shown, number, index, len(text), limits)

@@ -11,15 +11,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import pandas as pd
 
 from selene_eval.core.items import MAX_SUBGROUPS, Item
 from selene_eval.core.tasks import TaskType
-
-if TYPE_CHECKING:
-    from selene_eval.data.mapping import ColumnMapping
+from selene_eval.data.columns import ColumnMapping, quoted_list
 
 MAX_ROWS = 20
 """At most this many row numbers are kept on an issue (the message gives the full count)."""
@@ -151,13 +149,6 @@ class ValidationReport:
 
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
-
-
-def quoted_list(values: Iterable[object], limit: int = 8) -> str:
-    """``'a', 'b' and 3 more`` for messages."""
-    values = list(values)
-    text = ", ".join(repr(str(v)) for v in values[:limit])
-    return text + (f" and {len(values) - limit} more" if len(values) > limit else "")
 
 
 # --- checks on the mapping against the frame ---------------------------------------------------------------

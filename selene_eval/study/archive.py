@@ -548,12 +548,11 @@ def import_archive(
         with tempfile.TemporaryDirectory() as tmp:
             (Path(tmp) / DB_FILE).write_bytes(files[DB_FILE])
             _validate_database(Path(tmp) / DB_FILE)
-    target_slug = validate_slug(slug or manifest.slug)
-    if store.exists(target_slug) and not overwrite:
-        raise StudyError(
-            f"A study named {target_slug!r} already exists; import the archive under another name "
-            "(--as NEW_NAME, or the name field on the Studies page) or choose to replace it."
-        )
+    target_slug = store.check_new_name(
+        slug or manifest.slug, overwrite=overwrite,
+        advice="; import the archive under another name (--as NEW_NAME, or the name field on the Studies page) or "
+        "choose to replace it.",
+    )
     if overwrite:
         store.refuse_if_running(target_slug)
     spec = spec.model_copy(update={"slug": target_slug, "items_sha256": items_fingerprint(files[ITEMS_FILE])})

@@ -488,6 +488,10 @@ def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _BlockDumper.add_representer(str, _str_presenter)
 
 
+PASS_OVERWRITE = "; choose another name or pass --overwrite."
+"""The ``advice`` of :meth:`StudyStore.check_new_name` for a command-line import (its ``--overwrite`` flag)."""
+
+
 class StudyStore:
     """The folder of studies."""
 
@@ -506,6 +510,21 @@ class StudyStore:
     def exists(self, slug: str) -> bool:
         """Whether study ``slug`` has a spec file (readable or not; :meth:`survey` tells damaged studies apart)."""
         return (self.path_for(slug) / SPEC_FILE).is_file()
+
+    def check_new_name(self, slug: str, *, overwrite: bool = False, advice: str | None = None) -> str:
+        """``slug`` validated as the name of a study about to be written; refused while a study has it.
+
+        Called before any slow work (reading a file, a dataset, an archive). Without ``overwrite`` an existing
+        study of that name raises :class:`StudyError` ("A study named 'x' already exists" and then ``advice``:
+        what to do, in the words of the caller's front end, punctuation included). With ``overwrite`` the name
+        only has to be valid: replacing refuses a study a run is judging (:meth:`refuse_if_running`).
+        """
+        validate_slug(slug)
+        if not overwrite and self.exists(slug):
+            if advice is None:
+                advice = f" in {self.root}; choose another name or delete it first."
+            raise StudyError(f"A study named {slug!r} already exists{advice}")
+        return slug
 
     def refuse_if_running(self, slug: str) -> None:
         """Raise :class:`~selene_eval.errors.StudyBusy` naming the holder if a run judges study ``slug`` now.
@@ -527,10 +546,7 @@ class StudyStore:
         refused with :class:`~selene_eval.errors.StudyBusy` while a run judges the old study.
         """
         path = self.path_for(spec.slug)
-        if (path / SPEC_FILE).exists() and not overwrite:
-            raise StudyError(
-                f"A study named {spec.slug!r} already exists in {self.root}; choose another name or delete it first."
-            )
+        self.check_new_name(spec.slug, overwrite=overwrite)
         if not items:
             raise StudyError("A study needs at least one item.")
         data = "".join(json.dumps(i.to_record(), ensure_ascii=False) + "\n" for i in items).encode("utf-8")
@@ -653,7 +669,7 @@ class StudyStore:
             if not _SLUG.fullmatch(child.name) or child.is_symlink() or not child.is_dir():
                 continue
             try:
-                if not any((child / name).exists() for name in (SPEC_FILE, ITEMS_FILE, DB_FILE)):
+                if not _holds_study_files(child):
                     continue
                 studies.append(self._summary(child))
             except StudyError as exc:
@@ -700,7 +716,7 @@ class StudyStore:
         """
         path = self.path_for(slug)
         # Any folder that holds a study file, so that a damaged study (even one without study.yaml) can go.
-        if path.is_symlink() or not path.is_dir() or not any((path / n).exists() for n in (SPEC_FILE, ITEMS_FILE, DB_FILE)):
+        if path.is_symlink() or not path.is_dir() or not _holds_study_files(path):
             raise StudyError(f"No study named {slug!r} to delete.")
         aside = self.root.resolve() / f".deleted-{slug}-{secrets.token_hex(6)}"
         try:
@@ -741,6 +757,11 @@ class StudyStore:
         study = self.open(new_slug)
         study.save_spec()
         return study
+
+
+def _holds_study_files(folder: Path) -> bool:
+    """Whether ``folder`` holds any of a study's files: a study, perhaps a damaged one (listed, deletable)."""
+    return any((folder / name).exists() for name in (SPEC_FILE, ITEMS_FILE, DB_FILE))
 
 
 def _backup_database(source: Path, target: Path) -> None:

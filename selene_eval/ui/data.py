@@ -25,11 +25,11 @@ from selene_eval.data import (
     rows_with_bad_ids,
     suggest_label_map,
 )
-from selene_eval.errors import StudyError, ValidationFailed
+from selene_eval.errors import ValidationFailed
 from selene_eval.core.expert_labels import expert_label_headings
 from selene_eval.core.items import ROLES, SUBGROUP_PREFIX, Item, items_frame
 from selene_eval.prompts.rubric import Rubric, default_rubric
-from selene_eval.study import Study, new_study_spec, slugify, validate_slug
+from selene_eval.study import Study, new_study_spec, slugify
 from selene_eval.core.tasks import TaskType
 from selene_eval.ui.state import default, keep_valid, keep_valid_many, memo, put, study_store
 from selene_eval.ui.text import TASK_NAMES, md_escape, plural
@@ -456,13 +456,9 @@ def create_study(
     ``skipped_rows`` (row -> reason) records the file's rows left out. Raises ``StudyError`` for a bad or
     taken name (unless ``overwrite``).
     """
-    slug = validate_slug(slug.strip())
     store = study_store()
-    if store.exists(slug) and not overwrite:
-        raise StudyError(
-            f"A study named {slug!r} already exists. Choose another name, or tick 'Replace it' to overwrite it "
-            "(its judgments are deleted)."
-        )
+    slug = store.check_new_name(slug.strip(), overwrite=overwrite, advice=". Choose another name, or tick 'Replace "
+                                "it' to overwrite it (its judgments are deleted).")
     spec = new_study_spec(table, mapping, task, label_map, items, slug=slug, title=title, description=description,
                           rubric=rubric, skipped_rows=skipped_rows)
     return store.create(spec, items, overwrite=overwrite)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from selene_eval.core.judge_spec import DEFAULT_MODEL, JudgeMode, JudgeSpec
+from selene_eval.core.judge_spec import DEFAULT_MODEL, JudgeBackend, JudgeMode, JudgeSpec
 from selene_eval.errors import BackendError, ModelUnavailableError, SeleneEvalError, StudyBusy
 from selene_eval.run.runner import (
     DEFAULT_SAMPLE_SEED,
@@ -22,10 +22,9 @@ from selene_eval.run.runner import (
     RunResult,
     estimate_run,
     plan_run,
-    run_study,
 )
+from selene_eval.run.start import batch_size_for, start_run
 from selene_eval.study import Study
-from selene_eval.study.store import busy_error
 from selene_eval.ui.common import page_link, show_error
 from selene_eval.ui.judge_model import (
     SELENE_DOWNLOAD_COMMAND,
@@ -471,36 +470,37 @@ def execute_run(
             f"Another browser session is using the judge; this run starts when it finishes "
             f"(waiting {fmt_duration(waited)})."
         )):
-            # Another process (the CLI, another server) may be judging this study: refuse before loading a model.
-            holder = study.run_holder()
-            if holder is not None:
-                raise busy_error(study.slug, holder)
             # Planned again under the lock: another session may have stored some of these meanwhile.
             plan = plan_run(study, spec, variant_ids=variant_ids, limit=limit, sample_seed=sample_seed)
             estimate = estimate_run(study, plan)
-            study.spec = study.spec.model_copy(update={"judge": spec})
-            study.save_spec()
-            status.info(
-                f"Connecting to {md_escape(judge_title(spec))}…" if spec.backend == "openai" else
-                f"Loading {md_escape(judge_title(spec))}. The first run in this app loads the model (minutes for "
-                "an 8B model); later runs reuse it.",
-                icon=":material/hourglass_top:",
-            )
-            backend = shared_backend(spec)
-            status.info(f"Judging with {md_escape(judge_title(spec))}…", icon=":material/play_circle:")
-            if spec.backend == "openai":
-                # A batch smaller than the servers' free slots would leave some of them idle.
-                batch_size = max(batch_size, spec.concurrency * len(spec.endpoints))
+            # The same batch size as start_run's, for the words under the bar before the first batch.
+            batch_size = batch_size_for(spec, batch_size, fill_server_slots=True)
+
+            def load(judge: JudgeSpec) -> JudgeBackend:
+                """The process's loaded model (loaded now on first use), with what is happening above the bar."""
+                status.info(
+                    f"Connecting to {md_escape(judge_title(judge))}…" if judge.backend == "openai" else
+                    f"Loading {md_escape(judge_title(judge))}. The first run in this app loads the model (minutes "
+                    "for an 8B model); later runs reuse it.",
+                    icon=":material/hourglass_top:",
+                )
+                backend = shared_backend(judge)
+                status.info(f"Judging with {md_escape(judge_title(judge))}…", icon=":material/play_circle:")
+                return backend
+
             # Until the first batch is done, the bar says how long the run should take, or that it is measuring.
             first_batch = (
                 f"expected time about {fmt_duration(estimate.seconds)}" if estimate is not None else
                 f"judging the first batch ({plural(min(batch_size, plan.n_pending), 'prompt')}) to measure the pace"
             )
-            result = run_study(
+            # Another process (the CLI, another server) may be judging this study: start_run refuses before
+            # loading a model. The dashboard's batch size always has a value; with servers it fills their slots.
+            result = start_run(
                 study,
-                backend,
-                plan=plan,
+                plan,
                 batch_size=batch_size,
+                fill_server_slots=True,
+                load_backend=load,
                 on_progress=lambda progress: _show_progress(bar, progress, first_batch),
                 should_cancel=lambda: bool(st.session_state.get("run_cancel_requested")),
             )

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from selene_eval.data import SUPPORTED_FORMATS, TableFile, cell_text, read_table
+from selene_eval.data import SUPPORTED_FORMATS, TableFile, cell_display_text, read_table
 from selene_eval.data.readers import UNNAMED_FIRST_COLUMN
 from selene_eval.errors import DataError
 
@@ -282,7 +282,7 @@ def test_frame_has_object_cells_and_default_index() -> None:
     assert list(frame.index) == [0, 1] and all(dtype == object for dtype in frame.dtypes)  # noqa: E721  (a dtype equals, not is, object)
 
 
-# --- cell_text -----------------------------------------------------------------------------------------------
+# --- cell_display_text --------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -296,7 +296,7 @@ def test_frame_has_object_cells_and_default_index() -> None:
     ],
 )
 def test_cell_text(value: object, text: str | None) -> None:
-    assert cell_text(value) == text
+    assert cell_display_text(value) == text
 
 
 # --- every DataError -----------------------------------------------------------------------------------------
