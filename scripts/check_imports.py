@@ -40,7 +40,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("selene_eval.results",),  # the coded judgment table a study's results are read from
     ("selene_eval.presentation",),  # report, judge comparison, frames, charts, HTML and table exports
     ("selene_eval.recipes",),  # the Selene paper's evaluations, end to end
-    ("selene_eval.cli", "selene_eval.ui"),  # the two front ends
+    ("selene_eval.cli",),  # the command line
+    ("selene_eval.ui",),  # the dashboard's Streamlit layer (the CLI never imports it)
     ("selene_eval.testing",),  # test-only builders; the product never imports them
     ("selene_eval.__main__",),
 )

@@ -61,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                   f"judgments (its variants now: {', '.join(study.spec.variants)}).", file=sys.stderr)
         estimate = estimate_run(study, plan)
         if estimate is not None:
-            from selene_eval.ui.text import fmt_duration
+            from selene_eval.presentation.words import fmt_duration
 
             expected = "under a second" if estimate.seconds < 1 else f"about {fmt_duration(estimate.seconds)}"
             print(f"Expected time: {expected} ({estimate.seconds_per_judgment:.2f} s per "

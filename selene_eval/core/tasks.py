@@ -40,7 +40,27 @@ class TaskType(str, Enum):
         """Measurement level used for statistics: ``ordinal`` for scores, ``nominal`` otherwise."""
         return "ordinal" if self is TaskType.ABSOLUTE else "nominal"
 
+    @property
+    def title(self) -> str:
+        """How the task is named on screen (the dashboard's task picker, sidebar and study list)."""
+        return _TITLES[self]
 
+    @property
+    def words(self) -> str:
+        """The task in a sentence's words, as the HTML report's methods text says it ("asks for ...")."""
+        return _WORDS[self]
+
+
+_TITLES: dict[TaskType, str] = {
+    TaskType.ABSOLUTE: "Score from 1 to 5 (absolute)",
+    TaskType.BINARY: "Yes or no (binary classification)",
+    TaskType.PAIRWISE: "Which of two responses is better, A or B (pairwise)",
+}
+_WORDS: dict[TaskType, str] = {
+    TaskType.ABSOLUTE: "a score from 1 to 5 (absolute scoring)",
+    TaskType.BINARY: "yes or no (binary classification)",
+    TaskType.PAIRWISE: "which of two responses is better, A or B (pairwise preference; experts may say tie)",
+}
 _EXPERT_LABELS: dict[TaskType, tuple[str, ...]] = {
     TaskType.ABSOLUTE: ("1", "2", "3", "4", "5"),
     TaskType.BINARY: ("yes", "no"),

@@ -46,11 +46,6 @@ PACKAGES: tuple[str, ...] = (
 )
 """Packages whose versions the methods paragraph lists (read from metadata: nothing is imported)."""
 
-TASK_WORDS = {
-    "absolute": "a score from 1 to 5 (absolute scoring)",
-    "binary": "yes or no (binary classification)",
-    "pairwise": "which of two responses is better, A or B (pairwise preference; experts may say tie)",
-}
 
 
 @dataclass(frozen=True)
@@ -452,7 +447,7 @@ _ENV.filters.update(fmt=fmt, fmt_interval=fmt_interval, metric_name=metric_name,
 def question_section(ctx: ReportContext) -> ReportSection:
     """The question asked: the task, the study's description and the rubric."""
     spec = ctx.study.spec
-    body = render_template("question", task_words=TASK_WORDS[spec.task.value], description=spec.description,
+    body = render_template("question", task_words=spec.task.words, description=spec.description,
                            rubric=spec.rubric)
     return ReportSection("question", "The question", body)
 
@@ -707,7 +702,7 @@ def methods_section(ctx: ReportContext) -> ReportSection:
     parts = [
         f"The study '{spec.title}' ({report.n_items:,} items"
         + (f" from the file {spec.source.file_name}, SHA-256 {spec.source.sha256[:16]}…" if spec.source else "")
-        + f"; created {spec.created_at}) asks for {TASK_WORDS[spec.task.value]}.",
+        + f"; created {spec.created_at}) asks for {spec.task.words}.",
         f"Labels came from {len(report.experts)} expert{'s' if len(report.experts) != 1 else ''}"
         + (f" ({', '.join(report.experts)})" if report.experts else "")
         + "; the reference for the judge is the experts' strict-majority label (more than half of the experts "

@@ -14,17 +14,14 @@ import re
 from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.stats.registry import REGISTRY
 from selene_eval.core.tasks import TaskType
+from selene_eval.presentation.words import fmt_duration, plural  # noqa: F401  (the pages' wording, re-exported)
 
 # Every ASCII punctuation character can be backslash-escaped in CommonMark; Streamlit adds its own
 # syntax on top (":material/icon:", ":red[text]", "$math$"), which the same escaping neutralises.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=^\"'])")
 
-TASK_NAMES: dict[TaskType, str] = {
-    TaskType.ABSOLUTE: "Score from 1 to 5 (absolute)",
-    TaskType.BINARY: "Yes or no (binary classification)",
-    TaskType.PAIRWISE: "Which of two responses is better, A or B (pairwise)",
-}
-"""How each task is named on screen."""
+TASK_NAMES: dict[TaskType, str] = {task: task.title for task in TaskType}
+"""How each task is named on screen (:attr:`TaskType.title`)."""
 
 METRIC_NAMES: dict[str, str] = {s.key: s.name for s in REGISTRY if s.headline}
 """Display names of the headline statistics (keys as in :data:`selene_eval.stats.registry.METRICS`)."""
@@ -53,25 +50,6 @@ def fmt_share(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     return f"{value:.1%}"
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """``45 s``, ``3 min 20 s``, ``2 h 05 min``; ``unknown`` for ``None``."""
-    if seconds is None or math.isnan(seconds):
-        return "unknown"
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-def plural(n: int, word: str, plural_form: str | None = None) -> str:
-    """``1 item``, ``2 items`` (``plural_form`` for irregular words)."""
-    return f"{n:,} {word if n == 1 else (plural_form or word + 's')}"
 
 
 def is_demo_judge(spec: JudgeSpec) -> bool:
