@@ -28,6 +28,7 @@ from selene_eval.stats.baseline import MajorityBaseline, majority_baseline
 from selene_eval.stats.agreement import agreement
 from selene_eval.stats.consensus import consensus
 from selene_eval.core.expert_labels import expert_column, expert_columns
+from selene_eval.core.numbers import finite_or_none, fmt_stat
 from selene_eval.core.status import NOT_JUDGED
 from selene_eval.results.table import judgment_table
 from selene_eval.run.runner import Progress, RunResult, plan_run
@@ -201,28 +202,25 @@ class RecipeResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, object]:
-        def number(value: float | None) -> float | None:
-            return None if value is None or math.isnan(value) else value
-
         rows = []
         for row in self.rows:
             rows.append({
                 "label": row.label, "study": row.slug, "variant": row.variant_id, "n_items": row.n_items,
                 "n_judged": row.n_judged, "n_compared": row.n_compared, "n_unparseable": row.n_unparseable,
-                "accuracy": number(row.accuracy), "cohen_kappa": number(row.cohen_kappa),
-                "gwet_ac1": number(row.gwet_ac1),
-                "intervals": {k: [number(v.low), number(v.high)] for k, v in row.intervals.items()},
+                "accuracy": finite_or_none(row.accuracy), "cohen_kappa": finite_or_none(row.cohen_kappa),
+                "gwet_ac1": finite_or_none(row.gwet_ac1),
+                "intervals": {k: [finite_or_none(v.low), finite_or_none(v.high)] for k, v in row.intervals.items()},
                 "majority_baseline": row.baseline.to_dict() if row.baseline else None,
                 "experts": None if row.experts is None else {
                     "experts": [row.experts.expert_a, row.experts.expert_b], "n": row.experts.n,
-                    "accuracy": number(row.experts.accuracy), "cohen_kappa": number(row.experts.cohen_kappa),
-                    "gwet_ac1": number(row.experts.gwet_ac1)},
+                    "accuracy": finite_or_none(row.experts.accuracy), "cohen_kappa": finite_or_none(row.experts.cohen_kappa),
+                    "gwet_ac1": finite_or_none(row.experts.gwet_ac1)},
                 "paper": {"selene_mini": row.paper.selene_mini, "llama_3_1_8b_instruct": row.paper.llama_base},
             })
         mean = self.recipe.mean_paper
         return {
             "recipe": self.recipe.name, "judge": self.judge_name, "rows": rows,
-            "mean_accuracy": number(self.mean_accuracy),
+            "mean_accuracy": finite_or_none(self.mean_accuracy),
             "paper_mean": None if mean is None else {"selene_mini": mean.selene_mini, "llama_3_1_8b_instruct": mean.llama_base},
             "unknowns": list(self.recipe.unknowns), "notes": list(self.notes),
         }
@@ -284,7 +282,8 @@ SMALL_N = 30
 
 
 def _f(value: float | None, digits: int = 2) -> str:
-    return "n/a" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+    """A statistic with two decimals, as the paper's tables print them."""
+    return fmt_stat(value, digits)
 
 
 def _ci(interval: Interval | None) -> str:

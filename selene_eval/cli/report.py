@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from selene_eval.core.expert_labels import expert_name
+from selene_eval.core.numbers import fmt_stat
 from selene_eval.core.status import READABLE_OR_UNJUDGED, JudgmentStatus
 from selene_eval.stats.registry import statistic_name
 
@@ -40,7 +41,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(f"Study {report.slug}: {report.title} ({report.task}, {report.n_items} items, experts: {', '.join(report.experts)})")
     print("Expert labels: " + ", ".join(f"{k} {v}" for k, v in report.expert_label_counts.items()))
     if report.experts_agreement:
-        print(f"Experts among themselves: Krippendorff's alpha = {_fmt(report.experts_agreement.krippendorff_alpha)}")
+        print(f"Experts among themselves: Krippendorff's alpha = {fmt_stat(report.experts_agreement.krippendorff_alpha)}")
     if not report.results:
         print(f"No judgments yet. Run: python -m selene_eval run {report.slug}")
     for result in report.results:
@@ -68,48 +69,48 @@ def cmd_report(args: argparse.Namespace) -> int:
                 kappa = sub.metrics.get("cohen_kappa", sub.metrics["krippendorff_alpha"])
                 name = "cohen_kappa" if "cohen_kappa" in sub.metrics else "krippendorff_alpha"
                 print(f"    {value if value is not None else '(none)'}: {sub.n_compared} compared, "
-                      f"accuracy {_fmt(sub.metrics['accuracy'])}{_fmt_interval(sub.intervals.get('accuracy'))}, "
-                      f"{statistic_name(name)} {_fmt(kappa)}{_fmt_interval(sub.intervals.get(name))}"
+                      f"accuracy {fmt_stat(sub.metrics['accuracy'])}{_fmt_interval(sub.intervals.get('accuracy'))}, "
+                      f"{statistic_name(name)} {fmt_stat(kappa)}{_fmt_interval(sub.intervals.get(name))}"
                       + (" (few items)" if sub.n_compared < 30 else ""))
         if result.calibration is not None:
             c = result.calibration
-            print(f"  calibration ({c.n_compared} verdicts with label probabilities): ECE {_fmt(c.ece)}, "
-                  f"Brier {_fmt(c.brier)}, mean confidence {_fmt(c.mean_confidence)} vs share right {_fmt(c.accuracy)}")
+            print(f"  calibration ({c.n_compared} verdicts with label probabilities): ECE {fmt_stat(c.ece)}, "
+                  f"Brier {fmt_stat(c.brier)}, mean confidence {fmt_stat(c.mean_confidence)} vs share right {fmt_stat(c.accuracy)}")
         plan = result.planning()
         if plan is not None:
             needs = ", ".join(f"width {w:g}: {n} items" for w, n in plan.items_for_width.items())
             print(f"  items for a 95% interval of {statistic_name(plan.statistic)} (now {plan.n_compared} items, width "
-                  f"{_fmt(plan.width)}): {needs}")
+                  f"{fmt_stat(plan.width)}): {needs}")
     for comparison in report.judge_comparisons:  # several judges on the same items
         print(f"\nJudges compared on variant {comparison.variant_id} ({statistic_name(comparison.statistic)}, paired "
               "tests, Holm):")
         for j in comparison.judges:
-            print(f"  {j.name:<48} {_fmt(j.value)}{_fmt_interval(j.interval)} on {j.n_compared} item"
+            print(f"  {j.name:<48} {fmt_stat(j.value)}{_fmt_interval(j.interval)} on {j.n_compared} item"
                   + ("" if j.n_compared == 1 else "s"))
         for pair in comparison.pairs:
             t = pair.test
-            print(f"  {comparison.name_of(pair.a)} - {comparison.name_of(pair.b)}: {_fmt(t.difference)}"
-                  f"{_fmt_interval(t.interval)}, p {_fmt(t.p_value)} ({t.test}), Holm p {_fmt(t.p_holm)}, "
+            print(f"  {comparison.name_of(pair.a)} - {comparison.name_of(pair.b)}: {fmt_stat(t.difference)}"
+                  f"{_fmt_interval(t.interval)}, p {fmt_stat(t.p_value)} ({t.test}), Holm p {fmt_stat(t.p_holm)}, "
                   f"labels differ on {pair.flips.n_flipped}/{pair.flips.n_compared}"
                   + (f" [only {', '.join(pair.build_difference)} differs]" if pair.build_difference else ""))
     for robust in report.robustness:  # prompt-format robustness: how much the verdicts depend on the variant
         m = robust.measures
         print(f"\nRobustness of {robust.judge_name} across {len(m.conditions)} variants (baseline {m.baseline}, "
-              f"{statistic_name(m.statistic)}): judge-vs-itself alpha {_fmt(m.self_agreement.alpha)}, experts alpha "
-              f"{_fmt(m.reference_alpha if m.reference_alpha is not None else float('nan'))}")
+              f"{statistic_name(m.statistic)}): judge-vs-itself alpha {fmt_stat(m.self_agreement.alpha)}, experts alpha "
+              f"{fmt_stat(m.reference_alpha if m.reference_alpha is not None else float('nan'))}")
         flips = {f.b: f.flips for f in m.flips_vs_baseline}
         tests = {c.a: c for c in m.comparisons}
         bad = {u.condition: u for u in m.unparseable}
         for name in m.conditions:
             f, test = flips.get(name), tests.get(name)
-            print(f"  {name:<40} {statistic_name(m.statistic)} {_fmt(m.values[name])}"
-                  + (f", change {_fmt(test.difference)} (Holm p {_fmt(test.p_holm)})" if test else "")
+            print(f"  {name:<40} {statistic_name(m.statistic)} {fmt_stat(m.values[name])}"
+                  + (f", change {fmt_stat(test.difference)} (Holm p {fmt_stat(test.p_holm)})" if test else "")
                   + (f", flips {f.n_flipped}/{f.n_compared} ({f.n_toward_reference} towards, "
                      f"{f.n_away_from_reference} away from the experts)" if f else "")
-                  + f", unreadable {_fmt(bad[name].rate) if name in bad else 'n/a'}")
+                  + f", unreadable {fmt_stat(bad[name].rate) if name in bad else 'n/a'}")
         for p in m.position:
-            print(f"  position swap {p.original} / {p.swapped}: consistent {_fmt(p.consistency)}, "
-                  f"position bias {_fmt(p.position_bias_rate)}, first slot share {_fmt(p.first_slot_share)}")
+            print(f"  position swap {p.original} / {p.swapped}: consistent {fmt_stat(p.consistency)}, "
+                  f"position bias {fmt_stat(p.position_bias_rate)}, first slot share {fmt_stat(p.first_slot_share)}")
     return 0
 
 
@@ -119,10 +120,10 @@ def _print_agreement(result: AgreementReport, indent: str = "") -> None:
         print(f"{indent}(in brackets: {result.ci_level:.0%} bootstrap interval, {result.n_resamples} resamples"
               + (f" of the groups in {result.group!r}" if result.group else "") + ")")
     for name, value in {**result.metrics, **result.extra_metrics}.items():
-        print(f"{indent}{statistic_name(name):<26} {_fmt(value)}{_fmt_interval(result.intervals.get(name))}")
+        print(f"{indent}{statistic_name(name):<26} {fmt_stat(value)}{_fmt_interval(result.intervals.get(name))}")
     if result.experts:
-        print(f"{indent}{'experts alpha':<26} {_fmt(result.experts.krippendorff_alpha)}")
-        print(f"{indent}{'experts + judge alpha':<26} {_fmt(result.experts.alpha_with_judge)}")
+        print(f"{indent}{'experts alpha':<26} {fmt_stat(result.experts.krippendorff_alpha)}")
+        print(f"{indent}{'experts + judge alpha':<26} {fmt_stat(result.experts.alpha_with_judge)}")
     if result.ceiling is not None:
         _print_ceiling(result, indent)
     for warning in result.warnings:
@@ -139,8 +140,8 @@ def _print_ceiling(result: AgreementReport, indent: str) -> None:
     print(f"{indent}could the judge stand in for an expert? (Krippendorff's alpha, same items per row)")
     rows = ceiling.leave_one_out
     for expert_row, judge_row in zip(rows[0::2], rows[1::2]):
-        print(f"{indent}  {expert_name(expert_row.rater_a)} vs the other experts' consensus: {_fmt(expert_row.krippendorff_alpha)}"
-              f"   judge vs the same consensus: {_fmt(judge_row.krippendorff_alpha)}   (n = {expert_row.n})")
+        print(f"{indent}  {expert_name(expert_row.rater_a)} vs the other experts' consensus: {fmt_stat(expert_row.krippendorff_alpha)}"
+              f"   judge vs the same consensus: {fmt_stat(judge_row.krippendorff_alpha)}   (n = {expert_row.n})")
     for sub in ceiling.substitution:
         interval = result.substitution_intervals.get(sub.replaced)
         print(f"{indent}  replacing {expert_name(sub.replaced)} by the judge changes the experts' alpha by "
@@ -157,10 +158,6 @@ def _fmt_interval(interval: Interval | None, signed: bool = False) -> str:
 
 def _fmt_signed(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:+.3f}"
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
 
 
 def cmd_agree(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ import pandas as pd
 from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from selene_eval.core.numbers import fmt_share
 from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.errors import SeleneEvalError
 from selene_eval.presentation.figures import NamedChart, chart_svg, study_charts
@@ -120,11 +121,6 @@ def fmt_interval(interval: Interval | None) -> str:
 def metric_name(name: str) -> str:
     """The statistic's readable name (the registry's report words)."""
     return report_words(name)
-
-
-def pct(value: float | None) -> str:
-    """A share as a percentage."""
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1%}"
 
 
 # --- templates ------------------------------------------------------------------------------------------------
@@ -441,7 +437,7 @@ def _judge_warning(spec: JudgeSpec) -> str | None:
     return None
 
 
-_ENV.filters.update(fmt=fmt, fmt_interval=fmt_interval, metric_name=metric_name, pct=pct, rater=rater_name)
+_ENV.filters.update(fmt=fmt, fmt_interval=fmt_interval, metric_name=metric_name, pct=fmt_share, rater=rater_name)
 
 
 def question_section(ctx: ReportContext) -> ReportSection:

@@ -16,6 +16,7 @@ from typing import Any, Unpack
 
 import pandas as pd
 
+from selene_eval.core.numbers import fmt_stat
 from selene_eval.stats.consensus import Level
 from selene_eval.stats.options import OptionFields, StatisticsOptions
 from selene_eval.stats.error_profile import (
@@ -69,10 +70,6 @@ def judge_profile(
     )
 
 
-def _num(value: float) -> str:
-    return "n/a" if not math.isfinite(value) else f"{value:.3f}"
-
-
 def _count(value: float) -> str:
     return "n/a" if not math.isfinite(value) else f"{value:.0f}"
 
@@ -82,11 +79,11 @@ def _ci(low: float, high: float) -> str:
 
 
 def _iv(interval: Interval) -> str:
-    return _num(interval.estimate) + _ci(interval.low, interval.high)
+    return fmt_stat(interval.estimate) + _ci(interval.low, interval.high)
 
 
 def _mean(estimate: MeanEstimate) -> str:
-    return _num(estimate.estimate) + _ci(estimate.low, estimate.high)
+    return fmt_stat(estimate.estimate) + _ci(estimate.low, estimate.high)
 
 
 def profile_lines(profile: JudgeProfile) -> list[str]:
@@ -125,7 +122,7 @@ def profile_lines(profile: JudgeProfile) -> list[str]:
         lines.append(f"  n/a: {unlabelled.undefined}.")
     for target in unlabelled.targets:
         lines.append(f"  {target.target}: experts only {_mean(target.experts_only)}; judge only (uncorrected) "
-                     f"{_mean(target.judge_only)}; PPI++ {_mean(target.ppi.mean)} (lambda {_num(target.ppi.lam)}, "
+                     f"{_mean(target.judge_only)}; PPI++ {_mean(target.ppi.mean)} (lambda {fmt_stat(target.ppi.lam)}, "
                      f"worth {_count(target.effective_labels)} expert labels)")
         if target.note:
             lines.append(f"    {target.note}")
@@ -143,12 +140,12 @@ def _text(interval: Interval | MeanEstimate) -> str:
 
 def _cell(interval: Interval | MeanEstimate) -> str:
     """``value [low – high]``, or the value alone without an interval (``n/a`` when undefined)."""
-    return _num(interval.estimate) + (f" [{_text(interval)}]" if _text(interval) else "")
+    return fmt_stat(interval.estimate) + (f" [{_text(interval)}]" if _text(interval) else "")
 
 
 def overall_frame(profile: JudgeProfile) -> pd.DataFrame:
     """Accuracy, balanced accuracy and the majority-label baseline: value, interval, why n/a."""
-    rows = [{"Statistic": PROFILE_NAMES[key], "Value": _num(iv.estimate), "Interval": _text(iv),
+    rows = [{"Statistic": PROFILE_NAMES[key], "Value": fmt_stat(iv.estimate), "Interval": _text(iv),
              "Why n/a": "" if math.isfinite(iv.estimate) else (iv.note or "")}
             for key, iv in profile.errors.overall.items()]
     return pd.DataFrame(rows)
@@ -195,7 +192,7 @@ def unlabelled_frame(profile: JudgeProfile) -> pd.DataFrame:
             "Experts only": _cell(target.experts_only),
             "Judge only (uncorrected)": _cell(target.judge_only),
             "PPI++": _cell(target.ppi.mean),
-            "Power tuning λ": _num(target.ppi.lam),
+            "Power tuning λ": fmt_stat(target.ppi.lam),
             "Worth (expert labels)": _count(target.effective_labels),
             "Judge helps": {True: "yes", False: "no", None: "n/a"}[target.judge_helps],
         })

@@ -13,6 +13,7 @@ import re
 
 from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.stats.registry import REGISTRY
+from selene_eval.core.numbers import fmt_share, fmt_stat  # noqa: F401  (the pages' wording, re-exported)
 from selene_eval.core.tasks import TaskType
 from selene_eval.presentation.words import fmt_duration, plural  # noqa: F401  (the pages' wording, re-exported)
 
@@ -36,20 +37,6 @@ SCRIPTED_WARNING = "a scripted test judge, not a model"
 def md_escape(text: object) -> str:
     """``text`` with every Markdown (and Streamlit shortcode) character backslash-escaped."""
     return _MD_SPECIAL.sub(r"\\\1", str(text))
-
-
-def fmt_stat(value: float | None, digits: int = 3) -> str:
-    """A statistic for display: ``0.812``, or ``n/a`` when undefined (``None`` or NaN)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{value:.{digits}f}"
-
-
-def fmt_share(value: float | None) -> str:
-    """A share as a percentage (``12.5%``), ``n/a`` when undefined."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{value:.1%}"
 
 
 def is_demo_judge(spec: JudgeSpec) -> bool:
