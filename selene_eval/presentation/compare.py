@@ -30,6 +30,7 @@ import pandas as pd
 from selene_eval.core.expert_labels import expert_columns
 from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.core.numbers import finite_or_none
+from selene_eval.core.tasks import Level
 from selene_eval.errors import SeleneEvalError
 from selene_eval.stats.paired import FlipRate, PairedDifference, compare_conditions, flip_rate, group_codes
 from selene_eval.stats.registry import PRIMARY_STATISTIC
@@ -175,7 +176,7 @@ def compare_judge_labels(
     labels: Sequence[tuple[JudgeSpec, Sequence[str | None]]],
     *,
     variant_id: str,
-    level: str,
+    level: Level,
     order: Sequence[str],
     groups: Sequence[str | None] | None = None,
     statistic: str | None = None,
@@ -218,7 +219,7 @@ def _summary(
     labels: list[str | None],
     reference: list[str | None],
     groups: list[str | None] | None,
-    level: str,
+    level: Level,
     order: list[str],
     statistic: str,
     n_resamples: int,
@@ -233,15 +234,15 @@ def _summary(
     n_judged = sum(v is not None for v in labels)
     if not keep or len(keep) < min_compared:  # too few compared items: n/a, as in the study's agreement
         return JudgeSummary(spec.judge_id, spec.display_name, n_judged, len(keep), math.nan, None)
-    index = {label: k for k, label in enumerate(order)}
+    index: dict[str | None, int] = {label: k for k, label in enumerate(order)}  # keep holds no None
     ref_c = np.array([index[reference[i]] for i in keep], dtype=float)
     judge_c = np.array([index[labels[i]] for i in keep], dtype=float)
-    value = statistic_value(ref_c, judge_c, level=level, n_labels=len(order), statistic=statistic)  # type: ignore[arg-type]
+    value = statistic_value(ref_c, judge_c, level=level, n_labels=len(order), statistic=statistic)
     interval = None
     if n_resamples:
         group_ids = None if groups is None else group_codes(groups)[keep]
         interval = bootstrap_intervals(
-            ref_c, judge_c, level=level, n_labels=len(order), groups=group_ids,  # type: ignore[arg-type]
+            ref_c, judge_c, level=level, n_labels=len(order), groups=group_ids,
             statistics=[statistic], n_resamples=n_resamples, seed=seed,
         )[statistic]
     return JudgeSummary(spec.judge_id, spec.display_name, n_judged, len(keep), value, interval)

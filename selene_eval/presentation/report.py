@@ -327,8 +327,8 @@ def study_report(
                     baseline=_baseline(chosen),
                     statistic=ROBUSTNESS_STATISTIC[task.level],
                     statistics_by_condition={
-                        v: {**own[v].agreement.metrics, **own[v].agreement.extra_metrics}
-                        for v in judged_ids if own[v].agreement is not None
+                        v: {**agreed.metrics, **agreed.extra_metrics}
+                        for v in judged_ids if (agreed := own[v].agreement) is not None
                     },
                     # A forced label counts as a label here when the statistics include it, else as unreadable.
                     statuses={v: [JudgmentStatus.OK.value if include_forced and status == JudgmentStatus.FORCED

@@ -73,7 +73,12 @@ def judgment_table(
             keys.append(None)
     stored = study.judgments.get(k for k in keys if k)
     frame = study_items(study) if items is None else items.copy()
-    labels, statuses, reasonings, raws, probs, finishes = [], [], [], [], [], []
+    labels: list[str | None] = []
+    statuses: list[str] = []
+    reasonings: list[str | None] = []
+    raws: list[str | None] = []
+    probs: list[dict[str, float] | None] = []
+    finishes: list[str | None] = []
     for key in keys:
         judgment = stored.get(key) if key else None
         if judgment is None:

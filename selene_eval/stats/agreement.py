@@ -104,7 +104,7 @@ class AgreementReport:
         ``ci_level`` and ``seed``; the CLI and the study report use it. The default keeps the original
         key set (pinned by tests/stats/test_metrics.py::test_to_dict_is_json_ready).
         """
-        data = {
+        data: dict[str, Any] = {
             "level": self.level,
             "labels": list(self.labels),
             "n_items": self.n_items,
@@ -231,7 +231,6 @@ def _substitution_intervals(
         per_group = np.stack([np.bincount(row, minlength=n_groups) for row in draws]).astype(float)
         boot = substitution_differences(experts, judge, level, per_group[:, groups])
     out = {}
-    base = {"level": ci_level, "n_resamples": b, "method": "percentile"}
     for j, name in enumerate(names):
         valid = boot[:, j][np.isfinite(boot[:, j])]
         note = None
@@ -246,7 +245,8 @@ def _substitution_intervals(
             low, high = percentile_interval(valid, ci_level)
             if valid.size < b:
                 note = f"{b - valid.size} of {b} resamples were dropped (an alpha is undefined there)."
-        out[name] = Interval(float(estimate[j]), low, high, n_valid=int(valid.size), note=note, **base)
+        out[name] = Interval(float(estimate[j]), low, high, level=ci_level, method="percentile", n_resamples=b,
+                             n_valid=int(valid.size), note=note)
     return out
 
 

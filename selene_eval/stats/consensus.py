@@ -288,10 +288,11 @@ def _checked_order(order: Sequence[object]) -> tuple[str, ...]:
     labels = tuple(cell_text(v) for v in order)
     if not labels or any(label is None for label in labels):
         raise StatisticsError("The label order must list at least one label and no blank ones.")
-    duplicates = sorted({label for label in labels if labels.count(label) > 1})  # type: ignore[misc]
+    texts = cast(tuple[str, ...], labels)  # no None: checked just above
+    duplicates = sorted({label for label in texts if texts.count(label) > 1})
     if duplicates:
         raise StatisticsError(f"The label order repeats {quote_values(duplicates)}.")
-    return cast(tuple[str, ...], labels)
+    return texts
 
 
 def _numeric_scale(

@@ -32,6 +32,7 @@ import numpy as np
 
 from selene_eval.core.numbers import finite_or_none
 from selene_eval.errors import StatisticsError
+from selene_eval.stats.consensus import LEVELS
 from selene_eval.stats.uncertainty import Interval, paired_bootstrap_difference, statistic_value
 
 Label = str | None
@@ -159,7 +160,7 @@ class PairedDifference:
 # --------------------------------------------------------------------------------------------------
 
 
-def _check_lengths(**columns: Sequence[Label] | None) -> int:
+def _check_lengths(**columns: Sequence[object] | None) -> int:
     lengths = {name: len(col) for name, col in columns.items() if col is not None}
     if len(set(lengths.values())) > 1:
         detail = ", ".join(f"{name} has {n}" for name, n in lengths.items())
@@ -170,8 +171,9 @@ def _check_lengths(**columns: Sequence[Label] | None) -> int:
 def _numeric(label: Label, order: Sequence[str] | None) -> float:
     """A label's position for distances: its rank in ``order``, else its numeric value."""
     if order is not None:
+        ranks: list[Label] = list(order)  # a None label is not in it: ValueError, as any unknown label
         try:
-            return float(list(order).index(label))
+            return float(ranks.index(label))
         except ValueError:
             raise StatisticsError(f"Label {label!r} is not in the label order {list(order)}.") from None
     try:
@@ -195,7 +197,7 @@ def flip_rate(
     ``level`` ``nominal`` judges direction by right/wrong; ``ordinal`` (ranks in ``order``) and ``interval``
     (numeric labels) by distance to the ``reference`` label. Items without both labels are excluded.
     """
-    if level not in ("nominal", "ordinal", "interval"):
+    if level not in LEVELS:  # narrows level to Level
         raise StatisticsError(f"Unknown level {level!r}; use nominal, ordinal or interval.")
     n = _check_lengths(a=a, b=b, reference=reference)
     compared = flipped = toward = away = sideways = 0
@@ -290,7 +292,7 @@ def _codes(labels: Sequence[Label], level: str, order: Sequence[str] | None) -> 
     if level == "interval":
         return np.array([_numeric(v, None) for v in labels], dtype=float)
     assert order is not None
-    index = {label: k for k, label in enumerate(order)}
+    index: dict[Label, int] = {label: k for k, label in enumerate(order)}
     try:
         return np.array([index[v] for v in labels], dtype=float)
     except KeyError as exc:
@@ -320,7 +322,7 @@ def compare_conditions(
     ``n_resamples=0`` gives no interval and no bootstrap p-value (only McNemar). ``order`` is the label
     order (required for nominal/ordinal; it must contain every label, the reference's included).
     """
-    if level not in ("nominal", "ordinal", "interval"):
+    if level not in LEVELS:  # narrows level to Level
         raise StatisticsError(f"Unknown level {level!r}; use nominal, ordinal or interval.")
     if level != "interval" and not order:
         raise StatisticsError("Comparing nominal or ordinal labels needs the label order (e.g. the task's labels).")

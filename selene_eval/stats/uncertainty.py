@@ -675,22 +675,20 @@ def _interval(
     undefined_reason: str,
 ) -> Interval:
     """Assemble one :class:`Interval` from the resample and jackknife values."""
-    base = {"level": level_ci, "n_resamples": n_resamples}
     n_valid = int(boot_defined.sum())
     fallback = "percentile" if method == "auto" else method
     if not est_defined:
-        return Interval(math.nan, math.nan, math.nan, method=fallback, n_valid=n_valid,
-                        note=f"{statistic_name(name)} is undefined on the data: {undefined_reason}.", **base)
+        return Interval(math.nan, math.nan, math.nan, level=level_ci, method=fallback, n_resamples=n_resamples,
+                        n_valid=n_valid, note=f"{statistic_name(name)} is undefined on the data: {undefined_reason}.")
     if n_groups < 2:
-        return Interval(estimate, math.nan, math.nan, method=fallback, n_valid=n_valid,
-                        note="A bootstrap interval needs at least 2 groups (resampling units); there is 1.",
-                        **base)
+        return Interval(estimate, math.nan, math.nan, level=level_ci, method=fallback, n_resamples=n_resamples,
+                        n_valid=n_valid,
+                        note="A bootstrap interval needs at least 2 groups (resampling units); there is 1.")
     if n_valid < _MIN_VALID_SHARE * n_resamples:
         return Interval(
-            estimate, math.nan, math.nan, method=fallback, n_valid=n_valid,
+            estimate, math.nan, math.nan, level=level_ci, method=fallback, n_resamples=n_resamples, n_valid=n_valid,
             note=(f"{statistic_name(name)} is undefined in {n_resamples - n_valid} of {n_resamples} resamples "
                   f"({undefined_reason}); fewer than {_MIN_VALID_SHARE:.0%} are valid, so there is no interval."),
-            **base,
         )
     values = boot[boot_defined]
     notes = []
@@ -711,7 +709,8 @@ def _interval(
             used, low, high = "bca", b_low, b_high
         else:
             notes.append(f"BCa not used ({why}); percentile interval instead.")
-    return Interval(estimate, low, high, method=used, n_valid=n_valid, note=" ".join(notes) or None, **base)
+    return Interval(estimate, low, high, level=level_ci, method=used, n_resamples=n_resamples, n_valid=n_valid,
+                    note=" ".join(notes) or None)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ never imports it.
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from pathlib import Path
 
 import openpyxl
@@ -30,6 +31,7 @@ _D2_QUESTIONHEADER = ["Q1: One most likely diagnosis based on convo?", "Q2: All 
 CASES = {"case_1": "dermatology_private", "case_2": "MedQA_USMLE", "case_3": "dermatology_public"}
 SHEETS = ("GPT-4", "LLaMA2")
 # (sheet, case) -> (Q1, Q2, Q3) per workbook; None: the cell is blank.
+Answers = Mapping[tuple[str, str], tuple[str | None, ...]]
 D1 = {("GPT-4", "case_1"): ("Yes", "No", "No"), ("LLaMA2", "case_1"): ("No", "No", "No"),
       ("GPT-4", "case_2"): ("No", "Yes", "No"), ("LLaMA2", "case_2"): ("No", "No", "Yes")}
 D2 = {("GPT-4", "case_1"): ("No", "No", "No"), ("LLaMA2", "case_1"): ("No", "Yes", "No"),
@@ -45,7 +47,7 @@ def case_cells(sheet: str, case: str) -> list[str]:
             "**Final Diagnosis:** Eczema", "Contact dermatitis"]
 
 
-def _write_workbook(path: Path, labels: dict[tuple[str, str], tuple[str | None, ...]], *, long_headers: bool) -> None:
+def _write_workbook(path: Path, labels: Answers, *, long_headers: bool) -> None:
     workbook = openpyxl.Workbook()
     workbook.remove(workbook.active)
     for sheet in SHEETS:
@@ -60,7 +62,7 @@ def _write_workbook(path: Path, labels: dict[tuple[str, str], tuple[str | None, 
     workbook.save(path)
 
 
-def write_craftmd(root: Path, *, flat: bool = False, d1: dict | None = None) -> Path:
+def write_craftmd(root: Path, *, flat: bool = False, d1: Answers | None = None) -> Path:
     """A CRAFT-MD copy at ``root``: the repository layout, or (``flat``) the four files side by side."""
     annotations = root if flat else root / ANNOTATIONS_DIR
     _write_workbook(annotations / WORKBOOKS["dermatologist_1"], d1 or D1, long_headers=False)

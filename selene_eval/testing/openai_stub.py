@@ -61,7 +61,7 @@ def tok(token: str, *alts: tuple[str, float]) -> dict[str, Any]:
 class Stub:
     """An OpenAI-compatible stub: ``reply(request_json, n)`` decides each chat answer (n counts from 1)."""
 
-    reply: Callable[[dict[str, Any], int], Reply | str]
+    reply: Callable[[dict[str, Any], int], Reply | Events | str]
     owned_by: str = "vllm"
     models: tuple[str, ...] = ("judge",)
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -172,7 +172,9 @@ def handler_for(stub: Stub) -> type[BaseHTTPRequestHandler]:
             if isinstance(reply, str) and reply.startswith("hang:"):
                 threading.Event().wait(float(reply.split(":")[1]))
                 reply = (200, {}, completion())
-            status, headers, payload = reply  # type: ignore[misc]
+            if isinstance(reply, str):  # not one of the strings above: as unpacking it would, a ValueError
+                raise ValueError(f"Unknown stub reply {reply!r}.")
+            status, headers, payload = reply
             if status == 200:
                 with stub.lock:
                     stub.answered.append(body["messages"][-1]["content"] if body["messages"][-1]["role"] == "user"
@@ -185,7 +187,7 @@ def handler_for(stub: Stub) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def start_stub(reply: Callable[[dict[str, Any], int], Reply | str] | None = None, **kwargs: Any) -> Stub:
+def start_stub(reply: Callable[[dict[str, Any], int], Reply | Events | str] | None = None, **kwargs: Any) -> Stub:
     """A started stub on a free loopback port (default reply: :func:`completion`); call ``stop()`` after."""
     stub = Stub(reply or (lambda body, n: (200, {}, completion())), **kwargs)
     stub.server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(stub))
