@@ -41,7 +41,7 @@ class TaskType(str, Enum):
         return "ordinal" if self is TaskType.ABSOLUTE else "nominal"
 
     @property
-    def title(self) -> str:
+    def display_name(self) -> str:
         """How the task is named on screen (the dashboard's task picker, sidebar and study list)."""
         return _TITLES[self]
 

@@ -21,8 +21,8 @@ from selene_eval.presentation.words import fmt_duration, plural  # noqa: F401  (
 # syntax on top (":material/icon:", ":red[text]", "$math$"), which the same escaping neutralises.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=^\"'])")
 
-TASK_NAMES: dict[TaskType, str] = {task: task.title for task in TaskType}
-"""How each task is named on screen (:attr:`TaskType.title`)."""
+TASK_NAMES: dict[TaskType, str] = {task: task.display_name for task in TaskType}
+"""How each task is named on screen (:attr:`TaskType.display_name`)."""
 
 METRIC_NAMES: dict[str, str] = {s.key: s.name for s in REGISTRY if s.headline}
 """Display names of the headline statistics (keys as in :data:`selene_eval.stats.registry.METRICS`)."""

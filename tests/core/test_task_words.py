@@ -7,15 +7,15 @@ from selene_eval.presentation.words import fmt_duration, plural
 from selene_eval.ui.text import TASK_NAMES
 
 
-def test_every_task_has_a_title_and_words() -> None:
+def test_every_task_has_a_display_name_and_words() -> None:
     for task in TaskType:
-        assert task.title and task.words and task.title != task.words
-    assert TaskType.BINARY.title == "Yes or no (binary classification)"
+        assert task.display_name and task.words and task.display_name != task.words
+    assert TaskType.BINARY.display_name == "Yes or no (binary classification)"
     assert TaskType.PAIRWISE.words.startswith("which of two responses is better, A or B")
 
 
-def test_the_dashboard_names_tasks_by_their_title() -> None:
-    assert TASK_NAMES == {task: task.title for task in TaskType}
+def test_the_dashboard_names_tasks_by_their_display_name() -> None:
+    assert TASK_NAMES == {task: task.display_name for task in TaskType}
 
 
 def test_durations_and_counts_in_words() -> None:
