@@ -56,13 +56,13 @@ print(",".join(m for m in ("torch", "transformers") if m in sys.modules) or "non
 
 def write_study(root: Path) -> float:
     """The 10,000-item study with scripted judgments; returns the seconds it took."""
-    from selene_eval.core.judge_spec import JudgeSpec, Message
     from selene_eval.core.items import Item
+    from selene_eval.core.judge_spec import JudgeSpec, Message
+    from selene_eval.core.tasks import TaskType
+    from selene_eval.judge.scripted import ScriptedBackend
     from selene_eval.prompts import default_rubric
     from selene_eval.run.runner import run_study
     from selene_eval.study import StudySpec, StudyStore
-    from selene_eval.core.tasks import TaskType
-    from selene_eval.judge.scripted import ScriptedBackend
 
     start = time.perf_counter()
     experts = ["e1", "e2", "e3"]
@@ -72,14 +72,26 @@ def write_study(root: Path) -> float:
         flip = "no" if truth == "yes" else "yes"
         labels = [truth, truth if i % 5 else flip, truth if i % 7 else flip]
         items.append(
-            Item(f"i{i:05d}", f"Question {i}: what was reported for segment {i % 37}?",
-                 f"The answer for segment {i % 37} is {i % 101} million.", group_id=f"g{i // 4}",
-                 reference=f"{i % 101} million", category=("finance", "medicine")[i % 2],
-                 experts=dict(zip(experts, labels, strict=True)))
+            Item(
+                f"i{i:05d}",
+                f"Question {i}: what was reported for segment {i % 37}?",
+                f"The answer for segment {i % 37} is {i % 101} million.",
+                group_id=f"g{i // 4}",
+                reference=f"{i % 101} million",
+                category=("finance", "medicine")[i % 2],
+                experts=dict(zip(experts, labels, strict=True)),
+            )
         )
-    spec = StudySpec(slug=SLUG, title="Benchmark: 10,000 items", illustrative=True, task=TaskType.BINARY,
-                     experts=experts, rubric=default_rubric(TaskType.BINARY), variants=["selene-ref", "selene"],
-                     judge=JudgeSpec(backend="scripted", model="bench", name="Scripted (benchmark)"))
+    spec = StudySpec(
+        slug=SLUG,
+        title="Benchmark: 10,000 items",
+        illustrative=True,
+        task=TaskType.BINARY,
+        experts=experts,
+        rubric=default_rubric(TaskType.BINARY),
+        variants=["selene-ref", "selene"],
+        judge=JudgeSpec(backend="scripted", model="bench", name="Scripted (benchmark)"),
+    )
     study = StudyStore(root).create(spec, items)
 
     def answer(messages: list[Message]) -> str:
@@ -104,7 +116,9 @@ def main() -> int:
     try:
         from playwright.sync_api import expect
     except ImportError:
-        print("bench/app.py needs the playwright package (pip install playwright; no browser download).", file=sys.stderr)
+        print(
+            "bench/app.py needs the playwright package (pip install playwright; no browser download).", file=sys.stderr
+        )
         return 2
     if not testing_browser.CHROMIUM.exists():
         print(f"bench/app.py needs Chromium at {testing_browser.CHROMIUM} (apt-get install chromium).", file=sys.stderr)
@@ -155,9 +169,12 @@ def main() -> int:
                 server_has_torch = torch_mapped(server.pid)
             finally:
                 testing_browser.stop_process_group(server)
-        apptest = subprocess.run([sys.executable, "-c", _APPTEST], cwd=REPO, env=env, capture_output=True, text=True,
-                                 timeout=900)
-        heavy = apptest.stdout.strip().splitlines()[-1] if apptest.returncode == 0 else f"error: {apptest.stderr[-500:]}"
+        apptest = subprocess.run(
+            [sys.executable, "-c", _APPTEST], cwd=REPO, env=env, capture_output=True, text=True, timeout=900
+        )
+        heavy = (
+            apptest.stdout.strip().splitlines()[-1] if apptest.returncode == 0 else f"error: {apptest.stderr[-500:]}"
+        )
 
     rows = [
         ("writing the 10,000-item study (2 variants, scripted judge)", write_s),
@@ -172,20 +189,27 @@ def main() -> int:
     met = first_paint_s < TARGET_FIRST_PAINT_S
     print(f"target first paint < {TARGET_FIRST_PAINT_S:.0f} s: {'met' if met else 'missed'}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": "python bench/app.py",
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
-        "n_items": N_ITEMS,
-        "write_study_s": write_s,
-        "served_s": served_s,
-        "first_paint_s": first_paint_s,
-        "agreement_switch_s": switches,
-        "server_has_torch": server_has_torch,
-        "apptest_heavy_modules": heavy,
-        "target_first_paint_met": met,
-        "markdown": table,
-    }, indent=2) + "\n", encoding="utf-8")
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "command": "python bench/app.py",
+                "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
+                "n_items": N_ITEMS,
+                "write_study_s": write_s,
+                "served_s": served_s,
+                "first_paint_s": first_paint_s,
+                "agreement_switch_s": switches,
+                "server_has_torch": server_has_torch,
+                "apptest_heavy_modules": heavy,
+                "target_first_paint_met": met,
+                "markdown": table,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     print(f"wrote {RESULTS}")
     return 0
 

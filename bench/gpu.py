@@ -132,7 +132,9 @@ def prompt_flops(shapes: LlamaShapes, n_tokens: int) -> float:
     """
     linear = 2.0 * shapes.linear_parameter_count() * n_tokens
     head = 2.0 * shapes.vocab_size * shapes.hidden_size
-    attention = shapes.num_hidden_layers * 2 * 2.0 * shapes.num_attention_heads * shapes.head_dim * n_tokens * n_tokens / 2
+    attention = (
+        shapes.num_hidden_layers * 2 * 2.0 * shapes.num_attention_heads * shapes.head_dim * n_tokens * n_tokens / 2
+    )
     return linear + head + attention
 
 
@@ -268,8 +270,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import judge as judge_bench
 
-    from selene_eval.judge import create_backend
     from selene_eval.core.judge_spec import JudgeSpec
+    from selene_eval.judge import create_backend
     from selene_eval.run.runner import plan_run
 
     bandwidth = measure_bandwidth(device, n_bytes=(2 << 30) if device == "cuda" else (64 << 20))
@@ -282,7 +284,10 @@ def main(argv: list[str] | None = None) -> int:
         folder = build_random_model(scratch / "model", shapes, device)
         build_s = time.perf_counter() - t0
         spec = JudgeSpec(
-            model=str(folder), quantization="nf4", device=device, dtype="bfloat16" if device == "cuda" else "float32",
+            model=str(folder),
+            quantization="nf4",
+            device=device,
+            dtype="bfloat16" if device == "cuda" else "float32",
             max_new_tokens=BUDGET,
         )
         t0 = time.perf_counter()
@@ -308,18 +313,35 @@ def main(argv: list[str] | None = None) -> int:
     step_floor = decode_step_floor_s(weight_bytes, bandwidth)
     n_a = len(subset.pending)
     rows = {
-        "a": {"items": n_a, "seconds": a_s, "items_per_s": n_a / a_s, "tokens_per_s": a_tokens / a_s,
-              "floor_tokens_per_s": 1 / step_floor},
-        "b": {"items": b_items, "seconds": b_s, "items_per_s": b_items / b_s, "tokens_per_s": b_tokens / b_s,
-              "floor_tokens_per_s": args.batch_size / step_floor},
-        "c": {"items": c_items, "seconds": c_s, "items_per_s": c_items / c_s, "tokens_per_s": 0.0,
-              "floor_seconds": prompt_floor_s(shapes, lengths, matmul)},
+        "a": {
+            "items": n_a,
+            "seconds": a_s,
+            "items_per_s": n_a / a_s,
+            "tokens_per_s": a_tokens / a_s,
+            "floor_tokens_per_s": 1 / step_floor,
+        },
+        "b": {
+            "items": b_items,
+            "seconds": b_s,
+            "items_per_s": b_items / b_s,
+            "tokens_per_s": b_tokens / b_s,
+            "floor_tokens_per_s": args.batch_size / step_floor,
+        },
+        "c": {
+            "items": c_items,
+            "seconds": c_s,
+            "items_per_s": c_items / c_s,
+            "tokens_per_s": 0.0,
+            "floor_seconds": prompt_floor_s(shapes, lengths, matmul),
+        },
     }
-    ratios = {"b/a": rows["b"]["items_per_s"] / rows["a"]["items_per_s"],
-              "c/a": rows["c"]["items_per_s"] / rows["a"]["items_per_s"],
-              "c/floor": c_s / rows["c"]["floor_seconds"]}
+    ratios = {
+        "b/a": rows["b"]["items_per_s"] / rows["a"]["items_per_s"],
+        "c/a": rows["c"]["items_per_s"] / rows["a"]["items_per_s"],
+        "c/floor": c_s / rows["c"]["floor_seconds"],
+    }
     payload = {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "python bench/gpu.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "card": card,
         "torch": torch.__version__,

@@ -48,16 +48,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from selene_eval.judge import create_backend  # noqa: E402
-from selene_eval.core.judge_spec import JudgeBackend, JudgeSpec  # noqa: E402
-from selene_eval.errors import ModelUnavailableError  # noqa: E402
 from selene_eval.core.items import Item  # noqa: E402
+from selene_eval.core.judge_spec import JudgeBackend, JudgeSpec  # noqa: E402
+from selene_eval.core.tasks import TaskType  # noqa: E402
+from selene_eval.errors import ModelUnavailableError  # noqa: E402
+from selene_eval.judge import create_backend  # noqa: E402
 from selene_eval.prompts import default_rubric  # noqa: E402
 from selene_eval.prompts.parser import parse_judgment  # noqa: E402
 from selene_eval.run.runner import RunPlan, plan_run, run_study  # noqa: E402
 from selene_eval.study import StudySpec, StudyStore  # noqa: E402
 from selene_eval.study.store import Study  # noqa: E402
-from selene_eval.core.tasks import TaskType  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "judge.json"
 BUDGET = 512
@@ -118,8 +118,12 @@ def make_study(root: Path, slug: str, n_items: int, padding: str = "") -> Study:
             )
         )
     spec = StudySpec(
-        slug=slug, title=f"judge benchmark ({slug})", task=TaskType.BINARY, experts=["e1"],
-        rubric=default_rubric(TaskType.BINARY), variants=["selene-ref"],
+        slug=slug,
+        title=f"judge benchmark ({slug})",
+        task=TaskType.BINARY,
+        experts=["e1"],
+        rubric=default_rubric(TaskType.BINARY),
+        variants=["selene-ref"],
     )
     return StudyStore(root).create(spec, items, overwrite=True)
 
@@ -159,8 +163,8 @@ def timed_run(study: Study, backend: JudgeBackend, batch_size: int) -> tuple[flo
 
 
 def model_specs(names: list[str], scratch: Path) -> dict[str, JudgeSpec]:
-    from selene_eval.testing import build_tiny_model
     from selene_eval.judge.demo import demo_judge_spec
+    from selene_eval.testing import build_tiny_model
 
     specs: dict[str, JudgeSpec] = {}
     for name in names:
@@ -203,7 +207,9 @@ def bench_model(name: str, spec: JudgeSpec, root: Path, quick: bool) -> dict[str
         seconds, judged, tokens = timed_run(study, fast, batch_size)
         rows.append(Row(name, "c", judged, seconds, tokens))
         reasoned_by_item = {j.item_id: j.label for j in stored.values()}
-        fast_by_item = {j.item_id: j.label for j in study.judgments.get(p.cache_key for p in fast_plan.pending).values()}
+        fast_by_item = {
+            j.item_id: j.label for j in study.judgments.get(p.cache_key for p in fast_plan.pending).values()
+        }
         fast_agree = sum(1 for item, label in fast_by_item.items() if reasoned_by_item.get(item) == label)
         start = time.perf_counter()
         again_plan = plan_run(study, spec)
@@ -269,7 +275,9 @@ def print_tables(results: list[dict[str, object]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer items: a smoke run of a couple of minutes")
-    parser.add_argument("--models", default="tiny,tiny-random,smollm2", help="comma-separated: tiny, tiny-random, smollm2")
+    parser.add_argument(
+        "--models", default="tiny,tiny-random,smollm2", help="comma-separated: tiny, tiny-random, smollm2"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON file to write (default {RESULTS})")
     args = parser.parse_args(argv)
     import torch
@@ -284,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     table = print_tables(results)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     payload = {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "python bench/judge.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip(),
         "machine": {
             "platform": platform.platform(),

@@ -28,10 +28,10 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from selene_eval.judge import openai_backend as ob  # noqa: E402  (after the path set-up)
 from selene_eval.core.judge_spec import JudgeSpec, LabelChoices, Message  # noqa: E402
-from selene_eval.prompts.parser import parse_judgment, result_line_complete  # noqa: E402
 from selene_eval.core.tasks import TaskType  # noqa: E402
+from selene_eval.judge import openai_backend as ob  # noqa: E402  (after the path set-up)
+from selene_eval.prompts.parser import parse_judgment, result_line_complete  # noqa: E402
 from selene_eval.testing.server import Reply, ScriptedServer, delta_chunk, event, head  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "server_stream.json"
@@ -45,8 +45,11 @@ def chunks(n: int) -> list[str]:
 
 
 def stream_bytes(n: int) -> bytes:
-    return (head(200, {"Content-Type": "text/event-stream"}) + b"".join(event(delta_chunk(c)) for c in chunks(n))
-            + b"data: [DONE]\n\n")
+    return (
+        head(200, {"Content-Type": "text/event-stream"})
+        + b"".join(event(delta_chunk(c)) for c in chunks(n))
+        + b"data: [DONE]\n\n"
+    )
 
 
 def time_backend(n: int) -> float:
@@ -112,15 +115,22 @@ def main() -> None:
         print(f"{n:>20,} {t:>10.4f}")
     print("ratios (x2 blanks): " + ", ".join(f"{r:.2f}" for r in ratios(parser)) + "  (linear: about 2)")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "newline_chunks": dict(zip(map(str, SIZES), map(lambda t: round(t, 4), stream))),
-        "newline_ratios": [round(r, 2) for r in ratios(stream)],
-        "old_rescan_s": dict(zip(map(str, SIZES), map(lambda t: round(t, 2), old))),
-        "parser_blanks": dict(zip(map(str, BLANKS), map(lambda t: round(t, 5), parser))),
-        "parser_ratios": [round(r, 2) for r in ratios(parser)],
-        "recorded_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
-        "python": platform.python_version(), "machine": platform.machine(),
-    }, indent=2) + "\n")
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "newline_chunks": dict(zip(map(str, SIZES), map(lambda t: round(t, 4), stream))),
+                "newline_ratios": [round(r, 2) for r in ratios(stream)],
+                "old_rescan_s": dict(zip(map(str, SIZES), map(lambda t: round(t, 2), old))),
+                "parser_blanks": dict(zip(map(str, BLANKS), map(lambda t: round(t, 5), parser))),
+                "parser_ratios": [round(r, 2) for r in ratios(parser)],
+                "recorded_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -54,8 +54,14 @@ def run_vectorized(consensus: np.ndarray, variants: list[np.ndarray]) -> tuple[f
     out = []
     for judge in variants:
         res = bootstrap_intervals(
-            consensus, judge, level="ordinal", n_labels=N_LABELS, statistics=STATISTICS,
-            n_resamples=N_RESAMPLES, seed=0, method="auto",
+            consensus,
+            judge,
+            level="ordinal",
+            n_labels=N_LABELS,
+            statistics=STATISTICS,
+            n_resamples=N_RESAMPLES,
+            seed=0,
+            method="auto",
         )
         out.append({name: interval.to_dict() for name, interval in res.items()})
     return time.perf_counter() - start, out
@@ -98,39 +104,55 @@ def main() -> None:
     loop_seconds = loop_measured * scale
     ratio = loop_seconds / vec_seconds
 
-    print(f"bootstrap intervals: {N_ITEMS:,} items x {N_VARIANTS} variants, {N_RESAMPLES:,} resamples, "
-          f"statistics {', '.join(STATISTICS)} (ordinal, {N_LABELS} labels)")
+    print(
+        f"bootstrap intervals: {N_ITEMS:,} items x {N_VARIANTS} variants, {N_RESAMPLES:,} resamples, "
+        f"statistics {', '.join(STATISTICS)} (ordinal, {N_LABELS} labels)"
+    )
     print(f"CPU cores visible: {os.cpu_count()}, numpy {np.__version__}, python {platform.python_version()}")
     print()
     print(f"{'method':<44}{'seconds':>10}{'loop/this':>10}")
     print(f"{'vectorized (BCa incl. group jackknife)':<44}{vec_seconds:>10.3f}{ratio:>10.1f}")
-    print(f"{'vectorized, (B x G) index-matrix path forced':<44}{index_seconds:>10.3f}{loop_seconds / index_seconds:>10.1f}")
+    print(
+        f"{'vectorized, (B x G) index-matrix path forced':<44}{index_seconds:>10.3f}{loop_seconds / index_seconds:>10.1f}"
+    )
     print(f"{'loop sklearn+krippendorff (extrapolated)':<44}{loop_seconds:>10.1f}{1.0:>10.1f}")
     for name, secs in per_stat.items():
         print(f"{'  of which ' + name:<44}{secs * scale:>10.1f}")
     print()
-    print(f"loop measured on {LOOP_VARIANTS} variants x {LOOP_RESAMPLES} resamples = {loop_measured:.2f} s, "
-          f"extrapolated x{scale:.0f} to {N_VARIANTS} x {N_RESAMPLES}; the loop does no jackknife (percentile only).")
-    print(f"targets: ratio >= 20x: {'met' if ratio >= 20 else 'NOT met'}; "
-          f"vectorized < 2 s: {'met' if vec_seconds < 2 else 'NOT met'}")
+    print(
+        f"loop measured on {LOOP_VARIANTS} variants x {LOOP_RESAMPLES} resamples = {loop_measured:.2f} s, "
+        f"extrapolated x{scale:.0f} to {N_VARIANTS} x {N_RESAMPLES}; the loop does no jackknife (percentile only)."
+    )
+    print(
+        f"targets: ratio >= 20x: {'met' if ratio >= 20 else 'NOT met'}; "
+        f"vectorized < 2 s: {'met' if vec_seconds < 2 else 'NOT met'}"
+    )
     first = intervals[0]
-    print("variant 0:", {k: (round(v['low'], 4), round(v['high'], 4), v['method']) for k, v in first.items()})
+    print("variant 0:", {k: (round(v["low"], 4), round(v["high"], 4), v["method"]) for k, v in first.items()})
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "n_items": N_ITEMS, "n_variants": N_VARIANTS, "n_resamples": N_RESAMPLES, "n_labels": N_LABELS,
-        "statistics": STATISTICS,
-        "vectorized_seconds": vec_seconds,
-        "vectorized_index_path_seconds": index_seconds,
-        "loop_seconds_extrapolated": loop_seconds,
-        "loop_seconds_measured": loop_measured,
-        "loop_measured_on": {"variants": LOOP_VARIANTS, "resamples": LOOP_RESAMPLES},
-        "loop_seconds_per_statistic_extrapolated": {k: v * scale for k, v in per_stat.items()},
-        "ratio": ratio,
-        "targets": {"ratio_at_least_20": ratio >= 20, "vectorized_under_2s": vec_seconds < 2},
-        "cpu_count": os.cpu_count(),
-        "intervals": intervals,
-    }, indent=2))
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "n_items": N_ITEMS,
+                "n_variants": N_VARIANTS,
+                "n_resamples": N_RESAMPLES,
+                "n_labels": N_LABELS,
+                "statistics": STATISTICS,
+                "vectorized_seconds": vec_seconds,
+                "vectorized_index_path_seconds": index_seconds,
+                "loop_seconds_extrapolated": loop_seconds,
+                "loop_seconds_measured": loop_measured,
+                "loop_measured_on": {"variants": LOOP_VARIANTS, "resamples": LOOP_RESAMPLES},
+                "loop_seconds_per_statistic_extrapolated": {k: v * scale for k, v in per_stat.items()},
+                "ratio": ratio,
+                "targets": {"ratio_at_least_20": ratio >= 20, "vectorized_under_2s": vec_seconds < 2},
+                "cpu_count": os.cpu_count(),
+                "intervals": intervals,
+            },
+            indent=2,
+        )
+    )
     print(f"wrote {RESULTS}")
 
 

@@ -39,13 +39,13 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from selene_eval.judge import create_backend  # noqa: E402
-from selene_eval.core.judge_spec import JudgeSpec  # noqa: E402
 from selene_eval.adapters import KQA, create_study_from_dataset  # noqa: E402
+from selene_eval.core.judge_spec import JudgeSpec  # noqa: E402
+from selene_eval.judge import create_backend  # noqa: E402
+from selene_eval.judge.demo import demo_judge_spec  # noqa: E402
 from selene_eval.presentation.report import study_report  # noqa: E402
 from selene_eval.run.runner import plan_run, run_study  # noqa: E402
 from selene_eval.study import StudyStore  # noqa: E402
-from selene_eval.judge.demo import demo_judge_spec  # noqa: E402
 
 KQA_DIR = REPO.parent / "shared" / "datasets" / "kqa_physician_nli"
 RESULTS = REPO / "bench" / "results" / "verdicts.json"
@@ -83,15 +83,23 @@ def bench_setting(name: str, spec: JudgeSpec, root: Path, n_items: int, batch_si
         stored = study.judgments.get(p.cache_key for p in plan.pending)
         durations = [j.duration_s for j in stored.values() if j.duration_s is not None]
         finishes = Counter(j.finish_reason for j in stored.values())
-        accuracy, without_forced = ({
-            r.variant_id: {"n_compared": r.agreement.n_compared, "accuracy": r.agreement.metrics.get("accuracy"),
-                           "cohen_kappa": r.agreement.metrics.get("cohen_kappa")}
-            for r in study_report(study, [spec], n_resamples=0, include_forced=include).results if r.agreement is not None
-        } for include in (True, False))
+        accuracy, without_forced = (
+            {
+                r.variant_id: {
+                    "n_compared": r.agreement.n_compared,
+                    "accuracy": r.agreement.metrics.get("accuracy"),
+                    "cohen_kappa": r.agreement.metrics.get("cohen_kappa"),
+                }
+                for r in study_report(study, [spec], n_resamples=0, include_forced=include).results
+                if r.agreement is not None
+            }
+            for include in (True, False)
+        )
     finally:
         backend.close()
         study.close()
     n = result.n_judged
+
     def pooled(by_variant: dict[str, dict[str, float]]) -> tuple[float | None, int]:
         compared = sum(a["n_compared"] for a in by_variant.values())
         correct = sum(a["n_compared"] * a["accuracy"] for a in by_variant.values() if a["n_compared"])
@@ -121,19 +129,26 @@ def bench_setting(name: str, spec: JudgeSpec, root: Path, n_items: int, batch_si
 
 
 def table(rows: list[dict[str, object]]) -> str:
-    lines = ["| setting | judged | readable | forced | unreadable | with a label | median s/judgment | mean s | "
-             "accuracy with forced (compared) | without forced (compared) | finish reasons |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| setting | judged | readable | forced | unreadable | with a label | median s/judgment | mean s | "
+        "accuracy with forced (compared) | without forced (compared) | finish reasons |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         n = r["n_judged"] or 1
         share = lambda k: f"{r[k]} ({r[k] / n:.0%})"  # noqa: E731, B023  (used in this iteration only)
         acc = "n/a" if r["accuracy_pooled"] is None else f"{r['accuracy_pooled']:.3f} (n={r['n_compared']})"
-        unforced = ("n/a" if r["accuracy_pooled_without_forced"] is None
-                    else f"{r['accuracy_pooled_without_forced']:.3f} (n={r['n_compared_without_forced']})")
+        unforced = (
+            "n/a"
+            if r["accuracy_pooled_without_forced"] is None
+            else f"{r['accuracy_pooled_without_forced']:.3f} (n={r['n_compared_without_forced']})"
+        )
         finishes = ", ".join(f"{k} {v}" for k, v in sorted(r["finish_reasons"].items()))
-        lines.append(f"| {r['setting']} | {r['n_judged']} | {share('readable')} | {share('forced')} | "
-                     f"{share('unreadable')} | {r['labelled_share']:.0%} | {r['median_s']:.2f} | {r['mean_s']:.2f} | "
-                     f"{acc} | {unforced} | {finishes} |")
+        lines.append(
+            f"| {r['setting']} | {r['n_judged']} | {share('readable')} | {share('forced')} | "
+            f"{share('unreadable')} | {r['labelled_share']:.0%} | {r['median_s']:.2f} | {r['mean_s']:.2f} | "
+            f"{acc} | {unforced} | {finishes} |"
+        )
     return "\n".join(lines)
 
 
@@ -165,14 +180,27 @@ def main(argv: list[str] | None = None) -> int:
     text = table(rows)
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "items": args.items, "variants": list(VARIANTS), "batch_size": args.batch_size,
-        "load_s": {"first": loads[0][0], "first_source": loads[0][1], "second": loads[1][0],
-                   "second_source": loads[1][1]},
-        "rows": rows, "table": text,
-    }, indent=2), encoding="utf-8")
+    args.output.write_text(
+        json.dumps(
+            {
+                "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+                "items": args.items,
+                "variants": list(VARIANTS),
+                "batch_size": args.batch_size,
+                "load_s": {
+                    "first": loads[0][0],
+                    "first_source": loads[0][1],
+                    "second": loads[1][0],
+                    "second_source": loads[1][1],
+                },
+                "rows": rows,
+                "table": text,
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
     return 0
 
 

@@ -99,10 +99,17 @@ def import_file() -> None:
     if submitted:
         try:
             study = create_study(
-                table, mapping, task, label_map, items,
-                slug=st.session_state["data_slug"], title=st.session_state["data_title"],
-                description=st.session_state["data_description"], overwrite=st.session_state["data_overwrite"],
-                rubric=rubric, skipped_rows=skipped,
+                table,
+                mapping,
+                task,
+                label_map,
+                items,
+                slug=st.session_state["data_slug"],
+                title=st.session_state["data_title"],
+                description=st.session_state["data_description"],
+                overwrite=st.session_state["data_overwrite"],
+                rubric=rubric,
+                skipped_rows=skipped,
             )
         except SeleneEvalError as exc:
             show_error(exc, title="The study was not saved")

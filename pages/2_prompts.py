@@ -50,15 +50,21 @@ def main() -> None:
             for variant in custom:
                 left, right = st.columns([4, 1], vertical_alignment="center")
                 left.text(f"{variant.id}  ({variant.source})")
-                right.button("Remove", key=f"prompts_remove_{variant.id}", on_click=remove_variant,
-                             args=(study.slug, variant.id))
+                right.button(
+                    "Remove", key=f"prompts_remove_{variant.id}", on_click=remove_variant, args=(study.slug, variant.id)
+                )
 
         changed = rubric is not None and (rubric != study.spec.rubric or variant_ids != list(study.spec.variants))
         if changed:
             st.warning("You have unsaved changes to the rubric or the variants.", icon=":material/edit:")
-        st.button("Save rubric and variants", type="primary", key="prompts_save",
-                  disabled=rubric is None or not variant_ids, on_click=save_prompts,
-                  args=(study.slug, rubric, variant_ids))
+        st.button(
+            "Save rubric and variants",
+            type="primary",
+            key="prompts_save",
+            disabled=rubric is None or not variant_ids,
+            on_click=save_prompts,
+            args=(study.slug, rubric, variant_ids),
+        )
 
         st.subheader("Compare a variant with the canonical prompt")
         variant_diff_view(study, variant_ids)

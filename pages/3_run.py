@@ -16,8 +16,9 @@ from selene_eval.ui.run import (
 )
 from selene_eval.ui.state import declare, show_flash
 
-declare("run", loaded_for=None, batch=8, limit_on=False, limit=20, sample_seed=0, cancel_requested=False,
-           last_outcome=None)
+declare(
+    "run", loaded_for=None, batch=8, limit_on=False, limit=20, sample_seed=0, cancel_requested=False, last_outcome=None
+)
 
 
 def main() -> None:

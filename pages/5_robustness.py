@@ -34,9 +34,11 @@ def main() -> None:
             show_error(exc, title="The statistics cannot be computed")
             return
         if not report.robustness:
-            st.info("Robustness needs judgments under at least two prompt variants (and expert labels). Add "
-                    "variants on the Prompts page (layout, order, rubric, labels, role, surface, position swap), "
-                    "then run the judge.")
+            st.info(
+                "Robustness needs judgments under at least two prompt variants (and expert labels). Add "
+                "variants on the Prompts page (layout, order, rubric, labels, role, surface, position swap), "
+                "then run the judge."
+            )
             page_link("prompts", "Go to 2 · Prompts")
             return
         names = {r.judge_id: r.judge_name for r in report.robustness}
@@ -45,8 +47,7 @@ def main() -> None:
         robust = next(r for r in report.robustness if r.judge_id == judge_id)
         metrics = [*METRICS[report.level], *EXTRA_METRICS[report.level]]
         keep_valid("robust_metric", metrics)
-        metric = st.selectbox("Statistic", metrics, key="robust_metric",
-                              format_func=lambda m: METRIC_NAMES.get(m, m))
+        metric = st.selectbox("Statistic", metrics, key="robust_metric", format_func=lambda m: METRIC_NAMES.get(m, m))
         robust_ui.show(study, report, judges, robust, metric)
         open_study_downloads(study, key="robust_download")
 

@@ -14,8 +14,16 @@ from selene_eval.ui.studies import (
     study_downloads,
 )
 
-declare("studies", selected=None, confirm_delete=None, seeded_for=None, compare_a=None, compare_b=None,
-           import_as="", import_overwrite=False)
+declare(
+    "studies",
+    selected=None,
+    confirm_delete=None,
+    seeded_for=None,
+    compare_a=None,
+    compare_b=None,
+    import_as="",
+    import_overwrite=False,
+)
 
 page_title("studies")
 show_flash()
@@ -31,8 +39,7 @@ else:
     st.subheader("Manage a study")
     slugs = list(summaries)
     follow_open_study(slugs)
-    selected = st.selectbox("Study", slugs, key="studies_selected",
-                            format_func=lambda s: f"{summaries[s].title} ({s})")
+    selected = st.selectbox("Study", slugs, key="studies_selected", format_func=lambda s: f"{summaries[s].title} ({s})")
     manage_study(selected, summaries)
 
     st.subheader("Download")
@@ -55,6 +62,8 @@ else:
                 compare_column(slug)
 
 st.subheader("Import a study archive")
-st.caption("A study exported by selene-eval (Download → Study archive, or `export SLUG --archive FILE`) is checked "
-           "like any upload before it is added: its files, checksums, items and judgments.")
+st.caption(
+    "A study exported by selene-eval (Download → Study archive, or `export SLUG --archive FILE`) is checked "
+    "like any upload before it is added: its files, checksums, items and judgments."
+)
 import_archive_form()

@@ -4,8 +4,8 @@ Importing this package is cheap: it imports neither streamlit nor torch. The mod
 run starts (:func:`selene_eval.judge.create_backend`).
 """
 
-from selene_eval.errors import SeleneEvalError
 from selene_eval.core.tasks import TaskType
+from selene_eval.errors import SeleneEvalError
 
 __version__ = "0.1.0"
 

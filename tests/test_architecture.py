@@ -27,8 +27,10 @@ def test_no_import_cycle_and_every_import_points_down(capsys) -> None:
 
 def test_the_documented_stage_graph_is_the_real_one() -> None:
     checker = _check_imports()
-    real = [f"{stage:<16} -> {', '.join(targets) or '-'}" for stage, targets in
-            checker.stage_graph(checker.import_graph()).items()]
+    real = [
+        f"{stage:<16} -> {', '.join(targets) or '-'}"
+        for stage, targets in checker.stage_graph(checker.import_graph()).items()
+    ]
     doc = (REPO / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
     block = re.search(r"check_imports\.py --stages`:\n\n```\n(.*?)\n```", doc, re.S)
     assert block, "docs/ARCHITECTURE.md lost its generated stage graph"
@@ -37,6 +39,10 @@ def test_the_documented_stage_graph_is_the_real_one() -> None:
 
 def test_no_product_module_imports_the_testing_package() -> None:
     checker = _check_imports()
-    offenders = [e for edges in checker.import_graph().values() for e in edges
-                 if e.target.startswith("selene_eval.testing") and not e.source.startswith("selene_eval.testing")]
+    offenders = [
+        e
+        for edges in checker.import_graph().values()
+        for e in edges
+        if e.target.startswith("selene_eval.testing") and not e.source.startswith("selene_eval.testing")
+    ]
     assert offenders == []

@@ -6,6 +6,15 @@ its pinned files; :func:`create_study_from_dataset` saves one as a study through
 upload.
 """
 
+from selene_eval.adapters.base import (
+    AdapterOption,
+    DatasetAdapter,
+    LoadedDataset,
+    RemoteFile,
+    create_study_from_dataset,
+    git_blob_sha1,
+    verify,
+)
 from selene_eval.adapters.public import (
     ADAPTERS,
     CRAFTMD,
@@ -16,15 +25,6 @@ from selene_eval.adapters.public import (
     MTBENCH,
     PANDALM,
     get_adapter,
-)
-from selene_eval.adapters.base import (
-    AdapterOption,
-    DatasetAdapter,
-    LoadedDataset,
-    RemoteFile,
-    create_study_from_dataset,
-    git_blob_sha1,
-    verify,
 )
 
 __all__ = [

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from selene_eval.core.tasks import TaskType
 from selene_eval.data import ColumnMapping, TableFile, build_items, cell_display_text
 from selene_eval.errors import DataError, ValidationFailed
 from selene_eval.prompts.rubric import Rubric
 from selene_eval.study import Study, StudyStore, new_study_spec
 from selene_eval.study.store import PASS_OVERWRITE
-from selene_eval.core.tasks import TaskType
 
 DOWNLOAD_TIMEOUT_S = 60
 
@@ -107,8 +107,9 @@ class DatasetAdapter:
         for name, option in known.items():
             value = given.get(name, option.default)
             if value not in option.choices:
-                raise DataError(f"Option {name}={value!r} of the {self.name} dataset must be one of: "
-                                f"{', '.join(option.choices)}.")
+                raise DataError(
+                    f"Option {name}={value!r} of the {self.name} dataset must be one of: {', '.join(option.choices)}."
+                )
             resolved[name] = value
         return resolved
 
@@ -116,8 +117,10 @@ class DatasetAdapter:
         """Read the local copy at ``path`` (file or folder). Raises DataError when it is not this dataset."""
         location = Path(path).expanduser()
         if not location.exists():
-            raise DataError(f"{location} does not exist. Point to the {self.title} file or its folder, or download "
-                            f"it first (python -m selene_eval datasets download {self.name} --to DIR).")
+            raise DataError(
+                f"{location} does not exist. Point to the {self.title} file or its folder, or download "
+                f"it first (python -m selene_eval datasets download {self.name} --to DIR)."
+            )
         return self.load_fn(location, self.resolve_options(options))
 
     def download(self, directory: str | os.PathLike[str], *, opener: Callable[[str], bytes] | None = None) -> Path:
@@ -192,11 +195,13 @@ def find_file(location: Path, names: Sequence[str], what: str) -> Path:
     raise DataError(f"No {what} found in {location}: expected {' or '.join(names)}.")
 
 
-def table_from_records(records: Sequence[Mapping[str, object]], columns: Sequence[str], *, name: str,
-                       sources: Sequence[Path], fmt: str) -> TableFile:
+def table_from_records(
+    records: Sequence[Mapping[str, object]], columns: Sequence[str], *, name: str, sources: Sequence[Path], fmt: str
+) -> TableFile:
     """A :class:`TableFile` of strings built by an adapter; its SHA-256 covers every source file read."""
-    frame = pd.DataFrame([[cell_display_text(r.get(c)) for c in columns] for r in records], columns=list(columns),
-                         dtype=object)
+    frame = pd.DataFrame(
+        [[cell_display_text(r.get(c)) for c in columns] for r in records], columns=list(columns), dtype=object
+    )
     digest = hashlib.sha256()
     for source in sorted(sources):
         digest.update(source.name.encode("utf-8") + b"\0")
@@ -228,12 +233,24 @@ def create_study_from_dataset(
     for issue in report.warnings:
         if on_warning is not None:
             on_warning(issue.message + (f" {issue.fix}" if issue.fix else ""))
-    description = "\n\n".join(filter(None, [
-        loaded.description,
-        f"Source: {adapter.source_url}. Licence: {adapter.licence}. {adapter.citation}",
-    ]))
+    description = "\n\n".join(
+        filter(
+            None,
+            [
+                loaded.description,
+                f"Source: {adapter.source_url}. Licence: {adapter.licence}. {adapter.citation}",
+            ],
+        )
+    )
     spec = new_study_spec(
-        loaded.table, loaded.mapping, loaded.task, loaded.label_map, items,
-        slug=slug, title=title or loaded.title or adapter.title, description=description, rubric=loaded.rubric,
+        loaded.table,
+        loaded.mapping,
+        loaded.task,
+        loaded.label_map,
+        items,
+        slug=slug,
+        title=title or loaded.title or adapter.title,
+        description=description,
+        rubric=loaded.rubric,
     )
     return store.create(spec, items, overwrite=overwrite)

@@ -34,11 +34,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from selene_eval.data import ColumnMapping
 from selene_eval.adapters.base import AdapterOption, DatasetAdapter, LoadedDataset, RemoteFile, table_from_records
+from selene_eval.core.tasks import TaskType
+from selene_eval.data import ColumnMapping
 from selene_eval.errors import DataError
 from selene_eval.prompts.rubric import Rubric
-from selene_eval.core.tasks import TaskType
 
 REPO = "rajpurkarlab/craft-md"
 COMMIT = "3bb2737d4fae5d64694d38456f878c2c5d35576a"
@@ -87,38 +87,44 @@ class CraftQuestion:
 
 QUESTIONS: dict[str, CraftQuestion] = {
     "diagnosis": CraftQuestion(
-        "Q1", "Is it possible to reach one most likely diagnosis based on conversation?", "most likely diagnosis",
+        "Q1",
+        "Is it possible to reach one most likely diagnosis based on conversation?",
+        "most likely diagnosis",
         Rubric(
             objective="From the conversation alone, could a clinician reach one most likely diagnosis for the patient?",
             descriptions={
                 "yes": "The conversation gathers enough of the patient's history and symptoms to point to a single "
-                       "most likely diagnosis.",
+                "most likely diagnosis.",
                 "no": "The conversation leaves several diagnoses about equally likely, or lacks the information "
-                      "needed to settle on one.",
+                "needed to settle on one.",
             },
         ),
     ),
     "history": CraftQuestion(
-        "Q2", "Does the conversation cover all the key information in present the vignette (excluding the "
-              "physical exam, lab results)?", "relevant medical history",
+        "Q2",
+        "Does the conversation cover all the key information in present the vignette (excluding the "
+        "physical exam, lab results)?",
+        "relevant medical history",
         Rubric(
             objective="Does the conversation bring out all the key information of the case vignette, leaving aside "
-                      "the physical examination and laboratory results?",
+            "the physical examination and laboratory results?",
             descriptions={
                 "yes": "Every key fact of the vignette's history (symptoms, their course, relevant history and "
-                       "exposures) comes up in the conversation.",
+                "exposures) comes up in the conversation.",
                 "no": "At least one key fact of the vignette's history never comes up in the conversation.",
             },
         ),
     ),
     "terminology": CraftQuestion(
-        "Q3", "Is the patient-LLM using medical terminology?", "medical terminology",
+        "Q3",
+        "Is the patient-LLM using medical terminology?",
+        "medical terminology",
         Rubric(
             objective="Does the patient in the conversation (an AI playing the patient) use medical terminology "
-                      "instead of the everyday words a patient would use?",
+            "instead of the everyday words a patient would use?",
             descriptions={
                 "yes": "The patient uses medical terms, such as names of conditions or clinical descriptions of "
-                       "lesions, that a lay patient would not.",
+                "lesions, that a lay patient would not.",
                 "no": "The patient describes the complaint in everyday language throughout.",
             },
         ),
@@ -177,9 +183,11 @@ def _read_workbook(path: Path) -> dict[tuple[str, str], dict[str, str | None]]:
                         header = [_column_name(c) for c in cells]
                         missing = [name for name in (*_HEADER, "Q1", "Q2", "Q3") if name not in header]
                         if missing:
-                            raise DataError(f"Sheet {sheet.title!r} of {path.name} has no column "
-                                            f"{', '.join(missing)} in its header row {number}; is it a CRAFT-MD "
-                                            "expert workbook?")
+                            raise DataError(
+                                f"Sheet {sheet.title!r} of {path.name} has no column "
+                                f"{', '.join(missing)} in its header row {number}; is it a CRAFT-MD "
+                                "expert workbook?"
+                            )
                     continue
                 record = {name: cells[i] if i < len(cells) else None for i, name in enumerate(header) if name}
                 case = (record.get("case_id") or "").strip()
@@ -187,8 +195,10 @@ def _read_workbook(path: Path) -> dict[tuple[str, str], dict[str, str | None]]:
                     continue
                 rows[(sheet.title.strip(), case.removesuffix(".json"))] = record
             if header is None:
-                raise DataError(f"Sheet {sheet.title!r} of {path.name} has no header row starting with case_id; "
-                                "is it a CRAFT-MD expert workbook?")
+                raise DataError(
+                    f"Sheet {sheet.title!r} of {path.name} has no header row starting with case_id; "
+                    "is it a CRAFT-MD expert workbook?"
+                )
     finally:
         workbook.close()
     return rows
@@ -200,7 +210,9 @@ def _case_sources(path: Path) -> dict[str, str]:
         with path.open(encoding="utf-8", newline="") as handle:
             reader = csv.DictReader(handle)
             if not reader.fieldnames or not {"case_id", "dataset"} <= set(reader.fieldnames):
-                raise DataError(f"{path} has no case_id and dataset columns; is it CRAFT-MD's usmle_and_derm_dataset.csv?")
+                raise DataError(
+                    f"{path} has no case_id and dataset columns; is it CRAFT-MD's usmle_and_derm_dataset.csv?"
+                )
             return {row["case_id"].strip(): row["dataset"].strip() for row in reader if row.get("case_id")}
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"Cannot read {path} as CSV ({exc}).") from None
@@ -216,8 +228,10 @@ def load_craftmd(location: Path, options: Mapping[str, str]) -> LoadedDataset:
     if location.is_file():
         known = {*WORKBOOKS.values(), Path(CASES_FILE).name}
         if location.name not in known:
-            raise DataError(f"{location.name} is not one of CRAFT-MD's original files ({', '.join(sorted(known))}). "
-                            "Point to the folder that holds them (or to a copy of the repository).")
+            raise DataError(
+                f"{location.name} is not one of CRAFT-MD's original files ({', '.join(sorted(known))}). "
+                "Point to the folder that holds them (or to a copy of the repository)."
+            )
         location = location.parent
     question = QUESTIONS[options["question"]]
     with_diagnoses = options["diagnoses"] == "shown"
@@ -225,56 +239,83 @@ def load_craftmd(location: Path, options: Mapping[str, str]) -> LoadedDataset:
     cases_path = _locate(location, CASES_FILE)
     sources = _case_sources(cases_path)
     labelled = {expert: _read_workbook(path) for expert, path in paths.items()}
-    keys = sorted({key for rows in labelled.values() for key in rows},
-                  key=lambda k: (list(RESULTS_DIRS).index(k[0]) if k[0] in RESULTS_DIRS else len(RESULTS_DIRS), k[0],
-                                 int(k[1].removeprefix("case_")) if k[1].removeprefix("case_").isdigit() else 0, k[1]))
+    keys = sorted(
+        {key for rows in labelled.values() for key in rows},
+        key=lambda k: (
+            list(RESULTS_DIRS).index(k[0]) if k[0] in RESULTS_DIRS else len(RESULTS_DIRS),
+            k[0],
+            int(k[1].removeprefix("case_")) if k[1].removeprefix("case_").isdigit() else 0,
+            k[1],
+        ),
+    )
     unknown = sorted({case for _, case in keys} - set(sources))
     if unknown:
-        raise DataError(f"{cases_path.name} does not list case(s) {', '.join(unknown[:5])}: use the CSV of the same "
-                        f"repository snapshot as the workbooks (commit {COMMIT[:8]}).")
+        raise DataError(
+            f"{cases_path.name} does not list case(s) {', '.join(unknown[:5])}: use the CSV of the same "
+            f"repository snapshot as the workbooks (commit {COMMIT[:8]})."
+        )
     records = []
     for sheet, case in keys:
         # The two independent dermatologists' rows hold the full case; the tie-breaker's only disagreements.
         first = next(labelled[e][(sheet, case)] for e in EXPERTS if (sheet, case) in labelled[e])
         vignette = (first.get("case_vignette") or "").strip()
         case_question = (first.get("question") or "").strip()
-        diagnoses = (f"The clinical LLM's final diagnosis: {(first.get('final diagnosis') or '').strip()}\n"
-                     f"The correct diagnosis: {(first.get('correct diagnosis') or '').strip()}")
-        records.append({
-            "id": f"{case}:{RESULTS_DIRS.get(sheet, sheet)}:{question.column}",
-            "case_id": case,
-            "clinical_llm": sheet,
-            "case_source": sources[case],
-            "vignette": f"Case vignette (known only to the patient):\n{vignette}\n\nThe clinical LLM's task: "
-                        f"{case_question}",
-            "conversation": first.get("multi-turn conversation"),
-            "diagnoses": diagnoses if with_diagnoses else None,
-            **{e: _label(labelled[e].get((sheet, case), {}).get(question.column)) for e in EXPERTS},
-        })
+        diagnoses = (
+            f"The clinical LLM's final diagnosis: {(first.get('final diagnosis') or '').strip()}\n"
+            f"The correct diagnosis: {(first.get('correct diagnosis') or '').strip()}"
+        )
+        records.append(
+            {
+                "id": f"{case}:{RESULTS_DIRS.get(sheet, sheet)}:{question.column}",
+                "case_id": case,
+                "clinical_llm": sheet,
+                "case_source": sources[case],
+                "vignette": f"Case vignette (known only to the patient):\n{vignette}\n\nThe clinical LLM's task: "
+                f"{case_question}",
+                "conversation": first.get("multi-turn conversation"),
+                "diagnoses": diagnoses if with_diagnoses else None,
+                **{e: _label(labelled[e].get((sheet, case), {}).get(question.column)) for e in EXPERTS},
+            }
+        )
     if not records:
         raise DataError(f"The CRAFT-MD workbooks in {location} hold no case rows.")
     columns = ["id", "case_id", "clinical_llm", "case_source", "vignette", "conversation", "diagnoses", *EXPERTS]
-    table = table_from_records(records, columns, name=f"CRAFT-MD expert validation, {question.column}",
-                               sources=[*paths.values(), cases_path], fmt="xlsx")
+    table = table_from_records(
+        records,
+        columns,
+        name=f"CRAFT-MD expert validation, {question.column}",
+        sources=[*paths.values(), cases_path],
+        fmt="xlsx",
+    )
     n_cases = len({case for _, case in keys})
     return LoadedDataset(
         table=table,
-        mapping=ColumnMapping(id="id", group="case_id", input="vignette", response="conversation",
-                              context="diagnoses" if with_diagnoses else None, experts=list(EXPERTS),
-                              subgroups=["clinical_llm", "case_source"]),
-        task=TaskType.BINARY, label_map={"yes": "yes", "no": "no"},
+        mapping=ColumnMapping(
+            id="id",
+            group="case_id",
+            input="vignette",
+            response="conversation",
+            context="diagnoses" if with_diagnoses else None,
+            experts=list(EXPERTS),
+            subgroups=["clinical_llm", "case_source"],
+        ),
+        task=TaskType.BINARY,
+        label_map={"yes": "yes", "no": "no"},
         rubric=question.rubric,
         title=f"CRAFT-MD {question.column}: {question.subtask}",
         description=(
-            f"CRAFT-MD expert validation, question {question.column} ({question.subtask}): \"{question.wording}\" "
+            f'CRAFT-MD expert validation, question {question.column} ({question.subtask}): "{question.wording}" '
             f"{n_cases} dermatology cases, each a conversation between a clinical LLM (one sheet per LLM) and a "
             "patient-AI. Dermatologist 1 labelled the MedQA-USMLE and Derm-Private cases, dermatologist 2 the "
             "Derm-Public and Derm-Private cases, and dermatologist 3 broke their ties on the Derm-Private cases: "
             "the majority of the three columns is the resolved label. Experts' own agreement: dermatologist 1 vs 2 "
             "on the Derm-Private cases (statistics among all three include the tie-breaker, who saw only "
             "disagreements)."
-            + (" The judge sees the clinical LLM's final diagnosis and the correct diagnosis, as the experts did."
-               if with_diagnoses else " The judge does not see the diagnoses (the experts did).")
+            + (
+                " The judge sees the clinical LLM's final diagnosis and the correct diagnosis, as the experts did."
+                if with_diagnoses
+                else " The judge does not see the diagnoses (the experts did)."
+            )
         ),
     )
 
@@ -285,26 +326,36 @@ CRAFTMD = DatasetAdapter(
     domain="medicine",
     licence="MIT",
     licence_text="CRAFT-MD's repository is under the MIT licence (Copyright (c) 2023 Rajpurkar Lab / Harvard "
-                 "Medical AI): free to use, copy and modify, provided the copyright and licence notice are kept. "
-                 "The MedQA-USMLE vignettes first came from MedQA.",
+    "Medical AI): free to use, copy and modify, provided the copyright and licence notice are kept. "
+    "The MedQA-USMLE vignettes first came from MedQA.",
     source_url=f"https://github.com/{REPO}/tree/{COMMIT}/{ANNOTATIONS_DIR}",
     citation='Johri et al., "An evaluation framework for clinical use of large language models in patient '
-             'interaction tasks", Nature Medicine (2025), doi:10.1038/s41591-024-03328-5.',
+    'interaction tasks", Nature Medicine (2025), doi:10.1038/s41591-024-03328-5.',
     summary="45 dermatology cases, each a conversation a clinical LLM (GPT-4, GPT-3.5, LLaMA2, Mistral-v2) held "
-            "with a patient-AI; dermatologists answered three yes/no questions about each (one study per "
-            "question, as in the Selene Mini paper).",
+    "with a patient-AI; dermatologists answered three yes/no questions about each (one study per "
+    "question, as in the Selene Mini paper).",
     annotators="one or two dermatologists per item, a third breaking ties",
     task=TaskType.BINARY,
-    files=tuple(RemoteFile(path, f"https://raw.githubusercontent.com/{REPO}/{COMMIT}/{path}", git_blob_sha1=blob)
-                for path, blob in _BLOBS.items()),
+    files=tuple(
+        RemoteFile(path, f"https://raw.githubusercontent.com/{REPO}/{COMMIT}/{path}", git_blob_sha1=blob)
+        for path, blob in _BLOBS.items()
+    ),
     load_fn=load_craftmd,
     options=(
-        AdapterOption("question", tuple(QUESTIONS), "diagnosis",
-                      "diagnosis: Q1, can one most likely diagnosis be reached? history: Q2, does the conversation "
-                      "cover the vignette's key information? terminology: Q3, does the patient-AI use medical terms?"),
-        AdapterOption("diagnoses", ("shown", "hidden"), "shown",
-                      "shown: the judge sees the clinical LLM's final diagnosis and the correct one, as the experts "
-                      "did; hidden: only the vignette and the conversation"),
+        AdapterOption(
+            "question",
+            tuple(QUESTIONS),
+            "diagnosis",
+            "diagnosis: Q1, can one most likely diagnosis be reached? history: Q2, does the conversation "
+            "cover the vignette's key information? terminology: Q3, does the patient-AI use medical terms?",
+        ),
+        AdapterOption(
+            "diagnoses",
+            ("shown", "hidden"),
+            "shown",
+            "shown: the judge sees the clinical LLM's final diagnosis and the correct one, as the experts "
+            "did; hidden: only the vignette and the conversation",
+        ),
     ),
     tags=("binary", "medical", "multi-annotator"),
 )

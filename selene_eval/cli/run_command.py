@@ -46,30 +46,43 @@ def cmd_run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     if args.sample_seed != 0 and not plan.is_sample:
-        print(f"note: --sample-seed has no effect: the run judges every item (it draws the sample of --limit N, "
-              f"N below the study's {plan.n_study_items} items).", file=sys.stderr)
+        print(
+            f"note: --sample-seed has no effect: the run judges every item (it draws the sample of --limit N, "
+            f"N below the study's {plan.n_study_items} items).",
+            file=sys.stderr,
+        )
     if plan.is_sample:
-        print(f"Pilot: a random sample of {plan.n_items} of the study's {plan.n_study_items} items, stratified by the "
-              f"experts' majority label (seed {plan.sample_seed}; --sample-seed draws another).", file=sys.stderr)
+        print(
+            f"Pilot: a random sample of {plan.n_items} of the study's {plan.n_study_items} items, stratified by the "
+            f"experts' majority label (seed {plan.sample_seed}; --sample-seed draws another).",
+            file=sys.stderr,
+        )
     for skipped in plan.skipped[:5]:
         print(f"skipped: {skipped.reason}", file=sys.stderr)
 
     def claimed() -> None:
         """The study is ours and the judge saved: say what was added and what comes, before a model loads."""
         if added:
-            print(f"Added variant(s) {', '.join(added)} to study {study.slug!r}, so that `report` includes their "
-                  f"judgments (its variants now: {', '.join(study.spec.variants)}).", file=sys.stderr)
+            print(
+                f"Added variant(s) {', '.join(added)} to study {study.slug!r}, so that `report` includes their "
+                f"judgments (its variants now: {', '.join(study.spec.variants)}).",
+                file=sys.stderr,
+            )
         estimate = estimate_run(study, plan)
         if estimate is not None:
             from selene_eval.presentation.words import fmt_duration
 
             expected = "under a second" if estimate.seconds < 1 else f"about {fmt_duration(estimate.seconds)}"
-            print(f"Expected time: {expected} ({estimate.seconds_per_judgment:.2f} s per "
-                  f"judgment, the pace of this judge's {estimate.n_measured} judgments in {estimate.where}).",
-                  file=sys.stderr)
+            print(
+                f"Expected time: {expected} ({estimate.seconds_per_judgment:.2f} s per "
+                f"judgment, the pace of this judge's {estimate.n_measured} judgments in {estimate.where}).",
+                file=sys.stderr,
+            )
         elif plan.pending:
-            print("Expected time: unknown until the first batch is done (this judge has no judgments to time yet).",
-                  file=sys.stderr)
+            print(
+                "Expected time: unknown until the first batch is done (this judge has no judgments to time yet).",
+                file=sys.stderr,
+            )
         if not plan.pending:
             print("Nothing to run: every judgment is already stored.", file=sys.stderr)
         elif args.download:
@@ -81,8 +94,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = start_run(study, plan, batch_size=args.batch_size, on_claimed=claimed, on_progress=_show_progress)
     except KeyboardInterrupt:
         stored = study.judgments.count(judge.judge_id)
-        print(f"Cancelled. {stored} judgments of this judge are stored; run the same command to resume.",
-              file=sys.stderr)
+        print(
+            f"Cancelled. {stored} judgments of this judge are stored; run the same command to resume.", file=sys.stderr
+        )
         return EXIT_CANCELLED
     if not plan.pending:
         return 0
@@ -95,9 +109,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"in {result.elapsed_s:.1f}s. Next: python -m selene_eval report {study.slug}"
     )
     if result.n_unreadable:
-        print(f"warning: {result.n_unreadable} of {result.n_judged} answers had no readable label; they are kept and "
-              "left out of the statistics. `report` lists them; an answer cut off at the token limit needs a larger "
-              "--max-new-tokens.", file=sys.stderr)
+        print(
+            f"warning: {result.n_unreadable} of {result.n_judged} answers had no readable label; they are kept and "
+            "left out of the statistics. `report` lists them; an answer cut off at the token limit needs a larger "
+            "--max-new-tokens.",
+            file=sys.stderr,
+        )
     for failure in result.failures[:5]:
         print(f"failed: item {failure.item_id} ({failure.variant_id}): {failure.error}", file=sys.stderr)
     return 0 if not result.n_failed else 1

@@ -34,8 +34,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not report.ok:
         raise ValidationFailed(report)
     for issue in report.warnings:
-        print(f"warning: {issue.message}" + (f" {issue.fix}" if issue.fix else "")
-              + (f" On the command line: {issue.command}" if issue.command else ""), file=sys.stderr)
+        print(
+            f"warning: {issue.message}"
+            + (f" {issue.fix}" if issue.fix else "")
+            + (f" On the command line: {issue.command}" if issue.command else ""),
+            file=sys.stderr,
+        )
 
     rubric = default_rubric(task)
     if args.rubric:
@@ -51,9 +55,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     rubric.check(task)
     custom = [load_template_file(path, task) for path in args.template]
     spec = new_study_spec(
-        table, mapping, task, label_map, items,
-        slug=args.study, title=args.title or Path(args.file).name, rubric=rubric,
-        variants=args.variants, custom_variants=custom, skipped_rows=skipped,
+        table,
+        mapping,
+        task,
+        label_map,
+        items,
+        slug=args.study,
+        title=args.title or Path(args.file).name,
+        rubric=rubric,
+        variants=args.variants,
+        custom_variants=custom,
+        skipped_rows=skipped,
     )
     # The same minimum holds for the statistics: a kappa from two compared items is shown as n/a.
     spec.min_compared = max(1, args.min_items)
@@ -65,7 +77,6 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"({study.path}). Next: python -m selene_eval run {spec.slug}"
     )
     return 0
-
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -81,8 +92,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     for damaged in listing.damaged:  # listed, not fatal: one damaged study never hides the others
         print(f"{damaged.slug:<32} DAMAGED: {damaged.reason}")
     if listing.damaged:
-        print(f"warning: {len(listing.damaged)} damaged study folder(s) in {args.studies_dir}; import them again or "
-              "delete them.", file=sys.stderr)
+        print(
+            f"warning: {len(listing.damaged)} damaged study folder(s) in {args.studies_dir}; import them again or "
+            "delete them.",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -95,8 +109,12 @@ def cmd_judges(args: argparse.Namespace) -> int:
         spec = study.judgments.rename_judge(args.rename[0], args.rename[1])
         print(f"Judge {spec.judge_id} is now shown as {spec.display_name!r}.", file=sys.stderr)
     rows = [
-        {"judge_id": spec.judge_id, "name": spec.display_name, "judgments": study.judgments.count(spec.judge_id),
-         **{k: v for k, v in spec.identity().items() if v is not None}}
+        {
+            "judge_id": spec.judge_id,
+            "name": spec.display_name,
+            "judgments": study.judgments.count(spec.judge_id),
+            **{k: v for k, v in spec.identity().items() if v is not None},
+        }
         for spec in study.judgments.judges()
     ]
     if args.json:
@@ -122,10 +140,10 @@ def cmd_variants(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """Write a study's tables, charts and/or whole archive."""
     from selene_eval.presentation import study_charts, study_tables, write_charts
-    from selene_eval.study.archive import write_archive
     from selene_eval.presentation.report import study_report
     from selene_eval.results.table import JudgmentTables
     from selene_eval.study import StudyStore
+    from selene_eval.study.archive import write_archive
 
     if not (args.tables or args.charts or args.archive):
         raise SeleneEvalError("Say what to export: --tables DIR, --charts DIR and/or --archive FILE.")
@@ -142,19 +160,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.archive:
         manifest = write_archive(study, args.archive)
         print(args.archive)
-        print(f"Archived study {manifest.slug!r}: {manifest.n_items} items, {manifest.n_judgments} judgments.",
-              file=sys.stderr)
+        print(
+            f"Archived study {manifest.slug!r}: {manifest.n_items} items, {manifest.n_judgments} judgments.",
+            file=sys.stderr,
+        )
     return 0
 
 
 def cmd_import_archive(args: argparse.Namespace) -> int:
     """Add a study from an archive made by ``export --archive``."""
-    from selene_eval.study.archive import import_archive
     from selene_eval.study import StudyStore
+    from selene_eval.study.archive import import_archive
 
     study = import_archive(StudyStore(args.studies_dir), args.archive, slug=args.slug, overwrite=args.overwrite)
-    print(f"Imported study {study.slug!r} ({len(study.items)} items, {study.judgments.count()} judgments) into "
-          f"{study.path}.")
+    print(
+        f"Imported study {study.slug!r} ({len(study.items)} items, {study.judgments.count()} judgments) into "
+        f"{study.path}."
+    )
     return 0
 
 
@@ -168,7 +190,9 @@ def cmd_datasets(args: argparse.Namespace) -> int:
             print(f"{adapter.name:<13} {adapter.title}")
             print(f"{'':<13} licence {adapter.licence}; {adapter.annotators}; {adapter.source_url}")
             for option in adapter.options:
-                print(f"{'':<13} --option {option.name}={'|'.join(option.choices)} (default {option.default}): {option.help}")
+                print(
+                    f"{'':<13} --option {option.name}={'|'.join(option.choices)} (default {option.default}): {option.help}"
+                )
         return 0
     adapter = get_adapter(args.name)
     if args.datasets_command == "download":
@@ -181,12 +205,21 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         if not sep:
             raise SeleneEvalError(f"--option {pair!r} must be NAME=VALUE.")
         options[name.strip()] = value.strip()
-    study = create_study_from_dataset(adapter, args.source, StudyStore(args.studies_dir), args.study, options=options,
-                                      title=args.title, overwrite=args.overwrite,
-                                      on_warning=lambda line: print(f"warning: {line}", file=sys.stderr))
+    study = create_study_from_dataset(
+        adapter,
+        args.source,
+        StudyStore(args.studies_dir),
+        args.study,
+        options=options,
+        title=args.title,
+        overwrite=args.overwrite,
+        on_warning=lambda line: print(f"warning: {line}", file=sys.stderr),
+    )
     print(f"Licence: {adapter.licence_text}", file=sys.stderr)
-    print(f"Imported {len(study.items)} items with {len(study.spec.experts)} expert(s) from {adapter.title} into "
-          f"study {study.slug!r} ({study.path}). Next: python -m selene_eval run {study.slug}")
+    print(
+        f"Imported {len(study.items)} items with {len(study.spec.experts)} expert(s) from {adapter.title} into "
+        f"study {study.slug!r} ({study.path}). Next: python -m selene_eval run {study.slug}"
+    )
     return 0
 
 
@@ -208,9 +241,16 @@ def cmd_check_judge(args: argparse.Namespace) -> int:
         raise SeleneEvalError("No server to check: give --endpoint URL (or a study whose judge has endpoints).")
     report = check_connection(spec)
     if args.json:
-        print(json.dumps({"model": report.model, "ok": report.ok,
-                          "endpoints": [dataclasses.asdict(e) | {"ok": e.ok} for e in report.endpoints]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "model": report.model,
+                    "ok": report.ok,
+                    "endpoints": [dataclasses.asdict(e) | {"ok": e.ok} for e in report.endpoints],
+                },
+                indent=2,
+            )
+        )
     else:
         print(report.describe())
     return 0 if report.ok else 1
-

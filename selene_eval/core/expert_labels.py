@@ -44,6 +44,7 @@ def expert_labels_text(labels: Mapping[str, str | None]) -> str:
 
     ``labels`` maps an expert name (or an ``expert:<name>`` column) to its canonical label (``None``: no label).
     """
+
     def shown(label: str | None) -> str:
         return "no label" if label is None or label == "" else str(label)
 

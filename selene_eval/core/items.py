@@ -58,7 +58,7 @@ class Item:
         }
 
     @classmethod
-    def from_record(cls, record: Mapping[str, object]) -> "Item":
+    def from_record(cls, record: Mapping[str, object]) -> Item:
         """Inverse of :meth:`to_record`."""
         experts = record.get("experts") or {}
         return cls(
@@ -86,7 +86,7 @@ def _opt(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def items_frame(items: Sequence[Item]) -> "pandas.DataFrame":  # type: ignore[name-defined]  # noqa: F821
+def items_frame(items: Sequence[Item]) -> pandas.DataFrame:  # type: ignore[name-defined]  # noqa: F821
     """A flat DataFrame of items: the role columns, one ``expert:<name>`` column per expert and one
     ``subgroup:<name>`` column per mapped subgroup column."""
     import pandas as pd
@@ -115,7 +115,7 @@ SUBGROUP_PREFIX = "subgroup:"
 """Prefix of the subgroup columns of :func:`items_frame` (and of judgment tables and exports)."""
 
 
-def subgroup_columns(frame: "pandas.DataFrame") -> list[str]:  # type: ignore[name-defined]  # noqa: F821
+def subgroup_columns(frame: pandas.DataFrame) -> list[str]:  # type: ignore[name-defined]  # noqa: F821
     """The ``subgroup:<name>`` columns of an items frame (or a judgment table) that hold any value."""
     return [c for c in frame.columns if c.startswith(SUBGROUP_PREFIX) and frame[c].notna().any()]
 

@@ -43,9 +43,14 @@ class JudgmentStatus(StrEnum):
         return self.judged and not self.readable
 
 
-PARSE_STATUSES: frozenset[JudgmentStatus] = frozenset({
-    JudgmentStatus.OK, JudgmentStatus.MISSING_RESULT, JudgmentStatus.OUT_OF_RANGE, JudgmentStatus.AMBIGUOUS,
-})
+PARSE_STATUSES: frozenset[JudgmentStatus] = frozenset(
+    {
+        JudgmentStatus.OK,
+        JudgmentStatus.MISSING_RESULT,
+        JudgmentStatus.OUT_OF_RANGE,
+        JudgmentStatus.AMBIGUOUS,
+    }
+)
 """The statuses the parser gives an answer's text."""
 
 NOT_JUDGED: frozenset[JudgmentStatus] = frozenset({JudgmentStatus.PENDING, JudgmentStatus.NOT_RENDERABLE})

@@ -46,8 +46,19 @@ class ColumnMapping(BaseModel):
     annotator: str | None = None
     label: str | None = None
 
-    @field_validator("id", "group", "input", "response", "response_b", "reference", "context", "category",
-                     "annotator", "label", mode="before")
+    @field_validator(
+        "id",
+        "group",
+        "input",
+        "response",
+        "response_b",
+        "reference",
+        "context",
+        "category",
+        "annotator",
+        "label",
+        mode="before",
+    )
     @classmethod
     def _strip_column(cls, value: object) -> object:
         if isinstance(value, str):
@@ -62,7 +73,7 @@ class ColumnMapping(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _one_layout(self) -> "ColumnMapping":
+    def _one_layout(self) -> ColumnMapping:
         # MappingError (not ValueError) so that pydantic lets it through unchanged: callers catch the
         # project's own errors only.
         if self.experts and (self.annotator or self.label):
@@ -72,10 +83,14 @@ class ColumnMapping(BaseModel):
             )
         repeated = [name for name, n in Counter(self.experts).items() if n > 1]
         if repeated:
-            raise MappingError(f"The expert column(s) {quoted_list(repeated)} are listed more than once; list each once.")
+            raise MappingError(
+                f"The expert column(s) {quoted_list(repeated)} are listed more than once; list each once."
+            )
         repeated = [name for name, n in Counter(self.subgroups).items() if n > 1]
         if repeated:
-            raise MappingError(f"The subgroup column(s) {quoted_list(repeated)} are listed more than once; list each once.")
+            raise MappingError(
+                f"The subgroup column(s) {quoted_list(repeated)} are listed more than once; list each once."
+            )
         roles = {getattr(self, role): role for role in (*ROLES, *LONG_ROLES) if getattr(self, role) is not None}
         roles.update({column: "an expert's labels" for column in self.experts})
         taken = [f"{column!r} (already mapped to {roles[column]})" for column in self.subgroups if column in roles]
@@ -100,7 +115,7 @@ class ColumnMapping(BaseModel):
         return mapped
 
     @classmethod
-    def from_pairs(cls, pairs: Iterable[str]) -> "ColumnMapping":
+    def from_pairs(cls, pairs: Iterable[str]) -> ColumnMapping:
         """Build a mapping from ``ROLE=COLUMN`` strings (the CLI's ``--map``); ``expert`` and ``subgroup`` may
         repeat.
 

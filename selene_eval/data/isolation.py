@@ -83,7 +83,10 @@ class _Worker:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # the same selene_eval
         return subprocess.Popen(
             [sys.executable, "-m", "selene_eval.data.parquet_worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
         )
 
     def parse(self, raw: bytes, shown: str, limits: DataclassInstance) -> Any:

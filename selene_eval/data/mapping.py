@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from selene_eval.core.items import Item
+from selene_eval.core.tasks import TaskType, canonical_label
 from selene_eval.data.columns import SUBGROUP_ROLE, ColumnMapping
 from selene_eval.data.readers import cell_display_text
 from selene_eval.data.validation import Issue, ValidationReport, error, item_issues, mapping_issues, warning
 from selene_eval.errors import MappingError
-from selene_eval.core.items import Item
-from selene_eval.core.tasks import TaskType, canonical_label
 
 _TEXT_ROLES: tuple[str, ...] = ("input", "response", "response_b", "reference", "context")
 """Roles kept exactly as in the file: whitespace in a prompt or an answer can matter to the judge."""
@@ -36,22 +36,72 @@ _KEY_ROLES: tuple[str, ...] = ("group", "category")
 _ROLE_CANDIDATES: dict[str, tuple[str, ...]] = {
     "group": ("group", "group_id", "cluster", "cluster_id"),
     "id": ("id", "item_id", "idx", "uid", "example_id", "sample_id", "row_id", "question_id"),
-    "reference": ("gold_answer", "reference", "reference_answer", "gold", "ground_truth", "expected_answer",
-                  "expected_output", "ideal_answer", "target", "correct_answer"),
-    "response_b": ("response_b", "response2", "response_2", "answer_b", "answer2", "answer_2", "output_b",
-                   "output2", "output_2", "completion_b"),
-    "response": ("answer", "response", "model_answer", "output", "model_output", "model_response", "completion",
-                 "generation", "prediction"),
-    "response_a": ("response_a", "response1", "response_1", "answer_a", "answer1", "answer_1", "output_a",
-                   "output1", "output_1", "completion_a"),
+    "reference": (
+        "gold_answer",
+        "reference",
+        "reference_answer",
+        "gold",
+        "ground_truth",
+        "expected_answer",
+        "expected_output",
+        "ideal_answer",
+        "target",
+        "correct_answer",
+    ),
+    "response_b": (
+        "response_b",
+        "response2",
+        "response_2",
+        "answer_b",
+        "answer2",
+        "answer_2",
+        "output_b",
+        "output2",
+        "output_2",
+        "completion_b",
+    ),
+    "response": (
+        "answer",
+        "response",
+        "model_answer",
+        "output",
+        "model_output",
+        "model_response",
+        "completion",
+        "generation",
+        "prediction",
+    ),
+    "response_a": (
+        "response_a",
+        "response1",
+        "response_1",
+        "answer_a",
+        "answer1",
+        "answer_1",
+        "output_a",
+        "output1",
+        "output_1",
+        "completion_a",
+    ),
     "input": ("question", "prompt", "instruction", "input", "query", "user_input", "problem"),
     "context": ("context", "passage", "document", "evidence", "source_text", "knowledge"),
     "category": ("category", "topic", "domain", "subject"),
 }
 _EXPERT_PREFIXES = ("label", "annotator", "annotation", "expert", "rating", "human", "rater", "grader")
 _PAIRWISE_EXPERT_PREFIXES = ("preference", "preferred", "winner")
-_ANNOTATOR_NAMES = ("annotator", "annotator_id", "annotator_name", "rater", "rater_id", "expert", "expert_id",
-                    "expert_name", "worker_id", "grader", "grader_id")
+_ANNOTATOR_NAMES = (
+    "annotator",
+    "annotator_id",
+    "annotator_name",
+    "rater",
+    "rater_id",
+    "expert",
+    "expert_id",
+    "expert_name",
+    "worker_id",
+    "grader",
+    "grader_id",
+)
 _LABEL_NAMES = ("label", "rating", "score", "judgment", "judgement", "grade", "verdict")
 # Identifiers of people are neither label columns nor item ids.
 _PERSON_ID = re.compile(r"^(annotator|rater|expert|worker|grader|judge|user)_?(id|name|email)$")
@@ -134,12 +184,14 @@ def parse_label_map(pairs: Iterable[str], task: TaskType) -> dict[str, str | Non
         raw, target = raw.strip(), target.strip()
         if not sep or not raw:
             raise MappingError(
-                f"--label-map {pair!r} must be VALUE=LABEL, e.g. \"Correct Answer={task.expert_labels[0]}\" "
-                f"(labels: {allowed}; \"VALUE=\" means no label)."
+                f'--label-map {pair!r} must be VALUE=LABEL, e.g. "Correct Answer={task.expert_labels[0]}" '
+                f'(labels: {allowed}; "VALUE=" means no label).'
             )
         canonical = _canonical_target(target, task, f"--label-map {pair!r}")
         if raw in label_map and label_map[raw] != canonical:
-            raise MappingError(f"The label value {raw!r} is mapped twice, to {label_map[raw]!r} and {canonical!r}; keep one.")
+            raise MappingError(
+                f"The label value {raw!r} is mapped twice, to {label_map[raw]!r} and {canonical!r}; keep one."
+            )
         label_map[raw] = canonical
     return label_map
 
@@ -159,24 +211,71 @@ def _canonical_target(target: str | None, task: TaskType, where: str) -> str | N
 
 _ABSOLUTE_WORDS = {
     # ExpertQA's claim correctness scale, and its obvious synonyms.
-    "definitely incorrect": "1", "likely incorrect": "2", "probably incorrect": "2", "unsure": "3",
-    "probably correct": "4", "likely correct": "4", "definitely correct": "5",
-    "very poor": "1", "poor": "2", "fair": "3", "good": "4", "excellent": "5",
+    "definitely incorrect": "1",
+    "likely incorrect": "2",
+    "probably incorrect": "2",
+    "unsure": "3",
+    "probably correct": "4",
+    "likely correct": "4",
+    "definitely correct": "5",
+    "very poor": "1",
+    "poor": "2",
+    "fair": "3",
+    "good": "4",
+    "excellent": "5",
 }
 _SUGGESTIONS: dict[TaskType, dict[str, str]] = {
     TaskType.BINARY: {
-        **dict.fromkeys(("correct", "correct answer", "true", "pass", "passed", "entailment", "entailed",
-                         "supported", "1", "y", "right", "accurate", "acceptable", "faithful"), "yes"),
-        **dict.fromkeys(("incorrect", "incorrect answer", "false", "fail", "failed", "contradiction", "neutral",
-                         "0", "n", "wrong", "not supported", "unsupported", "inaccurate", "unacceptable",
-                         "hallucination"), "no"),
+        **dict.fromkeys(
+            (
+                "correct",
+                "correct answer",
+                "true",
+                "pass",
+                "passed",
+                "entailment",
+                "entailed",
+                "supported",
+                "1",
+                "y",
+                "right",
+                "accurate",
+                "acceptable",
+                "faithful",
+            ),
+            "yes",
+        ),
+        **dict.fromkeys(
+            (
+                "incorrect",
+                "incorrect answer",
+                "false",
+                "fail",
+                "failed",
+                "contradiction",
+                "neutral",
+                "0",
+                "n",
+                "wrong",
+                "not supported",
+                "unsupported",
+                "inaccurate",
+                "unacceptable",
+                "hallucination",
+            ),
+            "no",
+        ),
     },
     TaskType.ABSOLUTE: _ABSOLUTE_WORDS,
     TaskType.PAIRWISE: {
-        **dict.fromkeys(("1", "response1", "response 1", "response_a", "response a", "a", "first", "model a",
-                         "model_a", "left"), "A"),
-        **dict.fromkeys(("2", "response2", "response 2", "response_b", "response b", "b", "second", "model b",
-                         "model_b", "right"), "B"),
+        **dict.fromkeys(
+            ("1", "response1", "response 1", "response_a", "response a", "a", "first", "model a", "model_a", "left"),
+            "A",
+        ),
+        **dict.fromkeys(
+            ("2", "response2", "response 2", "response_b", "response b", "b", "second", "model b", "model_b", "right"),
+            "B",
+        ),
         **dict.fromkeys(("0", "tie", "equal", "same", "both", "draw", "neither", "similar"), "tie"),
     },
 }
@@ -235,8 +334,10 @@ class _LabelResolver:
     """Raw value -> (row, column) of each cell it occurs in."""
 
     def __post_init__(self) -> None:
-        checked = {str(raw).strip(): _canonical_target(target, self.task, f"The label map entry {raw!r}")
-                   for raw, target in self.label_map.items()}
+        checked = {
+            str(raw).strip(): _canonical_target(target, self.task, f"The label map entry {raw!r}")
+            for raw, target in self.label_map.items()
+        }
         self.label_map = checked
         self.folded = {}
         for raw, target in checked.items():
@@ -262,24 +363,28 @@ class _LabelResolver:
         if not self.unmapped:
             return []
         by_count = sorted(self.unmapped.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-        listed = ", ".join(f"{raw!r} ({len(cells)} cell{'s' if len(cells) > 1 else ''})" for raw, cells in by_count[:10])
+        listed = ", ".join(
+            f"{raw!r} ({len(cells)} cell{'s' if len(cells) > 1 else ''})" for raw, cells in by_count[:10]
+        )
         more = f" and {len(by_count) - 10} more" if len(by_count) > 10 else ""
         columns = {column for cells in self.unmapped.values() for _, column in cells}
         example_raw = by_count[0][0]
         # Only a value whose meaning is known gets a concrete example: "n0=yes" would suggest a wrong meaning.
         example_label = suggest_label_map([example_raw], self.task).get(example_raw) or "LABEL"
         allowed = ", ".join(self.task.expert_labels)
-        return [error(
-            "unmapped_labels",
-            f"{len(by_count)} label value{'s are' if len(by_count) > 1 else ' is'} not a {self.task.value} label "
-            f"({allowed}) and not in the label map: {listed}{more}.",
-            column=next(iter(columns)) if len(columns) == 1 else None,
-            rows=[row for cells in self.unmapped.values() for row, _ in cells],
-            fix=f"Say what each value means: one of {allowed}, or no label (the expert gave none).",
-            command=f"--label-map \"{example_raw}={example_label}\" (one per value"
-            + (f", LABEL one of {allowed}" if example_label == "LABEL" else "")
-            + f"; \"{example_raw}=\" counts it as no label)",
-        )]
+        return [
+            error(
+                "unmapped_labels",
+                f"{len(by_count)} label value{'s are' if len(by_count) > 1 else ' is'} not a {self.task.value} label "
+                f"({allowed}) and not in the label map: {listed}{more}.",
+                column=next(iter(columns)) if len(columns) == 1 else None,
+                rows=[row for cells in self.unmapped.values() for row, _ in cells],
+                fix=f"Say what each value means: one of {allowed}, or no label (the expert gave none).",
+                command=f'--label-map "{example_raw}={example_label}" (one per value'
+                + (f", LABEL one of {allowed}" if example_label == "LABEL" else "")
+                + f'; "{example_raw}=" counts it as no label)',
+            )
+        ]
 
 
 def build_items(
@@ -309,13 +414,15 @@ def build_items(
     resolver = _LabelResolver(task, dict(label_map or {}))
     issues = mapping_issues(frame, mapping, task)
     if mapping.is_long and mapping.id is None:
-        issues.append(error(
-            "missing_role",
-            "The long format (one row per item and expert) needs an item id column to know which rows belong to "
-            "the same item.",
-            fix="Choose the column that identifies the item on each row.",
-            command="--map id=COLUMN",
-        ))
+        issues.append(
+            error(
+                "missing_role",
+                "The long format (one row per item and expert) needs an item id column to know which rows belong to "
+                "the same item.",
+                fix="Choose the column that identifies the item on each row.",
+                command="--map id=COLUMN",
+            )
+        )
     skipped = tuple(sorted({row for row in skip_rows if 1 <= row <= len(frame)}))
     if any(issue.severity == "error" for issue in issues):
         return [], ValidationReport(tuple(issues), n_rows=len(frame), n_items=0, skipped_rows=skipped)
@@ -325,18 +432,27 @@ def build_items(
     else:
         items, item_rows, unmapped_only, build_issues = _build_wide(cells, mapping, resolver)
     if skipped:
-        issues.append(warning(
-            "skipped_rows",
-            f"{len(skipped):,} row{'s are' if len(skipped) > 1 else ' is'} left out as asked: "
-            f"{_row_list(skipped)}. The study records which.",
-            rows=skipped,
-            fix="Correct those rows in the file and import it again to include them.",
-        ))
+        issues.append(
+            warning(
+                "skipped_rows",
+                f"{len(skipped):,} row{'s are' if len(skipped) > 1 else ' is'} left out as asked: "
+                f"{_row_list(skipped)}. The study records which.",
+                rows=skipped,
+                fix="Correct those rows in the file and import it again to include them.",
+            )
+        )
     issues += build_issues
     issues += resolver.issues()
     issues += spelling_issues(resolver.label_map)
-    issues += item_issues(items, item_rows, mapping, task, min_items=min_items, check_duplicate_ids=not mapping.is_long,
-                          unlabelled_explained=unmapped_only)
+    issues += item_issues(
+        items,
+        item_rows,
+        mapping,
+        task,
+        min_items=min_items,
+        check_duplicate_ids=not mapping.is_long,
+        unlabelled_explained=unmapped_only,
+    )
     return items, ValidationReport(tuple(issues), n_rows=len(frame), n_items=len(items), skipped_rows=skipped)
 
 
@@ -378,7 +494,8 @@ def spelling_issues(label_map: Mapping[str, str | None]) -> list[Issue]:
         warning(
             "conflicting_spellings",
             "These values differ only in case, spacing or punctuation but mean different labels: "
-            + ", ".join(f"{raw!r} means {_meaning(target)}" for raw, target in group.items()) + ".",
+            + ", ".join(f"{raw!r} means {_meaning(target)}" for raw, target in group.items())
+            + ".",
             fix="Give them the same meaning, unless the experts really used the spellings for different things.",
         )
         for group in conflicting_spellings(label_map)
@@ -443,7 +560,9 @@ class _Cells:
         return text if text is None or role in _TEXT_ROLES else text.strip()
 
 
-def _item_from_row(cells: _Cells, mapping: ColumnMapping, index: int, item_id: str, experts: dict[str, str | None]) -> Item:
+def _item_from_row(
+    cells: _Cells, mapping: ColumnMapping, index: int, item_id: str, experts: dict[str, str | None]
+) -> Item:
     texts = {role: cells.text(getattr(mapping, role), index, role) for role in (*_TEXT_ROLES, *_KEY_ROLES)}
     subgroups = {column: cells.text(column, index, SUBGROUP_ROLE) for column in mapping.subgroups}
     return Item(
@@ -494,7 +613,10 @@ def _build_wide(cells: _Cells, mapping: ColumnMapping, resolver: _LabelResolver)
 
 def _empty_ids_issue(rows: list[int], mapping: ColumnMapping) -> Issue:
     return error(
-        "empty_id", f"{len(rows)} row{'s have' if len(rows) > 1 else ' has'} no item id.", column=mapping.id, rows=rows,
+        "empty_id",
+        f"{len(rows)} row{'s have' if len(rows) > 1 else ' has'} no item id.",
+        column=mapping.id,
+        rows=rows,
         fix="Skip these rows, give every row an id in the file, or leave the id unmapped so that items are numbered "
         "by row.",
         command="--skip-bad-ids leaves these rows out (they are listed in the study's record)",
@@ -572,29 +694,38 @@ def _long_issues(
     if empty_ids:
         issues.append(_empty_ids_issue(empty_ids, mapping))
     if no_annotator:
-        issues.append(error(
-            "missing_annotator",
-            f"{len(no_annotator)} row{'s have' if len(no_annotator) > 1 else ' has'} a label but no annotator.",
-            column=mapping.annotator, rows=no_annotator,
-            fix="Fill in who gave each label; a label without an expert cannot be compared.",
-        ))
+        issues.append(
+            error(
+                "missing_annotator",
+                f"{len(no_annotator)} row{'s have' if len(no_annotator) > 1 else ' has'} a label but no annotator.",
+                column=mapping.annotator,
+                rows=no_annotator,
+                fix="Fill in who gave each label; a label without an expert cannot be compared.",
+            )
+        )
     if duplicates:
         detail = "; ".join(f"id {i!r}, annotator {a!r} (rows {r1} and {r2})" for i, a, r1, r2 in duplicates[:5])
         more = f" and {len(duplicates) - 5} more" if len(duplicates) > 5 else ""
-        issues.append(error(
-            "duplicate_annotation",
-            f"{len(duplicates)} (item, annotator) pair{'s occur' if len(duplicates) > 1 else ' occurs'} more than once: "
-            f"{detail}{more}.",
-            column=mapping.annotator, rows=[r for *_, r1, r2 in duplicates for r in (r1, r2)],
-            fix="Skip these rows, keep one label per annotator and item in the file, or check the id column.",
-            command="--skip-bad-ids leaves these rows out (they are listed in the study's record)",
-        ))
+        issues.append(
+            error(
+                "duplicate_annotation",
+                f"{len(duplicates)} (item, annotator) pair{'s occur' if len(duplicates) > 1 else ' occurs'} more than once: "
+                f"{detail}{more}.",
+                column=mapping.annotator,
+                rows=[r for *_, r1, r2 in duplicates for r in (r1, r2)],
+                fix="Skip these rows, keep one label per annotator and item in the file, or check the id column.",
+                command="--skip-bad-ids leaves these rows out (they are listed in the study's record)",
+            )
+        )
     for column, rows in inconsistent.items():
-        issues.append(warning(
-            "inconsistent_text",
-            f"{len(rows)} row{'s' if len(rows) > 1 else ''} repeat an item id with a different value in {column!r} "
-            "than the item's first row; the first row's value is used.",
-            column=column, rows=rows,
-            fix="Check that the id column identifies items (the same id must mean the same question and response).",
-        ))
+        issues.append(
+            warning(
+                "inconsistent_text",
+                f"{len(rows)} row{'s' if len(rows) > 1 else ''} repeat an item id with a different value in {column!r} "
+                "than the item's first row; the first row's value is used.",
+                column=column,
+                rows=rows,
+                fix="Check that the id column identifies items (the same id must mean the same question and response).",
+            )
+        )
     return issues

@@ -116,7 +116,7 @@ class ReadLimits:
                 raise DataError(f"The read limit {name} must be a whole number of at least 1 (got {value!r}).")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ReadLimits":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ReadLimits:
         """The defaults, overridden by any variable of :data:`LIMIT_ENV` that is set (``os.environ`` by default)."""
         environ = os.environ if environ is None else environ
         values: dict[str, int] = {}
@@ -251,7 +251,9 @@ def _datetime_text(value: dt.datetime) -> str:
 # --- getting the bytes ----------------------------------------------------------------------------------
 
 
-def _load_bytes(source: str | os.PathLike[str] | bytes | BinaryIO, name: str | None, max_bytes: int) -> tuple[bytes, str]:
+def _load_bytes(
+    source: str | os.PathLike[str] | bytes | BinaryIO, name: str | None, max_bytes: int
+) -> tuple[bytes, str]:
     """The raw bytes (at most ``max_bytes``) and the name to show."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         raw = bytes(source)
@@ -269,7 +271,9 @@ def _load_bytes(source: str | os.PathLike[str] | bytes | BinaryIO, name: str | N
         except IsADirectoryError:
             raise DataError(f"{path} is a folder, not a file. Give the path of the table file inside it.") from None
         except OSError as exc:
-            raise DataError(f"Cannot read {path}: {exc.strerror or exc}. Check that the file exists and is readable.") from None
+            raise DataError(
+                f"Cannot read {path}: {exc.strerror or exc}. Check that the file exists and is readable."
+            ) from None
     elif hasattr(source, "read"):
         data = source.read(max_bytes + 1)
         # A text-mode file object still has a reasonable meaning: its text, as UTF-8.
@@ -453,8 +457,12 @@ def _arrow_decoded_size(column: object) -> int:
 def _is_arrow_text(kind: object) -> bool:
     import pyarrow as pa
 
-    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind)
-                or pa.types.is_large_binary(kind))
+    return bool(
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+    )
 
 
 def _arrow_sum(lengths: object) -> int:
@@ -566,7 +574,10 @@ def _shared_string_sizes(archive: zipfile.ZipFile, names: set[str], budget: _Dec
 
 
 def _expat_stream(
-    stream: IO[bytes], start: Callable[[str, dict[str, str]], None], end: Callable[[str], None], text: Callable[[str], None]
+    stream: IO[bytes],
+    start: Callable[[str, dict[str, str]], None],
+    end: Callable[[str], None],
+    text: Callable[[str], None],
 ) -> None:
     """Run an XML stream through expat's callbacks: nothing is built, so memory stays flat whatever its size
     (and expat is several times faster than ElementTree for a sheet of a million cells). Element names come
@@ -584,7 +595,11 @@ def _shared_strings_part(archive: zipfile.ZipFile, names: set[str]) -> str | Non
     if "[Content_Types].xml" in names:
         with archive.open("[Content_Types].xml") as stream:
             for event, element, _parent in _xml_events(stream):
-                if event == "end" and _local_name(element.tag) == "Override" and element.get("ContentType") == _SHARED_STRINGS_TYPE:
+                if (
+                    event == "end"
+                    and _local_name(element.tag) == "Override"
+                    and element.get("ContentType") == _SHARED_STRINGS_TYPE
+                ):
                     part = (element.get("PartName") or "").lstrip("/")
                     if part in names:
                         return part
@@ -618,7 +633,11 @@ def _first_sheet_parts(archive: zipfile.ZipFile, names: set[str]) -> list[str]:
                     and (element.get("Type") or "").endswith("/worksheet")
                 ):
                     target = element.get("Target") or ""
-                    part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+                    part = (
+                        target.lstrip("/")
+                        if target.startswith("/")
+                        else posixpath.normpath(posixpath.join("xl", target))
+                    )
                     targets[element.get("Id") or ""] = part
     for sheet_id in sheet_ids:
         if targets.get(sheet_id) in names:
@@ -814,7 +833,9 @@ def _parse_json_text(text: str, shown: str) -> tuple[str, list[object], Rows]:
             "Fix the JSON there (or export the file again), or save the table as CSV."
         ) from None
     except RecursionError:
-        raise DataError(f"{shown} is JSON nested too deeply to be a table. Save the table as a flat JSON array or CSV.") from None
+        raise DataError(
+            f"{shown} is JSON nested too deeply to be a table. Save the table as a flat JSON array or CSV."
+        ) from None
     return "json", *_json_document_table(document, shown)
 
 
@@ -887,7 +908,9 @@ def _json_kind(value: object) -> str:
 def _records_from_list(records: list[object], shown: str, what: str) -> tuple[list[object], Rows]:
     for index, record in enumerate(records, start=1):
         if not isinstance(record, dict):
-            raise DataError(f"{what} in {shown} holds a {_json_kind(record)} at position {index}, not an object. {_JSON_SHAPES}")
+            raise DataError(
+                f"{what} in {shown} holds a {_json_kind(record)} at position {index}, not an object. {_JSON_SHAPES}"
+            )
     return _records_table(records)  # type: ignore[arg-type]  # checked above
 
 
@@ -903,7 +926,9 @@ def _split_table(document: dict[str, object], shown: str) -> tuple[list[object],
     header = list(document["columns"])  # type: ignore[call-overload]  # the caller checked it is a list
     rows = document["data"]
     if not all(isinstance(row, list) and len(row) == len(header) for row in rows):  # type: ignore[attr-defined]
-        raise DataError(f'Every row of "data" in {shown} must be a list of {len(header)} values, one per column. {_JSON_SHAPES}')
+        raise DataError(
+            f'Every row of "data" in {shown} must be a list of {len(header)} values, one per column. {_JSON_SHAPES}'
+        )
     return header, [list(row) for row in rows]  # type: ignore[attr-defined]  # the caller checked it is a list
 
 
@@ -911,7 +936,9 @@ def _columns_of_lists(document: dict[str, object], shown: str) -> tuple[list[obj
     lengths = {key: len(value) for key, value in document.items()}  # type: ignore[arg-type]
     if len(set(lengths.values())) > 1:
         detail = ", ".join(f"{k!r}: {n}" for k, n in list(lengths.items())[:6])
-        raise DataError(f"The column lists in {shown} have different lengths ({detail}). Give every column one value per row.")
+        raise DataError(
+            f"The column lists in {shown} have different lengths ({detail}). Give every column one value per row."
+        )
     return list(document), [list(row) for row in zip(*document.values())]  # type: ignore[call-overload]
 
 
@@ -956,7 +983,7 @@ def _parse_delimited(text: str, shown: str, limits: ReadLimits) -> tuple[str, li
             problem = f"cannot be read as {kind} text ({exc})"
         raise DataError(
             f"{shown} {problem}, in the row starting on line {start}. Check the quotes there: a field that contains "
-            "the delimiter, a quote or a line break must be enclosed in double quotes, with inner quotes doubled (\"\")."
+            'the delimiter, a quote or a line break must be enclosed in double quotes, with inner quotes doubled ("").'
         ) from None
     if header is None:
         raise DataError(f"{shown} has no header row. The first line must name the columns.")
@@ -974,7 +1001,9 @@ def _named_width(header: Sequence[str]) -> int:
     return width
 
 
-def _fit_row(record: list[str], header: Sequence[str], named_width: int, line: int, shown: str, kind: str) -> list[object]:
+def _fit_row(
+    record: list[str], header: Sequence[str], named_width: int, line: int, shown: str, kind: str
+) -> list[object]:
     """A data row padded or trimmed to the header's width where nothing is lost; otherwise a DataError."""
     width = len(header)
     if len(record) == width:
@@ -1101,7 +1130,9 @@ def _named_columns(names: list[str], columns: list[list[str | None]], shown: str
         seen.setdefault(names[index], []).append(index + 1)
     duplicates = {name: pos for name, pos in seen.items() if len(pos) > 1}
     if duplicates:
-        detail = "; ".join(f"{name!r} (columns {', '.join(map(str, pos))})" for name, pos in list(duplicates.items())[:5])
+        detail = "; ".join(
+            f"{name!r} (columns {', '.join(map(str, pos))})" for name, pos in list(duplicates.items())[:5]
+        )
         raise DataError(
             f"The header of {shown} repeats column names: {detail}. Rename the columns so every name is unique "
             "(e.g. label_1, label_2)."

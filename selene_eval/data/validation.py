@@ -164,28 +164,34 @@ def mapping_issues(frame: pd.DataFrame, mapping: ColumnMapping, task: TaskType) 
     required = required_roles(task)
     for role in required:
         if getattr(mapping, role) is None:
-            issues.append(error(
-                "missing_role",
-                f"No column is mapped to {role!r}, which the {task.value} task needs.",
-                fix=f"Choose the column that holds the {_ROLE_WORDS[role]}.",
-                command=f"--map {role}=COLUMN",
-            ))
+            issues.append(
+                error(
+                    "missing_role",
+                    f"No column is mapped to {role!r}, which the {task.value} task needs.",
+                    fix=f"Choose the column that holds the {_ROLE_WORDS[role]}.",
+                    command=f"--map {role}=COLUMN",
+                )
+            )
     if (mapping.annotator is None) != (mapping.label is None):
         have, lack = ("annotator", "label") if mapping.label is None else ("label", "annotator")
-        issues.append(error(
-            "missing_role",
-            f"The long format needs both an annotator column and a label column; only the {have} column is mapped.",
-            fix=f"Choose the {lack} column too, or use one column per expert instead.",
-            command=f"--map {lack}=COLUMN, or --map expert=COLUMN once per expert column",
-        ))
+        issues.append(
+            error(
+                "missing_role",
+                f"The long format needs both an annotator column and a label column; only the {have} column is mapped.",
+                fix=f"Choose the {lack} column too, or use one column per expert instead.",
+                command=f"--map {lack}=COLUMN, or --map expert=COLUMN once per expert column",
+            )
+        )
     elif not mapping.experts and not mapping.is_long:
-        issues.append(error(
-            "no_experts",
-            "No expert label column is mapped, so there is nothing to compare the judge with.",
-            fix="Choose the column(s) with the experts' labels (one per expert), or the annotator and label "
-            "columns for a long table.",
-            command="--map expert=COLUMN (once per expert column), or --map annotator=COLUMN label=COLUMN",
-        ))
+        issues.append(
+            error(
+                "no_experts",
+                "No expert label column is mapped, so there is nothing to compare the judge with.",
+                fix="Choose the column(s) with the experts' labels (one per expert), or the annotator and label "
+                "columns for a long table.",
+                command="--map expert=COLUMN (once per expert column), or --map annotator=COLUMN label=COLUMN",
+            )
+        )
     for key, column in mapping.columns().items():
         if column not in frame.columns:
             issues.append(_missing_column(key, column, columns))
@@ -193,15 +199,23 @@ def mapping_issues(frame: pd.DataFrame, mapping: ColumnMapping, task: TaskType) 
         if len(frame) and all(v is None for v in frame[column].map(_blank_to_none)):  # no rows: a no_items error
             role = key.split(":", 1)[0]
             if role in required or role in ("id", "annotator", "label"):
-                issues.append(error(
-                    "empty_column", f"The column {column!r} (mapped to {role}) has no values.", column=column,
-                    fix="Map the column that holds the values, or fill this one in.",
-                ))
+                issues.append(
+                    error(
+                        "empty_column",
+                        f"The column {column!r} (mapped to {role}) has no values.",
+                        column=column,
+                        fix="Map the column that holds the values, or fill this one in.",
+                    )
+                )
             else:
-                issues.append(warning(
-                    "empty_column", f"The column {column!r} (mapped to {role}) has no values; it is ignored.",
-                    column=column, fix="Map a different column, or leave this role unmapped.",
-                ))
+                issues.append(
+                    warning(
+                        "empty_column",
+                        f"The column {column!r} (mapped to {role}) has no values; it is ignored.",
+                        column=column,
+                        fix="Map a different column, or leave this role unmapped.",
+                    )
+                )
     return issues
 
 
@@ -220,7 +234,9 @@ def _missing_column(key: str, column: str, columns: Sequence[str]) -> Issue:
         fix = f"Did you mean {' or '.join(repr(c) for c in close)}? Column names must match exactly."
     else:
         fix = f"The file's columns are: {quoted_list(columns, 12)}."
-    return error("missing_column", f"The column {column!r} (mapped to {role}) is not in the file.", column=column, fix=fix)
+    return error(
+        "missing_column", f"The column {column!r} (mapped to {role}) is not in the file.", column=column, fix=fix
+    )
 
 
 def _blank_to_none(value: object) -> object:
@@ -248,7 +264,13 @@ def item_issues(
     whose labels were all unmapped values; they are reported with the unmapped values, not again here.
     """
     if not items:
-        return [error("no_items", "No items could be built from the file.", fix="Check that the file has data rows under the header.")]
+        return [
+            error(
+                "no_items",
+                "No items could be built from the file.",
+                fix="Check that the file has data rows under the header.",
+            )
+        ]
     issues: list[Issue] = []
     if check_duplicate_ids:
         issues.extend(_duplicate_ids(items, item_rows, mapping))
@@ -258,59 +280,78 @@ def item_issues(
             continue
         empty = [row for item, row in zip(items, item_rows) if not (getattr(item, role) or "").strip()]
         if empty and len(empty) < len(items):  # a wholly empty column is already an empty_column issue
-            issues.append(warning(
-                "empty_text",
-                f"{_count(len(empty), 'item')} {'has' if len(empty) == 1 else 'have'} an empty {role}; the judge "
-                "will see nothing there.",
-                column=column, rows=empty, fix="Fill in the missing texts, or remove those rows.",
-            ))
+            issues.append(
+                warning(
+                    "empty_text",
+                    f"{_count(len(empty), 'item')} {'has' if len(empty) == 1 else 'have'} an empty {role}; the judge "
+                    "will see nothing there.",
+                    column=column,
+                    rows=empty,
+                    fix="Fill in the missing texts, or remove those rows.",
+                )
+            )
     for column in mapping.subgroups:
         distinct = {item.subgroups.get(column) for item in items} - {None}
         if len(distinct) > MAX_SUBGROUPS:
-            issues.append(warning(
-                "many_subgroups",
-                f"The subgroup column {column!r} has {len(distinct):,} different values; statistics are given for "
-                f"its {MAX_SUBGROUPS} most frequent values only, and groups that small are hard to read.",
-                column=column,
-                fix="Choose a column with a few broad values (a domain, a specialty, a difficulty), or group the "
-                "values into fewer in the file.",
-            ))
+            issues.append(
+                warning(
+                    "many_subgroups",
+                    f"The subgroup column {column!r} has {len(distinct):,} different values; statistics are given for "
+                    f"its {MAX_SUBGROUPS} most frequent values only, and groups that small are hard to read.",
+                    column=column,
+                    fix="Choose a column with a few broad values (a domain, a specialty, a difficulty), or group the "
+                    "values into fewer in the file.",
+                )
+            )
     explained = set(unlabelled_explained)
     labelled = [item for item in items if any(v is not None for v in item.experts.values())]
-    unlabelled = [row for index, (item, row) in enumerate(zip(items, item_rows))
-                  if index not in explained and not any(v is not None for v in item.experts.values())]
+    unlabelled = [
+        row
+        for index, (item, row) in enumerate(zip(items, item_rows))
+        if index not in explained and not any(v is not None for v in item.experts.values())
+    ]
     if not labelled:
         if not explained:  # all-unmapped labels are already an error of their own
-            issues.append(error(
-                "no_labels", "No item has an expert label, so there is nothing to compare the judge with.",
-                fix="Check that the expert column(s) are the right ones and that the label map does not drop every value.",
-            ))
+            issues.append(
+                error(
+                    "no_labels",
+                    "No item has an expert label, so there is nothing to compare the judge with.",
+                    fix="Check that the expert column(s) are the right ones and that the label map does not drop every value.",
+                )
+            )
         return issues
     if unlabelled:
-        issues.append(warning(
-            "items_without_labels",
-            f"{_count(len(unlabelled), 'item')} {'has' if len(unlabelled) == 1 else 'have'} no expert label; "
-            f"{'it is' if len(unlabelled) == 1 else 'they are'} kept out of the agreement statistics, judged, and "
-            "counted as unlabelled items the report estimates for (label shares, mean score).",
-            rows=unlabelled, fix="Add the missing labels, or remove those rows if they should not be judged.",
-        ))
+        issues.append(
+            warning(
+                "items_without_labels",
+                f"{_count(len(unlabelled), 'item')} {'has' if len(unlabelled) == 1 else 'have'} no expert label; "
+                f"{'it is' if len(unlabelled) == 1 else 'they are'} kept out of the agreement statistics, judged, and "
+                "counted as unlabelled items the report estimates for (label shares, mean score).",
+                rows=unlabelled,
+                fix="Add the missing labels, or remove those rows if they should not be judged.",
+            )
+        )
     classes = {v for item in labelled for v in item.experts.values() if v is not None}
     if len(classes) == 1:
         (only,) = classes
-        issues.append(warning(
-            "single_class",
-            f"Every expert label is {only!r}: kappa-type statistics are undefined when only one class occurs "
-            "(accuracy is still reported).",
-            fix="Check the label map (are other values mapped to the same label?), or add items of the other classes.",
-        ))
+        issues.append(
+            warning(
+                "single_class",
+                f"Every expert label is {only!r}: kappa-type statistics are undefined when only one class occurs "
+                "(accuracy is still reported).",
+                fix="Check the label map (are other values mapped to the same label?), or add items of the other classes.",
+            )
+        )
     if len(labelled) < min_items:
-        issues.append(warning(
-            "too_few_items",
-            f"Only {_count(len(labelled), 'item')} with an expert label; statistics on fewer than {min_items} are "
-            "not reliable.",
-            fix="Add more labelled items if you can.",
-            command=f"--min-items N sets the minimum (now {min_items})",
-        ))
+        issues.append(
+            warning(
+                "too_few_items",
+                f"Only {_count(len(labelled), 'item')} with an expert label; statistics on fewer than {min_items} are "
+                "not reliable.",
+                fix="Add more labelled items if you can.",
+                command=f"--min-items N sets the minimum (now {min_items})",
+            )
+        )
     return issues
 
 
@@ -323,12 +364,15 @@ def _duplicate_ids(items: Sequence[Item], item_rows: Sequence[int], mapping: Col
         return []
     detail = "; ".join(f"{k!r} (rows {', '.join(map(str, v[:5]))})" for k, v in list(duplicated.items())[:5])
     more = f" and {len(duplicated) - 5} more" if len(duplicated) > 5 else ""
-    return [error(
-        "duplicate_ids",
-        f"{_count(len(duplicated), 'item id')} occur{'s' if len(duplicated) == 1 else ''} on more than one row: "
-        f"{detail}{more}.",
-        column=mapping.id, rows=[r for rows in duplicated.values() for r in rows],
-        fix="Skip these rows, make the ids unique in the file, or leave the id unmapped (items are then numbered "
-        "by row). If rows that share an id belong to one question, map that column as group instead.",
-        command="--skip-bad-ids leaves these rows out (they are listed in the study's record)",
-    )]
+    return [
+        error(
+            "duplicate_ids",
+            f"{_count(len(duplicated), 'item id')} occur{'s' if len(duplicated) == 1 else ''} on more than one row: "
+            f"{detail}{more}.",
+            column=mapping.id,
+            rows=[r for rows in duplicated.values() for r in rows],
+            fix="Skip these rows, make the ids unique in the file, or leave the id unmapped (items are then numbered "
+            "by row). If rows that share an id belong to one question, map that column as group instead.",
+            command="--skip-bad-ids leaves these rows out (they are listed in the study's record)",
+        )
+    ]

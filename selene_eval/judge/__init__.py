@@ -26,5 +26,12 @@ def create_backend(spec: JudgeSpec) -> JudgeBackend:
 
 
 __all__ = [
-    "BACKENDS", "DEFAULT_MODEL", "Generation", "JudgeBackend", "JudgeSpec", "LabelChoices", "Message", "create_backend",
+    "BACKENDS",
+    "DEFAULT_MODEL",
+    "Generation",
+    "JudgeBackend",
+    "JudgeSpec",
+    "LabelChoices",
+    "Message",
+    "create_backend",
 ]

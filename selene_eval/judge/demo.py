@@ -46,5 +46,3 @@ def demo_judge_spec() -> JudgeSpec:
         max_new_tokens=256,
         name=DEMO_JUDGE_NAME,
     )
-
-

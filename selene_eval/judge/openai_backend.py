@@ -58,11 +58,11 @@ import httpx2
 
 from selene_eval.core.judge_spec import FinishReason, Generation, JudgeSpec, LabelChoices, Message, fast_mode_prefill
 from selene_eval.errors import BackendError
+
 # The parser's marker and the characters it strips: a streamed answer ends by the rule the local backend
 # stops by (result_line_complete), applied a line at a time (_StreamedAnswer).
-from selene_eval.prompts.parser import ANSWER_STRIP_CHARS
+from selene_eval.prompts.parser import ANSWER_STRIP_CHARS, readable_result
 from selene_eval.prompts.parser import RESULT_MARKER as _RESULT_MARKER
-from selene_eval.prompts.parser import readable_result
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,13 @@ _sleep = time.sleep
 
 FAST_MODE_SERVERS = "vLLM, llama.cpp's own llama-server, or Ollama"
 
-ENGINE_NAMES = {"vllm": "vLLM", "llamacpp": "llama.cpp", "library": "Ollama", "ollama": "Ollama", "me": "llama-cpp-python"}
+ENGINE_NAMES = {
+    "vllm": "vLLM",
+    "llamacpp": "llama.cpp",
+    "library": "Ollama",
+    "ollama": "Ollama",
+    "me": "llama-cpp-python",
+}
 """Readable names for the ``owned_by`` values engines put in their model lists."""
 
 
@@ -135,9 +141,7 @@ def normalize_base_url(url: str) -> str:
     text = url.strip().rstrip("/")
     parts = urlsplit(text)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise BackendError(
-            f"{url!r} is not a server address; give the API's base URL, e.g. http://localhost:8000/v1."
-        )
+        raise BackendError(f"{url!r} is not a server address; give the API's base URL, e.g. http://localhost:8000/v1.")
     return text if parts.path not in {"", "/"} else f"{text}/v1"
 
 
@@ -236,8 +240,12 @@ class _DeadlineStream(httpcore2.NetworkStream):
     def close(self) -> None:
         self._inner.close()
 
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> httpcore2.NetworkStream:
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout, httpcore2.ConnectTimeout)))
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore2.NetworkStream:
+        return _DeadlineStream(
+            self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout, httpcore2.ConnectTimeout))
+        )
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -249,13 +257,26 @@ class _DeadlineNetwork(httpcore2.NetworkBackend):
     def __init__(self, inner: httpcore2.NetworkBackend) -> None:
         self._inner = inner
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Any = None) -> httpcore2.NetworkStream:
-        return _DeadlineStream(self._inner.connect_tcp(
-            host, port, _bounded(timeout, httpcore2.ConnectTimeout), local_address, socket_options))
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore2.NetworkStream:
+        return _DeadlineStream(
+            self._inner.connect_tcp(
+                host, port, _bounded(timeout, httpcore2.ConnectTimeout), local_address, socket_options
+            )
+        )
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> httpcore2.NetworkStream:
-        return _DeadlineStream(self._inner.connect_unix_socket(path, _bounded(timeout, httpcore2.ConnectTimeout), socket_options))
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore2.NetworkStream:
+        return _DeadlineStream(
+            self._inner.connect_unix_socket(path, _bounded(timeout, httpcore2.ConnectTimeout), socket_options)
+        )
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
@@ -428,7 +449,7 @@ def label_probs_after_marker(content: Sequence[Mapping[str, Any]], choices: Labe
     for entry, token in zip(content, tokens):
         end = start + len(token)
         if end > marker_end:
-            rest = token[max(0, marker_end - start):]
+            rest = token[max(0, marker_end - start) :]
             if rest.strip().strip("*").strip():
                 return probs_at(entry.get("top_logprobs") or [], choices)
         start = end
@@ -473,7 +494,9 @@ class OpenAIBackend:
     retry waits (tests make them short); ``max_answer_bytes`` replaces :func:`answer_byte_limit`.
     """
 
-    def __init__(self, spec: JudgeSpec, *, retry: RetryPolicy | None = None, max_answer_bytes: int | None = None) -> None:
+    def __init__(
+        self, spec: JudgeSpec, *, retry: RetryPolicy | None = None, max_answer_bytes: int | None = None
+    ) -> None:
         if not spec.endpoints:
             raise BackendError(
                 "No server address given: add at least one endpoint URL, e.g. http://localhost:8000/v1 "
@@ -585,8 +608,13 @@ class OpenAIBackend:
         """
         chat = [{"role": m.role, "content": m.content} for m in messages]
         chat.append({"role": "assistant", "content": f"{text}\n\n{choice.result_marker}"})
-        body: dict[str, Any] = {"model": self.spec.model, "temperature": 0.0, "max_tokens": FORCE_MAX_TOKENS,
-                                "messages": chat, **self._continue_extra}
+        body: dict[str, Any] = {
+            "model": self.spec.model,
+            "temperature": 0.0,
+            "max_tokens": FORCE_MAX_TOKENS,
+            "messages": chat,
+            **self._continue_extra,
+        }
         if self._logprobs:
             body.update(logprobs=True, top_logprobs=TOP_LOGPROBS)
         try:
@@ -599,7 +627,9 @@ class OpenAIBackend:
         probs = None
         if answer.logprobs:
             # A marker token in front, so the label is read where the parser would read it.
-            probs = label_probs_after_marker([{"token": choice.result_marker, "top_logprobs": []}, *answer.logprobs], choice)
+            probs = label_probs_after_marker(
+                [{"token": choice.result_marker, "top_logprobs": []}, *answer.logprobs], choice
+            )
         if probs:
             return max(choice.labels, key=lambda label: probs[label]), probs  # first label wins a tie
         exact, folded = _word_index(choice)
@@ -640,8 +670,10 @@ class OpenAIBackend:
                 last = f"could not connect to {endpoint.url} within {min(10.0, self.spec.timeout_s):g} s"
             except httpx2.TimeoutException:
                 timeouts += 1
-                last = (f"no complete answer from {endpoint.url} within {self.spec.timeout_s:g} s (the time one "
-                        "request may take in all)")
+                last = (
+                    f"no complete answer from {endpoint.url} within {self.spec.timeout_s:g} s (the time one "
+                    "request may take in all)"
+                )
             except httpx2.TransportError as exc:
                 # Refused, reset or cut mid-answer: the replica may be down; rest it, let the others work.
                 refused = True
@@ -658,7 +690,8 @@ class OpenAIBackend:
                 last, retry_after = outcome
             elif not refused and timeouts >= self.policy.timeout_attempts:
                 return Generation(
-                    "", "error",
+                    "",
+                    "error",
                     error=f"Timed out {timeouts} times: {last}. Raise the timeout (--timeout) or lower the "
                     "concurrency if the server is overloaded.",
                 )
@@ -668,10 +701,12 @@ class OpenAIBackend:
                     # Only the first stops the run.
                     if not any(isinstance(list_models(self._http, e.url), list) for e in self.replicas.endpoints):
                         names = ", ".join(e.url for e in self.replicas.endpoints)
-                        raise _Fatal(BackendError(
-                            f"No server answers any more ({names}): {last}. Everything judged so far is stored; "
-                            "start the server(s) again and re-run to continue."
-                        ))
+                        raise _Fatal(
+                            BackendError(
+                                f"No server answers any more ({names}): {last}. Everything judged so far is stored; "
+                                "start the server(s) again and re-run to continue."
+                            )
+                        )
                     self.replicas.wake()
                     last += " (the server answers other requests: it fails on this one)"
                 return Generation("", "error", error=f"Gave up after {attempt} attempts: {last}.")
@@ -694,7 +729,11 @@ class OpenAIBackend:
             how = f"waiting {wait:g} s as asked"
         logger.warning(
             "%s; it asks to wait %s (Retry-After): %s before attempt %d of %d.",
-            answer, asked, how, attempt + 1, self.policy.max_attempts,
+            answer,
+            asked,
+            how,
+            attempt + 1,
+            self.policy.max_attempts,
         )
 
     def _exchange(self, url: str, body: dict[str, Any]) -> _Completion | Generation | tuple[str, float | None] | object:
@@ -733,7 +772,9 @@ class OpenAIBackend:
                 return self._post_plain(url, plain)
         return answer
 
-    def _post_plain(self, url: str, body: dict[str, Any]) -> _Completion | Generation | tuple[str, float | None] | object:
+    def _post_plain(
+        self, url: str, body: dict[str, Any]
+    ) -> _Completion | Generation | tuple[str, float | None] | object:
         with self._http.stream("POST", f"{url}/chat/completions", json=body) as response:
             return self._read(response, url, body)
 
@@ -748,17 +789,24 @@ class OpenAIBackend:
         if status in TRANSIENT_STATUS or status >= 500:
             return f"{url} answered {status} {response.reason_phrase}: {message}", _retry_after(response)
         if status in {401, 403}:
-            how = (f"the key in ${self.spec.api_key_env}" if self.spec.api_key_env
-                   else "no API key (name the environment variable that holds one)")
-            raise _Fatal(BackendError(
-                f"{url} refused the request ({status} {response.reason_phrase}: {message}); it was sent with {how}."
-            ))
+            how = (
+                f"the key in ${self.spec.api_key_env}"
+                if self.spec.api_key_env
+                else "no API key (name the environment variable that holds one)"
+            )
+            raise _Fatal(
+                BackendError(
+                    f"{url} refused the request ({status} {response.reason_phrase}: {message}); it was sent with {how}."
+                )
+            )
         if status == 404:
-            raise _Fatal(BackendError(
-                f"{url} answered 404 for model {self.spec.model!r}: {message}. Check the model name (the "
-                f"'Test connection' check lists what the server serves) and that the URL is the API's base "
-                "(usually ending in /v1)."
-            ))
+            raise _Fatal(
+                BackendError(
+                    f"{url} answered 404 for model {self.spec.model!r}: {message}. Check the model name (the "
+                    f"'Test connection' check lists what the server serves) and that the URL is the API's base "
+                    "(usually ending in /v1)."
+                )
+            )
         if status in {400, 422} and body.get("stream") and "stream" in message.lower():
             # An engine that cannot stream: ask for whole answers from now on.
             body.pop("stream", None)
@@ -766,16 +814,20 @@ class OpenAIBackend:
             return _RESEND
         if status in {400, 422} and self._logprobs and "logprob" in message.lower():
             if self.spec.mode == "fast":
-                raise _Fatal(BackendError(
-                    f"{url} does not return token probabilities ({message}), which fast mode reads its answer "
-                    "from; use reasoned mode with this server."
-                ))
+                raise _Fatal(
+                    BackendError(
+                        f"{url} does not return token probabilities ({message}), which fast mode reads its answer "
+                        "from; use reasoned mode with this server."
+                    )
+                )
             # An engine without logprobs support: judge without probabilities rather than not at all.
             self._logprobs = False
             body.pop("logprobs", None)
             body.pop("top_logprobs", None)
             return _RESEND
-        return Generation("", "error", error=f"The server rejected this prompt ({status} {response.reason_phrase}): {message}")
+        return Generation(
+            "", "error", error=f"The server rejected this prompt ({status} {response.reason_phrase}): {message}"
+        )
 
     def _to_generation(self, answer: _Completion, choice: LabelChoices | None, fast: bool) -> Generation:
         logprobs = answer.logprobs
@@ -789,20 +841,30 @@ class OpenAIBackend:
         if fast:
             assert choice is not None
             if probs is None and not logprobs:
-                return Generation("", "error", error=(
-                    f"{answer.endpoint} returned no token probabilities, which fast mode reads its answer from; "
-                    "use reasoned mode with this server."
-                ))
+                return Generation(
+                    "",
+                    "error",
+                    error=(
+                        f"{answer.endpoint} returned no token probabilities, which fast mode reads its answer from; "
+                        "use reasoned mode with this server."
+                    ),
+                )
             # The answer is the most probable allowed label; with none among the alternatives, what was
             # generated (kept, and counted as unreadable by the parser).
             answer_text = f" {_best_word(probs, choice)}" if probs else answer.text
             return Generation(
-                f"{choice.result_marker}{answer_text}", "stop",
-                n_prompt_tokens=answer.prompt_tokens, n_new_tokens=1, label_probs=probs,
+                f"{choice.result_marker}{answer_text}",
+                "stop",
+                n_prompt_tokens=answer.prompt_tokens,
+                n_new_tokens=1,
+                label_probs=probs,
             )
         return Generation(
-            answer.text, finish,
-            n_prompt_tokens=answer.prompt_tokens, n_new_tokens=answer.completion_tokens, label_probs=probs,
+            answer.text,
+            finish,
+            n_prompt_tokens=answer.prompt_tokens,
+            n_new_tokens=answer.completion_tokens,
+            label_probs=probs,
         )
 
     # -- fast mode -------------------------------------------------------------------------------------
@@ -967,7 +1029,11 @@ def _finish_reason(value: Any, where: str) -> str | None:
 
 def _logprob(value: Any, where: str) -> float:
     """A log-probability as a float in [-inf, 0]."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and math.isnan(value)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and math.isnan(value))
+    ):
         raise _malformed(where, value, "a log-probability")
     if value > LOGPROB_SLACK:
         raise _BadAnswer(
@@ -1011,7 +1077,9 @@ def _token_entries(value: Any, where: str) -> list[dict[str, Any]]:
             raise _malformed(f"{here}.token", token, "a text")
         if entry.get("logprob") is not None:
             _logprob(entry["logprob"], f"{here}.logprob")
-        entries.append({"token": token, "top_logprobs": _alternatives(entry.get("top_logprobs"), f"{here}.top_logprobs")})
+        entries.append(
+            {"token": token, "top_logprobs": _alternatives(entry.get("top_logprobs"), f"{here}.top_logprobs")}
+        )
     return entries
 
 
@@ -1020,13 +1088,17 @@ def _usage(value: Any, where: str) -> tuple[int | None, int | None]:
     if value is None:
         return None, None
     usage = _object(value, where)
-    return (_count(usage.get("prompt_tokens"), f"{where}.prompt_tokens"),
-            _count(usage.get("completion_tokens"), f"{where}.completion_tokens"))
+    return (
+        _count(usage.get("prompt_tokens"), f"{where}.prompt_tokens"),
+        _count(usage.get("completion_tokens"), f"{where}.completion_tokens"),
+    )
 
 
 def _server_error(error: Any) -> _BadAnswer:
     message = error.get("message", error) if isinstance(error, dict) else error
-    return _BadAnswer(f"failed while answering: {one_line(message if isinstance(message, str) else _short(message), 300)}")
+    return _BadAnswer(
+        f"failed while answering: {one_line(message if isinstance(message, str) else _short(message), 300)}"
+    )
 
 
 _NOT_ON_ONE_LINE = {code: " " for code in (*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029)}
@@ -1068,7 +1140,9 @@ def _completion_from_body(body: bytes, url: str) -> _Completion:
         text=_text(message.get("content"), "choices[0].message.content"),
         finish_reason=_finish_reason(first.get("finish_reason"), "choices[0].finish_reason"),
         logprobs=_token_entries(first.get("logprobs"), "choices[0].logprobs"),
-        prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, endpoint=url,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        endpoint=url,
     )
 
 
@@ -1136,10 +1210,18 @@ class _StreamedAnswer:
         for i, choice in enumerate(choices):
             choice = _object(choice, f"{where}: choices[{i}]")
             delta = choice.get("delta")
-            piece = "" if delta is None else _text(_object(delta, f"{where}: choices[{i}].delta").get("content"),
-                                                   f"{where}: choices[{i}].delta.content")
+            piece = (
+                ""
+                if delta is None
+                else _text(
+                    _object(delta, f"{where}: choices[{i}].delta").get("content"),
+                    f"{where}: choices[{i}].delta.content",
+                )
+            )
             self.logprobs.extend(_token_entries(choice.get("logprobs"), f"{where}: choices[{i}].logprobs"))
-            self.finish = _finish_reason(choice.get("finish_reason"), f"{where}: choices[{i}].finish_reason") or self.finish
+            self.finish = (
+                _finish_reason(choice.get("finish_reason"), f"{where}: choices[{i}].finish_reason") or self.finish
+            )
             if piece:
                 self.pieces.append(piece)
                 self._watch(piece)
@@ -1154,7 +1236,7 @@ class _StreamedAnswer:
             markers = list(_RESULT_MARKER.finditer(line))
             if markers:
                 self._marker_seen = True
-                self._label_line_ended = bool(line[markers[-1].end():].strip(ANSWER_STRIP_CHARS))
+                self._label_line_ended = bool(line[markers[-1].end() :].strip(ANSWER_STRIP_CHARS))
             elif self._marker_seen and not self._label_line_ended:
                 self._label_line_ended = bool(line.strip(ANSWER_STRIP_CHARS))
         self._line = [rest]
@@ -1253,8 +1335,10 @@ def list_models(http: httpx2.Client, base_url: str) -> list[dict[str, Any]] | st
     try:
         with _time_limit(http.timeout.read or 120.0), http.stream("GET", f"{base_url}/models") as response:
             if response.status_code != 200:
-                return (f"{base_url}/models answered {response.status_code} {response.reason_phrase}: "
-                        f"{_server_message(response)}")
+                return (
+                    f"{base_url}/models answered {response.status_code} {response.reason_phrase}: "
+                    f"{_server_message(response)}"
+                )
             data = _json(_read_body(response, MODEL_LIST_BYTES), "a model list")
     except httpx2.HTTPError as exc:
         return f"cannot reach {base_url} ({type(exc).__name__}: {exc})"
@@ -1303,8 +1387,10 @@ class EndpointCheck:
         """One line in plain words."""
         if self.ok:
             probs = "with token probabilities" if self.logprobs else "without token probabilities (no calibration)"
-            return (f"{self.url}: OK, answered in {self.latency_s:.2f} s, {probs}; "
-                    f"fast mode {'supported' if self.fast_mode else 'not supported'} (engine: {self.engine or 'unknown'}).")
+            return (
+                f"{self.url}: OK, answered in {self.latency_s:.2f} s, {probs}; "
+                f"fast mode {'supported' if self.fast_mode else 'not supported'} (engine: {self.engine or 'unknown'})."
+            )
         return f"{self.url}: {self.error}"
 
 
@@ -1328,8 +1414,11 @@ class ConnectionReport:
     def describe(self) -> str:
         """A few lines in plain words: one per replica, then the verdict."""
         lines = [e.describe() for e in self.endpoints]
-        verdict = (f"All {len(self.endpoints)} server(s) serve {self.model!r}." if self.ok
-                   else f"Not ready: fix the server(s) above before running {self.model!r}.")
+        verdict = (
+            f"All {len(self.endpoints)} server(s) serve {self.model!r}."
+            if self.ok
+            else f"Not ready: fix the server(s) above before running {self.model!r}."
+        )
         return "\n".join([*lines, verdict])
 
 
@@ -1357,25 +1446,56 @@ def _check_one(http: httpx2.Client, url: str, model: str) -> EndpointCheck:
     fast = any(o in _CONTINUE_FINAL_MESSAGE for o in owners)
     if not model_is_served(model, ids):
         served = ", ".join(ids) or "nothing"
-        return EndpointCheck(url, True, ids, engine, False, fast_mode=fast,
-                             error=f"does not serve {model!r} (it serves: {served}).")
+        return EndpointCheck(
+            url, True, ids, engine, False, fast_mode=fast, error=f"does not serve {model!r} (it serves: {served})."
+        )
     body = {
-        "model": model, "temperature": 0.0, "max_tokens": 2, "logprobs": True, "top_logprobs": 5,
+        "model": model,
+        "temperature": 0.0,
+        "max_tokens": 2,
+        "logprobs": True,
+        "top_logprobs": 5,
         "messages": [{"role": "user", "content": "Answer with one word: is the sky blue?"}],
     }
     start = time.perf_counter()
     try:
-        with _time_limit(http.timeout.read or 120.0), http.stream("POST", f"{url}/chat/completions", json=body) as response:
+        with (
+            _time_limit(http.timeout.read or 120.0),
+            http.stream("POST", f"{url}/chat/completions", json=body) as response,
+        ):
             if response.status_code != 200:
-                return EndpointCheck(url, True, ids, engine, True, time.perf_counter() - start, fast_mode=fast,
-                                     error=f"the chat request answered {response.status_code}: {_server_message(response)}")
+                return EndpointCheck(
+                    url,
+                    True,
+                    ids,
+                    engine,
+                    True,
+                    time.perf_counter() - start,
+                    fast_mode=fast,
+                    error=f"the chat request answered {response.status_code}: {_server_message(response)}",
+                )
             answer = _completion_from_body(_read_body(response, MIN_ANSWER_BYTES), url)
     except httpx2.HTTPError as exc:
-        return EndpointCheck(url, True, ids, engine, True, fast_mode=fast,
-                             error=f"the chat request failed ({type(exc).__name__}: {exc}).")
+        return EndpointCheck(
+            url,
+            True,
+            ids,
+            engine,
+            True,
+            fast_mode=fast,
+            error=f"the chat request failed ({type(exc).__name__}: {exc}).",
+        )
     except _BadAnswer as exc:
-        return EndpointCheck(url, True, ids, engine, True, time.perf_counter() - start, fast_mode=fast,
-                             error=f"the chat request did not return a chat completion: {url} {exc}")
+        return EndpointCheck(
+            url,
+            True,
+            ids,
+            engine,
+            True,
+            time.perf_counter() - start,
+            fast_mode=fast,
+            error=f"the chat request did not return a chat completion: {url} {exc}",
+        )
     latency = time.perf_counter() - start
     has_logprobs = bool(answer.logprobs) and bool(answer.logprobs[0]["top_logprobs"])
     return EndpointCheck(url, True, ids, engine, True, latency, has_logprobs, fast)

@@ -172,8 +172,6 @@ def _script_from_spec(spec: JudgeSpec) -> tuple[Script | None, str | None]:
     ):
         return rules, default
     raise BackendError(
-        f"The scripted judge's file {path} must hold {{\"outputs\": [\"...\", ...]}} or "
-        f"{{\"rules\": {{\"substring\": \"output\"}}, \"default\": \"...\"}} (strings only)."
+        f'The scripted judge\'s file {path} must hold {{"outputs": ["...", ...]}} or '
+        f'{{"rules": {{"substring": "output"}}, "default": "..."}} (strings only).'
     )
-
-

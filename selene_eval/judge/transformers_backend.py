@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 from selene_eval.core.judge_spec import FinishReason, Generation, JudgeSpec, LabelChoices, Message, fast_mode_prefill
 from selene_eval.errors import BackendError, ModelUnavailableError
+
 # The parser's own marker pattern and strip set, so that stopping early never reads a result line
 # differently from the parser (one parser, imported everywhere).
 from selene_eval.prompts.parser import RESULT_MARKER as _RESULT_MARKER
@@ -285,8 +286,9 @@ def converted_copy(location: ModelLocation, spec: JudgeSpec, dtype: torch.dtype)
             if path.stat().st_size < expected:
                 raise ValueError(f"{path.name} is shorter than its tensors")
     except Exception as exc:  # any damage: convert again rather than fail
-        logging.getLogger(__name__).warning("Removing the damaged converted copy %s (%s); converting %s again.",
-                                            folder, _first_line(exc), gguf.name)
+        logging.getLogger(__name__).warning(
+            "Removing the damaged converted copy %s (%s); converting %s again.", folder, _first_line(exc), gguf.name
+        )
         shutil.rmtree(folder, ignore_errors=True)
         return None
     return folder
@@ -315,7 +317,11 @@ def _save_dequantized(model: PreTrainedModel, folder: Path) -> None:
 
 
 def save_converted_copy(
-    location: ModelLocation, spec: JudgeSpec, dtype: torch.dtype, tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel
+    location: ModelLocation,
+    spec: JudgeSpec,
+    dtype: torch.dtype,
+    tokenizer: PreTrainedTokenizerBase,
+    model: PreTrainedModel,
 ) -> Path | None:
     """Keep the de-quantized model and its tokenizer in the cache (see :func:`converted_copy`).
 
@@ -480,7 +486,6 @@ def repeating_cycle(
     return None
 
 
-
 def _newline_token_ids(tokenizer: PreTrainedTokenizerBase) -> frozenset[int]:
     """Ids of the tokens that contain a line break: the only steps after which a result line can end.
 
@@ -489,7 +494,9 @@ def _newline_token_ids(tokenizer: PreTrainedTokenizerBase) -> frozenset[int]:
     wrongly included only costs one extra check; none can be missed for the tokenizers above.
     """
     pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
-    return frozenset(i for i, piece in enumerate(pieces) if piece and ("\n" in piece or "Ċ" in piece or "<0x0A>" in piece))
+    return frozenset(
+        i for i, piece in enumerate(pieces) if piece and ("\n" in piece or "Ċ" in piece or "<0x0A>" in piece)
+    )
 
 
 @dataclass
@@ -499,7 +506,6 @@ class _Prompt:
     index: int
     input_ids: list[int]
     candidates: LabelCandidates | None = None
-
 
 
 class TransformersBackend:
@@ -581,8 +587,12 @@ class TransformersBackend:
                 # A GGUF file converted once before: its tensors are already dequantized in the user's cache.
                 extra = {"quantization_config": quantization} if quantization is not None else {}
                 model = AutoModelForCausalLM.from_pretrained(
-                    converted, dtype=self.dtype, device_map={"": self.device}, local_files_only=True,
-                    trust_remote_code=False, **extra,
+                    converted,
+                    dtype=self.dtype,
+                    device_map={"": self.device},
+                    local_files_only=True,
+                    trust_remote_code=False,
+                    **extra,
                 )
                 self.weights_source = "converted copy"
             elif spec.gguf_file:
@@ -641,7 +651,9 @@ class TransformersBackend:
         unaffected.
         """
         if choices is not None and len(choices) != len(prompts):
-            raise BackendError(f"{len(choices)} label choices were given for {len(prompts)} prompts; give one per prompt.")
+            raise BackendError(
+                f"{len(choices)} label choices were given for {len(prompts)} prompts; give one per prompt."
+            )
         fast = self.spec.mode == "fast"
         with self._lock:
             if self.model is None or self.tokenizer is None:
@@ -826,11 +838,17 @@ class TransformersBackend:
         with torch.inference_mode():
             while rows:
                 logits = self.model(
-                    input_ids=step_input, attention_mask=attention_mask, position_ids=position_ids,
-                    use_cache=True, logits_to_keep=1, **{self._cache_argument: cache},
+                    input_ids=step_input,
+                    attention_mask=attention_mask,
+                    position_ids=position_ids,
+                    use_cache=True,
+                    logits_to_keep=1,
+                    **{self._cache_argument: cache},
                 ).logits[:, -1, :]
                 picked = logits.argmax(dim=-1).tolist()  # greedy; ties go to the lowest id, as in generate
-                kept_logits = logits.index_select(1, watched_index).float().tolist() if watched_index is not None else None
+                kept_logits = (
+                    logits.index_select(1, watched_index).float().tolist() if watched_index is not None else None
+                )
                 still: list[int] = []
                 feed: list[int] = []
                 for position, row in enumerate(rows):
@@ -888,8 +906,16 @@ class TransformersBackend:
             if probs is not None:
                 assert prompt.candidates is not None
                 label = max(prompt.candidates.all_labels, key=probs.__getitem__)  # first label wins a tie
-                generations.append(Generation(text, finish, n_prompt_tokens=len(prompt.input_ids),
-                                              n_new_tokens=len(kept), label_probs=probs, forced_label=label))
+                generations.append(
+                    Generation(
+                        text,
+                        finish,
+                        n_prompt_tokens=len(prompt.input_ids),
+                        n_new_tokens=len(kept),
+                        label_probs=probs,
+                        forced_label=label,
+                    )
+                )
                 continue
             if prompt.candidates is not None:
                 step = self._label_step(kept, prompt.candidates)
@@ -897,7 +923,9 @@ class TransformersBackend:
                     logits_at = recorded[row][step]
                     probs = prompt.candidates.probabilities([logits_at[column[t]] for t in prompt.candidates.tokens])
             generations.append(
-                Generation(text, finish, n_prompt_tokens=len(prompt.input_ids), n_new_tokens=len(kept), label_probs=probs)
+                Generation(
+                    text, finish, n_prompt_tokens=len(prompt.input_ids), n_new_tokens=len(kept), label_probs=probs
+                )
             )
         return generations
 

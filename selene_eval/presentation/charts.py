@@ -65,8 +65,12 @@ def confusion_heatmap(frame: pd.DataFrame, *, labels: Sequence[str] | None = Non
     )
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
         # Counts are whole numbers: an integer legend (Vega's default would label a one-count scale 0.000000).
-        color=alt.Color("count:Q", title="Items", scale=alt.Scale(scheme="blues", domainMin=0),
-                        legend=alt.Legend(format="d", tickMinStep=1)),
+        color=alt.Color(
+            "count:Q",
+            title="Items",
+            scale=alt.Scale(scheme="blues", domainMin=0),
+            legend=alt.Legend(format="d", tickMinStep=1),
+        ),
         tooltip=[
             alt.Tooltip("expert:N", title="Experts said"),
             alt.Tooltip("judge:N", title="Judge said"),
@@ -82,9 +86,7 @@ def confusion_heatmap(frame: pd.DataFrame, *, labels: Sequence[str] | None = Non
     )
     # Rows tall enough to read a count in each cell (a step per row: Streamlit keeps it); the width
     # follows the container.
-    return alt.layer(cells, numbers).properties(
-        title="Judge vs experts' majority", height=alt.Step(ROW_STEP)
-    )
+    return alt.layer(cells, numbers).properties(title="Judge vs experts' majority", height=alt.Step(ROW_STEP))
 
 
 def label_distribution(frame: pd.DataFrame, *, labels: Sequence[str] | None = None) -> alt.Chart:
@@ -161,7 +163,9 @@ def variant_dots(frame: pd.DataFrame, *, metric_title: str) -> alt.Chart:
             x=alt.X("value:Q", title=metric_title, scale=scale),
             y=alt.Y("variant:N", title="Prompt variant", sort=variants),
             color=alt.Color(
-                "judge:N", title="Judge", scale=alt.Scale(range=list(PALETTE)),
+                "judge:N",
+                title="Judge",
+                scale=alt.Scale(range=list(PALETTE)),
                 legend=alt.Legend(orient="bottom", labelLimit=600),
             ),
             tooltip=tooltip,
@@ -209,22 +213,41 @@ def forest_plot(
         alt.Tooltip("low:Q", title="Interval low", format=".3f"),
         alt.Tooltip("high:Q", title="Interval high", format=".3f"),
     ]
-    colour = alt.Color("role:N", title=None, scale=alt.Scale(domain=["canonical (baseline)", "variant"],
-                                                            range=[EXPERT_COLOUR, JUDGE_COLOUR]),
-                       legend=alt.Legend(orient="bottom"))
-    bars = alt.Chart(data).mark_rule(strokeWidth=2).encode(
-        x=alt.X("low:Q", title=metric_title, scale=scale), x2="high:Q", y=y, color=colour, tooltip=tooltip)
-    dots = alt.Chart(data).mark_circle(size=140, opacity=1).encode(
-        x=alt.X("value:Q", scale=scale), y=y, color=colour, tooltip=tooltip)
+    colour = alt.Color(
+        "role:N",
+        title=None,
+        scale=alt.Scale(domain=["canonical (baseline)", "variant"], range=[EXPERT_COLOUR, JUDGE_COLOUR]),
+        legend=alt.Legend(orient="bottom"),
+    )
+    bars = (
+        alt.Chart(data)
+        .mark_rule(strokeWidth=2)
+        .encode(x=alt.X("low:Q", title=metric_title, scale=scale), x2="high:Q", y=y, color=colour, tooltip=tooltip)
+    )
+    dots = (
+        alt.Chart(data)
+        .mark_circle(size=140, opacity=1)
+        .encode(x=alt.X("value:Q", scale=scale), y=y, color=colour, tooltip=tooltip)
+    )
     layers: list[alt.Chart] = []
     if band is not None and all(pd.notna(v) for v in band):
         shade = pd.DataFrame([{"low": float(min(band)), "high": float(max(band)), "what": band_title}])
-        layers.append(alt.Chart(shade).mark_rect(opacity=0.18, color="#999999").encode(
-            x=alt.X("low:Q", scale=scale), x2="high:Q", tooltip=[alt.Tooltip("what:N", title="Band"),
-                                                                 alt.Tooltip("low:Q", format=".3f"),
-                                                                 alt.Tooltip("high:Q", format=".3f")]))
+        layers.append(
+            alt.Chart(shade)
+            .mark_rect(opacity=0.18, color="#999999")
+            .encode(
+                x=alt.X("low:Q", scale=scale),
+                x2="high:Q",
+                tooltip=[
+                    alt.Tooltip("what:N", title="Band"),
+                    alt.Tooltip("low:Q", format=".3f"),
+                    alt.Tooltip("high:Q", format=".3f"),
+                ],
+            )
+        )
     return alt.layer(*layers, bars, dots).properties(
-        title=f"{metric_title} per prompt variant (95% interval)", height=alt.Step(30))
+        title=f"{metric_title} per prompt variant (95% interval)", height=alt.Step(30)
+    )
 
 
 def items_heatmap(frame: pd.DataFrame, *, labels: Sequence[str] | None = None) -> alt.Chart:
@@ -240,30 +263,48 @@ def items_heatmap(frame: pd.DataFrame, *, labels: Sequence[str] | None = None) -
     data["expert"] = data["expert"].map(lambda v: "none" if v is None or v != v else str(v))
     data["item"] = data["item"].astype(str)
     data["condition"] = data["condition"].astype(str)
-    items = (data.groupby("item", sort=False)["instability"].max().sort_values(ascending=False, kind="stable"))
+    items = data.groupby("item", sort=False)["instability"].max().sort_values(ascending=False, kind="stable")
     expert_rows = data.drop_duplicates("item").assign(condition="experts", label=lambda d: d["expert"])
     conditions = ["experts", *dict.fromkeys(data["condition"])]
     data = pd.concat([expert_rows, data], ignore_index=True)
     # Cells without a label are grey: darker for an unreadable answer, lighter for one not asked for yet.
     greys = {"unreadable": "#9E9E9E", "not judged": "#E6E6E6", "none": "#DDDDDD"}
     present = set(data["label"])
-    domain = [v for v in _order(data["label"], labels) if v not in greys] + [g for g in greys if g in present or g == "none"]
+    domain = [v for v in _order(data["label"], labels) if v not in greys] + [
+        g for g in greys if g in present or g == "none"
+    ]
     n_colours = len(domain) - sum(1 for g in greys if g in domain)
     palette = [*PALETTE[:n_colours], *(greys[g] for g in greys if g in domain)] if n_colours <= len(PALETTE) else None
-    colour = alt.Color("label:N", title="Label", scale=alt.Scale(domain=domain, range=palette) if palette else
-                       alt.Scale(domain=domain), legend=alt.Legend(orient="bottom"))
+    colour = alt.Color(
+        "label:N",
+        title="Label",
+        scale=alt.Scale(domain=domain, range=palette) if palette else alt.Scale(domain=domain),
+        legend=alt.Legend(orient="bottom"),
+    )
     return (
         alt.Chart(data)
         .mark_rect(stroke="white", strokeWidth=1)
         .encode(
-            x=alt.X("condition:N", sort=conditions, title=None,
-                    axis=alt.Axis(labelAngle=-40, labelLimit=240, orient="top", labelOverlap=False)),
-            y=alt.Y("item:N", sort=list(items.index), title="Item (most unstable first)",
-                    axis=alt.Axis(labelOverlap=False, labelLimit=200)),
+            x=alt.X(
+                "condition:N",
+                sort=conditions,
+                title=None,
+                axis=alt.Axis(labelAngle=-40, labelLimit=240, orient="top", labelOverlap=False),
+            ),
+            y=alt.Y(
+                "item:N",
+                sort=list(items.index),
+                title="Item (most unstable first)",
+                axis=alt.Axis(labelOverlap=False, labelLimit=200),
+            ),
             color=colour,
-            tooltip=[alt.Tooltip("item:N", title="Item"), alt.Tooltip("condition:N", title="Variant"),
-                     alt.Tooltip("label:N", title="Label"), alt.Tooltip("expert:N", title="Experts' label"),
-                     alt.Tooltip("instability:Q", title="Distinct labels")],
+            tooltip=[
+                alt.Tooltip("item:N", title="Item"),
+                alt.Tooltip("condition:N", title="Variant"),
+                alt.Tooltip("label:N", title="Label"),
+                alt.Tooltip("expert:N", title="Experts' label"),
+                alt.Tooltip("instability:Q", title="Distinct labels"),
+            ],
         )
         .properties(title="The judge's label per item and variant", height=alt.Step(18))
     )
@@ -279,18 +320,30 @@ def flip_matrix_chart(frame: pd.DataFrame) -> alt.LayerChart:
     data = data[data["rate"].notna()].reset_index(drop=True)
     order = list(dict.fromkeys([*frame["a"].astype(str), *frame["b"].astype(str)]))
     base = alt.Chart(data).encode(
-        x=alt.X("b:N", sort=order, title=None,
-                axis=alt.Axis(labelAngle=-40, labelLimit=240, orient="top", labelOverlap=False)),
+        x=alt.X(
+            "b:N",
+            sort=order,
+            title=None,
+            axis=alt.Axis(labelAngle=-40, labelLimit=240, orient="top", labelOverlap=False),
+        ),
         y=alt.Y("a:N", sort=order, title=None, axis=alt.Axis(labelLimit=240, labelOverlap=False)),
     )
     cells = base.mark_rect(stroke="white").encode(
-        color=alt.Color("rate:Q", title="Flip rate", scale=alt.Scale(scheme="oranges", domain=[0, max(0.01, float(data["rate"].max()) if len(data) else 1.0)])),
-        tooltip=[alt.Tooltip("a:N", title="Variant"), alt.Tooltip("b:N", title="Other variant"),
-                 alt.Tooltip("rate:Q", title="Share of items that flip", format=".0%")],
+        color=alt.Color(
+            "rate:Q",
+            title="Flip rate",
+            scale=alt.Scale(scheme="oranges", domain=[0, max(0.01, float(data["rate"].max()) if len(data) else 1.0)]),
+        ),
+        tooltip=[
+            alt.Tooltip("a:N", title="Variant"),
+            alt.Tooltip("b:N", title="Other variant"),
+            alt.Tooltip("rate:Q", title="Share of items that flip", format=".0%"),
+        ],
     )
     text = base.mark_text(fontSize=11).encode(text=alt.Text("rate:Q", format=".0%"))
-    return alt.layer(cells, text).properties(title="How often the verdict flips between two variants",
-                                             height=alt.Step(30))
+    return alt.layer(cells, text).properties(
+        title="How often the verdict flips between two variants", height=alt.Step(30)
+    )
 
 
 def axis_summary_chart(frame: pd.DataFrame, *, metric_title: str) -> alt.Chart:
@@ -298,8 +351,11 @@ def axis_summary_chart(frame: pd.DataFrame, *, metric_title: str) -> alt.Chart:
 
     ``frame``: ``axis``, ``mean_abs_difference``, ``max_abs_difference``, ``mean_flip_rate``, ``n_variants``.
     """
-    _require(frame, ("axis", "mean_abs_difference", "max_abs_difference", "mean_flip_rate", "n_variants"),
-             "axis_summary_chart")
+    _require(
+        frame,
+        ("axis", "mean_abs_difference", "max_abs_difference", "mean_flip_rate", "n_variants"),
+        "axis_summary_chart",
+    )
     data = frame.copy()
     for column in ("mean_abs_difference", "max_abs_difference", "mean_flip_rate"):
         data[column] = pd.to_numeric(data[column], errors="coerce").astype(float)
@@ -310,10 +366,13 @@ def axis_summary_chart(frame: pd.DataFrame, *, metric_title: str) -> alt.Chart:
         .encode(
             x=alt.X("mean_abs_difference:Q", title=f"Mean |change in {metric_title}| vs canonical"),
             y=alt.Y("axis:N", sort=list(data["axis"]), title="Axis"),
-            tooltip=[alt.Tooltip("axis:N", title="Axis"), alt.Tooltip("n_variants:Q", title="Variants"),
-                     alt.Tooltip("mean_abs_difference:Q", title="Mean |change|", format=".3f"),
-                     alt.Tooltip("max_abs_difference:Q", title="Largest |change|", format=".3f"),
-                     alt.Tooltip("mean_flip_rate:Q", title="Mean flip rate", format=".0%")],
+            tooltip=[
+                alt.Tooltip("axis:N", title="Axis"),
+                alt.Tooltip("n_variants:Q", title="Variants"),
+                alt.Tooltip("mean_abs_difference:Q", title="Mean |change|", format=".3f"),
+                alt.Tooltip("max_abs_difference:Q", title="Largest |change|", format=".3f"),
+                alt.Tooltip("mean_flip_rate:Q", title="Mean flip rate", format=".0%"),
+            ],
         )
         .properties(title="Which axis moves agreement most", height=alt.Step(ROW_STEP))
     )
@@ -337,16 +396,27 @@ def judge_variant_heatmap(frame: pd.DataFrame, *, metric_title: str) -> alt.Laye
     judges = list(dict.fromkeys(data["judge"]))
     variants = list(dict.fromkeys(data["variant"]))
     base = alt.Chart(data).encode(
-        x=alt.X("variant:N", sort=variants, title="Prompt variant",
-                axis=alt.Axis(labelAngle=-40, labelLimit=240, orient="top")),
+        x=alt.X(
+            "variant:N",
+            sort=variants,
+            title="Prompt variant",
+            axis=alt.Axis(labelAngle=-40, labelLimit=240, orient="top"),
+        ),
         y=alt.Y("judge:N", sort=judges, title=None, axis=alt.Axis(labelLimit=320)),
     )
-    tooltip = [alt.Tooltip("judge:N", title="Judge"), alt.Tooltip("variant:N", title="Variant"),
-               alt.Tooltip("value:Q", title=metric_title, format=".3f"),
-               alt.Tooltip("n_compared:Q", title="Items compared")]
+    tooltip = [
+        alt.Tooltip("judge:N", title="Judge"),
+        alt.Tooltip("variant:N", title="Variant"),
+        alt.Tooltip("value:Q", title=metric_title, format=".3f"),
+        alt.Tooltip("n_compared:Q", title="Items compared"),
+    ]
     cells = base.mark_rect(stroke="white", strokeWidth=2).encode(
-        color=alt.Color("value:Q", title=metric_title, scale=alt.Scale(scheme="blues", domain=[0, 1], clamp=True),
-                        legend=alt.Legend(orient="bottom")),
+        color=alt.Color(
+            "value:Q",
+            title=metric_title,
+            scale=alt.Scale(scheme="blues", domain=[0, 1], clamp=True),
+            legend=alt.Legend(orient="bottom"),
+        ),
         tooltip=tooltip,
     )
     text = base.mark_text(fontSize=12).encode(
@@ -354,8 +424,7 @@ def judge_variant_heatmap(frame: pd.DataFrame, *, metric_title: str) -> alt.Laye
         color=alt.condition("datum.value > 0.6", alt.value("white"), alt.value("black")),
         tooltip=tooltip,
     )
-    return alt.layer(cells, text).properties(title=f"{metric_title}: judge x prompt variant",
-                                             height=alt.Step(ROW_STEP))
+    return alt.layer(cells, text).properties(title=f"{metric_title}: judge x prompt variant", height=alt.Step(ROW_STEP))
 
 
 def reliability_diagram(frame: pd.DataFrame) -> alt.LayerChart:
@@ -370,22 +439,36 @@ def reliability_diagram(frame: pd.DataFrame) -> alt.LayerChart:
         data[column] = pd.to_numeric(data[column], errors="coerce").astype(float)
     data = data[data["n"] > 0].dropna().reset_index(drop=True)
     scale = alt.Scale(domain=[0, 1])
-    diagonal = alt.Chart(pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]})).mark_line(
-        strokeDash=[4, 4], color="#999999").encode(x=alt.X("x:Q", scale=scale), y=alt.Y("y:Q", scale=scale))
-    line = alt.Chart(data).mark_line(color=JUDGE_COLOUR).encode(
-        x=alt.X("mean_confidence:Q", title="The judge's confidence (probability of its label)", scale=scale),
-        y=alt.Y("accuracy:Q", title="Share matching the experts", scale=scale),
+    diagonal = (
+        alt.Chart(pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]}))
+        .mark_line(strokeDash=[4, 4], color="#999999")
+        .encode(x=alt.X("x:Q", scale=scale), y=alt.Y("y:Q", scale=scale))
     )
-    dots = alt.Chart(data).mark_circle(color=JUDGE_COLOUR, opacity=1).encode(
-        x=alt.X("mean_confidence:Q", scale=scale),
-        y=alt.Y("accuracy:Q", scale=scale),
-        size=alt.Size("n:Q", title="Verdicts", legend=alt.Legend(orient="bottom")),
-        tooltip=[alt.Tooltip("mean_confidence:Q", title="Mean confidence", format=".2f"),
-                 alt.Tooltip("accuracy:Q", title="Share right", format=".2f"),
-                 alt.Tooltip("n:Q", title="Verdicts")],
+    line = (
+        alt.Chart(data)
+        .mark_line(color=JUDGE_COLOUR)
+        .encode(
+            x=alt.X("mean_confidence:Q", title="The judge's confidence (probability of its label)", scale=scale),
+            y=alt.Y("accuracy:Q", title="Share matching the experts", scale=scale),
+        )
     )
-    return alt.layer(diagonal, line, dots).properties(title="Reliability: is the judge as right as it is sure?",
-                                                      height=320)
+    dots = (
+        alt.Chart(data)
+        .mark_circle(color=JUDGE_COLOUR, opacity=1)
+        .encode(
+            x=alt.X("mean_confidence:Q", scale=scale),
+            y=alt.Y("accuracy:Q", scale=scale),
+            size=alt.Size("n:Q", title="Verdicts", legend=alt.Legend(orient="bottom")),
+            tooltip=[
+                alt.Tooltip("mean_confidence:Q", title="Mean confidence", format=".2f"),
+                alt.Tooltip("accuracy:Q", title="Share right", format=".2f"),
+                alt.Tooltip("n:Q", title="Verdicts"),
+            ],
+        )
+    )
+    return alt.layer(diagonal, line, dots).properties(
+        title="Reliability: is the judge as right as it is sure?", height=320
+    )
 
 
 def coverage_chart(frame: pd.DataFrame) -> alt.LayerChart:
@@ -398,16 +481,27 @@ def coverage_chart(frame: pd.DataFrame) -> alt.LayerChart:
     data["accuracy"] = pd.to_numeric(data["accuracy"], errors="coerce").astype(float)
     data = data.dropna().reset_index(drop=True)
     encode = dict(
-        x=alt.X("abstain_share:Q", title="Share of least confident verdicts set aside",
-                axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        x=alt.X(
+            "abstain_share:Q",
+            title="Share of least confident verdicts set aside",
+            axis=alt.Axis(format="%"),
+            scale=alt.Scale(domain=[0, 1]),
+        ),
         y=alt.Y("accuracy:Q", title="Share of the rest matching the experts", scale=alt.Scale(zero=False)),
     )
     line = alt.Chart(data).mark_line(color=JUDGE_COLOUR).encode(**encode)
-    dots = alt.Chart(data).mark_circle(color=JUDGE_COLOUR, size=60, opacity=1).encode(
-        **encode,
-        tooltip=[alt.Tooltip("abstain_share:Q", title="Set aside", format=".0%"),
-                 alt.Tooltip("n_kept:Q", title="Verdicts kept"),
-                 alt.Tooltip("accuracy:Q", title="Share right", format=".3f")],
+    dots = (
+        alt.Chart(data)
+        .mark_circle(color=JUDGE_COLOUR, size=60, opacity=1)
+        .encode(
+            **encode,
+            tooltip=[
+                alt.Tooltip("abstain_share:Q", title="Set aside", format=".0%"),
+                alt.Tooltip("n_kept:Q", title="Verdicts kept"),
+                alt.Tooltip("accuracy:Q", title="Share right", format=".3f"),
+            ],
+        )
     )
-    return alt.layer(line, dots).properties(title="Coverage and agreement: does confidence tell whom to trust?",
-                                            height=320)
+    return alt.layer(line, dots).properties(
+        title="Coverage and agreement: does confidence tell whom to trust?", height=320
+    )

@@ -32,11 +32,11 @@ from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.core.numbers import finite_or_none
 from selene_eval.core.tasks import Level
 from selene_eval.errors import SeleneEvalError
+from selene_eval.results.table import JudgmentTables, expert_consensus, experts_own_agreement, judge_labels
 from selene_eval.stats.paired import FlipRate, PairedDifference, compare_conditions, flip_rate, group_codes
 from selene_eval.stats.registry import PRIMARY_STATISTIC
 from selene_eval.stats.uncertainty import Interval, bootstrap_intervals
 from selene_eval.study.store import Study
-from selene_eval.results.table import JudgmentTables, expert_consensus, experts_own_agreement, judge_labels
 
 # The statistic a comparison is made on, by the label's level (both chance-corrected; the ordinal one
 # gives partial credit to near misses, as a 1-5 score deserves).
@@ -117,9 +117,7 @@ class JudgeComparison:
             "n_items": self.n_items,
             "experts_alpha": finite_or_none(self.experts_alpha),
             "judges": [j.to_dict() for j in self.judges],
-            "pairs": [
-                {**p.to_dict(), "judge_a": self.name_of(p.a), "judge_b": self.name_of(p.b)} for p in self.pairs
-            ],
+            "pairs": [{**p.to_dict(), "judge_a": self.name_of(p.a), "judge_b": self.name_of(p.b)} for p in self.pairs],
         }
 
 
@@ -165,9 +163,17 @@ def compare_judges(
     ceiling = experts_own_agreement(frame, task)
     experts_alpha = ceiling.krippendorff_alpha if ceiling else None
     return compare_judge_labels(
-        expert_consensus(frame, task), labels, variant_id=variant_id, level=task.level, order=list(task.expert_labels),
-        groups=[item.group_id for item in study.items], statistic=statistic, n_resamples=n_resamples, seed=seed,
-        experts_alpha=experts_alpha, min_compared=study.spec.min_compared,
+        expert_consensus(frame, task),
+        labels,
+        variant_id=variant_id,
+        level=task.level,
+        order=list(task.expert_labels),
+        groups=[item.group_id for item in study.items],
+        statistic=statistic,
+        n_resamples=n_resamples,
+        seed=seed,
+        experts_alpha=experts_alpha,
+        min_compared=study.spec.min_compared,
     )
 
 
@@ -200,13 +206,31 @@ def compare_judge_labels(
             continue
         kept[spec.judge_id] = own
         by_id[spec.judge_id] = spec
-        summaries.append(_summary(spec, own, list(reference), list(groups) if use_groups and groups else None,
-                                  level, order, statistic, n_resamples, seed, min_compared))
+        summaries.append(
+            _summary(
+                spec,
+                own,
+                list(reference),
+                list(groups) if use_groups and groups else None,
+                level,
+                order,
+                statistic,
+                n_resamples,
+                seed,
+                min_compared,
+            )
+        )
     pairs: list[JudgePair] = []
     if len(kept) >= 2:
         tests = compare_conditions(
-            reference, kept, level=level, order=order, statistic=statistic,
-            groups=groups if use_groups else None, n_resamples=n_resamples, seed=seed,
+            reference,
+            kept,
+            level=level,
+            order=order,
+            statistic=statistic,
+            groups=groups if use_groups else None,
+            n_resamples=n_resamples,
+            seed=seed,
         )
         for test in tests:
             flips = flip_rate(kept[test.b], kept[test.a], reference, level=level, order=order)
@@ -242,8 +266,14 @@ def _summary(
     if n_resamples:
         group_ids = None if groups is None else group_codes(groups)[keep]
         interval = bootstrap_intervals(
-            ref_c, judge_c, level=level, n_labels=len(order), groups=group_ids,
-            statistics=[statistic], n_resamples=n_resamples, seed=seed,
+            ref_c,
+            judge_c,
+            level=level,
+            n_labels=len(order),
+            groups=group_ids,
+            statistics=[statistic],
+            n_resamples=n_resamples,
+            seed=seed,
         )[statistic]
     return JudgeSummary(spec.judge_id, spec.display_name, n_judged, len(keep), value, interval)
 
@@ -263,8 +293,17 @@ def judge_variant_grid(report: Any, statistic: str) -> pd.DataFrame:
             if interval is not None:
                 low, high = interval.low, interval.high
             n = agreement.n_compared
-        rows.append({"judge_id": result.judge_id, "judge": result.judge_name, "variant": result.variant_id,
-                     "value": value, "low": low, "high": high, "n_compared": n})
+        rows.append(
+            {
+                "judge_id": result.judge_id,
+                "judge": result.judge_name,
+                "variant": result.variant_id,
+                "value": value,
+                "low": low,
+                "high": high,
+                "n_compared": n,
+            }
+        )
     return pd.DataFrame(rows, columns=["judge_id", "judge", "variant", "value", "low", "high", "n_compared"])
 
 
@@ -282,18 +321,30 @@ def judge_disagreements(study: Study, judge_a: JudgeSpec, judge_b: JudgeSpec, va
             continue
         ref = reference[i]
         closer = "a" if la == ref else "b" if lb == ref else "neither"
-        rows.append({
-            "item_id": table_a["item_id"].iloc[i],
-            "input": table_a["input"].iloc[i],
-            "response": table_a["response"].iloc[i],
-            **{c: table_a[c].iloc[i] for c in experts},
-            "consensus": ref,
-            "label_a": la,
-            "reasoning_a": table_a["judge_reasoning"].iloc[i],
-            "label_b": lb,
-            "reasoning_b": table_b["judge_reasoning"].iloc[i],
-            "closer": closer,
-        })
-    columns = ["item_id", "input", "response", *experts, "consensus", "label_a", "reasoning_a", "label_b",
-               "reasoning_b", "closer"]
+        rows.append(
+            {
+                "item_id": table_a["item_id"].iloc[i],
+                "input": table_a["input"].iloc[i],
+                "response": table_a["response"].iloc[i],
+                **{c: table_a[c].iloc[i] for c in experts},
+                "consensus": ref,
+                "label_a": la,
+                "reasoning_a": table_a["judge_reasoning"].iloc[i],
+                "label_b": lb,
+                "reasoning_b": table_b["judge_reasoning"].iloc[i],
+                "closer": closer,
+            }
+        )
+    columns = [
+        "item_id",
+        "input",
+        "response",
+        *experts,
+        "consensus",
+        "label_a",
+        "reasoning_a",
+        "label_b",
+        "reasoning_b",
+        "closer",
+    ]
     return pd.DataFrame(rows, columns=columns)

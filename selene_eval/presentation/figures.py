@@ -18,21 +18,20 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
+from selene_eval.core.expert_labels import expert_columns, expert_label_headings
+from selene_eval.core.items import items_frame
+from selene_eval.errors import SeleneEvalError
 from selene_eval.presentation import charts
 from selene_eval.presentation.compare import judge_variant_grid
-from selene_eval.errors import SeleneEvalError
-from selene_eval.core.expert_labels import expert_columns, expert_label_headings
 from selene_eval.presentation.frames import confusion_frame, distribution_frame
-from selene_eval.core.items import items_frame
 from selene_eval.presentation.report import StudyReport
 from selene_eval.results.table import JudgmentTables
-from selene_eval.study.store import Study
 from selene_eval.stats.registry import CHART_STATISTIC, statistic_name
+from selene_eval.study.store import Study
 
 CHART_FORMATS: tuple[str, ...] = ("svg", "png")
 CHART_WIDTH = 440
 """Width in pixels of the exported charts (the dashboard lets them follow the page instead)."""
-
 
 
 @dataclass(frozen=True)
@@ -133,8 +132,13 @@ def study_charts(study: Study, report: StudyReport, *, tables: JudgmentTables | 
     """
     tables = JudgmentTables(study) if tables is None else tables
     labels = list(study.spec.task.expert_labels)
-    out = [NamedChart("expert-labels", "How often the experts gave each label",
-                      _sized(charts.label_distribution(expert_distribution(study), labels=labels)))]
+    out = [
+        NamedChart(
+            "expert-labels",
+            "How often the experts gave each label",
+            _sized(charts.label_distribution(expert_distribution(study), labels=labels)),
+        )
+    ]
     judges = {j.judge_id: j for j in study.judgments.judges()}
     for index, result in enumerate(report.results, start=1):
         a = result.agreement
@@ -143,33 +147,60 @@ def study_charts(study: Study, report: StudyReport, *, tables: JudgmentTables | 
         slug = _slug(f"{index}-{result.variant_id}")
         title = f"{result.judge_name} · variant {result.variant_id}"
         if a.confusion is not None and a.n_compared:
-            out.append(NamedChart(f"confusion-{slug}", f"Confusion matrix: {title}",
-                                  _sized(charts.confusion_heatmap(confusion_frame(a.confusion), labels=labels))))
+            out.append(
+                NamedChart(
+                    f"confusion-{slug}",
+                    f"Confusion matrix: {title}",
+                    _sized(charts.confusion_heatmap(confusion_frame(a.confusion), labels=labels)),
+                )
+            )
         spec = judges.get(result.judge_id)
         if spec is not None:
             table = tables.table(spec, result.variant_id)
-            out.append(NamedChart(f"labels-{slug}", f"Label shares: {title}",
-                                  _sized(charts.label_distribution(distribution_frame(table, labels), labels=labels))))
+            out.append(
+                NamedChart(
+                    f"labels-{slug}",
+                    f"Label shares: {title}",
+                    _sized(charts.label_distribution(distribution_frame(table, labels), labels=labels)),
+                )
+            )
         if result.calibration is not None:
             c = result.calibration
-            out.append(NamedChart(f"reliability-{slug}", f"Reliability: {title}",
-                                  _sized(charts.reliability_diagram(pd.DataFrame([b.to_dict() for b in c.reliability])))))
+            out.append(
+                NamedChart(
+                    f"reliability-{slug}",
+                    f"Reliability: {title}",
+                    _sized(charts.reliability_diagram(pd.DataFrame([b.to_dict() for b in c.reliability]))),
+                )
+            )
     for comparison in report.judge_comparisons:
         grid = judge_variant_grid(report, comparison.statistic)
         if grid["variant"].nunique() >= 2 and grid["judge_id"].nunique() >= 2:
             title = statistic_name(comparison.statistic)
-            out.append(NamedChart("judge-variant-grid", f"{title}: judge x prompt variant",
-                                  _sized(charts.judge_variant_heatmap(grid, metric_title=title))))
+            out.append(
+                NamedChart(
+                    "judge-variant-grid",
+                    f"{title}: judge x prompt variant",
+                    _sized(charts.judge_variant_heatmap(grid, metric_title=title)),
+                )
+            )
             break
     metric = CHART_STATISTIC[study.spec.task.level]
     dots = variant_values(report, metric)
     if dots["value"].notna().any():
-        out.append(NamedChart("variants", f"{statistic_name(metric)} per prompt variant",
-                              _sized(charts.variant_dots(dots, metric_title=statistic_name(metric)))))
+        out.append(
+            NamedChart(
+                "variants",
+                f"{statistic_name(metric)} per prompt variant",
+                _sized(charts.variant_dots(dots, metric_title=statistic_name(metric))),
+            )
+        )
     return out
 
 
-def write_charts(named: Iterable[NamedChart], directory: str | Path, formats: Iterable[str] = CHART_FORMATS) -> list[Path]:
+def write_charts(
+    named: Iterable[NamedChart], directory: str | Path, formats: Iterable[str] = CHART_FORMATS
+) -> list[Path]:
     """Write each chart as ``<name>.svg`` / ``<name>.png`` into ``directory``; returns the paths."""
     formats = list(formats)
     unknown = [f for f in formats if f not in CHART_FORMATS]
@@ -209,7 +240,9 @@ def expert_distribution(study: Study) -> pd.DataFrame:
     for column in expert_columns(frame):
         counts = Counter(v for v in frame[column] if v is not None)
         name = expert_label_headings(expert_columns(frame))[column]  # the canonical labels, not the file's column
-        rows += [{"source": name, "label": label, "count": counts.get(label, 0)} for label in study.spec.task.expert_labels]
+        rows += [
+            {"source": name, "label": label, "count": counts.get(label, 0)} for label in study.spec.task.expert_labels
+        ]
     return pd.DataFrame(rows, columns=["source", "label", "count"])
 
 

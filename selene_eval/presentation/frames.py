@@ -10,8 +10,8 @@ import pandas as pd
 
 from selene_eval.core.expert_labels import expert_columns
 from selene_eval.core.status import NOT_JUDGED
-from selene_eval.stats.agreement import ConfusionMatrix
 from selene_eval.results.table import consensus_values
+from selene_eval.stats.agreement import ConfusionMatrix
 
 
 def present(value: object) -> bool:

@@ -15,7 +15,7 @@ import platform
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,30 +23,41 @@ import pandas as pd
 from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from selene_eval.core.numbers import fmt_share
+from selene_eval.core.expert_labels import expert_columns, expert_label_headings, expert_labels_text, expert_name
+from selene_eval.core.items import items_frame
 from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.core.numbers import fmt_share
+from selene_eval.core.status import READABLE, READABLE_OR_UNJUDGED, JudgmentStatus
 from selene_eval.errors import SeleneEvalError
 from selene_eval.presentation.figures import NamedChart, chart_svg, study_charts
-from selene_eval.presentation.reproduce import reproduce_commands, runs_sentence
 from selene_eval.presentation.frames import with_consensus
-from selene_eval.core.items import items_frame
+from selene_eval.presentation.report import StudyReport, VariantResult, study_report
+from selene_eval.presentation.reproduce import reproduce_commands, runs_sentence
+from selene_eval.results.table import JudgmentTables
 from selene_eval.stats.registry import CHART_STATISTIC, report_words
 from selene_eval.stats.uncertainty import Interval
-from selene_eval.core.expert_labels import expert_columns, expert_label_headings, expert_labels_text, expert_name
-from selene_eval.core.status import READABLE, READABLE_OR_UNJUDGED, JudgmentStatus
-from selene_eval.presentation.report import StudyReport, VariantResult, study_report
-from selene_eval.results.table import JudgmentTables
 from selene_eval.study.store import DB_FILE, Study
 
 MAX_DISAGREEMENTS = 25
 """Disagreements shown per judge x variant (the tables export has them all)."""
 
 PACKAGES: tuple[str, ...] = (
-    "selene-eval", "numpy", "pandas", "scipy", "scikit-learn", "statsmodels", "krippendorff", "altair",
-    "vl-convert-python", "pydantic", "transformers", "torch", "bitsandbytes", "accelerate",
+    "selene-eval",
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+    "statsmodels",
+    "krippendorff",
+    "altair",
+    "vl-convert-python",
+    "pydantic",
+    "transformers",
+    "torch",
+    "bitsandbytes",
+    "accelerate",
 )
 """Packages whose versions the methods paragraph lists (read from metadata: nothing is imported)."""
-
 
 
 @dataclass(frozen=True)
@@ -83,10 +94,12 @@ class ReportContext:
             if self.tables is None:
                 self.tables = JudgmentTables(self.study)
             self.cache[key] = (
-                None if spec is None
+                None
+                if spec is None
                 else with_consensus(
                     self.tables.table(spec, result.variant_id, include_forced=self.report.include_forced),
-                    task.level, list(task.expert_labels),
+                    task.level,
+                    list(task.expert_labels),
                 )
             )
         return self.cache[key]
@@ -388,12 +401,25 @@ labelled: experts only, judge only (uncorrected) and prediction-powered inferenc
 """
 
 _ENV = Environment(
-    loader=DictLoader({
-        "page": _PAGE, "question": _QUESTION, "data": _DATA, "judges": _JUDGES, "prompts": _PROMPTS,
-        "statistics": _STATISTICS, "ceiling": _CEILING, "charts": _CHARTS, "disagreements": _DISAGREEMENTS,
-        "generic": _GENERIC, "methods": _METHODS, "robustness": _ROBUSTNESS,
-        "judge_comparison": _JUDGE_COMPARISON, "calibration": _CALIBRATION, "profile": _PROFILE,
-    }),
+    loader=DictLoader(
+        {
+            "page": _PAGE,
+            "question": _QUESTION,
+            "data": _DATA,
+            "judges": _JUDGES,
+            "prompts": _PROMPTS,
+            "statistics": _STATISTICS,
+            "ceiling": _CEILING,
+            "charts": _CHARTS,
+            "disagreements": _DISAGREEMENTS,
+            "generic": _GENERIC,
+            "methods": _METHODS,
+            "robustness": _ROBUSTNESS,
+            "judge_comparison": _JUDGE_COMPARISON,
+            "calibration": _CALIBRATION,
+            "profile": _PROFILE,
+        }
+    ),
     # Every template is HTML: escape every value unless it is Markup (our own rendered sections and SVGs).
     autoescape=select_autoescape(default=True, default_for_string=True),
     undefined=StrictUndefined,
@@ -443,8 +469,7 @@ _ENV.filters.update(fmt=fmt, fmt_interval=fmt_interval, metric_name=metric_name,
 def question_section(ctx: ReportContext) -> ReportSection:
     """The question asked: the task, the study's description and the rubric."""
     spec = ctx.study.spec
-    body = render_template("question", task_words=spec.task.words, description=spec.description,
-                           rubric=spec.rubric)
+    body = render_template("question", task_words=spec.task.words, description=spec.description, rubric=spec.rubric)
     return ReportSection("question", "The question", body)
 
 
@@ -457,17 +482,30 @@ def data_section(ctx: ReportContext) -> ReportSection:
     distribution = []
     for label in task.expert_labels:
         per_expert = [int((frame[c] == label).sum()) for c in experts]
-        distribution.append({"label": label, "per_expert": per_expert, "total": sum(per_expert),
-                             "majority": int((frame["consensus"] == label).sum())})
+        distribution.append(
+            {
+                "label": label,
+                "per_expert": per_expert,
+                "total": sum(per_expert),
+                "majority": int((frame["consensus"] == label).sum()),
+            }
+        )
     categories = frame["category"].dropna().value_counts().sort_index()
     body = render_template(
         "data",
-        n_items=len(frame), n_groups=int(frame["group_id"].dropna().nunique()),
-        experts=[expert_name(c) for c in experts], expert_headings=list(expert_label_headings(experts).values()),
+        n_items=len(frame),
+        n_groups=int(frame["group_id"].dropna().nunique()),
+        experts=[expert_name(c) for c in experts],
+        expert_headings=list(expert_label_headings(experts).values()),
         n_majority=int(frame["consensus"].notna().sum()),
-        source=spec.source, skipped_rows=spec.skipped_rows, created_at=spec.created_at, distribution=distribution,
+        source=spec.source,
+        skipped_rows=spec.skipped_rows,
+        created_at=spec.created_at,
+        distribution=distribution,
         categories=list(categories.items())[:50],
-        mapping=[(role, ", ".join(map(str, col)) if isinstance(col, list) else col) for role, col in spec.mapping.items()],
+        mapping=[
+            (role, ", ".join(map(str, col)) if isinstance(col, list) else col) for role, col in spec.mapping.items()
+        ],
         label_map=list(spec.label_map.items()),
     )
     return ReportSection("data", "The data", body)
@@ -485,10 +523,20 @@ def judges_section(ctx: ReportContext) -> ReportSection:
             ("Model", spec.model + (f" (file {spec.gguf_file})" if spec.gguf_file else "")),
             ("Revision", spec.revision or "not pinned: the version in the local cache at run time"),
             ("Backend", spec.backend),
-            ("Mode", "fast: the label is read from one forward pass, no reasoning" if spec.mode == "fast"
-             else "reasoned: the judge explains, then gives its label"),
-            ("Quantization", ("4-bit NF4 (bitsandbytes)" if spec.quantization == "nf4" else "none (full precision)")
-             if spec.backend == "transformers" else "set by the server" if spec.backend == "openai" else "n/a"),
+            (
+                "Mode",
+                "fast: the label is read from one forward pass, no reasoning"
+                if spec.mode == "fast"
+                else "reasoned: the judge explains, then gives its label",
+            ),
+            (
+                "Quantization",
+                ("4-bit NF4 (bitsandbytes)" if spec.quantization == "nf4" else "none (full precision)")
+                if spec.backend == "transformers"
+                else "set by the server"
+                if spec.backend == "openai"
+                else "n/a",
+            ),
             ("Compute dtype", spec.dtype),
             ("Decoding", f"greedy, at most {spec.max_new_tokens} new tokens"),
             ("Judge id (hash of the settings above)", spec.judge_id),
@@ -531,11 +579,20 @@ def statistics_section(ctx: ReportContext) -> ReportSection:
             continue
         a = r.agreement
         stats = list({**a.metrics, **a.extra_metrics}.items()) if a else []
-        results.append({
-            "title": _result_title(r, ctx.judges), "n_judged": r.n_judged, "n_items": r.n_items,
-            "n_pending": r.n_pending, "n_unreadable": unreadable_count(r), "n_forced": forced_count(r), "a": a, "stats": stats, "subgroups": r.subgroups,
-            "key": _key_metric(ctx.report.level),
-        })
+        results.append(
+            {
+                "title": _result_title(r, ctx.judges),
+                "n_judged": r.n_judged,
+                "n_items": r.n_items,
+                "n_pending": r.n_pending,
+                "n_unreadable": unreadable_count(r),
+                "n_forced": forced_count(r),
+                "a": a,
+                "stats": stats,
+                "subgroups": r.subgroups,
+                "key": _key_metric(ctx.report.level),
+            }
+        )
     body = render_template("statistics", results=results, slug=ctx.study.slug, include_forced=ctx.report.include_forced)
     return ReportSection("statistics", "Agreement with the experts", body)
 
@@ -559,11 +616,16 @@ def ceiling_section(ctx: ReportContext) -> ReportSection:
 
         frame = items_frame(ctx.study.items)
         task = ctx.study.spec.task
-        first_ceiling = expert_ceiling(frame.assign(_judge=None), "_judge", expert_columns(frame), task.level,
-                                       order=list(task.expert_labels))
+        first_ceiling = expert_ceiling(
+            frame.assign(_judge=None), "_judge", expert_columns(frame), task.level, order=list(task.expert_labels)
+        )
     body = render_template(
-        "ceiling", n_experts=len(ctx.report.experts), level=ctx.report.level,
-        experts_alpha=ea.krippendorff_alpha if ea else None, ceiling=first_ceiling, results=results,
+        "ceiling",
+        n_experts=len(ctx.report.experts),
+        level=ctx.report.level,
+        experts_alpha=ea.krippendorff_alpha if ea else None,
+        ceiling=first_ceiling,
+        results=results,
     )
     return ReportSection("ceiling", "The expert ceiling", body)
 
@@ -578,9 +640,13 @@ def robustness_section(ctx: ReportContext) -> ReportSection | None:
         return None
     if not robustness:
         n = len(ctx.study.spec.variants)
-        body = render_template("generic", data=(
-            "No robustness results: they compare two or more prompt variants judged by the same judge, and this "
-            f"study has {n} variant{'' if n == 1 else 's'} judged so far. Add variants on the Prompts page and run them."))
+        body = render_template(
+            "generic",
+            data=(
+                "No robustness results: they compare two or more prompt variants judged by the same judge, and this "
+                f"study has {n} variant{'' if n == 1 else 's'} judged so far. Add variants on the Prompts page and run them."
+            ),
+        )
         return ReportSection("robustness", "Robustness", Markup(f'<p class="empty">{body}</p>'))
     everything = render_template("generic", data=robustness)
     try:
@@ -610,7 +676,9 @@ def calibration_section(ctx: ReportContext) -> ReportSection | None:
         rows.append({"title": _result_title(r, ctx.judges), "c": c, "at20": at.get(0.2), "at50": at.get(0.5)})
     if not rows:
         return None
-    return ReportSection("calibration", "Calibration of the judge's confidence", render_template("calibration", rows=rows))
+    return ReportSection(
+        "calibration", "Calibration of the judge's confidence", render_template("calibration", rows=rows)
+    )
 
 
 def profile_section(ctx: ReportContext) -> ReportSection:
@@ -622,26 +690,49 @@ def profile_section(ctx: ReportContext) -> ReportSection:
         p = r.profile
         if p is None:
             continue
-        empty = [f"{name}: {why}." for name, why in (("No error profile", p.errors.undefined),
-                 ("No split by expert agreement", p.ambiguity.undefined),
-                 ("Nothing to estimate for unlabelled items", p.unlabelled.undefined)) if why]
-        tables = [(caption, frame) for caption, frame in (
-            ("Overall", frames.overall_frame(p) if p.errors.undefined is None else None),
-            ("Per label", frames.per_label_frame(p) if p.errors.undefined is None else None),
-            ("By how much the experts agreed", frames.ambiguity_frame(p) if p.ambiguity.undefined is None else None),
-            (f"The whole set, from {p.unlabelled.n_labelled:,} expert-labelled and {p.unlabelled.n_unlabelled:,} "
-             "unlabelled items", frames.unlabelled_frame(p) if p.unlabelled.targets else None),
-        ) if frame is not None]
+        empty = [
+            f"{name}: {why}."
+            for name, why in (
+                ("No error profile", p.errors.undefined),
+                ("No split by expert agreement", p.ambiguity.undefined),
+                ("Nothing to estimate for unlabelled items", p.unlabelled.undefined),
+            )
+            if why
+        ]
+        tables = [
+            (caption, frame)
+            for caption, frame in (
+                ("Overall", frames.overall_frame(p) if p.errors.undefined is None else None),
+                ("Per label", frames.per_label_frame(p) if p.errors.undefined is None else None),
+                (
+                    "By how much the experts agreed",
+                    frames.ambiguity_frame(p) if p.ambiguity.undefined is None else None,
+                ),
+                (
+                    f"The whole set, from {p.unlabelled.n_labelled:,} expert-labelled and {p.unlabelled.n_unlabelled:,} "
+                    "unlabelled items",
+                    frames.unlabelled_frame(p) if p.unlabelled.targets else None,
+                ),
+            )
+            if frame is not None
+        ]
         lines = [t.note for t in p.unlabelled.targets if t.note]
         rg = p.unlabelled.rogan_gladen
         if rg is not None:
-            lines.append(f"Rogan-Gladen corrected rate of 'yes': {fmt(rg.estimate)} [{fmt(rg.low)}, {fmt(rg.high)}]"
-                         + (f" ({rg.note})" if rg.note else ""))
+            lines.append(
+                f"Rogan-Gladen corrected rate of 'yes': {fmt(rg.estimate)} [{fmt(rg.low)}, {fmt(rg.high)}]"
+                + (f" ({rg.note})" if rg.note else "")
+            )
         results.append({"title": _result_title(r, ctx.judges), "empty": empty, "tables": tables, "lines": lines})
     title = "Error profile, ambiguity and the unlabelled items"
     if not results:
-        return ReportSection("profile", title, Markup('<p class="empty">No judgments yet: the error profile and '
-                                                      "the estimates need the judge's labels.</p>"))
+        return ReportSection(
+            "profile",
+            title,
+            Markup(
+                '<p class="empty">No judgments yet: the error profile and the estimates need the judge\'s labels.</p>'
+            ),
+        )
     return ReportSection("profile", title, render_template("profile", results=results))
 
 
@@ -658,8 +749,12 @@ def disagreements_section(ctx: ReportContext) -> ReportSection:
         table = ctx.table(r)
         if table is None or not r.n_judged:
             continue
-        mask = table["judge_status"].isin(READABLE) & table["judge_label"].notna() & table["consensus"].notna() & (
-            table["judge_label"] != table["consensus"])
+        mask = (
+            table["judge_status"].isin(READABLE)
+            & table["judge_label"].notna()
+            & table["consensus"].notna()
+            & (table["judge_label"] != table["consensus"])
+        )
         unreadable = ~table["judge_status"].isin(READABLE_OR_UNJUDGED)
         experts = expert_columns(table)
         disagree = table[mask]
@@ -671,15 +766,28 @@ def disagreements_section(ctx: ReportContext) -> ReportSection:
         for _, row in ordered.head(MAX_DISAGREEMENTS).iterrows():
             # One expert's label is the majority itself; several are listed as the experts' canonical labels.
             labels = expert_labels_text({c: _text(row[c]) for c in experts}) if len(experts) > 1 else ""
-            rows.append({
-                "item_id": row["item_id"], "consensus": row["consensus"], "judge_label": row["judge_label"],
-                "forced": row["judge_status"] == JudgmentStatus.FORCED,
-                "experts": labels, "input": _text(row["input"]), "response": _text(row["response"]),
-                "response_b": _text(row["response_b"]), "reference": _text(row["reference"]),
-                "reasoning": _text(row["judge_reasoning"]),
-            })
-        results.append({"title": _result_title(r, ctx.judges), "n_disagree": int(mask.sum()),
-                        "n_unreadable": int(unreadable.sum()), "rows": rows})
+            rows.append(
+                {
+                    "item_id": row["item_id"],
+                    "consensus": row["consensus"],
+                    "judge_label": row["judge_label"],
+                    "forced": row["judge_status"] == JudgmentStatus.FORCED,
+                    "experts": labels,
+                    "input": _text(row["input"]),
+                    "response": _text(row["response"]),
+                    "response_b": _text(row["response_b"]),
+                    "reference": _text(row["reference"]),
+                    "reasoning": _text(row["judge_reasoning"]),
+                }
+            )
+        results.append(
+            {
+                "title": _result_title(r, ctx.judges),
+                "n_disagree": int(mask.sum()),
+                "n_unreadable": int(unreadable.sum()),
+                "rows": rows,
+            }
+        )
     body = render_template("disagreements", results=results, rows_max=MAX_DISAGREEMENTS)
     return ReportSection("disagreements", "Disagreements worth reading", body)
 
@@ -708,7 +816,8 @@ def methods_section(ctx: ReportContext) -> ReportSection:
         for judge in judged:
             first, last, count = dates.get(judge.judge_id, (None, None, 0))
             parts.append(
-                f"The judge {judge.model}" + (f" at revision {judge.revision}" if judge.revision else " (revision not pinned)")
+                f"The judge {judge.model}"
+                + (f" at revision {judge.revision}" if judge.revision else " (revision not pinned)")
                 + f" ran through the {judge.backend} backend"
                 + (", 4-bit NF4 quantized" if judge.quantization == "nf4" and judge.backend == "transformers" else "")
                 + f", in {judge.mode} mode with greedy decoding (at most {judge.max_new_tokens} new tokens)"
@@ -741,8 +850,10 @@ def methods_section(ctx: ReportContext) -> ReportSection:
             "with power tuning (PPI++, Angelopoulos et al. 2023), with 95% normal intervals (cluster-robust when "
             "items are grouped); for yes/no the Rogan-Gladen (1978) corrected rate with a delta-method interval."
         )
-    parts.append(f"Report generated {ctx.generated_at} with selene-eval {_version('selene-eval')} on Python "
-                 f"{platform.python_version()}.")
+    parts.append(
+        f"Report generated {ctx.generated_at} with selene-eval {_version('selene-eval')} on Python "
+        f"{platform.python_version()}."
+    )
     commands = reproduce_commands(study, report, ctx.judges, n_resamples=resamples, seed=seed)
     versions = [(name, _version(name)) for name in PACKAGES]
     versions.insert(0, ("python", platform.python_version()))
@@ -827,13 +938,18 @@ def build_html_report(
     judges = {j.judge_id: j for j in study.judgments.judges()}
     named = study_charts(study, report, tables=tables)
     charts = [(item, Markup(chart_svg(item.chart))) for item in named]
-    generated = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", " UTC")
-    ctx = ReportContext(study, report, judges, charts, generated, cache={"n_resamples": n_resamples, "seed": seed},
-                        tables=tables)
+    generated = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", " UTC")
+    ctx = ReportContext(
+        study, report, judges, charts, generated, cache={"n_resamples": n_resamples, "seed": seed}, tables=tables
+    )
     built = [section for builder in (sections or SECTION_BUILDERS) if (section := builder(ctx)) is not None]
     return _ENV.get_template("page").render(
-        title=study.spec.title, slug=study.slug, generated_at=generated, version=_version("selene-eval"),
-        illustrative=study.spec.illustrative, sections=built,
+        title=study.spec.title,
+        slug=study.slug,
+        generated_at=generated,
+        version=_version("selene-eval"),
+        illustrative=study.spec.illustrative,
+        sections=built,
     )
 
 

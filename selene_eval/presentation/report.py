@@ -9,18 +9,12 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from selene_eval.core.expert_labels import expert_columns, expert_name
-from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.core.items import MAX_SUBGROUPS
+from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.core.numbers import finite_or_none
 from selene_eval.core.status import NOT_JUDGED, JudgmentStatus
-from selene_eval.stats.agreement import AgreementReport, ExpertAgreement, agreement, subgroup_agreement
-from selene_eval.stats.consensus import Level, consensus
-from selene_eval.stats.calibration import CalibrationReport, calibration
-from selene_eval.stats.planning import required_items
-from selene_eval.stats.profile import JudgeProfile, judge_profile
-from selene_eval.stats.robustness import Robustness, robustness
+from selene_eval.presentation.compare import JudgeComparison, compare_judge_labels
 from selene_eval.prompts.variants import PromptVariant
-from selene_eval.study.store import Study
 from selene_eval.results.table import (
     JudgmentTables,
     expert_consensus,
@@ -28,9 +22,14 @@ from selene_eval.results.table import (
     judge_labels,
     subgroup_splits,
 )
-from selene_eval.presentation.compare import JudgeComparison, compare_judge_labels
 from selene_eval.stats import registry
-
+from selene_eval.stats.agreement import AgreementReport, ExpertAgreement, agreement, subgroup_agreement
+from selene_eval.stats.calibration import CalibrationReport, calibration
+from selene_eval.stats.consensus import Level
+from selene_eval.stats.planning import required_items
+from selene_eval.stats.profile import JudgeProfile, judge_profile
+from selene_eval.stats.robustness import Robustness, robustness
+from selene_eval.study.store import Study
 
 # The statistic "how many items do I need" plans for, by level, and the interval widths it reports.
 PLANNING_STATISTIC = registry.PLANNING_STATISTIC
@@ -91,7 +90,7 @@ class VariantResult:
     status_counts: dict[str, int]
     agreement: AgreementReport | None
     # agreement within each value of the category and of each mapped subgroup column, when the study has them
-    subgroups: tuple["SubgroupSplit", ...] = ()
+    subgroups: tuple[SubgroupSplit, ...] = ()
     # from the label probabilities, when the backend gave them
     calibration: CalibrationReport | None = None
     # error profile, ambiguity split and estimates for the items no expert labelled (issue #17)
@@ -195,9 +194,13 @@ def swap_pairs(variants: list[PromptVariant]) -> list[tuple[str, str]]:
         if not twin.swap_responses:
             continue
         for original in variants:
-            if (not original.swap_responses and original.system_template == twin.system_template
-                    and original.user_template == twin.user_template
-                    and original.label_aliases == twin.label_aliases and original.value_format == twin.value_format):
+            if (
+                not original.swap_responses
+                and original.system_template == twin.system_template
+                and original.user_template == twin.user_template
+                and original.label_aliases == twin.label_aliases
+                and original.value_format == twin.value_format
+            ):
                 pairs.append((original.id, twin.id))
                 break
     return pairs
@@ -278,24 +281,61 @@ def study_report(
             if len(judged):
                 group = "group_id" if judged["group_id"].notna().any() else None
                 rows = judged.reset_index(drop=True)
-                report = agreement(rows, "judge_label", experts, task.level, order=order, group=group,
-                                   n_resamples=n_resamples, seed=seed, min_compared=minimum)
-                profile = judge_profile(rows, "judge_label", experts, task.level, order=order, group=group,
-                                        n_resamples=n_resamples, seed=seed, min_compared=minimum,
-                                        probabilities="judge_probs" if rows["judge_probs"].notna().any() else None)
+                report = agreement(
+                    rows,
+                    "judge_label",
+                    experts,
+                    task.level,
+                    order=order,
+                    group=group,
+                    n_resamples=n_resamples,
+                    seed=seed,
+                    min_compared=minimum,
+                )
+                profile = judge_profile(
+                    rows,
+                    "judge_label",
+                    experts,
+                    task.level,
+                    order=order,
+                    group=group,
+                    n_resamples=n_resamples,
+                    seed=seed,
+                    min_compared=minimum,
+                    probabilities="judge_probs" if rows["judge_probs"].notna().any() else None,
+                )
                 for name, column in splits:
                     kept, omitted = _largest_groups(rows, column)
-                    subgroups.append(SubgroupSplit(name, tuple(
-                        subgroup_agreement(kept, column, "judge_label", experts, task.level, order=order, group=group,
-                                           n_resamples=n_resamples, seed=seed, min_compared=minimum)
-                    ), omitted))
+                    subgroups.append(
+                        SubgroupSplit(
+                            name,
+                            tuple(
+                                subgroup_agreement(
+                                    kept,
+                                    column,
+                                    "judge_label",
+                                    experts,
+                                    task.level,
+                                    order=order,
+                                    group=group,
+                                    n_resamples=n_resamples,
+                                    seed=seed,
+                                    min_compared=minimum,
+                                )
+                            ),
+                            omitted,
+                        )
+                    )
             labels = judge_labels(table)
             labels_by_variant[variant_id].append((judge, labels))
             calib = None
             if reference and table["judge_probs"].notna().any():
                 calib = calibration(
-                    labels, [p if isinstance(p, dict) else None for p in table["judge_probs"]], reference,
-                    order=list(task.judge_labels), ordinal=task.level == "ordinal",
+                    labels,
+                    [p if isinstance(p, dict) else None for p in table["judge_probs"]],
+                    reference,
+                    order=list(task.judge_labels),
+                    ordinal=task.level == "ordinal",
                 )
             results.append(
                 VariantResult(
@@ -316,32 +356,42 @@ def study_report(
         if len(judged_ids) >= 2 and reference:
             own = {r.variant_id: r for r in results if r.judge_id == judge.judge_id}
             chosen = [v for v in variants if v.id in judged_ids]
-            robust.append(JudgeRobustness(
-                judge_id=judge.judge_id,
-                judge_name=judge.display_name,
-                measures=robustness(
-                    reference,
-                    {v: judge_labels(by_variant[v]) for v in judged_ids},
-                    level=task.level,
-                    order=order,
-                    baseline=_baseline(chosen),
-                    statistic=ROBUSTNESS_STATISTIC[task.level],
-                    statistics_by_condition={
-                        v: {**agreed.metrics, **agreed.extra_metrics}
-                        for v in judged_ids if (agreed := own[v].agreement) is not None
-                    },
-                    # A forced label counts as a label here when the statistics include it, else as unreadable.
-                    statuses={v: [JudgmentStatus.OK.value if include_forced and status == JudgmentStatus.FORCED
-                                  else status for status in by_variant[v]["judge_status"]] for v in judged_ids},
-                    axis_of=_axis_of(chosen),
-                    swap_pairs=swap_pairs(chosen),
-                    groups=groups,
-                    reference_alpha=experts_agreement.krippendorff_alpha if experts_agreement else None,
-                    n_resamples=n_resamples,
-                    seed=seed,
-                    min_compared=minimum,
-                ),
-            ))
+            robust.append(
+                JudgeRobustness(
+                    judge_id=judge.judge_id,
+                    judge_name=judge.display_name,
+                    measures=robustness(
+                        reference,
+                        {v: judge_labels(by_variant[v]) for v in judged_ids},
+                        level=task.level,
+                        order=order,
+                        baseline=_baseline(chosen),
+                        statistic=ROBUSTNESS_STATISTIC[task.level],
+                        statistics_by_condition={
+                            v: {**agreed.metrics, **agreed.extra_metrics}
+                            for v in judged_ids
+                            if (agreed := own[v].agreement) is not None
+                        },
+                        # A forced label counts as a label here when the statistics include it, else as unreadable.
+                        statuses={
+                            v: [
+                                JudgmentStatus.OK.value
+                                if include_forced and status == JudgmentStatus.FORCED
+                                else status
+                                for status in by_variant[v]["judge_status"]
+                            ]
+                            for v in judged_ids
+                        },
+                        axis_of=_axis_of(chosen),
+                        swap_pairs=swap_pairs(chosen),
+                        groups=groups,
+                        reference_alpha=experts_agreement.krippendorff_alpha if experts_agreement else None,
+                        n_resamples=n_resamples,
+                        seed=seed,
+                        min_compared=minimum,
+                    ),
+                )
+            )
         if own_tables:  # nobody reads them after this judge: keep one judge's tables in memory, not all
             tables.release(judge)
     comparisons = []
@@ -349,12 +399,20 @@ def study_report(
         for variant_id, judged_labels in labels_by_variant.items():
             with_labels = [(j, lab) for j, lab in judged_labels if any(v is not None for v in lab)]
             if len(with_labels) >= 2:
-                comparisons.append(compare_judge_labels(
-                    reference, with_labels, variant_id=variant_id, level=task.level, order=order, groups=groups,
-                    n_resamples=n_resamples, seed=seed,
-                    experts_alpha=experts_agreement.krippendorff_alpha if experts_agreement else None,
-                    min_compared=minimum,
-                ))
+                comparisons.append(
+                    compare_judge_labels(
+                        reference,
+                        with_labels,
+                        variant_id=variant_id,
+                        level=task.level,
+                        order=order,
+                        groups=groups,
+                        n_resamples=n_resamples,
+                        seed=seed,
+                        experts_alpha=experts_agreement.krippendorff_alpha if experts_agreement else None,
+                        min_compared=minimum,
+                    )
+                )
     return StudyReport(
         slug=study.slug,
         title=study.spec.title,

@@ -16,16 +16,26 @@ from collections.abc import Mapping, Sequence
 import yaml
 
 from selene_eval.core.judge_spec import JudgeSpec
-from selene_eval.prompts.rubric import default_rubric
 from selene_eval.presentation.report import StudyReport
+from selene_eval.prompts.rubric import default_rubric
 from selene_eval.study.judgments import RunRecord
 from selene_eval.study.spec import DEFAULT_MIN_COMPARED
 from selene_eval.study.store import Study
 
 CLI = "python -m selene_eval"
 RUBRIC_FILE = "rubric.yaml"
-_SINGLE_ROLES = ("id", "group", "input", "response", "response_b", "reference", "context", "category",
-                 "annotator", "label")
+_SINGLE_ROLES = (
+    "id",
+    "group",
+    "input",
+    "response",
+    "response_b",
+    "reference",
+    "context",
+    "category",
+    "annotator",
+    "label",
+)
 
 
 def _line(words: Sequence[str]) -> str:
@@ -51,9 +61,16 @@ def judge_flags(spec: JudgeSpec) -> list[str]:
         flags += _option("--revision", spec.revision)
     if spec.gguf_file:
         flags += _option("--gguf-file", spec.gguf_file)
-    flags += ["--quantize" if spec.quantization == "nf4" else "--no-quantize", "--dtype", spec.dtype,
-              "--max-new-tokens", str(spec.max_new_tokens), "--mode", spec.mode,
-              "--force-verdict" if spec.force_verdict else "--no-force-verdict"]
+    flags += [
+        "--quantize" if spec.quantization == "nf4" else "--no-quantize",
+        "--dtype",
+        spec.dtype,
+        "--max-new-tokens",
+        str(spec.max_new_tokens),
+        "--mode",
+        spec.mode,
+        "--force-verdict" if spec.force_verdict else "--no-force-verdict",
+    ]
     if spec.device != default.device:
         flags += ["--device", spec.device]
     for endpoint in spec.endpoints:
@@ -80,15 +97,19 @@ def import_commands(study: Study) -> list[str]:
     """Shell lines that import the study's source file again with its settings (comments when impossible)."""
     spec = study.spec
     if spec.source is None:
-        return [f"# The study {spec.slug!r} was not imported from a file (an example or a hand-made study): import",
-                f"# its archive instead: {CLI} import-archive {shlex.quote(spec.slug)}.selene.zip"]
+        return [
+            f"# The study {spec.slug!r} was not imported from a file (an example or a hand-made study): import",
+            f"# its archive instead: {CLI} import-archive {shlex.quote(spec.slug)}.selene.zip",
+        ]
     from selene_eval.adapters import ADAPTERS
 
     adapter = next((a for a in ADAPTERS.values() if a.source_url and a.source_url in spec.description), None)
     if adapter is not None:  # made from a dataset's files through its adapter, not from one file
-        return [f"# The study {spec.slug!r} was made from the public dataset {adapter.title}: with a copy of it,",
-                f"# {CLI} datasets import {adapter.name} --from PATH --study {shlex.quote(spec.slug)} (and the "
-                "same --option values)"]
+        return [
+            f"# The study {spec.slug!r} was made from the public dataset {adapter.title}: with a copy of it,",
+            f"# {CLI} datasets import {adapter.name} --from PATH --study {shlex.quote(spec.slug)} (and the "
+            "same --option values)",
+        ]
     lines = [f"# In a folder holding {spec.source.file_name} (SHA-256 {spec.source.sha256}):"]
     words = [*CLI.split(), "import", spec.source.file_name, "--task", spec.task.value, "--map"]
     for role in _SINGLE_ROLES:
@@ -117,8 +138,10 @@ def import_commands(study: Study) -> list[str]:
     if builtin:
         words += ["--variants", *builtin]
     if custom:
-        lines.append(f"# The study's own templates ({', '.join(sorted(custom))}) are in its archive "
-                     f"(export {spec.slug} --archive FILE); add them with --template.")
+        lines.append(
+            f"# The study's own templates ({', '.join(sorted(custom))}) are in its archive "
+            f"(export {spec.slug} --archive FILE); add them with --template."
+        )
     lines.append(_line(words))
     return lines
 
@@ -139,8 +162,10 @@ def run_commands(study: Study, report: StudyReport, judges: Mapping[str, JudgeSp
         if judge_id in recorded_judges or not results:
             continue
         judged = sum(r.n_judged for r in results)
-        lines.append(f"# {spec.display_name} judged before runs were recorded ({judged:,} judgments): the line "
-                     "below judges every item, so it may make more judgments than the study holds.")
+        lines.append(
+            f"# {spec.display_name} judged before runs were recorded ({judged:,} judgments): the line "
+            "below judges every item, so it may make more judgments than the study holds."
+        )
         words = [*CLI.split(), "run", slug, *judge_flags(spec), "--variants", *(r.variant_id for r in results)]
         lines.append(_line(words))
     return lines
@@ -154,16 +179,21 @@ def runs_sentence(study: Study) -> str | None:
         return None
     if not pilots:
         return "Every recorded run judged all items."
-    samples = "; ".join(dict.fromkeys(
-        f"{run.n_items:,} of {len(study.items):,} items for {run.judge.display_name} (seed {run.sample_seed})"
-        for run in pilots
-    ))
-    return (f"{len(pilots)} of the {len(runs)} recorded runs were pilots on a random sample of the items, "
-            f"stratified by the experts' majority label: {samples}.")
+    samples = "; ".join(
+        dict.fromkeys(
+            f"{run.n_items:,} of {len(study.items):,} items for {run.judge.display_name} (seed {run.sample_seed})"
+            for run in pilots
+        )
+    )
+    return (
+        f"{len(pilots)} of the {len(runs)} recorded runs were pilots on a random sample of the items, "
+        f"stratified by the experts' majority label: {samples}."
+    )
 
 
-def reproduce_commands(study: Study, report: StudyReport, judges: Mapping[str, JudgeSpec], *,
-                       n_resamples: int, seed: int) -> str:
+def reproduce_commands(
+    study: Study, report: StudyReport, judges: Mapping[str, JudgeSpec], *, n_resamples: int, seed: int
+) -> str:
     """The whole "To reproduce" block: import, every run, the report (one command or comment per line)."""
     slug = shlex.quote(study.slug)
     lines = import_commands(study)

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from selene_eval.core.judge_spec import JudgeSpec
-from selene_eval.errors import SeleneEvalError
 from selene_eval.core.items import items_frame
+from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.core.numbers import finite_or_none
+from selene_eval.errors import SeleneEvalError
 from selene_eval.presentation.frames import with_consensus
 from selene_eval.presentation.report import StudyReport
 from selene_eval.results.table import JudgmentTables
@@ -106,7 +106,10 @@ class StudyTables:
 
 
 def study_tables(
-    study: Study, report: StudyReport, judges: Mapping[str, JudgeSpec] | None = None, *,
+    study: Study,
+    report: StudyReport,
+    judges: Mapping[str, JudgeSpec] | None = None,
+    *,
     tables: JudgmentTables | None = None,
 ) -> StudyTables:
     """Every table a methods section or a re-analysis needs.
@@ -129,8 +132,9 @@ def study_tables(
         spec = judges.get(result.judge_id)
         if spec is None:
             continue
-        table = with_consensus(tables.table(spec, result.variant_id), study.spec.task.level,
-                               list(study.spec.task.expert_labels))
+        table = with_consensus(
+            tables.table(spec, result.variant_id), study.spec.task.level, list(study.spec.task.expert_labels)
+        )
         table.insert(0, "variant", result.variant_id)
         table.insert(0, "judge", result.judge_name)
         table.insert(0, "judge_id", result.judge_id)
@@ -152,21 +156,34 @@ def metrics_long(report: StudyReport) -> pd.DataFrame:
             continue
         for name, value in {**a.metrics, **a.extra_metrics}.items():
             interval = a.intervals.get(name)
-            rows.append({
-                "judge": result.judge_name,
-                "judge_id": result.judge_id,
-                "variant": result.variant_id,
-                "statistic": name,
-                "value": finite_or_none(value),
-                "ci_low": finite_or_none(interval.low) if interval else None,
-                "ci_high": finite_or_none(interval.high) if interval else None,
-                "ci_method": interval.method if interval else None,
-                "n_compared": a.n_compared,
-                "n_resamples": a.n_resamples,
-                "seed": a.seed,
-            })
-    columns = ["judge", "judge_id", "variant", "statistic", "value", "ci_low", "ci_high", "ci_method", "n_compared",
-               "n_resamples", "seed"]
+            rows.append(
+                {
+                    "judge": result.judge_name,
+                    "judge_id": result.judge_id,
+                    "variant": result.variant_id,
+                    "statistic": name,
+                    "value": finite_or_none(value),
+                    "ci_low": finite_or_none(interval.low) if interval else None,
+                    "ci_high": finite_or_none(interval.high) if interval else None,
+                    "ci_method": interval.method if interval else None,
+                    "n_compared": a.n_compared,
+                    "n_resamples": a.n_resamples,
+                    "seed": a.seed,
+                }
+            )
+    columns = [
+        "judge",
+        "judge_id",
+        "variant",
+        "statistic",
+        "value",
+        "ci_low",
+        "ci_high",
+        "ci_method",
+        "n_compared",
+        "n_resamples",
+        "seed",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -177,15 +194,24 @@ def ceiling_long(report: StudyReport) -> pd.DataFrame:
         a = result.agreement
         if a is None or a.ceiling is None:
             continue
-        for kind, pairs in (("expert_pair", a.ceiling.expert_pairs), ("judge_vs_expert", a.ceiling.judge_vs_expert),
-                            ("leave_one_out", a.ceiling.leave_one_out)):
+        for kind, pairs in (
+            ("expert_pair", a.ceiling.expert_pairs),
+            ("judge_vs_expert", a.ceiling.judge_vs_expert),
+            ("leave_one_out", a.ceiling.leave_one_out),
+        ):
             for pair in pairs:
-                rows.append({
-                    "judge": result.judge_name, "variant": result.variant_id, "kind": kind,
-                    "rater_a": pair.rater_a, "rater_b": pair.rater_b, "n": pair.n,
-                    "cohen_kappa": finite_or_none(pair.cohen_kappa),
-                    "krippendorff_alpha": finite_or_none(pair.krippendorff_alpha),
-                    "accuracy": finite_or_none(pair.accuracy),
-                })
+                rows.append(
+                    {
+                        "judge": result.judge_name,
+                        "variant": result.variant_id,
+                        "kind": kind,
+                        "rater_a": pair.rater_a,
+                        "rater_b": pair.rater_b,
+                        "n": pair.n,
+                        "cohen_kappa": finite_or_none(pair.cohen_kappa),
+                        "krippendorff_alpha": finite_or_none(pair.krippendorff_alpha),
+                        "accuracy": finite_or_none(pair.accuracy),
+                    }
+                )
     columns = ["judge", "variant", "kind", "rater_a", "rater_b", "n", "cohen_kappa", "krippendorff_alpha", "accuracy"]
     return pd.DataFrame(rows, columns=columns)

@@ -32,10 +32,10 @@ from pathlib import Path
 
 import yaml
 
+from selene_eval.core.tasks import TaskType
 from selene_eval.errors import TemplateError
 from selene_eval.prompts.surface import Surface, random_surface
 from selene_eval.prompts.variants import TEMPLATES_DIR, PromptVariant, builtin_variants
-from selene_eval.core.tasks import TaskType
 
 CANONICAL_LABELS = {TaskType.ABSOLUTE: "numeric", TaskType.BINARY: "yes-no", TaskType.PAIRWISE: "a-b"}
 
@@ -157,7 +157,11 @@ def applicable_axes(task: TaskType) -> dict[str, tuple[str, ...]]:
 
 def _statement(task: TaskType, reference: bool, labels: str, where: str) -> str:
     if task is TaskType.ABSOLUTE:
-        reading = "the instruction, the response and the reference answer" if reference else "the instruction and the response"
+        reading = (
+            "the instruction, the response and the reference answer"
+            if reference
+            else "the instruction and the response"
+        )
         if labels == "verbal":
             verdict, noun = "a rating that is one of Poor, Fair, Good, Very good or Excellent", "rating"
         else:
@@ -168,7 +172,11 @@ def _statement(task: TaskType, reference: bool, labels: str, where: str) -> str:
             f"with the feedback and the {noun} only, without any other opening, closing or explanation."
         )
     if task is TaskType.BINARY:
-        reading = "the instruction, the response and the reference answer" if reference else "the instruction and the response"
+        reading = (
+            "the instruction, the response and the reference answer"
+            if reference
+            else "the instruction and the response"
+        )
         words = {"yes-no": "Yes or No", "pass-fail": "Pass or Fail", "true-false": "True or False"}[labels]
         return (
             f"You are judging whether a response to an instruction meets a criterion. Read {reading}, then give "
@@ -176,7 +184,11 @@ def _statement(task: TaskType, reference: bool, labels: str, where: str) -> str:
             f"of {words}. Reply with the feedback and the verdict only, without any other opening, closing or "
             "explanation."
         )
-    reading = "the instruction, both responses and the reference answer" if reference else "the instruction and both responses"
+    reading = (
+        "the instruction, both responses and the reference answer"
+        if reference
+        else "the instruction and both responses"
+    )
     return (
         "You are comparing two responses to the same instruction and deciding which one is better. Read "
         f"{reading}, then give written feedback that compares them against the rubric{where}, followed by your "
@@ -202,13 +214,17 @@ def _rules(task: TaskType, reference: bool) -> list[str]:
     if task is TaskType.ABSOLUTE:
         rules = ["Judge the response only by the standard the score rubric sets, not by a general notion of quality."]
         if reference:
-            rules.append("Use the reference answer as a guide to what a good response contains; a response need "
-                         "not copy its wording to deserve a high score.")
+            rules.append(
+                "Use the reference answer as a guide to what a good response contains; a response need "
+                "not copy its wording to deserve a high score."
+            )
         return rules
     rules = ["Judge the response only by the criterion the rubric states, not by a general notion of quality."]
     if reference:
-        rules.append("Use the reference answer as a guide to what a correct response contains; a response need "
-                     "not copy its wording to meet the criterion.")
+        rules.append(
+            "Use the reference answer as a guide to what a correct response contains; a response need "
+            "not copy its wording to meet the criterion."
+        )
     return rules
 
 
@@ -338,7 +354,11 @@ def _head(task: TaskType, reference: bool, axes: Axes, labels: str) -> list[str]
             f"## Reply format\n\nYour reply {verb} strictly follow this format:\n" + contract,
         ]
     if axes.layout == "xml":
-        return [statement, "<rules>\n" + rules + "\n</rules>", f"Your reply {verb} strictly follow this format:\n" + contract]
+        return [
+            statement,
+            "<rules>\n" + rules + "\n</rules>",
+            f"Your reply {verb} strictly follow this format:\n" + contract,
+        ]
     return [
         statement,
         "Here are some rules of the evaluation:\n" + rules,
@@ -352,8 +372,10 @@ def compose_templates(task: TaskType, reference: bool, axes: Axes) -> tuple[str 
     labels = axes.labels or CANONICAL_LABELS[task]
     instruction = _Block("field", "Instruction", "user_input", "instruction")
     if task is TaskType.PAIRWISE:
-        responses = [_Block("field", "Response A", "assistant_response_a", "response_a"),
-                     _Block("field", "Response B", "assistant_response_b", "response_b")]
+        responses = [
+            _Block("field", "Response A", "assistant_response_a", "response_a"),
+            _Block("field", "Response B", "assistant_response_b", "response_b"),
+        ]
     else:
         responses = [_Block("field", "Response", "assistant_response", "response")]
     rubric = _Block("rubric", "Score Rubrics", key="rubric")
@@ -373,8 +395,12 @@ def compose_templates(task: TaskType, reference: bool, axes: Axes) -> tuple[str 
         return system, user
     if axes.order == "rubric-first" and axes.layout != "json":
         # The rubric comes before "Here is the data:" so that the data still reads as one section.
-        sections = head + _render_blocks([rubric], task, axes, labels) + [_intro(axes.layout)] + _render_blocks(
-            fields + ref, task, axes, labels)
+        sections = (
+            head
+            + _render_blocks([rubric], task, axes, labels)
+            + [_intro(axes.layout)]
+            + _render_blocks(fields + ref, task, axes, labels)
+        )
     else:
         sections = head + [_intro(axes.layout)] + _render_blocks(user_data, task, axes, labels)
     return None, gap.join(sections)
@@ -390,7 +416,9 @@ def variant_id_for(task: TaskType, reference: bool, axes: Axes) -> str:
     return vid
 
 
-def compose(task: TaskType, reference: bool = False, axes: Axes | None = None, *, variant_id: str | None = None) -> PromptVariant:
+def compose(
+    task: TaskType, reference: bool = False, axes: Axes | None = None, *, variant_id: str | None = None
+) -> PromptVariant:
     """The variant of Selene's canonical prompt with ``axes`` changed; canonical axes give the canonical one."""
     axes = axes or Axes()
     system, user = compose_templates(task, reference, axes)
@@ -409,7 +437,9 @@ def compose(task: TaskType, reference: bool = False, axes: Axes | None = None, *
         description = (
             f"Selene's canonical prompt{' with a reference answer' if reference else ''}, changed along "
             + ("one axis" if len(changed) == 1 else f"{len(changed)} axes")
-            + ": " + "; ".join(said) + "."
+            + ": "
+            + "; ".join(said)
+            + "."
         )
     variant = PromptVariant(
         id=variant_id or variant_id_for(task, reference, axes),
@@ -515,8 +545,12 @@ def variant_diff(variant: PromptVariant, base: PromptVariant | None = None) -> s
     base = base or canonical_for(variant)
     lines = list(
         difflib.unified_diff(
-            template_text(base).splitlines(), template_text(variant).splitlines(),
-            fromfile=base.id, tofile=variant.id, lineterm="", n=2,
+            template_text(base).splitlines(),
+            template_text(variant).splitlines(),
+            fromfile=base.id,
+            tofile=variant.id,
+            lineterm="",
+            n=2,
         )
     )
     notes = []
@@ -532,19 +566,23 @@ def variant_diff(variant: PromptVariant, base: PromptVariant | None = None) -> s
 def swapped(variant: PromptVariant) -> PromptVariant:
     """The position-swapped twin of a pairwise variant (same text, responses A and B change places)."""
     if variant.task is not TaskType.PAIRWISE:
-        raise TemplateError(f"Variant {variant.id!r} is for a {variant.task.value} task; only pairwise prompts can swap.")
+        raise TemplateError(
+            f"Variant {variant.id!r} is for a {variant.task.value} task; only pairwise prompts can swap."
+        )
     if variant.swap_responses:
         raise TemplateError(f"Variant {variant.id!r} already swaps the responses.")
     vid = f"{variant.id}.position-swapped"
     if len(vid) > 64:
         vid = f"{variant.id[:47]}.swap-{hashlib.sha256(variant.id.encode()).hexdigest()[:8]}"
-    return variant.model_copy(update={
-        "id": vid,
-        "axis": "position",
-        "source": variant.source,
-        "description": f"{variant.id} with responses A and B swapped when shown; the answer is mapped back.",
-        "swap_responses": True,
-    })
+    return variant.model_copy(
+        update={
+            "id": vid,
+            "axis": "position",
+            "source": variant.source,
+            "description": f"{variant.id} with responses A and B swapped when shown; the answer is mapped back.",
+            "swap_responses": True,
+        }
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -81,7 +81,7 @@ def parse_judgment(text: str | None, task: TaskType, aliases: Mapping[str, str] 
         return ParsedJudgment(None, _reasoning(raw, len(raw)), raw, JudgmentStatus.MISSING_RESULT)
     last = matches[-1]
     reasoning = _reasoning(raw, last.start())
-    answer = _first_line(raw[last.end():])
+    answer = _first_line(raw[last.end() :])
     if not answer:
         return ParsedJudgment(None, reasoning, raw, JudgmentStatus.MISSING_RESULT)
     label, status = _read_label(answer, task, aliases or {})
@@ -200,7 +200,7 @@ def readable_result(text: str, choices: LabelChoices) -> bool:
 _SWAP = {"A": "B", "B": "A"}
 
 
-def parse_for_variant(text: str | None, variant: "PromptVariant") -> ParsedJudgment:
+def parse_for_variant(text: str | None, variant: PromptVariant) -> ParsedJudgment:
     """:func:`parse_judgment` with ``variant``'s answer words, and its label mapped back to the item's own
     A/B when the variant swapped the responses; every caller that parses stored output goes through here."""
     parsed = parse_judgment(text, variant.task, variant.label_aliases)
@@ -209,7 +209,7 @@ def parse_for_variant(text: str | None, variant: "PromptVariant") -> ParsedJudgm
     return parsed
 
 
-def label_probs_for_variant(probs: Mapping[str, float] | None, variant: "PromptVariant") -> dict[str, float] | None:
+def label_probs_for_variant(probs: Mapping[str, float] | None, variant: PromptVariant) -> dict[str, float] | None:
     """Label probabilities keyed by the item's own labels: a copy, with A and B exchanged for a swapped
     variant (a backend reads them keyed by the labels as the judge saw them); ``None`` when there are none."""
     if not probs:
@@ -219,7 +219,7 @@ def label_probs_for_variant(probs: Mapping[str, float] | None, variant: "PromptV
     return {_SWAP.get(label, label): p for label, p in probs.items()}
 
 
-def forced_label_for_variant(label: str, variant: "PromptVariant") -> str:
+def forced_label_for_variant(label: str, variant: PromptVariant) -> str:
     """A forced label (as the judge saw the labels) keyed by the item's own labels: A and B exchanged for a
     position-swapped variant, as :func:`parse_for_variant` does for a written label."""
     return _SWAP.get(label, label) if variant.swap_responses else label

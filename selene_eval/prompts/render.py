@@ -7,12 +7,12 @@ import json
 import re
 from dataclasses import dataclass
 
-from selene_eval.core.judge_spec import Message
-from selene_eval.errors import TemplateError
 from selene_eval.core.items import Item
+from selene_eval.core.judge_spec import Message
+from selene_eval.core.tasks import TaskType
+from selene_eval.errors import TemplateError
 from selene_eval.prompts.rubric import Rubric
 from selene_eval.prompts.variants import PromptVariant, template_fields
-from selene_eval.core.tasks import TaskType
 
 _FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -98,7 +98,9 @@ def render(variant: PromptVariant, item: Item, rubric: Rubric) -> RenderedPrompt
     if variant.swap_responses:
         # The position-swap variant shows B first; the parser maps the answer back (see parse_for_variant).
         values["assistant_response_a"], values["assistant_response_b"] = (
-            values["assistant_response_b"], values["assistant_response_a"])
+            values["assistant_response_b"],
+            values["assistant_response_a"],
+        )
     if variant.value_format == "json":
         # Inside a JSON string a quote or newline in the data would break the object: escape every value.
         values = {name: json.dumps(value, ensure_ascii=False)[1:-1] for name, value in values.items()}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from selene_eval.errors import TemplateError
 from selene_eval.core.tasks import TaskType
+from selene_eval.errors import TemplateError
 
 
 class Rubric(BaseModel):
@@ -22,7 +22,7 @@ class Rubric(BaseModel):
     descriptions: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _no_blank_descriptions(self) -> "Rubric":
+    def _no_blank_descriptions(self) -> Rubric:
         if not self.objective.strip():
             raise ValueError("the rubric objective is empty")
         return self

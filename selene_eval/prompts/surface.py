@@ -39,13 +39,16 @@ class Surface:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        for name, allowed in (("casing", CASINGS), ("separator", SEPARATORS), ("spacing", SPACINGS),
-                              ("bullet", BULLETS), ("fence", FENCES)):
+        for name, allowed in (
+            ("casing", CASINGS),
+            ("separator", SEPARATORS),
+            ("spacing", SPACINGS),
+            ("bullet", BULLETS),
+            ("fence", FENCES),
+        ):
             value = getattr(self, name)
             if value not in allowed:
-                raise TemplateError(
-                    f"Surface {name} {value!r} is not one of {', '.join(repr(v) for v in allowed)}."
-                )
+                raise TemplateError(f"Surface {name} {value!r} is not one of {', '.join(repr(v) for v in allowed)}.")
 
     @property
     def is_canonical(self) -> bool:
@@ -56,9 +59,11 @@ class Surface:
     def n_changed(self) -> int:
         """How many dimensions differ from Selene's canonical surface."""
         canonical = Surface()
-        return sum(getattr(self, n) != getattr(canonical, n) for n in ("casing", "separator", "spacing", "bullet", "fence"))
+        return sum(
+            getattr(self, n) != getattr(canonical, n) for n in ("casing", "separator", "spacing", "bullet", "fence")
+        )
 
-    def without_seed(self) -> "Surface":
+    def without_seed(self) -> Surface:
         """The same surface without its name (for comparisons)."""
         data = asdict(self)
         data["seed"] = None

@@ -12,15 +12,15 @@ import hashlib
 import json
 import re
 import string
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from selene_eval.errors import TemplateError
 from selene_eval.core.tasks import TaskType
+from selene_eval.errors import TemplateError
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
@@ -91,8 +91,14 @@ class PromptVariant(BaseModel):
     @property
     def content_hash(self) -> str:
         """A short hash of everything that shapes the prompt or its parsing (not id or description)."""
-        return _content_hash(self.task.value, self.system_template, self.user_template,
-                             tuple(sorted(self.label_aliases.items())), self.value_format, self.swap_responses)
+        return _content_hash(
+            self.task.value,
+            self.system_template,
+            self.user_template,
+            tuple(sorted(self.label_aliases.items())),
+            self.value_format,
+            self.swap_responses,
+        )
 
     def check(self) -> None:
         """Raise :class:`TemplateError` for a bad id, unknown placeholders or missing required ones."""
@@ -130,10 +136,20 @@ def _placeholders_of(system_template: str | None, user_template: str) -> tuple[s
 
 
 @lru_cache(maxsize=512)
-def _content_hash(task: str, system_template: str | None, user_template: str,
-                  aliases: tuple[tuple[str, str], ...], value_format: str, swap_responses: bool) -> str:
-    shape: dict[str, object] = {"task": task, "system": system_template, "user": user_template,
-                                "aliases": dict(aliases)}
+def _content_hash(
+    task: str,
+    system_template: str | None,
+    user_template: str,
+    aliases: tuple[tuple[str, str], ...],
+    value_format: str,
+    swap_responses: bool,
+) -> str:
+    shape: dict[str, object] = {
+        "task": task,
+        "system": system_template,
+        "user": user_template,
+        "aliases": dict(aliases),
+    }
     # Added only when not the default, so the hashes of variants that predate these fields stay put.
     if value_format != "text":
         shape["value_format"] = value_format
@@ -204,7 +220,7 @@ def _parse_variant(data: object, origin: str) -> PromptVariant:
     return variant
 
 
-@lru_cache(maxsize=None)
+@cache
 def builtin_variants(task: TaskType) -> tuple[PromptVariant, ...]:
     """The built-in variants for ``task``: canonical ones first, then by axis (``AXIS_ORDER``), then by id."""
     variants = []
@@ -226,7 +242,9 @@ def default_variant_ids(task: TaskType, has_reference: bool) -> list[str]:
     return [canonical]
 
 
-def find_variant(variant_id: str, task: TaskType, custom: tuple[PromptVariant, ...] | list[PromptVariant] = ()) -> PromptVariant:
+def find_variant(
+    variant_id: str, task: TaskType, custom: tuple[PromptVariant, ...] | list[PromptVariant] = ()
+) -> PromptVariant:
     """The variant ``variant_id`` among ``custom`` ones (checked first) and the built-ins."""
     for variant in list(custom) + list(builtin_variants(task)):
         if variant.id == variant_id:

@@ -30,7 +30,12 @@ from selene_eval.stats.consensus import consensus
 from selene_eval.study.store import Study
 
 JUDGE_COLUMNS: tuple[str, ...] = (
-    "judge_label", "judge_status", "judge_reasoning", "judge_raw", "judge_probs", "judge_finish",
+    "judge_label",
+    "judge_status",
+    "judge_reasoning",
+    "judge_raw",
+    "judge_probs",
+    "judge_finish",
 )
 """The columns :func:`judgment_table` adds to the study's items frame, in order."""
 
@@ -48,7 +53,12 @@ def study_items(study: Study) -> pd.DataFrame:
 
 
 def judgment_table(
-    study: Study, judge: JudgeSpec, variant_id: str, *, include_forced: bool = True, items: pd.DataFrame | None = None,
+    study: Study,
+    judge: JudgeSpec,
+    variant_id: str,
+    *,
+    include_forced: bool = True,
+    items: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per item: the item's fields, its expert labels (``expert:<name>``) and this judge's judgment.
 
@@ -174,8 +184,9 @@ def experts_own_agreement(frame: pd.DataFrame, task: TaskType) -> ExpertAgreemen
     if len(experts) < 2:
         return None
     # An all-missing judge column leaves the experts' own figures untouched.
-    ceiling = agreement(frame.assign(_judge=None), "_judge", experts, task.level, order=list(task.expert_labels),
-                        n_resamples=0)
+    ceiling = agreement(
+        frame.assign(_judge=None), "_judge", experts, task.level, order=list(task.expert_labels), n_resamples=0
+    )
     return ceiling.experts
 
 

@@ -16,10 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from selene_eval.core.judge_spec import JudgeBackend, JudgeSpec
-from selene_eval.errors import SeleneEvalError, TemplateError
 from selene_eval.core.items import Item
+from selene_eval.core.judge_spec import JudgeBackend, JudgeSpec
 from selene_eval.core.status import READABLE, JudgmentStatus
+from selene_eval.errors import SeleneEvalError, TemplateError
 from selene_eval.prompts.parser import (
     forced_label_for_variant,
     label_choices,
@@ -331,8 +331,16 @@ def run_study(
     store = study.judgments
     store.register_judge(judge)
     if plan.pending:
-        store.add_run(RunRecord(judge, plan.variant_ids, plan.limit if plan.is_sample else None, plan.sample_seed,
-                                batch_size, plan.n_items))
+        store.add_run(
+            RunRecord(
+                judge,
+                plan.variant_ids,
+                plan.limit if plan.is_sample else None,
+                plan.sample_seed,
+                batch_size,
+                plan.n_items,
+            )
+        )
     task = study.spec.task
     aliases = {v: study.variant(v).label_aliases for v in plan.variant_ids}
     choices = {v: label_choices(task, a) for v, a in aliases.items()}
@@ -369,7 +377,13 @@ def run_study(
             prompt = pending.prompt
             if gen.finish_reason == "error":
                 failed_now.append(
-                    StoredFailure(pending.cache_key, judge.judge_id, prompt.item_id, prompt.variant_id, gen.error or "unknown error")
+                    StoredFailure(
+                        pending.cache_key,
+                        judge.judge_id,
+                        prompt.item_id,
+                        prompt.variant_id,
+                        gen.error or "unknown error",
+                    )
                 )
                 continue
             variant = study.variant(prompt.variant_id)  # a position-swapped variant maps its answer back

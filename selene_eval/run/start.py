@@ -74,8 +74,9 @@ def start_run(
     size = batch_size_for(judge, batch_size, fill_server_slots=fill_server_slots)
     backend = load_backend(judge) if load_backend is not None else create_backend(judge)
     try:
-        return run_study(study, backend, plan=plan, batch_size=size, on_progress=on_progress,
-                         should_cancel=should_cancel)
+        return run_study(
+            study, backend, plan=plan, batch_size=size, on_progress=on_progress, should_cancel=should_cancel
+        )
     finally:
         if load_backend is None:
             backend.close()

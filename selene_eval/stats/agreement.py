@@ -20,9 +20,6 @@ from selene_eval.core.numbers import finite_or_none
 from selene_eval.stats.alpha import krippendorff_alpha, substitution_differences
 from selene_eval.stats.ceiling import Ceiling, expert_ceiling
 from selene_eval.stats.coefficients import kappa_paradox
-from selene_eval.stats.options import OptionFields, StatisticsOptions
-from selene_eval.stats.registry import APPLICABLE, BY_KEY, EXTRA_METRICS, METRICS, statistic_name
-from selene_eval.stats.uncertainty import _MAX_KENDALL_TABLE, Interval, bootstrap_intervals, percentile_interval
 from selene_eval.stats.consensus import (
     CodedTable,
     Level,
@@ -35,6 +32,10 @@ from selene_eval.stats.consensus import (
     require_columns,
     table_group_codes,
 )
+from selene_eval.stats.options import OptionFields, StatisticsOptions
+from selene_eval.stats.registry import APPLICABLE, BY_KEY, EXTRA_METRICS, METRICS, statistic_name
+from selene_eval.stats.uncertainty import _MAX_KENDALL_TABLE, Interval, bootstrap_intervals, percentile_interval
+
 
 @dataclass(frozen=True)
 class ConfusionMatrix:
@@ -192,7 +193,6 @@ def _confusion(labels: tuple[str, ...], expert: np.ndarray, judge: np.ndarray) -
     return ConfusionMatrix(labels, tuple(tuple(int(c) for c in row) for row in counts))
 
 
-
 # --------------------------------------------------------------------------------------------------
 # Uncertainty, warnings and the expert ceiling
 # --------------------------------------------------------------------------------------------------
@@ -245,14 +245,23 @@ def _substitution_intervals(
             low, high = percentile_interval(valid, ci_level)
             if valid.size < b:
                 note = f"{b - valid.size} of {b} resamples were dropped (an alpha is undefined there)."
-        out[name] = Interval(float(estimate[j]), low, high, level=ci_level, method="percentile", n_resamples=b,
-                             n_valid=int(valid.size), note=note)
+        out[name] = Interval(
+            float(estimate[j]),
+            low,
+            high,
+            level=ci_level,
+            method="percentile",
+            n_resamples=b,
+            n_valid=int(valid.size),
+            note=note,
+        )
     return out
 
 
 def _label_shares(expert: np.ndarray, judge: np.ndarray, n_labels: int) -> np.ndarray:
     codes = np.concatenate([expert, judge]).astype(int)
     return np.bincount(codes, minlength=n_labels) / max(codes.size, 1)
+
 
 # --------------------------------------------------------------------------------------------------
 # Public entry point
@@ -301,8 +310,9 @@ class _Compared:
         return int(self.compared.sum())
 
 
-def _compare(table: pd.DataFrame, judge: str, experts: list[str], level: Level, order: Sequence[str] | None,
-             notes: _Notes) -> _Compared:
+def _compare(
+    table: pd.DataFrame, judge: str, experts: list[str], level: Level, order: Sequence[str] | None, notes: _Notes
+) -> _Compared:
     """Code the table, form the expert consensus, and note every item left out of the comparison."""
     coded = code_table(table, experts, level, judge=judge, order=order)
     assert coded.judge is not None  # code_table was given a judge column
@@ -329,8 +339,10 @@ def _compare(table: pd.DataFrame, judge: str, experts: list[str], level: Level, 
 def _too_few_reason(n_compared: int, min_compared: int) -> str | None:
     """Why every judge-vs-consensus statistic is withheld (fewer compared items than the study's minimum)."""
     if 0 < n_compared < min_compared:
-        return (f"it would rest on {n_compared} compared item{'s' if n_compared != 1 else ''}, fewer than "
-                f"this study's minimum of {min_compared}")
+        return (
+            f"it would rest on {n_compared} compared item{'s' if n_compared != 1 else ''}, fewer than "
+            f"this study's minimum of {min_compared}"
+        )
     return None
 
 
@@ -345,8 +357,10 @@ def _expert_agreement(coded: CodedTable, level: Level, notes: _Notes) -> ExpertA
     raters = coded.experts.T  # (experts, items)
     alpha_experts, why_experts = krippendorff_alpha(raters, level)
     alpha_judge, why_judge = krippendorff_alpha(np.vstack([raters, coded.judge]), level)
-    undefined = (("The experts' own Krippendorff's alpha", why_experts),
-                 ("Krippendorff's alpha with the judge as one more expert", why_judge))
+    undefined = (
+        ("The experts' own Krippendorff's alpha", why_experts),
+        ("Krippendorff's alpha with the judge as one more expert", why_judge),
+    )
     for name, why in undefined:
         if why is not None:
             notes.add(f"{name} is undefined: {why}.")
@@ -362,8 +376,9 @@ def _count_groups(table: pd.DataFrame, group: str | None, notes: _Notes) -> int 
     return len({i for i in ids if i is not None})
 
 
-def _judge_intervals(pairs: _Compared, level: Level, groups: np.ndarray, options: StatisticsOptions,
-                     notes: _Notes) -> dict[str, Interval]:
+def _judge_intervals(
+    pairs: _Compared, level: Level, groups: np.ndarray, options: StatisticsOptions, notes: _Notes
+) -> dict[str, Interval]:
     """Bootstrap intervals of every judge-vs-consensus statistic the bootstrap defines (whole groups)."""
     expert_c, judge_c = pairs.expert, pairs.judge
     statistics = _interval_statistics(level)
@@ -387,8 +402,15 @@ def _judge_intervals(pairs: _Compared, level: Level, groups: np.ndarray, options
     )
 
 
-def _warnings(pairs: _Compared, level: Level, options: StatisticsOptions, too_few: bool, n_groups: int | None,
-              metrics: dict[str, float], extra_metrics: dict[str, float]) -> list[str]:
+def _warnings(
+    pairs: _Compared,
+    level: Level,
+    options: StatisticsOptions,
+    too_few: bool,
+    n_groups: int | None,
+    metrics: dict[str, float],
+    extra_metrics: dict[str, float],
+) -> list[str]:
     """What a reader must know before trusting the figures: too few items or groups, the kappa paradox."""
     n_compared, minimum, group = pairs.n_compared, options.min_compared, options.group
     lines: list[str] = []
@@ -409,7 +431,9 @@ def _warnings(pairs: _Compared, level: Level, options: StatisticsOptions, too_fe
         )
     if level != "interval" and n_compared and not too_few:
         paradox = kappa_paradox(
-            metrics["accuracy"], metrics["cohen_kappa"], extra_metrics["gwet_ac1"],
+            metrics["accuracy"],
+            metrics["cohen_kappa"],
+            extra_metrics["gwet_ac1"],
             _label_shares(pairs.expert, pairs.judge, len(pairs.coded.labels)),
         )
         if paradox:
@@ -494,8 +518,14 @@ def agreement(
         if options.n_resamples:
             assert coded.judge is not None
             substitution = _substitution_intervals(
-                coded.experts, coded.judge, level, experts, group_codes, int(options.n_resamples),
-                float(options.ci_level), int(options.seed),
+                coded.experts,
+                coded.judge,
+                level,
+                experts,
+                group_codes,
+                int(options.n_resamples),
+                float(options.ci_level),
+                int(options.seed),
             )
 
     n_items = len(table)

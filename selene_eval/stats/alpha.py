@@ -82,9 +82,7 @@ def krippendorff_alpha(data: np.ndarray, level: Level) -> tuple[float, str | Non
     return evaluate(lambda: alpha_batch(data.T, np.ones((1, data.shape[1])), level)[0], reason)
 
 
-def substitution_differences(
-    experts: np.ndarray, judge: np.ndarray, level: Level, weights: np.ndarray
-) -> np.ndarray:
+def substitution_differences(experts: np.ndarray, judge: np.ndarray, level: Level, weights: np.ndarray) -> np.ndarray:
     """``(R, n_experts)``: alpha(panel with expert j replaced by the judge) - alpha(panel), per weight row.
 
     ``experts``: ``(items, experts)`` codes (nan = missing), ``judge``: ``(items,)``. With ``weights`` all

@@ -31,8 +31,13 @@ class MajorityBaseline:
     """Other labels exactly as frequent as ``label`` (then ``label`` is the first in sorted order)."""
 
     def to_dict(self) -> dict[str, object]:
-        return {"label": self.label, "accuracy": self.accuracy, "n": self.n, "counts": dict(self.counts),
-                "tied": list(self.tied)}
+        return {
+            "label": self.label,
+            "accuracy": self.accuracy,
+            "n": self.n,
+            "counts": dict(self.counts),
+            "tied": list(self.tied),
+        }
 
 
 def majority_share(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

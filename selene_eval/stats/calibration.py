@@ -110,9 +110,7 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bi
     return float(np.sum(used["n"] * gaps) / total)
 
 
-def coverage_curve(
-    confidence: np.ndarray, correct: np.ndarray, steps: int | Sequence[float] = 10
-) -> pd.DataFrame:
+def coverage_curve(confidence: np.ndarray, correct: np.ndarray, steps: int | Sequence[float] = 10) -> pd.DataFrame:
     """Selective prediction: abstain on the least confident share of items, measure accuracy on the rest.
 
     ``steps``: an int S gives the abstention shares 0, 1/S, ..., (S-1)/S; a sequence gives them directly
@@ -154,9 +152,7 @@ def coverage_curve(
         n_tied_kept = n_kept - int(above.sum())
         expected_correct = hit_sorted[above].sum() + n_tied_kept * hit_sorted[tied].mean()
         rows.append((share, n_kept, n_kept / n, float(threshold), float(expected_correct / n_kept)))
-    return pd.DataFrame(
-        rows, columns=["abstain_share", "n_kept", "coverage", "threshold", "accuracy"]
-    ).astype(
+    return pd.DataFrame(rows, columns=["abstain_share", "n_kept", "coverage", "threshold", "accuracy"]).astype(
         {"abstain_share": float, "n_kept": int, "coverage": float, "threshold": float, "accuracy": float}
     )
 
@@ -175,8 +171,13 @@ class ReliabilityBin:
     accuracy: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lower": self.lower, "upper": self.upper, "n": self.n,
-                "mean_confidence": finite_or_none(self.mean_confidence), "accuracy": finite_or_none(self.accuracy)}
+        return {
+            "lower": self.lower,
+            "upper": self.upper,
+            "n": self.n,
+            "mean_confidence": finite_or_none(self.mean_confidence),
+            "accuracy": finite_or_none(self.accuracy),
+        }
 
 
 @dataclass(frozen=True)
@@ -190,8 +191,13 @@ class CoveragePoint:
     accuracy: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"abstain_share": self.abstain_share, "n_kept": self.n_kept, "coverage": finite_or_none(self.coverage),
-                "threshold": finite_or_none(self.threshold), "accuracy": finite_or_none(self.accuracy)}
+        return {
+            "abstain_share": self.abstain_share,
+            "n_kept": self.n_kept,
+            "coverage": finite_or_none(self.coverage),
+            "threshold": finite_or_none(self.threshold),
+            "accuracy": finite_or_none(self.accuracy),
+        }
 
 
 @dataclass(frozen=True)

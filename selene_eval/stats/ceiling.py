@@ -24,12 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from selene_eval.core.numbers import finite_or_none
 from selene_eval.core.expert_labels import expert_name
+from selene_eval.core.numbers import finite_or_none
 from selene_eval.errors import StatisticsError
 from selene_eval.stats.alpha import krippendorff_alpha, substitution_differences
 from selene_eval.stats.coefficients import fleiss_kappa_checked, gwet_ac1_checked, weighted_kappa_checked
-from selene_eval.stats.registry import statistic_name
 from selene_eval.stats.consensus import (
     Level,
     check_columns,
@@ -38,6 +37,7 @@ from selene_eval.stats.consensus import (
     consensus_codes,
     quote_values,
 )
+from selene_eval.stats.registry import statistic_name
 
 
 @dataclass(frozen=True)
@@ -212,8 +212,7 @@ def _check_matrix(experts: object, judge: object) -> tuple[np.ndarray, np.ndarra
         raise StatisticsError(f"Coded labels must be numeric: {error}.") from None
     if matrix.ndim != 2 or vector.shape != (matrix.shape[0],):
         raise StatisticsError(
-            "Expected an (items, experts) matrix and an (items,) judge array, "
-            f"got {matrix.shape} and {vector.shape}."
+            f"Expected an (items, experts) matrix and an (items,) judge array, got {matrix.shape} and {vector.shape}."
         )
     return matrix, vector
 
@@ -275,8 +274,9 @@ def expert_ceiling(
     level, or expert labels outside ``order``. Everything else that cannot be computed is nan with a note.
     """
     level = check_level(level)
-    experts = check_columns(table, judge, experts, min_experts=2,
-                            too_few="The expert ceiling needs at least 2 expert columns; got {n}.")
+    experts = check_columns(
+        table, judge, experts, min_experts=2, too_few="The expert ceiling needs at least 2 expert columns; got {n}."
+    )
     notes: list[str] = []
     if order is not None and level == "interval":
         notes.append("The label order is ignored at interval level.")
@@ -325,13 +325,9 @@ def expert_ceiling(
         # The same items for the expert and the judge, so that neither is scored on items the other skipped.
         common = ~np.isnan(codes[:, j]) & ~np.isnan(judge_codes) & ~np.isnan(reference)
         masked_ref = np.where(common, reference, np.nan)
+        leave_one_out.append(_pair(expert, codes[:, j], name, masked_ref, level, n_labels, notes, loo_words(expert)))
         leave_one_out.append(
-            _pair(expert, codes[:, j], name, masked_ref, level, n_labels, notes, loo_words(expert))
-        )
-        leave_one_out.append(
-            _pair(
-                judge, judge_codes, name, masked_ref, level, n_labels, notes, loo_words(expert, judge=True)
-            )
+            _pair(judge, judge_codes, name, masked_ref, level, n_labels, notes, loo_words(expert, judge=True))
         )
 
     base, why_base, swapped = _substitution(codes, judge_codes, level)

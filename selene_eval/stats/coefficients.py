@@ -37,7 +37,6 @@ PARADOX_KAPPA = 0.6  # ... while kappa is below this ("moderate" or worse, Landi
 PARADOX_GAP = 0.2  # ... and AC1 differs from kappa by at least this much
 
 
-
 # --------------------------------------------------------------------------------------------------
 # Input checks
 # --------------------------------------------------------------------------------------------------
@@ -73,9 +72,7 @@ def pair_arrays(a: object, b: object) -> tuple[np.ndarray, np.ndarray]:
     except (TypeError, ValueError) as error:
         raise StatisticsError(f"Both rating arrays must be numeric: {error}.") from None
     if x.ndim != 1 or x.shape != y.shape:
-        raise StatisticsError(
-            f"Expected two 1-dimensional arrays of one length, got shapes {x.shape} and {y.shape}."
-        )
+        raise StatisticsError(f"Expected two 1-dimensional arrays of one length, got shapes {x.shape} and {y.shape}.")
     return x, y
 
 
@@ -262,9 +259,7 @@ def icc_checked(values: np.ndarray, kind: IccKind) -> tuple[float, str | None]:
     if x.ndim != 2:
         raise StatisticsError(f"ICC values must be an (items, raters) matrix, got shape {x.shape}.")
     if not np.isfinite(x).all():
-        raise StatisticsError(
-            "ICC needs a complete (items, raters) matrix: drop items with a missing value first."
-        )
+        raise StatisticsError("ICC needs a complete (items, raters) matrix: drop items with a missing value first.")
     n, k = x.shape
     if n < 2 or k < 2:
         return math.nan, f"the ICC needs at least 2 items and 2 raters, got {n} items and {k} raters"
@@ -310,9 +305,7 @@ def mean_absolute_error(a: np.ndarray, b: np.ndarray) -> float:
 # --------------------------------------------------------------------------------------------------
 
 
-def kappa_paradox(
-    p_o: float, kappa: float, ac1: float, prevalence: float | Sequence[float] | np.ndarray
-) -> str | None:
+def kappa_paradox(p_o: float, kappa: float, ac1: float, prevalence: float | Sequence[float] | np.ndarray) -> str | None:
     """A warning text when kappa is probably low because of skewed prevalence, else ``None``.
 
     The "kappa paradox" (Feinstein & Cicchetti 1990, *J Clin Epidemiol* 43:543-549; Gwet 2008): when one

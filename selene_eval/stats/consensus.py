@@ -35,9 +35,7 @@ _MAX_QUOTED = 5
 def check_level(level: object) -> Level:
     """Return ``level`` if it is a known measurement level, else raise :class:`StatisticsError`."""
     if level not in LEVELS:
-        raise StatisticsError(
-            f"Unknown measurement level {level!r}; use one of: {', '.join(LEVELS)}."
-        )
+        raise StatisticsError(f"Unknown measurement level {level!r}; use one of: {', '.join(LEVELS)}.")
     return level
 
 
@@ -48,8 +46,7 @@ def require_columns(table: pd.DataFrame, columns: Iterable[str], role: str) -> N
         available = ", ".join(repr(str(c)) for c in table.columns) or "(none)"
         names = ", ".join(repr(str(c)) for c in missing)
         raise StatisticsError(
-            f"Unknown {role} column{'s' if len(missing) > 1 else ''} {names}; "
-            f"available columns: {available}."
+            f"Unknown {role} column{'s' if len(missing) > 1 else ''} {names}; available columns: {available}."
         )
 
 

@@ -39,21 +39,34 @@ import pandas as pd
 
 from selene_eval.errors import StatisticsError
 from selene_eval.stats.baseline import majority_share
+from selene_eval.stats.consensus import (
+    Level,
+    check_columns,
+    check_level,
+    code_table,
+    consensus_codes,
+    table_group_codes,
+)
 from selene_eval.stats.options import OptionFields, StatisticsOptions
-from selene_eval.stats.consensus import Level, check_columns, check_level, code_table, consensus_codes, table_group_codes
 from selene_eval.stats.uncertainty import (
     Interval,
     _Batch,
     _check_options,
-    _design,
     _Design,
+    _design,
     _run,
     bootstrap_intervals,
     percentile_interval,
 )
 
 PER_LABEL_STATISTICS: tuple[str, ...] = (
-    "sensitivity", "specificity", "precision", "negative_predictive_value", "f1", "expert_rate", "judge_rate",
+    "sensitivity",
+    "specificity",
+    "precision",
+    "negative_predictive_value",
+    "f1",
+    "expert_rate",
+    "judge_rate",
 )
 """Keys of :attr:`LabelProfile.statistics`, in display order."""
 
@@ -102,8 +115,12 @@ class LabelProfile:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {"label": self.label, "n_expert": self.n_expert, "n_judge": self.n_judge,
-                "statistics": {k: v.to_dict() for k, v in self.statistics.items()}}
+        return {
+            "label": self.label,
+            "n_expert": self.n_expert,
+            "n_judge": self.n_judge,
+            "statistics": {k: v.to_dict() for k, v in self.statistics.items()},
+        }
 
 
 @dataclass(frozen=True)
@@ -205,10 +222,13 @@ def confusion_error_profile(
     if n_resamples:
         _check_options(n_resamples, level_ci, "auto")
     if expert_codes.size == 0:
-        return _undefined_profile(labels, "there are no compared items (items with both an expert consensus "
-                                  "and a judge label)", level_ci)
+        return _undefined_profile(
+            labels, "there are no compared items (items with both an expert consensus and a judge label)", level_ci
+        )
     design = _design([expert_codes, judge_codes], ["expert_codes", "judge_codes"], "nominal", len(labels), groups)
-    keys: dict[str, tuple[int | None, str]] = {_key(k, s, labels): (k, s) for k in range(len(labels)) for s in PER_LABEL_STATISTICS}
+    keys: dict[str, tuple[int | None, str]] = {
+        _key(k, s, labels): (k, s) for k in range(len(labels)) for s in PER_LABEL_STATISTICS
+    }
     keys.update({_key(None, s, labels): (None, s) for s in OVERALL_STATISTICS})
 
     def evaluate(d: _Design, weights: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -225,8 +245,11 @@ def confusion_error_profile(
         with np.errstate(all="ignore"):
             point = evaluate(design, design.total[None, :])
         intervals = {
-            name: _point_interval(float(v[0]) if d[0] else math.nan, float(level_ci),
-                                  None if d[0] else f"{name} is undefined on the data: {reasons[name]}.")
+            name: _point_interval(
+                float(v[0]) if d[0] else math.nan,
+                float(level_ci),
+                None if d[0] else f"{name} is undefined on the data: {reasons[name]}.",
+            )
             for name, (v, d) in point.items()
         }
     per_label = tuple(
@@ -257,8 +280,14 @@ class _Coded:
     groups: np.ndarray
 
 
-def _code(table: pd.DataFrame, judge: str, experts: Sequence[str], level: Level,
-          order: Sequence[str] | None, group: str | None) -> _Coded:
+def _code(
+    table: pd.DataFrame,
+    judge: str,
+    experts: Sequence[str],
+    level: Level,
+    order: Sequence[str] | None,
+    group: str | None,
+) -> _Coded:
     experts = check_columns(table, judge, experts, group)
     coded = code_table(table, experts, level, judge=judge, order=order)
     assert coded.judge is not None
@@ -284,8 +313,9 @@ def error_profile(
     o = StatisticsOptions.of(options, fields)
     level = check_level(level)
     if level == "interval":
-        return _undefined_profile((), "an error profile needs labels; the scores are measured at interval level",
-                                  o.ci_level)
+        return _undefined_profile(
+            (), "an error profile needs labels; the scores are measured at interval level", o.ci_level
+        )
     coded = _code(table, judge, experts, level, o.order, o.group)
     compared = ~np.isnan(coded.judge) & ~np.isnan(coded.consensus)
     n_compared = int(compared.sum())
@@ -293,11 +323,18 @@ def error_profile(
         return _undefined_profile(
             coded.labels,
             f"it would rest on {n_compared} compared item{'s' if n_compared != 1 else ''}, fewer than this "
-            f"study's minimum of {o.min_compared}", o.ci_level, n_compared,
+            f"study's minimum of {o.min_compared}",
+            o.ci_level,
+            n_compared,
         )
     return confusion_error_profile(
-        coded.consensus[compared], coded.judge[compared], coded.labels, groups=coded.groups[compared],
-        n_resamples=o.n_resamples, level_ci=o.ci_level, seed=o.seed,
+        coded.consensus[compared],
+        coded.judge[compared],
+        coded.labels,
+        groups=coded.groups[compared],
+        n_resamples=o.n_resamples,
+        level_ci=o.ci_level,
+        seed=o.seed,
     )
 
 
@@ -317,8 +354,12 @@ class AmbiguityPart:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {"kind": self.kind, "n_items": self.n_items, "accuracy": self.accuracy.to_dict(),
-                "cohen_kappa": self.cohen_kappa.to_dict()}
+        return {
+            "kind": self.kind,
+            "n_items": self.n_items,
+            "accuracy": self.accuracy.to_dict(),
+            "cohen_kappa": self.cohen_kappa.to_dict(),
+        }
 
 
 @dataclass(frozen=True)
@@ -337,11 +378,16 @@ class Ambiguity:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {"parts": [p.to_dict() for p in self.parts], "soft_agreement": self.soft_agreement.to_dict(),
-                "n_soft": self.n_soft, "n_single_expert": self.n_single_expert, "undefined": self.undefined,
-                "notes": list(self.notes),
-                "cross_entropy": None if self.cross_entropy is None else self.cross_entropy.to_dict(),
-                "n_cross_entropy": self.n_cross_entropy}
+        return {
+            "parts": [p.to_dict() for p in self.parts],
+            "soft_agreement": self.soft_agreement.to_dict(),
+            "n_soft": self.n_soft,
+            "n_single_expert": self.n_single_expert,
+            "undefined": self.undefined,
+            "notes": list(self.notes),
+            "cross_entropy": None if self.cross_entropy is None else self.cross_entropy.to_dict(),
+            "n_cross_entropy": self.n_cross_entropy,
+        }
 
 
 def clustered_mean_interval(
@@ -362,8 +408,16 @@ def clustered_mean_interval(
     totals = np.bincount(ids, weights=values)
     sizes = np.bincount(ids).astype(float)
     if totals.size < 2:
-        return Interval(estimate, math.nan, math.nan, level_ci, "percentile", n_resamples, 0,
-                        note="A bootstrap interval needs at least 2 groups (resampling units); there is 1.")
+        return Interval(
+            estimate,
+            math.nan,
+            math.nan,
+            level_ci,
+            "percentile",
+            n_resamples,
+            0,
+            note="A bootstrap interval needs at least 2 groups (resampling units); there is 1.",
+        )
     # Groups with the same (total, size) are interchangeable: draw how many of each such type a resample of
     # G groups holds, Multinomial(G, m_t / G) - exactly the distribution of G uniform draws, at the cost of
     # the few types (a few distinct shares) instead of G columns (as the uncertainty module does).
@@ -410,15 +464,19 @@ def ambiguity_split(
     if coded.experts.shape[1] < 2:
         reason = "unanimous and split items need at least 2 expert columns; there is 1"
         return Ambiguity((), nan_iv, 0, 0, reason)
-    masks = {"unanimous": compared & (n_labelled >= 2) & (distinct == 1),
-             "split": compared & (n_labelled >= 2) & (distinct > 1)}
+    masks = {
+        "unanimous": compared & (n_labelled >= 2) & (distinct == 1),
+        "split": compared & (n_labelled >= 2) & (distinct > 1),
+    }
     parts = []
     for kind, mask in masks.items():
         n = int(mask.sum())
         why = None
         if n == 0 and kind == "split" and coded.experts.shape[1] < 3:
-            why = ("there are no split items: with 2 experts a disagreement leaves no majority to compare with "
-                   "(split items need 3 or more experts; the soft-label agreement still counts those items)")
+            why = (
+                "there are no split items: with 2 experts a disagreement leaves no majority to compare with "
+                "(split items need 3 or more experts; the soft-label agreement still counts those items)"
+            )
         elif n == 0:
             why = f"there are no {kind} items"
         elif n < o.min_compared:
@@ -428,14 +486,29 @@ def ambiguity_split(
 
             values = {}
             for name in ("accuracy", "cohen_kappa"):
-                value = math.nan if why else statistic_value(
-                    coded.consensus[mask], coded.judge[mask], level=level, n_labels=len(coded.labels), statistic=name)
+                value = (
+                    math.nan
+                    if why
+                    else statistic_value(
+                        coded.consensus[mask],
+                        coded.judge[mask],
+                        level=level,
+                        n_labels=len(coded.labels),
+                        statistic=name,
+                    )
+                )
                 values[name] = _point_interval(value, o.ci_level, f"Undefined: {why}." if why else None)
         else:
             values = bootstrap_intervals(
-                coded.consensus[mask], coded.judge[mask], level=level, n_labels=len(coded.labels),
-                groups=coded.groups[mask], statistics=["accuracy", "cohen_kappa"], n_resamples=o.n_resamples,
-                level_ci=o.ci_level, seed=o.seed,
+                coded.consensus[mask],
+                coded.judge[mask],
+                level=level,
+                n_labels=len(coded.labels),
+                groups=coded.groups[mask],
+                statistics=["accuracy", "cohen_kappa"],
+                n_resamples=o.n_resamples,
+                level_ci=o.ci_level,
+                seed=o.seed,
             )
         parts.append(AmbiguityPart(kind, n, values["accuracy"], values["cohen_kappa"]))
     soft = judged & (n_labelled >= 1)
@@ -443,30 +516,36 @@ def ambiguity_split(
     share = (coded.experts == judge_codes[:, None]).sum(axis=1) / np.maximum(n_labelled, 1)
     n_soft = int(soft.sum())
     if 0 < n_soft < o.min_compared:
-        soft_iv = _point_interval(math.nan, o.ci_level, f"Undefined: it would rest on {n_soft} items, fewer than "
-                                  f"this study's minimum of {o.min_compared}.")
+        soft_iv = _point_interval(
+            math.nan,
+            o.ci_level,
+            f"Undefined: it would rest on {n_soft} items, fewer than this study's minimum of {o.min_compared}.",
+        )
     else:
-        soft_iv = clustered_mean_interval(share[soft], coded.groups[soft], n_resamples=o.n_resamples,
-                                          level_ci=o.ci_level, seed=o.seed)
+        soft_iv = clustered_mean_interval(
+            share[soft], coded.groups[soft], n_resamples=o.n_resamples, level_ci=o.ci_level, seed=o.seed
+        )
     cross_entropy, n_cross = None, 0
     if probabilities is not None:
         if probabilities not in table.columns:
             raise StatisticsError(f"No column {probabilities!r} of label probabilities in the table.")
-        cross_entropy, n_cross = _cross_entropy(
-            table[probabilities].tolist(), coded, n_labelled, o)
+        cross_entropy, n_cross = _cross_entropy(table[probabilities].tolist(), coded, n_labelled, o)
     single = int((compared & (n_labelled == 1)).sum())
     notes: tuple[str, ...] = ()
     if single:
-        notes = (f"{single} compared item{'s' if single != 1 else ''} had a single expert label and "
-                 "count as neither unanimous nor split.",)
+        notes = (
+            f"{single} compared item{'s' if single != 1 else ''} had a single expert label and "
+            "count as neither unanimous nor split.",
+        )
     return Ambiguity(tuple(parts), soft_iv, n_soft, single, None, notes, cross_entropy, n_cross)
 
 
 _PROBABILITY_FLOOR = 1e-12
 
 
-def _cross_entropy(probabilities: list[object], coded: _Coded, n_labelled: np.ndarray,
-                   options: StatisticsOptions) -> tuple[Interval, int]:
+def _cross_entropy(
+    probabilities: list[object], coded: _Coded, n_labelled: np.ndarray, options: StatisticsOptions
+) -> tuple[Interval, int]:
     """Mean cross-entropy of the judge's probabilities against the experts' label distribution, per item."""
     ci_level, min_compared = options.ci_level, options.min_compared
     k = len(coded.labels)
@@ -484,16 +563,30 @@ def _cross_entropy(probabilities: list[object], coded: _Coded, n_labelled: np.nd
         keep.append(i)
     n = len(values)
     if n == 0:
-        return _point_interval(math.nan, ci_level, "Undefined: no item has both label probabilities and expert "
-                               "labels."), 0
+        return _point_interval(
+            math.nan, ci_level, "Undefined: no item has both label probabilities and expert labels."
+        ), 0
     if n < min_compared:
-        return _point_interval(math.nan, ci_level, f"Undefined: it would rest on {n} items, fewer than this "
-                               f"study's minimum of {min_compared}."), n
-    return clustered_mean_interval(np.array(values), coded.groups[keep], n_resamples=options.n_resamples,
-                                   level_ci=ci_level, seed=options.seed), n
+        return _point_interval(
+            math.nan,
+            ci_level,
+            f"Undefined: it would rest on {n} items, fewer than this study's minimum of {min_compared}.",
+        ), n
+    return clustered_mean_interval(
+        np.array(values), coded.groups[keep], n_resamples=options.n_resamples, level_ci=ci_level, seed=options.seed
+    ), n
 
 
 __all__ = [
-    "OVERALL_STATISTICS", "PER_LABEL_STATISTICS", "PROFILE_NAMES", "Ambiguity", "AmbiguityPart", "ErrorProfile",
-    "LabelProfile", "ambiguity_split", "clustered_mean_interval", "confusion_error_profile", "error_profile",
+    "OVERALL_STATISTICS",
+    "PER_LABEL_STATISTICS",
+    "PROFILE_NAMES",
+    "Ambiguity",
+    "AmbiguityPart",
+    "ErrorProfile",
+    "LabelProfile",
+    "ambiguity_split",
+    "clustered_mean_interval",
+    "confusion_error_profile",
+    "error_profile",
 ]

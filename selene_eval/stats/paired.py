@@ -339,8 +339,9 @@ def compare_conditions(
         a, b = labels[name_a], labels[name_b]
         keep = [i for i in range(n) if reference[i] is not None and a[i] is not None and b[i] is not None]
         mc = mcnemar_correctness(reference, a, b)
-        entry: dict[str, Any] = dict(a=name_a, b=name_b, statistic=statistic, n_items=len(keep),
-                                     n_excluded=n - len(keep), mcnemar=mc)
+        entry: dict[str, Any] = dict(
+            a=name_a, b=name_b, statistic=statistic, n_items=len(keep), n_excluded=n - len(keep), mcnemar=mc
+        )
         value_a = value_b = difference = math.nan
         interval = None
         boot_p = math.nan
@@ -355,16 +356,25 @@ def compare_conditions(
             difference = value_a - value_b if math.isfinite(value_a) and math.isfinite(value_b) else math.nan
             if n_resamples:
                 interval = paired_bootstrap_difference(
-                    ref_c, a_c, b_c, level=level, n_labels=n_labels, statistic=statistic, groups=g,
-                    n_resamples=n_resamples, level_ci=ci_level, seed=seed,
+                    ref_c,
+                    a_c,
+                    b_c,
+                    level=level,
+                    n_labels=n_labels,
+                    statistic=statistic,
+                    groups=g,
+                    n_resamples=n_resamples,
+                    level_ci=ci_level,
+                    seed=seed,
                 )
                 boot_p = interval.p_value if interval.p_value is not None else math.nan
         if statistic == "accuracy":
             p_value, test = mc.p_value, "mcnemar" + (" (exact)" if mc.exact else " (chi-square)")
         else:
             p_value, test = boot_p, "paired bootstrap"
-        entry.update(value_a=value_a, value_b=value_b, difference=difference, interval=interval,
-                     p_value=p_value, test=test)
+        entry.update(
+            value_a=value_a, value_b=value_b, difference=difference, interval=interval, p_value=p_value, test=test
+        )
         raw.append(entry)
     adjusted = holm([e["p_value"] for e in raw])
     return tuple(PairedDifference(**e, p_holm=p) for e, p in zip(raw, adjusted))

@@ -66,8 +66,14 @@ class MeanEstimate:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (nan -> None)."""
-        return {"estimate": finite_or_none(self.estimate), "low": finite_or_none(self.low), "high": finite_or_none(self.high),
-                "std_error": finite_or_none(self.std_error), "n": self.n, "note": self.note}
+        return {
+            "estimate": finite_or_none(self.estimate),
+            "low": finite_or_none(self.low),
+            "high": finite_or_none(self.high),
+            "std_error": finite_or_none(self.std_error),
+            "n": self.n,
+            "note": self.note,
+        }
 
 
 def _nan(n: int, note: str) -> MeanEstimate:
@@ -149,16 +155,25 @@ def ppi_mean(
     influence = np.concatenate([(lam * f_u - lam * f_u.mean()) / big_n, (rectifier - rectifier.mean()) / n])
     if (groups is None) != (groups_unlabelled is None):
         raise StatisticsError("Give cluster ids for both the labelled and the unlabelled items, or for neither.")
-    all_groups = None if groups is None else np.concatenate(
-        [np.asarray(groups_unlabelled, dtype=object), np.asarray(groups, dtype=object)])
+    all_groups = (
+        None
+        if groups is None
+        else np.concatenate([np.asarray(groups_unlabelled, dtype=object), np.asarray(groups, dtype=object)])
+    )
     se = math.sqrt(_clustered_variance(influence, all_groups))
     z = _z(level_ci)
     return PPIEstimate(MeanEstimate(estimate, estimate - z * se, estimate + z * se, se, n + big_n), float(lam))
 
 
 def rogan_gladen(
-    judge_share: float, n_judged: int, sensitivity: float, n_positive: int, specificity: float, n_negative: int,
-    *, level_ci: float = 0.95,
+    judge_share: float,
+    n_judged: int,
+    sensitivity: float,
+    n_positive: int,
+    specificity: float,
+    n_negative: int,
+    *,
+    level_ci: float = 0.95,
 ) -> MeanEstimate:
     """Rogan-Gladen corrected rate with its delta-method interval, clipped to [0, 1] (module docstring)."""
     youden = sensitivity + specificity - 1
@@ -166,11 +181,17 @@ def rogan_gladen(
     if not (n_judged and n_positive and n_negative):
         return _nan(n, "the correction needs judged items and expert-labelled items of both kinds (yes and no)")
     if not youden > 0:
-        return _nan(n, f"the judge is no better than chance here (sensitivity + specificity = "
-                       f"{sensitivity + specificity:.2f}, not above 1), so its rate cannot be corrected")
+        return _nan(
+            n,
+            f"the judge is no better than chance here (sensitivity + specificity = "
+            f"{sensitivity + specificity:.2f}, not above 1), so its rate cannot be corrected",
+        )
     rate = (judge_share + specificity - 1) / youden
-    variance = (judge_share * (1 - judge_share) / n_judged + rate**2 * sensitivity * (1 - sensitivity) / n_positive
-                + (1 - rate) ** 2 * specificity * (1 - specificity) / n_negative) / youden**2
+    variance = (
+        judge_share * (1 - judge_share) / n_judged
+        + rate**2 * sensitivity * (1 - sensitivity) / n_positive
+        + (1 - rate) ** 2 * specificity * (1 - specificity) / n_negative
+    ) / youden**2
     se = math.sqrt(variance)
     z = _z(level_ci)
     note = None
@@ -194,9 +215,15 @@ class TargetEstimate:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {"target": self.target, "experts_only": self.experts_only.to_dict(),
-                "judge_only": self.judge_only.to_dict(), "ppi": self.ppi.to_dict(),
-                "effective_labels": finite_or_none(self.effective_labels), "judge_helps": self.judge_helps, "note": self.note}
+        return {
+            "target": self.target,
+            "experts_only": self.experts_only.to_dict(),
+            "judge_only": self.judge_only.to_dict(),
+            "ppi": self.ppi.to_dict(),
+            "effective_labels": finite_or_none(self.effective_labels),
+            "judge_helps": self.judge_helps,
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True)
@@ -213,10 +240,15 @@ class UnlabelledEstimates:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {"n_labelled": self.n_labelled, "n_unlabelled": self.n_unlabelled, "ci_level": self.ci_level,
-                "targets": [t.to_dict() for t in self.targets],
-                "rogan_gladen": None if self.rogan_gladen is None else self.rogan_gladen.to_dict(),
-                "undefined": self.undefined, "notes": list(self.notes)}
+        return {
+            "n_labelled": self.n_labelled,
+            "n_unlabelled": self.n_unlabelled,
+            "ci_level": self.ci_level,
+            "targets": [t.to_dict() for t in self.targets],
+            "rogan_gladen": None if self.rogan_gladen is None else self.rogan_gladen.to_dict(),
+            "undefined": self.undefined,
+            "notes": list(self.notes),
+        }
 
 
 def _numeric(labels: Sequence[str]) -> np.ndarray | None:
@@ -226,9 +258,16 @@ def _numeric(labels: Sequence[str]) -> np.ndarray | None:
         return None
 
 
-def _target(name: str, y: np.ndarray, f: np.ndarray, f_u: np.ndarray, y_all: np.ndarray, f_all: np.ndarray,
-            groups: tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray | None],
-            level_ci: float) -> TargetEstimate:
+def _target(
+    name: str,
+    y: np.ndarray,
+    f: np.ndarray,
+    f_u: np.ndarray,
+    y_all: np.ndarray,
+    f_all: np.ndarray,
+    groups: tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray | None],
+    level_ci: float,
+) -> TargetEstimate:
     g_l, g_u, g_experts, g_judged = groups
     experts = classical_mean(y_all, groups=g_experts, level_ci=level_ci)
     judge = classical_mean(f_all, groups=g_judged, level_ci=level_ci)
@@ -240,8 +279,10 @@ def _target(name: str, y: np.ndarray, f: np.ndarray, f_u: np.ndarray, y_all: np.
         if se_ppi > 0:
             effective = experts.n * se_exp**2 / se_ppi**2
         if not helps:
-            note = (f"The judge does not help with the {name}: the PPI interval is no narrower than the "
-                    "experts-only interval (the judge's labels carry too little about the experts').")
+            note = (
+                f"The judge does not help with the {name}: the PPI interval is no narrower than the "
+                "experts-only interval (the judge's labels carry too little about the experts')."
+            )
     return TargetEstimate(name, experts, judge, ppi, effective, helps, note)
 
 
@@ -280,11 +321,15 @@ def unlabelled_estimates(
     notes: list[str] = []
     no_majority = int((has_label & ~labelled).sum())
     if no_majority:
-        notes.append(f"{no_majority} item{'s' if no_majority != 1 else ''} with expert labels but no majority "
-                     "are left out (neither labelled nor unlabelled).")
+        notes.append(
+            f"{no_majority} item{'s' if no_majority != 1 else ''} with expert labels but no majority "
+            "are left out (neither labelled nor unlabelled)."
+        )
     if n_labelled > n_paired:
-        notes.append(f"{n_labelled - n_paired} labelled item{'s have' if n_labelled - n_paired != 1 else ' has'} "
-                     "no usable judge label: counted by the experts-only estimate, not by PPI.")
+        notes.append(
+            f"{n_labelled - n_paired} labelled item{'s have' if n_labelled - n_paired != 1 else ' has'} "
+            "no usable judge label: counted by the experts-only estimate, not by PPI."
+        )
     if o.group is not None:
         notes.append(f"Intervals are cluster-robust by {o.group!r} (Rogan-Gladen's treats items as independent).")
 
@@ -294,33 +339,56 @@ def unlabelled_estimates(
     if n_unlabelled == 0:
         n_blank = int((~has_label).sum())
         if n_blank:
-            return empty(f"the {n_blank} item{'s' if n_blank != 1 else ''} without expert labels "
-                         f"{'have' if n_blank != 1 else 'has'} no usable judge label; run the judge on them")
-        return empty("every item has an expert label, so there are no unlabelled items to estimate for: "
-                     "the experts' own figures describe the whole set")
+            return empty(
+                f"the {n_blank} item{'s' if n_blank != 1 else ''} without expert labels "
+                f"{'have' if n_blank != 1 else 'has'} no usable judge label; run the judge on them"
+            )
+        return empty(
+            "every item has an expert label, so there are no unlabelled items to estimate for: "
+            "the experts' own figures describe the whole set"
+        )
     if n_paired == 0:
-        return empty("no item has both an expert consensus and a judge label, so the judge's errors cannot be "
-                     "measured: have experts label a random sample of the items")
+        return empty(
+            "no item has both an expert consensus and a judge label, so the judge's errors cannot be "
+            "measured: have experts label a random sample of the items"
+        )
     if n_paired < max(o.min_compared, 2):
-        floor = (f"this study's minimum of {o.min_compared}" if o.min_compared > max(n_paired, 1)
-                 else "the 2 an interval needs")
-        return empty(f"it would rest on {n_paired} expert-labelled item{'s' if n_paired != 1 else ''} with a judge "
-                     f"label, fewer than {floor}")
+        floor = (
+            f"this study's minimum of {o.min_compared}"
+            if o.min_compared > max(n_paired, 1)
+            else "the 2 an interval needs"
+        )
+        return empty(
+            f"it would rest on {n_paired} expert-labelled item{'s' if n_paired != 1 else ''} with a judge "
+            f"label, fewer than {floor}"
+        )
     groups_all = coded.groups
-    g = (None, None, None, None) if o.group is None else (
-        groups_all[paired], groups_all[unlabelled], groups_all[labelled], groups_all[judged])
+    g = (
+        (None, None, None, None)
+        if o.group is None
+        else (groups_all[paired], groups_all[unlabelled], groups_all[labelled], groups_all[judged])
+    )
 
     def run(name: str, values: np.ndarray, judge_values: np.ndarray) -> TargetEstimate:
-        return _target(name, values[paired], judge_values[paired], judge_values[unlabelled], values[labelled],
-                       judge_values[judged], g, o.ci_level)
+        return _target(
+            name,
+            values[paired],
+            judge_values[paired],
+            judge_values[unlabelled],
+            values[labelled],
+            judge_values[judged],
+            g,
+            o.ci_level,
+        )
 
     targets: list[TargetEstimate] = []
     if level == "interval":
         targets.append(run("mean score", coded.consensus, coded.judge))
     else:
         for k, label in enumerate(coded.labels):
-            targets.append(run(f"share of {label!r}", (coded.consensus == k).astype(float),
-                               (coded.judge == k).astype(float)))
+            targets.append(
+                run(f"share of {label!r}", (coded.consensus == k).astype(float), (coded.judge == k).astype(float))
+            )
         numbers = _numeric(coded.labels) if level == "ordinal" else None
         if numbers is not None:
             lookup = lambda codes: np.where(np.isnan(codes), np.nan, numbers[np.nan_to_num(codes).astype(int)])  # noqa: E731
@@ -340,6 +408,12 @@ def unlabelled_estimates(
 
 
 __all__ = [
-    "MeanEstimate", "PPIEstimate", "TargetEstimate", "UnlabelledEstimates", "classical_mean", "ppi_mean",
-    "rogan_gladen", "unlabelled_estimates",
+    "MeanEstimate",
+    "PPIEstimate",
+    "TargetEstimate",
+    "UnlabelledEstimates",
+    "classical_mean",
+    "ppi_mean",
+    "rogan_gladen",
+    "unlabelled_estimates",
 ]

@@ -18,7 +18,6 @@ import pandas as pd
 
 from selene_eval.core.numbers import fmt_stat
 from selene_eval.stats.consensus import Level
-from selene_eval.stats.options import OptionFields, StatisticsOptions
 from selene_eval.stats.error_profile import (
     PER_LABEL_STATISTICS,
     PROFILE_NAMES,
@@ -27,6 +26,7 @@ from selene_eval.stats.error_profile import (
     ambiguity_split,
     error_profile,
 )
+from selene_eval.stats.options import OptionFields, StatisticsOptions
 from selene_eval.stats.ppi import MeanEstimate, UnlabelledEstimates, unlabelled_estimates
 from selene_eval.stats.uncertainty import Interval
 
@@ -41,8 +41,11 @@ class JudgeProfile:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {"error_profile": self.errors.to_dict(), "ambiguity": self.ambiguity.to_dict(),
-                "unlabelled": self.unlabelled.to_dict()}
+        return {
+            "error_profile": self.errors.to_dict(),
+            "ambiguity": self.ambiguity.to_dict(),
+            "unlabelled": self.unlabelled.to_dict(),
+        }
 
 
 def judge_profile(
@@ -107,23 +110,33 @@ def profile_lines(profile: JudgeProfile) -> list[str]:
     else:
         for part in ambiguity.parts:
             why = "" if math.isfinite(part.accuracy.estimate) else f" ({part.accuracy.note})"
-            lines.append(f"  {part.kind} items (n = {part.n_items}): accuracy {_iv(part.accuracy)}, "
-                         f"Cohen's kappa {_iv(part.cohen_kappa)}{why}")
-        lines.append(f"  soft-label agreement (mean share of experts who gave the judge's label, n = "
-                     f"{ambiguity.n_soft}): {_iv(ambiguity.soft_agreement)}")
+            lines.append(
+                f"  {part.kind} items (n = {part.n_items}): accuracy {_iv(part.accuracy)}, "
+                f"Cohen's kappa {_iv(part.cohen_kappa)}{why}"
+            )
+        lines.append(
+            f"  soft-label agreement (mean share of experts who gave the judge's label, n = "
+            f"{ambiguity.n_soft}): {_iv(ambiguity.soft_agreement)}"
+        )
         if ambiguity.cross_entropy is not None:
-            lines.append(f"  cross-entropy of the judge's label probabilities against the experts' distribution "
-                         f"(nats, n = {ambiguity.n_cross_entropy}): {_iv(ambiguity.cross_entropy)}")
+            lines.append(
+                f"  cross-entropy of the judge's label probabilities against the experts' distribution "
+                f"(nats, n = {ambiguity.n_cross_entropy}): {_iv(ambiguity.cross_entropy)}"
+            )
         lines.extend(f"  note: {note}" for note in ambiguity.notes)
     unlabelled = profile.unlabelled
-    lines.append(f"Using the judge on the unlabelled items ({unlabelled.n_unlabelled} unlabelled, "
-                 f"{unlabelled.n_labelled} expert-labelled; {unlabelled.ci_level:.0%} intervals)")
+    lines.append(
+        f"Using the judge on the unlabelled items ({unlabelled.n_unlabelled} unlabelled, "
+        f"{unlabelled.n_labelled} expert-labelled; {unlabelled.ci_level:.0%} intervals)"
+    )
     if unlabelled.undefined is not None:
         lines.append(f"  n/a: {unlabelled.undefined}.")
     for target in unlabelled.targets:
-        lines.append(f"  {target.target}: experts only {_mean(target.experts_only)}; judge only (uncorrected) "
-                     f"{_mean(target.judge_only)}; PPI++ {_mean(target.ppi.mean)} (lambda {fmt_stat(target.ppi.lam)}, "
-                     f"worth {_count(target.effective_labels)} expert labels)")
+        lines.append(
+            f"  {target.target}: experts only {_mean(target.experts_only)}; judge only (uncorrected) "
+            f"{_mean(target.judge_only)}; PPI++ {_mean(target.ppi.mean)} (lambda {fmt_stat(target.ppi.lam)}, "
+            f"worth {_count(target.effective_labels)} expert labels)"
+        )
         if target.note:
             lines.append(f"    {target.note}")
     if unlabelled.rogan_gladen is not None:
@@ -134,8 +147,11 @@ def profile_lines(profile: JudgeProfile) -> list[str]:
 
 
 def _text(interval: Interval | MeanEstimate) -> str:
-    return "" if not (math.isfinite(interval.low) and math.isfinite(interval.high)) else (
-        f"{interval.low:.3f} – {interval.high:.3f}")
+    return (
+        ""
+        if not (math.isfinite(interval.low) and math.isfinite(interval.high))
+        else (f"{interval.low:.3f} – {interval.high:.3f}")
+    )
 
 
 def _cell(interval: Interval | MeanEstimate) -> str:
@@ -145,9 +161,15 @@ def _cell(interval: Interval | MeanEstimate) -> str:
 
 def overall_frame(profile: JudgeProfile) -> pd.DataFrame:
     """Accuracy, balanced accuracy and the majority-label baseline: value, interval, why n/a."""
-    rows = [{"Statistic": PROFILE_NAMES[key], "Value": fmt_stat(iv.estimate), "Interval": _text(iv),
-             "Why n/a": "" if math.isfinite(iv.estimate) else (iv.note or "")}
-            for key, iv in profile.errors.overall.items()]
+    rows = [
+        {
+            "Statistic": PROFILE_NAMES[key],
+            "Value": fmt_stat(iv.estimate),
+            "Interval": _text(iv),
+            "Why n/a": "" if math.isfinite(iv.estimate) else (iv.note or ""),
+        }
+        for key, iv in profile.errors.overall.items()
+    ]
     return pd.DataFrame(rows)
 
 
@@ -166,20 +188,35 @@ def per_label_frame(profile: JudgeProfile) -> pd.DataFrame:
 def ambiguity_frame(profile: JudgeProfile) -> pd.DataFrame:
     """Unanimous vs split items (count, accuracy, kappa with intervals) and the soft-label agreement."""
     amb = profile.ambiguity
-    rows = [{"Items": f"{part.kind} items", "Count": part.n_items,
-             "Accuracy / score": _cell(part.accuracy), "Cohen's kappa": _cell(part.cohen_kappa)}
-            for part in amb.parts]
+    rows = [
+        {
+            "Items": f"{part.kind} items",
+            "Count": part.n_items,
+            "Accuracy / score": _cell(part.accuracy),
+            "Cohen's kappa": _cell(part.cohen_kappa),
+        }
+        for part in amb.parts
+    ]
     if amb.undefined is None:
         soft = amb.soft_agreement
-        rows.append({"Items": "soft-label agreement (all items with expert labels)", "Count": amb.n_soft,
-                     "Accuracy / score": _cell(soft),
-                     "Cohen's kappa": ""})
+        rows.append(
+            {
+                "Items": "soft-label agreement (all items with expert labels)",
+                "Count": amb.n_soft,
+                "Accuracy / score": _cell(soft),
+                "Cohen's kappa": "",
+            }
+        )
         if amb.cross_entropy is not None:
             ce = amb.cross_entropy
-            rows.append({"Items": "cross-entropy of the judge's probabilities (nats, lower is better)",
-                         "Count": amb.n_cross_entropy,
-                         "Accuracy / score": _cell(ce),
-                         "Cohen's kappa": ""})
+            rows.append(
+                {
+                    "Items": "cross-entropy of the judge's probabilities (nats, lower is better)",
+                    "Count": amb.n_cross_entropy,
+                    "Accuracy / score": _cell(ce),
+                    "Cohen's kappa": "",
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -187,17 +224,26 @@ def unlabelled_frame(profile: JudgeProfile) -> pd.DataFrame:
     """One row per estimated quantity: experts only, judge only, PPI++ (with intervals), lambda, worth."""
     rows = []
     for target in profile.unlabelled.targets:
-        rows.append({
-            "Quantity": target.target,
-            "Experts only": _cell(target.experts_only),
-            "Judge only (uncorrected)": _cell(target.judge_only),
-            "PPI++": _cell(target.ppi.mean),
-            "Power tuning λ": fmt_stat(target.ppi.lam),
-            "Worth (expert labels)": _count(target.effective_labels),
-            "Judge helps": {True: "yes", False: "no", None: "n/a"}[target.judge_helps],
-        })
+        rows.append(
+            {
+                "Quantity": target.target,
+                "Experts only": _cell(target.experts_only),
+                "Judge only (uncorrected)": _cell(target.judge_only),
+                "PPI++": _cell(target.ppi.mean),
+                "Power tuning λ": fmt_stat(target.ppi.lam),
+                "Worth (expert labels)": _count(target.effective_labels),
+                "Judge helps": {True: "yes", False: "no", None: "n/a"}[target.judge_helps],
+            }
+        )
     return pd.DataFrame(rows)
 
 
-__all__ = ["JudgeProfile", "ambiguity_frame", "judge_profile", "overall_frame", "per_label_frame", "profile_lines",
-           "unlabelled_frame"]
+__all__ = [
+    "JudgeProfile",
+    "ambiguity_frame",
+    "judge_profile",
+    "overall_frame",
+    "per_label_frame",
+    "profile_lines",
+    "unlabelled_frame",
+]

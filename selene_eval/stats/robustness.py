@@ -32,13 +32,13 @@ import numpy as np
 
 from selene_eval.core.numbers import finite_or_none
 from selene_eval.core.status import NOT_JUDGED  # statuses of items not judged (yet), not unreadable ones
+from selene_eval.core.tasks import Level
 from selene_eval.errors import StatisticsError
 from selene_eval.stats.alpha import krippendorff_alpha
 from selene_eval.stats.paired import FlipRate, PairedDifference, compare_conditions, flip_rate
 from selene_eval.stats.uncertainty import statistic_value
 
 Label = str | None
-
 
 
 def _check_aligned(reference: Sequence[Label] | None, labels: Mapping[str, Sequence[Label]]) -> int:
@@ -117,9 +117,7 @@ def flip_matrix(
         pairs = [(baseline, name) for name in labels if name != baseline]
     else:
         pairs = list(itertools.combinations(labels, 2))
-    return tuple(
-        PairFlip(a, b, flip_rate(labels[a], labels[b], reference, level=level, order=order)) for a, b in pairs
-    )
+    return tuple(PairFlip(a, b, flip_rate(labels[a], labels[b], reference, level=level, order=order)) for a, b in pairs)
 
 
 @dataclass(frozen=True)
@@ -133,8 +131,13 @@ class SelfAgreement:
     note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"alpha": finite_or_none(self.alpha), "level": self.level, "n_conditions": self.n_conditions,
-                "n_items": self.n_items, "note": self.note}
+        return {
+            "alpha": finite_or_none(self.alpha),
+            "level": self.level,
+            "n_conditions": self.n_conditions,
+            "n_items": self.n_items,
+            "note": self.note,
+        }
 
 
 def _codes(values: Sequence[Label], level: str, order: Sequence[str] | None) -> np.ndarray:
@@ -237,9 +240,13 @@ def position_consistency(
     first_slot_votes = sum((original[i] == "A") + (swapped[i] == "B") for i in compared)
     m = len(compared)
     result = dict(
-        original=names[0], swapped=names[1], n_compared=m, n_consistent=len(consistent),
+        original=names[0],
+        swapped=names[1],
+        n_compared=m,
+        n_consistent=len(consistent),
         consistency=len(consistent) / m if m else math.nan,
-        n_first_slot=first, n_second_slot=second,
+        n_first_slot=first,
+        n_second_slot=second,
         position_bias_rate=(first + second) / m if m else math.nan,
         first_slot_share=first_slot_votes / (2 * m) if m else math.nan,
     )
@@ -258,9 +265,12 @@ def position_consistency(
             return statistic_value(ref_c, own_c, level="nominal", n_labels=len(order), statistic="cohen_kappa")
 
         result.update(
-            n_with_reference=len(with_ref), n_consistent_with_reference=len(cons_ref),
-            accuracy_all=acc(with_ref), accuracy_consistent=acc(cons_ref),
-            kappa_all=kappa(with_ref), kappa_consistent=kappa(cons_ref),
+            n_with_reference=len(with_ref),
+            n_consistent_with_reference=len(cons_ref),
+            accuracy_all=acc(with_ref),
+            accuracy_consistent=acc(cons_ref),
+            kappa_all=kappa(with_ref),
+            kappa_consistent=kappa(cons_ref),
         )
     return PositionConsistency(**result)  # type: ignore[arg-type]
 
@@ -275,8 +285,12 @@ class Unparseable:
     rate: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"condition": self.condition, "n_judged": self.n_judged, "n_unparseable": self.n_unparseable,
-                "rate": finite_or_none(self.rate)}
+        return {
+            "condition": self.condition,
+            "n_judged": self.n_judged,
+            "n_unparseable": self.n_unparseable,
+            "rate": finite_or_none(self.rate),
+        }
 
 
 def unparseable_rates(statuses: Mapping[str, Sequence[str]]) -> tuple[Unparseable, ...]:
@@ -306,10 +320,14 @@ class AxisSummary:
     n_significant: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"axis": self.axis, "conditions": list(self.conditions),
-                "mean_abs_difference": finite_or_none(self.mean_abs_difference),
-                "max_abs_difference": finite_or_none(self.max_abs_difference),
-                "mean_flip_rate": finite_or_none(self.mean_flip_rate), "n_significant": self.n_significant}
+        return {
+            "axis": self.axis,
+            "conditions": list(self.conditions),
+            "mean_abs_difference": finite_or_none(self.mean_abs_difference),
+            "max_abs_difference": finite_or_none(self.max_abs_difference),
+            "mean_flip_rate": finite_or_none(self.mean_flip_rate),
+            "n_significant": self.n_significant,
+        }
 
 
 def axis_summary(
@@ -333,16 +351,20 @@ def axis_summary(
             grouped.setdefault(axis, []).append(name)
     out = []
     for axis, names in grouped.items():
-        diffs = [abs(values[n] - base) for n in names
-                 if n in values and math.isfinite(values[n]) and math.isfinite(base)]
+        diffs = [
+            abs(values[n] - base) for n in names if n in values and math.isfinite(values[n]) and math.isfinite(base)
+        ]
         rates = [flip_of[n] for n in names if n in flip_of and math.isfinite(flip_of[n])]
-        out.append(AxisSummary(
-            axis=axis, conditions=tuple(names),
-            mean_abs_difference=float(np.mean(diffs)) if diffs else math.nan,
-            max_abs_difference=max(diffs) if diffs else math.nan,
-            mean_flip_rate=float(np.mean(rates)) if rates else math.nan,
-            n_significant=sum(1 for n in names if sig_of.get(n)),
-        ))
+        out.append(
+            AxisSummary(
+                axis=axis,
+                conditions=tuple(names),
+                mean_abs_difference=float(np.mean(diffs)) if diffs else math.nan,
+                max_abs_difference=max(diffs) if diffs else math.nan,
+                mean_flip_rate=float(np.mean(rates)) if rates else math.nan,
+                n_significant=sum(1 for n in names if sig_of.get(n)),
+            )
+        )
     return tuple(out)
 
 
@@ -402,7 +424,7 @@ def robustness(
     reference: Sequence[Label],
     labels: Mapping[str, Sequence[Label]],
     *,
-    level: str,
+    level: Level,
     order: Sequence[str] | None,
     baseline: str | None = None,
     statistic: str = "cohen_kappa",
@@ -440,8 +462,17 @@ def robustness(
         own = _codes(labels[name], level, order)
         keep = ~np.isnan(ref_codes) & ~np.isnan(own)
         enough = keep.any() and int(keep.sum()) >= min_compared
-        values[name] = (statistic_value(ref_codes[keep], own[keep], level=level, n_labels=n_labels,  # type: ignore[arg-type]
-                                        statistic=statistic) if enough else math.nan)
+        values[name] = (
+            statistic_value(
+                ref_codes[keep],
+                own[keep],
+                level=level,
+                n_labels=n_labels,
+                statistic=statistic,
+            )
+            if enough
+            else math.nan
+        )
     by_stat: dict[str, dict[str, float]] = {}
     for name, stats in (statistics_by_condition or {}).items():
         for stat, value in stats.items():
@@ -453,15 +484,35 @@ def robustness(
     comparisons: tuple[PairedDifference, ...] = ()
     accuracy_tests: tuple[PairedDifference, ...] = ()
     if len(names) > 1:
-        comparisons = compare_conditions(reference, labels, level=level, order=order, statistic=statistic,
-                                         groups=groups, baseline=baseline, n_resamples=n_resamples, seed=seed)
-        accuracy_tests = compare_conditions(reference, labels, level=level, order=order, statistic="accuracy",
-                                            groups=groups, baseline=baseline, n_resamples=0, seed=seed)
+        comparisons = compare_conditions(
+            reference,
+            labels,
+            level=level,
+            order=order,
+            statistic=statistic,
+            groups=groups,
+            baseline=baseline,
+            n_resamples=n_resamples,
+            seed=seed,
+        )
+        accuracy_tests = compare_conditions(
+            reference,
+            labels,
+            level=level,
+            order=order,
+            statistic="accuracy",
+            groups=groups,
+            baseline=baseline,
+            n_resamples=0,
+            seed=seed,
+        )
     axes = axis_summary(axis_of, values, baseline, vs_base, comparisons) if axis_of else ()
     position = tuple(
-        position_consistency(labels[a], labels[b], reference, names=(a, b),
-                             order=tuple(order) if order else ("A", "B", "tie"))
-        for a, b in swap_pairs if a in labels and b in labels
+        position_consistency(
+            labels[a], labels[b], reference, names=(a, b), order=tuple(order) if order else ("A", "B", "tie")
+        )
+        for a, b in swap_pairs
+        if a in labels and b in labels
     )
     judged_all = judged_any = None
     if statuses:

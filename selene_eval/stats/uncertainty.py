@@ -80,7 +80,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -308,13 +308,9 @@ def _design(
         type_of_group = cell_of_item[np.argsort(group_of_item)] if groups is not None else cell_of_item
         used, type_of_group = np.unique(type_of_group, return_inverse=True)
         type_of_group = type_of_group.reshape(-1)
-        type_tables = sparse.csr_matrix(
-            (np.ones(used.size), (np.arange(used.size), used)), shape=(used.size, n_cells)
-        )
+        type_tables = sparse.csr_matrix((np.ones(used.size), (np.arange(used.size), used)), shape=(used.size, n_cells))
     else:
-        table = sparse.csr_matrix(
-            (np.ones(n), (group_of_item, cell_of_item)), shape=(n_groups, n_cells)
-        )
+        table = sparse.csr_matrix((np.ones(n), (group_of_item, cell_of_item)), shape=(n_groups, n_cells))
         table.sum_duplicates()
         table.sort_indices()
         lookup: dict[tuple[bytes, bytes], int] = {}
@@ -347,7 +343,6 @@ def _design(
 # --------------------------------------------------------------------------------------------------
 # Statistics on a batch of weight rows
 # --------------------------------------------------------------------------------------------------
-
 
 
 class _Batch:
@@ -653,8 +648,7 @@ def bca_interval(
         return (
             math.nan,
             math.nan,
-            f"BCa asks for quantiles {levels[0]:.4f}, {levels[1]:.4f}, beyond the most extreme of the "
-            f"{b} resamples",
+            f"BCa asks for quantiles {levels[0]:.4f}, {levels[1]:.4f}, beyond the most extreme of the {b} resamples",
         )
     low, high = np.quantile(boot, levels)
     return float(low), float(high), None
@@ -678,17 +672,40 @@ def _interval(
     n_valid = int(boot_defined.sum())
     fallback = "percentile" if method == "auto" else method
     if not est_defined:
-        return Interval(math.nan, math.nan, math.nan, level=level_ci, method=fallback, n_resamples=n_resamples,
-                        n_valid=n_valid, note=f"{statistic_name(name)} is undefined on the data: {undefined_reason}.")
+        return Interval(
+            math.nan,
+            math.nan,
+            math.nan,
+            level=level_ci,
+            method=fallback,
+            n_resamples=n_resamples,
+            n_valid=n_valid,
+            note=f"{statistic_name(name)} is undefined on the data: {undefined_reason}.",
+        )
     if n_groups < 2:
-        return Interval(estimate, math.nan, math.nan, level=level_ci, method=fallback, n_resamples=n_resamples,
-                        n_valid=n_valid,
-                        note="A bootstrap interval needs at least 2 groups (resampling units); there is 1.")
+        return Interval(
+            estimate,
+            math.nan,
+            math.nan,
+            level=level_ci,
+            method=fallback,
+            n_resamples=n_resamples,
+            n_valid=n_valid,
+            note="A bootstrap interval needs at least 2 groups (resampling units); there is 1.",
+        )
     if n_valid < _MIN_VALID_SHARE * n_resamples:
         return Interval(
-            estimate, math.nan, math.nan, level=level_ci, method=fallback, n_resamples=n_resamples, n_valid=n_valid,
-            note=(f"{statistic_name(name)} is undefined in {n_resamples - n_valid} of {n_resamples} resamples "
-                  f"({undefined_reason}); fewer than {_MIN_VALID_SHARE:.0%} are valid, so there is no interval."),
+            estimate,
+            math.nan,
+            math.nan,
+            level=level_ci,
+            method=fallback,
+            n_resamples=n_resamples,
+            n_valid=n_valid,
+            note=(
+                f"{statistic_name(name)} is undefined in {n_resamples - n_valid} of {n_resamples} resamples "
+                f"({undefined_reason}); fewer than {_MIN_VALID_SHARE:.0%} are valid, so there is no interval."
+            ),
         )
     values = boot[boot_defined]
     notes = []
@@ -709,8 +726,16 @@ def _interval(
             used, low, high = "bca", b_low, b_high
         else:
             notes.append(f"BCa not used ({why}); percentile interval instead.")
-    return Interval(estimate, low, high, level=level_ci, method=used, n_resamples=n_resamples, n_valid=n_valid,
-                    note=" ".join(notes) or None)
+    return Interval(
+        estimate,
+        low,
+        high,
+        level=level_ci,
+        method=used,
+        n_resamples=n_resamples,
+        n_valid=n_valid,
+        note=" ".join(notes) or None,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -881,9 +906,7 @@ def paired_bootstrap_difference(
     bootstrap p-value of "no difference" (the percentile interval inverted; see :func:`_bootstrap_p_value`).
     """
     _check_options(n_resamples, level_ci, method)
-    design = _design(
-        [codes_ref, codes_a, codes_b], ["codes_ref", "codes_a", "codes_b"], level, n_labels, groups
-    )
+    design = _design([codes_ref, codes_a, codes_b], ["codes_ref", "codes_a", "codes_b"], level, n_labels, groups)
     (name,) = _check_statistics([statistic], design.level)
 
     def evaluate(d: _Design, weights: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -130,8 +130,9 @@ def _database_copy(study: Study) -> bytes | None:
         try:  # an archive is only made of judgments that import again
             _validate_database(target_path, name=f"The judgment database {source_path}")
         except DataError as exc:
-            raise StudyError(f"Cannot archive study {study.slug!r}: {exc} Move it aside to archive the study without "
-                             "judgments.") from None
+            raise StudyError(
+                f"Cannot archive study {study.slug!r}: {exc} Move it aside to archive the study without judgments."
+            ) from None
         return target_path.read_bytes()
 
 
@@ -220,8 +221,18 @@ def _check_member_name(info: zipfile.ZipInfo) -> None:
 
 
 _ALLOWED_COMPRESSION = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
-_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError,
-               OverflowError, IndexError, KeyError)
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    RuntimeError,
+    NotImplementedError,
+    ValueError,
+    OverflowError,
+    IndexError,
+    KeyError,
+)
 """What :mod:`zipfile` raises for a damaged archive (bad CRC, broken deflate stream, bad headers...)."""
 _MAX_JSON_DEPTH = 32
 """Deepest nesting accepted in the manifest (it has 3 levels; thousands would exhaust the stack)."""
@@ -238,9 +249,13 @@ def read_manifest(data: bytes, *, max_bytes: int = MAX_ARCHIVE_BYTES) -> tuple[A
         archive = zipfile.ZipFile(io.BytesIO(data))
     except _ZIP_ERRORS as exc:
         if isinstance(exc, zipfile.BadZipFile) and "not a zip file" in str(exc).lower():
-            raise DataError("This file is not a study archive (not a zip file). Export one from the Studies page "
-                            "or with `python -m selene_eval export SLUG --archive FILE`.") from None
-        raise DataError(f"The archive is damaged and cannot be opened ({short_reason(exc)}); export it again.") from None
+            raise DataError(
+                "This file is not a study archive (not a zip file). Export one from the Studies page "
+                "or with `python -m selene_eval export SLUG --archive FILE`."
+            ) from None
+        raise DataError(
+            f"The archive is damaged and cannot be opened ({short_reason(exc)}); export it again."
+        ) from None
     with archive:
         try:
             return _read_checked(archive)
@@ -253,21 +268,29 @@ def _read_checked(archive: zipfile.ZipFile) -> tuple[ArchiveManifest, dict[str, 
     for info in infos:
         _check_member_name(info)
         if info.flag_bits & 0x1:
-            raise DataError(f"{info.filename!r} in the archive is encrypted; selene-eval archives are never "
-                            "encrypted. Export the study again without a password.")
+            raise DataError(
+                f"{info.filename!r} in the archive is encrypted; selene-eval archives are never "
+                "encrypted. Export the study again without a password."
+            )
         if info.compress_type not in _ALLOWED_COMPRESSION:
-            raise DataError(f"{info.filename!r} in the archive uses compression method {info.compress_type}; "
-                            "selene-eval archives use only stored or deflate. Export the study again.")
+            raise DataError(
+                f"{info.filename!r} in the archive uses compression method {info.compress_type}; "
+                "selene-eval archives use only stored or deflate. Export the study again."
+            )
     names = [i.filename for i in infos]
     if len(set(names)) != len(names):
         raise DataError("The archive lists a file twice; refusing to import it.")
     total = sum(i.file_size for i in infos)
     if total > MAX_UNPACKED_BYTES:
-        raise DataError(f"The archive unpacks to {total // 2**20} MB, more than the {MAX_UNPACKED_BYTES // 2**30} GB allowed.")
+        raise DataError(
+            f"The archive unpacks to {total // 2**20} MB, more than the {MAX_UNPACKED_BYTES // 2**30} GB allowed."
+        )
     for info in infos:
         if info.file_size > MAX_RATIO * max(info.compress_size, 1) and info.file_size > 2**20:
-            raise DataError(f"{info.filename!r} in the archive is compressed {info.file_size // max(info.compress_size, 1)}x, "
-                            "which only a zip bomb does; refusing to import it.")
+            raise DataError(
+                f"{info.filename!r} in the archive is compressed {info.file_size // max(info.compress_size, 1)}x, "
+                "which only a zip bomb does; refusing to import it."
+            )
     if MANIFEST not in names:
         raise DataError(f"The archive has no {MANIFEST}; it was not exported by selene-eval.")
     raw = _read_member(archive, archive.getinfo(MANIFEST), 2**20)
@@ -276,8 +299,15 @@ def _read_checked(archive: zipfile.ZipFile) -> tuple[ArchiveManifest, dict[str, 
     extra = sorted(set(names) - expected)
     missing = sorted(expected - set(names))
     if extra or missing:
-        detail = "; ".join(filter(None, [f"unexpected: {', '.join(extra)}" if extra else "",
-                                         f"missing: {', '.join(missing)}" if missing else ""]))
+        detail = "; ".join(
+            filter(
+                None,
+                [
+                    f"unexpected: {', '.join(extra)}" if extra else "",
+                    f"missing: {', '.join(missing)}" if missing else "",
+                ],
+            )
+        )
         raise DataError(f"The archive's files do not match its manifest ({detail}).")
     files: dict[str, bytes] = {}
     for path, (digest, size) in manifest.files.items():
@@ -348,8 +378,10 @@ def _parse_manifest(raw: bytes) -> ArchiveManifest:
     version = data.get("version")
     if version != ARCHIVE_VERSION or isinstance(version, bool):
         shown = repr(version) if isinstance(version, (int, str)) and len(str(version)) < 40 else "another"
-        raise DataError(f"The archive has format version {shown}; this selene-eval reads version "
-                        f"{ARCHIVE_VERSION}. Update selene-eval or export the study again.")
+        raise DataError(
+            f"The archive has format version {shown}; this selene-eval reads version "
+            f"{ARCHIVE_VERSION}. Update selene-eval or export the study again."
+        )
     slug_value = data.get("slug")
     if not isinstance(slug_value, str):
         raise DataError(f"The archive's {MANIFEST} names no study (its 'slug' is missing or not a text).")
@@ -364,8 +396,9 @@ def _parse_manifest(raw: bytes) -> ArchiveManifest:
         path, digest, size = entry.get("path"), entry.get("sha256"), entry.get("size")
         if not isinstance(path, str) or path not in {f"{slug}/{name}" for name in _STUDY_FILES}:
             shown = repr(path)[:80]
-            raise DataError(f"The manifest lists {shown}; a study archive holds only {', '.join(_STUDY_FILES)} "
-                            f"under {slug}/.")
+            raise DataError(
+                f"The manifest lists {shown}; a study archive holds only {', '.join(_STUDY_FILES)} under {slug}/."
+            )
         if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
             raise DataError(f"The manifest gives {path!r} a checksum that is not a SHA-256.")
         if isinstance(size, bool) or not isinstance(size, int) or size < 0 or size > MAX_UNPACKED_BYTES:
@@ -374,9 +407,13 @@ def _parse_manifest(raw: bytes) -> ArchiveManifest:
             raise DataError(f"The manifest lists {path!r} twice.")
         files[path] = (digest, size)
     manifest = ArchiveManifest(
-        slug=slug, title=_text(data, "title", slug), exported_at=_text(data, "exported_at", ""),
-        selene_eval_version=_text(data, "selene_eval_version", ""), files=files,
-        n_items=_count(data, "n_items"), n_judgments=_count(data, "n_judgments"),
+        slug=slug,
+        title=_text(data, "title", slug),
+        exported_at=_text(data, "exported_at", ""),
+        selene_eval_version=_text(data, "selene_eval_version", ""),
+        files=files,
+        n_items=_count(data, "n_items"),
+        n_judgments=_count(data, "n_judgments"),
     )
     for name in (SPEC_FILE, ITEMS_FILE):
         if f"{slug}/{name}" not in files:
@@ -391,11 +428,15 @@ def _validate_spec(raw: bytes) -> StudySpec:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise DataError(f"The archive's {SPEC_FILE} is not a valid study ({where[:80]}: {short_reason(Exception(first['msg']))}).") from None
+        raise DataError(
+            f"The archive's {SPEC_FILE} is not a valid study ({where[:80]}: {short_reason(Exception(first['msg']))})."
+        ) from None
     except RecursionError:
         raise DataError(f"The archive's {SPEC_FILE} is nested too deeply to be a study.") from None
     except (UnicodeDecodeError, yaml.YAMLError, ValueError, TypeError) as exc:
-        raise DataError(f"The archive's {SPEC_FILE} is not readable YAML ({short_reason(exc).splitlines()[0][:160]}).") from None
+        raise DataError(
+            f"The archive's {SPEC_FILE} is not readable YAML ({short_reason(exc).splitlines()[0][:160]})."
+        ) from None
 
 
 def _validate_items(raw: bytes, spec: StudySpec) -> int:
@@ -413,17 +454,23 @@ def _validate_items(raw: bytes, spec: StudySpec) -> int:
         try:
             item = item_from_line(line)
         except RecursionError:
-            raise DataError(f"Line {number} of the archive's {ITEMS_FILE} is nested too deeply to be an item.") from None
+            raise DataError(
+                f"Line {number} of the archive's {ITEMS_FILE} is nested too deeply to be an item."
+            ) from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise DataError(f"Line {number} of the archive's {ITEMS_FILE} is not an item ({short_reason(exc)}).") from None
+            raise DataError(
+                f"Line {number} of the archive's {ITEMS_FILE} is not an item ({short_reason(exc)})."
+            ) from None
         if item.item_id in seen:
             raise DataError(f"Item id {item.item_id[:80]!r} occurs twice in the archive's {ITEMS_FILE}.")
         seen.add(item.item_id)
         bad = {v for v in item.experts.values() if v is not None and v not in allowed}
         if bad:
             shown = sorted(v[:40] for v in bad)[:5]
-            raise DataError(f"Item {item.item_id[:80]!r} has expert labels {shown} that are not {spec.task.value} labels "
-                            f"({', '.join(sorted(allowed))}).")
+            raise DataError(
+                f"Item {item.item_id[:80]!r} has expert labels {shown} that are not {spec.task.value} labels "
+                f"({', '.join(sorted(allowed))})."
+            )
         count += 1
     if not count:
         raise DataError(f"The archive's {ITEMS_FILE} holds no items.")
@@ -442,8 +489,10 @@ def _expected_schema(script: str) -> dict[str, list[tuple[str, str, int, int]]]:
 
 def _schema_of(conn: sqlite3.Connection) -> dict[str, list[tuple[str, str, int, int]]]:
     tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-    return {t: [(r[1], str(r[2]).upper(), int(r[3]), int(r[5])) for r in conn.execute(f'PRAGMA table_info("{t}")')]
-            for t in tables}
+    return {
+        t: [(r[1], str(r[2]).upper(), int(r[3]), int(r[5])) for r in conn.execute(f'PRAGMA table_info("{t}")')]
+        for t in tables
+    }
 
 
 _ALLOWED_TYPES = {"TEXT": {"text"}, "INTEGER": {"integer"}, "REAL": {"real", "integer"}}
@@ -468,26 +517,37 @@ def _validate_database(path: Path, name: str = f"The archive's {DB_FILE}") -> No
             expected = {**_expected_schema(_OPTIONAL_SCHEMA), **required}
             if not set(required) <= set(schema) <= set(expected):
                 extra, missing = sorted(set(schema) - set(expected)), sorted(set(required) - set(schema))
-                detail = "; ".join(filter(None, [f"unexpected tables: {', '.join(t[:40] for t in extra)}" if extra else "",
-                                                 f"missing tables: {', '.join(missing)}" if missing else ""]))
+                detail = "; ".join(
+                    filter(
+                        None,
+                        [
+                            f"unexpected tables: {', '.join(t[:40] for t in extra)}" if extra else "",
+                            f"missing tables: {', '.join(missing)}" if missing else "",
+                        ],
+                    )
+                )
                 raise DataError(f"{name} is not a judgment database of this version ({detail}).")
             for table, columns in expected.items():
                 if table not in schema:
                     continue  # an optional table this database never needed
                 if schema[table] != columns:
-                    raise DataError(f"{name} is not a judgment database of this version (table {table!r} has other "
-                                    "columns).")
+                    raise DataError(
+                        f"{name} is not a judgment database of this version (table {table!r} has other columns)."
+                    )
                 for column, declared, not_null, _ in columns:
                     allowed = sorted(_ALLOWED_TYPES[declared] | (set() if not_null else {"null"}))
                     marks = ", ".join("?" for _ in allowed)
-                    bad = conn.execute(f'SELECT COUNT(*) FROM "{table}" WHERE typeof("{column}") NOT IN ({marks})',
-                                       allowed).fetchone()[0]
+                    bad = conn.execute(
+                        f'SELECT COUNT(*) FROM "{table}" WHERE typeof("{column}") NOT IN ({marks})', allowed
+                    ).fetchone()[0]
                     if bad:
                         raise DataError(f"{name} holds {bad} value(s) of the wrong type in {table}.{column}.")
             version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if version is not None and version[0] != str(SCHEMA_VERSION):
-                raise DataError(f"{name} has schema version {str(version[0])[:20]!r}; this selene-eval reads "
-                                f"version {SCHEMA_VERSION}.")
+                raise DataError(
+                    f"{name} has schema version {str(version[0])[:20]!r}; this selene-eval reads "
+                    f"version {SCHEMA_VERSION}."
+                )
             for (spec_json,) in conn.execute("SELECT spec_json FROM judges"):
                 JudgeSpec.model_validate_json(spec_json)
             if "runs" in schema:  # the run records become shell commands in reports: each must read back
@@ -499,16 +559,20 @@ def _validate_database(path: Path, name: str = f"The archive's {DB_FILE}") -> No
                         ids = None
                     if not (isinstance(ids, list) and all(isinstance(v, str) for v in ids)):
                         raise DataError(f"{name} records a run whose variants are not a list of ids.")
-            for (judge_id,) in conn.execute("SELECT DISTINCT judge_id FROM judgments WHERE judge_id NOT IN "
-                                            "(SELECT judge_id FROM judges)"):
+            for (judge_id,) in conn.execute(
+                "SELECT DISTINCT judge_id FROM judgments WHERE judge_id NOT IN (SELECT judge_id FROM judges)"
+            ):
                 raise DataError(f"{name} holds judgments of an unknown judge ({judge_id[:40]!r}).")
-            for (cache_key, probs) in conn.execute("SELECT cache_key, label_probs FROM judgments "
-                                                   "WHERE label_probs IS NOT NULL"):
+            for cache_key, probs in conn.execute(
+                "SELECT cache_key, label_probs FROM judgments WHERE label_probs IS NOT NULL"
+            ):
                 try:
                     parse_label_probs(probs)
                 except (ValueError, RecursionError):
-                    raise DataError(f"{name} holds a judgment ({cache_key[:20]}...) whose label probabilities are not "
-                                    "a JSON object of probabilities.") from None
+                    raise DataError(
+                        f"{name} holds a judgment ({cache_key[:20]}...) whose label probabilities are not "
+                        "a JSON object of probabilities."
+                    ) from None
             for table in schema:  # every text must decode, as it will when the study is read
                 for _ in conn.execute(f'SELECT * FROM "{table}"'):
                     pass
@@ -549,7 +613,8 @@ def import_archive(
             (Path(tmp) / DB_FILE).write_bytes(files[DB_FILE])
             _validate_database(Path(tmp) / DB_FILE)
     target_slug = store.check_new_name(
-        slug or manifest.slug, overwrite=overwrite,
+        slug or manifest.slug,
+        overwrite=overwrite,
         advice="; import the archive under another name (--as NEW_NAME, or the name field on the Studies page) or "
         "choose to replace it.",
     )
@@ -563,6 +628,11 @@ def import_archive(
 
 def archive_summary(manifest: ArchiveManifest) -> Mapping[str, object]:
     """A short description of an archive for display before importing it."""
-    return {"study": manifest.slug, "title": manifest.title, "items": manifest.n_items,
-            "judgments": manifest.n_judgments, "exported": manifest.exported_at,
-            "selene-eval": manifest.selene_eval_version}
+    return {
+        "study": manifest.slug,
+        "title": manifest.title,
+        "items": manifest.n_items,
+        "judgments": manifest.n_judgments,
+        "exported": manifest.exported_at,
+        "selene-eval": manifest.selene_eval_version,
+    }

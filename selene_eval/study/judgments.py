@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.errors import StudyError
@@ -167,8 +166,10 @@ class JudgmentStore:
                 raise  # a write that breaks our own constraints is a bug to see, not a damaged file
             except sqlite3.OperationalError as exc:
                 if "locked" in str(exc) or "busy" in str(exc):
-                    raise StudyError(f"The judgment database {self.path} stayed locked by another process for "
-                                     "30 s; try again when it is done.") from None
+                    raise StudyError(
+                        f"The judgment database {self.path} stayed locked by another process for "
+                        "30 s; try again when it is done."
+                    ) from None
                 raise self._damaged(exc) from None
             except sqlite3.DatabaseError as exc:
                 raise self._damaged(exc) from None
@@ -273,7 +274,9 @@ class JudgmentStore:
         with self._reading():
             for start in range(0, len(keys), 900):
                 chunk = keys[start : start + 900]
-                sql = f"SELECT {', '.join(_COLUMNS)} FROM judgments WHERE cache_key IN ({', '.join('?' for _ in chunk)})"
+                sql = (
+                    f"SELECT {', '.join(_COLUMNS)} FROM judgments WHERE cache_key IN ({', '.join('?' for _ in chunk)})"
+                )
                 for row in self._conn.execute(sql, chunk):
                     judgment = _from_row(row)
                     out[judgment.cache_key] = judgment
@@ -296,8 +299,16 @@ class JudgmentStore:
             cur.execute(
                 "INSERT INTO runs (judge_id, spec_json, variant_ids, item_limit, sample_seed, batch_size, n_items, "
                 "started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (run.judge.judge_id, run.judge.model_dump_json(), json.dumps(list(run.variant_ids)), run.limit,
-                 run.sample_seed, run.batch_size, run.n_items, run.started_at),
+                (
+                    run.judge.judge_id,
+                    run.judge.model_dump_json(),
+                    json.dumps(list(run.variant_ids)),
+                    run.limit,
+                    run.sample_seed,
+                    run.batch_size,
+                    run.n_items,
+                    run.started_at,
+                ),
             )
 
     def runs(self) -> list[RunRecord]:
@@ -310,8 +321,15 @@ class JudgmentStore:
                 "ORDER BY run_id"
             ).fetchall()
             return [
-                RunRecord(JudgeSpec.model_validate_json(r[0]), tuple(json.loads(r[1])), r[2], int(r[3]), int(r[4]),
-                          int(r[5]), str(r[6]))
+                RunRecord(
+                    JudgeSpec.model_validate_json(r[0]),
+                    tuple(json.loads(r[1])),
+                    r[2],
+                    int(r[3]),
+                    int(r[4]),
+                    int(r[5]),
+                    str(r[6]),
+                )
                 for r in rows
             ]
 
@@ -319,7 +337,9 @@ class JudgmentStore:
         """Number of stored judgments (of one judge, or all)."""
         with self._reading():
             if judge_id:
-                return self._conn.execute("SELECT COUNT(*) FROM judgments WHERE judge_id = ?", (judge_id,)).fetchone()[0]
+                return self._conn.execute("SELECT COUNT(*) FROM judgments WHERE judge_id = ?", (judge_id,)).fetchone()[
+                    0
+                ]
             return self._conn.execute("SELECT COUNT(*) FROM judgments").fetchone()[0]
 
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.core.items import Item, expert_names
+from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.core.tasks import TaskType
 from selene_eval.prompts.rubric import Rubric, default_rubric
 from selene_eval.prompts.variants import PromptVariant, default_variant_ids
-from selene_eval.core.tasks import TaskType
 
 if TYPE_CHECKING:
     from selene_eval.data import ColumnMapping, TableFile
@@ -24,7 +24,7 @@ DEFAULT_MIN_COMPARED = 10
 
 def utc_now() -> str:
     """The current time as an ISO-8601 UTC string (seconds)."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 class SourceInfo(BaseModel):
@@ -85,8 +85,8 @@ class StudySpec(BaseModel):
 
 
 def new_study_spec(
-    table: "TableFile",
-    mapping: "ColumnMapping",
+    table: TableFile,
+    mapping: ColumnMapping,
     task: TaskType,
     label_map: Mapping[str, str | None],
     items: Sequence[Item],

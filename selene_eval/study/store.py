@@ -36,8 +36,8 @@ from typing import Concatenate, ParamSpec, TypeVar
 import yaml
 from pydantic import ValidationError
 
-from selene_eval.errors import StudyBusy, StudyError
 from selene_eval.core.items import Item
+from selene_eval.errors import StudyBusy, StudyError
 from selene_eval.prompts.variants import PromptVariant, find_variant
 from selene_eval.study.judgments import JudgmentStore
 from selene_eval.study.reasons import short_reason
@@ -224,7 +224,7 @@ class RunLock:
         finally:
             os.close(fd)
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         self.acquire()
         return self
 
@@ -272,7 +272,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def holding_run_lock(func: Callable[Concatenate["Study", P], R]) -> Callable[Concatenate["Study", P], R]:
+def holding_run_lock(func: Callable[Concatenate[Study, P], R]) -> Callable[Concatenate[Study, P], R]:
     """Decorate a function whose first argument is a :class:`Study` so that it runs under the study's run lock.
 
     A second call on the same study while one is running (any process, thread or browser session) raises
@@ -280,7 +280,7 @@ def holding_run_lock(func: Callable[Concatenate["Study", P], R]) -> Callable[Con
     """
 
     @functools.wraps(func)
-    def locked(study: "Study", *args: P.args, **kwargs: P.kwargs) -> R:
+    def locked(study: Study, *args: P.args, **kwargs: P.kwargs) -> R:
         with study.run_lock():
             study.check_not_replaced()  # a study overwritten since it was opened must not get its judgments
             return func(study, *args, **kwargs)
@@ -591,8 +591,10 @@ class StudyStore:
             _fsync_folder(final.parent)
             return
         if not overwrite:
-            raise StudyError(f"A study named {slug!r} already exists in {self.root} (or a folder of that name); choose "
-                             "another name or replace it.")
+            raise StudyError(
+                f"A study named {slug!r} already exists in {self.root} (or a folder of that name); choose "
+                "another name or replace it."
+            )
         if final.is_symlink() or not final.is_dir():
             raise StudyError(f"{final} is not a study folder; move it away before importing {slug!r}.")
         # Held across the swap: a run judging the old study refuses the overwrite (StudyBusy names it), and no
@@ -636,12 +638,13 @@ class StudyStore:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             detail = f"{where}: {first['msg']}" if where else first["msg"]
-            raise StudyError(f"{spec_file} is damaged ({short_reason(Exception(detail))}); fix it or import the study "
-                             "again.") from None
+            raise StudyError(
+                f"{spec_file} is damaged ({short_reason(Exception(detail))}); fix it or import the study again."
+            ) from None
         except OSError as exc:
             raise StudyError(f"Cannot read {spec_file}: {exc.strerror or exc}.") from None
         except (yaml.YAMLError, UnicodeDecodeError, ValueError, TypeError, RecursionError) as exc:
-            detail = short_reason(exc).split(" in \"<unicode string>\"")[0]
+            detail = short_reason(exc).split(' in "<unicode string>"')[0]
             raise StudyError(f"{spec_file} is damaged ({detail}); fix it or import the study again.") from None
         if spec.slug != slug:
             spec = spec.model_copy(update={"slug": slug})
@@ -681,7 +684,9 @@ class StudyStore:
     def _summary(self, folder: Path) -> StudySummary:
         """The list line of the study in ``folder``; :class:`StudyError` saying what is damaged."""
         if not (folder / SPEC_FILE).is_file():
-            raise StudyError(f"Study {folder.name!r} has no {SPEC_FILE}; import it again or delete the folder {folder}.")
+            raise StudyError(
+                f"Study {folder.name!r} has no {SPEC_FILE}; import it again or delete the folder {folder}."
+            )
         study = self.open(folder.name)
         try:
             n_items = 0
@@ -694,8 +699,10 @@ class StudyStore:
                         try:
                             raw.decode("utf-8")
                         except UnicodeDecodeError:
-                            raise StudyError(f"{items_file} is damaged at line {number} (not UTF-8 text); import "
-                                             "the study's data again.") from None
+                            raise StudyError(
+                                f"{items_file} is damaged at line {number} (not UTF-8 text); import "
+                                "the study's data again."
+                            ) from None
                         n_items += bool(raw.strip())
             except FileNotFoundError:
                 raise StudyError(f"Study {study.slug!r} has no {ITEMS_FILE}; import its data again.") from None
@@ -705,8 +712,9 @@ class StudyStore:
         finally:
             study.close()
         spec = study.spec
-        return StudySummary(spec.slug, spec.title, spec.task.value, n_items, n_judgments, spec.illustrative,
-                            spec.created_at)
+        return StudySummary(
+            spec.slug, spec.title, spec.task.value, n_items, n_judgments, spec.illustrative, spec.created_at
+        )
 
     def delete(self, slug: str) -> None:
         """Delete study ``slug`` and everything in its folder (refused while a run judges it).

@@ -329,7 +329,9 @@ def build_tiny_gguf(directory: str | Path, *, answer_label: str | None = None, s
             for i in range(len(token_list))
         ]
     )
-    writer.add_token_merges([merge if isinstance(merge, str) else " ".join(merge) for merge in tokenizer["model"]["merges"]])
+    writer.add_token_merges(
+        [merge if isinstance(merge, str) else " ".join(merge) for merge in tokenizer["model"]["merges"]]
+    )
     writer.add_bos_token_id(config["bos_token_id"])
     writer.add_eos_token_id(config["eos_token_id"])
     writer.add_chat_template(chat_template)
@@ -354,7 +356,11 @@ def build_tiny_gguf(directory: str | Path, *, answer_label: str | None = None, s
 
 def _permute_for_llama_cpp(weight: Any, n_heads: int) -> Any:
     """llama.cpp's ``permute`` from its HF converter: each head's two rotary halves interleaved."""
-    return weight.reshape(n_heads, 2, weight.shape[0] // n_heads // 2, *weight.shape[1:]).swapaxes(1, 2).reshape(weight.shape)
+    return (
+        weight.reshape(n_heads, 2, weight.shape[0] // n_heads // 2, *weight.shape[1:])
+        .swapaxes(1, 2)
+        .reshape(weight.shape)
+    )
 
 
 def _answer_chain(tokenizer: Tokenizer, answer_label: str, max_length: int) -> list[int]:
@@ -414,7 +420,9 @@ def _script_bigrams(model: PreTrainedModel, tokens: Sequence[int], following: Ma
         model.model.norm.weight.fill_(1.0)
         # QR of a random matrix: orthonormal columns, one direction per scripted token.
         directions, _ = torch.linalg.qr(torch.randn(hidden, len(tokens), generator=generator))
-        model.model.embed_tokens.weight[list(tokens)] = directions.T * math.sqrt(hidden)  # unit RMS, like a normalised state
+        model.model.embed_tokens.weight[list(tokens)] = directions.T * math.sqrt(
+            hidden
+        )  # unit RMS, like a normalised state
         head = model.lm_head.weight
         head.zero_()
         for token, after in following.items():
@@ -442,7 +450,7 @@ def build_tiny_rambler(directory: str | Path, *, loop: bool, forced_answer: str 
     start = encode("<|start_header_id|>assistant<|end_header_id|>\n\n")[-1]
     ramble = encode(TINY_RAMBLE + (" " if loop else ""))
     marker = encode("\n\n**Result:**")
-    answer = encode("\n\n**Result:** " + forced_answer)[len(marker):]
+    answer = encode("\n\n**Result:** " + forced_answer)[len(marker) :]
     if len(marker) != 1 or len(answer) != 1 or len(set(ramble)) != len(ramble):
         raise ValueError(f"forced_answer {forced_answer!r} is not one token after the marker in the tiny vocabulary")
     after = ramble[0] if loop else tokenizer.convert_tokens_to_ids(EOT_TOKEN)

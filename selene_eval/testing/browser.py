@@ -54,12 +54,21 @@ def streamlit_command(port: int) -> list[str]:
     """``streamlit run app.py`` headless on 127.0.0.1:``port``, without a file watcher (others may edit
     the checkout while it runs: no reloads mid-test) or usage statistics."""
     return [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--server.headless", "true",
-        "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
     ]
 
 
@@ -95,8 +104,14 @@ def start_streamlit(port: int, env: Mapping[str, str], log: Path, cwd: Path) -> 
     The server runs in a session of its own, so that :func:`stop_process_group` also ends what it starts.
     """
     with log.open("wb") as out:
-        return subprocess.Popen(streamlit_command(port), cwd=cwd, env=dict(env), stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            streamlit_command(port),
+            cwd=cwd,
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def wait_until_served(

@@ -24,27 +24,43 @@ _QUESTION_ROWS = [
     [],
 ]
 HEADER = ["case_id", "case_vignette", "question", "multi-turn conversation", "final diagnosis", "correct diagnosis"]
-_D2_QUESTIONHEADER = ["Q1: One most likely diagnosis based on convo?", "Q2: All key info from vignette?",
-                       "Q3: Patient-AI used medical terminology?"]
+_D2_QUESTIONHEADER = [
+    "Q1: One most likely diagnosis based on convo?",
+    "Q2: All key info from vignette?",
+    "Q3: Patient-AI used medical terminology?",
+]
 
 # (case, source); case_1 is labelled by both dermatologists, case_2 by d1 only, case_3 by d2 only.
 CASES = {"case_1": "dermatology_private", "case_2": "MedQA_USMLE", "case_3": "dermatology_public"}
 SHEETS = ("GPT-4", "LLaMA2")
 # (sheet, case) -> (Q1, Q2, Q3) per workbook; None: the cell is blank.
 Answers = Mapping[tuple[str, str], tuple[str | None, ...]]
-D1 = {("GPT-4", "case_1"): ("Yes", "No", "No"), ("LLaMA2", "case_1"): ("No", "No", "No"),
-      ("GPT-4", "case_2"): ("No", "Yes", "No"), ("LLaMA2", "case_2"): ("No", "No", "Yes")}
-D2 = {("GPT-4", "case_1"): ("No", "No", "No"), ("LLaMA2", "case_1"): ("No", "Yes", "No"),
-      ("GPT-4", "case_3"): ("Yes", "Yes", "No"), ("LLaMA2", "case_3"): ("No", "No", "No")}
+D1 = {
+    ("GPT-4", "case_1"): ("Yes", "No", "No"),
+    ("LLaMA2", "case_1"): ("No", "No", "No"),
+    ("GPT-4", "case_2"): ("No", "Yes", "No"),
+    ("LLaMA2", "case_2"): ("No", "No", "Yes"),
+}
+D2 = {
+    ("GPT-4", "case_1"): ("No", "No", "No"),
+    ("LLaMA2", "case_1"): ("No", "Yes", "No"),
+    ("GPT-4", "case_3"): ("Yes", "Yes", "No"),
+    ("LLaMA2", "case_3"): ("No", "No", "No"),
+}
 # The tie-breaker answers exactly the cells where d1 and d2 disagree.
 D3 = {("GPT-4", "case_1"): ("Yes", None, None), ("LLaMA2", "case_1"): (None, "No", None)}
 
 
 def case_cells(sheet: str, case: str) -> list[str]:
     number = case.removeprefix("case_")
-    return [f"{case}.json", f"Vignette of case {number}: a rash on the arm.", "What is the final diagnosis?",
-            f"Doctor-AI : Hi! What symptoms are you facing today? \n Patient-AI : A rash ({sheet}, case {number}).",
-            "**Final Diagnosis:** Eczema", "Contact dermatitis"]
+    return [
+        f"{case}.json",
+        f"Vignette of case {number}: a rash on the arm.",
+        "What is the final diagnosis?",
+        f"Doctor-AI : Hi! What symptoms are you facing today? \n Patient-AI : A rash ({sheet}, case {number}).",
+        "**Final Diagnosis:** Eczema",
+        "Contact dermatitis",
+    ]
 
 
 def _write_workbook(path: Path, labels: Answers, *, long_headers: bool) -> None:

@@ -29,15 +29,17 @@ class ForcingBackend:
         self.spec = FORCING_JUDGE
         self.forced = forced
 
-    def generate(self, prompts: Sequence[Sequence[Message]],
-                 choices: Sequence[LabelChoices | None] | None = None) -> list[Generation]:
+    def generate(
+        self, prompts: Sequence[Sequence[Message]], choices: Sequence[LabelChoices | None] | None = None
+    ) -> list[Generation]:
         """The scripted answers; those without ``**Result:**`` get the forced label and its probabilities."""
         out = []
         for generation in self.inner.generate(prompts, choices):
             if "**Result:**" not in generation.text:
                 probs = {"yes": 0.2, "no": 0.8} if self.forced == "no" else {"yes": 0.8, "no": 0.2}
-                generation = replace(generation, finish_reason="repetition", forced_label=self.forced,
-                                     label_probs=probs)
+                generation = replace(
+                    generation, finish_reason="repetition", forced_label=self.forced, label_probs=probs
+                )
             out.append(generation)
         return out
 
@@ -53,9 +55,18 @@ def forcing_script(messages: Sequence[Message]) -> str:
     return READABLE if number < 4 else RAMBLE if number < 10 else UNREADABLE
 
 
-def experts_say_no(studies_dir: Path, n: int = 12, *, slug: str = "s", title: str = "t",
-                   variants: Sequence[str] = ("selene",)) -> Study:
+def experts_say_no(
+    studies_dir: Path, n: int = 12, *, slug: str = "s", title: str = "t", variants: Sequence[str] = ("selene",)
+) -> Study:
     """A binary study (open) of ``n`` items both experts call "no": with :func:`forcing_script`, forced "no"
     labels agree with them and written "Yes" ones do not. Its minimum of compared items is 1."""
-    return make_study(studies_dir, n, slug=slug, title=title, response="Answer {i}", variants=variants,
-                      labels=lambda i: {"e1": "no", "e2": "no"}, min_compared=1)
+    return make_study(
+        studies_dir,
+        n,
+        slug=slug,
+        title=title,
+        response="Answer {i}",
+        variants=variants,
+        labels=lambda i: {"e1": "no", "e2": "no"},
+        min_compared=1,
+    )

@@ -15,10 +15,10 @@ import atexit
 import ctypes
 import importlib.util
 import signal
-import tempfile
-import threading
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -91,8 +91,21 @@ def llama_server(log_dir: Path, *, n_ctx: int = 4096) -> Iterator[LlamaServer]:
     port = free_port()
     log = log_dir / f"llama-server-{port}.log"
     command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path()), "--model_alias", MODEL_NAME,
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", "1",
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(gguf_path()),
+        "--model_alias",
+        MODEL_NAME,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(n_ctx),
+        "--n_threads",
+        "1",
         # One request at a time per process, as llama-cpp-python serves; replicas give concurrency.
     ]
     with log.open("wb") as out:
@@ -148,7 +161,9 @@ def shared_replicas(count: int = 2) -> list[LlamaServer]:
     with _shared_lock:
         alive = [s for s in _shared if s.process.poll() is None]
         if len(alive) < len(_shared):
-            pytest.fail("a shared llama.cpp server died:\n" + "\n".join(s.log_tail() for s in _shared if s not in alive))
+            pytest.fail(
+                "a shared llama.cpp server died:\n" + "\n".join(s.log_tail() for s in _shared if s not in alive)
+            )
         if len(_shared) < count:
             log_dir = Path(tempfile.mkdtemp(prefix="llama-servers-"))
             stack = ExitStack()

@@ -45,7 +45,9 @@ def delta(text: str, *alts: tuple[str, float], finish: str | None = None) -> dic
     return {"choices": [choice]}
 
 
-def completion(text: str = ANSWER, *, logprobs: list[dict[str, Any]] | None = None, finish: str = "stop") -> dict[str, Any]:
+def completion(
+    text: str = ANSWER, *, logprobs: list[dict[str, Any]] | None = None, finish: str = "stop"
+) -> dict[str, Any]:
     choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
     if logprobs is not None:
         choice["logprobs"] = {"content": logprobs}
@@ -86,6 +88,7 @@ class Stub:
 
 def handler_for(stub: Stub) -> type[BaseHTTPRequestHandler]:
     """The request handler class that serves ``stub``."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -127,7 +130,13 @@ def handler_for(stub: Stub) -> type[BaseHTTPRequestHandler]:
                 self.connection.shutdown(2)
                 return
             if self.path == "/v1/models":
-                self._send(200, {"object": "list", "data": [{"id": m, "object": "model", "owned_by": stub.owned_by} for m in stub.models]})
+                self._send(
+                    200,
+                    {
+                        "object": "list",
+                        "data": [{"id": m, "object": "model", "owned_by": stub.owned_by} for m in stub.models],
+                    },
+                )
             else:
                 self._send(404, {"error": {"message": "not found"}})
 
@@ -177,8 +186,11 @@ def handler_for(stub: Stub) -> type[BaseHTTPRequestHandler]:
             status, headers, payload = reply
             if status == 200:
                 with stub.lock:
-                    stub.answered.append(body["messages"][-1]["content"] if body["messages"][-1]["role"] == "user"
-                                         else body["messages"][-2]["content"])
+                    stub.answered.append(
+                        body["messages"][-1]["content"]
+                        if body["messages"][-1]["role"] == "user"
+                        else body["messages"][-2]["content"]
+                    )
             try:
                 self._send(status, payload, headers)
             except OSError:

@@ -70,8 +70,13 @@ class Reply:
 
 def head(status: int, headers: dict[str, str]) -> bytes:
     """A status line and headers, ending with the blank line (``Connection: close`` added)."""
-    lines = [f"HTTP/1.1 {status} {'OK' if status == 200 else 'Status'}", *(f"{k}: {v}" for k, v in headers.items()),
-             "Connection: close", "", ""]
+    lines = [
+        f"HTTP/1.1 {status} {'OK' if status == 200 else 'Status'}",
+        *(f"{k}: {v}" for k, v in headers.items()),
+        "Connection: close",
+        "",
+        "",
+    ]
     return "\r\n".join(lines).encode("latin-1")
 
 

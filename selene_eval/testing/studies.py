@@ -118,17 +118,26 @@ def make_study(
             raise TypeError(f"item options {sorted(item_options)} need a count of items, not the items")
         names = tuple(experts) if experts is not None else tuple(dict.fromkeys(e for it in items for e in it.experts))
     saved: dict[str, Any] = {"min_compared": min_compared, "judge": judge}
-    spec = StudySpec(slug=slug, title=title or slug, task=task, experts=list(names), rubric=default_rubric(task),
-                     variants=list(variants), **{k: v for k, v in saved.items() if v is not None})
+    spec = StudySpec(
+        slug=slug,
+        title=title or slug,
+        task=task,
+        experts=list(names),
+        rubric=default_rubric(task),
+        variants=list(variants),
+        **{k: v for k, v in saved.items() if v is not None},
+    )
     study = StudyStore(studies_dir).create(spec, list(items))
     if answers is not None or backend is not None:
-        judge_study(study, backend or ScriptedBackend(scripted_judge, script=answers), batch_size=batch_size,
-                    limit=limit)
+        judge_study(
+            study, backend or ScriptedBackend(scripted_judge, script=answers), batch_size=batch_size, limit=limit
+        )
     return study
 
 
-def judge_study(study: Study, backend: JudgeBackend, *, batch_size: int | None = None,
-                limit: int | None = None) -> RunResult:
+def judge_study(
+    study: Study, backend: JudgeBackend, *, batch_size: int | None = None, limit: int | None = None
+) -> RunResult:
     """Run ``backend`` over ``study`` with :func:`~selene_eval.run.runner.run_study`'s defaults unless given."""
     options: dict[str, int] = {}
     if batch_size is not None:
@@ -151,8 +160,9 @@ def slipping_experts(names: Sequence[str] = ("ann", "bob", "cy")) -> Labels:
     return labels
 
 
-DASHBOARD_JUDGE = JudgeSpec(backend="scripted", model="scripted-ui-test", quantization="none",
-                            name="Scripted (not a model)")
+DASHBOARD_JUDGE = JudgeSpec(
+    backend="scripted", model="scripted-ui-test", quantization="none", name="Scripted (not a model)"
+)
 """The scripted judge as the dashboard's Run page offers it (``SELENE_EVAL_ENABLE_SCRIPTED=1``)."""
 
 
@@ -171,16 +181,25 @@ def even_odd_study(
     items, no on the others, and an unreadable answer on item 3."""
     backend = ScriptedBackend(
         DASHBOARD_JUDGE,
-        script={"Question 3:": "no **Result:** here",
-                "even.": "**Reasoning:** <b>Looks</b> [right](http://x)\n\n**Result:** Yes"},
+        script={
+            "Question 3:": "no **Result:** here",
+            "even.": "**Reasoning:** <b>Looks</b> [right](http://x)\n\n**Result:** Yes",
+        },
         default="**Reasoning:** No.\n\n**Result:** No",
     )
     make_study(
-        studies_dir, n, slug=slug, title=title or slug.title(), experts=[f"e{k}" for k in range(experts)],
+        studies_dir,
+        n,
+        slug=slug,
+        title=title or slug.title(),
+        experts=[f"e{k}" for k in range(experts)],
         labels=lambda i: {f"e{k}": ("yes" if (i + k) % 3 else "no") for k in range(experts)},
-        question="Question {i}: is {i} even?", response=lambda i: "It is even." if i % 2 == 0 else "It is odd.",
-        reference=lambda i: "Even." if i % 2 == 0 else "Odd.", category=lambda i: "even" if i % 2 == 0 else "odd",
-        variants=variants, backend=backend if judged else None,
+        question="Question {i}: is {i} even?",
+        response=lambda i: "It is even." if i % 2 == 0 else "It is odd.",
+        reference=lambda i: "Even." if i % 2 == 0 else "Odd.",
+        category=lambda i: "even" if i % 2 == 0 else "odd",
+        variants=variants,
+        backend=backend if judged else None,
     ).close()
 
 

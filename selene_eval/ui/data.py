@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
 import streamlit as st
 
-import pandas as pd
-
+from selene_eval.core.expert_labels import expert_label_headings
+from selene_eval.core.items import ROLES, SUBGROUP_PREFIX, Item, items_frame
+from selene_eval.core.tasks import TaskType
 from selene_eval.data import (
     ColumnMapping,
     Issue,
@@ -26,11 +28,8 @@ from selene_eval.data import (
     suggest_label_map,
 )
 from selene_eval.errors import ValidationFailed
-from selene_eval.core.expert_labels import expert_label_headings
-from selene_eval.core.items import ROLES, SUBGROUP_PREFIX, Item, items_frame
 from selene_eval.prompts.rubric import Rubric, default_rubric
 from selene_eval.study import Study, new_study_spec, slugify
-from selene_eval.core.tasks import TaskType
 from selene_eval.ui.state import default, keep_valid, keep_valid_many, memo, put, study_store
 from selene_eval.ui.text import TASK_NAMES, md_escape, plural
 
@@ -109,7 +108,7 @@ def raw_preview(table: TableFile, rows: int = 50) -> None:
     st.dataframe(head, hide_index=True, width="stretch", height=240, column_config=config)
 
 
-def read_upload(uploaded: "UploadedFile") -> TableFile:
+def read_upload(uploaded: UploadedFile) -> TableFile:
     """Parse an uploaded file once per upload (kept in session state); raises ``DataError`` if unreadable."""
     return memo(
         "data_table_memo",
@@ -136,8 +135,10 @@ def task_picker(key: str, columns: Sequence[str] = ()) -> TaskType | None:
     )
     pair = looks_pairwise(columns)
     if pair is not None and task is not TaskType.PAIRWISE:
-        st.caption(f"The columns {md_escape(pair[0])} and {md_escape(pair[1])} look like two responses to "
-                   f"compare: {md_escape(TASK_NAMES[TaskType.PAIRWISE])}?")
+        st.caption(
+            f"The columns {md_escape(pair[0])} and {md_escape(pair[1])} look like two responses to "
+            f"compare: {md_escape(TASK_NAMES[TaskType.PAIRWISE])}?"
+        )
     return task
 
 
@@ -179,13 +180,15 @@ def mapping_editor(columns: Sequence[str], task: TaskType, signature: object) ->
         if role == "response" and task is TaskType.PAIRWISE:
             label = "Response A"
         with left if index % 2 == 0 else right:
-            chosen[role] = st.selectbox(label, optional, key=key, format_func=show, help=ROLE_HELP[role],
-                                        placeholder="(none)")
+            chosen[role] = st.selectbox(
+                label, optional, key=key, format_func=show, help=ROLE_HELP[role], placeholder="(none)"
+            )
 
     st.markdown("**Where are the experts' labels?**")
     keep_valid("data_layout", list(_LAYOUTS), "wide")
-    layout = st.radio("Layout of the labels", list(_LAYOUTS), key="data_layout", format_func=_LAYOUTS.get,
-                      horizontal=True)
+    layout = st.radio(
+        "Layout of the labels", list(_LAYOUTS), key="data_layout", format_func=_LAYOUTS.get, horizontal=True
+    )
     experts: list[str] = []
     annotator = label_column = None
     if layout == "wide":
@@ -201,11 +204,23 @@ def mapping_editor(columns: Sequence[str], task: TaskType, signature: object) ->
         keep_valid("data_annotator", optional, None)
         keep_valid("data_label", optional, None)
         with left:
-            annotator = st.selectbox("Expert (annotator) column", optional, key="data_annotator", format_func=show,
-                                     help="Who gave the label on this row.", placeholder="(none)")
+            annotator = st.selectbox(
+                "Expert (annotator) column",
+                optional,
+                key="data_annotator",
+                format_func=show,
+                help="Who gave the label on this row.",
+                placeholder="(none)",
+            )
         with right:
-            label_column = st.selectbox("Label column", optional, key="data_label", format_func=show,
-                                        help="The label that expert gave on this row.", placeholder="(none)")
+            label_column = st.selectbox(
+                "Label column",
+                optional,
+                key="data_label",
+                format_func=show,
+                help="The label that expert gave on this row.",
+                placeholder="(none)",
+            )
     taken = {*chosen.values(), *experts, annotator, label_column}
     free = [c for c in columns if c not in taken]
     keep_valid_many("data_subgroups", free)
@@ -236,10 +251,16 @@ def validate(
     skip_rows: Sequence[int] = (),
 ) -> tuple[list[Item], ValidationReport]:
     """``build_items`` for the current choices, recomputed only when one of them changes."""
-    signature = (file_id, mapping.model_dump_json(), task.value, tuple(sorted(label_map.items(), key=lambda kv: kv[0])),
-                 tuple(skip_rows))
-    return memo("data_items_memo", signature,
-                lambda: build_items(table.frame, mapping, task, label_map, skip_rows=skip_rows))
+    signature = (
+        file_id,
+        mapping.model_dump_json(),
+        task.value,
+        tuple(sorted(label_map.items(), key=lambda kv: kv[0])),
+        tuple(skip_rows),
+    )
+    return memo(
+        "data_items_memo", signature, lambda: build_items(table.frame, mapping, task, label_map, skip_rows=skip_rows)
+    )
 
 
 def bad_id_rows(table: TableFile, mapping: ColumnMapping, file_id: object) -> dict[int, str]:
@@ -267,7 +288,9 @@ def skip_rows_choice(bad_rows: dict[int, str], n_rows: int) -> dict[int, str]:
     with st.expander(f"The {plural(n_bad, 'row')} with a bad item id"):
         st.dataframe(
             pd.DataFrame({"Row": list(bad_rows), "Why": list(bad_rows.values())}),
-            hide_index=True, width="stretch", height=min(36 + 35 * n_bad, 300),
+            hide_index=True,
+            width="stretch",
+            height=min(36 + 35 * n_bad, 300),
         )
     return dict(bad_rows) if skip else {}
 
@@ -295,8 +318,12 @@ def rubric_editor(task: TaskType) -> Rubric | None:
     for label, text in rubric.descriptions.items():
         default(rubric_key(task, label), text)
     with st.expander("Edit the rubric (what the judge is asked, and so what each label means)"):
-        st.text_area("The question the rubric asks", key=rubric_key(task, "objective"), height=68,
-                     help="The judge is asked the same question; you can change it later on the Prompts page.")
+        st.text_area(
+            "The question the rubric asks",
+            key=rubric_key(task, "objective"),
+            height=68,
+            help="The judge is asked the same question; you can change it later on the Prompts page.",
+        )
         for label in rubric.descriptions:
             st.text_input(f"What {label!r} means", key=rubric_key(task, label))
     objective = str(st.session_state[rubric_key(task, "objective")]).strip()
@@ -308,9 +335,12 @@ def rubric_editor(task: TaskType) -> Rubric | None:
         st.error(f"Fill in {' and '.join(empty)} in the rubric above.", icon=":material/edit_note:")
         return None
     edited = Rubric(objective=objective, descriptions=descriptions)
-    meanings.markdown("**What the labels mean in this study**  \n" + "  \n".join(
-        f"**{md_escape(label)}** = {md_escape(meaning)}" for label, meaning in label_meanings(task, edited).items()
-    ))
+    meanings.markdown(
+        "**What the labels mean in this study**  \n"
+        + "  \n".join(
+            f"**{md_escape(label)}** = {md_escape(meaning)}" for label, meaning in label_meanings(task, edited).items()
+        )
+    )
     return edited
 
 
@@ -380,8 +410,14 @@ def label_map_editor(raw_values: Sequence[str], task: TaskType) -> dict[str, str
         with left:
             st.text(raw)
         with middle:
-            value = st.selectbox(f"Meaning of value {number}", options, key=keys[raw], format_func=show,
-                                 label_visibility="collapsed", placeholder="Choose what it means")
+            value = st.selectbox(
+                f"Meaning of value {number}",
+                options,
+                key=keys[raw],
+                format_func=show,
+                label_visibility="collapsed",
+                placeholder="Choose what it means",
+            )
         with right:
             if raw in clashing:
                 st.markdown(":orange[:material/warning: another spelling of this value means something else]")
@@ -457,10 +493,23 @@ def create_study(
     taken name (unless ``overwrite``).
     """
     store = study_store()
-    slug = store.check_new_name(slug.strip(), overwrite=overwrite, advice=". Choose another name, or tick 'Replace "
-                                "it' to overwrite it (its judgments are deleted).")
-    spec = new_study_spec(table, mapping, task, label_map, items, slug=slug, title=title, description=description,
-                          rubric=rubric, skipped_rows=skipped_rows)
+    slug = store.check_new_name(
+        slug.strip(),
+        overwrite=overwrite,
+        advice=". Choose another name, or tick 'Replace it' to overwrite it (its judgments are deleted).",
+    )
+    spec = new_study_spec(
+        table,
+        mapping,
+        task,
+        label_map,
+        items,
+        slug=slug,
+        title=title,
+        description=description,
+        rubric=rubric,
+        skipped_rows=skipped_rows,
+    )
     return store.create(spec, items, overwrite=overwrite)
 
 
@@ -471,8 +520,16 @@ def preview_frame(items: Sequence[Item]) -> tuple[pd.DataFrame, dict[str, object
     frame = items_frame(items)
     headings = {"item_id": "Item", **expert_label_headings(list(frame.columns)), "category": "Category"}
     headings.update({c: c.removeprefix(SUBGROUP_PREFIX) for c in frame.columns if c.startswith(SUBGROUP_PREFIX)})
-    headings.update({"group_id": "Group", "input": "Input", "response": "Response", "response_b": "Response B",
-                     "reference": "Reference", "context": "Context"})
+    headings.update(
+        {
+            "group_id": "Group",
+            "input": "Input",
+            "response": "Response",
+            "response_b": "Response B",
+            "reference": "Reference",
+            "context": "Context",
+        }
+    )
     if frame["response_b"].notna().any():
         headings["response"] = "Response A"
     kept = [c for c in headings if c in frame.columns and (c == "item_id" or frame[c].notna().any())]
@@ -517,8 +574,11 @@ def study_overview(study: Study) -> None:
         st.json(spec.label_map, expanded=False)
     if spec.skipped_rows:
         with st.expander(f"{plural(len(spec.skipped_rows), 'row')} of the file left out on import"):
-            st.dataframe(pd.DataFrame([{"Row": s.row, "Why": s.reason} for s in spec.skipped_rows]),
-                         hide_index=True, width="stretch")
+            st.dataframe(
+                pd.DataFrame([{"Row": s.row, "Why": s.reason} for s in spec.skipped_rows]),
+                hide_index=True,
+                width="stretch",
+            )
     st.caption(f"Items (first {min(len(items), 500)} of {len(items):,})")
     view, config = preview_frame(items[:500])
     st.dataframe(view, hide_index=True, width="stretch", column_config=config)
@@ -547,24 +607,31 @@ def public_dataset_form() -> None:
     adapter = ADAPTERS[name]
     st.markdown(md_escape(adapter.summary))
     st.caption(f"Experts: {md_escape(adapter.annotators)} · task: {md_escape(TASK_NAMES[adapter.task])}")
-    st.info(f"**Licence: {md_escape(adapter.licence)}.** {md_escape(adapter.licence_text)}  \n"
-            f"Source: {md_escape(adapter.source_url)}  \nCite: {md_escape(adapter.citation)}",
-            icon=":material/gavel:")
+    st.info(
+        f"**Licence: {md_escape(adapter.licence)}.** {md_escape(adapter.licence_text)}  \n"
+        f"Source: {md_escape(adapter.source_url)}  \nCite: {md_escape(adapter.citation)}",
+        icon=":material/gavel:",
+    )
     options: dict[str, str] = {}
     for option in adapter.options:
         key = f"data_dataset_{name}_{option.name}"
         default(key, option.default)
         keep_valid(key, list(option.choices), option.default)
-        options[option.name] = st.radio(md_escape(option.name.capitalize()), list(option.choices), key=key,
-                                        horizontal=True, help=option.help)
+        options[option.name] = st.radio(
+            md_escape(option.name.capitalize()), list(option.choices), key=key, horizontal=True, help=option.help
+        )
     folder = datasets_dir() / name
     default(f"data_dataset_{name}_path", str(folder) if folder.exists() else "")
     st.text_input(
-        "Local copy: the dataset's file or the folder that holds it", key=f"data_dataset_{name}_path",
+        "Local copy: the dataset's file or the folder that holds it",
+        key=f"data_dataset_{name}_path",
         help="Works offline. The original files as published, e.g. a checkout of the dataset's repository.",
     )
-    if adapter.files and st.button(f"Download it into {folder}", key=f"data_dataset_{name}_download",
-                                   help="Fetches the pinned files and checks their checksums."):
+    if adapter.files and st.button(
+        f"Download it into {folder}",
+        key=f"data_dataset_{name}_download",
+        help="Fetches the pinned files and checks their checksums.",
+    ):
         try:
             with st.spinner("Downloading…"):
                 adapter.download(folder)
@@ -575,8 +642,11 @@ def public_dataset_form() -> None:
             st.rerun()
     with st.form("data_dataset_form"):
         default("data_dataset_slug", name)
-        st.text_input("Study name", key="data_dataset_slug",
-                      help="Lower-case letters, digits, '-' and '_' (for example kqa-pilot).")
+        st.text_input(
+            "Study name",
+            key="data_dataset_slug",
+            help="Lower-case letters, digits, '-' and '_' (for example kqa-pilot).",
+        )
         submitted = st.form_submit_button("Create the study", type="primary")
     if not submitted:
         return
@@ -586,8 +656,14 @@ def public_dataset_form() -> None:
         return
     try:
         warnings: list[str] = []
-        study = create_study_from_dataset(adapter, path, study_store(), str(st.session_state["data_dataset_slug"]).strip(),
-                                          options=options, on_warning=warnings.append)
+        study = create_study_from_dataset(
+            adapter,
+            path,
+            study_store(),
+            str(st.session_state["data_dataset_slug"]).strip(),
+            options=options,
+            on_warning=warnings.append,
+        )
     except ValidationFailed as exc:
         st.error("The dataset did not validate:", icon=":material/block:")
         validation_report(exc.report)  # type: ignore[arg-type]
@@ -601,6 +677,8 @@ def public_dataset_form() -> None:
         flash("warning", md_escape(line))
     n_items = len(study.items)
     study.close()
-    open_study(study.slug, f"Created study **{md_escape(study.slug)}** from {md_escape(adapter.title)} with "
-                           f"{plural(n_items, 'item')}. Next: check the rubric and prompt on the Prompts page.")
-
+    open_study(
+        study.slug,
+        f"Created study **{md_escape(study.slug)}** from {md_escape(adapter.title)} with "
+        f"{plural(n_items, 'item')}. Next: check the rubric and prompt on the Prompts page.",
+    )

@@ -15,11 +15,19 @@ from pathlib import Path
 import streamlit as st
 
 from selene_eval.errors import SeleneEvalError
-from selene_eval.presentation import build_html_report, chart_png, chart_svg, study_charts, study_tables, to_csv_bytes, to_parquet_bytes
-from selene_eval.study.archive import export_archive, import_archive
+from selene_eval.presentation import (
+    build_html_report,
+    chart_png,
+    chart_svg,
+    study_charts,
+    study_tables,
+    to_csv_bytes,
+    to_parquet_bytes,
+)
 from selene_eval.presentation.report import study_report
 from selene_eval.results.table import JudgmentTables
 from selene_eval.study import Study, StudyStore
+from selene_eval.study.archive import export_archive, import_archive
 from selene_eval.ui.state import flash, put, study_store
 from selene_eval.ui.text import md_escape, plural
 
@@ -103,24 +111,43 @@ def download_buttons(study: Study, *, n_resamples: int = 1000, seed: int = 0, ke
     )
     cols = st.columns(4)
     cols[0].download_button(
-        "HTML report", _with_study(path, lambda s: html_report_bytes(s, n_resamples, seed)),
-        file_name=report_name, mime="text/html", key=f"{key}_html", icon=":material/description:",
+        "HTML report",
+        _with_study(path, lambda s: html_report_bytes(s, n_resamples, seed)),
+        file_name=report_name,
+        mime="text/html",
+        key=f"{key}_html",
+        icon=":material/description:",
         help="One file that opens offline in any browser: data, judge, prompts, statistics with intervals, the "
-             "expert ceiling, charts, disagreements and a methods paragraph.", on_click="ignore",
+        "expert ceiling, charts, disagreements and a methods paragraph.",
+        on_click="ignore",
     )
     cols[1].download_button(
-        "Tables (CSV + Parquet)", _with_study(path, lambda s: tables_zip(s, n_resamples, seed)),
-        file_name=tables_name, mime="application/zip", key=f"{key}_tables", icon=":material/table:",
+        "Tables (CSV + Parquet)",
+        _with_study(path, lambda s: tables_zip(s, n_resamples, seed)),
+        file_name=tables_name,
+        mime="application/zip",
+        key=f"{key}_tables",
+        icon=":material/table:",
         help="Items, statistics, every judgment and the expert ceiling. CSV cells that a spreadsheet would run as a "
-             "formula start with an apostrophe.", on_click="ignore",
+        "formula start with an apostrophe.",
+        on_click="ignore",
     )
     cols[2].download_button(
-        "Charts (SVG + PNG)", _with_study(path, charts_zip), file_name=charts_name,
-        mime="application/zip", key=f"{key}_charts", icon=":material/bar_chart:", on_click="ignore",
+        "Charts (SVG + PNG)",
+        _with_study(path, charts_zip),
+        file_name=charts_name,
+        mime="application/zip",
+        key=f"{key}_charts",
+        icon=":material/bar_chart:",
+        on_click="ignore",
     )
     cols[3].download_button(
-        "Study archive", _with_study(path, archive_bytes), file_name=archive_name,
-        mime="application/zip", key=f"{key}_archive", icon=":material/archive:",
+        "Study archive",
+        _with_study(path, archive_bytes),
+        file_name=archive_name,
+        mime="application/zip",
+        key=f"{key}_archive",
+        icon=":material/archive:",
         help="The whole study (spec, items, judgments) as one file another user can import on the Studies page.",
         on_click="ignore",
     )
@@ -134,8 +161,12 @@ def import_archive_action() -> None:
         return
     name = str(st.session_state.get("studies_import_as") or "").strip() or None
     try:
-        study = import_archive(study_store(), uploaded.getvalue(), slug=name,
-                               overwrite=bool(st.session_state.get("studies_import_overwrite")))
+        study = import_archive(
+            study_store(),
+            uploaded.getvalue(),
+            slug=name,
+            overwrite=bool(st.session_state.get("studies_import_overwrite")),
+        )
     except SeleneEvalError as exc:
         flash("error", f"**The archive was not imported**  \n{md_escape(str(exc))}")
         return
@@ -145,8 +176,11 @@ def import_archive_action() -> None:
         study.close()
     # A callback runs before the page draws its widgets, so the studies list may switch to the new study.
     put("studies_selected", study.slug)
-    flash("success", f"Imported study **{md_escape(study.slug)}** with {plural(n_items, 'item')} and "
-                     f"{plural(n_judgments, 'judgment')}.")
+    flash(
+        "success",
+        f"Imported study **{md_escape(study.slug)}** with {plural(n_items, 'item')} and "
+        f"{plural(n_judgments, 'judgment')}.",
+    )
 
 
 def import_archive_form() -> None:
@@ -156,6 +190,7 @@ def import_archive_form() -> None:
         return
     with st.form("studies_import_form"):
         st.text_input("Name of the imported study (empty: the name in the archive)", key="studies_import_as")
-        st.checkbox("Replace a study of that name if there is one (its judgments are deleted)",
-                    key="studies_import_overwrite")
+        st.checkbox(
+            "Replace a study of that name if there is one (its judgments are deleted)", key="studies_import_overwrite"
+        )
         st.form_submit_button("Import the archive", type="primary", on_click=import_archive_action)

@@ -7,8 +7,11 @@ import math
 import pandas as pd
 import streamlit as st
 
-from selene_eval.presentation import charts
+from selene_eval.core.expert_labels import expert_label_headings
 from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.core.tasks import TaskType
+from selene_eval.errors import SeleneEvalError
+from selene_eval.presentation import charts
 from selene_eval.presentation.compare import (
     JudgeComparison,
     compare_judges,
@@ -16,14 +19,11 @@ from selene_eval.presentation.compare import (
     judge_disagreements,
     judge_variant_grid,
 )
-from selene_eval.core.expert_labels import expert_label_headings
+from selene_eval.presentation.report import StudyReport, VariantResult
 from selene_eval.stats.calibration import CalibrationReport, calibration
 from selene_eval.stats.registry import APPLICABLE
-from selene_eval.presentation.report import StudyReport, VariantResult
 from selene_eval.study import Study
-from selene_eval.core.tasks import TaskType
 from selene_eval.ui.results import _open, fmt_interval, show_chart, stat_name, study_fingerprint
-from selene_eval.errors import SeleneEvalError
 from selene_eval.ui.state import flash, keep_valid
 from selene_eval.ui.text import fmt_stat, md_escape, plural
 
@@ -53,21 +53,23 @@ def pairs_frame(comparison: JudgeComparison) -> pd.DataFrame:
     rows = []
     for pair in comparison.pairs:
         test, flips = pair.test, pair.flips
-        rows.append({
-            "Judge A": comparison.name_of(pair.a),
-            "Judge B": comparison.name_of(pair.b),
-            "Items": test.n_items,
-            "Difference (A − B)": test.difference,
-            "95% interval": fmt_interval(test.interval),
-            "p": test.p_value,
-            "p (Holm)": test.p_holm,
-            "More than noise?": "yes" if test.significant else "no",
-            "McNemar p (correctness)": test.mcnemar.p_value,
-            "Labels differ": flips.rate,
-            "A closer to experts": flips.n_toward_reference,
-            "B closer to experts": flips.n_away_from_reference,
-            "What differs": ", ".join(pair.build_difference) or "model or settings",
-        })
+        rows.append(
+            {
+                "Judge A": comparison.name_of(pair.a),
+                "Judge B": comparison.name_of(pair.b),
+                "Items": test.n_items,
+                "Difference (A − B)": test.difference,
+                "95% interval": fmt_interval(test.interval),
+                "p": test.p_value,
+                "p (Holm)": test.p_holm,
+                "More than noise?": "yes" if test.significant else "no",
+                "McNemar p (correctness)": test.mcnemar.p_value,
+                "Labels differ": flips.rate,
+                "A closer to experts": flips.n_toward_reference,
+                "B closer to experts": flips.n_away_from_reference,
+                "What differs": ", ".join(pair.build_difference) or "model or settings",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -89,31 +91,47 @@ def judges_section(study: Study, report: StudyReport, judges: dict[str, JudgeSpe
     statistic_default = statistics.index(default_statistic(level)) if default_statistic(level) in statistics else 0
     left, right = st.columns(2)
     variant_id = left.selectbox("Prompt variant", variants, key="agree_cmp_variant")
-    statistic = right.selectbox("Statistic", statistics, index=statistic_default, key="agree_cmp_stat",
-                                format_func=stat_name)
+    statistic = right.selectbox(
+        "Statistic", statistics, index=statistic_default, key="agree_cmp_stat", format_func=stat_name
+    )
     comparison = _cached_comparison(str(study.path), study_fingerprint(study), variant_id, statistic, n_resamples)
-    forest = pd.DataFrame([
-        {"condition": j.name, "value": j.value, "baseline": False, "axis": "",
-         "low": j.interval.low if j.interval else math.nan, "high": j.interval.high if j.interval else math.nan}
-        for j in comparison.judges
-    ])
+    forest = pd.DataFrame(
+        [
+            {
+                "condition": j.name,
+                "value": j.value,
+                "baseline": False,
+                "axis": "",
+                "low": j.interval.low if j.interval else math.nan,
+                "high": j.interval.high if j.interval else math.nan,
+            }
+            for j in comparison.judges
+        ]
+    )
     if len(forest):
-        show_chart(charts.forest_plot(forest, metric_title=stat_name(statistic)).properties(
-            title=f"{stat_name(statistic)} per judge (95% interval)"))
+        show_chart(
+            charts.forest_plot(forest, metric_title=stat_name(statistic)).properties(
+                title=f"{stat_name(statistic)} per judge (95% interval)"
+            )
+        )
     if comparison.experts_alpha is not None and math.isfinite(comparison.experts_alpha):
         st.caption(f"For scale: the experts' own Krippendorff's alpha is {fmt_stat(comparison.experts_alpha)}.")
     frame = pairs_frame(comparison)
     if len(frame):
         st.dataframe(
-            frame, hide_index=True, width="stretch",
+            frame,
+            hide_index=True,
+            width="stretch",
             column_config={
                 "Difference (A − B)": st.column_config.NumberColumn(format="%+.3f"),
                 "p": st.column_config.NumberColumn(format="%.4f", help="The test named in the notes below."),
-                "p (Holm)": st.column_config.NumberColumn(format="%.4f",
-                                                          help="Corrected for testing several pairs at once."),
+                "p (Holm)": st.column_config.NumberColumn(
+                    format="%.4f", help="Corrected for testing several pairs at once."
+                ),
                 "McNemar p (correctness)": st.column_config.NumberColumn(format="%.4f"),
-                "Labels differ": st.column_config.NumberColumn(format="percent",
-                                                               help="Share of items the two judges label differently."),
+                "Labels differ": st.column_config.NumberColumn(
+                    format="percent", help="Share of items the two judges label differently."
+                ),
             },
         )
         st.caption(
@@ -126,8 +144,9 @@ def judges_section(study: Study, report: StudyReport, judges: dict[str, JudgeSpe
     _disagreement_table(study, judges, comparison, variant_id)
 
 
-def _disagreement_table(study: Study, judges: dict[str, JudgeSpec], comparison: JudgeComparison,
-                        variant_id: str) -> None:
+def _disagreement_table(
+    study: Study, judges: dict[str, JudgeSpec], comparison: JudgeComparison, variant_id: str
+) -> None:
     ids = [j.judge_id for j in comparison.judges if j.judge_id in judges]
     if len(ids) < 2:
         return
@@ -152,9 +171,19 @@ def _disagreement_table(study: Study, judges: dict[str, JudgeSpec], comparison: 
         f"{counts.get('neither', 0)}."
     )
     shown = rows.rename(columns=expert_label_headings(list(rows.columns)))
-    shown = shown.rename(columns={"item_id": "Item", "input": "Question", "response": "Response",
-                                  "consensus": "Experts' majority", "label_a": "A says", "reasoning_a": "A's reasoning",
-                                  "label_b": "B says", "reasoning_b": "B's reasoning", "closer": "Matches experts"})
+    shown = shown.rename(
+        columns={
+            "item_id": "Item",
+            "input": "Question",
+            "response": "Response",
+            "consensus": "Experts' majority",
+            "label_a": "A says",
+            "reasoning_a": "A's reasoning",
+            "label_b": "B says",
+            "reasoning_b": "B's reasoning",
+            "closer": "Matches experts",
+        }
+    )
     st.dataframe(shown, hide_index=True, width="stretch")
 
 
@@ -171,8 +200,13 @@ def rename_judges(study: Study, judges: dict[str, JudgeSpec]) -> None:
             f"Model {md_escape(spec.model)} · backend {md_escape(spec.backend)} · quantization "
             f"{md_escape(spec.quantization)} · mode {md_escape(spec.mode)} · id {md_escape(judge_id)}"
         )
-        name = st.text_input("Short name", value=spec.name or "", max_chars=80, key=f"agree_rename_{judge_id}",
-                             placeholder=spec.model_copy(update={"name": None}).display_name)
+        name = st.text_input(
+            "Short name",
+            value=spec.name or "",
+            max_chars=80,
+            key=f"agree_rename_{judge_id}",
+            placeholder=spec.model_copy(update={"name": None}).display_name,
+        )
         if st.button("Save the name", key="agree_rename_save"):
             try:
                 study.judgments.rename_judge(judge_id, name)
@@ -193,15 +227,22 @@ def planning_section(result: VariantResult) -> None:
             f"With **{plan.n_compared}** items compared, the 95% interval of {stat_name(plan.statistic)} is "
             f"**{plan.width:.2f}** wide. Interval widths shrink like 1/√n, so treating this study as a pilot:"
         )
-        target = st.number_input("Interval width you need", min_value=0.01, max_value=1.0, value=0.1, step=0.01,
-                                 key="agree_plan_width")
+        target = st.number_input(
+            "Interval width you need", min_value=0.01, max_value=1.0, value=0.1, step=0.01, key="agree_plan_width"
+        )
         needed = result.planning(widths=(float(target),))
         if needed is not None:
             n = needed.items_for_width[float(target)]
-            st.metric("Items with expert labels needed", f"{n:,}",
-                      delta=f"{n - plan.n_compared:+,} vs now" if n != plan.n_compared else None, delta_color="off")
-        st.caption("A planning figure from this pilot: re-check the width once the labels are in. Items that share "
-                   "a question count as one group, so a clustered design needs more.")
+            st.metric(
+                "Items with expert labels needed",
+                f"{n:,}",
+                delta=f"{n - plan.n_compared:+,} vs now" if n != plan.n_compared else None,
+                delta_color="off",
+            )
+        st.caption(
+            "A planning figure from this pilot: re-check the width once the labels are in. Items that share "
+            "a question count as one group, so a clustered design needs more."
+        )
 
 
 def calibration_for(table: pd.DataFrame, task: TaskType) -> CalibrationReport | None:
@@ -211,8 +252,13 @@ def calibration_for(table: pd.DataFrame, task: TaskType) -> CalibrationReport | 
     reference = table["consensus"].tolist() if "consensus" in table.columns else [None] * len(table)
     labels = [v if isinstance(v, str) else None for v in table["judge_label"]]
     probs = [p if isinstance(p, dict) else None for p in table["judge_probs"]]
-    return calibration(labels, probs, [r if isinstance(r, str) else None for r in reference],
-                       order=list(task.judge_labels), ordinal=task.level == "ordinal")
+    return calibration(
+        labels,
+        probs,
+        [r if isinstance(r, str) else None for r in reference],
+        order=list(task.judge_labels),
+        ordinal=task.level == "ordinal",
+    )
 
 
 def calibration_section(table: pd.DataFrame, task: TaskType) -> None:
@@ -226,9 +272,14 @@ def calibration_section(table: pd.DataFrame, task: TaskType) -> None:
         )
         return
     cols = st.columns(4)
-    cols[0].metric("Expected calibration error", fmt_stat(report.ece),
-                   help="Mean gap between confidence and the share right, over confidence bins (0 is perfect).")
-    cols[1].metric("Brier score", fmt_stat(report.brier), help="Mean squared error of the probabilities (lower is better).")
+    cols[0].metric(
+        "Expected calibration error",
+        fmt_stat(report.ece),
+        help="Mean gap between confidence and the share right, over confidence bins (0 is perfect).",
+    )
+    cols[1].metric(
+        "Brier score", fmt_stat(report.brier), help="Mean squared error of the probabilities (lower is better)."
+    )
     cols[2].metric("Mean confidence", fmt_stat(report.mean_confidence))
     cols[3].metric("Share right", fmt_stat(report.accuracy))
     left, right = st.columns(2)

@@ -66,7 +66,8 @@ def weights_status(spec: JudgeSpec) -> WeightsStatus:
     if spec.backend == "openai":
         servers = plural_servers(spec)
         return WeightsStatus(
-            True, f"served by {servers}",
+            True,
+            f"served by {servers}",
             f"{spec.model} is served by {servers}; 'Test connection' checks that they answer before a run.",
         )
     from selene_eval.judge.transformers_backend import locate_model
@@ -118,8 +119,9 @@ def demo_judge_spec() -> JudgeSpec:
 
 def scripted_judge_spec() -> JudgeSpec:
     """The scripted test judge offered when ``SELENE_EVAL_ENABLE_SCRIPTED=1`` (no model, for tests)."""
-    return JudgeSpec(backend="scripted", model="scripted-test-judge", quantization="none",
-                     name="Scripted test judge (not a model)")
+    return JudgeSpec(
+        backend="scripted", model="scripted-test-judge", quantization="none", name="Scripted test judge (not a model)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from selene_eval.stats.profile import ambiguity_frame, overall_frame, per_label_frame, unlabelled_frame
 from selene_eval.presentation.report import VariantResult
+from selene_eval.stats.profile import ambiguity_frame, overall_frame, per_label_frame, unlabelled_frame
 from selene_eval.ui.text import md_escape
 
 
@@ -35,8 +35,10 @@ def error_profile_section(result: VariantResult) -> None:
         )
         _show(overall_frame(profile))
         if errors.beats_baseline is False:
-            st.warning("The judge's accuracy does not beat always answering the experts' most frequent label.",
-                       icon=":material/warning:")
+            st.warning(
+                "The judge's accuracy does not beat always answering the experts' most frequent label.",
+                icon=":material/warning:",
+            )
         _show(per_label_frame(profile))
         st.caption("In brackets: the bootstrap interval (the same resampling as the other statistics).")
     ambiguity = profile.ambiguity
@@ -45,15 +47,17 @@ def error_profile_section(result: VariantResult) -> None:
         st.info(f"No split by expert agreement: {md_escape(ambiguity.undefined)}.", icon=":material/info:")
         return
     _show(ambiguity_frame(profile))
-    st.caption("Unanimous: every expert who labelled the item gave one label. Split: they disagreed, but a "
-               "majority exists. Soft-label agreement: the mean share of the item's experts who gave the "
-               "judge's label.")
+    st.caption(
+        "Unanimous: every expert who labelled the item gave one label. Split: they disagreed, but a "
+        "majority exists. Soft-label agreement: the mean share of the item's experts who gave the "
+        "judge's label."
+    )
     for note in ambiguity.notes:
         st.caption(md_escape(note))
 
 
 def unlabelled_section(result: VariantResult) -> None:
-    """"Using the judge on the unlabelled items": experts only, judge only and PPI++ side by side."""
+    """ "Using the judge on the unlabelled items": experts only, judge only and PPI++ side by side."""
     profile = result.profile
     if profile is None:
         return
@@ -69,8 +73,10 @@ def unlabelled_section(result: VariantResult) -> None:
         "(PPI++), which corrects the judge on the unlabelled items by its errors on the labelled ones."
     )
     _show(unlabelled_frame(profile))
-    st.caption(f"In brackets: {estimates.ci_level:.0%} interval. *Worth*: how many expert labels would give an "
-               "experts-only interval as narrow as PPI's.")
+    st.caption(
+        f"In brackets: {estimates.ci_level:.0%} interval. *Worth*: how many expert labels would give an "
+        "experts-only interval as narrow as PPI's."
+    )
     for target in estimates.targets:
         if target.note:
             st.warning(md_escape(target.note), icon=":material/warning:")
@@ -79,8 +85,10 @@ def unlabelled_section(result: VariantResult) -> None:
         if rg.note and rg.estimate != rg.estimate:
             st.caption(f"Rogan–Gladen corrected rate of 'yes': n/a, {md_escape(rg.note)}.")
         else:
-            st.caption(f"Rogan–Gladen corrected rate of 'yes' (from the judge's sensitivity and specificity): "
-                       f"**{rg.estimate:.3f}** [{rg.low:.3f} – {rg.high:.3f}]"
-                       + (f" ({md_escape(rg.note)})" if rg.note else ""))
+            st.caption(
+                f"Rogan–Gladen corrected rate of 'yes' (from the judge's sensitivity and specificity): "
+                f"**{rg.estimate:.3f}** [{rg.low:.3f} – {rg.high:.3f}]"
+                + (f" ({md_escape(rg.note)})" if rg.note else "")
+            )
     for note in estimates.notes:
         st.caption(md_escape(note))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from selene_eval.core.tasks import TaskType
 from selene_eval.errors import SeleneEvalError, TemplateError
 from selene_eval.prompts import (
     PromptVariant,
@@ -19,7 +20,6 @@ from selene_eval.prompts import (
 )
 from selene_eval.prompts.variants import allowed_placeholders, required_placeholders
 from selene_eval.study import Study, StudySpec
-from selene_eval.core.tasks import TaskType
 from selene_eval.ui.common import show_error
 from selene_eval.ui.state import flash, keep_valid, keep_valid_many, put, study_store
 from selene_eval.ui.text import md_escape, plural
@@ -165,7 +165,8 @@ def template_sources(study: Study) -> None:
     upload_tab, write_tab = st.tabs(["Load an Atla YAML template", "Write your own"])
     with upload_tab:
         uploaded = st.file_uploader(
-            "Template file (.yaml with a user_template key)", key="prompts_template_file",
+            "Template file (.yaml with a user_template key)",
+            key="prompts_template_file",
             help="Atla's template files hold the prompt under 'user_template', with {placeholders}.",
         )
         uploaded_variant = None
@@ -177,7 +178,9 @@ def template_sources(study: Study) -> None:
             try:
                 text = uploaded.getvalue().decode("utf-8")
             except UnicodeDecodeError:
-                show_error(TemplateError(f"{uploaded.name} is not a UTF-8 text file; save it as UTF-8 and load it again."))
+                show_error(
+                    TemplateError(f"{uploaded.name} is not a UTF-8 text file; save it as UTF-8 and load it again.")
+                )
             else:
                 st.code(text, language="yaml", wrap_lines=True)
                 kind = "yaml" if Path(uploaded.name).suffix.lower() in {".yaml", ".yml"} else "auto"
@@ -185,8 +188,12 @@ def template_sources(study: Study) -> None:
                     study, text, st.session_state["prompts_upload_id"], f"Template file {uploaded.name}", kind
                 )
             if uploaded_variant:
-                st.button("Add this template to the study", key="prompts_add_upload", on_click=add_variant,
-                          args=(study.slug, uploaded_variant))
+                st.button(
+                    "Add this template to the study",
+                    key="prompts_add_upload",
+                    on_click=add_variant,
+                    args=(study.slug, uploaded_variant),
+                )
     with write_tab:
         placeholder_help(study.spec.task)
         st.button(
@@ -203,8 +210,12 @@ def template_sources(study: Study) -> None:
         )
         written = template_checker(study, text, st.session_state["prompts_custom_id"], "Your template", "auto")
         if written:
-            st.button("Add this template to the study", key="prompts_add_written", on_click=add_variant,
-                      args=(study.slug, written))
+            st.button(
+                "Add this template to the study",
+                key="prompts_add_written",
+                on_click=add_variant,
+                args=(study.slug, written),
+            )
 
 
 def _copy_canonical(task: TaskType) -> None:
@@ -258,8 +269,11 @@ def remove_variant(slug: str, variant_id: str) -> None:
 
 def save_prompts(slug: str, rubric: Rubric, variant_ids: list[str]) -> None:
     """Button callback: write the rubric and the chosen variants into the study spec."""
-    _update_spec(slug, lambda spec: {"rubric": rubric, "variants": list(variant_ids)},
-                 "Saved the rubric and prompt variants. Next: run the judge.")
+    _update_spec(
+        slug,
+        lambda spec: {"rubric": rubric, "variants": list(variant_ids)},
+        "Saved the rubric and prompt variants. Next: run the judge.",
+    )
 
 
 def prompt_preview(study: Study, rubric: Rubric, variant_ids: list[str]) -> None:
@@ -298,23 +312,31 @@ def variant_composer(study: Study) -> None:
 
     task = study.spec.task
     has_reference = any((item.reference or "").strip() for item in study.items)
-    st.markdown("Change Selene's canonical prompt along one or more axes; the result is saved in the study "
-                "as a variant of its own (its full text), so every run of it is reproducible.")
+    st.markdown(
+        "Change Selene's canonical prompt along one or more axes; the result is saved in the study "
+        "as a variant of its own (its full text), so every run of it is reproducible."
+    )
     choices: dict[str, str] = {}
     axes = applicable_axes(task)
     columns = st.columns(len(axes) + 1)
     for column, (axis, values) in zip(columns, axes.items()):
         choices[axis] = column.selectbox(axis.capitalize(), list(values), key=f"prompts_axis_{axis}")
-    seed = columns[-1].number_input("Surface seed (0 = canonical)", min_value=0, max_value=10_000, step=1,
-                                    key="prompts_axis_surface")
-    reference = st.checkbox("Show the reference answer", value=has_reference, key="prompts_axis_reference",
-                            disabled=not has_reference)
+    seed = columns[-1].number_input(
+        "Surface seed (0 = canonical)", min_value=0, max_value=10_000, step=1, key="prompts_axis_surface"
+    )
+    reference = st.checkbox(
+        "Show the reference answer", value=has_reference, key="prompts_axis_reference", disabled=not has_reference
+    )
     try:
-        variant = compose(task, bool(reference), Axes(
-            surface=random_surface(int(seed)) if seed else Surface(),
-            labels=choices.get("labels"),
-            **{k: v for k, v in choices.items() if k != "labels"},
-        ))
+        variant = compose(
+            task,
+            bool(reference),
+            Axes(
+                surface=random_surface(int(seed)) if seed else Surface(),
+                labels=choices.get("labels"),
+                **{k: v for k, v in choices.items() if k != "labels"},
+            ),
+        )
     except TemplateError as exc:
         show_error(exc)
         return
@@ -322,8 +344,13 @@ def variant_composer(study: Study) -> None:
     diff = variant_diff(variant)
     if diff:
         st.code(diff, language="diff")
-    st.button("Add this variant to the study", key="prompts_compose_add", disabled=not diff,
-              on_click=add_variant, args=(study.slug, variant))
+    st.button(
+        "Add this variant to the study",
+        key="prompts_compose_add",
+        disabled=not diff,
+        on_click=add_variant,
+        args=(study.slug, variant),
+    )
 
 
 def variant_diff_view(study: Study, variant_ids: list[str]) -> None:

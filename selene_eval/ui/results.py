@@ -10,28 +10,27 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from selene_eval.presentation import charts
-from selene_eval.core.judge_spec import JudgeSpec
-from selene_eval.stats.registry import METRICS
 from selene_eval.core.expert_labels import expert_columns, expert_labels_text, expert_name
-from selene_eval.core.status import NOT_JUDGED, READABLE, JudgmentStatus
-from selene_eval.stats.uncertainty import Interval
-from selene_eval.stats.agreement import SMALL_N
 from selene_eval.core.items import SUBGROUP_PREFIX, subgroup_columns
+from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.core.status import NOT_JUDGED, READABLE, JudgmentStatus
+from selene_eval.core.tasks import TaskType
+from selene_eval.presentation import charts
 from selene_eval.presentation.report import StudyReport, VariantResult, study_report
 from selene_eval.results.table import judgment_table
+from selene_eval.stats.agreement import SMALL_N
+from selene_eval.stats.registry import METRICS, statistic_name
+from selene_eval.stats.uncertainty import Interval
 from selene_eval.study import Study, StudyStore
 from selene_eval.study.store import LOCK_FILE
-from selene_eval.core.tasks import TaskType
 from selene_eval.ui.common import plain
 from selene_eval.ui.state import default, keep_valid, keep_valid_many, put
 from selene_eval.ui.text import METRIC_HELP, METRIC_NAMES, fmt_share, fmt_stat, md_escape, plural
-from selene_eval.stats.registry import statistic_name
 from selene_eval.ui.views import (
     UNREADABLE,
-    confusion_frame,
     UNREADABLE_SHARE,
     cell,
+    confusion_frame,
     disagreements,
     filter_items,
     item_view,
@@ -70,7 +69,10 @@ def _open(path: str) -> Study:
 
 @st.cache_data(show_spinner="Computing agreement…", max_entries=16)
 def _cached_report(
-    path: str, fingerprint: tuple[tuple[str, int, int], ...], n_resamples: int = 1000, seed: int = 0,
+    path: str,
+    fingerprint: tuple[tuple[str, int, int], ...],
+    n_resamples: int = 1000,
+    seed: int = 0,
     include_forced: bool = True,
 ) -> StudyReport:
     study = _open(path)
@@ -82,12 +84,17 @@ def _cached_report(
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _cached_table(
-    path: str, fingerprint: tuple[tuple[str, int, int], ...], judge_json: str, variant_id: str,
+    path: str,
+    fingerprint: tuple[tuple[str, int, int], ...],
+    judge_json: str,
+    variant_id: str,
     include_forced: bool = True,
 ) -> pd.DataFrame:
     study = _open(path)
     try:
-        return judgment_table(study, JudgeSpec.model_validate_json(judge_json), variant_id, include_forced=include_forced)
+        return judgment_table(
+            study, JudgeSpec.model_validate_json(judge_json), variant_id, include_forced=include_forced
+        )
     finally:
         study.close()
 
@@ -122,15 +129,24 @@ def bootstrap_controls(study: Study | None = None) -> None:
         default("app_resamples", 1000)
         default("app_seed", 0)
         left.selectbox(
-            "Bootstrap resamples", RESAMPLE_CHOICES, key="app_resamples",
+            "Bootstrap resamples",
+            RESAMPLE_CHOICES,
+            key="app_resamples",
             format_func=lambda n: "none (no intervals)" if n == 0 else f"{n:,}",
             help="More resamples give steadier interval bounds and take longer; 1,000 is the usual choice.",
         )
-        right.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="app_seed",
-                           help="The same seed gives the same intervals, so a report can be reproduced.")
+        right.number_input(
+            "Seed",
+            min_value=0,
+            max_value=2**31 - 1,
+            step=1,
+            key="app_seed",
+            help="The same seed gives the same intervals, so a report can be reproduced.",
+        )
         default("app_include_forced", True)
         st.checkbox(
-            "Include forced labels", key="app_include_forced",
+            "Include forced labels",
+            key="app_include_forced",
             help="A forced label is the judge's most probable allowed label, read after its answer when the answer "
             "wrote no readable result (the judge setting 'Force a verdict'). Untick to read every statistic "
             "without them: those answers then count as unreadable.",
@@ -143,11 +159,17 @@ def minimum_control(study: Study) -> None:
     key = "agree_min_compared"
     if st.session_state.get("agree_min_for") != (study.slug, study.spec.min_compared):
         put(key, study.spec.min_compared)  # another study, or the file changed: start from what is saved
-    chosen = int(st.number_input(
-        "Fewest compared items for a statistic", min_value=1, max_value=1_000_000, step=1, key=key,
-        help="A statistic that would rest on fewer compared items (judge label and experts' majority) is shown as "
-        "n/a with that reason: a kappa from two items would read as a finding. Saved with the study.",
-    ))
+    chosen = int(
+        st.number_input(
+            "Fewest compared items for a statistic",
+            min_value=1,
+            max_value=1_000_000,
+            step=1,
+            key=key,
+            help="A statistic that would rest on fewer compared items (judge label and experts' majority) is shown as "
+            "n/a with that reason: a kappa from two items would read as a finding. Saved with the study.",
+        )
+    )
     if chosen != study.spec.min_compared:
         study.spec = study.spec.model_copy(update={"min_compared": chosen})
         study.save_spec()
@@ -156,7 +178,9 @@ def minimum_control(study: Study) -> None:
 
 def table_for(study: Study, judge: JudgeSpec, variant_id: str) -> pd.DataFrame:
     """``judgment_table(study, judge, variant_id)``, recomputed only when the study's files change."""
-    return _cached_table(str(study.path), study_fingerprint(study), judge.model_dump_json(), variant_id, include_forced())
+    return _cached_table(
+        str(study.path), study_fingerprint(study), judge.model_dump_json(), variant_id, include_forced()
+    )
 
 
 def judges_of(study: Study) -> dict[str, JudgeSpec]:
@@ -230,16 +254,18 @@ def metrics_table(report: StudyReport, judges: dict[str, JudgeSpec]) -> pd.DataF
     for column in frame.columns:
         if column.endswith(" CI"):
             config[column] = st.column_config.TextColumn(
-                column, help="Bootstrap confidence interval (resampling items, or whole groups when the study "
-                "maps a group column)."
+                column,
+                help="Bootstrap confidence interval (resampling items, or whole groups when the study "
+                "maps a group column).",
             )
     st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
     reasons = undefined_reasons(report, judges)
     if reasons:
         lines = "\n".join(f"- {md_escape(where)}: {md_escape(why)}" for where, why in reasons)
         st.caption(f"**n/a** means the statistic is undefined here:\n{lines}")
-    st.caption("The CI columns give the range the statistic would plausibly take on another sample of items like "
-               "these.")
+    st.caption(
+        "The CI columns give the range the statistic would plausibly take on another sample of items like these."
+    )
     return frame
 
 
@@ -253,13 +279,20 @@ def statistics_detail(result: VariantResult) -> None:
     rows = []
     for name, value in {**a.metrics, **a.extra_metrics}.items():
         interval = a.intervals.get(name)
-        rows.append({
-            "Statistic": stat_name(name),
-            "Value": fmt_stat(value),
-            f"{a.ci_level:.0%} interval": fmt_interval(interval, 3) or "—",
-            "Method, or why n/a": (f"n/a: {a.reason(name)}" if a.reason(name) else
-                                   interval.method if interval is not None and math.isfinite(interval.low) else ""),
-        })
+        rows.append(
+            {
+                "Statistic": stat_name(name),
+                "Value": fmt_stat(value),
+                f"{a.ci_level:.0%} interval": fmt_interval(interval, 3) or "—",
+                "Method, or why n/a": (
+                    f"n/a: {a.reason(name)}"
+                    if a.reason(name)
+                    else interval.method
+                    if interval is not None and math.isfinite(interval.low)
+                    else ""
+                ),
+            }
+        )
     with st.expander("All statistics of this result, with intervals"):
         st.table(pd.DataFrame(rows).set_index("Statistic"))
         if a.intervals:
@@ -283,12 +316,14 @@ def ceiling_section(result: VariantResult) -> None:
     rows = []
     loo = ceiling.leave_one_out
     for expert_row, judge_row in zip(loo[0::2], loo[1::2]):
-        rows.append({
-            "Expert left out": md_escape(expert_name(expert_row.rater_a)),
-            "Expert vs the others' consensus": fmt_stat(expert_row.krippendorff_alpha),
-            "Judge vs the same consensus": fmt_stat(judge_row.krippendorff_alpha),
-            "Items": f"{expert_row.n:,}",
-        })
+        rows.append(
+            {
+                "Expert left out": md_escape(expert_name(expert_row.rater_a)),
+                "Expert vs the others' consensus": fmt_stat(expert_row.krippendorff_alpha),
+                "Judge vs the same consensus": fmt_stat(judge_row.krippendorff_alpha),
+                "Items": f"{expert_row.n:,}",
+            }
+        )
     st.table(pd.DataFrame(rows).set_index("Expert left out"))
     st.markdown(
         "**Substitution test.** Krippendorff's alpha of the expert panel with one expert replaced by the judge, "
@@ -303,8 +338,10 @@ def ceiling_section(result: VariantResult) -> None:
             f"{md_escape(diff)}" + (f" {md_escape(ci)}" if ci else "") + "."
         )
     if a.substitution_intervals:
-        st.caption(f"In brackets: {a.ci_level:.0%} percentile bootstrap interval "
-                   f"({next(iter(a.substitution_intervals.values())).n_resamples:,} resamples).")
+        st.caption(
+            f"In brackets: {a.ci_level:.0%} percentile bootstrap interval "
+            f"({next(iter(a.substitution_intervals.values())).n_resamples:,} resamples)."
+        )
 
 
 def expert_figures(report: StudyReport, result: VariantResult | None) -> None:
@@ -373,16 +410,26 @@ def disagreement_browser(table: pd.DataFrame, task: TaskType, *, min_compared: i
     """
     rows = disagreements(table)
     if rows.empty:
-        n = int((table["judge_status"].isin(READABLE) & table["judge_label"].notna() & table["consensus"].notna()).sum())
+        n = int(
+            (table["judge_status"].isin(READABLE) & table["judge_label"].notna() & table["consensus"].notna()).sum()
+        )
         if n == 0:
-            st.info("No item could be compared: none has both a readable judge label and an experts' majority, so "
-                    "there is nothing to agree or disagree on yet.", icon=":material/info:")
+            st.info(
+                "No item could be compared: none has both a readable judge label and an experts' majority, so "
+                "there is nothing to agree or disagree on yet.",
+                icon=":material/info:",
+            )
         elif n < min_compared:
-            st.info(f"No disagreement on the {plural(n, 'compared item')}, but that is fewer than this study's minimum "
-                    f"of {min_compared}: too few to conclude anything. Judge more items.", icon=":material/info:")
+            st.info(
+                f"No disagreement on the {plural(n, 'compared item')}, but that is fewer than this study's minimum "
+                f"of {min_compared}: too few to conclude anything. Judge more items.",
+                icon=":material/info:",
+            )
         else:
-            st.success(f"On all {plural(n, 'compared item')} the judge gave the experts' majority label.",
-                       icon=":material/check_circle:")
+            st.success(
+                f"On all {plural(n, 'compared item')} the judge gave the experts' majority label.",
+                icon=":material/check_circle:",
+            )
         return
     labels = list(task.expert_labels)
     has_category = "category" in rows.columns and rows["category"].notna().any()
@@ -400,7 +447,9 @@ def disagreement_browser(table: pd.DataFrame, task: TaskType, *, min_compared: i
         with cols[2]:
             categories = st.multiselect("Category", options, key="agree_category")
     with cols[-1]:
-        search = st.text_input("Search the texts", key="agree_search", placeholder="a word in the question, answer or reasoning")
+        search = st.text_input(
+            "Search the texts", key="agree_search", placeholder="a word in the question, answer or reasoning"
+        )
     chosen: dict[str, list[str]] = {}
     extra = subgroup_columns(rows)
     for index, (column, place) in enumerate(zip(extra, st.columns(len(extra)) if extra else [])):
@@ -411,8 +460,14 @@ def disagreement_browser(table: pd.DataFrame, task: TaskType, *, min_compared: i
         keep_valid_many(key, options)
         with place:
             chosen[name] = st.multiselect(name, options, key=key)
-    shown = filter_items(rows, consensus_labels=consensus_labels, judge_labels=judge_labels,
-                         categories=categories, subgroups=chosen, search=search)
+    shown = filter_items(
+        rows,
+        consensus_labels=consensus_labels,
+        judge_labels=judge_labels,
+        categories=categories,
+        subgroups=chosen,
+        search=search,
+    )
     st.caption(f"{plural(len(shown), 'item')} shown of {plural(len(rows), 'disagreement')}.")
     st.dataframe(item_view(shown), hide_index=True, width="stretch", column_config=_TEXT_COLUMNS)
     if shown.empty:
@@ -422,8 +477,10 @@ def disagreement_browser(table: pd.DataFrame, task: TaskType, *, min_compared: i
 
 _TEXT_COLUMNS = {
     "Item": st.column_config.TextColumn("Item", pinned=True),  # stays in view when the texts scroll
-    **{name: st.column_config.TextColumn(name, width="large")
-       for name in ("Input", "Response", "Response A", "Response B", "Judge's reasoning", "Judge's raw output")},
+    **{
+        name: st.column_config.TextColumn(name, width="large")
+        for name in ("Input", "Response", "Response A", "Response B", "Judge's reasoning", "Judge's raw output")
+    },
 }
 
 
@@ -458,8 +515,11 @@ def unparseable_table(table: pd.DataFrame) -> None:
     bad = unparseable(table)
     forced = int((table["judge_status"] == JudgmentStatus.FORCED).sum())
     if forced:
-        st.info(f"{forced:,} of {judged:,} judge answers wrote no readable result; their label was forced (the judge's "
-                "most probable allowed label after the result marker) and is counted apart.", icon=":material/info:")
+        st.info(
+            f"{forced:,} of {judged:,} judge answers wrote no readable result; their label was forced (the judge's "
+            "most probable allowed label after the result marker) and is counted apart.",
+            icon=":material/info:",
+        )
     if bad.empty:
         if not forced:
             st.success(f"All {judged:,} judge answers had a readable label.", icon=":material/check_circle:")
@@ -486,19 +546,21 @@ def confusion_section(result: VariantResult, labels: list[str]) -> None:
     if a is None or a.confusion is None:
         return
     if not a.n_compared:
-        st.info("No confusion matrix: no item has both a readable judge label and an experts' majority.",
-                icon=":material/info:")
+        st.info(
+            "No confusion matrix: no item has both a readable judge label and an experts' majority.",
+            icon=":material/info:",
+        )
         return
     show_chart(charts.confusion_heatmap(confusion_frame(a.confusion), labels=labels))
-    st.caption(f"Rows: the experts' majority label; columns: the judge's. The diagonal counts agreements "
-               f"({plural(a.n_compared, 'compared item')}).")
+    st.caption(
+        f"Rows: the experts' majority label; columns: the judge's. The diagonal counts agreements "
+        f"({plural(a.n_compared, 'compared item')})."
+    )
 
 
 def show_chart(chart: alt.TopLevelMixin) -> None:
     """Display an Altair chart from :mod:`selene_eval.presentation.charts` at the container's width."""
     st.altair_chart(chart, width="stretch")
-
-
 
 
 def subgroup_table(result: VariantResult) -> None:
@@ -531,8 +593,12 @@ def subgroup_table(result: VariantResult) -> None:
         rows.append(row)
     st.table(pd.DataFrame(rows).set_index(head))
     if split.omitted:
-        st.caption(f"{plural(split.omitted, 'less frequent value')} of {md_escape(split.by)} left out: only the most "
-                   "frequent values get statistics of their own.")
+        st.caption(
+            f"{plural(split.omitted, 'less frequent value')} of {md_escape(split.by)} left out: only the most "
+            "frequent values get statistics of their own."
+        )
     if any(a.n_compared < SMALL_N for _, a in split.groups):
-        st.caption(f"Subgroups with fewer than {SMALL_N} compared items give unstable figures and wide intervals: "
-                   "read them together with the overall result, not on their own.")
+        st.caption(
+            f"Subgroups with fewer than {SMALL_N} compared items give unstable figures and wide intervals: "
+            "read them together with the overall result, not on their own."
+        )

@@ -163,7 +163,9 @@ def judge_picker() -> tuple[JudgeSpec | None, bool]:
     st.radio("Mode", list(MODES), key="run_mode", format_func=MODES.get, help=MODE_HELP)
     st.session_state.setdefault(f"{FORCE_KEY}:{kind}", kind == "demo")
     st.checkbox(
-        "Force a verdict when the answer has none", key=f"{FORCE_KEY}:{kind}", help=FORCE_HELP,
+        "Force a verdict when the answer has none",
+        key=f"{FORCE_KEY}:{kind}",
+        help=FORCE_HELP,
     )
     # Widget values are in session state before the script runs, so the spec can be built (and its model
     # looked for) before the loading options below are drawn.
@@ -183,7 +185,11 @@ def judge_picker() -> tuple[JudgeSpec | None, bool]:
             "precision, so they are stored as a separate judge.",
         )
     st.number_input(
-        "Batch size", min_value=1, max_value=128, step=1, key="run_batch",
+        "Batch size",
+        min_value=1,
+        max_value=128,
+        step=1,
+        key="run_batch",
         help="Prompts sent to the model at once. Larger is faster on a GPU if memory allows; a cancel takes "
         "effect between batches. With servers, a batch is at least one request for every free slot "
         "(servers × concurrent requests).",
@@ -193,7 +199,11 @@ def judge_picker() -> tuple[JudgeSpec | None, bool]:
             keep_valid("run_device", list(DEVICES))
             st.selectbox("Device", list(DEVICES), key="run_device", format_func=DEVICES.get)
         st.number_input(
-            "Longest answer (tokens)", min_value=16, max_value=8192, step=16, key="run_max_new_tokens",
+            "Longest answer (tokens)",
+            min_value=16,
+            max_value=8192,
+            step=16,
+            key="run_max_new_tokens",
             help="Selene's answers (reasoning plus result) rarely need more than 512 tokens. Answers cut off "
             "here are kept and marked.",
         )
@@ -203,12 +213,16 @@ def judge_picker() -> tuple[JudgeSpec | None, bool]:
 def server_fields() -> None:
     """The settings of a judge on OpenAI-compatible servers: model name, URLs, key variable, concurrency, timeout."""
     st.text_input(
-        "Served model name", key="run_server_model", placeholder=SERVER_MODEL_PLACEHOLDER,
+        "Served model name",
+        key="run_server_model",
+        placeholder=SERVER_MODEL_PLACEHOLDER,
         help="The name the server knows the model by, as in its /v1/models list (vLLM: the name given to "
         "`vllm serve`; Ollama: the model tag; llama.cpp: the alias or file name).",
     )
     st.text_area(
-        "Server URLs, one per line", key="run_endpoints", height=90,
+        "Server URLs, one per line",
+        key="run_endpoints",
+        height=90,
         placeholder="http://localhost:8000/v1\nhttp://gpu-2:8000/v1",
         help="The API base of each server (usually ending in /v1). Several servers of the same model are "
         "replicas: requests are spread over them, and a server that stops answering leaves its work to the "
@@ -217,7 +231,9 @@ def server_fields() -> None:
     left, middle, right = st.columns(3)
     with left:
         st.text_input(
-            "API key variable (optional)", key="run_api_key_env", placeholder="VLLM_API_KEY",
+            "API key variable (optional)",
+            key="run_api_key_env",
+            placeholder="VLLM_API_KEY",
             help="The *name* of the environment variable that holds the server's API key, set before starting "
             "the dashboard. The key itself is never typed here nor stored in the study.",
         )
@@ -230,8 +246,11 @@ def server_fields() -> None:
 def connection_check(spec: JudgeSpec) -> None:
     """The Test connection button and its last result (kept until the server settings change)."""
     settings = (spec.model, spec.endpoints, spec.api_key_env)
-    if st.button("Test connection", key="run_test_connection",
-                 help="Lists the models on every server and sends each one tiny request."):
+    if st.button(
+        "Test connection",
+        key="run_test_connection",
+        help="Lists the models on every server and sends each one tiny request.",
+    ):
         try:
             with st.spinner("Asking the servers…"):
                 put("run_connection", (settings, test_connection(spec)))
@@ -245,9 +264,13 @@ def connection_check(spec: JudgeSpec) -> None:
     report = last[1]
     lines = "\n".join(f"- {md_escape(e.describe())}" for e in report.endpoints)
     if report.ok:
-        extra = "" if report.logprobs else (
-            "\n\nNo token probabilities came back, so label probabilities and calibration will be missing "
-            "(the labels themselves are unaffected)."
+        extra = (
+            ""
+            if report.logprobs
+            else (
+                "\n\nNo token probabilities came back, so label probabilities and calibration will be missing "
+                "(the labels themselves are unaffected)."
+            )
         )
         st.success(f"**Connection OK.**\n{lines}{extra}", icon=":material/check_circle:")
     else:
@@ -258,8 +281,10 @@ def _spec_from_widgets(kind: str) -> JudgeSpec | None:
     """The judge spec the widgets' current values describe; ``None`` (with a hint) while incomplete."""
     mode: JudgeMode = st.session_state["run_mode"]
     common = {
-        "device": st.session_state["run_device"], "max_new_tokens": int(st.session_state["run_max_new_tokens"]),
-        "mode": mode, "force_verdict": bool(st.session_state.get(f"{FORCE_KEY}:{kind}", kind == "demo")),
+        "device": st.session_state["run_device"],
+        "max_new_tokens": int(st.session_state["run_max_new_tokens"]),
+        "mode": mode,
+        "force_verdict": bool(st.session_state.get(f"{FORCE_KEY}:{kind}", kind == "demo")),
     }
     quantization = "nf4" if st.session_state["run_quantize"] else "none"
     if kind == "server":
@@ -301,8 +326,12 @@ def _server_spec(common: dict[str, object]) -> JudgeSpec | None:
     # Other settings keep JudgeSpec's defaults, as a command-line run with --endpoint does, so that both
     # reach the same judge (and the same stored judgments).
     return JudgeSpec(
-        backend="openai", model=model, endpoints=tuple(dict.fromkeys(urls)), api_key_env=key_env,
-        concurrency=int(st.session_state["run_concurrency"]), timeout_s=float(st.session_state["run_timeout"]),
+        backend="openai",
+        model=model,
+        endpoints=tuple(dict.fromkeys(urls)),
+        api_key_env=key_env,
+        concurrency=int(st.session_state["run_concurrency"]),
+        timeout_s=float(st.session_state["run_timeout"]),
         **common,
     )
 
@@ -339,13 +368,15 @@ def scope_picker(study: Study) -> tuple[list[str], int | None, int]:
     """
     variants = list(study.spec.variants)
     keep_valid_many("run_variants", variants)
-    chosen = st.multiselect("Prompt variants", variants, key="run_variants",
-                            help="Change the study's variants on the Prompts page.")
+    chosen = st.multiselect(
+        "Prompt variants", variants, key="run_variants", help="Change the study's variants on the Prompts page."
+    )
     n_items = len(study.items)
     left, middle, right = st.columns(3)
     with left:
         pilot = st.checkbox(
-            "Judge a random sample first (a pilot)", key="run_limit_on",
+            "Judge a random sample first (a pilot)",
+            key="run_limit_on",
             help="A random sample, not the first rows of the file (files are often sorted). Each expert label "
             "gets its share of the sample, and the same seed always gives the same items; a larger pilot with the "
             "same seed keeps the smaller one's judgments.",
@@ -355,11 +386,18 @@ def scope_picker(study: Study) -> tuple[list[str], int | None, int]:
         if not 1 <= int(st.session_state.get("run_limit", 1)) <= max(n_items, 1):
             put("run_limit", min(20, max(n_items, 1)))
         with middle:
-            limit = int(st.number_input("How many items", min_value=1, max_value=max(n_items, 1), step=1,
-                                        key="run_limit"))
+            limit = int(
+                st.number_input("How many items", min_value=1, max_value=max(n_items, 1), step=1, key="run_limit")
+            )
         with right:
-            st.number_input("Sample seed", min_value=0, max_value=2**31 - 1, step=1, key="run_sample_seed",
-                            help="Another seed draws another sample of the same size.")
+            st.number_input(
+                "Sample seed",
+                min_value=0,
+                max_value=2**31 - 1,
+                step=1,
+                key="run_sample_seed",
+                help="Another seed draws another sample of the same size.",
+            )
     if not chosen:
         st.error("Choose at least one prompt variant.", icon=":material/error:")
     return chosen, limit, int(st.session_state.get("run_sample_seed", DEFAULT_SAMPLE_SEED))
@@ -377,7 +415,8 @@ def plan_summary(plan: RunPlan, study: Study | None = None) -> None:
     pilot = (
         f" The {plural(plan.n_items, 'item')} {'is' if plan.n_items == 1 else 'are'} a random sample of the "
         f"study's {plan.n_study_items:,}, each expert label getting its share (seed {plan.sample_seed})."
-        if plan.is_sample else ""
+        if plan.is_sample
+        else ""
     )
     st.info(
         f"This run asks **{md_escape(judge_title(spec))}** for {plural(plan.n_total, 'judgment')} "
@@ -410,12 +449,16 @@ def plan_summary(plan: RunPlan, study: Study | None = None) -> None:
 def expected_time(estimate: RunEstimate | None) -> str:
     """One sentence on how long the run should take (or when that will be known)."""
     if estimate is None:
-        return ("How long it takes is measured on the first batch: the progress bar then shows the time left, "
-                "updated after every batch.")
+        return (
+            "How long it takes is measured on the first batch: the progress bar then shows the time left, "
+            "updated after every batch."
+        )
     expected = "under a second" if estimate.seconds < 1 else f"about {fmt_duration(estimate.seconds)}"
-    return (f"It should take **{expected}**, at the pace of this judge's {plural(estimate.n_measured, 'judgment')} "
-            f"in {estimate.where} ({estimate.seconds_per_judgment:.2f} s each); the progress bar updates after "
-            "every batch.")
+    return (
+        f"It should take **{expected}**, at the pace of this judge's {plural(estimate.n_measured, 'judgment')} "
+        f"in {estimate.where} ({estimate.seconds_per_judgment:.2f} s each); the progress bar updates after "
+        "every batch."
+    )
 
 
 def _request_cancel() -> None:
@@ -428,7 +471,7 @@ def _request_cancel() -> None:
     )
 
 
-def _show_progress(bar: "st.delta_generator.DeltaGenerator", progress: Progress, first_batch: str = "") -> None:
+def _show_progress(bar: st.delta_generator.DeltaGenerator, progress: Progress, first_batch: str = "") -> None:
     """The bar and its text after each batch (``first_batch``: what to say before any judgment is done)."""
     finished = progress.done + progress.failed
     total = progress.total
@@ -436,7 +479,9 @@ def _show_progress(bar: "st.delta_generator.DeltaGenerator", progress: Progress,
     if finished == 0 and first_batch:
         parts.append(first_batch)
     if progress.rate > 0:
-        parts.append(f"{progress.rate:.2f} per second" if progress.rate >= 1 else f"{progress.rate * 60:.1f} per minute")
+        parts.append(
+            f"{progress.rate:.2f} per second" if progress.rate >= 1 else f"{progress.rate * 60:.1f} per minute"
+        )
     if progress.eta_s is not None and finished < total:
         parts.append(f"about {fmt_duration(progress.eta_s)} left")
     if progress.failed:
@@ -451,7 +496,11 @@ def _show_progress(bar: "st.delta_generator.DeltaGenerator", progress: Progress,
 
 
 def execute_run(
-    study: Study, spec: JudgeSpec, variant_ids: list[str], limit: int | None, batch_size: int,
+    study: Study,
+    spec: JudgeSpec,
+    variant_ids: list[str],
+    limit: int | None,
+    batch_size: int,
     sample_seed: int = DEFAULT_SAMPLE_SEED,
 ) -> RunResult | None:
     """Load the judge (once per process), judge what is pending with a progress bar, store every batch.
@@ -466,10 +515,12 @@ def execute_run(
     cancel = st.empty()
     cancel.button("Cancel after the current batch", key="run_cancel", on_click=_request_cancel)
     try:
-        with model_lock(lambda waited: status.info(
-            f"Another browser session is using the judge; this run starts when it finishes "
-            f"(waiting {fmt_duration(waited)})."
-        )):
+        with model_lock(
+            lambda waited: status.info(
+                f"Another browser session is using the judge; this run starts when it finishes "
+                f"(waiting {fmt_duration(waited)})."
+            )
+        ):
             # Planned again under the lock: another session may have stored some of these meanwhile.
             plan = plan_run(study, spec, variant_ids=variant_ids, limit=limit, sample_seed=sample_seed)
             estimate = estimate_run(study, plan)
@@ -479,8 +530,9 @@ def execute_run(
             def load(judge: JudgeSpec) -> JudgeBackend:
                 """The process's loaded model (loaded now on first use), with what is happening above the bar."""
                 status.info(
-                    f"Connecting to {md_escape(judge_title(judge))}…" if judge.backend == "openai" else
-                    f"Loading {md_escape(judge_title(judge))}. The first run in this app loads the model (minutes "
+                    f"Connecting to {md_escape(judge_title(judge))}…"
+                    if judge.backend == "openai"
+                    else f"Loading {md_escape(judge_title(judge))}. The first run in this app loads the model (minutes "
                     "for an 8B model); later runs reuse it.",
                     icon=":material/hourglass_top:",
                 )
@@ -490,8 +542,9 @@ def execute_run(
 
             # Until the first batch is done, the bar says how long the run should take, or that it is measuring.
             first_batch = (
-                f"expected time about {fmt_duration(estimate.seconds)}" if estimate is not None else
-                f"judging the first batch ({plural(min(batch_size, plan.n_pending), 'prompt')}) to measure the pace"
+                f"expected time about {fmt_duration(estimate.seconds)}"
+                if estimate is not None
+                else f"judging the first batch ({plural(min(batch_size, plan.n_pending), 'prompt')}) to measure the pace"
             )
             # Another process (the CLI, another server) may be judging this study: start_run refuses before
             # loading a model. The dashboard's batch size always has a value; with servers it fills their slots.
@@ -535,7 +588,9 @@ def run_outcome(result: RunResult) -> None:
     if result.cancelled:
         st.info(f"Run cancelled: {summary} Press **Start the run** to continue.", icon=":material/pause_circle:")
     elif result.n_failed:
-        st.warning(f"Run finished with failures: {summary} Start the run again to retry them.", icon=":material/warning:")
+        st.warning(
+            f"Run finished with failures: {summary} Start the run again to retry them.", icon=":material/warning:"
+        )
     elif result.n_unreadable:
         st.warning(
             f"Run finished, but {result.n_unreadable:,} of {plural(result.n_judged, 'answer')} had no readable label: "

@@ -5,13 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.core.tasks import TaskType
 from selene_eval.errors import SeleneEvalError
 from selene_eval.study import StudySummary
-from selene_eval.core.tasks import TaskType
 from selene_eval.ui.judge_model import loaded_judge, weights_status
 from selene_eval.ui.state import STUDY_KEY, keep_valid, put, studies_dir, study_store
 from selene_eval.ui.text import TASK_NAMES, judge_title, md_escape, plural
-
 
 CHOSEN_JUDGE_KEY = "run_chosen_judge"
 """Session key of ``(study slug, judge spec)``: the judge the Run page's widgets describe for that study."""
@@ -44,7 +43,8 @@ def render_sidebar() -> None:
             _judge_status(slug)
         loaded = loaded_judge()
         st.caption(
-            "Model in memory: " + (md_escape(judge_title(loaded)) if loaded else "none (a model loads when a run starts)")
+            "Model in memory: "
+            + (md_escape(judge_title(loaded)) if loaded else "none (a model loads when a run starts)")
         )
         st.caption("Studies are stored in:")
         st.code(str(studies_dir()), language=None, wrap_lines=True)
@@ -70,7 +70,7 @@ def _judge_status(slug: str) -> None:
     _judge_caption(slot, spec, where)
 
 
-def _judge_caption(slot: "st.delta_generator.DeltaGenerator", spec: JudgeSpec, where: str) -> None:
+def _judge_caption(slot: st.delta_generator.DeltaGenerator, spec: JudgeSpec, where: str) -> None:
     status = weights_status(spec)
     mark = ":material/check_circle:" if status.available else ":material/warning:"
     slot.caption(f"{where}: {md_escape(judge_title(spec))}  \n{mark} {md_escape(status.summary.capitalize())}")

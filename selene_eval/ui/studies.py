@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 import streamlit as st
 
+from selene_eval.core.tasks import TaskType
 from selene_eval.errors import SeleneEvalError
 from selene_eval.study import DamagedStudy, StudySummary
-from selene_eval.core.tasks import TaskType
 from selene_eval.ui.common import study_opened
 from selene_eval.ui.exports import download_buttons, whose_files
 from selene_eval.ui.results import bootstrap_settings, judges_of, report_for
@@ -112,12 +112,21 @@ def manage_study(slug: str, summaries: dict[str, StudySummary]) -> None:
     summary = summaries[slug]
     if summary.illustrative:
         st.caption("An illustrative example (not real expert data). A copy of it is a normal study you can change.")
-    st.button("Open this study", key="studies_open", type="primary", on_click=open_action, args=(slug,),
-              disabled=current_slug() == slug)
+    st.button(
+        "Open this study",
+        key="studies_open",
+        type="primary",
+        on_click=open_action,
+        args=(slug,),
+        disabled=current_slug() == slug,
+    )
     left, right = st.columns(2)
     with left:
-        st.text_input("New name", key="studies_rename_to",
-                      help="Lower-case letters, digits, '-' and '_'; the study's folder is renamed.")
+        st.text_input(
+            "New name",
+            key="studies_rename_to",
+            help="Lower-case letters, digits, '-' and '_'; the study's folder is renamed.",
+        )
         st.button("Rename", key="studies_rename", on_click=rename_action, args=(slug,))
     with right:
         st.text_input("Name of the copy", key="studies_copy_to")
@@ -141,16 +150,24 @@ def damaged_studies(damaged: Sequence[DamagedStudy]) -> None:
     Listed apart from the others, so that one damaged study never hides the readable ones.
     """
     for study in damaged:
-        st.warning(f"**{md_escape(study.slug)}** cannot be opened: {md_escape(study.reason)}",
-                   icon=":material/report:")
+        st.warning(f"**{md_escape(study.slug)}** cannot be opened: {md_escape(study.reason)}", icon=":material/report:")
         if st.session_state.get("studies_confirm_delete") == study.slug:
             yes, no = st.columns(2)
-            yes.button(f"Yes, delete the folder {md_escape(study.slug)}", key=f"studies_damaged_yes_{study.slug}",
-                       type="primary", on_click=delete_action, args=(study.slug,))
+            yes.button(
+                f"Yes, delete the folder {md_escape(study.slug)}",
+                key=f"studies_damaged_yes_{study.slug}",
+                type="primary",
+                on_click=delete_action,
+                args=(study.slug,),
+            )
             no.button("No, keep it", key=f"studies_damaged_no_{study.slug}", on_click=cancel_delete)
         else:
-            st.button(f"Delete {md_escape(study.slug)}…", key=f"studies_damaged_delete_{study.slug}", on_click=ask_delete,
-                      args=(study.slug,))
+            st.button(
+                f"Delete {md_escape(study.slug)}…",
+                key=f"studies_damaged_delete_{study.slug}",
+                on_click=ask_delete,
+                args=(study.slug,),
+            )
 
 
 def _free_name(base: str, summaries: dict[str, StudySummary]) -> str:
@@ -178,7 +195,9 @@ def compare_column(slug: str) -> None:
             f"{plural(len(report.experts), 'expert')}"
         )
         if report.experts_agreement is not None:
-            st.metric("Experts among themselves (Krippendorff's alpha)", fmt_stat(report.experts_agreement.krippendorff_alpha))
+            st.metric(
+                "Experts among themselves (Krippendorff's alpha)", fmt_stat(report.experts_agreement.krippendorff_alpha)
+            )
         if any(r.n_judged for r in report.results):
             st.dataframe(compact_metrics(metrics_frame(report, judges)), hide_index=True, width="stretch")
         else:

@@ -8,14 +8,13 @@ the screen as text, never as Markdown or HTML that runs. Streamlit renders Markd
 
 from __future__ import annotations
 
-import math
 import re
 
 from selene_eval.core.judge_spec import JudgeSpec
-from selene_eval.stats.registry import REGISTRY
 from selene_eval.core.numbers import fmt_share, fmt_stat  # noqa: F401  (the pages' wording, re-exported)
 from selene_eval.core.tasks import TaskType
 from selene_eval.presentation.words import fmt_duration, plural  # noqa: F401  (the pages' wording, re-exported)
+from selene_eval.stats.registry import REGISTRY
 
 # Every ASCII punctuation character can be backslash-escaped in CommonMark; Streamlit adds its own
 # syntax on top (":material/icon:", ":red[text]", "$math$"), which the same escaping neutralises.

@@ -11,19 +11,18 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from selene_eval.presentation import frames
+from selene_eval.core.expert_labels import expert_columns, expert_label_headings
+from selene_eval.core.items import SUBGROUP_PREFIX, subgroup_columns
 from selene_eval.core.judge_spec import JudgeSpec
-from selene_eval.core.expert_labels import expert_label_headings
+from selene_eval.core.numbers import finite_or_none
+from selene_eval.core.status import READABLE, READABLE_OR_UNJUDGED, JudgmentStatus
+from selene_eval.core.tasks import TaskType
+from selene_eval.presentation import frames
 
 # confusion_frame and distribution_frame are re-exported: pages reach them as ui.confusion_frame etc.
 from selene_eval.presentation.frames import confusion_frame, distribution_frame, present  # noqa: F401
-from selene_eval.core.status import READABLE, READABLE_OR_UNJUDGED, JudgmentStatus
-from selene_eval.core.items import SUBGROUP_PREFIX, subgroup_columns
-from selene_eval.stats.registry import METRICS
 from selene_eval.presentation.report import StudyReport, VariantResult
-from selene_eval.core.expert_labels import expert_columns
-from selene_eval.core.numbers import finite_or_none
-from selene_eval.core.tasks import TaskType
+from selene_eval.stats.registry import METRICS
 from selene_eval.ui.text import METRIC_NAMES, fmt_share, fmt_stat, judge_title
 
 STATUS_NAMES: dict[str, str] = {
@@ -200,8 +199,11 @@ def item_view(table: pd.DataFrame, *, raw: bool = False) -> pd.DataFrame:
     if raw:
         view["Problem"] = view["Problem"].map(lambda s: STATUS_NAMES.get(s, s))
     # An empty cell says what is missing in words; a table never shows a raw None.
-    blanks = {"Judge": "(no readable label)", "Experts' majority": "(no majority)",
-              **{heading: "(no label)" for heading in expert_headings.values()}}
+    blanks = {
+        "Judge": "(no readable label)",
+        "Experts' majority": "(no majority)",
+        **{heading: "(no label)" for heading in expert_headings.values()},
+    }
     view = view.astype(object)
     for column in view.columns:
         view[column] = [v if present(v) else blanks.get(column, "") for v in view[column]]

@@ -11,13 +11,12 @@ import pytest
 
 from selene_eval.adapters import CRAFTMD, create_study_from_dataset, git_blob_sha1
 from selene_eval.adapters.craftmd import ANNOTATIONS_DIR, CASES_FILE, QUESTIONS, WORKBOOKS
-from selene_eval.errors import DataError, StatisticsError, ValidationFailed
-from selene_eval.core.items import items_frame
-from selene_eval.stats.consensus import consensus
-from selene_eval.stats.baseline import majority_baseline
 from selene_eval.core.expert_labels import expert_columns
+from selene_eval.core.items import items_frame
+from selene_eval.errors import DataError, StatisticsError, ValidationFailed
+from selene_eval.stats.baseline import majority_baseline
+from selene_eval.stats.consensus import consensus
 from selene_eval.study import StudyStore
-
 from selene_eval.testing.craftmd_layout import CASES, D1, HEADER, case_cells, write_craftmd
 
 
@@ -36,7 +35,10 @@ def test_reads_every_label_of_the_original_layout(tmp_path: Path) -> None:
     assert sorted(rows) == sorted(f"{case}:{folder}:Q1" for case in CASES for folder in ("gpt4_1106", "llama2-7b"))
     gpt4_case1 = rows["case_1:gpt4_1106:Q1"]
     assert (gpt4_case1["dermatologist_1"], gpt4_case1["dermatologist_2"], gpt4_case1["dermatologist_3_tiebreak"]) == (
-        "yes", "no", "yes")
+        "yes",
+        "no",
+        "yes",
+    )
     assert gpt4_case1["clinical_llm"] == "GPT-4" and gpt4_case1["case_source"] == "dermatology_private"
     assert gpt4_case1["conversation"] == case_cells("GPT-4", "case_1")[3]  # verbatim, whitespace kept
     assert "Vignette of case 1" in gpt4_case1["vignette"] and "What is the final diagnosis?" in gpt4_case1["vignette"]
@@ -69,15 +71,26 @@ def test_flat_folder_and_repository_copy_read_the_same(tmp_path: Path) -> None:
 
 
 def test_the_experts_majority_is_the_tie_broken_label_and_the_study_keeps_subgroups(tmp_path: Path) -> None:
-    study = create_study_from_dataset(CRAFTMD, write_craftmd(tmp_path / "data"), StudyStore(tmp_path / "studies"),
-                                      "craft-q1", options={"question": "diagnosis"})
+    study = create_study_from_dataset(
+        CRAFTMD,
+        write_craftmd(tmp_path / "data"),
+        StudyStore(tmp_path / "studies"),
+        "craft-q1",
+        options={"question": "diagnosis"},
+    )
     frame = items_frame(study.items)
     experts = expert_columns(frame)
     assert [e.removeprefix("expert:") for e in experts] == list(WORKBOOKS)
     resolved = dict(zip(frame["item_id"], consensus(frame[experts], "nominal", order=["yes", "no"]).values))
     # d1 yes, d2 no, tie-breaker yes -> yes; d1 and d2 agree on no -> no; a single expert's label stands.
-    assert resolved == {"case_1:gpt4_1106:Q1": "yes", "case_1:llama2-7b:Q1": "no", "case_2:gpt4_1106:Q1": "no",
-                        "case_2:llama2-7b:Q1": "no", "case_3:gpt4_1106:Q1": "yes", "case_3:llama2-7b:Q1": "no"}
+    assert resolved == {
+        "case_1:gpt4_1106:Q1": "yes",
+        "case_1:llama2-7b:Q1": "no",
+        "case_2:gpt4_1106:Q1": "no",
+        "case_2:llama2-7b:Q1": "no",
+        "case_3:gpt4_1106:Q1": "yes",
+        "case_3:llama2-7b:Q1": "no",
+    }
     assert {i.group_id for i in study.items} == set(CASES)  # cases are the bootstrap groups
     assert study.spec.mapping["subgroups"] == ["clinical_llm", "case_source"]
     assert study.spec.rubric == QUESTIONS["diagnosis"].rubric
@@ -190,7 +203,12 @@ def test_majority_baseline_by_hand() -> None:
     # no, no, no, yes (+ two missing): always "no" is right on 3 of the 4 labelled items.
     baseline = majority_baseline(["no", "yes", None, "no", float("nan"), "no"])
     assert (baseline.label, baseline.accuracy, baseline.n, baseline.counts, baseline.tied) == (
-        "no", 0.75, 4, {"no": 3, "yes": 1}, ())
+        "no",
+        0.75,
+        4,
+        {"no": 3, "yes": 1},
+        (),
+    )
 
 
 def test_majority_baseline_names_a_tie_and_refuses_no_labels() -> None:

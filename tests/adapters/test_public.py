@@ -18,12 +18,12 @@ import pytest
 
 from selene_eval.adapters import ADAPTERS, create_study_from_dataset, get_adapter, git_blob_sha1
 from selene_eval.adapters.base import RemoteFile, verify
-from selene_eval.errors import DataError, StudyError
-from selene_eval.core.items import items_frame
-from selene_eval.stats.consensus import consensus
 from selene_eval.core.expert_labels import expert_columns
-from selene_eval.study import StudyStore
+from selene_eval.core.items import items_frame
 from selene_eval.core.tasks import TaskType
+from selene_eval.errors import DataError, StudyError
+from selene_eval.stats.consensus import consensus
+from selene_eval.study import StudyStore
 
 
 def _study(name: str, path: Path, studies_dir: Path, **options: str):
@@ -102,7 +102,8 @@ def test_expertqa(shared_datasets: Path, studies_dir: Path) -> None:
     medicine, business, economics = EQA_PARTS[len(study.items)]
     answers = {(i.group_id, i.category) for i in study.items}
     assert Counter(c for _, c in answers) == Counter(
-        {"Healthcare / Medicine": medicine, "Business": business, "Economics": economics})
+        {"Healthcare / Medicine": medicine, "Business": business, "Economics": economics}
+    )
     labels = _all_labels(study)
     assert sum(labels.values()) >= len(study.items) - 2 and set(labels) <= set("12345")
     if len(study.items) == 747:
@@ -168,8 +169,12 @@ def test_download_checks_checksums_and_keeps_good_files(tmp_path: Path) -> None:
     from dataclasses import replace
 
     content = b"id,x\n1,2\n"
-    good = RemoteFile("data/a.csv", "https://example.invalid/a.csv", git_blob_sha1=git_blob_sha1(content),
-                      sha256=hashlib.sha256(content).hexdigest())
+    good = RemoteFile(
+        "data/a.csv",
+        "https://example.invalid/a.csv",
+        git_blob_sha1=git_blob_sha1(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
     adapter = replace(ADAPTERS["kqa"], files=(good,))
     fetched: list[str] = []
 
@@ -208,34 +213,52 @@ def test_verify_accepts_a_recorded_prefix_only_when_it_matches() -> None:
 def test_healthbench_meta_eval_format(tmp_path: Path, studies_dir: Path) -> None:
     rows = []
     for n in range(12):
-        rows.append({
-            "prompt": [{"role": "user", "content": f"I have symptom {n}. What should I do?"}],
-            "completion": f"Answer {n}", "prompt_id": f"p{n // 2}", "completion_id": f"c{n}",
-            "rubric": f"Advises seeing a doctor for symptom {n}", "category": "cluster:emergency",
-            "binary_labels": [True, n % 3 != 0, n % 2 == 0], "anonymized_physician_ids": ["d1", "d2", f"d{3 + n % 2}"],
-        })
+        rows.append(
+            {
+                "prompt": [{"role": "user", "content": f"I have symptom {n}. What should I do?"}],
+                "completion": f"Answer {n}",
+                "prompt_id": f"p{n // 2}",
+                "completion_id": f"c{n}",
+                "rubric": f"Advises seeing a doctor for symptom {n}",
+                "category": "cluster:emergency",
+                "binary_labels": [True, n % 3 != 0, n % 2 == 0],
+                "anonymized_physician_ids": ["d1", "d2", f"d{3 + n % 2}"],
+            }
+        )
     path = tmp_path / "2025-05-07-06-14-12_oss_meta_eval.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     study = _study("healthbench", tmp_path, studies_dir)
     assert len(study.items) == 12 and set(study.spec.experts) == {"d1", "d2", "d3", "d4"}
     assert sum(1 for i in study.items for v in i.experts.values() if v is not None) == 36
-    assert _majority(study) == Counter(
-        "yes" if sum([True, n % 3 != 0, n % 2 == 0]) >= 2 else "no" for n in range(12))
+    assert _majority(study) == Counter("yes" if sum([True, n % 3 != 0, n % 2 == 0]) >= 2 else "no" for n in range(12))
     assert "Physician-written criterion" in (study.items[0].context or "")
 
 
 def test_mtbench_human_judgments_format(tmp_path: Path, studies_dir: Path) -> None:
     def conversation(model: str) -> list[dict[str, str]]:
-        return [{"role": "user", "content": "Q1"}, {"role": "assistant", "content": f"{model} answer 1"},
-                {"role": "user", "content": "Q2"}, {"role": "assistant", "content": f"{model} answer 2"}]
+        return [
+            {"role": "user", "content": "Q1"},
+            {"role": "assistant", "content": f"{model} answer 1"},
+            {"role": "user", "content": "Q2"},
+            {"role": "assistant", "content": f"{model} answer 2"},
+        ]
 
     rows = []
     for question in range(1, 7):
         for turn in (1, 2):
             for judge, winner in (("expert_1", "model_a"), ("expert_2", "tie" if question % 2 else "model_b")):
-                rows.append({"question_id": question, "model_a": "gpt-4", "model_b": "llama-13b", "winner": winner,
-                             "judge": judge, "conversation_a": conversation("gpt-4"),
-                             "conversation_b": conversation("llama-13b"), "turn": turn})
+                rows.append(
+                    {
+                        "question_id": question,
+                        "model_a": "gpt-4",
+                        "model_b": "llama-13b",
+                        "winner": winner,
+                        "judge": judge,
+                        "conversation_a": conversation("gpt-4"),
+                        "conversation_b": conversation("llama-13b"),
+                        "turn": turn,
+                    }
+                )
     rows.append(dict(rows[0]))  # the same judge voting twice on one pair counts once
     path = tmp_path / "human-00000-of-00001.parquet"
     pd.DataFrame(rows).to_parquet(path)
@@ -252,8 +275,10 @@ def test_financebench_with_the_gold_evidence_as_context(shared_datasets: Path, s
     assert len(study.items) in FB_PARTS
     with_context = [i for i in study.items if i.context]
     assert len(with_context) > 0.9 * len(study.items)
-    questions = {json.loads(line)["financebench_id"]: json.loads(line)
-                 for line in (shared_datasets / "financebench" / "financebench_open_source.jsonl").open()}
+    questions = {
+        json.loads(line)["financebench_id"]: json.loads(line)
+        for line in (shared_datasets / "financebench" / "financebench_open_source.jsonl").open()
+    }
     item = with_context[0]
     assert questions[item.group_id]["evidence"][0]["evidence_text"].strip() in item.context
     assert "evidence passages" in study.spec.description

@@ -33,7 +33,12 @@ def test_main_dispatches_and_user_errors_are_one_line(studies_dir: Path, capsys:
 
 
 def test_python_dash_m_selene_eval_runs_the_cli() -> None:
-    out = subprocess.run([sys.executable, "-m", "selene_eval", "variants", "--task", "binary"], capture_output=True,
-                         text=True, cwd=REPO, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "selene_eval", "variants", "--task", "binary"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("selene ")

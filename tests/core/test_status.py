@@ -18,7 +18,13 @@ from selene_eval.prompts.parser import ParseStatus
 
 def test_the_values_are_the_stored_strings() -> None:
     assert [s.value for s in JudgmentStatus] == [
-        "ok", "missing_result", "out_of_range", "ambiguous", "forced", "pending", "not_renderable",
+        "ok",
+        "missing_result",
+        "out_of_range",
+        "ambiguous",
+        "forced",
+        "pending",
+        "not_renderable",
     ]
     assert ParseStatus is JudgmentStatus
     assert {s.value for s in PARSE_STATUSES} == {"ok", "missing_result", "out_of_range", "ambiguous"}

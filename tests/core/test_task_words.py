@@ -15,11 +15,20 @@ def test_every_task_has_a_display_name_and_words() -> None:
 
 
 def test_the_dashboard_names_tasks_by_their_display_name() -> None:
-    assert TASK_NAMES == {task: task.display_name for task in TaskType}
+    assert {task: task.display_name for task in TaskType} == TASK_NAMES
 
 
 def test_durations_and_counts_in_words() -> None:
     assert [fmt_duration(s) for s in (None, float("nan"), 0.4, 59.6, 185, 7_500)] == [
-        "unknown", "unknown", "0 s", "1 min 00 s", "3 min 05 s", "2 h 05 min"]
+        "unknown",
+        "unknown",
+        "0 s",
+        "1 min 00 s",
+        "3 min 05 s",
+        "2 h 05 min",
+    ]
     assert (plural(1, "item"), plural(1_200, "item"), plural(2, "query", "queries")) == (
-        "1 item", "1,200 items", "2 queries")
+        "1 item",
+        "1,200 items",
+        "2 queries",
+    )

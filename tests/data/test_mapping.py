@@ -8,6 +8,7 @@ import pandas as pd
 import pydantic
 import pytest
 
+from selene_eval.core.tasks import TaskType
 from selene_eval.data import (
     ColumnMapping,
     build_items,
@@ -18,7 +19,6 @@ from selene_eval.data import (
     suggest_label_map,
 )
 from selene_eval.errors import MappingError
-from selene_eval.core.tasks import TaskType
 
 A, B, P = TaskType.ABSOLUTE, TaskType.BINARY, TaskType.PAIRWISE
 SHARED_DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
@@ -47,11 +47,23 @@ def test_mapping_is_frozen_strict_and_strips_names() -> None:
 
 def test_columns_lists_every_set_role() -> None:
     wide = ColumnMapping(id="i", input="q", response="a", reference="gold", experts=["e1", "e2"])
-    assert wide.columns() == {"id": "i", "input": "q", "response": "a", "reference": "gold",
-                              "expert:e1": "e1", "expert:e2": "e2"}
+    assert wide.columns() == {
+        "id": "i",
+        "input": "q",
+        "response": "a",
+        "reference": "gold",
+        "expert:e1": "e1",
+        "expert:e2": "e2",
+    }
     assert not wide.is_long
     long = ColumnMapping(id="i", input="q", response="a", annotator="who", label="lab")
-    assert long.is_long and long.columns() == {"id": "i", "input": "q", "response": "a", "annotator": "who", "label": "lab"}
+    assert long.is_long and long.columns() == {
+        "id": "i",
+        "input": "q",
+        "response": "a",
+        "annotator": "who",
+        "label": "lab",
+    }
     assert not ColumnMapping(annotator="who").is_long
 
 
@@ -66,8 +78,9 @@ def test_from_pairs() -> None:
     mapping = ColumnMapping.from_pairs(
         ["input=question", "Response = answer ", "expert=label_0", "EXPERT=label_1", "context=a=b", "id=row id"]
     )
-    assert mapping == ColumnMapping(input="question", response="answer", experts=["label_0", "label_1"],
-                                    context="a=b", id="row id")
+    assert mapping == ColumnMapping(
+        input="question", response="answer", experts=["label_0", "label_1"], context="a=b", id="row id"
+    )
     long = ColumnMapping.from_pairs(["id=i", "annotator=who", "label=lab"])
     assert long.is_long
 
@@ -75,7 +88,10 @@ def test_from_pairs() -> None:
 @pytest.mark.parametrize(
     ("pairs", "fragments"),
     [
-        (["inptu=question"], ["Unknown role 'inptu'", "Valid roles: id, group, input", "expert", "annotator and label"]),
+        (
+            ["inptu=question"],
+            ["Unknown role 'inptu'", "Valid roles: id, group, input", "expert", "annotator and label"],
+        ),
         (["question"], ["no '='", "ROLE=COLUMN", "Valid roles"]),
         (["input="], ["names no column"]),
         (["input=a", "input=b"], ["mapped twice", "'a'", "'b'"]),
@@ -92,8 +108,18 @@ def test_from_pairs_errors(pairs: list[str], fragments: list[str]) -> None:
 
 
 def test_guess_kqa_columns() -> None:
-    columns = ["Unnamed: 0", "Question", "llm_x", "answer", "claim", "category_x", "majority_label",
-               "label_0", "label_1", "label_2"]
+    columns = [
+        "Unnamed: 0",
+        "Question",
+        "llm_x",
+        "answer",
+        "claim",
+        "category_x",
+        "majority_label",
+        "label_0",
+        "label_1",
+        "label_2",
+    ]
     guess = guess_mapping(columns, B)
     assert (guess.input, guess.response, guess.category, guess.id) == ("Question", "answer", "category_x", None)
     assert guess.experts == ["label_0", "label_1", "label_2"]  # not majority_label: it is derived
@@ -102,8 +128,9 @@ def test_guess_kqa_columns() -> None:
 def test_guess_financebench_columns() -> None:
     columns = ["financebench_id", "model_name", "eval_mode", "temp", "question", "gold_answer", "model_answer", "label"]
     guess = guess_mapping(columns, B)
-    assert guess == ColumnMapping(id="financebench_id", input="question", response="model_answer",
-                                  reference="gold_answer", experts=["label"])
+    assert guess == ColumnMapping(
+        id="financebench_id", input="question", response="model_answer", reference="gold_answer", experts=["label"]
+    )
 
 
 def test_guess_pairwise_columns_case_insensitively() -> None:
@@ -114,10 +141,29 @@ def test_guess_pairwise_columns_case_insensitively() -> None:
 
 
 def test_guess_other_names() -> None:
-    guess = guess_mapping(["Item ID", "Prompt", "Output", "Reference", "Context", "Group", "Human Rating",
-                           "expert_2", "rating", "annotator_id"], A)
+    guess = guess_mapping(
+        [
+            "Item ID",
+            "Prompt",
+            "Output",
+            "Reference",
+            "Context",
+            "Group",
+            "Human Rating",
+            "expert_2",
+            "rating",
+            "annotator_id",
+        ],
+        A,
+    )
     assert (guess.id, guess.input, guess.response, guess.reference, guess.context, guess.group) == (
-        "Item ID", "Prompt", "Output", "Reference", "Context", "Group")
+        "Item ID",
+        "Prompt",
+        "Output",
+        "Reference",
+        "Context",
+        "Group",
+    )
     assert guess.experts == ["Human Rating", "expert_2", "rating"]  # annotator_id names a person, not a label
     assert guess_mapping(["instruction", "response", "response_b", "winner"], P).response_b == "response_b"
     assert guess_mapping(["question", "answer", "gold_label"], B).reference is None
@@ -163,20 +209,55 @@ def test_parse_label_map_errors(pairs: list[str], task: TaskType, fragments: lis
 
 
 def test_suggest_label_map() -> None:
-    assert suggest_label_map(["Correct Answer", "Incorrect Answer", "Refusal", "Entailment", "Neutral",
-                              "Contradiction", "TRUE", "0", "Yes"], B) == {
-        "Correct Answer": "yes", "Incorrect Answer": "no", "Entailment": "yes", "Neutral": "no",
-        "Contradiction": "no", "TRUE": "yes", "0": "no", "Yes": "yes"}
-    assert suggest_label_map(["Definitely incorrect", "Likely incorrect", "Unsure", "Probably correct",
-                              "Definitely correct", "3", "4.0", "great"], A) == {
-        "Definitely incorrect": "1", "Likely incorrect": "2", "Unsure": "3", "Probably correct": "4",
-        "Definitely correct": "5", "3": "3", "4.0": "4"}
+    assert suggest_label_map(
+        ["Correct Answer", "Incorrect Answer", "Refusal", "Entailment", "Neutral", "Contradiction", "TRUE", "0", "Yes"],
+        B,
+    ) == {
+        "Correct Answer": "yes",
+        "Incorrect Answer": "no",
+        "Entailment": "yes",
+        "Neutral": "no",
+        "Contradiction": "no",
+        "TRUE": "yes",
+        "0": "no",
+        "Yes": "yes",
+    }
+    assert suggest_label_map(
+        [
+            "Definitely incorrect",
+            "Likely incorrect",
+            "Unsure",
+            "Probably correct",
+            "Definitely correct",
+            "3",
+            "4.0",
+            "great",
+        ],
+        A,
+    ) == {
+        "Definitely incorrect": "1",
+        "Likely incorrect": "2",
+        "Unsure": "3",
+        "Probably correct": "4",
+        "Definitely correct": "5",
+        "3": "3",
+        "4.0": "4",
+    }
     assert suggest_label_map(["1", "2", "0", "response1", "b", "Tie", "equal", "3"], P) == {
-        "1": "A", "2": "B", "0": "tie", "response1": "A", "b": "B", "Tie": "tie", "equal": "tie"}
+        "1": "A",
+        "2": "B",
+        "0": "tie",
+        "response1": "A",
+        "b": "B",
+        "Tie": "tie",
+        "equal": "tie",
+    }
 
 
 def test_distinct_label_values() -> None:
-    data = frame([{"e1": " yes", "e2": "No", "who": "x", "lab": "b"}, {"e1": None, "e2": "maybe ", "who": "y", "lab": "a"}])
+    data = frame(
+        [{"e1": " yes", "e2": "No", "who": "x", "lab": "b"}, {"e1": None, "e2": "maybe ", "who": "y", "lab": "a"}]
+    )
     assert distinct_label_values(data, ColumnMapping(experts=["e1", "e2", "missing"])) == ["No", "maybe", "yes"]
     assert distinct_label_values(data, ColumnMapping(id="e1", annotator="who", label="lab")) == ["a", "b"]
 
@@ -185,10 +266,28 @@ def test_distinct_label_values() -> None:
 
 
 def test_wide_binary_items() -> None:
-    data = frame([
-        {"q": "  What?\n", "a": "It is.", "gold": None, "e1": "Correct Answer", "e2": "yes", "e3": None, "cat": " fin "},
-        {"q": "Why?", "a": "Because.", "gold": "ref", "e1": "Refusal", "e2": "NO", "e3": "incorrect answer", "cat": None},
-    ])
+    data = frame(
+        [
+            {
+                "q": "  What?\n",
+                "a": "It is.",
+                "gold": None,
+                "e1": "Correct Answer",
+                "e2": "yes",
+                "e3": None,
+                "cat": " fin ",
+            },
+            {
+                "q": "Why?",
+                "a": "Because.",
+                "gold": "ref",
+                "e1": "Refusal",
+                "e2": "NO",
+                "e3": "incorrect answer",
+                "cat": None,
+            },
+        ]
+    )
     mapping = ColumnMapping(input="q", response="a", reference="gold", category="cat", experts=["e1", "e2", "e3"])
     label_map = {"Correct Answer": "yes", "Incorrect Answer": "no", "Refusal": None}
     items, report = build_items(data, mapping, B, label_map, min_items=1)
@@ -198,37 +297,63 @@ def test_wide_binary_items() -> None:
     assert first.category == "fin" and first.group_id is None and first.response_b is None
     assert dict(first.experts) == {"e1": "yes", "e2": "yes", "e3": None}
     assert second.item_id == "2" and second.reference == "ref"
-    assert dict(second.experts) == {"e1": None, "e2": "no", "e3": "no"}  # NO: canonical; incorrect answer: case-insensitive map
+    assert dict(second.experts) == {
+        "e1": None,
+        "e2": "no",
+        "e3": "no",
+    }  # NO: canonical; incorrect answer: case-insensitive map
 
 
 def test_label_map_exact_match_beats_case_insensitive() -> None:
-    data = frame([{"q": "q", "a": "a", "e": "Pass"}, {"q": "q", "a": "a", "e": "PASS"}, {"q": "q", "a": "a", "e": "pass"}])
-    items, _ = build_items(data, ColumnMapping(input="q", response="a", experts=["e"]), B,
-                           {"PASS": "no", "pass": "yes"}, min_items=1)
+    data = frame(
+        [{"q": "q", "a": "a", "e": "Pass"}, {"q": "q", "a": "a", "e": "PASS"}, {"q": "q", "a": "a", "e": "pass"}]
+    )
+    items, _ = build_items(
+        data, ColumnMapping(input="q", response="a", experts=["e"]), B, {"PASS": "no", "pass": "yes"}, min_items=1
+    )
     assert [item.experts["e"] for item in items] == ["no", "no", "yes"]  # "Pass" falls back to the first folded entry
 
 
 def test_ids_and_groups_are_stripped_texts_are_not() -> None:
-    data = frame([{"id": " x1 ", "grp": " g ", "q": " q ", "a": "a ", "e": "yes"},
-                  {"id": "x2", "grp": None, "q": "q", "a": "a", "e": "no"}])
-    items, report = build_items(data, ColumnMapping(id="id", group="grp", input="q", response="a", experts=["e"]), B,
-                                min_items=1)
+    data = frame(
+        [
+            {"id": " x1 ", "grp": " g ", "q": " q ", "a": "a ", "e": "yes"},
+            {"id": "x2", "grp": None, "q": "q", "a": "a", "e": "no"},
+        ]
+    )
+    items, report = build_items(
+        data, ColumnMapping(id="id", group="grp", input="q", response="a", experts=["e"]), B, min_items=1
+    )
     assert report.ok
-    assert [(i.item_id, i.group_id, i.input, i.response) for i in items] == [("x1", "g", " q ", "a "), ("x2", None, "q", "a")]
+    assert [(i.item_id, i.group_id, i.input, i.response) for i in items] == [
+        ("x1", "g", " q ", "a "),
+        ("x2", None, "q", "a"),
+    ]
 
 
 def test_absolute_and_pairwise_items() -> None:
-    scores = frame([{"q": "q", "a": "a", "s": "5", "t": "Definitely incorrect"}, {"q": "q", "a": "b", "s": "2", "t": None}])
-    items, report = build_items(scores, ColumnMapping(input="q", response="a", experts=["s", "t"]), A,
-                                {"Definitely incorrect": "1"}, min_items=1)
+    scores = frame(
+        [{"q": "q", "a": "a", "s": "5", "t": "Definitely incorrect"}, {"q": "q", "a": "b", "s": "2", "t": None}]
+    )
+    items, report = build_items(
+        scores,
+        ColumnMapping(input="q", response="a", experts=["s", "t"]),
+        A,
+        {"Definitely incorrect": "1"},
+        min_items=1,
+    )
     assert report.ok and [dict(i.experts) for i in items] == [{"s": "5", "t": "1"}, {"s": "2", "t": None}]
 
-    pairs = frame([{"q": "q", "r1": "x", "r2": "y", "h1": "1", "h2": "0"}, {"q": "q", "r1": "z", "r2": "w", "h1": "2", "h2": "b"}])
+    pairs = frame(
+        [{"q": "q", "r1": "x", "r2": "y", "h1": "1", "h2": "0"}, {"q": "q", "r1": "z", "r2": "w", "h1": "2", "h2": "b"}]
+    )
     mapping = ColumnMapping(input="q", response="r1", response_b="r2", experts=["h1", "h2"])
     items, report = build_items(pairs, mapping, P, parse_label_map(["1=A", "2=B", "0=tie"], P), min_items=1)
     assert report.ok
     assert [(i.response, i.response_b, dict(i.experts)) for i in items] == [
-        ("x", "y", {"h1": "A", "h2": "tie"}), ("z", "w", {"h1": "B", "h2": "B"})]
+        ("x", "y", {"h1": "A", "h2": "tie"}),
+        ("z", "w", {"h1": "B", "h2": "B"}),
+    ]
 
 
 def test_frames_from_elsewhere_with_nan_and_numbers() -> None:
@@ -270,7 +395,9 @@ def test_long_format_items() -> None:
 
 
 def test_long_format_without_id_is_a_validation_error_in_words() -> None:
-    items, report = build_items(frame(LONG_ROWS), ColumnMapping(input="q", response="a", annotator="who", label="lab"), B)
+    items, report = build_items(
+        frame(LONG_ROWS), ColumnMapping(input="q", response="a", annotator="who", label="lab"), B
+    )
     (issue,) = [i for i in report.errors if i.code == "missing_role"]
     assert items == [] and "needs an item id column" in issue.message
     assert "--" not in issue.message + issue.fix and issue.command == "--map id=COLUMN"

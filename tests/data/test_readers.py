@@ -173,9 +173,11 @@ def test_utf16_with_bom() -> None:
 
 def test_xlsx_first_sheet_with_typed_cells(tmp_path: Path) -> None:
     data = xlsx_bytes(
-        [["id", "score", "ratio", "when", "text"],
-         [1, 5.0, 2.5, dt.datetime(2024, 1, 5), "NA"],
-         [2, 4, None, dt.datetime(2024, 1, 5, 10, 30), "  "]],
+        [
+            ["id", "score", "ratio", "when", "text"],
+            [1, 5.0, 2.5, dt.datetime(2024, 1, 5), "NA"],
+            [2, 4, None, dt.datetime(2024, 1, 5, 10, 30), "  "],
+        ],
         [["other sheet"], ["ignored"]],
     )
     path = write(tmp_path, "labels.csv", data)  # wrong extension on purpose
@@ -196,12 +198,14 @@ def test_xlsx_written_by_pandas() -> None:
 
 
 def test_parquet_with_types_and_nested_values(tmp_path: Path) -> None:
-    frame = pd.DataFrame({
-        "id": [1, 2, 3],
-        "score": [5.0, 2.5, None],
-        "tags": [["a", "b"], [], None],
-        "text": ["NA", " ", "z"],
-    })
+    frame = pd.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "score": [5.0, 2.5, None],
+            "tags": [["a", "b"], [], None],
+            "text": ["NA", " ", "z"],
+        }
+    )
     table = read_table(write(tmp_path, "data.txt", parquet_bytes(frame)))
     assert table.format == "parquet" and table.encoding is None
     assert rows(table) == [["1", "5", '["a", "b"]', "NA"], ["2", "2.5", "[]", None], ["3", None, None, "z"]]
@@ -288,11 +292,28 @@ def test_frame_has_object_cells_and_default_index() -> None:
 @pytest.mark.parametrize(
     ("value", "text"),
     [
-        (None, None), (float("nan"), None), (pd.NA, None), (pd.NaT, None), ("", None), ("  \t", None),
-        (" x ", " x "), (5.0, "5"), (np.float64(5.0), "5"), (2.5, "2.5"), (0.1, "0.1"), (np.int64(7), "7"),
-        (True, "true"), (np.bool_(False), "false"), (Decimal("5.00"), "5"), (Decimal("1.25"), "1.25"),
-        ([1, "a"], '[1, "a"]'), ({"k": "é"}, '{"k": "é"}'), (b"bytes", "bytes"), (dt.date(2024, 2, 1), "2024-02-01"),
-        (dt.datetime(2024, 2, 1, 8, 0), "2024-02-01 08:00:00"), (np.array([1, 2]), "[1, 2]"),
+        (None, None),
+        (float("nan"), None),
+        (pd.NA, None),
+        (pd.NaT, None),
+        ("", None),
+        ("  \t", None),
+        (" x ", " x "),
+        (5.0, "5"),
+        (np.float64(5.0), "5"),
+        (2.5, "2.5"),
+        (0.1, "0.1"),
+        (np.int64(7), "7"),
+        (True, "true"),
+        (np.bool_(False), "false"),
+        (Decimal("5.00"), "5"),
+        (Decimal("1.25"), "1.25"),
+        ([1, "a"], '[1, "a"]'),
+        ({"k": "é"}, '{"k": "é"}'),
+        (b"bytes", "bytes"),
+        (dt.date(2024, 2, 1), "2024-02-01"),
+        (dt.datetime(2024, 2, 1, 8, 0), "2024-02-01 08:00:00"),
+        (np.array([1, 2]), "[1, 2]"),
     ],
 )
 def test_cell_text(value: object, text: str | None) -> None:

@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import pytest
 
+from selene_eval.core.tasks import TaskType
 from selene_eval.data import ColumnMapping, Issue, ValidationReport, build_items
 from selene_eval.data.validation import MAX_ROWS
-from selene_eval.core.tasks import TaskType
 
 A, B, P = TaskType.ABSOLUTE, TaskType.BINARY, TaskType.PAIRWISE
 
@@ -20,8 +20,10 @@ def frame(rows: list[dict[str, str | None]]) -> pd.DataFrame:
 
 def binary_rows(n: int, **overrides: object) -> list[dict[str, str | None]]:
     """n good binary rows (both classes), with per-row overrides {row_number: {column: value}}."""
-    rows = [{"id": f"i{k}", "q": f"question {k}", "a": f"answer {k}", "e1": "yes" if k % 2 else "no", "e2": "yes"}
-            for k in range(1, n + 1)]
+    rows = [
+        {"id": f"i{k}", "q": f"question {k}", "a": f"answer {k}", "e1": "yes" if k % 2 else "no", "e2": "yes"}
+        for k in range(1, n + 1)
+    ]
     for row, values in overrides.items():
         rows[int(row.lstrip("r")) - 1].update(values)  # type: ignore[arg-type]
     return rows
@@ -168,7 +170,9 @@ def test_single_class() -> None:
 def test_too_few_items() -> None:
     report = build_items(frame(binary_rows(4)), WIDE, B)[1]
     issue = only(report, "too_few_items")
-    assert report.ok and issue.severity == "warning" and "Only 4 items" in issue.message and "--min-items" in issue.command
+    assert (
+        report.ok and issue.severity == "warning" and "Only 4 items" in issue.message and "--min-items" in issue.command
+    )
     assert "too_few_items" not in codes(build_items(frame(binary_rows(4)), WIDE, B, min_items=4)[1])
 
 
@@ -251,11 +255,16 @@ def test_bad_id_rows_are_named_with_their_reason_and_can_be_skipped() -> None:
 
     data = frame(binary_rows(12, r3={"id": " "}, r4={"id": "i1"}, r9={"id": "i1"}))
     bad = rows_with_bad_ids(data, WIDE)
-    assert bad == {1: "item id 'i1' is on 3 rows", 3: "no item id", 4: "item id 'i1' is on 3 rows",
-                   9: "item id 'i1' is on 3 rows"}
+    assert bad == {
+        1: "item id 'i1' is on 3 rows",
+        3: "no item id",
+        4: "item id 'i1' is on 3 rows",
+        9: "item id 'i1' is on 3 rows",
+    }
     assert {"duplicate_ids", "empty_id"} <= codes(build_items(data, WIDE, B)[1])
-    assert all("Skip these rows" in i.fix and "--skip-bad-ids" in i.command
-               for i in build_items(data, WIDE, B)[1].errors)
+    assert all(
+        "Skip these rows" in i.fix and "--skip-bad-ids" in i.command for i in build_items(data, WIDE, B)[1].errors
+    )
 
     items, report = build_items(data, WIDE, B, skip_rows=bad)
     assert report.ok and report.skipped_rows == (1, 3, 4, 9) and report.n_rows == 12
@@ -275,14 +284,19 @@ def test_skipping_keeps_the_file_row_numbers_in_other_issues() -> None:
 def test_bad_id_rows_of_a_long_table() -> None:
     from selene_eval.data import rows_with_bad_ids
 
-    rows = [{"id": "x", "q": "q", "a": "a", "who": "ann", "lab": "yes"},
-            {"id": "x", "q": "q", "a": "a", "who": "ann", "lab": "no"},
-            {"id": None, "q": "q", "a": "a", "who": "bob", "lab": "no"},
-            {"id": "y", "q": "q", "a": "a", "who": "ann", "lab": "no"}]
+    rows = [
+        {"id": "x", "q": "q", "a": "a", "who": "ann", "lab": "yes"},
+        {"id": "x", "q": "q", "a": "a", "who": "ann", "lab": "no"},
+        {"id": None, "q": "q", "a": "a", "who": "bob", "lab": "no"},
+        {"id": "y", "q": "q", "a": "a", "who": "ann", "lab": "no"},
+    ]
     mapping = ColumnMapping(id="id", input="q", response="a", annotator="who", label="lab")
     bad = rows_with_bad_ids(frame(rows), mapping)
-    assert bad == {1: "item id 'x' labelled by 'ann' more than once", 2: "item id 'x' labelled by 'ann' more than once",
-                   3: "no item id"}
+    assert bad == {
+        1: "item id 'x' labelled by 'ann' more than once",
+        2: "item id 'x' labelled by 'ann' more than once",
+        3: "no item id",
+    }
     items, report = build_items(frame(rows), mapping, B, skip_rows=bad, min_items=1)
     assert report.ok and [item.item_id for item in items] == ["y"]
     assert rows_with_bad_ids(frame(rows), ColumnMapping(input="q", response="a", experts=["lab"])) == {}

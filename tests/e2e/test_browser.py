@@ -40,8 +40,8 @@ from selene_eval.testing import browser as testing_browser
 sync_api = testing_browser.playwright_or_skip()
 expect = sync_api.expect
 
-from selene_eval.study import StudyStore  # noqa: E402
 from selene_eval.core.tasks import TaskType  # noqa: E402
+from selene_eval.study import StudyStore  # noqa: E402
 from selene_eval.ui.data import label_value_key  # noqa: E402
 
 if TYPE_CHECKING:
@@ -61,30 +61,66 @@ RUN_TIMEOUT_MS = 120_000  # loading the tiny model and judging 12 items on 2 CPU
 # mapped to "(no label)" through the UI, so row 4 has two labels and row 12 has no majority (Correct vs
 # Incorrect), as in the AppTest flow.
 ROWS = [
-    ("What is a usual adult dose of amoxicillin for acute otitis media?",
-     "500 mg three times a day for 5 to 7 days.", "Correct", "Correct", "Correct"),
-    ("Can ibuprofen be taken together with warfarin?",
-     "Yes, there is no interaction worth mentioning.", "Incorrect", "Incorrect", "Incorrect"),
-    ("How often do adults need a tetanus booster?",
-     "Every 10 years (Td or Tdap).", "Correct", "Correct", "Correct"),
-    ("Is metformin a first-line drug for type 2 diabetes?",
-     "Yes, unless kidney function is severely reduced.", "Correct", "Correct", "Unsure"),
-    ("What is a normal resting heart rate for adults?",
-     "Between 60 and 100 beats per minute.", "Correct", "Correct", "Correct"),
-    ("Should antibiotics be given for a common cold?",
-     "Yes, they shorten the illness.", "Incorrect", "Incorrect", "Incorrect"),
-    ("What does HbA1c measure?",
-     "Average blood glucose over the past two to three months.", "Correct", "Correct", "Correct"),
-    ("Is 6 g of paracetamol a day safe for an adult?",
-     "Yes, for a few days.", "Incorrect", "Incorrect", "Correct"),
-    ("What is the first thing to do for a suspected stroke?",
-     "Call emergency services and note when the symptoms started.", "Correct", "Correct", "Correct"),
-    ("Can statins cause muscle pain?",
-     "Yes, muscle aches are a known side effect.", "Correct", "Correct", "Incorrect"),
-    ("Is a blood pressure of 150/95 mmHg normal for an adult?",
-     "Yes, that is within the normal range.", "Incorrect", "Incorrect", "Incorrect"),
-    ("How long should hands be washed with soap?",
-     "At least 20 seconds.", "Correct", "Unsure", "Incorrect"),
+    (
+        "What is a usual adult dose of amoxicillin for acute otitis media?",
+        "500 mg three times a day for 5 to 7 days.",
+        "Correct",
+        "Correct",
+        "Correct",
+    ),
+    (
+        "Can ibuprofen be taken together with warfarin?",
+        "Yes, there is no interaction worth mentioning.",
+        "Incorrect",
+        "Incorrect",
+        "Incorrect",
+    ),
+    ("How often do adults need a tetanus booster?", "Every 10 years (Td or Tdap).", "Correct", "Correct", "Correct"),
+    (
+        "Is metformin a first-line drug for type 2 diabetes?",
+        "Yes, unless kidney function is severely reduced.",
+        "Correct",
+        "Correct",
+        "Unsure",
+    ),
+    (
+        "What is a normal resting heart rate for adults?",
+        "Between 60 and 100 beats per minute.",
+        "Correct",
+        "Correct",
+        "Correct",
+    ),
+    (
+        "Should antibiotics be given for a common cold?",
+        "Yes, they shorten the illness.",
+        "Incorrect",
+        "Incorrect",
+        "Incorrect",
+    ),
+    (
+        "What does HbA1c measure?",
+        "Average blood glucose over the past two to three months.",
+        "Correct",
+        "Correct",
+        "Correct",
+    ),
+    ("Is 6 g of paracetamol a day safe for an adult?", "Yes, for a few days.", "Incorrect", "Incorrect", "Correct"),
+    (
+        "What is the first thing to do for a suspected stroke?",
+        "Call emergency services and note when the symptoms started.",
+        "Correct",
+        "Correct",
+        "Correct",
+    ),
+    ("Can statins cause muscle pain?", "Yes, muscle aches are a known side effect.", "Correct", "Correct", "Incorrect"),
+    (
+        "Is a blood pressure of 150/95 mmHg normal for an adult?",
+        "Yes, that is within the normal range.",
+        "Incorrect",
+        "Incorrect",
+        "Incorrect",
+    ),
+    ("How long should hands be washed with soap?", "At least 20 seconds.", "Correct", "Unsure", "Incorrect"),
 ]
 LABEL_MEANING = {"Correct": "yes", "Incorrect": "no", "Unsure": None}
 FILE_NAME = "physician_labels.csv"
@@ -171,8 +207,9 @@ def server(tmp_path: Path, studies_dir: Path) -> Iterator[Server]:
 @pytest.fixture
 def browser_context(tmp_path: Path) -> Iterator[BrowserContext]:
     """Headless Chromium with a fresh profile and a tall viewport (Streamlit scrolls an inner container)."""
-    with testing_browser.chromium_context(tmp_path / "chromium-profile", timeout_ms=TIMEOUT_MS,
-                          viewport={"width": 1400, "height": 3000}) as context:
+    with testing_browser.chromium_context(
+        tmp_path / "chromium-profile", timeout_ms=TIMEOUT_MS, viewport={"width": 1400, "height": 3000}
+    ) as context:
         yield context
 
 
@@ -341,8 +378,10 @@ def test_upload_map_save_run_and_read_agreement_in_chromium(
         for column in ("expert_1", "expert_2", "expert_3"):
             expect(experts.get_by_text(column, exact=True)).to_be_visible()
         # Correct/Incorrect are recognised; "Unsure" is not, and blocks saving until it has a meaning.
-        label_box = {raw: page.locator(f".st-key-{label_value_key(TaskType.BINARY, raw)} [role=combobox]")
-                     for raw in LABEL_MEANING}
+        label_box = {
+            raw: page.locator(f".st-key-{label_value_key(TaskType.BINARY, raw)} [role=combobox]")
+            for raw in LABEL_MEANING
+        }
         expect(label_box["Correct"]).to_have_value("yes")
         expect(label_box["Incorrect"]).to_have_value("no")
         expect(label_box["Unsure"]).to_have_value("")

@@ -24,7 +24,12 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
     """Run ``python -m selene_eval`` in a fresh process, as a user would."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "selene_eval", *args], capture_output=True, text=True, cwd=cwd or REPO, env=env, timeout=600
+        [sys.executable, "-m", "selene_eval", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO,
+        env=env,
+        timeout=600,
     )
 
 
@@ -47,9 +52,19 @@ def kqa_slice(shared_datasets: Path, tmp_path: Path) -> Path:
 
 
 KQA_IMPORT = [
-    "--task", "binary", "--map", "input=Question", "response=answer", "group=Question",
-    "expert=label_0", "expert=label_1", "expert=label_2",
-    "--label-map", "Entailment=yes", "Neutral=no", "Contradiction=no",
+    "--task",
+    "binary",
+    "--map",
+    "input=Question",
+    "response=answer",
+    "group=Question",
+    "expert=label_0",
+    "expert=label_1",
+    "expert=label_2",
+    "--label-map",
+    "Entailment=yes",
+    "Neutral=no",
+    "Contradiction=no",
 ]
 
 
@@ -88,17 +103,37 @@ def test_kqa_import_run_report_with_the_tiny_model(kqa_slice: Path, tiny_yes_mod
 
 
 @pytest.mark.model
-def test_financebench_slice_with_refusals_dropped(shared_datasets: Path, tiny_yes_model: Path, studies_dir: Path,
-                                                  tmp_path: Path) -> None:
+def test_financebench_slice_with_refusals_dropped(
+    shared_datasets: Path, tiny_yes_model: Path, studies_dir: Path, tmp_path: Path
+) -> None:
     source = shared_datasets / "financebench" / "results" / "gpt-4_oracle.jsonl"
     lines = source.read_text(encoding="utf-8").splitlines()[:12]
     sliced = tmp_path / "fb.json"  # JSON Lines behind a .json name: the format comes from the content
     sliced.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    code = main([
-        "--studies-dir", str(studies_dir), "import", str(sliced), "--task", "binary", "--study", "fb",
-        "--map", "id=financebench_id", "input=question", "response=model_answer", "reference=gold_answer",
-        "expert=label", "--label-map", "Correct Answer=yes", "Incorrect Answer=no", "Refusal=", "--min-items", "5",
-    ])
+    code = main(
+        [
+            "--studies-dir",
+            str(studies_dir),
+            "import",
+            str(sliced),
+            "--task",
+            "binary",
+            "--study",
+            "fb",
+            "--map",
+            "id=financebench_id",
+            "input=question",
+            "response=model_answer",
+            "reference=gold_answer",
+            "expert=label",
+            "--label-map",
+            "Correct Answer=yes",
+            "Incorrect Answer=no",
+            "Refusal=",
+            "--min-items",
+            "5",
+        ]
+    )
     assert code == 0
     assert main(["--studies-dir", str(studies_dir), "run", "fb", "--model", str(tiny_yes_model), "--limit", "6"]) == 0
     from selene_eval.presentation.report import study_report
@@ -119,8 +154,21 @@ def test_agree_json_equals_sklearn_scipy_and_krippendorff(kqa_slice: Path, tmp_p
     frame["judge"] = frame["majority_label"].shift(-1).fillna("Neutral")
     table = tmp_path / "table.csv"
     frame.to_csv(table, index=False)
-    out = cli("agree", str(table), "--judge", "judge", "--expert", "label_0", "--expert", "label_1",
-              "--expert", "label_2", "--level", "nominal", "--json")
+    out = cli(
+        "agree",
+        str(table),
+        "--judge",
+        "judge",
+        "--expert",
+        "label_0",
+        "--expert",
+        "label_1",
+        "--expert",
+        "label_2",
+        "--level",
+        "nominal",
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     experts = frame[["label_0", "label_1", "label_2"]]
@@ -153,11 +201,27 @@ def test_agree_ordinal_with_an_explicit_order(tmp_path: Path) -> None:
     expert = rng.integers(0, 4, 60)
     judge = np.clip(expert + rng.integers(-1, 2, 60), 0, 3)
     table = tmp_path / "ordinal.tsv"
-    pd.DataFrame({"j": [levels[i] for i in judge], "e": [levels[i] for i in expert]}).to_csv(table, sep="\t", index=False)
-    out = cli("agree", str(table), "--judge", "j", "--expert", "e", "--level", "ordinal", "--order", ",".join(levels), "--json")
+    pd.DataFrame({"j": [levels[i] for i in judge], "e": [levels[i] for i in expert]}).to_csv(
+        table, sep="\t", index=False
+    )
+    out = cli(
+        "agree",
+        str(table),
+        "--judge",
+        "j",
+        "--expert",
+        "e",
+        "--level",
+        "ordinal",
+        "--order",
+        ",".join(levels),
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     metrics = json.loads(out.stdout)["metrics"]
-    assert metrics["quadratic_weighted_kappa"] == pytest.approx(cohen_kappa_score(expert, judge, weights="quadratic"), abs=1e-9)
+    assert metrics["quadratic_weighted_kappa"] == pytest.approx(
+        cohen_kappa_score(expert, judge, weights="quadratic"), abs=1e-9
+    )
     assert metrics["spearman"] == pytest.approx(stats.spearmanr(expert, judge).statistic, abs=1e-9)
     assert metrics["kendall_tau"] == pytest.approx(stats.kendalltau(expert, judge).statistic, abs=1e-9)
     assert metrics["pearson"] == pytest.approx(stats.pearsonr(expert, judge).statistic, abs=1e-9)
@@ -171,19 +235,59 @@ def test_agree_ordinal_with_an_explicit_order(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["import", "missing.csv", "--task", "binary", "--map", "input=q", "--study", "s"], "error:"),
-        (["import", "{table}", "--task", "binary", "--map", "input=nope", "response=answer", "expert=label",
-          "--study", "s"], "nope"),
-        (["import", "{table}", "--task", "binary", "--map", "input=question", "response=answer", "expert=label",
-          "--study", "../escape"], "not allowed"),
-        (["import", "{table}", "--task", "binary", "--map", "input=question", "response=answer", "expert=label",
-          "--study", "s"], "Correct Answer"),  # unmapped label value, named
+        (
+            [
+                "import",
+                "{table}",
+                "--task",
+                "binary",
+                "--map",
+                "input=nope",
+                "response=answer",
+                "expert=label",
+                "--study",
+                "s",
+            ],
+            "nope",
+        ),
+        (
+            [
+                "import",
+                "{table}",
+                "--task",
+                "binary",
+                "--map",
+                "input=question",
+                "response=answer",
+                "expert=label",
+                "--study",
+                "../escape",
+            ],
+            "not allowed",
+        ),
+        (
+            [
+                "import",
+                "{table}",
+                "--task",
+                "binary",
+                "--map",
+                "input=question",
+                "response=answer",
+                "expert=label",
+                "--study",
+                "s",
+            ],
+            "Correct Answer",
+        ),  # unmapped label value, named
         (["run", "nosuchstudy"], "No study named 'nosuchstudy'"),
         (["report", "nosuchstudy"], "No study named"),
         (["agree", "{table}", "--judge", "zzz", "--expert", "label", "--level", "nominal"], "zzz"),
     ],
 )
-def test_user_mistakes_are_one_line_without_traceback(args: list[str], message: str, tmp_path: Path,
-                                                      studies_dir: Path) -> None:
+def test_user_mistakes_are_one_line_without_traceback(
+    args: list[str], message: str, tmp_path: Path, studies_dir: Path
+) -> None:
     table = tmp_path / "t.csv"
     table.write_text("question,answer,label\nq1,a1,Correct Answer\nq2,a2,yes\n", encoding="utf-8")
     out = cli("--studies-dir", str(studies_dir), *[a.replace("{table}", str(table)) for a in args], cwd=tmp_path)
@@ -197,8 +301,25 @@ def test_user_mistakes_are_one_line_without_traceback(args: list[str], message: 
 def test_missing_selene_weights_is_one_clear_message(studies_dir: Path, tmp_path: Path) -> None:
     table = tmp_path / "t.csv"
     table.write_text("question,answer,label\n" + "".join(f"q{i},a{i},{'yes' if i % 2 else 'no'}\n" for i in range(12)))
-    assert main(["--studies-dir", str(studies_dir), "import", str(table), "--task", "binary", "--study", "s",
-                 "--map", "input=question", "response=answer", "expert=label"]) == 0
+    assert (
+        main(
+            [
+                "--studies-dir",
+                str(studies_dir),
+                "import",
+                str(table),
+                "--task",
+                "binary",
+                "--study",
+                "s",
+                "--map",
+                "input=question",
+                "response=answer",
+                "expert=label",
+            ]
+        )
+        == 0
+    )
     out = cli("--studies-dir", str(studies_dir), "run", "s")  # default: Selene Mini from the hub, offline
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "AtlaAI/Selene-1-Mini-Llama-3.1-8B" in out.stderr and "--model" in out.stderr
@@ -219,8 +340,24 @@ def test_importing_selene_eval_loads_neither_streamlit_nor_torch() -> None:
 def test_an_unknown_variant_writes_nothing(tmp_path: Path, studies_dir: Path) -> None:
     table = tmp_path / "t.csv"
     table.write_text("question,answer,label\n" + "".join(f"q{i},a{i},yes\n" for i in range(3)))
-    code = main(["--studies-dir", str(studies_dir), "import", str(table), "--task", "binary", "--study", "s",
-                 "--map", "input=question", "response=answer", "expert=label", "--variants", "no-such-variant"])
+    code = main(
+        [
+            "--studies-dir",
+            str(studies_dir),
+            "import",
+            str(table),
+            "--task",
+            "binary",
+            "--study",
+            "s",
+            "--map",
+            "input=question",
+            "response=answer",
+            "expert=label",
+            "--variants",
+            "no-such-variant",
+        ]
+    )
     assert code == 2
     assert list(studies_dir.iterdir()) == []
 
@@ -230,12 +367,34 @@ def test_agree_json_adds_intervals_ceiling_and_keeps_the_old_keys(tmp_path: Path
     truth = rng.integers(0, 2, 80)
     labels = np.array(["no", "yes"])
     flip = lambda p: np.where(rng.random(80) < p, 1 - truth, truth)  # noqa: E731
-    frame = pd.DataFrame({"j": labels[flip(0.2)], "a": labels[flip(0.1)], "b": labels[flip(0.1)],
-                          "c": labels[flip(0.15)], "q": [f"q{i // 4}" for i in range(80)]})
+    frame = pd.DataFrame(
+        {
+            "j": labels[flip(0.2)],
+            "a": labels[flip(0.1)],
+            "b": labels[flip(0.1)],
+            "c": labels[flip(0.15)],
+            "q": [f"q{i // 4}" for i in range(80)],
+        }
+    )
     table = tmp_path / "three.csv"
     frame.to_csv(table, index=False)
-    base = ["agree", str(table), "--judge", "j", "--expert", "a", "--expert", "b", "--expert", "c",
-            "--level", "nominal", "--group", "q", "--json"]
+    base = [
+        "agree",
+        str(table),
+        "--judge",
+        "j",
+        "--expert",
+        "a",
+        "--expert",
+        "b",
+        "--expert",
+        "c",
+        "--level",
+        "nominal",
+        "--group",
+        "q",
+        "--json",
+    ]
     first, again, none = cli(*base, "--seed", "4"), cli(*base, "--seed", "4"), cli(*base, "--resamples", "0")
     assert first.returncode == 0 and none.returncode == 0, first.stderr + none.stderr
     data, plain = json.loads(first.stdout), json.loads(none.stdout)
@@ -248,9 +407,17 @@ def test_agree_json_adds_intervals_ceiling_and_keeps_the_old_keys(tmp_path: Path
             assert {k: data["metrics"][k] for k in value} == pytest.approx(value, abs=1e-12)
         else:
             assert data[key] == value, key
-    assert set(data) - set(old) == {"intervals", "warnings", "ceiling", "n_resamples", "ci_level", "seed",
-                                    "undefined", "min_compared",  # why each n/a statistic is undefined, in words
-                                    "profile"}  # error profile, ambiguity, unlabelled-item estimates (#17)
+    assert set(data) - set(old) == {
+        "intervals",
+        "warnings",
+        "ceiling",
+        "n_resamples",
+        "ci_level",
+        "seed",
+        "undefined",
+        "min_compared",  # why each n/a statistic is undefined, in words
+        "profile",
+    }  # error profile, ambiguity, unlabelled-item estimates (#17)
     assert "gwet_ac1" in data["metrics"]
     assert data["n_resamples"] == 1000 and data["seed"] == 4 and data["ci_level"] == 0.95
     for name, interval in data["intervals"].items():

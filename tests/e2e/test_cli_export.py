@@ -11,15 +11,31 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[2]
-SECTIONS = ["question", "data", "judges", "prompts", "statistics", "ceiling", "profile", "charts", "disagreements",
-            "methods"]
+SECTIONS = [
+    "question",
+    "data",
+    "judges",
+    "prompts",
+    "statistics",
+    "ceiling",
+    "profile",
+    "charts",
+    "disagreements",
+    "methods",
+]
 
 
 def cli(studies: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """``python -m selene_eval --studies-dir STUDIES ARGS`` in a fresh process."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "selene_eval", "--studies-dir", str(studies), *args],
-                          capture_output=True, text=True, cwd=cwd or REPO, env=env, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "selene_eval", "--studies-dir", str(studies), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO,
+        env=env,
+        timeout=600,
+    )
 
 
 def sections(html: str) -> list[str]:
@@ -29,8 +45,9 @@ def sections(html: str) -> list[str]:
 def test_kqa_from_the_shared_copy_to_html_report_tables_charts_and_archive(
     shared_datasets: Path, studies_dir: Path, tmp_path: Path
 ) -> None:
-    out = cli(studies_dir, "datasets", "import", "kqa", "--from", str(shared_datasets / "kqa_physician_nli"),
-              "--study", "kqa")
+    out = cli(
+        studies_dir, "datasets", "import", "kqa", "--from", str(shared_datasets / "kqa_physician_nli"), "--study", "kqa"
+    )
     assert out.returncode == 0, out.stderr
     assert "Imported 185 items with 3 expert(s)" in out.stdout and "MIT" in out.stderr
 
@@ -49,8 +66,21 @@ def test_kqa_from_the_shared_copy_to_html_report_tables_charts_and_archive(
     assert sections(html) == SECTIONS and "40 of 185 items judged" in html
     assert "200 resamples (seed 3)" in html and 'data-chart="expert-labels"' in html and "confusion-" in html
 
-    out = cli(studies_dir, "export", "kqa", "--tables", str(tmp_path / "t"), "--charts", str(tmp_path / "c"),
-              "--chart-format", "svg", "--archive", str(tmp_path / "kqa.zip"), "--resamples", "0")
+    out = cli(
+        studies_dir,
+        "export",
+        "kqa",
+        "--tables",
+        str(tmp_path / "t"),
+        "--charts",
+        str(tmp_path / "c"),
+        "--chart-format",
+        "svg",
+        "--archive",
+        str(tmp_path / "kqa.zip"),
+        "--resamples",
+        "0",
+    )
     assert out.returncode == 0, out.stderr
     metrics = pd.read_csv(tmp_path / "t" / "metrics.csv", encoding="utf-8-sig")
     assert {"accuracy", "cohen_kappa", "krippendorff_alpha"} <= set(metrics["statistic"])
@@ -79,6 +109,12 @@ def test_export_errors_are_one_line(studies_dir: Path, tmp_path: Path) -> None:
 def test_datasets_list_names_every_adapter_with_its_licence(studies_dir: Path) -> None:
     out = cli(studies_dir, "datasets", "list")
     assert out.returncode == 0, out.stderr
-    for name, licence in (("kqa", "MIT"), ("financebench", "CC-BY-NC-4.0"), ("expertqa", "MIT"),
-                          ("pandalm", "Apache-2.0"), ("healthbench", "MIT"), ("mtbench", "CC-BY-4.0")):
+    for name, licence in (
+        ("kqa", "MIT"),
+        ("financebench", "CC-BY-NC-4.0"),
+        ("expertqa", "MIT"),
+        ("pandalm", "Apache-2.0"),
+        ("healthbench", "MIT"),
+        ("mtbench", "CC-BY-4.0"),
+    ):
         assert re.search(rf"^{name}\s", out.stdout, flags=re.M) and licence in out.stdout

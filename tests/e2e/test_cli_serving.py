@@ -27,8 +27,9 @@ pytestmark = pytest.mark.slow
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     """``python -m selene_eval`` in a fresh process, as a user would run it."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "selene_eval", *args], capture_output=True, text=True, cwd=REPO,
-                          env=env, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "selene_eval", *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=900
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +47,23 @@ def study(studies_dir: Path, tmp_path: Path) -> str:
         '"Is 7 even?","Yes, 7 is even.",no,no\n'
         '"Is 10 even?","No, 10 is odd.",no,yes\n'
     )
-    out = cli("--studies-dir", str(studies_dir), "import", str(csv), "--task", "binary", "--study", "served",
-              "--map", "input=question", "response=answer", "expert=expert_a", "expert=expert_b", "--min-items", "1")
+    out = cli(
+        "--studies-dir",
+        str(studies_dir),
+        "import",
+        str(csv),
+        "--task",
+        "binary",
+        "--study",
+        "served",
+        "--map",
+        "input=question",
+        "response=answer",
+        "expert=expert_a",
+        "expert=expert_b",
+        "--min-items",
+        "1",
+    )
     assert out.returncode == 0, out.stderr
     return "served"
 
@@ -67,12 +83,24 @@ def test_a_study_runs_on_two_replicas_and_is_reported_beside_another_judge(
     replicas: list[LlamaServer], studies_dir: Path, study: str
 ) -> None:
     base = ("--studies-dir", str(studies_dir))
-    served = ("--endpoint", replicas[0].url, "--endpoint", replicas[1].url, "--model", MODEL_NAME,
-              "--concurrency", "1", "--max-new-tokens", "48")
+    served = (
+        "--endpoint",
+        replicas[0].url,
+        "--endpoint",
+        replicas[1].url,
+        "--model",
+        MODEL_NAME,
+        "--concurrency",
+        "1",
+        "--max-new-tokens",
+        "48",
+    )
     out = cli(*base, "run", study, *served)
     assert out.returncode == 0, out.stderr
     # A tiny model may answer without a readable label; the summary then counts those answers.
-    assert re.search(r"Done: 3 judged( \(\d without a readable label\))?, 0 from the store, 0 failed", out.stdout), out.stdout
+    assert re.search(r"Done: 3 judged( \(\d without a readable label\))?, 0 from the store, 0 failed", out.stdout), (
+        out.stdout
+    )
     # Run again: every judgment is stored, nothing is sent.
     out = cli(*base, "run", study, *served)
     assert out.returncode == 0 and "Nothing to run" in out.stderr, out.stderr

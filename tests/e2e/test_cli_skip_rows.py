@@ -15,7 +15,9 @@ def write_file(path: Path) -> Path:
     ids = [f"q{k}" for k in range(1, 15)]
     ids[2], ids[8] = "", "q5"
     lines = ["id,question,answer,label"]
-    lines += [f"{item_id},Question {k}?,Answer {k}.,{'yes' if k % 3 else 'no'}" for k, item_id in enumerate(ids, start=1)]
+    lines += [
+        f"{item_id},Question {k}?,Answer {k}.,{'yes' if k % 3 else 'no'}" for k, item_id in enumerate(ids, start=1)
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -41,7 +43,10 @@ def test_skip_bad_ids_imports_the_other_rows_and_records_the_skipped_ones(
     try:
         assert [item.item_id for item in study.items] == [f"q{k}" for k in (1, 2, 4, 6, 7, 8, 10, 11, 12, 13, 14)]
         assert [(s.row, s.reason) for s in study.spec.skipped_rows] == [
-            (3, "no item id"), (5, "item id 'q5' is on 2 rows"), (9, "item id 'q5' is on 2 rows")]
+            (3, "no item id"),
+            (5, "item id 'q5' is on 2 rows"),
+            (9, "item id 'q5' is on 2 rows"),
+        ]
     finally:
         study.close()
     assert "skipped_rows:" in (tmp_path / "studies" / "s" / "study.yaml").read_text(encoding="utf-8")

@@ -20,13 +20,13 @@ from selene_eval.testing.studies import even_odd_study as make_study  # noqa: E4
 pytestmark = pytest.mark.browser
 
 
-def go_to(page: "sync_api.Page", title: str) -> None:
+def go_to(page: sync_api.Page, title: str) -> None:
     """Open a page from the sidebar's navigation (``title`` as listed there, e.g. ``4 · Agreement``)."""
     page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
     sync_api.expect(page.locator("h1").filter(has_text=title.split(" · ")[-1])).to_be_visible()
 
 
-def download_report(page: "sync_api.Page", tmp_path: Path, name: str) -> tuple[str, str]:
+def download_report(page: sync_api.Page, tmp_path: Path, name: str) -> tuple[str, str]:
     """Press the page's "HTML report" button; (suggested file name, the report's text)."""
     button = page.get_by_role("button", name="HTML report")
     sync_api.expect(button).to_have_count(1)
@@ -46,8 +46,9 @@ def test_every_download_button_gives_the_open_studys_files(
     make_study(studies_dir, "example-finance", judged=True, title="Example finance")
     make_study(studies_dir, "mine", judged=True, title="My own file", variants=("selene", "selene.layout-xml"))
     profile = tmp_path_factory.mktemp("profile")
-    with testing_browser.chromium_context(profile, timeout_ms=60_000, viewport={"width": 1400, "height": 2400},
-                                          accept_downloads=True) as context:
+    with testing_browser.chromium_context(
+        profile, timeout_ms=60_000, viewport={"width": 1400, "height": 2400}, accept_downloads=True
+    ) as context:
         page = context.new_page()
         page.goto(dashboard)
         go_to(page, "Studies")  # nothing open yet: its selector takes the first study

@@ -33,8 +33,8 @@ from selene_eval.testing import browser as testing_browser
 sync_api = testing_browser.playwright_or_skip()
 expect = sync_api.expect
 
-from selene_eval.study import StudyStore  # noqa: E402
 from selene_eval.core.tasks import TaskType  # noqa: E402
+from selene_eval.study import StudyStore  # noqa: E402
 from selene_eval.ui.data import label_value_key, rubric_key  # noqa: E402
 from selene_eval.ui.text import TASK_NAMES  # noqa: E402
 
@@ -58,20 +58,35 @@ OBJECTIVE = "Is the answer free of made-up facts?"
 
 def write_files(folder: Path) -> tuple[Path, Path, Path]:
     first = folder / "halueval_sample.json"  # JSON Lines, whatever the name says
-    first.write_text("".join(
-        json.dumps({"id": f"h{k}", "question": f"Who wrote book {k}?", "answer": f"Author {k}.", "hallucination": v}) + "\n"
-        for k, v in enumerate(HALLUCINATION, start=1)), encoding="utf-8")
+    first.write_text(
+        "".join(
+            json.dumps(
+                {"id": f"h{k}", "question": f"Who wrote book {k}?", "answer": f"Author {k}.", "hallucination": v}
+            )
+            + "\n"
+            for k, v in enumerate(HALLUCINATION, start=1)
+        ),
+        encoding="utf-8",
+    )
     second = folder / "second.csv"
-    second.write_text("id,question,answer,label\n" + "".join(
-        f"s{k},Question {k}?,Answer {k}.,{v}\n" for k, v in enumerate(SECOND, start=1)), encoding="utf-8")
+    second.write_text(
+        "id,question,answer,label\n"
+        + "".join(f"s{k},Question {k}?,Answer {k}.,{v}\n" for k, v in enumerate(SECOND, start=1)),
+        encoding="utf-8",
+    )
     ids = [f"q{k}" for k in range(1, 15)]
     ids[2], ids[8] = "", "q5"  # row 3 has no id; rows 5 and 9 share one
-    (folder / "bad_ids.csv").write_text("id,question,answer,label\n" + "".join(
-        f"{i},Question {k}?,Answer {k}.,{'yes' if k % 3 else 'no'}\n" for k, i in enumerate(ids, start=1)),
-        encoding="utf-8")
+    (folder / "bad_ids.csv").write_text(
+        "id,question,answer,label\n"
+        + "".join(f"{i},Question {k}?,Answer {k}.,{'yes' if k % 3 else 'no'}\n" for k, i in enumerate(ids, start=1)),
+        encoding="utf-8",
+    )
     third = folder / "preferences.csv"
-    third.write_text("prompt,response_a,response_b,winner\n" + "".join(
-        f"Task {k},First answer {k},Second answer {k},{w}\n" for k, w in enumerate(WINNER, start=1)), encoding="utf-8")
+    third.write_text(
+        "prompt,response_a,response_b,winner\n"
+        + "".join(f"Task {k},First answer {k},Second answer {k},{w}\n" for k, w in enumerate(WINNER, start=1)),
+        encoding="utf-8",
+    )
     return first, second, third
 
 
@@ -93,8 +108,11 @@ def page(tmp_path: Path, studies_dir: Path) -> Iterator[Page]:
             url = stack.enter_context(testing_browser.served_dashboard(env, log, REPO))
         except testing_browser.ServerDidNotStart as exc:
             pytest.fail(f"{exc}:\n{log.read_text(errors='replace')[-3000:]}")
-        context = stack.enter_context(testing_browser.chromium_context(
-            tmp_path / "profile", timeout_ms=TIMEOUT_MS, viewport={"width": 1400, "height": 3000}))
+        context = stack.enter_context(
+            testing_browser.chromium_context(
+                tmp_path / "profile", timeout_ms=TIMEOUT_MS, viewport={"width": 1400, "height": 3000}
+            )
+        )
         page = context.new_page()
         page.goto(url)
         # Assertions wait as long as actions: on a busy machine a rerun can take more than expect's 5 s default.
@@ -148,7 +166,9 @@ def save(page: Page, slug: str, ready: str = "12 items ready from 12 rows") -> N
     settle(page)
     page.locator(".st-key-data_slug input").fill(slug)
     page.get_by_role("button", name="Save the study").click()
-    expect(page.get_by_text(re.compile(r"^Saved study .* with \d+ items"))).to_be_visible()  # not the tab "Open a saved study"
+    expect(
+        page.get_by_text(re.compile(r"^Saved study .* with \d+ items"))
+    ).to_be_visible()  # not the tab "Open a saved study"
     expect(page.get_by_role("combobox", name="Current study")).to_have_value(re.compile(rf"\({re.escape(slug)}\)$"))
     settle(page)
 
@@ -171,7 +191,6 @@ def test_one_session_uploads_four_files_and_each_study_holds_what_its_file_means
 ) -> None:
     first, second, third = write_files(tmp_path)
     with diagnosed(page, tmp_path):
-
         # File 1: map the hallucination column, read what yes means, edit the rubric, give the labels their meaning.
         upload(page, first)
         choose_task(page, B)
@@ -206,7 +225,8 @@ def test_one_session_uploads_four_files_and_each_study_holds_what_its_file_means
         save(page, "halueval")
         no_exception(page)
         assert saved_labels(studies_dir, "halueval") == {
-            f"h{k}": {"hallucination": HALLUCINATION_MEANING[v]} for k, v in enumerate(HALLUCINATION, start=1)}
+            f"h{k}": {"hallucination": HALLUCINATION_MEANING[v]} for k, v in enumerate(HALLUCINATION, start=1)
+        }
         study = StudyStore(studies_dir).open("halueval")
         assert study.spec.rubric.objective == OBJECTIVE
         study.close()
@@ -230,7 +250,8 @@ def test_one_session_uploads_four_files_and_each_study_holds_what_its_file_means
         save(page, "second")
         no_exception(page)
         assert saved_labels(studies_dir, "second") == {
-            f"s{k}": {"label": SECOND_MEANING[v]} for k, v in enumerate(SECOND, start=1)}
+            f"s{k}": {"label": SECOND_MEANING[v]} for k, v in enumerate(SECOND, start=1)
+        }
 
         # File 3: a pairwise file after the yes/no ones: no task chosen, its labels read as A / B / tie.
         upload(page, third, replacing=second)
@@ -241,7 +262,8 @@ def test_one_session_uploads_four_files_and_each_study_holds_what_its_file_means
         save(page, "preferences")
         no_exception(page)
         assert saved_labels(studies_dir, "preferences") == {
-            str(k): {"winner": WINNER_MEANING[w]} for k, w in enumerate(WINNER, start=1)}
+            str(k): {"winner": WINNER_MEANING[w]} for k, w in enumerate(WINNER, start=1)
+        }
         study = StudyStore(studies_dir).open("preferences")
         assert study.spec.task is P
         study.close()
@@ -256,6 +278,9 @@ def test_one_session_uploads_four_files_and_each_study_holds_what_its_file_means
         no_exception(page)
         study = StudyStore(studies_dir).open("bad-ids")
         assert [(s.row, s.reason) for s in study.spec.skipped_rows] == [
-            (3, "no item id"), (5, "item id 'q5' is on 2 rows"), (9, "item id 'q5' is on 2 rows")]
+            (3, "no item id"),
+            (5, "item id 'q5' is on 2 rows"),
+            (9, "item id 'q5' is on 2 rows"),
+        ]
         assert len(study.items) == 11
         study.close()

@@ -29,8 +29,26 @@ def test_agree_json_holds_the_profile_with_rows_without_expert_labels_as_unlabel
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path, frame = _table(tmp_path)
-    assert main(["agree", str(path), "--judge", "judge", "--expert", "e1", "--expert", "e2", "--level", "nominal",
-                 "--resamples", "200", "--json"]) == 0
+    assert (
+        main(
+            [
+                "agree",
+                str(path),
+                "--judge",
+                "judge",
+                "--expert",
+                "e1",
+                "--expert",
+                "e2",
+                "--level",
+                "nominal",
+                "--resamples",
+                "200",
+                "--json",
+            ]
+        )
+        == 0
+    )
     profile = json.loads(capsys.readouterr().out)["profile"]
     unlabelled = profile["unlabelled"]
     assert unlabelled["n_unlabelled"] == 200 and unlabelled["undefined"] is None
@@ -48,9 +66,34 @@ def test_agree_json_holds_the_profile_with_rows_without_expert_labels_as_unlabel
 
 def test_agree_text_names_each_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path, _ = _table(tmp_path)
-    assert main(["agree", str(path), "--judge", "judge", "--expert", "e1", "--expert", "e2", "--level", "nominal",
-                 "--resamples", "200"]) == 0
+    assert (
+        main(
+            [
+                "agree",
+                str(path),
+                "--judge",
+                "judge",
+                "--expert",
+                "e1",
+                "--expert",
+                "e2",
+                "--level",
+                "nominal",
+                "--resamples",
+                "200",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
-    for text in ("Majority-label baseline", "Balanced accuracy", "label 'yes'", "unanimous items", "soft-label",
-                 "Using the judge on the unlabelled items (200 unlabelled", "PPI++", "Rogan-Gladen"):
+    for text in (
+        "Majority-label baseline",
+        "Balanced accuracy",
+        "label 'yes'",
+        "unanimous items",
+        "soft-label",
+        "Using the judge on the unlabelled items (200 unlabelled",
+        "PPI++",
+        "Rogan-Gladen",
+    ):
         assert text in out, text

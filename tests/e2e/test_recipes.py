@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ import pytest
 from selene_eval.cli import main
 from selene_eval.cli.reproduce import RECIPE_NAMES
 from selene_eval.recipes import RECIPES
-
 from selene_eval.testing.craftmd_layout import D1, write_craftmd
 
 
@@ -42,8 +40,18 @@ def test_craftmd_recipe_on_the_original_layout_with_the_tiny_model(
     tmp_path: Path, studies_dir: Path, tiny_no_model: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = write_craftmd(tmp_path / "craft-md")
-    code, out, err = reproduce(capsys, studies_dir, "craftmd", "--from", str(source), "--model", str(tiny_no_model),
-                               "--json", "--resamples", "0")
+    code, out, err = reproduce(
+        capsys,
+        studies_dir,
+        "craftmd",
+        "--from",
+        str(source),
+        "--model",
+        str(tiny_no_model),
+        "--json",
+        "--resamples",
+        "0",
+    )
     assert code == 0, err
     result = json.loads(out)
     assert [row["study"] for row in result["rows"]] == [s.slug for s in RECIPES["craftmd"].studies]
@@ -96,8 +104,20 @@ def test_financebench_recipe_on_the_shared_demo_data_with_the_tiny_model(
     shared_datasets: Path, studies_dir: Path, tiny_no_model: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = shared_datasets / "financebench"
-    code, out, err = reproduce(capsys, studies_dir, "financebench", "--from", str(source), "--model",
-                               str(tiny_no_model), "--limit", "12", "--json", "--resamples", "0")
+    code, out, err = reproduce(
+        capsys,
+        studies_dir,
+        "financebench",
+        "--from",
+        str(source),
+        "--model",
+        str(tiny_no_model),
+        "--limit",
+        "12",
+        "--json",
+        "--resamples",
+        "0",
+    )
     assert code == 0, err
     (row,) = json.loads(out)["rows"]
     assert row["variant"] == "selene-ref" and row["n_judged"] == 12 and row["n_items"] == 736
@@ -130,14 +150,26 @@ def test_a_study_of_the_recipe_holding_other_data_is_refused_until_overwrite(
     tmp_path: Path, studies_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first = write_craftmd(tmp_path / "first")
-    code, _, err = reproduce(capsys, studies_dir, "craftmd", "--from", str(first), "--backend", "scripted", "--json",
-                             "--resamples", "0")
+    code, _, err = reproduce(
+        capsys, studies_dir, "craftmd", "--from", str(first), "--backend", "scripted", "--json", "--resamples", "0"
+    )
     assert code == 0, err
     other = write_craftmd(tmp_path / "other", d1={**D1, ("GPT-4", "case_2"): ("Yes", "Yes", "Yes")})
     code, _, err = reproduce(capsys, studies_dir, "craftmd", "--from", str(other), "--backend", "scripted")
     assert code == 2 and "holds other data" in err and "--overwrite" in err
-    code, out, err = reproduce(capsys, studies_dir, "craftmd", "--from", str(other), "--backend", "scripted", "--json",
-                               "--resamples", "0", "--overwrite")
+    code, out, err = reproduce(
+        capsys,
+        studies_dir,
+        "craftmd",
+        "--from",
+        str(other),
+        "--backend",
+        "scripted",
+        "--json",
+        "--resamples",
+        "0",
+        "--overwrite",
+    )
     assert code == 0, err
     from selene_eval.study import StudyStore
 

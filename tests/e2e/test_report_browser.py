@@ -19,12 +19,12 @@ from selene_eval.testing import browser as testing_browser
 
 sync_api = testing_browser.playwright_or_skip()
 
-from selene_eval.core.judge_spec import JudgeSpec  # noqa: E402
 from selene_eval.adapters import KQA, create_study_from_dataset  # noqa: E402
+from selene_eval.core.judge_spec import JudgeSpec  # noqa: E402
+from selene_eval.judge.scripted import ScriptedBackend  # noqa: E402
 from selene_eval.presentation import write_html_report  # noqa: E402
 from selene_eval.run.runner import run_study  # noqa: E402
 from selene_eval.study import StudyStore  # noqa: E402
-from selene_eval.judge.scripted import ScriptedBackend  # noqa: E402
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
@@ -32,8 +32,18 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
-SECTIONS = ["question", "data", "judges", "prompts", "statistics", "ceiling", "profile", "charts", "disagreements",
-            "methods"]
+SECTIONS = [
+    "question",
+    "data",
+    "judges",
+    "prompts",
+    "statistics",
+    "ceiling",
+    "profile",
+    "charts",
+    "disagreements",
+    "methods",
+]
 
 
 @pytest.fixture
@@ -119,12 +129,16 @@ def test_studies_page_downloads_the_report_and_the_archive(
     shared_datasets: Path, studies_dir: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, dashboard: str
 ) -> None:
     study = create_study_from_dataset(KQA, shared_datasets / "kqa_physician_nli", StudyStore(studies_dir), "kqa")
-    run_study(study, ScriptedBackend(JudgeSpec(backend="scripted", model="scripted-kqa"), script=["**Result:** Yes"]),
-              limit=20)
+    run_study(
+        study,
+        ScriptedBackend(JudgeSpec(backend="scripted", model="scripted-kqa"), script=["**Result:** Yes"]),
+        limit=20,
+    )
     study.close()
     profile = tmp_path_factory.mktemp("profile")
-    with testing_browser.chromium_context(profile, timeout_ms=60_000, viewport={"width": 1400, "height": 2400},
-                          accept_downloads=True) as context:
+    with testing_browser.chromium_context(
+        profile, timeout_ms=60_000, viewport={"width": 1400, "height": 2400}, accept_downloads=True
+    ) as context:
         page = context.new_page()
         page.goto(dashboard)
         page.locator('[data-testid="stSidebarNav"]').get_by_text("Studies", exact=True).click()

@@ -43,8 +43,15 @@ def test_the_shapes_are_llama_31_8b(gpu: ModuleType) -> None:
 def test_the_floors_by_hand(gpu: ModuleType) -> None:
     # 5 GB of weights read at 4 TB/s: 1.25 ms per step.
     assert gpu.decode_step_floor_s(5e9, 4e12) == pytest.approx(1.25e-3)
-    shapes = gpu.LlamaShapes(vocab_size=10, hidden_size=4, intermediate_size=8, num_hidden_layers=1,
-                             num_attention_heads=2, num_key_value_heads=1, head_dim=2)
+    shapes = gpu.LlamaShapes(
+        vocab_size=10,
+        hidden_size=4,
+        intermediate_size=8,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=2,
+    )
     # Linears per layer: q 4*4 + k,v 2*(4*2) + o 4*4 + mlp 3*4*8 = 16 + 16 + 16 + 96 = 144.
     assert shapes.linear_parameter_count() == 144
     # 3 tokens: linears 2*144*3 = 864; head 2*10*4 = 80 (last position only);

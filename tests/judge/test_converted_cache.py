@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.judge import create_backend
 from selene_eval.core.judge_spec import JudgeSpec, Message
+from selene_eval.judge import create_backend
 from selene_eval.judge.transformers_backend import CACHE_ENV, converted_folder
 
 pytestmark = pytest.mark.model
@@ -24,12 +24,14 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def judge(gguf: Path) -> tuple[str, str, dict[str, float] | None]:
     """Load the GGUF judge, answer one prompt; (where the weights came from, the answer, its label probabilities)."""
-    from selene_eval.prompts.parser import label_choices
     from selene_eval.core.tasks import TaskType
+    from selene_eval.prompts.parser import label_choices
 
     backend = create_backend(JudgeSpec(model=str(gguf.parent), gguf_file=gguf.name, quantization="none", device="cpu"))
     try:
-        (answer,) = backend.generate([[Message("user", "Which is better, A or B?")]], [label_choices(TaskType.PAIRWISE)])
+        (answer,) = backend.generate(
+            [[Message("user", "Which is better, A or B?")]], [label_choices(TaskType.PAIRWISE)]
+        )
         return backend.weights_source, answer.text, answer.label_probs  # type: ignore[attr-defined]
     finally:
         backend.close()
@@ -49,7 +51,10 @@ def test_the_second_load_reads_the_converted_copy_with_the_same_answers(tmp_path
     first = judge(gguf)
     assert first[0] == "GGUF file" and first[1].endswith("**Result:** A")
     folder = copy_of(gguf)
-    assert folder.parent.parent == cache and json.loads((folder / "selene-eval-complete.json").read_text())["gguf_file"] == gguf.name
+    assert (
+        folder.parent.parent == cache
+        and json.loads((folder / "selene-eval-complete.json").read_text())["gguf_file"] == gguf.name
+    )
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no staging folder left behind
     second = judge(gguf)
     assert second == ("converted copy", first[1], pytest.approx(first[2]))

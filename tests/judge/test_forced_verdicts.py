@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-
 from pathlib import Path
 
 import pytest
 
-from selene_eval.judge import create_backend
 from selene_eval.core.judge_spec import JudgeBackend, JudgeSpec, Message
+from selene_eval.core.tasks import TaskType
+from selene_eval.judge import create_backend
 from selene_eval.judge.transformers_backend import repeating_cycle
 from selene_eval.prompts.parser import label_choices
-from selene_eval.core.tasks import TaskType
 
 YES_NO = label_choices(TaskType.BINARY)
 
@@ -138,12 +137,35 @@ def test_the_cli_runs_a_looping_model_with_forced_verdicts_and_reports_them(
 
     studies = tmp_path / "studies"
     items = [Item(str(i), f"Question {i}?", f"Answer {i}", experts={"e1": "no"}) for i in range(3)]
-    spec = StudySpec(slug="s", title="t", task=TaskType.BINARY, experts=["e1"], rubric=default_rubric(TaskType.BINARY),
-                     variants=["selene"], min_compared=1)
+    spec = StudySpec(
+        slug="s",
+        title="t",
+        task=TaskType.BINARY,
+        experts=["e1"],
+        rubric=default_rubric(TaskType.BINARY),
+        variants=["selene"],
+        min_compared=1,
+    )
     StudyStore(studies).create(spec, items).close()
     cli = ["--studies-dir", str(studies)]
-    assert main([*cli, "run", "s", "--model", str(looping), "--no-quantize", "--device", "cpu",
-                 "--max-new-tokens", "100", "--force-verdict"]) == 0
+    assert (
+        main(
+            [
+                *cli,
+                "run",
+                "s",
+                "--model",
+                str(looping),
+                "--no-quantize",
+                "--device",
+                "cpu",
+                "--max-new-tokens",
+                "100",
+                "--force-verdict",
+            ]
+        )
+        == 0
+    )
     assert "Done: 3 judged (3 with a forced label), 0 from the store, 0 failed" in capsys.readouterr().out
     assert main([*cli, "report", "s", "--resamples", "0"]) == 0
     out = capsys.readouterr().out
@@ -155,19 +177,20 @@ def test_the_cli_runs_a_looping_model_with_forced_verdicts_and_reports_them(
 # The OpenAI-compatible backend: a second, short request
 # ---------------------------------------------------------------------------------------------------
 
-from selene_eval.testing.openai_stub import Events, completion, delta, spec_for, tok  # noqa: E402
-
 from selene_eval.judge import openai_backend as ob  # noqa: E402
+from selene_eval.testing.openai_stub import Events, completion, delta, spec_for, tok  # noqa: E402
 
 RAMBLE = "It is correct on every point that matters."
 
 
 def served(stubs, forced_reply):  # noqa: ANN001, ANN201
     """A server whose reasoned answer rambles without a result; the forcing request gets ``forced_reply``."""
+
     def reply(body, n):  # noqa: ANN001, ANN202
         if body.get("stream"):
             return Events([delta(RAMBLE, finish="stop")])
         return 200, {}, forced_reply
+
     return stubs(reply)
 
 
@@ -209,8 +232,11 @@ def test_a_forcing_request_that_fails_leaves_the_answer_unreadable(stubs) -> Non
 
 def test_a_readable_server_answer_sends_no_second_request(stubs) -> None:  # noqa: ANN001
     answer = "**Reasoning:** Fine.\n\n**Result:** Yes"
-    stub = stubs(lambda body, n: (200, {}, completion(answer)) if not body.get("stream")
-                 else Events([delta(answer, finish="stop")]))
+    stub = stubs(
+        lambda body, n: (
+            (200, {}, completion(answer)) if not body.get("stream") else Events([delta(answer, finish="stop")])
+        )
+    )
     backend = ob.OpenAIBackend(spec_for(stub.url, force_verdict=True))
     try:
         [gen] = backend.generate([[Message("user", "Judge.")]], [YES_NO])
@@ -241,5 +267,5 @@ def test_the_demo_judge_forces_verdicts_with_its_measured_budget_and_selene_does
     assert (spec.force_verdict, spec.max_new_tokens, spec.mode) == (True, 256, "reasoned")  # docs/PERFORMANCE.md
     from selene_eval.ui.run import DEMO_MAX_NEW_TOKENS
 
-    assert DEMO_MAX_NEW_TOKENS == spec.max_new_tokens  # the Run page offers the same judge
+    assert spec.max_new_tokens == DEMO_MAX_NEW_TOKENS  # the Run page offers the same judge
     assert JudgeSpec().force_verdict is False and JudgeSpec().max_new_tokens == 512

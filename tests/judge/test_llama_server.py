@@ -11,18 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from selene_eval.testing.llama_server import MODEL_NAME, LlamaServer, shared_replicas
 
-from selene_eval.core.judge_spec import JudgeSpec, LabelChoices, Message
-from selene_eval.judge.openai_backend import OpenAIBackend, check_connection
-from selene_eval.errors import BackendError
 from selene_eval.core.items import Item
+from selene_eval.core.judge_spec import JudgeSpec, LabelChoices, Message
+from selene_eval.core.tasks import TaskType
+from selene_eval.errors import BackendError
+from selene_eval.judge.openai_backend import OpenAIBackend, check_connection
 from selene_eval.prompts import default_rubric
 from selene_eval.prompts.parser import parse_judgment
 from selene_eval.results.table import judgment_table
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudySpec, StudyStore
-from selene_eval.core.tasks import TaskType
+from selene_eval.testing.llama_server import MODEL_NAME, LlamaServer, shared_replicas
 
 pytestmark = pytest.mark.slow
 YES_NO = LabelChoices(words=(("Yes", "yes"), ("No", "no")))
@@ -50,10 +50,23 @@ def test_connection_check_lists_the_model_and_sees_token_probabilities(replicas:
 
 
 def test_a_study_runs_on_two_replicas_and_stores_every_judgment(replicas: list[LlamaServer], tmp_path: Path) -> None:
-    items = [Item(str(i), f"Is {i} an even number?", "Yes, it is even." if i % 2 else "No, it is odd.",
-                  experts={"e1": "no" if i % 2 else "yes"}) for i in range(4)]
-    spec = StudySpec(slug="served", title="Served", task=TaskType.BINARY, experts=["e1"],
-                     rubric=default_rubric(TaskType.BINARY), variants=["selene"])
+    items = [
+        Item(
+            str(i),
+            f"Is {i} an even number?",
+            "Yes, it is even." if i % 2 else "No, it is odd.",
+            experts={"e1": "no" if i % 2 else "yes"},
+        )
+        for i in range(4)
+    ]
+    spec = StudySpec(
+        slug="served",
+        title="Served",
+        task=TaskType.BINARY,
+        experts=["e1"],
+        rubric=default_rubric(TaskType.BINARY),
+        variants=["selene"],
+    )
     study = StudyStore(tmp_path).create(spec, items)
     backend = OpenAIBackend(judge(replicas))
     try:

@@ -13,19 +13,20 @@ from typing import Any
 
 import pytest
 
-from selene_eval.judge import openai_backend as ob
-from selene_eval.core.judge_spec import LabelChoices, Message
-from selene_eval.core.judge_spec import fast_mode_prefill
-from selene_eval.errors import BackendError
 from selene_eval.core.items import Item
+from selene_eval.core.judge_spec import LabelChoices, Message, fast_mode_prefill
+from selene_eval.core.tasks import TaskType
+from selene_eval.errors import BackendError
+from selene_eval.judge import openai_backend as ob
 from selene_eval.prompts import default_rubric
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudySpec, StudyStore
-from selene_eval.core.tasks import TaskType
 from selene_eval.testing.openai_stub import ANSWER, Events, Reply, Stub, completion, delta, handler_for, spec_for, tok
 
 YES_NO = LabelChoices(words=(("Yes", "yes"), ("No", "no")))
 FAST_RETRIES = ob.RetryPolicy(max_attempts=4, base_delay_s=0.01, max_delay_s=0.05, rest_s=0.05)
+
+
 @pytest.fixture
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The retry waits the backend asked for (not slept: the tests stay quick)."""
@@ -50,7 +51,9 @@ def dead_url() -> str:
 # --- the request and the answer ---------------------------------------------------------------------------
 
 
-def test_request_is_greedy_with_logprobs_and_the_key_from_the_environment(stubs, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_request_is_greedy_with_logprobs_and_the_key_from_the_environment(
+    stubs, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("JUDGE_KEY", "s3cret")
     stub = stubs()
     backend = ob.OpenAIBackend(spec_for(stub.url, api_key_env="JUDGE_KEY", max_new_tokens=300))
@@ -74,8 +77,12 @@ def test_a_missing_key_variable_is_a_clear_error_before_any_request() -> None:
 
 def test_label_probabilities_are_read_after_the_result_marker(stubs) -> None:
     content = [
-        tok("**", ("**", 0.9)), tok("Reason", ("Reason", 1.0)), tok("ing:** Fine.\n\n", ("x", 1.0)),
-        tok("**", ("**", 1.0)), tok("Result", ("Result", 1.0)), tok(":**", (":**", 1.0)),
+        tok("**", ("**", 0.9)),
+        tok("Reason", ("Reason", 1.0)),
+        tok("ing:** Fine.\n\n", ("x", 1.0)),
+        tok("**", ("**", 1.0)),
+        tok("Result", ("Result", 1.0)),
+        tok(":**", (":**", 1.0)),
         # The label token carries its space; " Yes" and "Yes" are one label; "Maybe" is not an answer.
         tok(" Yes", (" Yes", 0.5), ("Yes", 0.1), (" No", 0.2), (" Maybe", 0.2)),
     ]
@@ -93,7 +100,10 @@ def test_label_probabilities_are_read_after_the_result_marker(stubs) -> None:
     ("content", "expected"),
     [
         # Bold around the label: the first token with text after the marker is the label's.
-        ([tok("**Result:**"), tok(" **"), tok("5", ("5", 0.6), ("4", 0.3), ("3", 0.1)), tok("**")], {"5": 0.6, "4": 0.3, "3": 0.1}),
+        (
+            [tok("**Result:**"), tok(" **"), tok("5", ("5", 0.6), ("4", 0.3), ("3", 0.1)), tok("**")],
+            {"5": 0.6, "4": 0.3, "3": 0.1},
+        ),
         # The last marker counts.
         ([tok("**Result:** 1 **Result:**"), tok(" 2", (" 2", 1.0))], {"2": 1.0}),
         ([tok("no marker at all", ("1", 1.0))], None),
@@ -175,8 +185,13 @@ def test_a_429_storm_is_waited_out_as_retry_after_says(stubs, waits: list[float]
 
 
 def test_a_storm_that_outlasts_the_retries_fails_those_prompts_only(stubs, waits: list[float]) -> None:
-    stub = stubs(lambda body, n: (503, {}, {"error": {"message": "overloaded"}}) if "prompt 1" == body["messages"][0]["content"]
-                 else (200, {}, completion()))
+    stub = stubs(
+        lambda body, n: (
+            (503, {}, {"error": {"message": "overloaded"}})
+            if body["messages"][0]["content"] == "prompt 1"
+            else (200, {}, completion())
+        )
+    )
     backend = ob.OpenAIBackend(spec_for(stub.url), retry=FAST_RETRIES)
     try:
         gens = backend.generate(prompts(3))
@@ -224,8 +239,14 @@ def test_an_unknown_model_stops_at_once(stubs) -> None:
 
 def binary_study(root: Path, n: int) -> Any:
     items = [Item(str(i), f"Question {i}?", f"Answer {i}.", experts={"e1": "yes" if i % 2 else "no"}) for i in range(n)]
-    spec = StudySpec(slug="served", title="Served", task=TaskType.BINARY, experts=["e1"],
-                     rubric=default_rubric(TaskType.BINARY), variants=["selene"])
+    spec = StudySpec(
+        slug="served",
+        title="Served",
+        task=TaskType.BINARY,
+        experts=["e1"],
+        rubric=default_rubric(TaskType.BINARY),
+        variants=["selene"],
+    )
     return StudyStore(root).create(spec, items)
 
 
@@ -271,7 +292,11 @@ def test_a_prompt_the_server_rejects_is_stored_as_that_items_failure(stubs, tmp_
         backend.close()
     assert result.n_judged == 3 and result.n_failed == 1
     [failure] = result.failures
-    assert failure.item_id == "2" and "rejected this prompt (400" in failure.error and "maximum context length" in failure.error
+    assert (
+        failure.item_id == "2"
+        and "rejected this prompt (400" in failure.error
+        and "maximum context length" in failure.error
+    )
     assert len(stub.requests) == 4  # not retried: it would fail again
 
 
@@ -280,7 +305,9 @@ def test_a_prompt_the_server_rejects_is_stored_as_that_items_failure(stubs, tmp_
 
 def test_fast_mode_prefills_the_result_marker_on_vllm(stubs) -> None:
     # vLLM cannot run here: the stub checks the request vLLM documents for continuing a final message.
-    stub = stubs(lambda body, n: (200, {}, completion(" No", logprobs=[tok(" No", (" No", 0.6), (" Yes", 0.3), (" So", 0.1))])))
+    stub = stubs(
+        lambda body, n: (200, {}, completion(" No", logprobs=[tok(" No", (" No", 0.6), (" Yes", 0.3), (" So", 0.1))]))
+    )
     backend = ob.OpenAIBackend(spec_for(stub.url, mode="fast"))
     try:
         [gen] = backend.generate([[Message("user", "Judge.")]], [YES_NO])
@@ -340,10 +367,16 @@ def test_a_model_the_server_does_not_list_stops_before_any_request(stubs) -> Non
 
 def test_a_streamed_answer_is_closed_once_the_result_line_is_complete(stubs) -> None:
     # The model keeps writing after its label for ever: the client must hang up after the result line.
-    events = Events([
-        delta("**Reasoning:** Fine.\n\n"), delta("**Result:**"), delta(" Yes", (" Yes", 0.8), (" No", 0.2)),
-        delta("\n"), {"choices": [], "usage": None},
-    ], endless=True)
+    events = Events(
+        [
+            delta("**Reasoning:** Fine.\n\n"),
+            delta("**Result:**"),
+            delta(" Yes", (" Yes", 0.8), (" No", 0.2)),
+            delta("\n"),
+            {"choices": [], "usage": None},
+        ],
+        endless=True,
+    )
     stub = stubs(lambda body, n: events)
     backend = ob.OpenAIBackend(spec_for(stub.url))
     try:
@@ -356,8 +389,13 @@ def test_a_streamed_answer_is_closed_once_the_result_line_is_complete(stubs) -> 
 
 
 def test_a_stream_that_ends_without_a_result_keeps_the_servers_finish_reason(stubs) -> None:
-    events = Events([delta("**Reasoning:** It goes on"), delta(" and on", finish="length"),
-                     {"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 2}}])
+    events = Events(
+        [
+            delta("**Reasoning:** It goes on"),
+            delta(" and on", finish="length"),
+            {"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 2}},
+        ]
+    )
     stub = stubs(lambda body, n: events)
     backend = ob.OpenAIBackend(spec_for(stub.url))
     try:

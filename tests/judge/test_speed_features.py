@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.judge import create_backend
 from selene_eval.core.judge_spec import JudgeBackend, JudgeSpec, LabelChoices, Message
+from selene_eval.core.tasks import TaskType
+from selene_eval.judge import create_backend
+from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.prompts.parser import label_choices, parse_judgment
 from selene_eval.run.runner import plan_run, run_study
-from selene_eval.core.tasks import TaskType
-from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.testing.studies import make_study as build_study
 
 SCORES = label_choices(TaskType.ABSOLUTE)
@@ -58,7 +58,11 @@ def scripted_model(directory: Path, answer: str) -> Path:
     build_tiny_model(directory, answer_label="Yes")
     tokenizer = AutoTokenizer.from_pretrained(directory)
     start = tokenizer("<|start_header_id|>assistant<|end_header_id|>\n\n", add_special_tokens=False)["input_ids"][-1]
-    chain = [start, *tokenizer(answer, add_special_tokens=False)["input_ids"], tokenizer.convert_tokens_to_ids(EOT_TOKEN)]
+    chain = [
+        start,
+        *tokenizer(answer, add_special_tokens=False)["input_ids"],
+        tokenizer.convert_tokens_to_ids(EOT_TOKEN),
+    ]
     assert len(set(chain)) == len(chain), f"the answer repeats a token: {tokenizer.convert_ids_to_tokens(chain)}"
     model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32)
     _script_weights(model, chain, seed=0)
@@ -135,7 +139,9 @@ def test_early_stopping_gives_the_label_of_the_full_budget_under_greedy_decoding
     assert full.text == answer and full.finish_reason == "stop"  # the model's own end token, after the extra line
     assert stopped.text == answer.removesuffix("It should have said more")  # cut after the result line ended
     assert stopped.finish_reason == "stop" and (stopped.n_new_tokens or 0) < (full.n_new_tokens or 0)
-    assert parse_judgment(stopped.text, TaskType.BINARY).label == parse_judgment(full.text, TaskType.BINARY).label == label
+    assert (
+        parse_judgment(stopped.text, TaskType.BINARY).label == parse_judgment(full.text, TaskType.BINARY).label == label
+    )
     # The second prompt (another length, so left-padded in the batch) gets the same answers.
     assert replace(stopped_b, n_prompt_tokens=None) == replace(stopped, n_prompt_tokens=None)
     assert replace(full_b, n_prompt_tokens=None) == replace(full, n_prompt_tokens=None)
@@ -253,7 +259,9 @@ def test_label_candidates_follow_the_tokenizer(tiny_five: Path) -> None:
     assert tokenizer.convert_ids_to_tokens(list(yes_no.tokens)) == ["ĠYes", "ĠNo"]
     # The tiny vocabulary writes " Pass" and " Fail" as "Ġ" + letters: at the one position read, both are
     # "Ġ", so its probability is split between yes and no (the documented rule); the sum stays 1.
-    aliased = label_candidates(tokenizer, "\n\n**Result:**", label_choices(TaskType.BINARY, {"Pass": "yes", "Fail": "no"}))
+    aliased = label_candidates(
+        tokenizer, "\n\n**Result:**", label_choices(TaskType.BINARY, {"Pass": "yes", "Fail": "no"})
+    )
     assert aliased is not None and aliased.labels == (("yes",), ("no",), ("yes", "no"))
     probs = aliased.probabilities([0.0, 0.0, math.log(2.0)])  # weights 1, 1, 2 -> yes 1 + 1, no 1 + 1
     assert probs == pytest.approx({"yes": 0.5, "no": 0.5})
@@ -267,9 +275,15 @@ def test_label_candidates_follow_the_tokenizer(tiny_five: Path) -> None:
 
 
 def make_study(studies_dir: Path, n: int = 6):
-    return build_study(studies_dir, n, slug="speed", title="speed", experts=("e1",),
-                       response=lambda i: "An answer " + "with detail " * i,
-                       labels=lambda i: {"e1": "yes" if i % 2 else "no"})
+    return build_study(
+        studies_dir,
+        n,
+        slug="speed",
+        title="speed",
+        experts=("e1",),
+        response=lambda i: "An answer " + "with detail " * i,
+        labels=lambda i: {"e1": "yes" if i % 2 else "no"},
+    )
 
 
 @pytest.mark.model

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.judge import create_backend
 from selene_eval.core.judge_spec import JudgeBackend, JudgeSpec, Message
 from selene_eval.errors import BackendError, ModelUnavailableError
+from selene_eval.judge import create_backend
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -91,11 +91,25 @@ def test_a_model_whose_forward_takes_past_key_values_decodes_with_its_past(
             super().__init__()
             self.inner = model
 
-        def forward(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None,  # noqa: ANN001, ANN201
-                    use_cache=None, logits_to_keep=0, **kwargs):
+        def forward(
+            self,
+            input_ids,
+            attention_mask=None,
+            position_ids=None,
+            past_key_values=None,  # noqa: ANN001, ANN201
+            use_cache=None,
+            logits_to_keep=0,
+            **kwargs,
+        ):
             assert past_key_values is not None and not kwargs
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                              cache=past_key_values, use_cache=use_cache, logits_to_keep=logits_to_keep)
+            return self.inner(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                position_ids=position_ids,
+                cache=past_key_values,
+                use_cache=use_cache,
+                logits_to_keep=logits_to_keep,
+            )
 
     from selene_eval.judge.transformers_backend import cache_argument
 
@@ -167,7 +181,9 @@ def test_nf4_loads_4bit_linear_layers_on_the_cpu(tiny_random: Path, judge_prompt
     try:
         model = backend.model  # type: ignore[attr-defined]
         layer = model.model.layers[0]
-        assert isinstance(layer.self_attn.q_proj, bnb.nn.Linear4bit) and isinstance(layer.mlp.down_proj, bnb.nn.Linear4bit)
+        assert isinstance(layer.self_attn.q_proj, bnb.nn.Linear4bit) and isinstance(
+            layer.mlp.down_proj, bnb.nn.Linear4bit
+        )
         assert layer.self_attn.q_proj.weight.quant_state.quant_type == "nf4"
         info = backend.describe()  # type: ignore[attr-defined]
         assert (info["quantization"], info["dtype"], info["device"]) == ("nf4", "float32", "cpu")
@@ -306,7 +322,9 @@ def test_nf4_without_bitsandbytes_suggests_no_quantize(tiny_random: Path, monkey
     import importlib.util
 
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "bitsandbytes" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "bitsandbytes" else real_find_spec(name, *a)
+    )
     with pytest.raises(ModelUnavailableError, match="--no-quantize"):
         create_backend(JudgeSpec(model=str(tiny_random), quantization="nf4"))
 

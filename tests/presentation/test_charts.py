@@ -92,7 +92,10 @@ def test_variant_dots_drops_undefined_values() -> None:
     assert encoding["x"]["title"] == "Cohen's kappa"
     # The axis runs to 1 (perfect agreement) from 0, so small differences are not blown up.
     assert encoding["x"]["scale"]["domain"] == [0.0, 1.0]
-    assert [(r["variant"], r["value"], r["n_compared"]) for r in _data(spec)] == [("selene", 0.6, 50), ("terse", 0.4, 48)]
+    assert [(r["variant"], r["value"], r["n_compared"]) for r in _data(spec)] == [
+        ("selene", 0.6, 50),
+        ("terse", 0.4, 48),
+    ]
 
 
 def test_variant_dots_axis_extends_below_zero_when_a_value_does() -> None:
@@ -203,11 +206,16 @@ def _layer_data(spec: dict) -> list[list[dict]]:
 
 
 def test_forest_plot_highlights_the_baseline_and_draws_the_expert_band() -> None:
-    frame = pd.DataFrame({
-        "condition": ["selene", "xml", "json"], "value": [0.8, 0.6, math.nan],
-        "low": [0.7, 0.4, math.nan], "high": [0.9, 0.75, math.nan], "baseline": [True, False, False],
-        "axis": ["canonical", "layout", "layout"],
-    })
+    frame = pd.DataFrame(
+        {
+            "condition": ["selene", "xml", "json"],
+            "value": [0.8, 0.6, math.nan],
+            "low": [0.7, 0.4, math.nan],
+            "high": [0.9, 0.75, math.nan],
+            "baseline": [True, False, False],
+            "axis": ["canonical", "layout", "layout"],
+        }
+    )
     spec = charts.forest_plot(frame, metric_title="Kappa", band=(0.55, 0.85)).to_dict()
     datasets = _layer_data(spec)
     rows = next(d for d in datasets if d and "condition" in d[0])
@@ -220,10 +228,15 @@ def test_forest_plot_highlights_the_baseline_and_draws_the_expert_band() -> None
 
 
 def test_items_heatmap_sorts_by_instability_and_adds_the_expert_column() -> None:
-    frame = pd.DataFrame({
-        "item": ["i1", "i1", "i2", "i2"], "condition": ["a", "b", "a", "b"],
-        "label": ["yes", "yes", "yes", None], "expert": ["yes", "yes", "no", "no"], "instability": [1, 1, 2, 2],
-    })
+    frame = pd.DataFrame(
+        {
+            "item": ["i1", "i1", "i2", "i2"],
+            "condition": ["a", "b", "a", "b"],
+            "label": ["yes", "yes", "yes", None],
+            "expert": ["yes", "yes", "no", "no"],
+            "instability": [1, 1, 2, 2],
+        }
+    )
     spec = charts.items_heatmap(frame, labels=["yes", "no"]).to_dict()
     rows = _data(spec)
     assert spec["encoding"]["y"]["sort"] == ["i2", "i1"]
@@ -239,7 +252,14 @@ def test_flip_matrix_is_symmetric() -> None:
 
 
 def test_axis_summary_orders_axes_by_effect() -> None:
-    frame = pd.DataFrame({"axis": ["layout", "labels"], "mean_abs_difference": [0.02, 0.2],
-                          "max_abs_difference": [0.03, 0.3], "mean_flip_rate": [0.05, 0.2], "n_variants": [2, 1]})
+    frame = pd.DataFrame(
+        {
+            "axis": ["layout", "labels"],
+            "mean_abs_difference": [0.02, 0.2],
+            "max_abs_difference": [0.03, 0.3],
+            "mean_flip_rate": [0.05, 0.2],
+            "n_variants": [2, 1],
+        }
+    )
     spec = charts.axis_summary_chart(frame, metric_title="kappa").to_dict()
     assert spec["encoding"]["y"]["sort"] == ["labels", "layout"]

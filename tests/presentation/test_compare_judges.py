@@ -36,7 +36,12 @@ def _flip(label: str) -> str:
 def make_study(studies_dir: Path, slug: str = "judges") -> object:
     # Three experts who always agree, so the consensus is the truth.
     return build_study(
-        studies_dir, N, slug=slug, title="judges", experts=("ann", "bob", "cy"), reference="Reference {i}.",
+        studies_dir,
+        N,
+        slug=slug,
+        title="judges",
+        experts=("ann", "bob", "cy"),
+        reference="Reference {i}.",
         labels=lambda i: {"ann": _truth(i), "bob": _truth(i), "cy": _truth(i) if i != 0 else _flip(_truth(0))},
         variants=("selene", "selene-ref"),
     )
@@ -100,8 +105,11 @@ def test_kappa_comparison_matches_scikit_learn_and_holm_across_three_judges(stud
     def labels(right: set[int]) -> list[str]:
         return [_truth(i) if i in right else _flip(_truth(i)) for i in range(N)]
 
-    kappas = {"X": cohen_kappa_score(truth, labels(X_RIGHT)), "Y": cohen_kappa_score(truth, labels(Y_RIGHT)),
-              "Z": cohen_kappa_score(truth, labels(set(range(N)) - {3}))}
+    kappas = {
+        "X": cohen_kappa_score(truth, labels(X_RIGHT)),
+        "Y": cohen_kappa_score(truth, labels(Y_RIGHT)),
+        "Z": cohen_kappa_score(truth, labels(set(range(N)) - {3})),
+    }
     assert {j.name: j.value for j in result.judges} == pytest.approx(kappas, abs=1e-9)
     assert len(result.pairs) == 3
     for pair in result.pairs:
@@ -177,8 +185,18 @@ def test_cli_lists_and_renames_judges(studies_dir: Path, capsys: pytest.CaptureF
     args = ["--studies-dir", str(studies_dir), "judges", "judges"]
     assert main([*args, "--rename", X.judge_id, "Selene 4-bit", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["judges"] == [{"judge_id": X.judge_id, "name": "Selene 4-bit", "judgments": N,
-                               "backend": "scripted", "model": "judge-x", "quantization": "nf4", "dtype": "auto",
-                               "max_new_tokens": 512, "decoding": "greedy"}]
+    assert data["judges"] == [
+        {
+            "judge_id": X.judge_id,
+            "name": "Selene 4-bit",
+            "judgments": N,
+            "backend": "scripted",
+            "model": "judge-x",
+            "quantization": "nf4",
+            "dtype": "auto",
+            "max_new_tokens": 512,
+            "decoding": "greedy",
+        }
+    ]
     assert main([*args, "--rename", "nope", "x"]) == 2
     assert "no judge with id 'nope'" in capsys.readouterr().err

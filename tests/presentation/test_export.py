@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.core.tasks import TaskType
 from selene_eval.data import ColumnMapping, build_items, read_table
+from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.presentation import (
     SECTION_BUILDERS,
     ReportSection,
@@ -28,19 +30,14 @@ from selene_eval.presentation.html import register_section
 from selene_eval.presentation.report import study_report
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudyStore, new_study_spec
-from selene_eval.core.tasks import TaskType
-from selene_eval.judge.scripted import ScriptedBackend
 
 SCRIPTED = JudgeSpec(backend="scripted", model="scripted-export-test")
 EVIL = "<script>alert('x')</script>"
 
-CSV = (
-    "id,question,answer,e1,e2,e3\n"
-    + "".join(
-        f"{i},Question {i % 4},=HYPERLINK(\"http://x\") answer {i},{a},{b},{c}\n"
-        for i, (a, b, c) in enumerate(
-            [("yes", "yes", "yes"), ("no", "no", "yes"), ("yes", "no", "no"), ("no", "no", "no")] * 3, start=1
-        )
+CSV = "id,question,answer,e1,e2,e3\n" + "".join(
+    f'{i},Question {i % 4},=HYPERLINK("http://x") answer {i},{a},{b},{c}\n'
+    for i, (a, b, c) in enumerate(
+        [("yes", "yes", "yes"), ("no", "no", "yes"), ("yes", "no", "no"), ("no", "no", "no")] * 3, start=1
     )
 )
 
@@ -62,7 +59,7 @@ def _judge(study, answer: str = "**Reasoning:** It is fine.\n**Result:** Yes") -
 # --- CSV / Parquet ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "=HYPERLINK(\"http://evil\")"])
+@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://evil")'])
 def test_cells_a_spreadsheet_would_run_get_an_apostrophe(text: str) -> None:
     assert neutralise_cell(text) == "'" + text
 
@@ -145,8 +142,18 @@ def test_chart_text_from_data_is_escaped_in_the_svg() -> None:
 
 # --- the HTML report ----------------------------------------------------------------------------------------------
 
-SECTIONS = ["question", "data", "judges", "prompts", "statistics", "ceiling", "profile", "charts", "disagreements",
-            "methods"]
+SECTIONS = [
+    "question",
+    "data",
+    "judges",
+    "prompts",
+    "statistics",
+    "ceiling",
+    "profile",
+    "charts",
+    "disagreements",
+    "methods",
+]
 
 
 def _section(html: str, section_id: str) -> str:

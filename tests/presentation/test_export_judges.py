@@ -8,21 +8,22 @@ from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
-from selene_eval.core.judge_spec import Generation, JudgeSpec, LabelChoices, Message
-from selene_eval.presentation.html import build_html_report
 from selene_eval.core.items import Item
+from selene_eval.core.judge_spec import Generation, JudgeSpec, LabelChoices, Message
+from selene_eval.core.tasks import TaskType
+from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.presentation.html import build_html_report
 from selene_eval.prompts import default_rubric
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudySpec, StudyStore
-from selene_eval.core.tasks import TaskType
-from selene_eval.judge.scripted import ScriptedBackend
 
 N = 30
 
 
 class WithProbs(ScriptedBackend):
-    def generate(self, prompts: Sequence[Sequence[Message]], choices: Sequence[LabelChoices | None] | None = None
-                 ) -> list[Generation]:
+    def generate(
+        self, prompts: Sequence[Sequence[Message]], choices: Sequence[LabelChoices | None] | None = None
+    ) -> list[Generation]:
         out = []
         for gen in super().generate(prompts, choices):
             said = "yes" if gen.text.rstrip().endswith("Yes") else "no"
@@ -41,10 +42,24 @@ def answer(right_below: int):
 
 
 def test_html_report_has_judge_comparison_and_calibration(studies_dir: Path) -> None:
-    items = [Item(str(i), f"Question {i}?", "A.", reference="R.",
-                  experts={"a": "yes" if i % 2 else "no", "b": "yes" if i % 2 else "no"}) for i in range(N)]
-    spec = StudySpec(slug="two", title="Two <judges>", task=TaskType.BINARY, experts=["a", "b"],
-                     rubric=default_rubric(TaskType.BINARY), variants=["selene", "selene-ref"])
+    items = [
+        Item(
+            str(i),
+            f"Question {i}?",
+            "A.",
+            reference="R.",
+            experts={"a": "yes" if i % 2 else "no", "b": "yes" if i % 2 else "no"},
+        )
+        for i in range(N)
+    ]
+    spec = StudySpec(
+        slug="two",
+        title="Two <judges>",
+        task=TaskType.BINARY,
+        experts=["a", "b"],
+        rubric=default_rubric(TaskType.BINARY),
+        variants=["selene", "selene-ref"],
+    )
     study = StudyStore(studies_dir).create(spec, items)
     run_study(study, WithProbs(JudgeSpec(backend="scripted", model="good", name="Good <judge>"), script=answer(27)))
     run_study(study, ScriptedBackend(JudgeSpec(backend="scripted", model="weak", name="Weak judge"), script=answer(15)))

@@ -30,13 +30,32 @@ SPEC = JudgeSpec(backend="scripted", model="scripted-honest")
 READABLE = "**Reasoning:** fine\n\n**Result:** Yes"
 UNREADABLE = "I would rather not say."
 # Every statistic key, so that a note or reason naming one by its key is caught.
-CODE_NAMES = re.compile(r"\b(" + "|".join({*METRICS["ordinal"], *EXTRA_METRICS["ordinal"], *METRICS["interval"],
-                                             *EXTRA_METRICS["interval"], "unparseable_share", "experts\\."}) + r")")
+CODE_NAMES = re.compile(
+    r"\b("
+    + "|".join(
+        {
+            *METRICS["ordinal"],
+            *EXTRA_METRICS["ordinal"],
+            *METRICS["interval"],
+            *EXTRA_METRICS["interval"],
+            "unparseable_share",
+            "experts\\.",
+        }
+    )
+    + r")"
+)
 
 
 def make_study(studies_dir: Path, n: int = 24, min_compared: int = 10):
-    return build_study(studies_dir, n, slug="s", title="t", response="Answer {i}", min_compared=min_compared,
-                       labels=lambda i: {"e1": "yes" if i % 3 else "no", "e2": "yes" if i % 4 else "no"})
+    return build_study(
+        studies_dir,
+        n,
+        slug="s",
+        title="t",
+        response="Answer {i}",
+        min_compared=min_compared,
+        labels=lambda i: {"e1": "yes" if i % 3 else "no", "e2": "yes" if i % 4 else "no"},
+    )
 
 
 def unreadable_for_most(messages) -> str:
@@ -76,7 +95,10 @@ def test_cli_run_and_report_say_how_many_answers_were_unreadable(
     # Under the study's minimum of 10: no number, and the reason in words.
     assert re.search(r"Cohen's kappa\s+n/a", out)
     assert not re.search(r"\b(cohen_kappa|krippendorff_alpha|gwet_ac1|unparseable)\b", out)  # words, not keys
-    assert "note: Cohen's kappa is undefined: it would rest on 1 compared item, fewer than this study's minimum of 10." in out
+    assert (
+        "note: Cohen's kappa is undefined: it would rest on 1 compared item, fewer than this study's minimum of 10."
+        in out
+    )
     assert "cohen_kappa is undefined" not in out
 
 
@@ -136,12 +158,19 @@ def test_study_report_applies_the_study_minimum_and_html_shows_na_with_reason(st
 
 def test_robustness_counts_judged_items_and_the_report_names_an_all_unreadable_variant(studies_dir: Path) -> None:
     items = [Item(str(i), f"Question {i}?", f"Answer {i}", experts={"e1": "yes" if i % 2 else "no"}) for i in range(30)]
-    spec = StudySpec(slug="r", title="r", task=TaskType.BINARY, experts=["e1"], rubric=default_rubric(TaskType.BINARY),
-                     variants=["selene", "selene.layout-json"])
+    spec = StudySpec(
+        slug="r",
+        title="r",
+        task=TaskType.BINARY,
+        experts=["e1"],
+        rubric=default_rubric(TaskType.BINARY),
+        variants=["selene", "selene.layout-json"],
+    )
     study = StudyStore(studies_dir).create(spec, items)
     # A pilot of 12 items; the JSON layout's answers are all unreadable.
-    run_study(study, ScriptedBackend(SPEC, script=lambda m: UNREADABLE if "as JSON" in m[-1].content else READABLE),
-              limit=12)
+    run_study(
+        study, ScriptedBackend(SPEC, script=lambda m: UNREADABLE if "as JSON" in m[-1].content else READABLE), limit=12
+    )
     report = study_report(study, n_resamples=0)
     (robust,) = report.robustness
     m = robust.measures
@@ -156,7 +185,9 @@ def test_interval_notes_name_statistics_in_words() -> None:
     table = pd.DataFrame({"judge": ["yes"] * 12, "e1": ["yes"] * 12})  # one label only: kappa is undefined
     report = agreement(table, "judge", ["e1"], "nominal", n_resamples=200)
     note = report.intervals["cohen_kappa"].note
-    assert note is not None and note.startswith("Cohen's kappa is undefined on the data") and not CODE_NAMES.search(note)
+    assert (
+        note is not None and note.startswith("Cohen's kappa is undefined on the data") and not CODE_NAMES.search(note)
+    )
 
 
 def test_judges_compared_on_fewer_items_than_the_minimum_get_no_value() -> None:

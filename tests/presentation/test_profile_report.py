@@ -15,8 +15,7 @@ from selene_eval.presentation.report import study_report
 from selene_eval.prompts import default_rubric
 from selene_eval.study import StudySpec, StudyStore
 from selene_eval.testing.studies import make_study as build_study
-from selene_eval.testing.studies import slipping_experts
-from selene_eval.testing.studies import yes_if_good
+from selene_eval.testing.studies import slipping_experts, yes_if_good
 
 SPEC = JudgeSpec(backend="scripted", model="scripted-test")
 EXPERTS = ("ann", "bob", "cy")
@@ -28,10 +27,19 @@ answer = yes_if_good
 def make_study(studies_dir: Path, n: int = 60, n_labelled: int = 40, slug: str = "p17"):
     """``n`` items of which the first ``n_labelled`` carry expert labels; the judge judges them all."""
     return build_study(
-        studies_dir, n, slug=slug, title="partly labelled", experts=EXPERTS, labels=slipping_experts(EXPERTS),
+        studies_dir,
+        n,
+        slug=slug,
+        title="partly labelled",
+        experts=EXPERTS,
+        labels=slipping_experts(EXPERTS),
         n_labelled=n_labelled,
-        response=lambda i: "a good answer" if (i % 2) != (i % 9 == 0) else "a bad answer",  # the judge errs on every 9th
-        answers=answer, scripted_judge=SPEC, batch_size=8,
+        response=lambda i: (
+            "a good answer" if (i % 2) != (i % 9 == 0) else "a bad answer"
+        ),  # the judge errs on every 9th
+        answers=answer,
+        scripted_judge=SPEC,
+        batch_size=8,
     )
 
 
@@ -77,8 +85,15 @@ def test_html_report_has_the_profile_section_and_its_methods_sentence(studies_di
     section = re.search(r'<section id="profile">(.*?)</section>', html, re.S)
     assert section is not None
     body = section.group(1)
-    for text in ("Majority-label baseline", "Balanced accuracy", "Sensitivity (recall)", "unanimous items",
-                 "PPI++", "20 unlabelled", "Rogan-Gladen corrected rate"):
+    for text in (
+        "Majority-label baseline",
+        "Balanced accuracy",
+        "Sensitivity (recall)",
+        "unanimous items",
+        "PPI++",
+        "20 unlabelled",
+        "Rogan-Gladen corrected rate",
+    ):
         assert text in body, text
     methods = re.search(r'<section id="methods">(.*?)</section>', html, re.S).group(1)  # type: ignore[union-attr]
     assert "PPI++, Angelopoulos et al. 2023" in methods and "Rogan-Gladen (1978)" in methods
@@ -101,8 +116,14 @@ def test_html_report_of_an_unjudged_study_says_the_profile_needs_judgments(studi
     from selene_eval.presentation.html import build_html_report
 
     items = [Item(str(i), f"Q{i}?", "an answer", experts={"ann": "yes" if i % 2 else "no"}) for i in range(12)]
-    spec = StudySpec(slug="unjudged", title="unjudged", task=TaskType.BINARY, experts=["ann"],
-                     rubric=default_rubric(TaskType.BINARY), variants=["selene"])
+    spec = StudySpec(
+        slug="unjudged",
+        title="unjudged",
+        task=TaskType.BINARY,
+        experts=["ann"],
+        rubric=default_rubric(TaskType.BINARY),
+        variants=["selene"],
+    )
     study = StudyStore(studies_dir).create(spec, items)
     html = build_html_report(study, n_resamples=0)
     body = re.search(r'<section id="profile">(.*?)</section>', html, re.S).group(1)  # type: ignore[union-attr]

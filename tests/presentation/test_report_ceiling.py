@@ -13,8 +13,7 @@ from selene_eval.presentation.report import study_report
 from selene_eval.study import StudyStore
 from selene_eval.testing.dashboard import go, open_in_sidebar, start
 from selene_eval.testing.studies import make_study as build_study
-from selene_eval.testing.studies import slipping_experts
-from selene_eval.testing.studies import yes_if_good
+from selene_eval.testing.studies import slipping_experts, yes_if_good
 
 SPEC = JudgeSpec(backend="scripted", model="scripted-test")
 EXPERTS = ("ann", "bob", "cy")
@@ -25,11 +24,18 @@ answer = yes_if_good
 
 def make_study(studies_dir: Path, n: int = 40, grouped: bool = True, categories: bool = False):
     return build_study(
-        studies_dir, n, slug="s3", title="three experts", experts=EXPERTS, labels=slipping_experts(EXPERTS),
+        studies_dir,
+        n,
+        slug="s3",
+        title="three experts",
+        experts=EXPERTS,
+        labels=slipping_experts(EXPERTS),
         response=lambda i: "a good answer" if i % 2 else "a bad answer",
         group=(lambda i: f"g{i // 4}") if grouped else None,
         category=(lambda i: ["loans", "<b>cards</b>"][i % 2] if i < 36 else None) if categories else None,
-        answers=answer, scripted_judge=SPEC, batch_size=8,
+        answers=answer,
+        scripted_judge=SPEC,
+        batch_size=8,
     )
 
 
@@ -118,7 +124,9 @@ def test_subgroups_per_category_in_the_report_json_and_on_the_page(app_studies_d
     assert "Agreement by category" in [s.value for s in at.subheader]
     table = at.table[2].value
     assert list(table.index) == [r"\<b\>cards\</b\>", "loans", "(no category)"]  # user text escaped
-    assert list(table["Note"]) == ["fewer than 30 items"] * 2 + ["n/a: fewer than this study's minimum of 10 compared items"]
+    assert list(table["Note"]) == ["fewer than 30 items"] * 2 + [
+        "n/a: fewer than this study's minimum of 10 compared items"
+    ]
     assert table.loc["(no category)", "Accuracy"] == "n/a"
 
 

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from selene_eval.core.judge_spec import Generation, JudgeSpec, LabelChoices, Message
 from selene_eval.cli import main
 from selene_eval.core.items import Item
-from selene_eval.stats.planning import required_items
-from selene_eval.prompts import default_rubric
-from selene_eval.presentation.report import study_report
-from selene_eval.run.runner import run_study
-from selene_eval.study import StudySpec, StudyStore
+from selene_eval.core.judge_spec import Generation, JudgeSpec, LabelChoices, Message
 from selene_eval.core.tasks import TaskType
 from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.presentation.report import study_report
+from selene_eval.prompts import default_rubric
+from selene_eval.run.runner import run_study
+from selene_eval.stats.planning import required_items
+from selene_eval.study import StudySpec, StudyStore
 
 N = 40
 
@@ -26,14 +25,18 @@ N = 40
 class SureScripted(ScriptedBackend):
     """Scripted answers with probabilities attached (0.75 on the answer), as a model backend stores them."""
 
-    def generate(self, prompts: Sequence[Sequence[Message]], choices: Sequence[LabelChoices | None] | None = None
-                 ) -> list[Generation]:
+    def generate(
+        self, prompts: Sequence[Sequence[Message]], choices: Sequence[LabelChoices | None] | None = None
+    ) -> list[Generation]:
         out = []
         for gen in super().generate(prompts, choices):
             said = "yes" if gen.text.rstrip().endswith("Yes") else "no"
             other = "no" if said == "yes" else "yes"
-            out.append(Generation(gen.text, "stop", gen.n_prompt_tokens, gen.n_new_tokens,
-                                  label_probs={said: 0.75, other: 0.25}))
+            out.append(
+                Generation(
+                    gen.text, "stop", gen.n_prompt_tokens, gen.n_new_tokens, label_probs={said: 0.75, other: 0.25}
+                )
+            )
         return out
 
 
@@ -43,10 +46,18 @@ def answer(messages: list[Message]) -> str:
 
 
 def test_report_json_has_calibration_and_planning(studies_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    items = [Item(str(i), f"Question {i}?", "A.", experts={"a": "yes" if i % 2 else "no", "b": "yes" if i % 2 else "no"})
-             for i in range(N)]
-    spec = StudySpec(slug="cal", title="calibration", task=TaskType.BINARY, experts=["a", "b"],
-                     rubric=default_rubric(TaskType.BINARY), variants=["selene"])
+    items = [
+        Item(str(i), f"Question {i}?", "A.", experts={"a": "yes" if i % 2 else "no", "b": "yes" if i % 2 else "no"})
+        for i in range(N)
+    ]
+    spec = StudySpec(
+        slug="cal",
+        title="calibration",
+        task=TaskType.BINARY,
+        experts=["a", "b"],
+        rubric=default_rubric(TaskType.BINARY),
+        variants=["selene"],
+    )
     study = StudyStore(studies_dir).create(spec, items)
     run_study(study, SureScripted(JudgeSpec(backend="scripted", model="sure"), script=answer))
     report = study_report(study, n_resamples=300)

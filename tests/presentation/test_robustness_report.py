@@ -7,18 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.core.judge_spec import JudgeSpec, Message
 from selene_eval.cli import main
 from selene_eval.core.items import Item
-from selene_eval.prompts import default_rubric
-from selene_eval.presentation.report import study_report
-from selene_eval.run.runner import run_study
-from selene_eval.study import StudySpec, StudyStore
+from selene_eval.core.judge_spec import JudgeSpec, Message
 from selene_eval.core.tasks import TaskType
 from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.presentation.report import study_report
+from selene_eval.prompts import default_rubric
+from selene_eval.run.runner import run_study
+from selene_eval.study import StudySpec, StudyStore
 
-VARIANTS = ["selene", "selene.labels-pass-fail", "selene.labels-true-false", "selene.layout-xml",
-            "selene.layout-plain", "selene.surface-2"]
+VARIANTS = [
+    "selene",
+    "selene.labels-pass-fail",
+    "selene.labels-true-false",
+    "selene.layout-xml",
+    "selene.layout-plain",
+    "selene.surface-2",
+]
 
 
 def _answer(messages: list[Message]) -> str:
@@ -36,11 +42,23 @@ def _answer(messages: list[Message]) -> str:
 
 @pytest.fixture
 def judged_study(tmp_path: Path) -> Path:
-    items = [Item(str(i), f"Question {i}: is {i} even?", f"Answer {i}.",
-                  experts={"e0": "yes" if i % 2 == 0 else "no", "e1": "yes" if i % 2 == 0 or i == 1 else "no"})
-             for i in range(12)]
-    spec = StudySpec(slug="robust", title="Robust", task=TaskType.BINARY, experts=["e0", "e1"],
-                     rubric=default_rubric(TaskType.BINARY), variants=VARIANTS)
+    items = [
+        Item(
+            str(i),
+            f"Question {i}: is {i} even?",
+            f"Answer {i}.",
+            experts={"e0": "yes" if i % 2 == 0 else "no", "e1": "yes" if i % 2 == 0 or i == 1 else "no"},
+        )
+        for i in range(12)
+    ]
+    spec = StudySpec(
+        slug="robust",
+        title="Robust",
+        task=TaskType.BINARY,
+        experts=["e0", "e1"],
+        rubric=default_rubric(TaskType.BINARY),
+        variants=VARIANTS,
+    )
     study = StudyStore(tmp_path).create(spec, items)
     judge = JudgeSpec(backend="scripted", model="scripted-report", quantization="none", name="Scripted")
     run_study(study, ScriptedBackend(judge, script=_answer))

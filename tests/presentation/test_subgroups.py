@@ -9,18 +9,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.cli import main
+from selene_eval.core.items import Item, items_frame
+from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.core.tasks import TaskType
 from selene_eval.data import ColumnMapping, build_items
 from selene_eval.errors import MappingError
-from selene_eval.core.items import Item, items_frame
-from selene_eval.stats.agreement import agreement
-from selene_eval.presentation.report import study_report
-from selene_eval.run.runner import run_study
-from selene_eval.prompts import default_rubric
-from selene_eval.study import StudySpec, StudyStore
-from selene_eval.core.tasks import TaskType
 from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.presentation.report import study_report
+from selene_eval.prompts import default_rubric
+from selene_eval.run.runner import run_study
+from selene_eval.stats.agreement import agreement
+from selene_eval.study import StudySpec, StudyStore
 from selene_eval.testing.studies import yes_if_good
 
 SPEC = JudgeSpec(backend="scripted", model="scripted-subgroups")
@@ -36,19 +36,30 @@ def table() -> pd.DataFrame:
     for i in range(N):
         truth = "Yes" if i % 2 else "No"
         good = bool(i % 2) if i % 6 else not (i % 2)  # the judge is wrong on every sixth item
-        rows.append({
-            "id": f"q{i}", "question": f"Question {i}?", "answer": "a good answer" if good else "a bad answer",
-            "ann": truth, "bob": truth if i % 5 else ("No" if truth == "Yes" else "Yes"),
-            "topic": ["dosing", "diagnosis"][i % 2],
-            "specialty": ["cardiology", "oncology", "renal"][i % 3],
-            "difficulty": "hard" if i < 12 else ("easy" if i < 44 else None),
-        })
+        rows.append(
+            {
+                "id": f"q{i}",
+                "question": f"Question {i}?",
+                "answer": "a good answer" if good else "a bad answer",
+                "ann": truth,
+                "bob": truth if i % 5 else ("No" if truth == "Yes" else "Yes"),
+                "topic": ["dosing", "diagnosis"][i % 2],
+                "specialty": ["cardiology", "oncology", "renal"][i % 3],
+                "difficulty": "hard" if i < 12 else ("easy" if i < 44 else None),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def spec_for(slug: str) -> StudySpec:
-    return StudySpec(slug=slug, title="subgroups", task=TaskType.BINARY, experts=["ann", "bob"],
-                     rubric=default_rubric(TaskType.BINARY), variants=["selene"])
+    return StudySpec(
+        slug=slug,
+        title="subgroups",
+        task=TaskType.BINARY,
+        experts=["ann", "bob"],
+        rubric=default_rubric(TaskType.BINARY),
+        variants=["selene"],
+    )
 
 
 def mapping(**extra: object) -> ColumnMapping:
@@ -56,8 +67,18 @@ def mapping(**extra: object) -> ColumnMapping:
 
 
 def test_subgroup_columns_are_mapped_from_the_cli_form_and_kept_on_the_items() -> None:
-    parsed = ColumnMapping.from_pairs(["id=id", "input=question", "response=answer", "expert=ann", "expert=bob",
-                                       "subgroup=specialty", "subgroup=difficulty", "category=topic"])
+    parsed = ColumnMapping.from_pairs(
+        [
+            "id=id",
+            "input=question",
+            "response=answer",
+            "expert=ann",
+            "expert=bob",
+            "subgroup=specialty",
+            "subgroup=difficulty",
+            "category=topic",
+        ]
+    )
     assert parsed.subgroups == ["specialty", "difficulty"]
     assert parsed.columns()["subgroup:specialty"] == "specialty"
     items, report = build_items(table(), parsed, TaskType.BINARY)
@@ -89,15 +110,22 @@ def test_a_subgroup_column_must_be_a_column_of_its_own(kwargs: dict[str, object]
 def test_a_subgroup_column_missing_from_the_file_is_reported_with_a_suggestion() -> None:
     _, report = build_items(table(), mapping(subgroups=["Specialty "]), TaskType.BINARY)
     assert not report.ok
-    assert any(i.code == "missing_column" and "subgroup" in i.message and "'specialty'" in (i.fix or "")
-               for i in report.issues), report.describe()
+    assert any(
+        i.code == "missing_column" and "subgroup" in i.message and "'specialty'" in (i.fix or "") for i in report.issues
+    ), report.describe()
 
 
 def test_long_format_takes_subgroups_from_the_items_rows() -> None:
-    frame = pd.DataFrame({
-        "id": ["a", "a", "b", "b"], "q": ["Q1", "Q1", "Q2", "Q2"], "r": ["R1", "R1", "R2", "R2"],
-        "who": ["x", "y", "x", "y"], "label": ["Yes", "No", "No", "No"], "site": ["north", "north", "south", "east"],
-    })
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "a", "b", "b"],
+            "q": ["Q1", "Q1", "Q2", "Q2"],
+            "r": ["R1", "R1", "R2", "R2"],
+            "who": ["x", "y", "x", "y"],
+            "label": ["Yes", "No", "No", "No"],
+            "site": ["north", "north", "south", "east"],
+        }
+    )
     long = ColumnMapping(id="id", input="q", response="r", annotator="who", label="label", subgroups=["site"])
     items, report = build_items(frame, long, TaskType.BINARY, min_items=1)
     assert [i.subgroups for i in items] == [{"site": "north"}, {"site": "south"}]
@@ -106,8 +134,9 @@ def test_long_format_takes_subgroups_from_the_items_rows() -> None:
 
 @pytest.fixture
 def study(tmp_path: Path):
-    items, report = build_items(table(), mapping(category="topic", subgroups=["specialty", "difficulty"]),
-                                TaskType.BINARY)
+    items, report = build_items(
+        table(), mapping(category="topic", subgroups=["specialty", "difficulty"]), TaskType.BINARY
+    )
     assert report.ok, report.describe()
     study = StudyStore(tmp_path).create(spec_for("subs"), items)
     run_study(study, ScriptedBackend(SPEC, script=answer))
@@ -128,8 +157,15 @@ def test_the_report_gives_every_statistic_within_each_value_of_each_column(study
     for col in ("ann", "bob"):
         frame[col] = frame[col].str.lower()
     for value, sub in split["specialty"].groups:
-        alone = agreement(frame[frame["specialty"] == value].reset_index(drop=True), "judge", ["ann", "bob"],
-                          "nominal", order=["yes", "no"], n_resamples=200, seed=1)
+        alone = agreement(
+            frame[frame["specialty"] == value].reset_index(drop=True),
+            "judge",
+            ["ann", "bob"],
+            "nominal",
+            order=["yes", "no"],
+            n_resamples=200,
+            seed=1,
+        )
         assert sub.n_compared == alone.n_compared > 0
         assert sub.metrics == pytest.approx(alone.metrics, nan_ok=True)
         assert sub.intervals["accuracy"].low == pytest.approx(alone.intervals["accuracy"].low)

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from selene_eval.prompts.parser import ParseStatus, parse_judgment
 from selene_eval.core.tasks import TaskType
+from selene_eval.prompts.parser import ParseStatus, parse_judgment
 
 A, B, P = TaskType.ABSOLUTE, TaskType.BINARY, TaskType.PAIRWISE
 OK, MISSING, RANGE, AMBIG = ParseStatus.OK, ParseStatus.MISSING_RESULT, ParseStatus.OUT_OF_RANGE, ParseStatus.AMBIGUOUS
@@ -16,7 +16,9 @@ SELENE_ABSOLUTE = (
     "**Reasoning:** The response names the correct drug classes but omits the dosing caveat for patients with "
     "renal impairment, which the rubric treats as important.\n\n**Result:** 4"
 )
-SELENE_BINARY = "**Reasoning:** The answer states the 2022 operating margin fell, matching the filing.\n\n**Result:** Yes"
+SELENE_BINARY = (
+    "**Reasoning:** The answer states the 2022 operating margin fell, matching the filing.\n\n**Result:** Yes"
+)
 SELENE_PAIRWISE = "**Reasoning:** Response B invents a figure; Response A quotes the 10-K.\n\n**Result:** A"
 
 CASES = [

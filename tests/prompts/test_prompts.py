@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.errors import TemplateError
 from selene_eval.core.items import Item
+from selene_eval.core.tasks import TaskType
+from selene_eval.errors import TemplateError
 from selene_eval.prompts import (
     Rubric,
     builtin_variants,
@@ -21,7 +22,6 @@ from selene_eval.prompts import (
 )
 from selene_eval.prompts.render import fill
 from selene_eval.prompts.variants import allowed_placeholders, template_fields
-from selene_eval.core.tasks import TaskType
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "prompts"
 
@@ -58,14 +58,17 @@ def test_render_matches_golden_file_byte_for_byte(task: TaskType, variant_id: st
 def test_binary_reference_prompt_structure() -> None:
     text = render(find_variant("selene-ref", TaskType.BINARY), ITEM, default_rubric(TaskType.BINARY)).text
     # The order Selene was trained on: rules, format, data in fences, rubric, reference last.
-    positions = [text.index(s) for s in (
-        "Here are some rules of the evaluation:\n(1) ",
-        "Your reply must strictly follow this format:\n**Reasoning:** <your feedback>\n\n**Result:** <Yes or No>\n",
-        "Instruction:\n```\nWhat is the first-line treatment for uncomplicated hypertension?\n```\n",
-        "Response:\n```\nA thiazide diuretic",
-        "Score Rubrics:\n[Is the response correct, as a domain expert would judge it?]\nYes: ",
-        "\n\nReference answer:\nThiazide-type diuretics, ACE inhibitors, ARBs or CCBs.",
-    )]
+    positions = [
+        text.index(s)
+        for s in (
+            "Here are some rules of the evaluation:\n(1) ",
+            "Your reply must strictly follow this format:\n**Reasoning:** <your feedback>\n\n**Result:** <Yes or No>\n",
+            "Instruction:\n```\nWhat is the first-line treatment for uncomplicated hypertension?\n```\n",
+            "Response:\n```\nA thiazide diuretic",
+            "Score Rubrics:\n[Is the response correct, as a domain expert would judge it?]\nYes: ",
+            "\n\nReference answer:\nThiazide-type diuretics, ACE inhibitors, ARBs or CCBs.",
+        )
+    ]
     assert positions == sorted(positions)
     assert text.endswith("ARBs or CCBs.")
 
@@ -89,8 +92,13 @@ def test_context_is_shown_after_the_input_when_the_template_has_no_context_field
     item = Item("c", "Is revenue up?", "Yes", context="Revenue 2023: 10; 2022: 8.")
     text = render(find_variant("selene", TaskType.BINARY), item, default_rubric(TaskType.BINARY)).text
     assert "Is revenue up?\n\nContext:\nRevenue 2023: 10; 2022: 8.\n```" in text
-    custom = load_template_text("Q: {user_input}\nC: {context}\nA: {assistant_response}", TaskType.BINARY, variant_id="ctx")
-    assert render(custom, item, default_rubric(TaskType.BINARY)).text == "Q: Is revenue up?\nC: Revenue 2023: 10; 2022: 8.\nA: Yes"
+    custom = load_template_text(
+        "Q: {user_input}\nC: {context}\nA: {assistant_response}", TaskType.BINARY, variant_id="ctx"
+    )
+    assert (
+        render(custom, item, default_rubric(TaskType.BINARY)).text
+        == "Q: Is revenue up?\nC: Revenue 2023: 10; 2022: 8.\nA: Yes"
+    )
 
 
 def test_reference_variant_without_reference_is_a_clear_error() -> None:
@@ -139,7 +147,9 @@ def test_template_file_errors(tmp_path: Path) -> None:
     with pytest.raises(TemplateError, match="Cannot read template file"):
         load_template_file(tmp_path / "missing.yaml", TaskType.BINARY)
     wrong_task = tmp_path / "c.yaml"
-    wrong_task.write_text("task: pairwise\nuser_template: '{user_input} {assistant_response_a} {assistant_response_b}'\n")
+    wrong_task.write_text(
+        "task: pairwise\nuser_template: '{user_input} {assistant_response_a} {assistant_response_b}'\n"
+    )
     with pytest.raises(TemplateError, match="is for a pairwise task"):
         load_template_file(wrong_task, TaskType.BINARY)
 

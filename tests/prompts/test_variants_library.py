@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from selene_eval.errors import TemplateError
 from selene_eval.core.items import Item
+from selene_eval.core.tasks import TaskType
+from selene_eval.errors import TemplateError
 from selene_eval.prompts import builtin_variants, default_rubric, find_variant, parse_judgment, render
 from selene_eval.prompts.compose import (
     TEMPLATES_DIR,
@@ -20,10 +21,10 @@ from selene_eval.prompts.compose import (
 )
 from selene_eval.prompts.parser import label_probs_for_variant, parse_for_variant
 from selene_eval.prompts.surface import Surface, random_surface
-from selene_eval.core.tasks import TaskType
 
-ITEM = Item("q1", 'What is "the" dose?\nPlease answer.', "Take 5 mg.", response_b="Take 50 mg.",
-            reference="5 mg twice daily.")
+ITEM = Item(
+    "q1", 'What is "the" dose?\nPlease answer.', "Take 5 mg.", response_b="Take 50 mg.", reference="5 mg twice daily."
+)
 
 
 @pytest.mark.parametrize("task", list(TaskType))
@@ -79,7 +80,7 @@ def test_every_builtin_variant_renders_and_its_answers_parse(task: TaskType) -> 
 def test_json_layout_escapes_values_into_valid_json() -> None:
     variant = find_variant("selene-ref.layout-json", TaskType.BINARY)
     text = render(variant, ITEM, default_rubric(TaskType.BINARY)).text
-    data = json.loads(text[text.index("{"):])
+    data = json.loads(text[text.index("{") :])
     assert data["instruction"] == ITEM.input and data["reference_answer"] == ITEM.reference
     assert set(data["rubric"]) == {"objective", "Yes", "No"}
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from selene_eval.core.judge_spec import Generation, LabelChoices, Message  # noqa: E402
+from selene_eval.core.judge_spec import Generation  # noqa: E402
 from selene_eval.errors import StudyBusy  # noqa: E402
+from selene_eval.judge.scripted import ScriptedBackend  # noqa: E402
 from selene_eval.run.runner import plan_run, run_study  # noqa: E402
 from selene_eval.study import StudyStore  # noqa: E402
-from selene_eval.judge.scripted import ScriptedBackend  # noqa: E402
 from tests.reliability.helpers import SCRIPTED, scripted_answer  # noqa: E402
 
 

@@ -10,7 +10,7 @@ import json
 import os
 import platform
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 FIGURES = Path(__file__).resolve().parents[2] / "bench" / "results" / "reliability.json"
@@ -24,7 +24,7 @@ def record(key: str, values: dict[str, object]) -> None:
         data = {}
     data[key] = {
         **values,
-        "recorded_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "recorded_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "python": platform.python_version(),
     }
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
@@ -41,7 +41,11 @@ def markdown_table(data: dict[str, dict[str, object]] | None = None) -> str:
     if data is None:
         data = json.loads(FIGURES.read_text(encoding="utf-8"))
     crash = data.get("crash", {})
-    archives, overwrite, server = data.get("archives", {}), data.get("overwrite_kills", {}), data.get("hostile_server", {})
+    archives, overwrite, server = (
+        data.get("archives", {}),
+        data.get("overwrite_kills", {}),
+        data.get("hostile_server", {}),
+    )
     fuzz = _merged_fuzz_shards(data)
     outcomes = fuzz.get("outcomes", {})
     rows = [
@@ -50,23 +54,48 @@ def markdown_table(data: dict[str, dict[str, object]] | None = None) -> str:
         ("... read, then refused by the mapping (MappingError)", outcomes.get("mapping_error", "n/a")),
         ("... read, validation report with errors", outcomes.get("report_errors", "n/a")),
         ("... read, clean report, study written and read back identical", outcomes.get("study_written", "n/a")),
-        ("Unhandled exceptions / cases over the time bound", f"{fuzz.get('unhandled', 'n/a')} / {fuzz.get('hangs', 'n/a')}"),
+        (
+            "Unhandled exceptions / cases over the time bound",
+            f"{fuzz.get('unhandled', 'n/a')} / {fuzz.get('hangs', 'n/a')}",
+        ),
         ("Slowest upload (bound)", f"{fuzz.get('slowest_case_s', 'n/a')} s ({fuzz.get('case_bound_s', 'n/a')} s)"),
-        ("Peak memory of a fuzzing process, imports included (cap)",
-         f"{fuzz.get('peak_rss_mb', 'n/a')} MB ({fuzz.get('peak_rss_cap_mb', 'n/a')} MB)"),
-        ("Peak memory of its Parquet worker process, imports included (cap)",
-         f"{fuzz.get('parquet_worker_peak_mb', 'n/a')} MB ({fuzz.get('peak_rss_cap_mb', 'n/a')} MB)"),
+        (
+            "Peak memory of a fuzzing process, imports included (cap)",
+            f"{fuzz.get('peak_rss_mb', 'n/a')} MB ({fuzz.get('peak_rss_cap_mb', 'n/a')} MB)",
+        ),
+        (
+            "Peak memory of its Parquet worker process, imports included (cap)",
+            f"{fuzz.get('parquet_worker_peak_mb', 'n/a')} MB ({fuzz.get('peak_rss_cap_mb', 'n/a')} MB)",
+        ),
         ("Runs killed with SIGKILL mid-run, study intact after each", crash.get("kills_survived", "n/a")),
-        ("Judgments committed before a kill (all checked after it)", crash.get("judgments_committed_before_kills", "n/a")),
-        ("Judgments expected at the end / lost / duplicated",
-         f"{crash.get('judgments_expected', 'n/a')} / {crash.get('judgments_lost', 'n/a')} / {crash.get('duplicates', 'n/a')}"),
-        ("Hostile study archives tried / tracebacks", f"{archives.get('archives_tried', 'n/a')} / {archives.get('unhandled', 'n/a')}"),
-        ("... refused before anything was installed / imported whole",
-         f"{_refused(archives)} / {archives.get('outcomes', {}).get('imported', 'n/a')}"),
-        ("Imports killed mid-overwrite / studies left mixed",
-         f"{overwrite.get('kills', 'n/a')} / {overwrite.get('mixed_or_damaged', 'n/a')}"),
-        ("Hostile server answers tried / run crashes", f"{server.get('answers_tried', 'n/a')} / {server.get('crashes', 'n/a')}"),
-        ("Longest request (timeout)", f"{server.get('longest_request_s', 'n/a')} s ({server.get('timeout_s', 'n/a')} s)"),
+        (
+            "Judgments committed before a kill (all checked after it)",
+            crash.get("judgments_committed_before_kills", "n/a"),
+        ),
+        (
+            "Judgments expected at the end / lost / duplicated",
+            f"{crash.get('judgments_expected', 'n/a')} / {crash.get('judgments_lost', 'n/a')} / {crash.get('duplicates', 'n/a')}",
+        ),
+        (
+            "Hostile study archives tried / tracebacks",
+            f"{archives.get('archives_tried', 'n/a')} / {archives.get('unhandled', 'n/a')}",
+        ),
+        (
+            "... refused before anything was installed / imported whole",
+            f"{_refused(archives)} / {archives.get('outcomes', {}).get('imported', 'n/a')}",
+        ),
+        (
+            "Imports killed mid-overwrite / studies left mixed",
+            f"{overwrite.get('kills', 'n/a')} / {overwrite.get('mixed_or_damaged', 'n/a')}",
+        ),
+        (
+            "Hostile server answers tried / run crashes",
+            f"{server.get('answers_tried', 'n/a')} / {server.get('crashes', 'n/a')}",
+        ),
+        (
+            "Longest request (timeout)",
+            f"{server.get('longest_request_s', 'n/a')} s ({server.get('timeout_s', 'n/a')} s)",
+        ),
     ]
     dates = sorted({str(v.get("recorded_at", "")) for v in (fuzz, crash, archives, overwrite, server) if v})
     lines = ["| figure | value |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
@@ -90,8 +119,12 @@ def _merged_fuzz_shards(data: dict[str, dict[str, object]]) -> dict[str, object]
     for shard in shards:
         for name, count in shard.get("outcomes", {}).items():  # type: ignore[union-attr]
             outcomes[name] = outcomes.get(name, 0) + int(count)
-    merged: dict[str, object] = {key: sum(int(s.get(key, 0)) for s in shards) for key in ("inputs_tried", "unhandled", "hangs")}
-    merged.update({key: max(s.get(key, 0) for s in shards) for key in ("slowest_case_s", "peak_rss_mb", "parquet_worker_peak_mb")})  # type: ignore[type-var]
+    merged: dict[str, object] = {
+        key: sum(int(s.get(key, 0)) for s in shards) for key in ("inputs_tried", "unhandled", "hangs")
+    }
+    merged.update(
+        {key: max(s.get(key, 0) for s in shards) for key in ("slowest_case_s", "peak_rss_mb", "parquet_worker_peak_mb")}
+    )  # type: ignore[type-var]
     merged.update({key: shards[0].get(key) for key in ("case_bound_s", "peak_rss_cap_mb", "python")})
     merged["outcomes"] = outcomes
     merged["recorded_at"] = max(str(s.get("recorded_at", "")) for s in shards)

@@ -23,9 +23,17 @@ def scripted_answer(messages: list[Message]) -> str:
 
 def make_study(studies_dir: Path, n: int = 20, *, slug: str = "s", variants: tuple[str, ...] = ("selene",)) -> Study:
     """A binary study of ``n`` items, half of them judged yes by :func:`scripted_answer`."""
-    return build_study(studies_dir, n, slug=slug, title="reliability", experts=("e1",), variants=variants,
-                       response=lambda i: ("a good answer" if i % 2 else "a bad answer") + " padding" * (i % 7),
-                       reference="Reference {i}.", labels=lambda i: {"e1": "yes" if i % 2 else "no"})
+    return build_study(
+        studies_dir,
+        n,
+        slug=slug,
+        title="reliability",
+        experts=("e1",),
+        variants=variants,
+        response=lambda i: ("a good answer" if i % 2 else "a bad answer") + " padding" * (i % 7),
+        reference="Reference {i}.",
+        labels=lambda i: {"e1": "yes" if i % 2 else "no"},
+    )
 
 
 def env_for_subprocess() -> dict[str, str]:

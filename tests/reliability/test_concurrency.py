@@ -21,9 +21,9 @@ import pytest
 
 from selene_eval.core.judge_spec import Generation, LabelChoices, Message
 from selene_eval.errors import StudyBusy, StudyError
+from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.run.runner import RunResult, run_study
 from selene_eval.study import JudgmentStore, Study, StudyStore
-from selene_eval.judge.scripted import ScriptedBackend
 from tests.reliability.helpers import SCRIPTED, env_for_subprocess, make_study, scripted_answer
 
 CHILD = Path(__file__).with_name("child_run.py")
@@ -91,7 +91,10 @@ def test_a_second_run_in_another_thread_is_refused_naming_the_holder(studies_dir
 def start_holding_child(studies_dir: Path) -> subprocess.Popen[str]:
     child = subprocess.Popen(
         [sys.executable, str(CHILD), str(studies_dir), "s", "--hold"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_for_subprocess(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env_for_subprocess(),
     )
     assert child.stdout is not None
     line = child.stdout.readline()
@@ -107,7 +110,9 @@ def test_a_run_in_another_process_is_refused_and_a_killed_one_leaves_no_lock(stu
         with pytest.raises(StudyBusy) as info:
             run_study(study, backend)
         message = str(info.value)
-        assert f"process {child.pid} on host" in message and "child_run.py" in message and "s --hold" in message, message
+        assert f"process {child.pid} on host" in message and "child_run.py" in message and "s --hold" in message, (
+            message
+        )
         assert backend.calls == []
         holder = study.run_holder()
         assert holder is not None and holder.pid == child.pid
@@ -125,8 +130,21 @@ def test_the_command_line_refuses_a_study_that_is_being_judged(studies_dir: Path
     child = start_holding_child(studies_dir)
     try:
         cli = subprocess.run(
-            [sys.executable, "-m", "selene_eval", "--studies-dir", str(studies_dir), "run", "s", "--backend", "scripted"],
-            capture_output=True, text=True, env=env_for_subprocess(), timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "selene_eval",
+                "--studies-dir",
+                str(studies_dir),
+                "run",
+                "s",
+                "--backend",
+                "scripted",
+            ],
+            capture_output=True,
+            text=True,
+            env=env_for_subprocess(),
+            timeout=120,
         )
     finally:
         os.kill(child.pid, signal.SIGKILL)
@@ -143,7 +161,10 @@ def test_readers_see_whole_batches_while_a_run_writes(studies_dir: Path) -> None
     JudgmentStore(database).close()  # the schema exists before the readers start
     writer = subprocess.Popen(
         [sys.executable, str(CHILD), str(studies_dir), "s", "--delay", "0.01", "--batch-size", str(batch)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_for_subprocess(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env_for_subprocess(),
     )
     seen: list[list[int]] = [[], []]
     problems: list[str] = []
@@ -161,7 +182,9 @@ def test_readers_see_whole_batches_while_a_run_writes(studies_dir: Path) -> None
                     problems.append(f"reader {slot} saw the count go back from {seen[slot][-1]} to {count}")
                 for row in rows.values():
                     if row.status != "ok" or row.label != expected[row.item_id]:
-                        problems.append(f"reader {slot} saw a wrong row for item {row.item_id}: {row.status}, {row.label}")
+                        problems.append(
+                            f"reader {slot} saw a wrong row for item {row.item_id}: {row.status}, {row.label}"
+                        )
                 seen[slot].append(count)
                 if writer.poll() is not None and count == n_items:
                     break

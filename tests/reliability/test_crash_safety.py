@@ -81,7 +81,10 @@ def check_study(studies_dir: Path, slug: str, expected: dict[str, tuple[str, str
 def start_child(studies_dir: Path, slug: str, tag: str, delay: float) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, str(CHILD), str(studies_dir), slug, "--delay", str(delay), "--batch-size", "4", "--tag", tag],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_for_subprocess(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env_for_subprocess(),
     )
 
 
@@ -127,9 +130,14 @@ def kill_and_resume(studies_dir: Path, *, n_items: int, kills: int, seed: int, d
     assert final.returncode == 0, errors
     reported |= committed_keys(out)
     assert check_study(studies_dir, "crash", expected, reported) == len(expected) == n_items * 2
-    return {"kills_survived": survived, "runs_finished_before_kill": finished_early,
-            "judgments_expected": len(expected), "judgments_committed_before_kills": reported_before_final,
-            "judgments_lost": 0, "duplicates": 0}
+    return {
+        "kills_survived": survived,
+        "runs_finished_before_kill": finished_early,
+        "judgments_expected": len(expected),
+        "judgments_committed_before_kills": reported_before_final,
+        "judgments_lost": 0,
+        "duplicates": 0,
+    }
 
 
 def test_sigkill_at_random_points_loses_nothing(studies_dir: Path) -> None:

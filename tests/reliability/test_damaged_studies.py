@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from selene_eval.cli import main
+from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudyStore
-from selene_eval.judge.scripted import ScriptedBackend
 from tests.reliability.helpers import SCRIPTED, env_for_subprocess, make_study, scripted_answer
 
 
@@ -57,14 +57,30 @@ HUGE = b"9" * 5_000
 
 # case -> (damage, words the message must hold, whether `list` can see the damage without opening every row)
 CASES: dict[str, tuple[Callable[[Path], None], str, bool]] = {
-    "items: invalid UTF-8": (_write("items.jsonl", b'{"item_id": "\xff\xfe"}\n'), "items.jsonl is damaged at line 1", True),
+    "items: invalid UTF-8": (
+        _write("items.jsonl", b'{"item_id": "\xff\xfe"}\n'),
+        "items.jsonl is damaged at line 1",
+        True,
+    ),
     "items: a JSON list": (_write("items.jsonl", b"[1, 2]\n"), "items.jsonl is damaged at line 1", True),
     "items: a 5,000-digit number": (_write("items.jsonl", b'{"item_id": ' + HUGE + b"}\n"), "4,300 digits", True),
     "items: deep nesting": (_write("items.jsonl", DEEP + b"\n"), "nested too deeply", True),
-    "items: a lone surrogate": (_write("items.jsonl", b'{"item_id": "1", "input": "\\ud800"}\n'), "items.jsonl is damaged", True),
-    "items: experts not a mapping": (_write("items.jsonl", b'{"item_id": "1", "experts": [1]}\n'), "items.jsonl is damaged", True),
+    "items: a lone surrogate": (
+        _write("items.jsonl", b'{"item_id": "1", "input": "\\ud800"}\n'),
+        "items.jsonl is damaged",
+        True,
+    ),
+    "items: experts not a mapping": (
+        _write("items.jsonl", b'{"item_id": "1", "experts": [1]}\n'),
+        "items.jsonl is damaged",
+        True,
+    ),
     "items: missing": (lambda folder: (folder / "items.jsonl").unlink(), "has no items.jsonl", True),
-    "spec: deep nesting": (_write("study.yaml", b"[" * 10_000 + b"]" * 10_000), "study.yaml is damaged (nested too deeply)", True),
+    "spec: deep nesting": (
+        _write("study.yaml", b"[" * 10_000 + b"]" * 10_000),
+        "study.yaml is damaged (nested too deeply)",
+        True,
+    ),
     "spec: a 5,000-digit number": (_write("study.yaml", b"slug: " + HUGE), "4,300 digits", True),
     "spec: invalid UTF-8": (_write("study.yaml", b"\xff\xfe\x00title"), "study.yaml is damaged", True),
     "spec: a list": (_write("study.yaml", b"- 1\n- 2\n"), "study.yaml is damaged", True),
@@ -72,15 +88,24 @@ CASES: dict[str, tuple[Callable[[Path], None], str, bool]] = {
     "database: junk bytes": (_write("judgments.sqlite", b"x" * 5000), "judgments.sqlite", True),
     "database: cut in half": (_truncate_database, "judgments.sqlite", True),
     "database: another schema": (_sql("DROP TABLE judgments; CREATE TABLE judgments (x);"), "judgments.sqlite", True),
-    "database: label_probs not JSON": (_sql("UPDATE judgments SET label_probs = 'not json';"), "judgments.sqlite", False),
+    "database: label_probs not JSON": (
+        _sql("UPDATE judgments SET label_probs = 'not json';"),
+        "judgments.sqlite",
+        False,
+    ),
     "database: label_probs a list": (_sql("UPDATE judgments SET label_probs = '[1]';"), "judgments.sqlite", False),
     "database: a judge that is not JSON": (_sql("UPDATE judges SET spec_json = '{';"), "judgments.sqlite", False),
     "database: a folder": (_replace_with_folder("judgments.sqlite"), "judgments.sqlite", True),
 }
 
-COMMANDS = [["report", "s"], ["report", "s", "--json"], ["report", "s", "--html", "{out}/r.html"],
-            ["export", "s", "--tables", "{out}/tables"], ["export", "s", "--archive", "{out}/s.zip"],
-            ["run", "s", "--backend", "scripted", "--model", "reliability-test"]]
+COMMANDS = [
+    ["report", "s"],
+    ["report", "s", "--json"],
+    ["report", "s", "--html", "{out}/r.html"],
+    ["export", "s", "--tables", "{out}/tables"],
+    ["export", "s", "--archive", "{out}/s.zip"],
+    ["run", "s", "--backend", "scripted", "--model", "reliability-test"],
+]
 
 
 def _damaged_study(studies_dir: Path, damage: Callable[[Path], None]) -> None:
@@ -139,8 +164,13 @@ def test_the_command_line_process_prints_no_traceback_for_deep_nesting(studies_d
     """In a real process (its own stack and recursion limit), not only through ``main``."""
     _damaged_study(studies_dir, _write("items.jsonl", DEEP + b"\n"))
     for args in (["report", "s"], ["list"]):
-        result = subprocess.run([sys.executable, "-m", "selene_eval", "--studies-dir", str(studies_dir), *args],
-                                capture_output=True, text=True, env=env_for_subprocess(), timeout=300)
+        result = subprocess.run(
+            [sys.executable, "-m", "selene_eval", "--studies-dir", str(studies_dir), *args],
+            capture_output=True,
+            text=True,
+            env=env_for_subprocess(),
+            timeout=300,
+        )
         assert "Traceback" not in result.stderr, result.stderr
         assert result.returncode == (0 if args == ["list"] else 2), result.stderr
         assert ("nested too deeply" if args[0] == "report" else "DAMAGED") in (result.stdout + result.stderr)

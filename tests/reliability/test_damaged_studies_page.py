@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from selene_eval.study.archive import export_archive
 from selene_eval.study import StudyStore
+from selene_eval.study.archive import export_archive
 from selene_eval.testing.dashboard import go, start, texts
 from tests.reliability.helpers import make_study
 
@@ -37,7 +37,9 @@ def test_a_damaged_study_is_marked_and_the_others_stay_usable(app_studies_dir: P
     assert [s.slug for s in StudyStore(app_studies_dir).list()] == ["alpha", "gamma"]
 
 
-def test_the_studies_page_refuses_to_replace_or_delete_a_study_being_judged(app_studies_dir: Path, tmp_path: Path) -> None:
+def test_the_studies_page_refuses_to_replace_or_delete_a_study_being_judged(
+    app_studies_dir: Path, tmp_path: Path
+) -> None:
     make_study(app_studies_dir, 6).close()
     archive, _ = export_archive(make_study(tmp_path / "elsewhere", 2))
     at = go(start(), "pages/6_studies.py")

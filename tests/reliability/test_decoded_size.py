@@ -67,7 +67,8 @@ def raw_xlsx(rows: list[str], shared: list[str], *, sheet_target: str = "workshe
         ),
         "xl/sharedStrings.xml": (
             f'<sst xmlns="{_MAIN}" count="{len(shared)}" uniqueCount="{len(shared)}">'
-            + "".join(f"<si><t>{text}</t></si>" for text in shared) + "</sst>"
+            + "".join(f"<si><t>{text}</t></si>" for text in shared)
+            + "</sst>"
         ),
         sheet_part: f'<worksheet xmlns="{_MAIN}"><sheetData>' + "".join(rows) + "</sheetData></worksheet>",
     }
@@ -78,24 +79,29 @@ def raw_xlsx(rows: list[str], shared: list[str], *, sheet_target: str = "workshe
     return buffer.getvalue()
 
 
-HEADER_ROW = ('<row r="1"><c r="A1" t="inlineStr"><is><t>question</t></is></c>'
-              '<c r="B1" t="inlineStr"><is><t>answer</t></is></c></row>')
+HEADER_ROW = (
+    '<row r="1"><c r="A1" t="inlineStr"><is><t>question</t></is></c>'
+    '<c r="B1" t="inlineStr"><is><t>answer</t></is></c></row>'
+)
 
 
 def shared_string_bomb(n_rows: int = 1000, length: int = 900_000) -> bytes:
     """``n_rows`` rows whose two cells both point at one ``length``-character shared string."""
-    rows = [HEADER_ROW] + [f'<row r="{r}"><c r="A{r}" t="s"><v>0</v></c><c r="B{r}" t="s"><v>0</v></c></row>'
-                           for r in range(2, n_rows + 2)]
+    rows = [HEADER_ROW] + [
+        f'<row r="{r}"><c r="A{r}" t="s"><v>0</v></c><c r="B{r}" t="s"><v>0</v></c></row>' for r in range(2, n_rows + 2)
+    ]
     return raw_xlsx(rows, ["x" * length])
 
 
 def dictionary_parquet_bomb(n_rows: int = 8000, length: int = 900_000) -> bytes:
     """A Parquet file whose ``question`` column repeats one ``length``-character value, stored once."""
     zeros = pa.array(np.zeros(n_rows, dtype=np.int32))
-    table = pa.table({
-        "question": pa.DictionaryArray.from_arrays(zeros, pa.array(["q" * length])),
-        "answer": pa.DictionaryArray.from_arrays(zeros, pa.array(["a"])),
-    })
+    table = pa.table(
+        {
+            "question": pa.DictionaryArray.from_arrays(zeros, pa.array(["q" * length])),
+            "answer": pa.DictionaryArray.from_arrays(zeros, pa.array(["a"])),
+        }
+    )
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
     return buffer.getvalue()
@@ -123,8 +129,14 @@ print(json.dumps({"outcome": outcome, "extra_mb": extra, "parquet_worker_mb": wo
 
 def read_in_child(path: Path) -> dict[str, object]:
     """Read ``path`` with the default limits in a fresh process: its outcome and the memory it added (MB)."""
-    done = subprocess.run([sys.executable, "-c", READ_IN_CHILD, str(path)], capture_output=True, text=True,
-                          env=env_for_subprocess(), timeout=600, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", READ_IN_CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        env=env_for_subprocess(),
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -137,7 +149,9 @@ def test_a_small_file_that_decodes_to_gigabytes_is_refused_with_little_memory(tm
     path.write_bytes(data)
     result = read_in_child(path)
     outcome = str(result["outcome"])
-    assert outcome.startswith("DataError: bomb.") and "decodes to more than 512 MB" in outcome and SETTING in outcome, outcome
+    assert outcome.startswith("DataError: bomb.") and "decodes to more than 512 MB" in outcome and SETTING in outcome, (
+        outcome
+    )
     assert float(result["extra_mb"]) < EXTRA_MEMORY_CAP_MB, result  # it once took 4.9 GB (Excel) and 6 GB (Parquet)
     if kind == "parquet":  # the worker's whole peak, pyarrow and pandas included
         assert 0 < float(result["parquet_worker_mb"]) < PARQUET_WORKER_CAP_MB, result
@@ -237,8 +251,23 @@ def test_the_command_line_refuses_in_one_line_and_writes_nothing(tmp_path: Path,
         path, fragment = tmp_path / "long.json", "holds a number of 5,001 digits"
         path.write_bytes(b'[{"question": "q", "answer": "a", "label": 1' + b"2" * 5000 + b"}]")
     studies = tmp_path / "studies"
-    command = [sys.executable, "-m", "selene_eval", "--studies-dir", str(studies), "import", str(path), "--study", "s",
-               "--task", "binary", "--map", "input=question", "response=answer", "expert=label"]
+    command = [
+        sys.executable,
+        "-m",
+        "selene_eval",
+        "--studies-dir",
+        str(studies),
+        "import",
+        str(path),
+        "--study",
+        "s",
+        "--task",
+        "binary",
+        "--map",
+        "input=question",
+        "response=answer",
+        "expert=label",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, env=env_for_subprocess(), timeout=600, check=False)
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()

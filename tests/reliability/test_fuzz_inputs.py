@@ -34,18 +34,24 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from selene_eval.core.tasks import TaskType
 from selene_eval.data import ColumnMapping, ReadLimits, build_items, distinct_label_values, guess_mapping, read_table
 from selene_eval.data.mapping import suggest_label_map
 from selene_eval.errors import DataError, MappingError, SeleneEvalError
-from selene_eval.study import StudySpec, StudyStore
 from selene_eval.prompts import default_rubric
-from selene_eval.core.tasks import TaskType
+from selene_eval.study import StudySpec, StudyStore
 from tests.reliability.figures import record
 from tests.reliability.helpers import env_for_subprocess
 
 # Small limits so that "enormous" cells and tables are cheap to build and still hit every limit.
-LIMITS = ReadLimits(max_bytes=64 * 1024, max_unpacked_bytes=512 * 1024, max_rows=60, max_columns=12, max_cell_chars=400,
-                    max_decoded_bytes=2**20)
+LIMITS = ReadLimits(
+    max_bytes=64 * 1024,
+    max_unpacked_bytes=512 * 1024,
+    max_rows=60,
+    max_columns=12,
+    max_cell_chars=400,
+    max_decoded_bytes=2**20,
+)
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 EXPLORE = os.environ.get("SELENE_EVAL_FUZZ_EXPLORE") == "1"
@@ -55,14 +61,74 @@ new failures (this is how the two Parquet faults in docs/RELIABILITY.md were fou
 SLOW = settings(max_examples=1200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=not EXPLORE)
 
 HOSTILE_CELLS = [
-    "=1+1", '=HYPERLINK("http://example.invalid","x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)", "\t=1",
-    "\x00", '"', '""', 'a "quoted" word', "a,b;c|d\te", "line\nbreak", "cr\rlf\r\n", "Yes", "no", "YES ", "5", "5.0",
-    "2.5", "A", "b", "tie", "Tie.", '{"nested": [1, {"x": [2, [3]]}]}', "[[[[[]]]]]", "NaN", "null", "None", "N/A",
-    "  ", "\ufeff", "\u202eevil", "\u2028", "é", "€", "ｙｅｓ", "５", "<img src=x onerror=alert(1)>",
-    "[x](javascript:alert(1))", "**bold**", ":red[x]", "$x^2$", "x" * 450, "Correct Answer", "Entailment",
+    "=1+1",
+    '=HYPERLINK("http://example.invalid","x")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1:A2)",
+    "\t=1",
+    "\x00",
+    '"',
+    '""',
+    'a "quoted" word',
+    "a,b;c|d\te",
+    "line\nbreak",
+    "cr\rlf\r\n",
+    "Yes",
+    "no",
+    "YES ",
+    "5",
+    "5.0",
+    "2.5",
+    "A",
+    "b",
+    "tie",
+    "Tie.",
+    '{"nested": [1, {"x": [2, [3]]}]}',
+    "[[[[[]]]]]",
+    "NaN",
+    "null",
+    "None",
+    "N/A",
+    "  ",
+    "\ufeff",
+    "\u202eevil",
+    "\u2028",
+    "é",
+    "€",
+    "ｙｅｓ",
+    "５",
+    "<img src=x onerror=alert(1)>",
+    "[x](javascript:alert(1))",
+    "**bold**",
+    ":red[x]",
+    "$x^2$",
+    "x" * 450,
+    "Correct Answer",
+    "Entailment",
 ]
-HEADER_NAMES = ["question", "answer", "response", "response_b", "id", "group", "label", "label_0", "label_1",
-                "annotator", "reference", "Unnamed: 0", "", " ", "question", "=cmd", "é", "a,b", '"q"', "x" * 450]
+HEADER_NAMES = [
+    "question",
+    "answer",
+    "response",
+    "response_b",
+    "id",
+    "group",
+    "label",
+    "label_0",
+    "label_1",
+    "annotator",
+    "reference",
+    "Unnamed: 0",
+    "",
+    " ",
+    "question",
+    "=cmd",
+    "é",
+    "a,b",
+    '"q"',
+    "x" * 450,
+]
 
 
 def cells() -> st.SearchStrategy[str]:
@@ -172,8 +238,11 @@ def _write_parquet(header: list[str], rows: list[list[str]]) -> bytes:
 def files(draw: st.DrawFn) -> bytes:
     """A table written in some format and encoding, then possibly damaged."""
     header, rows = draw(tables())
-    kind = draw(st.sampled_from(["csv", "csv", "naive", "json", "json-columns", "json-nested", "jsonl", "xlsx",
-                                 "parquet", "junk", "mixed"]))
+    kind = draw(
+        st.sampled_from(
+            ["csv", "csv", "naive", "json", "json-columns", "json-nested", "jsonl", "xlsx", "parquet", "junk", "mixed"]
+        )
+    )
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16"]))
     delimiter = draw(st.sampled_from([",", ";", "\t", "|", " "]))
     if kind in ("csv", "naive"):
@@ -196,8 +265,11 @@ def files(draw: st.DrawFn) -> bytes:
         data = draw(st.binary(max_size=300))
     else:  # each row in its own encoding
         lines = [delimiter.join(r) for r in [header, *rows]]
-        encodings = draw(st.lists(st.sampled_from(["utf-8", "cp1252", "utf-16-le", "latin-1"]),
-                                  min_size=len(lines), max_size=len(lines)))
+        encodings = draw(
+            st.lists(
+                st.sampled_from(["utf-8", "cp1252", "utf-16-le", "latin-1"]), min_size=len(lines), max_size=len(lines)
+            )
+        )
         data = b"\n".join(line.encode(enc, errors="replace") for line, enc in zip(lines, encodings))
     damage = draw(st.sampled_from(["none", "none", "none", "truncate", "insert", "flip", "append"]))
     if damage == "truncate" and data:
@@ -236,7 +308,11 @@ def clean_files(draw: st.DrawFn) -> bytes:
 @st.composite
 def mappings(draw: st.DrawFn, columns: list[str]) -> dict[str, object]:
     """Role -> column choices, mostly from the file's columns, sometimes names that are not there."""
-    pick = st.one_of(st.sampled_from(columns), st.sampled_from(["", "missing", "Question ", "LABEL"])) if columns else st.just("x")
+    pick = (
+        st.one_of(st.sampled_from(columns), st.sampled_from(["", "missing", "Question ", "LABEL"]))
+        if columns
+        else st.just("x")
+    )
     if columns and draw(st.booleans()):
         return guess_mapping(columns, draw(st.sampled_from(list(TaskType)))).model_dump()  # what the UI pre-fills
     roles: dict[str, object] = {}
@@ -294,8 +370,13 @@ def exercise(data: bytes, mapping_data: st.DataObject, tmp: Path, tally: Counter
     if report.ok and items:
         # A clean report is a study: it must be written and read back exactly, whatever the texts hold.
         store = StudyStore(tmp)
-        spec = StudySpec(slug="fuzz", title=table.name, task=task, rubric=default_rubric(task),
-                         experts=sorted({e for i in items for e in i.experts}))
+        spec = StudySpec(
+            slug="fuzz",
+            title=table.name,
+            task=task,
+            rubric=default_rubric(task),
+            experts=sorted({e for i in items for e in i.experts}),
+        )
         store.create(spec, items, overwrite=True)
         study = store.open("fuzz")
         assert study.items == items
@@ -303,10 +384,15 @@ def exercise(data: bytes, mapping_data: st.DataObject, tmp: Path, tally: Counter
 
 
 def _run(
-    data_strategy: st.SearchStrategy[bytes], examples: settings, tmp: Path, tally: Counter[str], case_bound_s: float | None = None
+    data_strategy: st.SearchStrategy[bytes],
+    examples: settings,
+    tmp: Path,
+    tally: Counter[str],
+    case_bound_s: float | None = None,
 ) -> None:
     """Exercise every example; with ``case_bound_s``, a case still running after that many seconds stops the
     process (faulthandler's watchdog thread: it fires even inside a parser's C code) with every thread's stack."""
+
     @examples
     @given(data=data_strategy, mapping_data=st.data())
     def check(data: bytes, mapping_data: st.DataObject) -> None:
@@ -356,8 +442,10 @@ def decoded_bombs(draw: st.DrawFn) -> bytes:
     if kind == "shared-string":
         n_rows = draw(st.integers(2, 3000))
         length = draw(st.integers(over // (2 * n_rows) + 1, 300_000))
-        rows = [HEADER_ROW] + [f'<row r="{r}"><c r="A{r}" t="s"><v>0</v></c><c r="B{r}" t="s"><v>0</v></c></row>'
-                               for r in range(2, n_rows + 2)]
+        rows = [HEADER_ROW] + [
+            f'<row r="{r}"><c r="A{r}" t="s"><v>0</v></c><c r="B{r}" t="s"><v>0</v></c></row>'
+            for r in range(2, n_rows + 2)
+        ]
         data = raw_xlsx(rows, ["x" * length])
     elif kind == "grid":
         column, width = draw(st.sampled_from([("B", 2), ("Z", 26), ("AZ", 52), ("ZZ", 702), ("XFD", 16_384)]))
@@ -411,7 +499,10 @@ CASE_BOUND_S = 30.0
 PEAK_RSS_CAP_MB = 512
 """Peak resident memory of a fuzzing process, imports included; a decoded bomb built whole would pass it."""
 STRATEGIES: dict[str, Callable[[], st.SearchStrategy[bytes]]] = {
-    "files": files, "clean_files": clean_files, "damaged_binaries": lambda: _damaged_binaries(), "decoded_bombs": decoded_bombs,
+    "files": files,
+    "clean_files": clean_files,
+    "damaged_binaries": lambda: _damaged_binaries(),
+    "decoded_bombs": decoded_bombs,
 }
 
 
@@ -425,8 +516,12 @@ def fuzz_shard(shard: str, tmp: Path) -> dict[str, object]:
     peak_mb = _peak_rss_mb()
     slowest_ms = tally.pop("slowest_case_ms")
     # Parquet is decoded in a worker process (restarted after a file it dies on): its peak, as of the last worker.
-    return {"outcomes": dict(sorted(tally.items())), "slowest_case_s": slowest_ms / 1000, "peak_rss_mb": round(peak_mb),
-            "parquet_worker_peak_mb": round(worker_peak_rss_mb())}
+    return {
+        "outcomes": dict(sorted(tally.items())),
+        "slowest_case_s": slowest_ms / 1000,
+        "peak_rss_mb": round(peak_mb),
+        "parquet_worker_peak_mb": round(worker_peak_rss_mb()),
+    }
 
 
 def _peak_rss_mb() -> float:
@@ -451,14 +546,25 @@ def test_ten_thousand_generated_uploads(tmp_path: Path, shard: str) -> None:
     # The child has no timeout of its own to hit: each case is bounded inside it (CASE_BOUND_S), and a
     # traceback or an overrun ends it with the input or every thread's stack on stderr.
     done = subprocess.run(command, capture_output=True, text=True, env=env_for_subprocess(), cwd=repo, check=False)
-    assert done.returncode == 0, f"shard {shard} failed (traceback or a case over {CASE_BOUND_S} s):\n{done.stderr[-6000:]}"
+    assert done.returncode == 0, (
+        f"shard {shard} failed (traceback or a case over {CASE_BOUND_S} s):\n{done.stderr[-6000:]}"
+    )
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     outcomes = figures["outcomes"]
     assert outcomes["inputs"] >= sum(n for _, n in FUZZ_SHARDS[shard]), outcomes
     assert figures["slowest_case_s"] < CASE_BOUND_S  # the watchdog stops the child first; kept as documentation
     assert figures["peak_rss_mb"] < PEAK_RSS_CAP_MB and figures["parquet_worker_peak_mb"] < PEAK_RSS_CAP_MB, figures
-    record(f"fuzz:{shard}", {**figures, "inputs_tried": outcomes["inputs"], "unhandled": 0, "hangs": 0,
-                             "case_bound_s": CASE_BOUND_S, "peak_rss_cap_mb": PEAK_RSS_CAP_MB})
+    record(
+        f"fuzz:{shard}",
+        {
+            **figures,
+            "inputs_tried": outcomes["inputs"],
+            "unhandled": 0,
+            "hangs": 0,
+            "case_bound_s": CASE_BOUND_S,
+            "peak_rss_cap_mb": PEAK_RSS_CAP_MB,
+        },
+    )
 
 
 # --- the limits: explicit settings with clear messages -------------------------------------------------------
@@ -521,7 +627,10 @@ def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
         (b'[{"question": "q", "id": 1' + b"2" * 5000 + b"}]", "upload.json holds"),
         (b'{"rows": [{"question": "q", "id": -' + b"9" * 4301 + b"}]}", "upload.json holds"),
         (b'{"question": "q", "id": 1}\n{"question": "r", "id": ' + b"7" * 5000 + b"}\n", "holds"),
-        (b'{"question": "q", "id": 1}\n{"question": "r", "id": ' + b"7" * 5000 + b"}\n{oops\n", "Line 2 of upload.json holds"),
+        (
+            b'{"question": "q", "id": 1}\n{"question": "r", "id": ' + b"7" * 5000 + b"}\n{oops\n",
+            "Line 2 of upload.json holds",
+        ),
         (b'{"question": "q", "id": ' + b"7" * 5000 + b'}\n{"question": "r", "id": 1}\n', "Line 1 of upload.json holds"),
     ],
 )
@@ -576,7 +685,9 @@ def test_a_parquet_file_on_which_pyarrow_aborts_is_refused_and_the_process_lives
     ours = subprocess.run([*run, "selene_eval"], capture_output=True, text=True, env=env_for_subprocess(), timeout=300)
     assert ours.returncode == 0, ours.stderr[-2000:]
     lines = ours.stdout.strip().splitlines()
-    assert lines[0].startswith("DataError: damaged.parquet looks like a Parquet file, but the Parquet reader stopped"), lines
+    assert lines[0].startswith(
+        "DataError: damaged.parquet looks like a Parquet file, but the Parquet reader stopped"
+    ), lines
     assert lines[1] == "then: 1 row"
 
 
@@ -589,8 +700,13 @@ def test_a_parquet_text_column_that_is_not_utf8_is_a_data_error() -> None:
     import pyarrow.parquet as pq
 
     buffer = io.BytesIO()
-    pq.write_table(pa.table({"question": ["what?"], "label": ["yes\u00e9"]}), buffer, compression="none",
-                   use_dictionary=False, write_statistics=False)
+    pq.write_table(
+        pa.table({"question": ["what?"], "label": ["yes\u00e9"]}),
+        buffer,
+        compression="none",
+        use_dictionary=False,
+        write_statistics=False,
+    )
     raw = bytearray(buffer.getvalue())
     at = raw.index("yes\u00e9".encode())
     raw[at + 3] = 0xFF  # the first byte of "é" becomes one that starts no UTF-8 character

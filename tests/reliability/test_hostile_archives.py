@@ -31,11 +31,11 @@ import pytest
 
 from selene_eval.cli import main
 from selene_eval.errors import DataError, SeleneEvalError, StudyError
-from selene_eval.study.archive import export_archive, import_archive
+from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.presentation.report import study_report
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudyStore
-from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.study.archive import export_archive, import_archive
 from tests.reliability.figures import record
 from tests.reliability.helpers import SCRIPTED, PeakRss, make_study, scripted_answer
 
@@ -63,8 +63,11 @@ def base_members(tmp: Path) -> dict[str, bytes]:
 
 def manifest_for(members: dict[str, bytes]) -> dict[str, object]:
     manifest = json.loads(members["manifest.json"])
-    manifest["files"] = [{"path": p, "sha256": hashlib.sha256(d).hexdigest(), "size": len(d)}
-                         for p, d in members.items() if p != "manifest.json"]
+    manifest["files"] = [
+        {"path": p, "sha256": hashlib.sha256(d).hexdigest(), "size": len(d)}
+        for p, d in members.items()
+        if p != "manifest.json"
+    ]
     return manifest
 
 
@@ -144,9 +147,32 @@ def stored_with_bad_crc(rng: random.Random, members: dict[str, bytes]) -> bytes:
 
 # --- attacks on the manifest -----------------------------------------------------------------------------------
 
-HOSTILE_JSON = ["Infinity", "-Infinity", "NaN", HUGE_INT, "-" + HUGE_INT, "1e999", DEEP_JSON, '{"a": ' * 50 + "1" + "}" * 50,
-                "null", "true", "false", "-1", "0", "1.5", '""', '"x"', "[]", "{}", '"' + "A" * 200_000 + '"',
-                '"../../etc/passwd"', '"\\u0000"', '"\\ud800"', "18446744073709551616", "2147483648"]
+HOSTILE_JSON = [
+    "Infinity",
+    "-Infinity",
+    "NaN",
+    HUGE_INT,
+    "-" + HUGE_INT,
+    "1e999",
+    DEEP_JSON,
+    '{"a": ' * 50 + "1" + "}" * 50,
+    "null",
+    "true",
+    "false",
+    "-1",
+    "0",
+    "1.5",
+    '""',
+    '"x"',
+    "[]",
+    "{}",
+    '"' + "A" * 200_000 + '"',
+    '"../../etc/passwd"',
+    '"\\u0000"',
+    '"\\ud800"',
+    "18446744073709551616",
+    "2147483648",
+]
 
 
 def manifest_value(rng: random.Random, members: dict[str, bytes]) -> bytes:
@@ -154,8 +180,20 @@ def manifest_value(rng: random.Random, members: dict[str, bytes]) -> bytes:
     manifest = manifest_for(members)
     token = rng.choice(HOSTILE_JSON)
     if rng.random() < 0.5:
-        key = rng.choice(["format", "version", "slug", "title", "exported_at", "selene_eval_version", "n_items",
-                          "n_judgments", "files", "extra"])
+        key = rng.choice(
+            [
+                "format",
+                "version",
+                "slug",
+                "title",
+                "exported_at",
+                "selene_eval_version",
+                "n_items",
+                "n_judgments",
+                "files",
+                "extra",
+            ]
+        )
         manifest[key] = "@@HOSTILE@@"
     else:
         entry = rng.choice(manifest["files"])  # type: ignore[arg-type]
@@ -200,11 +238,19 @@ def manifest_whole(rng: random.Random, members: dict[str, bytes]) -> bytes:
 # --- attacks on the study files (checksums kept valid) ---------------------------------------------------------
 
 HOSTILE_YAML = [
-    b"[" * 10_000 + b"]" * 10_000, b"slug: " + HUGE_INT.encode(), b"\xff\xfe\x00", b"- 1\n- 2\n", b"", b"~",
-    b"!!python/object/apply:os.system ['true']", b"a: &a [*a]",
+    b"[" * 10_000 + b"]" * 10_000,
+    b"slug: " + HUGE_INT.encode(),
+    b"\xff\xfe\x00",
+    b"- 1\n- 2\n",
+    b"",
+    b"~",
+    b"!!python/object/apply:os.system ['true']",
+    b"a: &a [*a]",
     b"a: &a ['x','x','x','x','x','x','x','x','x']\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
     b"d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]",
-    b"slug: s\ntitle: t\ntask: binary\nrubric: 5\n", b"\t\tbad: indent", b"key: \"unterminated",
+    b"slug: s\ntitle: t\ntask: binary\nrubric: 5\n",
+    b"\t\tbad: indent",
+    b'key: "unterminated',
 ]
 
 
@@ -219,7 +265,11 @@ def spec_attack(rng: random.Random, members: dict[str, bytes]) -> bytes:
         at = rng.randrange(len(lines))
         key = lines[at].split(":")[0] if ":" in lines[at] else "title"
         replacement = rng.choice(HOSTILE_YAML).decode("utf-8", "replace").replace("\n", " ")
-        lines[at] = f"{key}: {replacement}" if rng.random() < 0.7 else f"{key}: {rng.choice(['[]', '{}', '-1', 'null', HUGE_INT])}"
+        lines[at] = (
+            f"{key}: {replacement}"
+            if rng.random() < 0.7
+            else f"{key}: {rng.choice(['[]', '{}', '-1', 'null', HUGE_INT])}"
+        )
         data = "\n".join(lines).encode()
     else:
         data = flip_bytes(rng, members[path])
@@ -227,10 +277,25 @@ def spec_attack(rng: random.Random, members: dict[str, bytes]) -> bytes:
 
 
 HOSTILE_ITEM_LINES = [
-    "[1, 2]", "1", '"text"', "null", DEEP_JSON, '{"item_id": ' + HUGE_INT + "}", '{"item_id": NaN}', '{"item_id": Infinity}',
-    '{"item_id": "0", "experts": [1]}', '{"item_id": "0", "experts": {"e1": "maybe"}}', '{"item_id": "0", "experts": "e1"}',
-    '{"item_id": "0", "subgroups": [1]}', '{"input": "no id"}', '{"item_id": {"a": 1}}', '{"item_id": "0", "input": [' + "1," * 1000 + "1]}",
-    '{"item_id": "0", "experts": {"e1": ' + "[" * 5000 + "]" * 5000 + "}}", "{", "\x00\x01", '{"item_id": "\\ud800"}',
+    "[1, 2]",
+    "1",
+    '"text"',
+    "null",
+    DEEP_JSON,
+    '{"item_id": ' + HUGE_INT + "}",
+    '{"item_id": NaN}',
+    '{"item_id": Infinity}',
+    '{"item_id": "0", "experts": [1]}',
+    '{"item_id": "0", "experts": {"e1": "maybe"}}',
+    '{"item_id": "0", "experts": "e1"}',
+    '{"item_id": "0", "subgroups": [1]}',
+    '{"input": "no id"}',
+    '{"item_id": {"a": 1}}',
+    '{"item_id": "0", "input": [' + "1," * 1000 + "1]}",
+    '{"item_id": "0", "experts": {"e1": ' + "[" * 5000 + "]" * 5000 + "}}",
+    "{",
+    "\x00\x01",
+    '{"item_id": "\\ud800"}',
 ]
 
 
@@ -258,8 +323,8 @@ HOSTILE_SQL = [
     "UPDATE judgments SET label_probs = '{\"yes\": NaN}'",
     "UPDATE judgments SET label_probs = '{\"yes\": Infinity}'",
     "UPDATE judgments SET label_probs = '{\"yes\": 1000}'",
-    "UPDATE judgments SET label_probs = '{\"yes\": \"high\"}'",
-    "UPDATE judgments SET label_probs = '{\"yes\": " + HUGE_INT + "}'",
+    'UPDATE judgments SET label_probs = \'{"yes": "high"}\'',
+    'UPDATE judgments SET label_probs = \'{"yes": ' + HUGE_INT + "}'",
     "UPDATE judgments SET label_probs = '" + "[" * 50_000 + "'",
     "UPDATE judgments SET label_probs = x'fffe'",
     "UPDATE judgments SET raw_text = 5",
@@ -270,7 +335,7 @@ HOSTILE_SQL = [
     "UPDATE judgments SET status = NULL",
     "UPDATE judges SET spec_json = '{'",
     "UPDATE judges SET spec_json = '[]'",
-    "UPDATE judges SET spec_json = '{\"backend\": \"rm -rf\"}'",
+    'UPDATE judges SET spec_json = \'{"backend": "rm -rf"}\'',
     "DELETE FROM judges",
     "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
     "ALTER TABLE judgments ADD COLUMN extra TEXT",
@@ -318,8 +383,11 @@ def member_set_attack(rng: random.Random, members: dict[str, bytes]) -> bytes:
     members = dict(members)
     choice = rng.randrange(5)
     if choice == 0:
-        members[rng.choice([f"{SLUG}/extra.txt", "other/study.yaml", f"{SLUG}/.run.lock", "../evil", "/abs",
-                            f"{SLUG}/study.yaml/"])] = b"x"
+        members[
+            rng.choice(
+                [f"{SLUG}/extra.txt", "other/study.yaml", f"{SLUG}/.run.lock", "../evil", "/abs", f"{SLUG}/study.yaml/"]
+            )
+        ] = b"x"
     elif choice == 1:
         members.pop(rng.choice([m for m in members if m != "manifest.json"]))
     elif choice == 2:
@@ -488,9 +556,18 @@ def _with_sql(members: dict[str, bytes], statement: str) -> bytes:
         return zip_members({**members, path: db.read_bytes()})
 
 
-NAMED = ["CRC error", "broken deflate stream", "encrypted member", "unknown compression method",
-         "Infinity in the manifest", "a 5,000-digit size in the manifest", "deep nesting in the manifest",
-         "label_probs not JSON", "a database of another schema", "a database row of the wrong type"]
+NAMED = [
+    "CRC error",
+    "broken deflate stream",
+    "encrypted member",
+    "unknown compression method",
+    "Infinity in the manifest",
+    "a 5,000-digit size in the manifest",
+    "deep nesting in the manifest",
+    "label_probs not JSON",
+    "a database of another schema",
+    "a database row of the wrong type",
+]
 
 
 @pytest.mark.parametrize("name", NAMED)
@@ -533,37 +610,54 @@ def test_a_thousand_hostile_archives(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - started
     assert not unhandled, f"{len(unhandled)} unhandled:\n\n" + "\n\n".join(unhandled[:5])
     assert sum(outcomes.values()) == n
-    record("archives", {
-        "archives_tried": n, "outcomes": dict(sorted(outcomes.items())), "attacks": dict(sorted(attacks.items())),
-        "unhandled": len(unhandled), "slowest_import_s": round(slowest, 2), "total_s": round(elapsed, 1),
-        "peak_rss_growth_mb": round(rss.peak_mb),
-    })
+    record(
+        "archives",
+        {
+            "archives_tried": n,
+            "outcomes": dict(sorted(outcomes.items())),
+            "attacks": dict(sorted(attacks.items())),
+            "unhandled": len(unhandled),
+            "slowest_import_s": round(slowest, 2),
+            "total_s": round(elapsed, 1),
+            "peak_rss_growth_mb": round(rss.peak_mb),
+        },
+    )
 
 
-def test_an_optional_table_is_checked_when_present(members: dict[str, bytes], tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_optional_table_is_checked_when_present(
+    members: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Tables a version creates on first use (``_OPTIONAL_SCHEMA``) may be absent, and are checked when there."""
     from selene_eval.study import archive
 
-    monkeypatch.setattr(archive, "_OPTIONAL_SCHEMA",
-                        archive._OPTIONAL_SCHEMA + ";\nCREATE TABLE IF NOT EXISTS later (a TEXT NOT NULL, b INTEGER)")
+    monkeypatch.setattr(
+        archive,
+        "_OPTIONAL_SCHEMA",
+        archive._OPTIONAL_SCHEMA + ";\nCREATE TABLE IF NOT EXISTS later (a TEXT NOT NULL, b INTEGER)",
+    )
     store = StudyStore(tmp_path / "studies")
     assert try_import(store, zip_members(members), overwrite=False) == "imported"  # absent: fine
     good = _with_sql(members, "CREATE TABLE later (a TEXT NOT NULL, b INTEGER); INSERT INTO later VALUES ('x', 1)")
     assert try_import(store, good, overwrite=False) == "imported"
-    for statement in ("CREATE TABLE later (a TEXT)", "CREATE TABLE later (a TEXT NOT NULL, b INTEGER); "
-                      "INSERT INTO later VALUES ('x', x'00')"):
+    for statement in (
+        "CREATE TABLE later (a TEXT)",
+        "CREATE TABLE later (a TEXT NOT NULL, b INTEGER); INSERT INTO later VALUES ('x', x'00')",
+    ):
         with pytest.raises(DataError, match="later"):
             import_archive(store, _with_sql(members, statement))
 
 
-@pytest.mark.parametrize("column, value, message", [
-    ("spec_json", '{"backend": 1, "max_new_tokens": -5}', "lists a judge whose settings are not valid"),
-    ("variant_ids", '{"not": "a list"}', "records a run whose variants are not a list of ids"),
-    ("variant_ids", "[broken", "records a run whose variants are not a list of ids"),
-])
-def test_an_archive_with_a_damaged_run_record_is_refused(members: dict[str, bytes], tmp_path: Path, column: str,
-                                                         value: str, message: str) -> None:
+@pytest.mark.parametrize(
+    "column, value, message",
+    [
+        ("spec_json", '{"backend": 1, "max_new_tokens": -5}', "lists a judge whose settings are not valid"),
+        ("variant_ids", '{"not": "a list"}', "records a run whose variants are not a list of ids"),
+        ("variant_ids", "[broken", "records a run whose variants are not a list of ids"),
+    ],
+)
+def test_an_archive_with_a_damaged_run_record_is_refused(
+    members: dict[str, bytes], tmp_path: Path, column: str, value: str, message: str
+) -> None:
     """Run records become shell commands in reports: each must read back before the archive is installed."""
     store = StudyStore(tmp_path / "studies")
     damaged = _with_sql(members, f"UPDATE runs SET {column} = '{value}'")

@@ -15,7 +15,6 @@ import random
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -26,13 +25,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from selene_eval.judge import openai_backend as ob
 from selene_eval.core.judge_spec import Generation, JudgeSpec, LabelChoices, Message
+from selene_eval.core.tasks import TaskType
 from selene_eval.errors import BackendError
+from selene_eval.judge import openai_backend as ob
 from selene_eval.prompts import parser
 from selene_eval.prompts.parser import parse_judgment
 from selene_eval.run.runner import run_study
-from selene_eval.core.tasks import TaskType
 from selene_eval.testing.server import Reply, ScriptedServer, completion, delta_chunk, event, head
 from tests.reliability.figures import record
 from tests.reliability.helpers import PeakRss, env_for_subprocess, make_study
@@ -62,8 +61,9 @@ def prompt_number(request: dict[str, Any]) -> int:
     return int(request["messages"][0]["content"].split()[-1])
 
 
-def generate(server: ScriptedServer, n: int, *, backend_kwargs: dict[str, Any] | None = None,
-             **spec_kwargs: Any) -> list[Generation]:
+def generate(
+    server: ScriptedServer, n: int, *, backend_kwargs: dict[str, Any] | None = None, **spec_kwargs: Any
+) -> list[Generation]:
     backend = ob.OpenAIBackend(spec(server.url, **spec_kwargs), retry=NO_WAIT, **(backend_kwargs or {}))
     try:
         return backend.generate(prompts(n), [YES_NO] * n)
@@ -73,21 +73,31 @@ def generate(server: ScriptedServer, n: int, *, backend_kwargs: dict[str, Any] |
 
 
 def good_stream(reply: Reply) -> None:
-    reply.event_stream([event(delta_chunk("**Reasoning:** Fine.\n\n**Result:**")), event(delta_chunk(" Yes")),
-                        event(delta_chunk("\n")), b"data: [DONE]\n\n"])
+    reply.event_stream(
+        [
+            event(delta_chunk("**Reasoning:** Fine.\n\n**Result:**")),
+            event(delta_chunk(" Yes")),
+            event(delta_chunk("\n")),
+            b"data: [DONE]\n\n",
+        ]
+    )
 
 
 def _drip(data: bytes, every: float) -> Callable[[Reply], None]:
     def send(reply: Reply) -> None:
         for i in range(len(data)):
-            reply.send(data[i:i + 1])
+            reply.send(data[i : i + 1])
             reply.pause(every)
+
     return send
 
 
-def generate_with_one_bad(bad: Callable[[Reply], None], n: int, bad_index: int, **kwargs: Any) -> tuple[list[Generation], str]:
+def generate_with_one_bad(
+    bad: Callable[[Reply], None], n: int, bad_index: int, **kwargs: Any
+) -> tuple[list[Generation], str]:
     """``n`` prompts on a server that answers prompt ``bad_index`` with ``bad`` and the others well: the
     generations and the server's URL."""
+
     def script(request: dict[str, Any], reply: Reply) -> None:
         (bad if prompt_number(request) == bad_index else good_stream)(reply)
 
@@ -113,24 +123,44 @@ LABEL_LOGPROBS = [{"token": "**Result:**", "logprob": 0.0, "top_logprobs": []}]
 
 MALFORMED_WHOLE = {
     # name: (JSON body of a whole answer, what the failure must say)
-    "a number as content": (_body(choices__0__message__content=42), r"choices\[0\]\.message\.content is the number 42, not a text"),
-    "a string as message": (_body(choices__0__message="Yes"), r"choices\[0\]\.message is the text 'Yes', not an object"),
+    "a number as content": (
+        _body(choices__0__message__content=42),
+        r"choices\[0\]\.message\.content is the number 42, not a text",
+    ),
+    "a string as message": (
+        _body(choices__0__message="Yes"),
+        r"choices\[0\]\.message is the text 'Yes', not an object",
+    ),
     "a string as usage": (_body(usage="lots"), r"usage is the text 'lots', not an object"),
     "a string as choices": (_body(choices="Yes"), r"choices is the text 'Yes', not a list"),
     "a list as the answer": ([1, 2], r"the answer is a list of 2, not an object"),
     "a logprob of 1000": (
-        _body(choices__0__logprobs={"content": [*LABEL_LOGPROBS, {"token": " Yes", "logprob": 0.0,
-                                                                 "top_logprobs": [{"token": " Yes", "logprob": 1000}]}]}),
-        r"log-probability of 1000 \(choices\[0\]\.logprobs\.content\[1\]\.top_logprobs\[0\]\.logprob\); a log-probability is at most 0"),
+        _body(
+            choices__0__logprobs={
+                "content": [
+                    *LABEL_LOGPROBS,
+                    {"token": " Yes", "logprob": 0.0, "top_logprobs": [{"token": " Yes", "logprob": 1000}]},
+                ]
+            }
+        ),
+        r"log-probability of 1000 \(choices\[0\]\.logprobs\.content\[1\]\.top_logprobs\[0\]\.logprob\); a log-probability is at most 0",
+    ),
     "top_logprobs of integers": (
         _body(choices__0__logprobs={"content": [{"token": " Yes", "logprob": 0.0, "top_logprobs": [1, 2]}]}),
-        r"top_logprobs\[0\] is the number 1, not an object"),
+        r"top_logprobs\[0\] is the number 1, not an object",
+    ),
     "a NaN logprob": (
         _body(choices__0__logprobs={"content": [{"token": " Yes", "logprob": math.nan, "top_logprobs": []}]}),
-        r"logprob is the number nan, not a log-probability"),
-    "a negative token count": (_body(usage={"prompt_tokens": -3}), r"usage\.prompt_tokens is the number -3, not a count"),
-    "an error object with status 200": ({"error": {"message": "CUDA error: device-side assert"}},
-                                        r"failed while answering: CUDA error: device-side assert"),
+        r"logprob is the number nan, not a log-probability",
+    ),
+    "a negative token count": (
+        _body(usage={"prompt_tokens": -3}),
+        r"usage\.prompt_tokens is the number -3, not a count",
+    ),
+    "an error object with status 200": (
+        {"error": {"message": "CUDA error: device-side assert"}},
+        r"failed while answering: CUDA error: device-side assert",
+    ),
 }
 
 
@@ -160,8 +190,10 @@ def test_fast_mode_reads_its_one_token_answer_through_the_same_checks() -> None:
 
 MALFORMED_BYTES = {
     "nesting 100,000 deep": (b"[" * 100_000 + b"]" * 100_000, r"not readable JSON \(nested too deeply\)"),
-    "a 5,000-digit number": (b'{"choices": [], "usage": {"prompt_tokens": ' + b"9" * 5000 + b"}}",
-                             r"not readable JSON \(a number too long to read\)"),
+    "a 5,000-digit number": (
+        b'{"choices": [], "usage": {"prompt_tokens": ' + b"9" * 5000 + b"}}",
+        r"not readable JSON \(a number too long to read\)",
+    ),
     "invalid UTF-8": (b'{"choices": [{"message": {"content": "\xff\xfe"}}]}', r"not readable JSON"),
     "truncated JSON": (json.dumps(completion(ANSWER)).encode()[:-7], r"not readable JSON"),
 }
@@ -178,28 +210,72 @@ def test_unreadable_answers_fail_that_item_only(name: str) -> None:
 MALFORMED_STREAMS = {
     # name: (the bad event, what the failure must say)
     "a list as the chunk": (event([1, 2]), r"stream event 2 is a list of 2, not an object"),
-    "a string as a choice": (event({"choices": ["Yes"]}), r"stream event 2: choices\[0\] is the text 'Yes', not an object"),
+    "a string as a choice": (
+        event({"choices": ["Yes"]}),
+        r"stream event 2: choices\[0\] is the text 'Yes', not an object",
+    ),
     "a string as choices": (event({"choices": "Yes"}), r"stream event 2: choices is the text 'Yes', not a list"),
-    "a string as delta": (event({"choices": [{"delta": "Yes"}]}), r"choices\[0\]\.delta is the text 'Yes', not an object"),
+    "a string as delta": (
+        event({"choices": [{"delta": "Yes"}]}),
+        r"choices\[0\]\.delta is the text 'Yes', not an object",
+    ),
     "a number as content": (event(delta_chunk(7)), r"choices\[0\]\.delta\.content is the number 7, not a text"),
     "a list as content": (event(delta_chunk(["Yes", "\n"])), r"delta\.content is a list of 2, not a text"),
     "a string as usage": (event({"choices": [], "usage": "many"}), r"usage is the text 'many', not an object"),
-    "a number as the finish reason": (event({"choices": [{"delta": {}, "finish_reason": 3}]}), r"finish_reason is the number 3"),
-    "a logprob of 1000": (event({"choices": [{"delta": {"content": " Yes"}, "logprobs": {"content": [
-        {"token": " Yes", "logprob": 1000, "top_logprobs": []}]}}]}), r"log-probability of 1000"),
-    "top_logprobs of integers": (event({"choices": [{"delta": {"content": " Yes"}, "logprobs": {"content": [
-        {"token": " Yes", "logprob": -0.1, "top_logprobs": [0, 1]}]}}]}), r"top_logprobs\[0\] is the number 0, not an object"),
-    "a number as the token": (event({"choices": [{"delta": {"content": " Yes"}, "logprobs": {"content": [
-        {"token": 5, "logprob": -0.1}]}}]}), r"content\[0\]\.token is the number 5, not a text"),
-    "deep nesting": (b"data: " + b"[" * 50_000 + b"\n\n", r"stream event 2 that is not readable JSON \(nested too deeply\)"),
-    "an error in the stream": (event({"error": {"message": "out of memory"}}), r"failed while answering: out of memory"),
+    "a number as the finish reason": (
+        event({"choices": [{"delta": {}, "finish_reason": 3}]}),
+        r"finish_reason is the number 3",
+    ),
+    "a logprob of 1000": (
+        event(
+            {
+                "choices": [
+                    {
+                        "delta": {"content": " Yes"},
+                        "logprobs": {"content": [{"token": " Yes", "logprob": 1000, "top_logprobs": []}]},
+                    }
+                ]
+            }
+        ),
+        r"log-probability of 1000",
+    ),
+    "top_logprobs of integers": (
+        event(
+            {
+                "choices": [
+                    {
+                        "delta": {"content": " Yes"},
+                        "logprobs": {"content": [{"token": " Yes", "logprob": -0.1, "top_logprobs": [0, 1]}]},
+                    }
+                ]
+            }
+        ),
+        r"top_logprobs\[0\] is the number 0, not an object",
+    ),
+    "a number as the token": (
+        event({"choices": [{"delta": {"content": " Yes"}, "logprobs": {"content": [{"token": 5, "logprob": -0.1}]}}]}),
+        r"content\[0\]\.token is the number 5, not a text",
+    ),
+    "deep nesting": (
+        b"data: " + b"[" * 50_000 + b"\n\n",
+        r"stream event 2 that is not readable JSON \(nested too deeply\)",
+    ),
+    "an error in the stream": (
+        event({"error": {"message": "out of memory"}}),
+        r"failed while answering: out of memory",
+    ),
 }
 
 
 @pytest.mark.parametrize("name", list(MALFORMED_STREAMS))
 def test_a_malformed_stream_event_fails_that_item_only_with_the_reason(name: str) -> None:
     bad, reason = MALFORMED_STREAMS[name]
-    events = [event(delta_chunk("**Reasoning:** Fine.\n\n**Result:**")), bad, event(delta_chunk(" Yes\n")), b"data: [DONE]\n\n"]
+    events = [
+        event(delta_chunk("**Reasoning:** Fine.\n\n**Result:**")),
+        bad,
+        event(delta_chunk(" Yes\n")),
+        b"data: [DONE]\n\n",
+    ]
     gens, _ = generate_with_one_bad(lambda reply: reply.event_stream(events), 3, 2)
     assert [g.finish_reason for g in gens] == ["stop", "stop", "error"], gens
     assert re.search(reason, gens[2].error or ""), gens[2].error
@@ -266,25 +342,57 @@ def test_the_command_line_says_when_it_waits_and_names_the_malformed_answer(stud
 
     with ScriptedServer(script) as server:
         cli = subprocess.run(
-            [sys.executable, "-m", "selene_eval", "--studies-dir", str(studies_dir), "run", "s", "--endpoint", server.url,
-             "--model", "judge", "--concurrency", "1", "--timeout", "5"],
-            capture_output=True, text=True, env=env_for_subprocess(), timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "selene_eval",
+                "--studies-dir",
+                str(studies_dir),
+                "run",
+                "s",
+                "--endpoint",
+                server.url,
+                "--model",
+                "judge",
+                "--concurrency",
+                "1",
+                "--timeout",
+                "5",
+            ],
+            capture_output=True,
+            text=True,
+            env=env_for_subprocess(),
+            timeout=300,
         )
     assert cli.returncode != 0 and "Traceback" not in cli.stderr
     assert "Done: 2 judged, 0 from the store, 1 failed" in cli.stdout
-    assert "answered 429 Status: Too many requests; it asks to wait 1 s (Retry-After): waiting 1 s as asked" in cli.stderr
-    assert re.search(r"failed: item \d \(selene\): http://127.0.0.1:\d+/v1 sent an answer that is not a chat "
-                     r"completion: choices\[0\]\.message is the text 'Yes', not an object\.", cli.stderr), cli.stderr
+    assert (
+        "answered 429 Status: Too many requests; it asks to wait 1 s (Retry-After): waiting 1 s as asked" in cli.stderr
+    )
+    assert re.search(
+        r"failed: item \d \(selene\): http://127.0.0.1:\d+/v1 sent an answer that is not a chat "
+        r"completion: choices\[0\]\.message is the text 'Yes', not an object\.",
+        cli.stderr,
+    ), cli.stderr
 
 
 HOSTILE_MODEL_LISTS: dict[str, tuple[Callable[[Reply], None], str]] = {
     # name: (how GET /models is answered, what the connection check says)
-    "nesting 100,000 deep": (lambda reply: reply.raw(200, b"[" * 100_000), r"/models sent a model list that is not readable JSON \(nested too deeply\)"),
-    "a 5,000-digit number": (lambda reply: reply.raw(200, b'{"data": ' + b"1" * 5000 + b"}"), r"a number too long to read"),
+    "nesting 100,000 deep": (
+        lambda reply: reply.raw(200, b"[" * 100_000),
+        r"/models sent a model list that is not readable JSON \(nested too deeply\)",
+    ),
+    "a 5,000-digit number": (
+        lambda reply: reply.raw(200, b'{"data": ' + b"1" * 5000 + b"}"),
+        r"a number too long to read",
+    ),
     "a list": (lambda reply: reply.json(200, [1, 2]), r"did not answer with a model list"),
     "data as text": (lambda reply: reply.json(200, {"data": "judge"}), r"did not answer with a model list"),
-    "11 MB": (lambda reply: reply.json(200, {"data": [{"id": "x" * 11 * 2**20}]}), r"sent more than 10 MB for one answer"),
-    "dripped": (_drip(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{\"data\":[]}", 0.3), r"ReadTimeout"),
+    "11 MB": (
+        lambda reply: reply.json(200, {"data": [{"id": "x" * 11 * 2**20}]}),
+        r"sent more than 10 MB for one answer",
+    ),
+    "dripped": (_drip(b'HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{"data":[]}', 0.3), r"ReadTimeout"),
 }
 
 
@@ -303,10 +411,21 @@ def test_a_hostile_model_list_is_reported_and_judging_goes_on(name: str) -> None
 # --- Retry-After: hostile values, a cap, and a message saying how long --------------------------------------
 
 
-@pytest.mark.parametrize(("header", "expected"), [
-    ("nan", None), ("NaN", None), ("soon", None), ("-5", 0.0), ("7", 7.0), ("inf", math.inf), ("1e309", math.inf),
-    ("Fri, 31 Dec 9999 23:59:59 GMT", "far"), ("Thu, 01 Jan 1970 00:00:00 GMT", 0.0), ("Mon, 99 Foo 2024", None),
-])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("nan", None),
+        ("NaN", None),
+        ("soon", None),
+        ("-5", 0.0),
+        ("7", 7.0),
+        ("inf", math.inf),
+        ("1e309", math.inf),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", "far"),
+        ("Thu, 01 Jan 1970 00:00:00 GMT", 0.0),
+        ("Mon, 99 Foo 2024", None),
+    ],
+)
 def test_retry_after_values(header: str, expected: float | str | None) -> None:
     import httpx2
 
@@ -319,10 +438,12 @@ def test_retry_after_values(header: str, expected: float | str | None) -> None:
     assert math.isfinite(wait) and 0 <= wait <= ob.RetryPolicy().max_retry_after_s
 
 
-def judged_after_one_refusal(status: int, retry_after: str, caplog: pytest.LogCaptureFixture,
-                             retry: ob.RetryPolicy | None = None) -> tuple[Generation, list[str]]:
+def judged_after_one_refusal(
+    status: int, retry_after: str, caplog: pytest.LogCaptureFixture, retry: ob.RetryPolicy | None = None
+) -> tuple[Generation, list[str]]:
     """One prompt, refused once with ``status`` and this ``Retry-After``, then answered: the generation and
     what the backend logged."""
+
     def script(request: dict[str, Any], reply: Reply) -> None:
         if len(server.requests) == 1:
             reply.json(status, {"error": {"message": "Too many requests"}}, {"Retry-After": retry_after})
@@ -339,21 +460,26 @@ def judged_after_one_refusal(status: int, retry_after: str, caplog: pytest.LogCa
 
 
 def test_retry_after_nan_falls_back_to_the_backoff(waits: list[float], caplog: pytest.LogCaptureFixture) -> None:
-    gen, said = judged_after_one_refusal(429, "nan", caplog, ob.RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02))
+    gen, said = judged_after_one_refusal(
+        429, "nan", caplog, ob.RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02)
+    )
     assert gen.finish_reason == "stop"
     assert len(waits) == 1 and 0 <= waits[0] <= 0.02  # the backoff's wait (time.sleep(nan) raises)
     assert said == []  # no wait was asked for
 
 
 @pytest.mark.parametrize("header", ["100000", "inf", "Fri, 31 Dec 9999 23:59:59 GMT"])
-def test_a_long_retry_after_is_capped_and_the_wait_is_said(header: str, waits: list[float],
-                                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_a_long_retry_after_is_capped_and_the_wait_is_said(
+    header: str, waits: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
     gen, [message] = judged_after_one_refusal(429, header, caplog)
     assert gen.finish_reason == "stop"
     assert waits == [60.0] == [ob.RetryPolicy().max_retry_after_s]
     assert "429" in message and "Too many requests" in message and "(Retry-After)" in message
     assert "waiting 60 s (the longest selene-eval waits" in message and "attempt 2 of 6" in message
-    asked = {"100000": "asks to wait 100,000 s", "inf": "asks to wait for ever"}.get(header, r"asks to wait [\d,]{15,} s")
+    asked = {"100000": "asks to wait 100,000 s", "inf": "asks to wait for ever"}.get(
+        header, r"asks to wait [\d,]{15,} s"
+    )
     assert re.search(asked, message), message
 
 
@@ -366,8 +492,12 @@ def test_a_short_retry_after_is_said_as_asked(waits: list[float], caplog: pytest
 # --- 8: --timeout is a total deadline per request -----------------------------------------------------------
 
 
-STREAM_BYTES = (head(200, {"Content-Type": "text/event-stream"}) + event(delta_chunk(ANSWER)) + event(delta_chunk("\n"))
-                + b"data: [DONE]\n\n")
+STREAM_BYTES = (
+    head(200, {"Content-Type": "text/event-stream"})
+    + event(delta_chunk(ANSWER))
+    + event(delta_chunk("\n"))
+    + b"data: [DONE]\n\n"
+)
 
 
 def _keep_alive_then_answer(reply: Reply) -> None:
@@ -411,12 +541,18 @@ def _huge_line(reply: Reply) -> None:
 
 
 def _lying_length(reply: Reply) -> None:
-    reply.raw(200, json.dumps(completion(ANSWER)).encode(), {"Content-Type": "application/json",
-                                                              "Content-Length": str(50 * 2**30)})
+    reply.raw(
+        200,
+        json.dumps(completion(ANSWER)).encode(),
+        {"Content-Type": "application/json", "Content-Length": str(50 * 2**30)},
+    )
 
 
-@pytest.mark.parametrize("script_of_item_0", [_huge_whole, _huge_stream, _huge_line, _lying_length],
-                         ids=["3 MB whole answer", "3 MB stream", "3 MB line", "Content-Length of 50 GB"])
+@pytest.mark.parametrize(
+    "script_of_item_0",
+    [_huge_whole, _huge_stream, _huge_line, _lying_length],
+    ids=["3 MB whole answer", "3 MB stream", "3 MB line", "Content-Length of 50 GB"],
+)
 def test_an_answer_over_the_byte_limit_is_that_items_failure(script_of_item_0: Callable[[Reply], None]) -> None:
     gens, _ = generate_with_one_bad(script_of_item_0, 2, 0, backend_kwargs={"max_answer_bytes": 2**20})
     assert [g.finish_reason for g in gens] == ["error", "stop"], gens
@@ -455,7 +591,9 @@ class CountingPattern:
         return self.pattern.search(text, *args)
 
 
-def test_watching_for_the_result_line_reads_each_character_a_bounded_number_of_times(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_watching_for_the_result_line_reads_each_character_a_bounded_number_of_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # 3,000 newline-only chunks after a long reasoning, then the label: the whole text used to be joined and
     # searched again at every newline (40,000 chunks: 51 s). The bench (bench/server_stream.py) shows times.
     counting = CountingPattern(parser.RESULT_MARKER)
@@ -475,8 +613,11 @@ def test_watching_for_the_result_line_reads_each_character_a_bounded_number_of_t
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(["*", " ", "\t", "result", "Result", ":", "x", "\n", "**", "resul", "reasoning"]),
-                max_size=16).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(["*", " ", "\t", "result", "Result", ":", "x", "\n", "**", "resul", "reasoning"]), max_size=16
+    ).map("".join)
+)
 def test_the_linear_marker_patterns_match_what_the_plain_ones_did(text: str) -> None:
     for word, pattern in (("result", parser._RESULT), ("reasoning", parser._REASONING)):
         plain = re.compile(rf"\*{{0,2}}[ \t]*{word}[ \t]*\*{{0,2}}[ \t]*:[ \t]*\*{{0,2}}", re.IGNORECASE)
@@ -492,8 +633,30 @@ FUZZ_RSS_CAP_MB = 1024
 """What the fuzz run may add to the test process's resident memory (the server and the client are both in it)."""
 
 HOSTILE_VALUES: list[Any] = [
-    None, True, 0, -1, 1000, 1e308, -1e308, math.nan, math.inf, -math.inf, "", "x", "\n", "Yes", [], [1, 2], {},
-    {"a": 1}, [[[[[]]]]], "\u202e", "\ud800", 10**50, -(10**50), 0.5,
+    None,
+    True,
+    0,
+    -1,
+    1000,
+    1e308,
+    -1e308,
+    math.nan,
+    math.inf,
+    -math.inf,
+    "",
+    "x",
+    "\n",
+    "Yes",
+    [],
+    [1, 2],
+    {},
+    {"a": 1},
+    [[[[[]]]]],
+    "\u202e",
+    "\ud800",
+    10**50,
+    -(10**50),
+    0.5,
 ]
 
 
@@ -530,16 +693,38 @@ def _dumps(doc: Any, rnd: random.Random) -> bytes:
 
 
 def _whole_template() -> dict[str, Any]:
-    tokens = [{"token": t, "logprob": -0.01, "top_logprobs": [{"token": t, "logprob": -0.01}, {"token": " No", "logprob": -4.0}]}
-              for t in ("**Result:**", " Yes")]
+    tokens = [
+        {
+            "token": t,
+            "logprob": -0.01,
+            "top_logprobs": [{"token": t, "logprob": -0.01}, {"token": " No", "logprob": -4.0}],
+        }
+        for t in ("**Result:**", " Yes")
+    ]
     return completion(ANSWER, logprobs=tokens)
 
 
 def _stream_templates() -> list[dict[str, Any]]:
     return [
         delta_chunk("**Reasoning:** Fine.\n\n**Result:**"),
-        {"choices": [{"index": 0, "delta": {"content": " Yes"}, "finish_reason": None, "logprobs": {"content": [
-            {"token": " Yes", "logprob": -0.1, "top_logprobs": [{"token": " Yes", "logprob": -0.1}, {"token": " No", "logprob": -2.4}]}]}}]},
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"content": " Yes"},
+                    "finish_reason": None,
+                    "logprobs": {
+                        "content": [
+                            {
+                                "token": " Yes",
+                                "logprob": -0.1,
+                                "top_logprobs": [{"token": " Yes", "logprob": -0.1}, {"token": " No", "logprob": -2.4}],
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
         delta_chunk("\n"),
         {"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 3}},
     ]
@@ -549,7 +734,8 @@ def hostile_answer(seed: int) -> tuple[str, Callable[[Reply], None]]:
     """The ``seed``-th generated hostile answer: its kind and the script that sends it."""
     rnd = random.Random(seed)
     kind = rnd.choices(
-        ["whole", "stream", "bytes", "status", "size", "newlines", "slow"], weights=[30, 30, 12, 10, 6, 6, 4])[0]
+        ["whole", "stream", "bytes", "status", "size", "newlines", "slow"], weights=[30, 30, 12, 10, 6, 6, 4]
+    )[0]
     if kind == "whole":
         body = _dumps(_mutate(_whole_template(), rnd), rnd)
         return kind, lambda reply: reply.raw(200, body, {"Content-Type": "application/json"})
@@ -566,7 +752,7 @@ def hostile_answer(seed: int) -> tuple[str, Callable[[Reply], None]]:
             body = valid[: rnd.randrange(len(valid))]
         elif damage == "flip":
             pos = rnd.randrange(len(valid))
-            body = valid[:pos] + bytes([rnd.randrange(256)]) + valid[pos + 1:]
+            body = valid[:pos] + bytes([rnd.randrange(256)]) + valid[pos + 1 :]
         elif damage == "insert":
             pos = rnd.randrange(len(valid))
             body = valid[:pos] + rnd.randbytes(rnd.randint(1, 8)) + valid[pos:]
@@ -578,11 +764,17 @@ def hostile_answer(seed: int) -> tuple[str, Callable[[Reply], None]]:
         else:
             body = b'{"choices": [{"message": {"content": "x"}}], "usage": {"prompt_tokens": ' + b"7" * 5000 + b"}}"
         content_type = rnd.choice(["application/json", "text/event-stream", "text/html", ""])
-        return f"{kind}:{damage}", lambda reply: reply.raw(200, body, {"Content-Type": content_type} if content_type else {})
+        return f"{kind}:{damage}", lambda reply: reply.raw(
+            200, body, {"Content-Type": content_type} if content_type else {}
+        )
     if kind == "status":
         status = rnd.choice([100, 204, 301, 400, 408, 413, 418, 422, 429, 500, 502, 503, 599])
-        header = rnd.choice(["nan", "inf", "-1", "1e309", "100000", "0.01", "Fri, 31 Dec 9999 23:59:59 GMT", "soon", ""])
-        body = rnd.choice([b"", b"{", b'{"error": "x"}', b'{"error": {"message": 5}}', b"[" * 20_000, rnd.randbytes(200)])
+        header = rnd.choice(
+            ["nan", "inf", "-1", "1e309", "100000", "0.01", "Fri, 31 Dec 9999 23:59:59 GMT", "soon", ""]
+        )
+        body = rnd.choice(
+            [b"", b"{", b'{"error": "x"}', b'{"error": {"message": 5}}', b"[" * 20_000, rnd.randbytes(200)]
+        )
         headers = {"Retry-After": header} if header else {}
         return f"{kind}:{status}", lambda reply: reply.raw(status, body, headers)
     if kind == "size":
@@ -591,19 +783,27 @@ def hostile_answer(seed: int) -> tuple[str, Callable[[Reply], None]]:
         if shape == "whole":
             return f"{kind}:whole", lambda reply: reply.json(200, completion("y" * n))
         if shape == "stream":
-            return f"{kind}:stream", lambda reply: reply.event_stream(event(delta_chunk("z" * 4096)) for _ in range(n // 4096))
+            return f"{kind}:stream", lambda reply: reply.event_stream(
+                event(delta_chunk("z" * 4096)) for _ in range(n // 4096)
+            )
         # Within the byte limit: 200,000 blanks after the marker (the parser must stay linear on it).
         return f"{kind}:spaces", lambda reply: reply.json(200, completion("**Result:**" + " " * 200_000 + "Yes"))
     if kind == "newlines":
         n = rnd.choice([5_000, 20_000])
         return kind, lambda reply: reply.event_stream(
-            [event(delta_chunk("**Reasoning:** x")), *(event(delta_chunk("\n")) for _ in range(n)), b"data: [DONE]\n\n"])
+            [event(delta_chunk("**Reasoning:** x")), *(event(delta_chunk("\n")) for _ in range(n)), b"data: [DONE]\n\n"]
+        )
     style = rnd.choice(["drip", "comments", "silence"])
     if style == "drip":
         return f"{kind}:drip", _drip(STREAM_BYTES, 0.3)
     if style == "comments":
-        return f"{kind}:comments", lambda reply: [reply.send(head(200, {"Content-Type": "text/event-stream"}))] + [
-            (reply.send(b": ping\n\n"), reply.pause(0.2)) for _ in range(200)]
+        return (
+            f"{kind}:comments",
+            lambda reply: (
+                [reply.send(head(200, {"Content-Type": "text/event-stream"}))]
+                + [(reply.send(b": ping\n\n"), reply.pause(0.2)) for _ in range(200)]
+            ),
+        )
     return f"{kind}:silence", lambda reply: reply.pause(60)
 
 
@@ -623,8 +823,9 @@ def test_hundreds_of_hostile_server_answers(waits: list[float]) -> None:
     limit = 2**20
     policy = ob.RetryPolicy(max_attempts=1, timeout_attempts=1)
     with ScriptedServer(script) as server, PeakRss() as rss:
-        backend = ob.OpenAIBackend(spec(server.url, timeout_s=FUZZ_TIMEOUT_S, concurrency=1), retry=policy,
-                                   max_answer_bytes=limit)
+        backend = ob.OpenAIBackend(
+            spec(server.url, timeout_s=FUZZ_TIMEOUT_S, concurrency=1), retry=policy, max_answer_bytes=limit
+        )
         try:
             for seed, (kind, _) in enumerate(answers):
                 start = time.monotonic()
@@ -656,8 +857,17 @@ def test_hundreds_of_hostile_server_answers(waits: list[float]) -> None:
     assert all(math.isfinite(w) and 0 <= w <= policy.max_retry_after_s for w in waits)
     assert rss.peak_mb < FUZZ_RSS_CAP_MB, rss.peak_mb
     kinds = Counter(kind.split(":")[0] for kind, _ in answers)
-    record("hostile_server", {
-        "answers_tried": N_FUZZ, "kinds": dict(sorted(kinds.items())), "outcomes": dict(sorted(outcomes.items())),
-        "crashes": 0, "timeout_s": FUZZ_TIMEOUT_S, "longest_request_s": round(longest, 2),
-        "max_answer_bytes": limit, "peak_rss_mb": round(rss.peak_mb), "rss_cap_mb": FUZZ_RSS_CAP_MB,
-    })
+    record(
+        "hostile_server",
+        {
+            "answers_tried": N_FUZZ,
+            "kinds": dict(sorted(kinds.items())),
+            "outcomes": dict(sorted(outcomes.items())),
+            "crashes": 0,
+            "timeout_s": FUZZ_TIMEOUT_S,
+            "longest_request_s": round(longest, 2),
+            "max_answer_bytes": limit,
+            "peak_rss_mb": round(rss.peak_mb),
+            "rss_cap_mb": FUZZ_RSS_CAP_MB,
+        },
+    )

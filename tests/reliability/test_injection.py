@@ -30,27 +30,36 @@ import pandas as pd
 import pytest
 import vl_convert
 
+from selene_eval.core.items import Item
 from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.core.tasks import TaskType
 from selene_eval.errors import SeleneEvalError
+from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.presentation import build_html_report, chart_svg, to_csv_bytes
 from selene_eval.presentation.figures import script_in_markup
-from selene_eval.core.items import Item
 from selene_eval.prompts import default_rubric
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudySpec, StudyStore
 from selene_eval.study.spec import SourceInfo
-from selene_eval.core.tasks import TaskType
-from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.testing.dashboard import go, open_in_sidebar, start
 
 REPO = Path(__file__).resolve().parents[2]
-PAGES = ["pages/1_data.py", "pages/2_prompts.py", "pages/3_run.py", "pages/4_agreement.py", "pages/5_robustness.py",
-         "pages/6_studies.py"]
+PAGES = [
+    "pages/1_data.py",
+    "pages/2_prompts.py",
+    "pages/3_run.py",
+    "pages/4_agreement.py",
+    "pages/5_robustness.py",
+    "pages/6_studies.py",
+]
+
 
 # One payload per Markdown/HTML feature that must not run; each is tagged so that a leak names its field.
 def hostile(tag: str) -> str:
-    return (f"<img src=x onerror=alert('{tag}')> [click-{tag}](javascript:alert(1)) "
-            f"![px-{tag}](http://tracker.invalid/{tag}.png) :red[RED-{tag}] **BOLD-{tag}** $x_{tag}$")
+    return (
+        f"<img src=x onerror=alert('{tag}')> [click-{tag}](javascript:alert(1)) "
+        f"![px-{tag}](http://tracker.invalid/{tag}.png) :red[RED-{tag}] **BOLD-{tag}** $x_{tag}$"
+    )
 
 
 # A payload leaks if any of these appears without the backslash md_escape puts before it.
@@ -78,26 +87,38 @@ def make_hostile_study(studies_dir: Path) -> None:
         for i in range(12)
     ]
     spec = StudySpec(
-        slug="hostile", title=f"Title {hostile('title')}", description=hostile("description"), task=TaskType.BINARY,
-        experts=experts, rubric=default_rubric(TaskType.BINARY), variants=["selene"],
-        source=SourceInfo(file_name=f"{hostile('file')}.csv", format="csv", encoding="utf-8", sha256="0" * 64, n_rows=12),
+        slug="hostile",
+        title=f"Title {hostile('title')}",
+        description=hostile("description"),
+        task=TaskType.BINARY,
+        experts=experts,
+        rubric=default_rubric(TaskType.BINARY),
+        variants=["selene"],
+        source=SourceInfo(
+            file_name=f"{hostile('file')}.csv", format="csv", encoding="utf-8", sha256="0" * 64, n_rows=12
+        ),
         mapping={"input": hostile("column-input"), "response": "answer", "experts": [experts[0], "dr_b"]},
         label_map={hostile("label-value"): "yes", "Nope": "no"},
     )
     study = StudyStore(studies_dir).create(spec, items)
-    judge = JudgeSpec(backend="scripted", model="scripted-hostile", quantization="none", name=f"Judge {hostile('judge')}")
+    judge = JudgeSpec(
+        backend="scripted", model="scripted-hostile", quantization="none", name=f"Judge {hostile('judge')}"
+    )
     answers = {
         "Question 3?": f"{hostile('raw')} and no result at all",
         "Question 5?": f"**Reasoning:** {hostile('reasoning')}\n\n**Result:** Yes",
     }
     study.spec = study.spec.model_copy(update={"judge": judge})
     study.save_spec()
-    run_study(study, ScriptedBackend(judge, script=answers, default=f"**Reasoning:** {hostile('why')}\n\n**Result:** No"))
+    run_study(
+        study, ScriptedBackend(judge, script=answers, default=f"**Reasoning:** {hostile('why')}\n\n**Result:** No")
+    )
     study.close()
 
 
 def markdown_sources(at: object) -> Iterator[tuple[str, str]]:
     """(element type, Markdown source) for everything Streamlit renders as Markdown on the current page."""
+
     def visit(node: object) -> Iterator[tuple[str, str]]:
         proto = getattr(node, "proto", None)
         kind = getattr(node, "type", type(node).__name__)
@@ -123,7 +144,7 @@ def leaks(at: object) -> list[str]:
         for pattern in LEAKS:
             match = pattern.search(source)
             if match:
-                found.append(f"{kind}: ...{source[max(0, match.start() - 60): match.end() + 40]!r}")
+                found.append(f"{kind}: ...{source[max(0, match.start() - 60) : match.end() + 40]!r}")
     return found
 
 
@@ -164,9 +185,25 @@ def call_name(call: ast.Call) -> str:
     return ".".join(reversed(parts))
 
 
-FORBIDDEN_CALLS = {"eval", "exec", "compile", "os.system", "os.popen", "pickle.load", "pickle.loads", "marshal.loads",
-                   "yaml.load", "yaml.unsafe_load", "yaml.full_load", "torch.load", "pd.read_pickle", "shelve.open",
-                   "subprocess.getoutput", "subprocess.getstatusoutput", "__import__"}
+FORBIDDEN_CALLS = {
+    "eval",
+    "exec",
+    "compile",
+    "os.system",
+    "os.popen",
+    "pickle.load",
+    "pickle.loads",
+    "marshal.loads",
+    "yaml.load",
+    "yaml.unsafe_load",
+    "yaml.full_load",
+    "torch.load",
+    "pd.read_pickle",
+    "shelve.open",
+    "subprocess.getoutput",
+    "subprocess.getstatusoutput",
+    "__import__",
+}
 
 
 def test_no_eval_pickle_or_shell_in_the_product() -> None:
@@ -175,7 +212,9 @@ def test_no_eval_pickle_or_shell_in_the_product() -> None:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                names = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+                names = [a.name for a in node.names] + (
+                    [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+                )
                 if any(n.split(".")[0] in ("pickle", "marshal", "shelve", "dill", "cloudpickle") for n in names):
                     problems.append(f"{path.relative_to(REPO)}:{node.lineno} imports {names}")
         for call in calls(tree):
@@ -183,7 +222,11 @@ def test_no_eval_pickle_or_shell_in_the_product() -> None:
             if name in FORBIDDEN_CALLS:
                 problems.append(f"{path.relative_to(REPO)}:{call.lineno} calls {name}")
             if name.startswith("subprocess.") or name in ("Popen", "run"):
-                shell = [k for k in call.keywords if k.arg == "shell" and not (isinstance(k.value, ast.Constant) and k.value.value is False)]
+                shell = [
+                    k
+                    for k in call.keywords
+                    if k.arg == "shell" and not (isinstance(k.value, ast.Constant) and k.value.value is False)
+                ]
                 if shell:
                     problems.append(f"{path.relative_to(REPO)}:{call.lineno} runs a shell")
     assert not problems, problems
@@ -223,8 +266,10 @@ def test_html_is_only_allowed_for_constant_text() -> None:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for call in calls(tree):
             name = call_name(call)
-            unsafe = any(k.arg == "unsafe_allow_html" and not (isinstance(k.value, ast.Constant) and k.value.value is False)
-                         for k in call.keywords)
+            unsafe = any(
+                k.arg == "unsafe_allow_html" and not (isinstance(k.value, ast.Constant) and k.value.value is False)
+                for k in call.keywords
+            )
             html = unsafe or name.endswith("st.html") or name == "components.html"
             if html and call.args and not isinstance(call.args[0], ast.Constant):
                 problems.append(f"{path.relative_to(REPO)}:{call.lineno} {name} with non-constant HTML")
@@ -238,7 +283,9 @@ def test_a_hostile_upload_is_shown_as_text_on_the_data_page(app_studies_dir: Pat
     buffer = io.StringIO()
     csv.writer(buffer).writerows([columns, *rows])
     at = start()
-    at.file_uploader(key="data_upload").set_value((f"{hostile('upload')}.csv", buffer.getvalue().encode(), "text/csv")).run()
+    at.file_uploader(key="data_upload").set_value(
+        (f"{hostile('upload')}.csv", buffer.getvalue().encode(), "text/csv")
+    ).run()
     assert not at.exception, [e.message for e in at.exception]
     for task in list(TaskType)[:2]:  # the label map differs per task
         if at.radio(key="data_task").value != task:
@@ -293,10 +340,18 @@ ORDINARY_TEXT_NAMES = ["Selene Mini, one=shot prompt", "judge onload = fine", "j
 @pytest.mark.parametrize("judge_name", ORDINARY_TEXT_NAMES)
 def test_a_judge_whose_name_looks_like_an_attribute_gets_its_html_report(tmp_path: Path, judge_name: str) -> None:
     experts = {"e1": ["yes", "no"], "e2": ["yes", "yes", "no"]}
-    items = [Item(str(i), f"Question {i}?", f"Answer {i}.", experts={e: v[i % len(v)] for e, v in experts.items()})
-             for i in range(8)]
-    spec = StudySpec(slug="named", title="Named judge", task=TaskType.BINARY, experts=list(experts),
-                     rubric=default_rubric(TaskType.BINARY), variants=["selene"])
+    items = [
+        Item(str(i), f"Question {i}?", f"Answer {i}.", experts={e: v[i % len(v)] for e, v in experts.items()})
+        for i in range(8)
+    ]
+    spec = StudySpec(
+        slug="named",
+        title="Named judge",
+        task=TaskType.BINARY,
+        experts=list(experts),
+        rubric=default_rubric(TaskType.BINARY),
+        variants=["selene"],
+    )
     study = StudyStore(tmp_path).create(spec, items)
     judge = JudgeSpec(backend="scripted", model="scripted-named", quantization="none", name=judge_name)
     run_study(study, ScriptedBackend(judge, default="**Reasoning:** Fine.\n\n**Result:** Yes"))

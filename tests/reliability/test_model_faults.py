@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.judge import create_backend
 from selene_eval.core.judge_spec import Generation, JudgeSpec, LabelChoices, Message
 from selene_eval.errors import BackendError, ModelUnavailableError
+from selene_eval.judge import create_backend
+from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.results.table import judgment_table
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudyStore
-from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.testing import build_tiny_model
 from tests.reliability.helpers import SCRIPTED, env_for_subprocess, make_study, scripted_answer
 
@@ -61,7 +61,11 @@ def test_empty_unparseable_and_cut_off_answers_are_stored_and_counted(studies_di
     stored = stored_by_item(study)
     assert (stored["1"].status, stored["1"].raw_text) == ("missing_result", "")
     assert stored["2"].status == "missing_result" and stored["2"].raw_text.startswith("I think")
-    assert (stored["3"].status, stored["3"].finish_reason, stored["3"].n_new_tokens) == ("missing_result", "length", 512)
+    assert (stored["3"].status, stored["3"].finish_reason, stored["3"].n_new_tokens) == (
+        "missing_result",
+        "length",
+        512,
+    )
     assert stored["4"].status == "out_of_range" and stored["4"].label is None
     assert all(stored[i].status == "ok" for i in "0567")
     table = judgment_table(study, SCRIPTED, "selene")
@@ -89,8 +93,12 @@ class DiesAfter(ScriptedBackend):
         return super().generate(prompts, choices)
 
 
-@pytest.mark.parametrize("error", [BackendError("The judge server at http://x stopped answering."), RuntimeError("CUDA error")])
-def test_a_backend_failing_mid_run_keeps_earlier_batches_and_frees_the_study(studies_dir: Path, error: Exception) -> None:
+@pytest.mark.parametrize(
+    "error", [BackendError("The judge server at http://x stopped answering."), RuntimeError("CUDA error")]
+)
+def test_a_backend_failing_mid_run_keeps_earlier_batches_and_frees_the_study(
+    studies_dir: Path, error: Exception
+) -> None:
     study = make_study(studies_dir, 10)
     with pytest.raises(type(error)) as info:
         run_study(study, DiesAfter(2, error), batch_size=3)
@@ -155,12 +163,24 @@ def test_a_model_that_cannot_be_loaded_is_one_clear_error(studies_dir: Path, tmp
         assert model in str(info.value) or "folder" in str(info.value)
     make_study(studies_dir, 3)
     cli = subprocess.run(
-        [sys.executable, "-m", "selene_eval", "--studies-dir", str(studies_dir), "run", "s", "--model", str(broken),
-         "--no-quantize"],
-        capture_output=True, text=True, env=env_for_subprocess(), timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "selene_eval",
+            "--studies-dir",
+            str(studies_dir),
+            "run",
+            "s",
+            "--model",
+            str(broken),
+            "--no-quantize",
+        ],
+        capture_output=True,
+        text=True,
+        env=env_for_subprocess(),
+        timeout=300,
     )
     assert cli.returncode != 0 and "Traceback" not in cli.stderr
     assert "Cannot load" in cli.stderr or "cannot" in cli.stderr.lower(), cli.stderr
     study = StudyStore(studies_dir).open("s")
     assert study.judgments.count() == 0 and study.run_holder() is None
-

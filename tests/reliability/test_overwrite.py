@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from selene_eval.errors import StudyBusy, StudyError
-from selene_eval.study.archive import export_archive, import_archive
+from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudyStore
-from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.study.archive import export_archive, import_archive
 from tests.reliability.figures import record
 from tests.reliability.helpers import SCRIPTED, env_for_subprocess, make_study, scripted_answer
 from tests.reliability.test_concurrency import run_in_a_thread, start_holding_child
@@ -39,13 +39,30 @@ def _csv(path: Path, n: int, expert: str = "other_expert") -> Path:
 def _cli(studies_dir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "selene_eval", "--studies-dir", str(studies_dir), *args],
-        capture_output=True, text=True, env=env_for_subprocess(), timeout=timeout,
+        capture_output=True,
+        text=True,
+        env=env_for_subprocess(),
+        timeout=timeout,
     )
 
 
 def _import_args(csv: Path) -> list[str]:
-    return ["import", str(csv), "--task", "binary", "--map", "id=id", "input=q", "response=a",
-            "expert=other_expert", "--study", "s", "--overwrite", "--min-items", "1"]
+    return [
+        "import",
+        str(csv),
+        "--task",
+        "binary",
+        "--map",
+        "id=id",
+        "input=q",
+        "response=a",
+        "expert=other_expert",
+        "--study",
+        "s",
+        "--overwrite",
+        "--min-items",
+        "1",
+    ]
 
 
 def test_overwrite_and_delete_are_refused_while_a_run_judges_the_study(studies_dir: Path, tmp_path: Path) -> None:
@@ -75,8 +92,10 @@ def test_the_command_line_refuses_to_overwrite_a_study_being_judged(studies_dir:
     before = (studies_dir / "s" / "items.jsonl").read_bytes()
     child = start_holding_child(studies_dir)
     try:
-        results = [_cli(studies_dir, *_import_args(_csv(tmp_path / "new.csv", 5))),
-                   _cli(studies_dir, "import-archive", str(archive), "--as", "s", "--overwrite")]
+        results = [
+            _cli(studies_dir, *_import_args(_csv(tmp_path / "new.csv", 5))),
+            _cli(studies_dir, "import-archive", str(archive), "--as", "s", "--overwrite"),
+        ]
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.communicate(timeout=60)
@@ -110,8 +129,11 @@ def test_a_study_whose_files_disagree_says_so_everywhere(studies_dir: Path, tmp_
     make_study(studies_dir, 3, slug="fine")
     other = make_study(tmp_path / "elsewhere", 9)
     (study.path / "items.jsonl").write_bytes((other.path / "items.jsonl").read_bytes())
-    for args in (["report", "s"], ["export", "s", "--archive", str(tmp_path / "a.zip")],
-                 ["run", "s", "--backend", "scripted"]):
+    for args in (
+        ["report", "s"],
+        ["export", "s", "--archive", str(tmp_path / "a.zip")],
+        ["run", "s", "--backend", "scripted"],
+    ):
         result = _cli(studies_dir, *args)
         assert result.returncode == 2 and "Traceback" not in result.stderr, (args, result.stderr)
         assert "is inconsistent" in result.stderr and "import the study again" in result.stderr, result.stderr
@@ -205,9 +227,12 @@ def test_sigkill_during_an_overwrite_leaves_the_old_study_or_the_new_one(studies
     for kill in range(kills):
         StudyStore(studies_dir).delete("s")
         _judged_old_study(studies_dir, n_old)
-        child = subprocess.Popen([sys.executable, "-m", "selene_eval", "--studies-dir", str(studies_dir),
-                                  *_import_args(csv)], env=env_for_subprocess(),
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "selene_eval", "--studies-dir", str(studies_dir), *_import_args(csv)],
+            env=env_for_subprocess(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         if kill % 2:
             # The moment the new study's folder is being written (polled, no sleeping).
             while child.poll() is None and not list(studies_dir.glob(".new-s-*")):
@@ -224,6 +249,15 @@ def test_sigkill_during_an_overwrite_leaves_the_old_study_or_the_new_one(studies
     # Leftovers of killed builds are cleaned up by the next one.
     assert _cli(studies_dir, *_import_args(_csv(tmp_path / "small.csv", 3))).returncode == 0
     assert sorted(p.name for p in studies_dir.iterdir()) == ["s"]
-    record("overwrite_kills", {"kills": kills, "items_old": n_old, "items_new": n_new, "old_study_whole": seen["old"],
-                               "new_study_whole": seen["new"], "mixed_or_damaged": 0,
-                               "import_duration_s": round(duration, 1)})
+    record(
+        "overwrite_kills",
+        {
+            "kills": kills,
+            "items_old": n_old,
+            "items_new": n_new,
+            "old_study_whole": seen["old"],
+            "new_study_whole": seen["new"],
+            "mixed_or_damaged": 0,
+            "import_duration_s": round(duration, 1),
+        },
+    )

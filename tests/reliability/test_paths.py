@@ -14,20 +14,54 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from selene_eval.core.tasks import TaskType
 from selene_eval.data import read_table
 from selene_eval.errors import StudyError, TemplateError
 from selene_eval.prompts.variants import load_template_text
 from selene_eval.study import StudyStore, slugify, validate_slug
-from selene_eval.core.tasks import TaskType
 from tests.reliability.helpers import make_study
 
 HOSTILE_NAMES = [
-    "../outside", "..", ".", "../../etc/passwd", "/etc/passwd", "/tmp", "a/../../b", "a/b", "a\\..\\b", "C:\\x",
-    "nul\x00byte", "x\x00/../../etc", "study\n", "study\r\n", "\nstudy", "study ", " study",
+    "../outside",
+    "..",
+    ".",
+    "../../etc/passwd",
+    "/etc/passwd",
+    "/tmp",
+    "a/../../b",
+    "a/b",
+    "a\\..\\b",
+    "C:\\x",
+    "nul\x00byte",
+    "x\x00/../../etc",
+    "study\n",
+    "study\r\n",
+    "\nstudy",
+    "study ",
+    " study",
     "．．／outside",  # fullwidth full stops and solidus (NFKC turns them into ../)
-    "..\u2215outside", "\u2024\u2024/outside", "..\uff0foutside", "\u202eoutside", "stu\u0301dy", "ｓｔｕｄｙ",
-    "a" * 65, "a" * 10_000, "%2e%2e%2foutside", "~", "~root", "$HOME", "`id`", "$(id)", "study;rm -rf x",
-    "CON", "study.", "-study", "study-", "_study", "Study", "",
+    "..\u2215outside",
+    "\u2024\u2024/outside",
+    "..\uff0foutside",
+    "\u202eoutside",
+    "stu\u0301dy",
+    "ｓｔｕｄｙ",
+    "a" * 65,
+    "a" * 10_000,
+    "%2e%2e%2foutside",
+    "~",
+    "~root",
+    "$HOME",
+    "`id`",
+    "$(id)",
+    "study;rm -rf x",
+    "CON",
+    "study.",
+    "-study",
+    "study-",
+    "_study",
+    "Study",
+    "",
 ]
 
 

@@ -51,7 +51,9 @@ def test_the_running_dashboard_listens_on_loopback_only(tmp_path: Path) -> None:
         port = probe.getsockname()[1]
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         env={**os.environ, "SELENE_EVAL_STUDIES_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1"},
     )
     try:
@@ -91,9 +93,13 @@ def test_with_an_auth_section_nothing_is_shown_before_the_login() -> None:
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_function(_gated_page, default_timeout=60)
-    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
-                          "client_id": "id", "client_secret": "secret",
-                          "server_metadata_url": "https://login.invalid/.well-known/openid-configuration"}
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+        "client_id": "id",
+        "client_secret": "secret",
+        "server_metadata_url": "https://login.invalid/.well-known/openid-configuration",
+    }
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert not [m for m in at.markdown if "studies are here" in m.value]

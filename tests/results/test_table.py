@@ -66,8 +66,9 @@ class ForcingBackend:
         out = []
         for generation in self.inner.generate(prompts, choices):
             if "**Result:**" not in generation.text:
-                generation = replace(generation, finish_reason="repetition", forced_label="no",
-                                     label_probs={"yes": 0.2, "no": 0.8})
+                generation = replace(
+                    generation, finish_reason="repetition", forced_label="no", label_probs={"yes": 0.2, "no": 0.8}
+                )
             out.append(generation)
         return out
 
@@ -80,12 +81,25 @@ def make_study(studies_dir: Path) -> Study:
     items 0 and 5 have no reference (not renderable under selene-ref). Experts ann and bob label every item;
     cy is declared but labels none."""
     items = [
-        Item(str(i), f"Question {i}?", f"Answer {i}.", reference=None if i in (0, 5) else f"Reference {i}.",
-             category="even" if i % 2 == 0 else "odd", experts={"ann": "no", "bob": "no" if i % 3 else "yes"})
+        Item(
+            str(i),
+            f"Question {i}?",
+            f"Answer {i}.",
+            reference=None if i in (0, 5) else f"Reference {i}.",
+            category="even" if i % 2 == 0 else "odd",
+            experts={"ann": "no", "bob": "no" if i % 3 else "yes"},
+        )
         for i in range(N)
     ]
-    spec = StudySpec(slug="t", title="t", task=TaskType.BINARY, experts=["ann", "bob", "cy"],
-                     rubric=default_rubric(TaskType.BINARY), variants=VARIANTS, min_compared=1)
+    spec = StudySpec(
+        slug="t",
+        title="t",
+        task=TaskType.BINARY,
+        experts=["ann", "bob", "cy"],
+        rubric=default_rubric(TaskType.BINARY),
+        variants=VARIANTS,
+        min_compared=1,
+    )
     study = StudyStore(studies_dir).create(spec, items)
     run_study(study, ForcingBackend())
     run_study(study, ScriptedBackend(PLAIN, script=_script), variant_ids=["selene"])
@@ -110,8 +124,12 @@ def test_the_table_has_the_items_the_experts_and_the_judge_columns(study: Study)
 
 
 def test_every_status_of_an_item(study: Study) -> None:
-    ok, missing, off, ambiguous = (JudgmentStatus.OK, JudgmentStatus.MISSING_RESULT, JudgmentStatus.OUT_OF_RANGE,
-                                   JudgmentStatus.AMBIGUOUS)
+    ok, missing, off, ambiguous = (
+        JudgmentStatus.OK,
+        JudgmentStatus.MISSING_RESULT,
+        JudgmentStatus.OUT_OF_RANGE,
+        JudgmentStatus.AMBIGUOUS,
+    )
     plain = judgment_table(study, PLAIN, "selene")
     assert list(plain["judge_status"]) == [ok] * 4 + [missing] * 2 + [off] * 2 + [ambiguous] * 2 + [ok] * 2
     assert judge_labels(plain) == ["yes"] * 4 + [None] * 6 + ["yes"] * 2
@@ -198,11 +216,30 @@ def test_the_html_report_builds_each_table_once(study: Study, builds: Counter[tu
     assert builds == _each_once()
 
 
-def test_the_export_builds_each_table_once(studies_dir: Path, study: Study,
-                                           builds: Counter[tuple[str, str, bool]], tmp_path: Path) -> None:
-    assert main(["--studies-dir", str(studies_dir), "export", study.slug, "--resamples", "0",
-                 "--tables", str(tmp_path / "tables"), "--charts", str(tmp_path / "charts"),
-                 "--chart-format", "svg", "--format", "csv"]) == 0
+def test_the_export_builds_each_table_once(
+    studies_dir: Path, study: Study, builds: Counter[tuple[str, str, bool]], tmp_path: Path
+) -> None:
+    assert (
+        main(
+            [
+                "--studies-dir",
+                str(studies_dir),
+                "export",
+                study.slug,
+                "--resamples",
+                "0",
+                "--tables",
+                str(tmp_path / "tables"),
+                "--charts",
+                str(tmp_path / "charts"),
+                "--chart-format",
+                "svg",
+                "--format",
+                "csv",
+            ]
+        )
+        == 0
+    )
     assert builds == _each_once()
 
 

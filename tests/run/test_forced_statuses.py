@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.cli import main
-from selene_eval.presentation import build_html_report
 from selene_eval.core.items import Item
-from selene_eval.prompts import default_rubric
+from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.core.tasks import TaskType
+from selene_eval.presentation import build_html_report
 from selene_eval.presentation.report import study_report
+from selene_eval.prompts import default_rubric
 from selene_eval.results.table import judgment_table
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudySpec, StudyStore
-from selene_eval.core.tasks import TaskType
 from selene_eval.testing.forcing import (
     FORCING_JUDGE,
     RAMBLE,
@@ -68,19 +68,29 @@ def test_every_statistic_reads_with_and_without_forced_labels(studies_dir: Path)
 
 def test_a_swapped_variant_maps_its_forced_label_back(studies_dir: Path) -> None:
     items = [Item(str(i), f"Question {i}?", "one", response_b="two", experts={"e1": "A"}) for i in range(3)]
-    spec = StudySpec(slug="p", title="t", task=TaskType.PAIRWISE, experts=["e1"], rubric=default_rubric(TaskType.PAIRWISE),
-                     variants=["selene", "selene.position-swapped"], min_compared=1)
+    spec = StudySpec(
+        slug="p",
+        title="t",
+        task=TaskType.PAIRWISE,
+        experts=["e1"],
+        rubric=default_rubric(TaskType.PAIRWISE),
+        variants=["selene", "selene.position-swapped"],
+        min_compared=1,
+    )
     study = StudyStore(studies_dir).create(spec, items)
     backend = ForcingBackend(RAMBLE, forced="A")
     backend.generate = _pairwise(backend.generate)  # type: ignore[method-assign]
     run_study(study, backend)
     assert set(judgment_table(study, SPEC, "selene")["judge_label"]) == {"A"}
-    assert set(judgment_table(study, SPEC, "selene.position-swapped")["judge_label"]) == {"B"}  # the judge's A is the item's B
+    assert set(judgment_table(study, SPEC, "selene.position-swapped")["judge_label"]) == {
+        "B"
+    }  # the judge's A is the item's B
 
 
 def _pairwise(generate):  # noqa: ANN001, ANN202
     def wrapped(prompts, choices=None):  # noqa: ANN001, ANN202
         return [replace(g, label_probs={"A": 0.7, "B": 0.3}) for g in generate(prompts, choices)]
+
     return wrapped
 
 

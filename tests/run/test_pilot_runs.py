@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.cli import main
-from selene_eval.errors import SeleneEvalError
-from selene_eval.study.archive import export_archive, import_archive
 from selene_eval.core.items import Item
+from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.errors import SeleneEvalError
+from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.run.runner import estimate_run, pilot_sample, plan_run, run_study
 from selene_eval.study import StudyStore
-from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.study.archive import export_archive, import_archive
 from selene_eval.testing.studies import make_study as build_study
 
 SPEC = JudgeSpec(backend="scripted", model="scripted-pilot")
@@ -25,8 +25,10 @@ SPEC = JudgeSpec(backend="scripted", model="scripted-pilot")
 def sorted_items(n_no: int = 90, n_yes: int = 10) -> list[Item]:
     """A file sorted by label, as exports often are: every 'no' first, then the rare 'yes'."""
     labels = ["no"] * n_no + ["yes"] * n_yes
-    return [Item(f"i{k:03d}", f"Question {k}?", f"Answer {k}", experts={"a": label, "b": label})
-            for k, label in enumerate(labels)]
+    return [
+        Item(f"i{k:03d}", f"Question {k}?", f"Answer {k}", experts={"a": label, "b": label})
+        for k, label in enumerate(labels)
+    ]
 
 
 def make_study(studies_dir: Path, items: list[Item], variants: tuple[str, ...] = ("selene",)):
@@ -71,7 +73,13 @@ def test_plan_and_run_use_the_sample_and_record_the_run(studies_dir: Path) -> No
     run_study(study, ScriptedBackend(SPEC), plan=plan, batch_size=4)
     [run] = study.judgments.runs()
     assert (run.judge, run.variant_ids, run.limit, run.sample_seed, run.batch_size, run.n_items) == (
-        SPEC, ("selene",), 10, 3, 4, 10)
+        SPEC,
+        ("selene",),
+        10,
+        3,
+        4,
+        10,
+    )
     run_study(study, ScriptedBackend(SPEC), plan=plan_run(study, SPEC, limit=10, sample_seed=3))
     assert len(study.judgments.runs()) == 1  # nothing left to judge: no run to record
 
@@ -127,13 +135,15 @@ def test_an_archive_keeps_the_run_records(studies_dir: Path) -> None:
     assert copy.judgments.runs() == study.judgments.runs()
 
 
-@pytest.mark.parametrize("column, value, message", [
-    ("spec_json", '{"backend": 1, "max_new_tokens": -5}', "lists a judge whose settings are not valid"),
-    ("variant_ids", '{"not": "a list"}', "records a run whose variants are not a list of ids"),
-    ("variant_ids", "[broken", "records a run whose variants are not a list of ids"),
-])
-def test_a_damaged_run_record_is_refused_on_export(studies_dir: Path, column: str, value: str,
-                                                   message: str) -> None:
+@pytest.mark.parametrize(
+    "column, value, message",
+    [
+        ("spec_json", '{"backend": 1, "max_new_tokens": -5}', "lists a judge whose settings are not valid"),
+        ("variant_ids", '{"not": "a list"}', "records a run whose variants are not a list of ids"),
+        ("variant_ids", "[broken", "records a run whose variants are not a list of ids"),
+    ],
+)
+def test_a_damaged_run_record_is_refused_on_export(studies_dir: Path, column: str, value: str, message: str) -> None:
     """Run records become shell commands in reports: an archive is not made of a study whose records are damaged.
 
     (An archive carrying such a record is refused on import too:

@@ -12,28 +12,48 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.judge import create_backend
-from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.cli import main
 from selene_eval.core.items import Item
+from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.core.tasks import TaskType
+from selene_eval.judge import create_backend
 from selene_eval.prompts import default_rubric
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudySpec, StudyStore
-from selene_eval.core.tasks import TaskType
 from selene_eval.testing import build_tiny_model
 
 pytestmark = pytest.mark.model
 
-VARIANTS = ["selene", "selene.position-swapped", "selene.layout-xml", "selene.layout-markdown",
-            "selene.order-response-first", "selene.surface-1"]
+VARIANTS = [
+    "selene",
+    "selene.position-swapped",
+    "selene.layout-xml",
+    "selene.layout-markdown",
+    "selene.order-response-first",
+    "selene.surface-1",
+]
 
 
 def test_position_bias_of_a_tiny_model_that_always_says_a(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model = build_tiny_model(tmp_path / "says-a", answer_label="A")
-    items = [Item(str(i), f"Question {i}?", f"Answer {i}.", response_b=f"Other answer {i}.",
-                  experts={"e0": "A" if i % 2 else "B", "e1": "A" if i % 2 else "B"}) for i in range(6)]
-    spec = StudySpec(slug="tiny-pairs", title="tiny pairs", task=TaskType.PAIRWISE, experts=["e0", "e1"],
-                     rubric=default_rubric(TaskType.PAIRWISE), variants=VARIANTS)
+    items = [
+        Item(
+            str(i),
+            f"Question {i}?",
+            f"Answer {i}.",
+            response_b=f"Other answer {i}.",
+            experts={"e0": "A" if i % 2 else "B", "e1": "A" if i % 2 else "B"},
+        )
+        for i in range(6)
+    ]
+    spec = StudySpec(
+        slug="tiny-pairs",
+        title="tiny pairs",
+        task=TaskType.PAIRWISE,
+        experts=["e0", "e1"],
+        rubric=default_rubric(TaskType.PAIRWISE),
+        variants=VARIANTS,
+    )
     study = StudyStore(tmp_path / "studies").create(spec, items)
     backend = create_backend(JudgeSpec(model=str(model), quantization="none", max_new_tokens=32, device="cpu"))
     try:
@@ -43,7 +63,9 @@ def test_position_bias_of_a_tiny_model_that_always_says_a(tmp_path: Path, capsys
     assert result.n_judged == len(items) * len(VARIANTS) and result.n_failed == 0
     study.close()
 
-    assert main(["--studies-dir", str(tmp_path / "studies"), "report", "tiny-pairs", "--json", "--resamples", "100"]) == 0
+    assert (
+        main(["--studies-dir", str(tmp_path / "studies"), "report", "tiny-pairs", "--json", "--resamples", "100"]) == 0
+    )
     (robust,) = json.loads(capsys.readouterr().out)["robustness"]
     (position,) = robust["position"]
     assert (position["original"], position["swapped"]) == ("selene", "selene.position-swapped")

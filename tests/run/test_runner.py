@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.core.judge_spec import Generation, JudgeSpec, Message
-from selene_eval.errors import SeleneEvalError
 from selene_eval.core.items import Item
+from selene_eval.core.judge_spec import Generation, JudgeSpec, Message
+from selene_eval.core.tasks import TaskType
+from selene_eval.errors import SeleneEvalError
+from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.prompts import default_rubric
 from selene_eval.run.runner import Progress, plan_run, run_study
 from selene_eval.study import StudySpec, StudyStore
-from selene_eval.core.tasks import TaskType
-from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.testing.studies import make_study as build_study
 
 SPEC = JudgeSpec(backend="scripted", model="scripted-test")
@@ -25,15 +25,28 @@ def answer(messages: list[Message]) -> str:
 
 
 def make_study(studies_dir: Path, n: int = 10, variants: tuple[str, ...] = ("selene",)):
-    return build_study(studies_dir, n, slug="s", title="t", experts=("e1",), variants=variants,
-                       response=lambda i: "a good answer" if i % 2 else "a bad answer" + " padding" * i,
-                       labels=lambda i: {"e1": "yes" if i % 2 else "no"})
+    return build_study(
+        studies_dir,
+        n,
+        slug="s",
+        title="t",
+        experts=("e1",),
+        variants=variants,
+        response=lambda i: "a good answer" if i % 2 else "a bad answer" + " padding" * i,
+        labels=lambda i: {"e1": "yes" if i % 2 else "no"},
+    )
 
 
 def test_run_stores_every_judgment_with_its_parse(studies_dir: Path) -> None:
     study = make_study(studies_dir)
     result = run_study(study, ScriptedBackend(SPEC, script=answer), batch_size=3)
-    assert (result.n_total, result.n_judged, result.n_cached, result.n_failed, result.cancelled) == (10, 10, 0, 0, False)
+    assert (result.n_total, result.n_judged, result.n_cached, result.n_failed, result.cancelled) == (
+        10,
+        10,
+        0,
+        0,
+        False,
+    )
     assert study.judgments.judges() == [SPEC]
     stored = study.judgments.get(_all_keys(study))
     assert len(stored) == 10
@@ -105,8 +118,11 @@ def test_per_item_failures_are_recorded_and_retried(studies_dir: Path) -> None:
 
 def test_unparseable_outputs_are_stored_with_their_status(studies_dir: Path) -> None:
     study = make_study(studies_dir, n=3)
-    run_study(study, ScriptedBackend(SPEC, script=["I refuse to answer.", "**Result:** Maybe", "**Result:** Yes"]),
-              batch_size=1)
+    run_study(
+        study,
+        ScriptedBackend(SPEC, script=["I refuse to answer.", "**Result:** Maybe", "**Result:** Yes"]),
+        batch_size=1,
+    )
     plan_keys = [p.cache_key for p in plan_run(study, SPEC.model_copy(update={"name": "same identity"})).pending]
     assert plan_keys == []  # the display name is not part of the identity
     statuses = sorted(j.status for j in study.judgments.get(_all_keys(study)).values())
@@ -130,10 +146,14 @@ def test_progress_is_reported_per_batch(studies_dir: Path) -> None:
 
 
 def test_identical_prompts_are_judged_once_and_bad_pairs_are_skipped(studies_dir: Path) -> None:
-    items = [Item("a", "Same?", "same", reference="ref"), Item("b", "Same?", "same", reference="ref"),
-             Item("c", "No reference?", "x")]
-    spec = StudySpec(slug="d", title="t", task=TaskType.BINARY, rubric=default_rubric(TaskType.BINARY),
-                     variants=["selene-ref"])
+    items = [
+        Item("a", "Same?", "same", reference="ref"),
+        Item("b", "Same?", "same", reference="ref"),
+        Item("c", "No reference?", "x"),
+    ]
+    spec = StudySpec(
+        slug="d", title="t", task=TaskType.BINARY, rubric=default_rubric(TaskType.BINARY), variants=["selene-ref"]
+    )
     study = StudyStore(studies_dir).create(spec, items)
     plan = plan_run(study, SPEC)
     assert (plan.n_total, plan.n_pending, len(plan.skipped)) == (2, 1, 1)

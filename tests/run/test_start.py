@@ -26,10 +26,18 @@ SPEC = JudgeSpec(backend="scripted", model="scripted-start")
 
 def scripted_study(studies_dir: Path, n: int = 10) -> Study:
     """A binary study of ``n`` items, saved with the default judge (Selene), never judged."""
-    items = [Item(f"i{k}", f"Question {k}?", f"Answer {k}.", experts={"a": "yes", "b": "no" if k % 3 else "yes"})
-             for k in range(n)]
-    spec = StudySpec(slug="s", title="S", task=TaskType.BINARY, experts=["a", "b"],
-                     rubric=default_rubric(TaskType.BINARY), variants=["selene"])
+    items = [
+        Item(f"i{k}", f"Question {k}?", f"Answer {k}.", experts={"a": "yes", "b": "no" if k % 3 else "yes"})
+        for k in range(n)
+    ]
+    spec = StudySpec(
+        slug="s",
+        title="S",
+        task=TaskType.BINARY,
+        experts=["a", "b"],
+        rubric=default_rubric(TaskType.BINARY),
+        variants=["selene"],
+    )
     return StudyStore(studies_dir).create(spec, items)
 
 
@@ -122,8 +130,13 @@ def test_the_judge_is_saved_then_the_caller_hears_then_the_model_loads(studies_d
         assert StudyStore(studies_dir).open("s").spec.judge == SPEC  # saved before the caller hears
         assert loader.calls == []  # and before any model loads
 
-    result = start_run(study, plan_run(study, SPEC), load_backend=loader, on_claimed=claimed,
-                       on_progress=lambda progress: events.append("progress"))
+    result = start_run(
+        study,
+        plan_run(study, SPEC),
+        load_backend=loader,
+        on_claimed=claimed,
+        on_progress=lambda progress: events.append("progress"),
+    )
     assert events[0] == "claimed" and "progress" in events
     assert loader.calls == [SPEC] and not loader.closed  # the caller's backend stays open
     assert (result.n_judged, result.n_cached, result.n_failed) == (10, 0, 0)
@@ -150,8 +163,14 @@ def test_a_run_resumes_where_a_cancelled_one_stopped(studies_dir: Path) -> None:
     study = scripted_study(studies_dir)
     loader = CountingLoader()
     batches: list[int] = []
-    first = start_run(study, plan_run(study, SPEC), batch_size=4, load_backend=loader,
-                      on_progress=lambda p: batches.append(p.done), should_cancel=lambda: len(batches) > 1)
+    first = start_run(
+        study,
+        plan_run(study, SPEC),
+        batch_size=4,
+        load_backend=loader,
+        on_progress=lambda p: batches.append(p.done),
+        should_cancel=lambda: len(batches) > 1,
+    )
     assert first.cancelled and first.n_judged == 4
     second = start_run(study, plan_run(study, SPEC), batch_size=4, load_backend=loader)
     assert not second.cancelled and (second.n_judged, second.n_cached) == (6, 4)
@@ -186,7 +205,6 @@ def test_the_batch_size_rule(
 def test_start_run_uses_the_batch_size_rule(studies_dir: Path) -> None:
     study = scripted_study(studies_dir)
     sizes: list[int] = []
-    start_run(study, plan_run(study, SPEC), load_backend=CountingLoader(),
-              on_progress=lambda p: sizes.append(p.done))
+    start_run(study, plan_run(study, SPEC), load_backend=CountingLoader(), on_progress=lambda p: sizes.append(p.done))
     assert sizes == [0, DEFAULT_BATCH_SIZE, 10]  # batches of the default 8
     study.close()

@@ -13,10 +13,10 @@ from sklearn.metrics import cohen_kappa_score
 from selene_eval.errors import StatisticsError
 from selene_eval.stats.agreement import agreement, subgroup_agreement
 from selene_eval.stats.alpha import substitution_differences
-from selene_eval.stats.registry import EXTRA_METRICS, METRICS
 from selene_eval.stats.ceiling import expert_ceiling, substitution_statistic
 from selene_eval.stats.coefficients import gwet_ac1, icc
 from selene_eval.stats.consensus import code_table, consensus_codes
+from selene_eval.stats.registry import EXTRA_METRICS, METRICS
 from selene_eval.stats.uncertainty import bootstrap_intervals
 
 LABELS = ["1", "2", "3", "4", "5"]
@@ -58,8 +58,9 @@ def test_grouped_intervals_resample_groups_as_uncertainty_py_does() -> None:
     coded = code_table(table, ["e0", "e1", "e2"], "ordinal", judge="judge", order=LABELS)
     keep = ~np.isnan(consensus_codes(coded.experts, "ordinal", 5)[0]) & ~np.isnan(coded.judge)
     groups = pd.factorize(table["question"])[0][keep]
-    direct = bootstrap_intervals(cons, judge, level="ordinal", n_labels=5, groups=groups, statistics=["cohen_kappa"],
-                                 seed=5)
+    direct = bootstrap_intervals(
+        cons, judge, level="ordinal", n_labels=5, groups=groups, statistics=["cohen_kappa"], seed=5
+    )
     assert report.intervals["cohen_kappa"] == direct["cohen_kappa"]
 
 
@@ -105,8 +106,13 @@ def test_gwet_ac1_and_linear_kappa_equal_the_reference_functions() -> None:
 def test_icc_equals_coefficients_icc() -> None:
     rng = np.random.default_rng(0)
     truth = rng.normal(3, 1, 80)
-    table = pd.DataFrame({"judge": truth + rng.normal(0.3, 0.5, 80), "e0": truth + rng.normal(0, 0.3, 80),
-                          "e1": truth + rng.normal(0, 0.3, 80)})
+    table = pd.DataFrame(
+        {
+            "judge": truth + rng.normal(0.3, 0.5, 80),
+            "e0": truth + rng.normal(0, 0.3, 80),
+            "e1": truth + rng.normal(0, 0.3, 80),
+        }
+    )
     report = agreement(table, "judge", ["e0", "e1"], "interval", n_resamples=0)
     cons, judge = coded_pair(table, ["e0", "e1"], "interval")
     pair = np.column_stack([cons, judge])
@@ -192,8 +198,9 @@ def test_subgroup_agreement_equals_agreement_on_each_subset() -> None:
     assert [value for value, _ in results] == ["a", "b", "c", None]
     for value, report in results:
         rows = table[table["cat"] == value] if value is not None else table[table["cat"].isna()]
-        direct = agreement(rows.reset_index(drop=True), "judge", ["e0", "e1", "e2"], "ordinal", order=LABELS,
-                           n_resamples=0)
+        direct = agreement(
+            rows.reset_index(drop=True), "judge", ["e0", "e1", "e2"], "ordinal", order=LABELS, n_resamples=0
+        )
         assert report.to_dict(with_uncertainty=True) == direct.to_dict(with_uncertainty=True)
         assert any("fewer than 30" in w for w in report.warnings)  # 20 rows each
     with pytest.raises(StatisticsError, match="subgroup"):

@@ -18,8 +18,14 @@ nan = np.nan
 
 def test_hand_checked_binary_calibration() -> None:
     labels = ["yes", "yes", "no", "no", "yes", None]
-    probs = [{"yes": 0.9, "no": 0.1}, {"yes": 0.6, "no": 0.4}, {"yes": 0.2, "no": 0.8}, None,
-             {"yes": 0.95, "no": 0.05}, {"yes": 0.5, "no": 0.5}]
+    probs = [
+        {"yes": 0.9, "no": 0.1},
+        {"yes": 0.6, "no": 0.4},
+        {"yes": 0.2, "no": 0.8},
+        None,
+        {"yes": 0.95, "no": 0.05},
+        {"yes": 0.5, "no": 0.5},
+    ]
     reference = ["yes", "no", "no", "no", "yes", "yes"]
     report = calibration(labels, probs, reference, order=YN, n_bins=10)
     assert report is not None
@@ -123,9 +129,7 @@ def test_coverage_curve_by_hand() -> None:
     assert curve["accuracy"].tolist() == pytest.approx([0.6, 0.5, 2 / 3, 2 / 3, 0.75, 1.0])
     assert curve["threshold"].tolist() == pytest.approx([0.5, 0.6, 0.8, 0.8, 0.8, 0.9])
     # the tie rule makes the result independent of the input order
-    flipped = coverage_curve(
-        confidence[[0, 2, 1, 3, 4]], correct[[0, 2, 1, 3, 4]], [0, 0.2, 0.4, 0.5, 0.6, 0.8]
-    )
+    flipped = coverage_curve(confidence[[0, 2, 1, 3, 4]], correct[[0, 2, 1, 3, 4]], [0, 0.2, 0.4, 0.5, 0.6, 0.8])
     pd.testing.assert_frame_equal(curve, flipped)
     default = coverage_curve(confidence, correct, 5)
     assert default["abstain_share"].tolist() == pytest.approx([0, 0.2, 0.4, 0.6, 0.8])

@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from sklearn.metrics import cohen_kappa_score
 
 from selene_eval.errors import StatisticsError
-from selene_eval.stats.registry import statistic_name
 from selene_eval.stats.ceiling import (
     Ceiling,
     PairAgreement,
@@ -30,6 +29,7 @@ from selene_eval.stats.ceiling import (
     substitution_statistic,
 )
 from selene_eval.stats.consensus import code_table
+from selene_eval.stats.registry import statistic_name
 
 TOL = 1e-9
 
@@ -147,9 +147,7 @@ def test_pairs_equal_reference_libraries() -> None:
     assert c.krippendorff_alpha == pytest.approx(
         krippendorff.alpha(reliability_data=coded.experts.T, level_of_measurement="nominal"), abs=TOL
     )
-    assert any(
-        "Fleiss' kappa uses only items labelled by every expert; 2 items are left out" in n for n in c.notes
-    )
+    assert any("Fleiss' kappa uses only items labelled by every expert; 2 items are left out" in n for n in c.notes)
 
 
 def test_ordinal_alpha_uses_level() -> None:
@@ -221,23 +219,17 @@ def test_ac1_category_count_does_not_depend_on_the_judge() -> None:
 
 
 def test_two_experts_and_interval() -> None:
-    frame = pd.DataFrame(
-        {"e1": [1.0, 2.0, 3.5, 4.0], "e2": [1.0, 2.5, 3.5, 5.0], "judge": [1.0, 2.0, 3.0, 4.0]}
-    )
+    frame = pd.DataFrame({"e1": [1.0, 2.0, 3.5, 4.0], "e2": [1.0, 2.5, 3.5, 5.0], "judge": [1.0, 2.0, 3.0, 4.0]})
     c = expert_ceiling(frame, "judge", ["e1", "e2"], "interval", order=["x"])
     assert math.isnan(c.fleiss_kappa) and math.isnan(c.gwet_ac1)
     assert all(math.isnan(p.cohen_kappa) for p in c.expert_pairs + c.judge_vs_expert + c.leave_one_out)
     assert any("not computed at interval level" in n for n in c.notes)
     assert any("order is ignored" in n for n in c.notes)
     assert c.expert_pairs[0].accuracy == 0.5  # identical values on items 1 and 3
-    expected = krippendorff.alpha(
-        reliability_data=frame[["e1", "e2"]].T.to_numpy(), level_of_measurement="interval"
-    )
+    expected = krippendorff.alpha(reliability_data=frame[["e1", "e2"]].T.to_numpy(), level_of_measurement="interval")
     assert c.krippendorff_alpha == pytest.approx(expected, abs=TOL)
     # With 2 experts, the "consensus without e1" is e2 itself: e1's leave-one-out row is the e1-e2 pair.
-    assert c.leave_one_out[0].krippendorff_alpha == pytest.approx(
-        c.expert_pairs[0].krippendorff_alpha, abs=TOL
-    )
+    assert c.leave_one_out[0].krippendorff_alpha == pytest.approx(c.expert_pairs[0].krippendorff_alpha, abs=TOL)
     d = c.to_dict()
     assert d["fleiss_kappa"] is None and d["level"] == "interval"
     json.dumps(d, allow_nan=False)
@@ -314,7 +306,10 @@ def _check_nan_notes(c: Ceiling) -> None:
         start = f"{statistic_name(field)} {where}".strip() if field != "difference" else where
         return any(n.startswith(f"{start} is undefined") for n in c.notes)
 
-    assert not any(re.search(r"cohen_kappa|fleiss_kappa|gwet_ac1|krippendorff_alpha|leave_one_out|substitution\[", n) for n in c.notes), c.notes
+    assert not any(
+        re.search(r"cohen_kappa|fleiss_kappa|gwet_ac1|krippendorff_alpha|leave_one_out|substitution\[", n)
+        for n in c.notes
+    ), c.notes
 
     def check_pair(p: PairAgreement, where: str) -> None:
         for field in ("cohen_kappa", "krippendorff_alpha", "accuracy"):

@@ -53,8 +53,8 @@ RAW_4RATERS = (
 
 # irrCAC ``raw_ben_gerry`` (cac.ben.gerry): 2 raters, 12 units, categories a..e, Gerry missed unit 10.
 # Published (irrCAC Python port test_gwet.py, 3 digits): AC1 = 0.661, pa = 0.727, pe = 0.194.
-BEN = "a a b b d c c c e d d a".split()
-GERRY = "b a b b b c c c e - d d".split()
+BEN = ["a", "a", "b", "b", "d", "c", "c", "c", "e", "d", "d", "a"]
+GERRY = ["b", "a", "b", "b", "b", "c", "c", "c", "e", "-", "d", "d"]
 
 
 def _codes(labels: list[str]) -> list[float]:
@@ -193,9 +193,7 @@ def test_fleiss_kappa_by_hand() -> None:
     #   P_i = (sum n_ij^2 - 3)/6: 1, 1/3, 1, 1, 1/3, 1/3, 1, 1 -> P_bar = 6/8
     #   p_a = 11/24, p_b = 13/24 -> P_e = (121 + 169)/576 = 290/576
     #   kappa = (432 - 290)/(576 - 290) = 142/286 = 71/143 = 0.496503
-    ratings = np.array(
-        [[0, 0, 1, 1, 0, 1, 0, 1], [0, 0, 1, 1, 1, 1, 0, 1], [0, 1, 1, 1, 0, 0, 0, 1]], dtype=float
-    )
+    ratings = np.array([[0, 0, 1, 1, 0, 1, 0, 1], [0, 0, 1, 1, 1, 1, 0, 1], [0, 1, 1, 1, 0, 0, 0, 1]], dtype=float)
     assert fleiss_kappa(ratings, 2) == pytest.approx(71 / 143, abs=TOL)
     # and AC1 on the same table: pa = 6/8, pe = 2 * (11/24)(13/24) = 286/576 -> 146/290 = 73/145
     assert gwet_ac1(ratings, 2) == pytest.approx(73 / 145, abs=TOL)
@@ -272,9 +270,9 @@ def test_weighted_kappa_by_hand_and_missing() -> None:
 
 
 def test_mean_absolute_error() -> None:
-    assert mean_absolute_error(
-        np.array([1.0, 2.0, nan, 4.0]), np.array([2.0, 2.0, 3.0, 1.0])
-    ) == pytest.approx((1 + 0 + 3) / 3)
+    assert mean_absolute_error(np.array([1.0, 2.0, nan, 4.0]), np.array([2.0, 2.0, 3.0, 1.0])) == pytest.approx(
+        (1 + 0 + 3) / 3
+    )
     assert math.isnan(mean_absolute_error(np.array([nan]), np.array([1.0])))
     with pytest.raises(StatisticsError):
         mean_absolute_error(np.array([1.0, 2.0]), np.array([1.0]))
@@ -292,9 +290,7 @@ def test_mean_absolute_error() -> None:
 #   BMS = 1349/120 = 11.2417, JMS = 2339/72 = 32.4861, EMS = 367/360 = 1.01944 (paper: 11.24, 32.49, 1.02)
 #   ICC(2,1) = (BMS-EMS)/(BMS + 3 EMS + 4 (JMS-EMS)/6) = 184/635 = 0.289764
 #   ICC(3,1) = (BMS-EMS)/(BMS + 3 EMS)                 = 920/1287 = 0.714841
-SHROUT_FLEISS = np.array(
-    [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]
-)
+SHROUT_FLEISS = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]])
 
 
 def _exact_anova(x: np.ndarray) -> tuple[Fraction, Fraction, Fraction]:
@@ -334,9 +330,7 @@ def test_icc_against_pingouin() -> None:
         long = pd.DataFrame([(i, j, x[i, j]) for i in range(n) for j in range(k)], columns=["t", "r", "s"])
         with warnings.catch_warnings():  # pingouin's own pandas deprecation warnings
             warnings.simplefilter("ignore")
-            result = pg.intraclass_corr(data=long, targets="t", raters="r", ratings="s").set_index("Type")[
-                "ICC"
-            ]
+            result = pg.intraclass_corr(data=long, targets="t", raters="r", ratings="s").set_index("Type")["ICC"]
         # pingouin >= 0.7 names them ICC(A,1) / ICC(C,1) (McGraw & Wong), older versions ICC2 / ICC3
         icc21 = result.get("ICC(A,1)", result.get("ICC2"))
         icc31 = result.get("ICC(C,1)", result.get("ICC3"))

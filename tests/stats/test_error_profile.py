@@ -34,13 +34,19 @@ def test_per_label_rates_equal_scikit_learn(labels: list[str]) -> None:
     n = table.sum()
     for k, label in enumerate(labels):
         stats = profile.per_label[k].statistics
-        assert stats["sensitivity"].estimate == pytest.approx(recall_score(y_true, y_pred, labels=[label], average="macro"))
-        assert stats["precision"].estimate == pytest.approx(precision_score(y_true, y_pred, labels=[label], average="macro"))
+        assert stats["sensitivity"].estimate == pytest.approx(
+            recall_score(y_true, y_pred, labels=[label], average="macro")
+        )
+        assert stats["precision"].estimate == pytest.approx(
+            precision_score(y_true, y_pred, labels=[label], average="macro")
+        )
         assert stats["f1"].estimate == pytest.approx(f1_score(y_true, y_pred, labels=[label], average="macro"))
         # specificity / NPV = recall / precision of "not this label"
         negative_true, negative_pred = y_true != label, y_pred != label
         assert stats["specificity"].estimate == pytest.approx(recall_score(negative_true, negative_pred))
-        assert stats["negative_predictive_value"].estimate == pytest.approx(precision_score(negative_true, negative_pred))
+        assert stats["negative_predictive_value"].estimate == pytest.approx(
+            precision_score(negative_true, negative_pred)
+        )
         assert stats["expert_rate"].estimate == pytest.approx(table[k].sum() / n)
         assert stats["judge_rate"].estimate == pytest.approx(table[:, k].sum() / n)
         assert profile.per_label[k].n_expert == table[k].sum()
@@ -70,8 +76,9 @@ def test_intervals_are_the_clustered_bootstrap_of_the_other_statistics() -> None
     groups = np.repeat(np.arange(40), 6)
     codes_e, codes_j = (truth == "yes").astype(float), (judge == "yes").astype(float)
     profile = confusion_error_profile(codes_e, codes_j, ["no", "yes"], groups=groups, n_resamples=500, seed=7)
-    reference = bootstrap_intervals(codes_e, codes_j, level="nominal", n_labels=2, groups=groups,
-                                    statistics=["accuracy"], n_resamples=500, seed=7)["accuracy"]
+    reference = bootstrap_intervals(
+        codes_e, codes_j, level="nominal", n_labels=2, groups=groups, statistics=["accuracy"], n_resamples=500, seed=7
+    )["accuracy"]
     accuracy = profile.overall["accuracy"]
     assert (accuracy.low, accuracy.high, accuracy.method) == (reference.low, reference.high, reference.method)
     # resampling whole groups: a different interval from resampling items
@@ -102,12 +109,14 @@ def test_below_the_study_minimum_and_at_interval_level_the_profile_is_na_with_a_
 
 
 def test_ambiguity_split_counts_unanimous_and_split_items_and_scores_soft_labels() -> None:
-    frame = pd.DataFrame({
-        "judge": ["yes", "yes", "no", "no", "yes", None],
-        "e1": ["yes", "yes", "no", "yes", "yes", "no"],
-        "e2": ["yes", "no", "no", "yes", None, "no"],
-        "e3": ["yes", "no", "no", "no", None, "no"],
-    })
+    frame = pd.DataFrame(
+        {
+            "judge": ["yes", "yes", "no", "no", "yes", None],
+            "e1": ["yes", "yes", "no", "yes", "yes", "no"],
+            "e2": ["yes", "no", "no", "yes", None, "no"],
+            "e3": ["yes", "no", "no", "no", None, "no"],
+        }
+    )
     result = ambiguity_split(frame, "judge", ["e1", "e2", "e3"], "nominal", n_resamples=0)
     parts = {p.kind: p for p in result.parts}
     assert parts["unanimous"].n_items == 2  # rows 0 and 2 (row 5 has no judge label)
@@ -132,12 +141,14 @@ def test_ambiguity_split_needs_two_experts_and_says_when_a_part_is_empty() -> No
 
 
 def test_cross_entropy_of_the_judge_probabilities_against_the_experts_distribution() -> None:
-    frame = pd.DataFrame({
-        "judge": ["yes", "no", "yes"],
-        "e1": ["yes", "no", "no"],
-        "e2": ["yes", "yes", "no"],
-        "probs": [{"yes": 0.8, "no": 0.2}, {"yes": 0.3, "no": 0.7}, None],
-    })
+    frame = pd.DataFrame(
+        {
+            "judge": ["yes", "no", "yes"],
+            "e1": ["yes", "no", "no"],
+            "e2": ["yes", "yes", "no"],
+            "probs": [{"yes": 0.8, "no": 0.2}, {"yes": 0.3, "no": 0.7}, None],
+        }
+    )
     result = ambiguity_split(frame, "judge", ["e1", "e2"], "nominal", n_resamples=0, probabilities="probs")
     expected = np.mean([-np.log(0.8), -(0.5 * np.log(0.3) + 0.5 * np.log(0.7))])
     assert result.n_cross_entropy == 2

@@ -10,15 +10,13 @@ import json
 import math
 import warnings
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from selene_eval.errors import SeleneEvalError, StatisticsError
 from selene_eval.stats.agreement import AgreementReport, agreement
-from selene_eval.stats.registry import METRICS
 from selene_eval.stats.consensus import consensus
-from selene_eval.stats.registry import statistic_name
+from selene_eval.stats.registry import METRICS, statistic_name
 
 # --------------------------------------------------------------------------------------------------
 # helpers
@@ -102,9 +100,7 @@ def test_ordinal_qwk_hand_checked() -> None:
 def test_interval_hand_checked() -> None:
     # consensus = means (1+2)/2 = 1.5, (3+3)/2 = 3, (4+5)/2 = 4.5, (6)/1 = 6 (one expert skipped)
     # judge 1.5, 2, 5, 6 -> exact matches 2/4; |errors| 0, 1, .5, 0 -> MAE = 1.5/4 = .375
-    table = pd.DataFrame(
-        {"j": [1.5, 2, 5, 6], "a": [1, 3, 4, 6], "b": [2, 3, 5, None]}
-    )
+    table = pd.DataFrame({"j": [1.5, 2, 5, 6], "a": [1, 3, 4, 6], "b": [2, 3, 5, None]})
     report = agreement(table, "j", ["a", "b"], "interval")
     assert report.metrics["accuracy"] == pytest.approx(0.5, abs=1e-12)
     assert report.metrics["mean_absolute_error"] == pytest.approx(0.375, abs=1e-12)

@@ -13,9 +13,8 @@ from hypothesis import strategies as st
 
 from selene_eval.errors import StatisticsError
 from selene_eval.stats.agreement import AgreementReport, agreement
-from selene_eval.stats.registry import METRICS
 from selene_eval.stats.consensus import consensus
-from selene_eval.stats.registry import statistic_name
+from selene_eval.stats.registry import METRICS, statistic_name
 
 LABELS = ["a", "b", "c", "1", "2", "3"]
 CELLS = st.one_of(
@@ -63,8 +62,10 @@ def tables(draw: st.DrawFn) -> tuple[pd.DataFrame, list[str], str, list[str] | N
 
 
 # How the notes name the experts' figures (the judge-vs-consensus statistics go by statistic_name).
-EXPERT_FIGURES = {"experts.krippendorff_alpha": "The experts' own Krippendorff's alpha",
-                  "experts.alpha_with_judge": "Krippendorff's alpha with the judge as one more expert"}
+EXPERT_FIGURES = {
+    "experts.krippendorff_alpha": "The experts' own Krippendorff's alpha",
+    "experts.alpha_with_judge": "Krippendorff's alpha with the judge as one more expert",
+}
 
 
 def check_value(report: AgreementReport, name: str, value: float, low: float, high: float) -> None:

@@ -51,8 +51,7 @@ WORDS = {1: "very low", 2: "low", 3: "mid", 4: "high", 5: "very high"}
 def experts_table(data: list[list[float]], words: bool = False) -> pd.DataFrame:
     """Raters become expert columns; a judge column (always 1) rides along."""
     columns = {
-        f"e{i}": [None if math.isnan(v) else (WORDS[int(v)] if words else v) for v in row]
-        for i, row in enumerate(data)
+        f"e{i}": [None if math.isnan(v) else (WORDS[int(v)] if words else v) for v in row] for i, row in enumerate(data)
     }
     return pd.DataFrame({"judge": [1] * len(data[0]), **columns})
 
@@ -210,7 +209,9 @@ def test_matches_libraries(seed: int, level: str, n_experts: int) -> None:
     theirs = ref["consensus"]
     if level == "interval":
         np.testing.assert_allclose(
-            ours.values.to_numpy(float), [nan if v is None else v for v in theirs], atol=TOL  # type: ignore[union-attr]
+            ours.values.to_numpy(float),
+            [nan if v is None else v for v in theirs],
+            atol=TOL,  # type: ignore[union-attr]
         )
     else:
         assert ours.values.tolist() == theirs

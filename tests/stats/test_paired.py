@@ -34,7 +34,12 @@ def test_flip_rate_on_ordinal_labels_uses_the_distance_to_the_expert() -> None:
     b = ["4", "1", "4", "1"]
     result = flip_rate(a, b, ref, level="ordinal", order=order)
     # 5 -> 4 is closer to 3 (toward); 2 -> 1 further (away); 2 -> 4 same distance (sideways); 1 = 1 no flip
-    assert (result.n_flipped, result.n_toward_reference, result.n_away_from_reference, result.n_sideways) == (3, 1, 1, 1)
+    assert (result.n_flipped, result.n_toward_reference, result.n_away_from_reference, result.n_sideways) == (
+        3,
+        1,
+        1,
+        1,
+    )
 
 
 def test_flip_rate_of_nothing_comparable_is_nan_not_zero() -> None:
@@ -94,8 +99,16 @@ def test_compare_conditions_difference_matches_scikit_learn_and_corrects_with_ho
     rng = np.random.default_rng(3)
     ref = list(rng.choice(["yes", "no"], size=200))
     conditions = {"canonical": _labels(rng, ref, 0.9), "xml": _labels(rng, ref, 0.88), "bad": _labels(rng, ref, 0.6)}
-    results = compare_conditions(ref, conditions, level="nominal", order=["yes", "no"], statistic="cohen_kappa",
-                                 baseline="canonical", n_resamples=500, seed=1)
+    results = compare_conditions(
+        ref,
+        conditions,
+        level="nominal",
+        order=["yes", "no"],
+        statistic="cohen_kappa",
+        baseline="canonical",
+        n_resamples=500,
+        seed=1,
+    )
     assert [(r.a, r.b) for r in results] == [("xml", "canonical"), ("bad", "canonical")]
     for r in results:
         expected = cohen_kappa_score(ref, conditions[r.a]) - cohen_kappa_score(ref, conditions["canonical"])
@@ -107,8 +120,16 @@ def test_compare_conditions_difference_matches_scikit_learn_and_corrects_with_ho
     assert not xml.significant
     assert [xml.p_holm, bad.p_holm] == pytest.approx(holm([xml.p_value, bad.p_value]))
     # Same seed, same answer.
-    again = compare_conditions(ref, conditions, level="nominal", order=["yes", "no"], statistic="cohen_kappa",
-                               baseline="canonical", n_resamples=500, seed=1)
+    again = compare_conditions(
+        ref,
+        conditions,
+        level="nominal",
+        order=["yes", "no"],
+        statistic="cohen_kappa",
+        baseline="canonical",
+        n_resamples=500,
+        seed=1,
+    )
     assert again == results
 
 
@@ -116,8 +137,9 @@ def test_compare_conditions_on_accuracy_is_judged_by_mcnemar_and_skips_missing_l
     ref = ["yes"] * 30 + [None]
     a = ["yes"] * 20 + ["no"] * 10 + ["yes"]
     b = ["yes"] * 10 + ["no"] * 10 + ["yes"] * 2 + [None] * 8 + ["no"]
-    (result,) = compare_conditions(ref, {"a": a, "b": b}, level="nominal", order=["yes", "no"],
-                                   statistic="accuracy", n_resamples=0)
+    (result,) = compare_conditions(
+        ref, {"a": a, "b": b}, level="nominal", order=["yes", "no"], statistic="accuracy", n_resamples=0
+    )
     assert result.n_items == 22 and result.n_excluded == 9
     assert result.interval is None
     assert result.test == "mcnemar (exact)"

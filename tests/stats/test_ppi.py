@@ -51,8 +51,9 @@ def test_clustered_ppi_reduces_to_ppi_python_with_one_item_per_cluster_and_widen
     assert singletons.mean.std_error == pytest.approx(plain.mean.std_error, rel=1e-12)
     # whole clusters of identical items: the clustered standard error must grow
     y_c, f_c, fu_c = np.repeat(y[:50], 4), np.repeat(f[:50], 4), np.repeat(f_u[:200], 4)
-    clustered = ppi_mean(y_c, f_c, fu_c, groups=np.repeat(np.arange(50), 4),
-                         groups_unlabelled=np.repeat(np.arange(50, 250), 4))
+    clustered = ppi_mean(
+        y_c, f_c, fu_c, groups=np.repeat(np.arange(50), 4), groups_unlabelled=np.repeat(np.arange(50, 250), 4)
+    )
     naive = ppi_mean(y_c, f_c, fu_c)
     assert clustered.mean.std_error == pytest.approx(2 * naive.mean.std_error, rel=0.01)
 
@@ -61,10 +62,13 @@ def test_rogan_gladen_equals_the_closed_form() -> None:
     q, se, sp = 0.4, 0.9, 0.8
     result = rogan_gladen(q, 1000, se, 100, sp, 150)
     rate = (q + sp - 1) / (se + sp - 1)
-    var = (q * (1 - q) / 1000 + rate**2 * se * (1 - se) / 100 + (1 - rate) ** 2 * sp * (1 - sp) / 150) / (se + sp - 1) ** 2
+    var = (q * (1 - q) / 1000 + rate**2 * se * (1 - se) / 100 + (1 - rate) ** 2 * sp * (1 - sp) / 150) / (
+        se + sp - 1
+    ) ** 2
     assert result.estimate == pytest.approx(rate)
-    assert (result.low, result.high) == pytest.approx((rate - 1.959963984540054 * math.sqrt(var),
-                                                       rate + 1.959963984540054 * math.sqrt(var)))
+    assert (result.low, result.high) == pytest.approx(
+        (rate - 1.959963984540054 * math.sqrt(var), rate + 1.959963984540054 * math.sqrt(var))
+    )
     useless = rogan_gladen(q, 1000, 0.5, 100, 0.5, 150)
     assert math.isnan(useless.estimate) and "no better than chance" in useless.note
 
@@ -88,11 +92,13 @@ def test_unlabelled_estimates_give_three_estimates_per_label_and_rogan_gladen() 
     assert share_yes.judge_only.estimate == pytest.approx(f.mean())
     assert share_yes.ppi.mean.estimate == pytest.approx(ppi_mean(y, f[:150], f[150:]).mean.estimate)
     assert share_yes.judge_helps is True and share_yes.effective_labels > 150
-    profile = confusion_error_profile((frame["expert"][:150] == "yes").to_numpy(float), f[:150], ["no", "yes"],
-                                      n_resamples=0)
+    profile = confusion_error_profile(
+        (frame["expert"][:150] == "yes").to_numpy(float), f[:150], ["no", "yes"], n_resamples=0
+    )
     yes = profile.per_label[1].statistics
-    expected = rogan_gladen(f.mean(), 1650, yes["sensitivity"].estimate, int(y.sum()), yes["specificity"].estimate,
-                            int((1 - y).sum()))
+    expected = rogan_gladen(
+        f.mean(), 1650, yes["sensitivity"].estimate, int(y.sum()), yes["specificity"].estimate, int((1 - y).sum())
+    )
     assert result.rogan_gladen == expected
 
 
@@ -125,8 +131,10 @@ def test_no_unlabelled_items_and_no_labelled_items_say_what_is_missing() -> None
     result = unlabelled_estimates(bare, "judge", ["e"], "nominal")
     assert "no item has both an expert consensus and a judge label" in result.undefined
     few = _study_frame(np.random.default_rng(1), 5, 50, 0.9)
-    assert "this study's minimum of 30" in unlabelled_estimates(few, "judge", ["expert"], "nominal",
-                                                               min_compared=30).undefined
+    assert (
+        "this study's minimum of 30"
+        in unlabelled_estimates(few, "judge", ["expert"], "nominal", min_compared=30).undefined
+    )
 
 
 @pytest.mark.slow
@@ -141,8 +149,14 @@ def test_intervals_cover_the_truth_and_ppi_is_narrower_only_when_the_judge_is_go
         covered += good.mean.low <= rate <= good.mean.high
         ratio_good.append(good.mean.width / classical_mean(y).width)
         pos = y == 1
-        rg = rogan_gladen(np.concatenate([f, f_u]).mean(), n + big_n, f[pos].mean(), int(pos.sum()),
-                          1 - f[~pos].mean(), int((~pos).sum()))
+        rg = rogan_gladen(
+            np.concatenate([f, f_u]).mean(),
+            n + big_n,
+            f[pos].mean(),
+            int(pos.sum()),
+            1 - f[~pos].mean(),
+            int((~pos).sum()),
+        )
         rg_covered += rg.low <= rate <= rg.high
         noise, noise_u = (rng.random(n) < 0.5).astype(float), (rng.random(big_n) < 0.5).astype(float)
         ratio_useless.append(ppi_mean(y, noise, noise_u).mean.width / classical_mean(y).width)
@@ -159,8 +173,9 @@ def test_intervals_cover_the_truth_and_ppi_is_narrower_only_when_the_judge_is_go
     for i in range(runs):
         truth = rng.random(300) < 0.4
         judge = np.where(truth, rng.random(300) < 0.85, rng.random(300) >= 0.9)
-        profile = confusion_error_profile(truth.astype(float), judge.astype(float), ["no", "yes"],
-                                          n_resamples=400, seed=i)
+        profile = confusion_error_profile(
+            truth.astype(float), judge.astype(float), ["no", "yes"], n_resamples=400, seed=i
+        )
         yes = profile.per_label[1].statistics
         hits["sensitivity"] += yes["sensitivity"].low <= 0.85 <= yes["sensitivity"].high
         hits["specificity"] += yes["specificity"].low <= 0.9 <= yes["specificity"].high

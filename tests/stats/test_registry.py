@@ -30,8 +30,15 @@ from selene_eval.stats.uncertainty import statistic_value
 def test_every_key_used_has_a_record() -> None:
     used = {
         *STATISTICS,
-        *(k for table in (METRICS, EXTRA_METRICS, APPLICABLE, DEFAULT_STATISTICS) for keys in table.values() for k in keys),
-        *PRIMARY_STATISTIC.values(), *PLANNING_STATISTIC.values(), *registry.CHART_STATISTIC.values(),
+        *(
+            k
+            for table in (METRICS, EXTRA_METRICS, APPLICABLE, DEFAULT_STATISTICS)
+            for keys in table.values()
+            for k in keys
+        ),
+        *PRIMARY_STATISTIC.values(),
+        *PLANNING_STATISTIC.values(),
+        *registry.CHART_STATISTIC.values(),
         "fleiss_kappa",  # the expert ceiling's statistic
     }
     assert used <= set(BY_KEY)
@@ -42,8 +49,15 @@ def test_derived_tables_keep_their_contents_and_order() -> None:
     # Pinned: the report's metric order, the JSON key order and the dashboard's columns read them.
     assert METRICS == {
         "nominal": ("accuracy", "cohen_kappa", "krippendorff_alpha"),
-        "ordinal": ("accuracy", "cohen_kappa", "quadratic_weighted_kappa", "krippendorff_alpha", "spearman",
-                    "kendall_tau", "pearson"),
+        "ordinal": (
+            "accuracy",
+            "cohen_kappa",
+            "quadratic_weighted_kappa",
+            "krippendorff_alpha",
+            "spearman",
+            "kendall_tau",
+            "pearson",
+        ),
         "interval": ("accuracy", "krippendorff_alpha", "spearman", "kendall_tau", "pearson", "mean_absolute_error"),
     }
     assert EXTRA_METRICS == {
@@ -51,16 +65,34 @@ def test_derived_tables_keep_their_contents_and_order() -> None:
         "ordinal": ("gwet_ac1", "linear_weighted_kappa", "mean_absolute_error"),
         "interval": ("icc_2_1", "icc_3_1"),
     }
-    assert STATISTICS == ("accuracy", "cohen_kappa", "linear_weighted_kappa", "quadratic_weighted_kappa",
-                          "krippendorff_alpha", "gwet_ac1", "spearman", "kendall_tau", "pearson",
-                          "mean_absolute_error", "icc_2_1", "icc_3_1")
+    assert STATISTICS == (
+        "accuracy",
+        "cohen_kappa",
+        "linear_weighted_kappa",
+        "quadratic_weighted_kappa",
+        "krippendorff_alpha",
+        "gwet_ac1",
+        "spearman",
+        "kendall_tau",
+        "pearson",
+        "mean_absolute_error",
+        "icc_2_1",
+        "icc_3_1",
+    )
     assert APPLICABLE["nominal"] == ("accuracy", "cohen_kappa", "krippendorff_alpha", "gwet_ac1")
     assert APPLICABLE["ordinal"] == tuple(s for s in STATISTICS if not s.startswith("icc"))
     assert DEFAULT_STATISTICS["ordinal"] == tuple(s for s in APPLICABLE["ordinal"] if s != "mean_absolute_error")
     assert DEFAULT_STATISTICS["interval"] == tuple(s for s in APPLICABLE["interval"] if not s.startswith("icc"))
-    assert PRIMARY_STATISTIC == {"nominal": "cohen_kappa", "ordinal": "quadratic_weighted_kappa",
-                                 "interval": "krippendorff_alpha"}
-    assert PLANNING_STATISTIC == {"nominal": "cohen_kappa", "ordinal": "quadratic_weighted_kappa", "interval": "icc_2_1"}
+    assert PRIMARY_STATISTIC == {
+        "nominal": "cohen_kappa",
+        "ordinal": "quadratic_weighted_kappa",
+        "interval": "krippendorff_alpha",
+    }
+    assert PLANNING_STATISTIC == {
+        "nominal": "cohen_kappa",
+        "ordinal": "quadratic_weighted_kappa",
+        "interval": "icc_2_1",
+    }
 
 
 def test_each_surface_keeps_its_words() -> None:
@@ -98,7 +130,9 @@ def test_point_function_equals_bootstrap_form_at_weights_one(level: str, seed: i
 
 
 def test_importing_the_registry_loads_no_heavy_library() -> None:
-    code = ("import json, sys; import selene_eval.stats.registry as r; r.statistic_name('cohen_kappa'); "
-            "print(json.dumps(sorted(m for m in ('scipy', 'sklearn', 'krippendorff') if m in sys.modules)))")
+    code = (
+        "import json, sys; import selene_eval.stats.registry as r; r.statistic_name('cohen_kappa'); "
+        "print(json.dumps(sorted(m for m in ('scipy', 'sklearn', 'krippendorff') if m in sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []

@@ -62,8 +62,9 @@ def test_position_consistency_by_hand() -> None:
 
 
 def test_mcnemar_p_value_matches_statsmodels() -> None:
-    result = robustness(REF, {"canon": CANON, "xml": XML}, level="nominal", order=["yes", "no"],
-                        baseline="canon", n_resamples=0)
+    result = robustness(
+        REF, {"canon": CANON, "xml": XML}, level="nominal", order=["yes", "no"], baseline="canon", n_resamples=0
+    )
     (test,) = result.accuracy_tests
     # Items with reference and both labels: 0,1,2,3,4,5. canon right at 0,1,2,5; xml right at 0,2,3,4,5.
     # Table (xml right?, canon right?): both 0,2,5 = 3; only xml (a) 3,4 = 2; only canon (b) 1 = 1; neither 0.

@@ -264,7 +264,9 @@ def test_bca_matches_scipy_levels_on_the_same_resamples() -> None:
     except TypeError:  # signature differs across scipy versions
         pytest.skip("scipy's private _bca_interval has another signature")
     expected = np.quantile(boot, [float(alpha_1), float(alpha_2)])
-    low, high, note = bca_interval(boot, float(x.mean()), np.array([np.delete(x, i).mean() for i in range(x.size)]), 0.95)
+    low, high, note = bca_interval(
+        boot, float(x.mean()), np.array([np.delete(x, i).mean() for i in range(x.size)]), 0.95
+    )
     assert note is None
     assert (low, high) == pytest.approx(tuple(expected), abs=1e-12)
 
@@ -273,8 +275,17 @@ def test_bca_matches_scipy_levels_on_the_same_resamples() -> None:
 def test_accuracy_interval_close_to_scipy_bootstrap(method: str) -> None:
     rng = np.random.default_rng(21)
     a, b = random_pair(rng, "nominal", 300, 3)
-    ours = bootstrap_intervals(a, b, level="nominal", n_labels=3, statistics=["accuracy"], n_resamples=5000, method=method)
-    theirs = stats.bootstrap(((a == b).astype(float),), np.mean, n_resamples=5000, method=method.upper() if method == "bca" else method, random_state=1, confidence_level=0.95)
+    ours = bootstrap_intervals(
+        a, b, level="nominal", n_labels=3, statistics=["accuracy"], n_resamples=5000, method=method
+    )
+    theirs = stats.bootstrap(
+        ((a == b).astype(float),),
+        np.mean,
+        n_resamples=5000,
+        method=method.upper() if method == "bca" else method,
+        random_state=1,
+        confidence_level=0.95,
+    )
     assert ours["accuracy"].method == method
     assert ours["accuracy"].low == pytest.approx(theirs.confidence_interval.low, abs=0.02)
     assert ours["accuracy"].high == pytest.approx(theirs.confidence_interval.high, abs=0.02)
@@ -325,8 +336,14 @@ def test_one_group_gives_nan_interval() -> None:
 def test_to_dict() -> None:
     interval = Interval(0.5, math.nan, 0.7, 0.95, "percentile", 100, 40, "why")
     assert interval.to_dict() == {
-        "estimate": 0.5, "low": None, "high": 0.7, "level": 0.95, "method": "percentile",
-        "n_resamples": 100, "n_valid": 40, "note": "why",
+        "estimate": 0.5,
+        "low": None,
+        "high": 0.7,
+        "level": 0.95,
+        "method": "percentile",
+        "n_resamples": 100,
+        "n_valid": 40,
+        "note": "why",
     }
 
 
@@ -354,7 +371,9 @@ def test_paired_difference_uses_the_same_resamples() -> None:
     rng = np.random.default_rng(14)
     ref, a = random_pair(rng, "ordinal", 200)
     b = np.clip(a + rng.integers(-1, 2, 200), 0, 4)
-    diff = paired_bootstrap_difference(ref, a, b, level="ordinal", n_labels=5, statistic="spearman", method="percentile")
+    diff = paired_bootstrap_difference(
+        ref, a, b, level="ordinal", n_labels=5, statistic="spearman", method="percentile"
+    )
     # On the same resamples the difference distribution equals the difference of the two statistics.
     design = unc._design([ref, a, b], ["r", "a", "b"], "ordinal", 5, None)
     counts = unc._draw_type_counts(design, 1000, np.random.default_rng(0))

@@ -77,8 +77,15 @@ def test_group_resampling_restores_coverage_on_clustered_data() -> None:
         a, b = simulate(rng, n_items, group_size)
         for key, grp in (("items", None), ("groups", groups)):
             res = bootstrap_intervals(
-                a, b, level="nominal", n_labels=2, groups=grp, statistics=["cohen_kappa"],
-                n_resamples=500, seed=i, method="percentile",
+                a,
+                b,
+                level="nominal",
+                n_labels=2,
+                groups=grp,
+                statistics=["cohen_kappa"],
+                n_resamples=500,
+                seed=i,
+                method="percentile",
             )["cohen_kappa"]
             hits[key] += res.low <= kappa_true <= res.high
     coverage = {k: v / n_datasets for k, v in hits.items()}

@@ -11,16 +11,18 @@ from pathlib import Path
 import pytest
 
 from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.core.tasks import TaskType
 from selene_eval.data import ColumnMapping, build_items, read_table
 from selene_eval.errors import DataError, StudyError
-from selene_eval.study.archive import export_archive, import_archive
+from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.presentation.report import study_report
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudyStore, new_study_spec
-from selene_eval.core.tasks import TaskType
-from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.study.archive import export_archive, import_archive
 
-CSV = "id,q,a,e1,e2\n" + "".join(f"{i},question {i},answer {i},{'yes' if i % 3 else 'no'},{'yes' if i % 2 else 'no'}\n" for i in range(1, 13))
+CSV = "id,q,a,e1,e2\n" + "".join(
+    f"{i},question {i},answer {i},{'yes' if i % 3 else 'no'},{'yes' if i % 2 else 'no'}\n" for i in range(1, 13)
+)
 
 
 @pytest.fixture
@@ -30,7 +32,9 @@ def judged(studies_dir: Path):
     items, report = build_items(table.frame, mapping, TaskType.BINARY)
     spec = new_study_spec(table, mapping, TaskType.BINARY, {}, items, slug="arch", title="Archive test")
     study = StudyStore(studies_dir).create(spec, items)
-    run_study(study, ScriptedBackend(JudgeSpec(backend="scripted", model="s"), script=["**Result:** Yes", "**Result:** No"]))
+    run_study(
+        study, ScriptedBackend(JudgeSpec(backend="scripted", model="s"), script=["**Result:** Yes", "**Result:** No"])
+    )
     return study
 
 

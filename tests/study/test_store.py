@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.core.judge_spec import JudgeSpec
-from selene_eval.errors import StudyError
 from selene_eval.core.items import Item
+from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.core.tasks import TaskType
+from selene_eval.errors import StudyError
 from selene_eval.prompts import default_rubric
 from selene_eval.study import StoredFailure, StoredJudgment, StudySpec, StudyStore, slugify, validate_slug
-from selene_eval.core.tasks import TaskType
 
 
 def make_spec(slug: str = "pilot") -> StudySpec:
@@ -35,16 +35,41 @@ ITEMS = [
 
 def judgment(key: str, judge: JudgeSpec, label: str | None = "yes", item: str = "1") -> StoredJudgment:
     return StoredJudgment(
-        cache_key=key, judge_id=judge.judge_id, item_id=item, variant_id="selene", variant_hash="h",
-        label=label, status="ok" if label else "missing_result", reasoning="r", raw_text=f"**Result:** {label}",
-        finish_reason="stop", n_prompt_tokens=10, n_new_tokens=5, label_probs={"yes": 0.9, "no": 0.1},
+        cache_key=key,
+        judge_id=judge.judge_id,
+        item_id=item,
+        variant_id="selene",
+        variant_hash="h",
+        label=label,
+        status="ok" if label else "missing_result",
+        reasoning="r",
+        raw_text=f"**Result:** {label}",
+        finish_reason="stop",
+        n_prompt_tokens=10,
+        n_new_tokens=5,
+        label_probs={"yes": 0.9, "no": 0.1},
     )
 
 
 @pytest.mark.parametrize(
     "slug",
-    ["../evil", "/etc", "a/b", "a\\b", "", ".", "..", "Upper", "a" * 65, "nul\x00byte", "ａｂｃ", "trailing-", "-lead",
-     "spa ce", "café"],
+    [
+        "../evil",
+        "/etc",
+        "a/b",
+        "a\\b",
+        "",
+        ".",
+        "..",
+        "Upper",
+        "a" * 65,
+        "nul\x00byte",
+        "ａｂｃ",
+        "trailing-",
+        "-lead",
+        "spa ce",
+        "café",
+    ],
 )
 def test_bad_slugs_are_refused_before_any_path_is_built(slug: str, studies_dir: Path) -> None:
     with pytest.raises(StudyError, match="not allowed"):

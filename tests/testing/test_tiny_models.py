@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from selene_eval.judge import create_backend
 from selene_eval.core.judge_spec import JudgeSpec, Message
+from selene_eval.judge import create_backend
 from selene_eval.testing import LLAMA31_SPECIAL_TOKENS, build_tiny_model
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,7 +31,12 @@ def test_tiny_model_loads_offline_as_a_llama_31(tiny_random: Path) -> None:
     model = AutoModelForCausalLM.from_pretrained(tiny_random, local_files_only=True)
     assert (tiny_random / "model.safetensors").is_file()
     config = model.config
-    assert (config.model_type, config.num_hidden_layers, config.hidden_size, config.num_key_value_heads) == ("llama", 2, 64, 2)
+    assert (config.model_type, config.num_hidden_layers, config.hidden_size, config.num_key_value_heads) == (
+        "llama",
+        2,
+        64,
+        2,
+    )
     assert config.rope_parameters["rope_type"] == "llama3" and config.max_position_embeddings >= 8192
     assert not config.tie_word_embeddings
     assert config.vocab_size == len(tokenizer) and 900 <= len(tokenizer) <= 1024
@@ -95,7 +100,11 @@ def test_command_line_writes_a_scripted_tiny_model(tmp_path: Path, contract: re.
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     done = subprocess.run(
         [sys.executable, "-m", "selene_eval.testing", "tiny-model", str(target), "--answer-label", "B", "--seed", "7"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(target.resolve())
@@ -117,21 +126,31 @@ def test_command_line_writes_a_gguf_file(tmp_path: Path) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     done = subprocess.run(
         [sys.executable, "-m", "selene_eval.testing", "tiny-model", str(tmp_path), "--gguf"],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     path = Path(done.stdout.strip())
     assert path.parent == tmp_path.resolve() and path.suffix == ".gguf"
     tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-    rendered = tokenizer.apply_chat_template([{"role": "user", "content": "Hi"}], add_generation_prompt=True, tokenize=False)
-    assert rendered == "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>" \
+    rendered = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "Hi"}], add_generation_prompt=True, tokenize=False
+    )
+    assert (
+        rendered == "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
         "<|start_header_id|>assistant<|end_header_id|>\n\n"
+    )
 
 
 def test_command_line_reports_a_bad_label(tmp_path: Path) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     done = subprocess.run(
         [sys.executable, "-m", "selene_eval.testing", "tiny-model", str(tmp_path / "x"), "--answer-label", " 5"],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert done.returncode == 2 and "answer_label" in done.stderr

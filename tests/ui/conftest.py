@@ -16,4 +16,3 @@ def _navigation(navigation_like_the_server: None) -> None:
 def studies_dir(app_studies_dir: Path) -> Path:
     """Here the studies folder is the app's (``SELENE_EVAL_STUDIES_DIR``): see ``app_studies_dir``."""
     return app_studies_dir
-

@@ -10,9 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from selene_eval.core.judge_spec import Generation, JudgeSpec, LabelChoices, Message
+from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudyStore
-from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.testing.studies import make_study as build_study
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -26,13 +26,21 @@ def _truth(i: int) -> str:
 class ConfidentScripted(ScriptedBackend):
     """A scripted judge that also reports label probabilities (0.9 on its answer), as a model backend would."""
 
-    def generate(self, prompts: Sequence[Sequence[Message]], choices: Sequence[LabelChoices | None] | None = None
-                 ) -> list[Generation]:
+    def generate(
+        self, prompts: Sequence[Sequence[Message]], choices: Sequence[LabelChoices | None] | None = None
+    ) -> list[Generation]:
         out = []
         for gen in super().generate(prompts, choices):
             said = "yes" if gen.text.rstrip().endswith("Yes") else "no"
-            out.append(Generation(gen.text, gen.finish_reason, gen.n_prompt_tokens, gen.n_new_tokens,
-                                  label_probs={said: 0.9, ("no" if said == "yes" else "yes"): 0.1}))
+            out.append(
+                Generation(
+                    gen.text,
+                    gen.finish_reason,
+                    gen.n_prompt_tokens,
+                    gen.n_new_tokens,
+                    label_probs={said: 0.9, ("no" if said == "yes" else "yes"): 0.1},
+                )
+            )
         return out
 
 
@@ -47,9 +55,16 @@ def scripted(right: set[int]):
 
 @pytest.fixture
 def two_judge_study(studies_dir: Path) -> str:
-    study = build_study(studies_dir, N, slug="judges", title="two judges", experts=("ann", "bob"),
-                        reference="Reference {i}.", labels=lambda i: {"ann": _truth(i), "bob": _truth(i)},
-                        variants=("selene", "selene-ref"))
+    study = build_study(
+        studies_dir,
+        N,
+        slug="judges",
+        title="two judges",
+        experts=("ann", "bob"),
+        reference="Reference {i}.",
+        labels=lambda i: {"ann": _truth(i), "bob": _truth(i)},
+        variants=("selene", "selene-ref"),
+    )
     x = JudgeSpec(backend="scripted", model="judge-x", name="Judge X")
     y = JudgeSpec(backend="scripted", model="judge-y", name="Judge Y")
     run_study(study, ConfidentScripted(x, script=scripted(set(range(24)))))
@@ -136,8 +151,9 @@ def test_planning_says_how_many_items_an_interval_width_needs(two_judge_study: s
     assert 3.9 * needed_02 <= needed_01 <= 4.1 * needed_02 + 4
 
 
-def test_reading_a_study_keeps_its_cached_statistics_and_a_new_judgment_refreshes_them(two_judge_study: str,
-                                                                                       studies_dir: Path) -> None:
+def test_reading_a_study_keeps_its_cached_statistics_and_a_new_judgment_refreshes_them(
+    two_judge_study: str, studies_dir: Path
+) -> None:
     # Opening the judgments creates SQLite's -shm/-wal files and closing the last connection removes them;
     # when they counted, every visit of the Agreement page recomputed its statistics.
     from selene_eval.presentation.report import study_report

@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from selene_eval.study import StudyStore
 from selene_eval.core.tasks import TaskType
 from selene_eval.judge.scripted import ScriptedBackend
+from selene_eval.study import StudyStore
 from selene_eval.testing import build_tiny_model
 from selene_eval.testing.dashboard import APP, go, open_in_sidebar, start, texts
-from selene_eval.testing.studies import DASHBOARD_JUDGE, even_odd_study as make_study
+from selene_eval.testing.studies import DASHBOARD_JUDGE
+from selene_eval.testing.studies import even_odd_study as make_study
 from selene_eval.testing.studies import make_study as build_study
 from selene_eval.ui.data import label_value_key
 
@@ -36,10 +37,34 @@ PAGES = [
 REPO = Path(__file__).resolve().parents[2]
 
 # The full flow's file: two experts with their own words for the labels ("Unsure" will mean "no label").
-EXPERT_A = ["Correct", "Correct", "Incorrect", "Correct", "Incorrect", "Correct",
-            "Correct", "Incorrect", "Correct", "Incorrect", "Correct", "Incorrect"]
-EXPERT_B = ["Correct", "Incorrect", "Incorrect", "Correct", "Incorrect", "Unsure",
-            "Correct", "Correct", "Correct", "Incorrect", "Correct", "Incorrect"]
+EXPERT_A = [
+    "Correct",
+    "Correct",
+    "Incorrect",
+    "Correct",
+    "Incorrect",
+    "Correct",
+    "Correct",
+    "Incorrect",
+    "Correct",
+    "Incorrect",
+    "Correct",
+    "Incorrect",
+]
+EXPERT_B = [
+    "Correct",
+    "Incorrect",
+    "Incorrect",
+    "Correct",
+    "Incorrect",
+    "Unsure",
+    "Correct",
+    "Correct",
+    "Correct",
+    "Incorrect",
+    "Correct",
+    "Incorrect",
+]
 LABEL_MEANING = {"Correct": "yes", "Incorrect": "no", "Unsure": None}
 
 
@@ -53,9 +78,16 @@ def flow_csv() -> bytes:
 def make_other_task_study(studies_dir: Path, task: TaskType) -> None:
     """A small judged study of another task (1-5 scores, or A/B with ties among the experts)."""
     labels = list(task.expert_labels)
-    build_study(studies_dir, 15, slug=task.value, title=task.value, task=task, response="Answer {i}.",
-                labels=lambda i: {"e1": labels[i % len(labels)], "e2": labels[(i + i // 3) % len(labels)]},
-                backend=ScriptedBackend(DASHBOARD_JUDGE)).close()
+    build_study(
+        studies_dir,
+        15,
+        slug=task.value,
+        title=task.value,
+        task=task,
+        response="Answer {i}.",
+        labels=lambda i: {"e1": labels[i % len(labels)], "e2": labels[(i + i // 3) % len(labels)]},
+        backend=ScriptedBackend(DASHBOARD_JUDGE),
+    ).close()
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +209,9 @@ def test_data_page_opens_a_saved_study(studies_dir: Path) -> None:
         ("blank.xlsx", b"   \n\n", "is empty"),
     ],
 )
-def test_unreadable_uploads_show_an_error_not_a_traceback(studies_dir: Path, name: str, content: bytes, expected: str) -> None:
+def test_unreadable_uploads_show_an_error_not_a_traceback(
+    studies_dir: Path, name: str, content: bytes, expected: str
+) -> None:
     at = start()
     at.file_uploader(key="data_upload").set_value((name, content, "application/octet-stream")).run()
     assert not at.exception, [e.message for e in at.exception]
@@ -200,7 +234,11 @@ def test_full_flow_upload_map_save_run_and_agreement(studies_dir: Path, tiny_yes
 
     # One dropdown per distinct raw label value; "Unsure" is unknown, so saving is blocked until it has a meaning.
     keys = {raw: label_value_key(TaskType.BINARY, raw) for raw in LABEL_MEANING}
-    assert {at.selectbox(key=k).label for k in keys.values()} == {"Meaning of value 1", "Meaning of value 2", "Meaning of value 3"}
+    assert {at.selectbox(key=k).label for k in keys.values()} == {
+        "Meaning of value 1",
+        "Meaning of value 2",
+        "Meaning of value 3",
+    }
     assert at.selectbox(key=keys["Unsure"]).value is None
     assert "Unsure" in texts(at.error)
     assert not [b for b in at.button if b.label == "Save the study"]
@@ -276,7 +314,9 @@ def test_full_flow_upload_map_save_run_and_agreement(studies_dir: Path, tiny_yes
 # --- run page --------------------------------------------------------------------------------------------
 
 
-def test_run_page_without_selene_weights_explains_and_offers_alternatives(studies_dir: Path, no_hub_cache: Path) -> None:
+def test_run_page_without_selene_weights_explains_and_offers_alternatives(
+    studies_dir: Path, no_hub_cache: Path
+) -> None:
     make_study(studies_dir)
     at = go(open_in_sidebar(start(), "demo"), "pages/3_run.py")
     assert at.radio(key="run_kind").value == "selene"

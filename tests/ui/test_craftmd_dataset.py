@@ -6,8 +6,8 @@ from pathlib import Path
 
 from selene_eval.adapters.craftmd import QUESTIONS
 from selene_eval.study import StudyStore
-from selene_eval.testing.dashboard import go, messages, start
 from selene_eval.testing.craftmd_layout import write_craftmd
+from selene_eval.testing.dashboard import go, messages, start
 
 
 def test_craftmd_question_study_from_the_data_page(studies_dir: Path, tmp_path: Path) -> None:

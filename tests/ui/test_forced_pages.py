@@ -29,8 +29,16 @@ def test_agreement_counts_forced_labels_apart_and_reads_the_statistics_without_t
     at.switch_page("pages/4_agreement.py").run()
     assert not at.exception, [e.message for e in at.exception]
     row = at.dataframe[0].value.iloc[0]
-    assert (row["Judged"], row["Compared"], row["Forced"], row["Unreadable"], row["Accuracy"]) == (12, 10, 6, 2, "0.600")
-    assert "6 of 12 judge answers wrote no readable result; their label was forced" in "\n".join(i.value for i in at.info)
+    assert (row["Judged"], row["Compared"], row["Forced"], row["Unreadable"], row["Accuracy"]) == (
+        12,
+        10,
+        6,
+        2,
+        "0.600",
+    )
+    assert "6 of 12 judge answers wrote no readable result; their label was forced" in "\n".join(
+        i.value for i in at.info
+    )
     at.checkbox(key="app_include_forced").set_value(False).run()
     assert not at.exception, [e.message for e in at.exception]
     row = at.dataframe[0].value.iloc[0]

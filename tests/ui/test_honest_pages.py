@@ -22,10 +22,18 @@ READABLE = "**Reasoning:** Fine.\n\n**Result:** Yes"
 UNREADABLE = "I would rather not say."
 
 
-def make_study(studies_dir: Path, *, n: int, readable: set[int], variants: tuple[str, ...] = ("selene",),
-               limit: int | None = None, unreadable_variant: str | None = None) -> None:
+def make_study(
+    studies_dir: Path,
+    *,
+    n: int,
+    readable: set[int],
+    variants: tuple[str, ...] = ("selene",),
+    limit: int | None = None,
+    unreadable_variant: str | None = None,
+) -> None:
     """A binary study whose two experts always agree; the judge answers readably only for ``readable`` items
     (and never under ``unreadable_variant``)."""
+
     def answer(messages: list[Message]) -> str:
         text = messages[-1].content
         item = int(text.split("Question ")[1].split(":")[0])
@@ -33,10 +41,19 @@ def make_study(studies_dir: Path, *, n: int, readable: set[int], variants: tuple
             return UNREADABLE
         return READABLE if item in readable else UNREADABLE
 
-    build_study(studies_dir, n, slug="honest", title="Honest", experts=("e0", "e1"), variants=variants,
-                question="Question {i}: is it fine?",
-                labels=lambda i: {"e0": "yes" if i % 2 else "no", "e1": "yes" if i % 2 else "no"},
-                answers=answer, scripted_judge=JUDGE, limit=limit).close()
+    build_study(
+        studies_dir,
+        n,
+        slug="honest",
+        title="Honest",
+        experts=("e0", "e1"),
+        variants=variants,
+        question="Question {i}: is it fine?",
+        labels=lambda i: {"e0": "yes" if i % 2 else "no", "e1": "yes" if i % 2 else "no"},
+        answers=answer,
+        scripted_judge=JUDGE,
+        limit=limit,
+    ).close()
 
 
 def open_page(page: str) -> AppTest:
@@ -80,13 +97,19 @@ def test_agreement_below_the_minimum_shows_na_with_the_reason_and_names_the_big_
     reason = "it would rest on 2 compared items, fewer than this study's minimum of 10"
     assert reason in texts(at.caption)
     detail = at.table[0].value
-    assert detail.loc["Gwet's AC1", "Value"] == "n/a" and detail.loc["Gwet's AC1", "Method, or why n/a"] == f"n/a: {reason}"
+    assert (
+        detail.loc["Gwet's AC1", "Value"] == "n/a"
+        and detail.loc["Gwet's AC1", "Method, or why n/a"] == f"n/a: {reason}"
+    )
     assert "On all" not in texts(at.success) and "too few to conclude" in texts(at.info)
     assert "No confusion matrix" not in texts(at.info)  # two items were compared: the matrix is real counts
     # The three big numbers say which statistic they are.
     labels = [m.label for m in at.metric]
-    assert labels == ["Alpha, 2 experts among themselves", "Alpha, judge vs experts' majority",
-                      "Alpha, experts + the judge as one more"]
+    assert labels == [
+        "Alpha, 2 experts among themselves",
+        "Alpha, judge vs experts' majority",
+        "Alpha, experts + the judge as one more",
+    ]
     assert "Krippendorff's alpha" in texts(at.markdown)
     assert at.metric[1].value == "n/a"
     no_none_cells(at)
@@ -131,11 +154,20 @@ def test_unreadable_hint_names_the_setting_as_the_run_page_does() -> None:
 
         from selene_eval.ui.results import unparseable_table
 
-        unparseable_table(pd.DataFrame({
-            "item_id": ["1", "2"], "input": ["q", "q"], "response": ["a", "a"], "judge_label": [None, "yes"],
-            "judge_status": ["missing_result", "ok"], "judge_reasoning": [None, "ok"], "judge_raw": ["cut", "ok"],
-            "judge_finish": ["length", "stop"],
-        }))
+        unparseable_table(
+            pd.DataFrame(
+                {
+                    "item_id": ["1", "2"],
+                    "input": ["q", "q"],
+                    "response": ["a", "a"],
+                    "judge_label": [None, "yes"],
+                    "judge_status": ["missing_result", "ok"],
+                    "judge_reasoning": [None, "ok"],
+                    "judge_raw": ["cut", "ok"],
+                    "judge_finish": ["length", "stop"],
+                }
+            )
+        )
 
     at = AppTest.from_function(page).run()
     assert not at.exception, [e.message for e in at.exception]
@@ -150,9 +182,14 @@ def test_heatmap_frame_draws_judged_items_only_and_says_why_a_cell_is_empty() ->
     def table(labels: list[str | None], statuses: list[str]) -> pd.DataFrame:
         return pd.DataFrame({"item_id": ["a", "b", "c"], "judge_label": labels, "judge_status": statuses})
 
-    frame = heatmap_frame({"x": table(["yes", None, None], ["ok", "missing_result", "pending"]),
-                           "y": table(["no", "yes", None], ["ok", "ok", "pending"]),
-                           "z": table([None, None, None], ["pending", "ambiguous", "pending"])}, ["yes", "no", "yes"])
+    frame = heatmap_frame(
+        {
+            "x": table(["yes", None, None], ["ok", "missing_result", "pending"]),
+            "y": table(["no", "yes", None], ["ok", "ok", "pending"]),
+            "z": table([None, None, None], ["pending", "ambiguous", "pending"]),
+        },
+        ["yes", "no", "yes"],
+    )
     assert sorted(set(frame["item"])) == ["a", "b"]  # "c" was never judged: not drawn
     cells = frame.set_index(["item", "condition"])["label"]
     assert (cells["a", "z"], cells["b", "x"], cells["b", "z"]) == ("not judged", "unreadable", "unreadable")
@@ -161,8 +198,9 @@ def test_heatmap_frame_draws_judged_items_only_and_says_why_a_cell_is_empty() ->
 
 def test_robustness_counts_judged_items_only_and_names_a_variant_missing_from_the_plot(studies_dir: Path) -> None:
     variants = ("selene", "selene.layout-xml", "selene.layout-json")
-    make_study(studies_dir, n=30, readable=set(range(30)), variants=variants, limit=12,
-               unreadable_variant="selene.layout-json")
+    make_study(
+        studies_dir, n=30, readable=set(range(30)), variants=variants, limit=12, unreadable_variant="selene.layout-json"
+    )
     at = open_page("pages/5_robustness.py")
     assert not at.error, [e.value for e in at.error]
     captions = texts(at.caption)

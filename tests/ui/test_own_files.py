@@ -17,12 +17,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.core.tasks import TaskType
+from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.presentation import build_html_report
 from selene_eval.results.table import judgment_table
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudyStore
-from selene_eval.core.tasks import TaskType
-from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.ui.data import label_value_key, rubric_key
 from selene_eval.ui.views import item_view
 
@@ -41,13 +41,17 @@ WINNER_MEANING = {"1": "A", "2": "B", "0": "tie"}
 
 
 def hallucination_json() -> bytes:
-    rows = [{"id": f"h{k}", "question": f"Who wrote book {k}?", "answer": f"Author {k}.", "hallucination": label}
-            for k, label in enumerate(HALLUCINATION, start=1)]
+    rows = [
+        {"id": f"h{k}", "question": f"Who wrote book {k}?", "answer": f"Author {k}.", "hallucination": label}
+        for k, label in enumerate(HALLUCINATION, start=1)
+    ]
     return "".join(json.dumps(row) + "\n" for row in rows).encode()
 
 
 def second_csv() -> bytes:
-    lines = ["id,question,answer,label"] + [f"s{k},Question {k}?,Answer {k}.,{label}" for k, label in enumerate(SECOND, 1)]
+    lines = ["id,question,answer,label"] + [
+        f"s{k},Question {k}?,Answer {k}.,{label}" for k, label in enumerate(SECOND, 1)
+    ]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -102,7 +106,9 @@ def test_two_files_in_a_row_and_a_pairwise_one_each_get_their_own_meanings(studi
     at.selectbox(key=label_value_key(B, "yes")).set_value("no")
     at.selectbox(key=label_value_key(B, "no")).set_value("yes")
     ok(at.run())
-    assert "yes = the response passes the rubric: \u201cIs the answer free of made-up facts?\u201d" in texts(at.markdown)
+    assert "yes = the response passes the rubric: \u201cIs the answer free of made-up facts?\u201d" in texts(
+        at.markdown
+    )
     assert "12 items ready from 12 rows" in texts(at.success)
     save(at, "halueval")
     labels, spec = saved_labels(studies_dir, "halueval")
@@ -173,7 +179,10 @@ def test_rows_with_bad_ids_can_be_skipped_and_the_study_records_them(studies_dir
     try:
         assert [i.item_id for i in study.items] == [f"q{k}" for k in (1, 2, 4, 6, 7, 8, 10, 11, 12, 13, 14)]
         assert [(s.row, s.reason) for s in study.spec.skipped_rows] == [
-            (3, "no item id"), (5, "item id 'q5' is on 2 rows"), (9, "item id 'q5' is on 2 rows")]
+            (3, "no item id"),
+            (5, "item id 'q5' is on 2 rows"),
+            (9, "item id 'q5' is on 2 rows"),
+        ]
     finally:
         study.close()
     # The open study's overview names them too.
@@ -213,8 +222,9 @@ def test_saved_labels_are_shown_as_the_experts_canonical_labels_in_tables_and_re
     mapping = ColumnMapping(id="id", input="question", response="answer", experts=["hallucination"])
     items, report = build_items(table.frame, mapping, B, {"yes": "no", "no": "yes"})
     assert report.ok
-    study = StudyStore(studies_dir).create(new_study_spec(table, mapping, B, {"yes": "no", "no": "yes"}, items,
-                                                          slug="halu"), items)
+    study = StudyStore(studies_dir).create(
+        new_study_spec(table, mapping, B, {"yes": "no", "no": "yes"}, items, slug="halu"), items
+    )
     judge = JudgeSpec(backend="scripted", model="scripted-labels")
     try:
         run_study(study, ScriptedBackend(judge, default="**Reasoning:** Fine.\n**Result:** Yes"))
@@ -250,19 +260,36 @@ def test_expert_label_headings(n_experts: int) -> None:
         assert expert_labels_text({"expert:dr_0": "no"}) == "no"
     else:
         assert headings == {f"expert:dr_{k}": f"Expert label (dr_{k})" for k in range(3)}
-        assert expert_labels_text({"expert:dr_0": "no", "expert:dr_1": None, "dr_2": "yes"}) == \
-            "no (dr_0), no label (dr_1), yes (dr_2)"
+        assert (
+            expert_labels_text({"expert:dr_0": "no", "expert:dr_1": None, "dr_2": "yes"})
+            == "no (dr_0), no label (dr_1), yes (dr_2)"
+        )
 
 
 def test_the_item_view_puts_the_labels_before_the_long_texts_and_names_missing_labels() -> None:
     """Wide tables scroll right: the item and the labels compared come first, a missing label is said in words."""
-    table = pd.DataFrame({
-        "item_id": ["a", "b"], "input": ["Q" * 500, "Q2"], "response": ["R" * 500, "R2"],
-        "expert:dr_a": ["yes", None], "expert:dr_b": ["no", "no"], "consensus": [None, "no"],
-        "judge_label": ["yes", None], "judge_reasoning": ["Because.", ""],
-    })
+    table = pd.DataFrame(
+        {
+            "item_id": ["a", "b"],
+            "input": ["Q" * 500, "Q2"],
+            "response": ["R" * 500, "R2"],
+            "expert:dr_a": ["yes", None],
+            "expert:dr_b": ["no", "no"],
+            "consensus": [None, "no"],
+            "judge_label": ["yes", None],
+            "judge_reasoning": ["Because.", ""],
+        }
+    )
     view = item_view(table)
-    assert list(view.columns) == ["Item", "Expert label (dr_a)", "Expert label (dr_b)", "Experts' majority", "Judge",
-                                  "Input", "Response", "Judge's reasoning"]
+    assert list(view.columns) == [
+        "Item",
+        "Expert label (dr_a)",
+        "Expert label (dr_b)",
+        "Experts' majority",
+        "Judge",
+        "Input",
+        "Response",
+        "Judge's reasoning",
+    ]
     assert view.loc[1, "Expert label (dr_a)"] == "(no label)" and view.loc[0, "Experts' majority"] == "(no majority)"
     assert view.loc[1, "Judge"] == "(no readable label)"

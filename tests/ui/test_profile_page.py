@@ -20,15 +20,25 @@ JUDGE = JudgeSpec(backend="scripted", model="scripted-profile-ui", quantization=
 
 def make_study(studies_dir: Path, *, n: int, n_labelled: int) -> None:
     """A binary study of ``n`` items, the first ``n_labelled`` with three experts' labels; all judged."""
+
     def answer(messages: list[Message]) -> str:
         item = int(messages[-1].content.split("Question ")[1].split(":")[0])
         verdict = "Yes" if (item % 2) != (item % 9 == 0) else "No"  # wrong on every 9th item
         return f"**Reasoning:** Fine.\n\n**Result:** {verdict}"
 
     experts = ("e0", "e1", "e2")
-    build_study(studies_dir, n, slug="profile", title="Profile", experts=experts, labels=slipping_experts(experts),
-                n_labelled=n_labelled, question="Question {i}: is it fine?", answers=answer,
-                scripted_judge=JUDGE).close()
+    build_study(
+        studies_dir,
+        n,
+        slug="profile",
+        title="Profile",
+        experts=experts,
+        labels=slipping_experts(experts),
+        n_labelled=n_labelled,
+        question="Question {i}: is it fine?",
+        answers=answer,
+        scripted_judge=JUDGE,
+    ).close()
 
 
 def open_agreement() -> AppTest:

@@ -6,18 +6,25 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from selene_eval.core.judge_spec import JudgeSpec, Message
 from selene_eval.core.items import Item
+from selene_eval.core.judge_spec import JudgeSpec, Message
+from selene_eval.core.tasks import TaskType
+from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.prompts import default_rubric
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudySpec, StudyStore
-from selene_eval.core.tasks import TaskType
-from selene_eval.judge.scripted import ScriptedBackend
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
-VARIANTS = ["selene", "selene.layout-xml", "selene.layout-json", "selene.order-response-first",
-            "selene.position-swapped", "selene.surface-1", "selene.role-system"]
+VARIANTS = [
+    "selene",
+    "selene.layout-xml",
+    "selene.layout-json",
+    "selene.order-response-first",
+    "selene.position-swapped",
+    "selene.surface-1",
+    "selene.role-system",
+]
 
 
 def _answer(messages: list[Message]) -> str:
@@ -35,14 +42,29 @@ def _answer(messages: list[Message]) -> str:
 
 
 def make_pairwise_study(studies_dir: Path) -> None:
-    items = [Item(str(i), f"Question {i}: what dose?", "Take 5 mg." if i % 3 else "Take 50 mg.",
-                  response_b="Take 50 mg." if i % 3 else "Take 5 mg.",
-                  experts={"e0": "A" if i % 3 else "B", "e1": "A" if i % 3 or i == 3 else "B"})
-             for i in range(10)]
-    spec = StudySpec(slug="pairs", title="Pairs", task=TaskType.PAIRWISE, experts=["e0", "e1"],
-                     rubric=default_rubric(TaskType.PAIRWISE), variants=VARIANTS, min_compared=5)
+    items = [
+        Item(
+            str(i),
+            f"Question {i}: what dose?",
+            "Take 5 mg." if i % 3 else "Take 50 mg.",
+            response_b="Take 50 mg." if i % 3 else "Take 5 mg.",
+            experts={"e0": "A" if i % 3 else "B", "e1": "A" if i % 3 or i == 3 else "B"},
+        )
+        for i in range(10)
+    ]
+    spec = StudySpec(
+        slug="pairs",
+        title="Pairs",
+        task=TaskType.PAIRWISE,
+        experts=["e0", "e1"],
+        rubric=default_rubric(TaskType.PAIRWISE),
+        variants=VARIANTS,
+        min_compared=5,
+    )
     study = StudyStore(studies_dir).create(spec, items)
-    judge = JudgeSpec(backend="scripted", model="scripted-robustness", quantization="none", name="Scripted (not a model)")
+    judge = JudgeSpec(
+        backend="scripted", model="scripted-robustness", quantization="none", name="Scripted (not a model)"
+    )
     run_study(study, ScriptedBackend(judge, script=_answer))
     study.close()
 
@@ -74,8 +96,14 @@ def test_robustness_page_shows_every_measure(studies_dir: Path) -> None:
 
 def test_prompts_page_combines_axes_into_a_saved_variant_and_shows_its_diff(studies_dir: Path) -> None:
     items = [Item(str(i), f"Question {i}?", f"Answer {i}.", reference="Ref.", experts={"e0": "yes"}) for i in range(3)]
-    spec = StudySpec(slug="bin", title="Bin", task=TaskType.BINARY, experts=["e0"],
-                     rubric=default_rubric(TaskType.BINARY), variants=["selene-ref", "selene-ref.layout-plain"])
+    spec = StudySpec(
+        slug="bin",
+        title="Bin",
+        task=TaskType.BINARY,
+        experts=["e0"],
+        rubric=default_rubric(TaskType.BINARY),
+        variants=["selene-ref", "selene-ref.layout-plain"],
+    )
     StudyStore(studies_dir).create(spec, items).close()
     at = AppTest.from_file(APP, default_timeout=90).run()
     at.selectbox(key="app_study").set_value("bin").run()

@@ -28,9 +28,16 @@ def run_page(at: AppTest, slug: str) -> AppTest:
 
 
 def make_study(studies_dir: Path, *, n: int = 3, judge: JudgeSpec | None = None) -> None:
-    build_study(studies_dir, n, slug="demo", title="Demo", question="Is {i} even?",
-                response=lambda i: "Yes." if i % 2 == 0 else "No.", labels=lambda i: {"e1": "yes", "e2": "yes"},
-                judge=judge).close()
+    build_study(
+        studies_dir,
+        n,
+        slug="demo",
+        title="Demo",
+        question="Is {i} even?",
+        response=lambda i: "Yes." if i % 2 == 0 else "No.",
+        labels=lambda i: {"e1": "yes", "e2": "yes"},
+        judge=judge,
+    ).close()
 
 
 def can_start(at: AppTest) -> bool:
@@ -62,8 +69,12 @@ def test_a_study_runs_on_two_llama_servers_from_the_dashboard(studies_dir: Path)
     assert not at.exception, [e.message for e in at.exception]
     # The tiny model's answers may lack a readable label: the outcome is then a warning that counts them.
     outcome = texts(at.success) + texts(at.warning)
-    assert re.search(r"Run finished.*3 judgments made( \(\d of them without a readable label\))?, 0 already stored, "
-                     r"0 failed", outcome, re.S), outcome
+    assert re.search(
+        r"Run finished.*3 judgments made( \(\d of them without a readable label\))?, 0 already stored, "
+        r"0 failed",
+        outcome,
+        re.S,
+    ), outcome
     study = StudyStore(studies_dir).open("demo")
     judge = study.spec.judge
     assert judge.backend == "openai" and judge.endpoints == tuple(r.url for r in replicas)
@@ -97,8 +108,15 @@ def test_server_fields_guide_until_complete_and_check_urls(studies_dir: Path) ->
 
 
 def test_a_saved_server_judge_fills_the_fields(studies_dir: Path) -> None:
-    judge = JudgeSpec(backend="openai", model="AtlaAI/Selene-1-Mini-Llama-3.1-8B", endpoints=("http://a:8000/v1", "http://b:8000/v1"),
-                      api_key_env="VLLM_API_KEY", concurrency=16, timeout_s=300, mode="fast")
+    judge = JudgeSpec(
+        backend="openai",
+        model="AtlaAI/Selene-1-Mini-Llama-3.1-8B",
+        endpoints=("http://a:8000/v1", "http://b:8000/v1"),
+        api_key_env="VLLM_API_KEY",
+        concurrency=16,
+        timeout_s=300,
+        mode="fast",
+    )
     make_study(studies_dir, judge=judge)
     at = run_page(start(), "demo")
     assert at.radio(key="run_kind").value == "server"

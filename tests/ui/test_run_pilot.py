@@ -71,8 +71,12 @@ def test_results_pages_offer_the_open_studys_downloads(studies_dir: Path, page: 
     make_study(studies_dir, "mine", judged=True, title="My study", variants=("selene", "selene.layout-xml"))
     at = go(open_in_sidebar(start(), "mine"), page)
     buttons = at.get("download_button")
-    assert [b.proto.label for b in buttons] == ["HTML report", "Tables (CSV + Parquet)", "Charts (SVG + PNG)",
-                                                 "Study archive"]
+    assert [b.proto.label for b in buttons] == [
+        "HTML report",
+        "Tables (CSV + Parquet)",
+        "Charts (SVG + PNG)",
+        "Study archive",
+    ]
     note = texts(at.markdown)
     assert "My study" in note and "mine-report.html" in note and "Other study" not in note
 

@@ -10,8 +10,8 @@ from selene_eval.judge.scripted import ScriptedBackend
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudyStore
 from selene_eval.testing.dashboard import go, start, texts
-from selene_eval.ui.data import label_value_key
 from selene_eval.testing.studies import yes_if_good
+from selene_eval.ui.data import label_value_key
 
 
 def csv_with_extra_columns() -> bytes:
@@ -19,8 +19,10 @@ def csv_with_extra_columns() -> bytes:
     for i in range(40):
         label = "Yes" if i % 2 else "No"
         good = i % 2 or i % 4 == 0  # the judge (yes on "good") is wrong on every fourth item
-        lines.append(f'"Question {i}?","{"a good" if good else "a bad"} answer",{label},{label},'
-                     f'{["cardiology", "oncology"][i % 2 if i < 30 else 0]},{["north", "south"][i // 20]}')
+        lines.append(
+            f'"Question {i}?","{"a good" if good else "a bad"} answer",{label},{label},'
+            f"{['cardiology', 'oncology'][i % 2 if i < 30 else 0]},{['north', 'south'][i // 20]}"
+        )
     return ("\n".join(lines) + "\n").encode()
 
 
