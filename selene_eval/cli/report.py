@@ -208,31 +208,15 @@ def cmd_agree(args: argparse.Namespace) -> int:
     """Agreement statistics of any table with a judge column and expert columns, with the judge's profile."""
     from selene_eval.data import read_table
     from selene_eval.stats.agreement import agreement
+    from selene_eval.stats.options import StatisticsOptions
     from selene_eval.stats.profile import judge_profile, profile_lines
 
     table = read_table(args.table)
     order = [s.strip() for s in args.order.split(",")] if args.order else None
-    result = agreement(
-        table.frame,
-        args.judge,
-        args.expert,
-        args.level,
-        order=order,
-        group=args.group,
-        n_resamples=args.resamples,
-        seed=args.seed,
-    )
+    options = StatisticsOptions(order=order, group=args.group, n_resamples=args.resamples, seed=args.seed)
+    result = agreement(table.frame, args.judge, args.expert, args.level, options)
     # rows whose expert cells are all empty are the unlabelled items the profile estimates for
-    profile = judge_profile(
-        table.frame,
-        args.judge,
-        args.expert,
-        args.level,
-        order=order,
-        group=args.group,
-        n_resamples=args.resamples,
-        seed=args.seed,
-    )
+    profile = judge_profile(table.frame, args.judge, args.expert, args.level, options)
     if args.json:
         data = {**result.to_dict(with_uncertainty=True), "profile": profile.to_dict()}
         print(json.dumps(data, indent=2, allow_nan=False))

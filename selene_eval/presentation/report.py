@@ -26,6 +26,7 @@ from selene_eval.stats import registry
 from selene_eval.stats.agreement import AgreementReport, ExpertAgreement, agreement, subgroup_agreement
 from selene_eval.stats.calibration import CalibrationReport, calibration
 from selene_eval.stats.consensus import Level
+from selene_eval.stats.options import StatisticsOptions
 from selene_eval.stats.planning import required_items
 from selene_eval.stats.profile import JudgeProfile, judge_profile
 from selene_eval.stats.robustness import Robustness, robustness
@@ -281,27 +282,16 @@ def study_report(
             if len(judged):
                 group = "group_id" if judged["group_id"].notna().any() else None
                 rows = judged.reset_index(drop=True)
-                report = agreement(
-                    rows,
-                    "judge_label",
-                    experts,
-                    task.level,
-                    order=order,
-                    group=group,
-                    n_resamples=n_resamples,
-                    seed=seed,
-                    min_compared=minimum,
+                options = StatisticsOptions(
+                    order=order, group=group, n_resamples=n_resamples, seed=seed, min_compared=minimum
                 )
+                report = agreement(rows, "judge_label", experts, task.level, options)
                 profile = judge_profile(
                     rows,
                     "judge_label",
                     experts,
                     task.level,
-                    order=order,
-                    group=group,
-                    n_resamples=n_resamples,
-                    seed=seed,
-                    min_compared=minimum,
+                    options,
                     probabilities="judge_probs" if rows["judge_probs"].notna().any() else None,
                 )
                 for name, column in splits:
@@ -309,20 +299,7 @@ def study_report(
                     subgroups.append(
                         SubgroupSplit(
                             name,
-                            tuple(
-                                subgroup_agreement(
-                                    kept,
-                                    column,
-                                    "judge_label",
-                                    experts,
-                                    task.level,
-                                    order=order,
-                                    group=group,
-                                    n_resamples=n_resamples,
-                                    seed=seed,
-                                    min_compared=minimum,
-                                )
-                            ),
+                            tuple(subgroup_agreement(kept, column, "judge_label", experts, task.level, options)),
                             omitted,
                         )
                     )

@@ -15,7 +15,9 @@ from collections.abc import Mapping, Sequence
 
 import yaml
 
+from selene_eval.core.items import ROLES
 from selene_eval.core.judge_spec import JudgeSpec
+from selene_eval.data.columns import LONG_ROLES
 from selene_eval.presentation.report import StudyReport
 from selene_eval.prompts.rubric import default_rubric
 from selene_eval.study.judgments import RunRecord
@@ -24,18 +26,7 @@ from selene_eval.study.store import Study
 
 CLI = "python -m selene_eval"
 RUBRIC_FILE = "rubric.yaml"
-_SINGLE_ROLES = (
-    "id",
-    "group",
-    "input",
-    "response",
-    "response_b",
-    "reference",
-    "context",
-    "category",
-    "annotator",
-    "label",
-)
+_SINGLE_ROLES = (*ROLES, *LONG_ROLES)  # the roles one --map ROLE=COLUMN names
 
 
 def _line(words: Sequence[str]) -> str:
