@@ -29,7 +29,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     study = StudyStore(args.studies_dir).open(args.study)
     report = study_report(study, n_resamples=args.resamples, seed=args.seed, include_forced=not args.without_forced)
     if args.html:
-        from selene_eval.presentation import write_html_report
+        from selene_eval.presentation.html import write_html_report
 
         path = write_html_report(study, args.html, report=report, n_resamples=args.resamples, seed=args.seed)
         print(f"Wrote the HTML report of study {study.slug!r} to {path}", file=sys.stderr)

@@ -139,8 +139,9 @@ def cmd_variants(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write a study's tables, charts and/or whole archive."""
-    from selene_eval.presentation import study_charts, study_tables, write_charts
+    from selene_eval.presentation.figures import study_charts, write_charts
     from selene_eval.presentation.report import study_report
+    from selene_eval.presentation.tables import study_tables
     from selene_eval.results.table import JudgmentTables
     from selene_eval.study import StudyStore
     from selene_eval.study.archive import write_archive

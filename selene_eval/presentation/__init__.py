@@ -6,45 +6,5 @@ Nothing here imports streamlit or torch; the dashboard's download buttons (:mod:
 and the CLI (``report --html``, ``export``, ``import-archive``) call these functions.
 """
 
-from selene_eval.presentation.figures import CHART_FORMATS, NamedChart, chart_png, chart_svg, study_charts, write_charts
-from selene_eval.presentation.html import (
-    SECTION_BUILDERS,
-    ReportContext,
-    ReportSection,
-    build_html_report,
-    register_section,
-    write_html_report,
-)
-from selene_eval.presentation.tables import (
-    FORMULA_PREFIXES,
-    TABLE_FORMATS,
-    StudyTables,
-    neutralise_cell,
-    neutralise_frame,
-    study_tables,
-    to_csv_bytes,
-    to_parquet_bytes,
-)
-
-__all__ = [
-    "CHART_FORMATS",
-    "FORMULA_PREFIXES",
-    "SECTION_BUILDERS",
-    "TABLE_FORMATS",
-    "NamedChart",
-    "ReportContext",
-    "ReportSection",
-    "StudyTables",
-    "build_html_report",
-    "chart_png",
-    "chart_svg",
-    "neutralise_cell",
-    "neutralise_frame",
-    "register_section",
-    "study_charts",
-    "study_tables",
-    "to_csv_bytes",
-    "to_parquet_bytes",
-    "write_charts",
-    "write_html_report",
-]
+# Nothing is imported here: import each name from the module that defines it, so that a light module
+# (words.py, say) does not load the report, the statistics and scipy with it.

@@ -15,16 +15,10 @@ from pathlib import Path
 import streamlit as st
 
 from selene_eval.errors import SeleneEvalError
-from selene_eval.presentation import (
-    build_html_report,
-    chart_png,
-    chart_svg,
-    study_charts,
-    study_tables,
-    to_csv_bytes,
-    to_parquet_bytes,
-)
+from selene_eval.presentation.figures import chart_png, chart_svg, study_charts
+from selene_eval.presentation.html import build_html_report
 from selene_eval.presentation.report import study_report
+from selene_eval.presentation.tables import study_tables, to_csv_bytes, to_parquet_bytes
 from selene_eval.results.table import JudgmentTables
 from selene_eval.study import Study, StudyStore
 from selene_eval.study.archive import export_archive, import_archive

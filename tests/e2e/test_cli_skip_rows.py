@@ -53,7 +53,7 @@ def test_skip_bad_ids_imports_the_other_rows_and_records_the_skipped_ones(
 
 
 def test_the_html_report_names_the_skipped_rows(tmp_path: Path) -> None:
-    from selene_eval.presentation import build_html_report
+    from selene_eval.presentation.html import build_html_report
 
     upload = write_file(tmp_path / "labels.csv")
     assert main(["--studies-dir", str(tmp_path / "studies"), "import", str(upload), *ARGS, "--skip-bad-ids"]) == 0

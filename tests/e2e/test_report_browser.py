@@ -22,7 +22,7 @@ sync_api = testing_browser.playwright_or_skip()
 from selene_eval.adapters import KQA, create_study_from_dataset  # noqa: E402
 from selene_eval.core.judge_spec import JudgeSpec  # noqa: E402
 from selene_eval.judge.scripted import ScriptedBackend  # noqa: E402
-from selene_eval.presentation import write_html_report  # noqa: E402
+from selene_eval.presentation.html import write_html_report  # noqa: E402
 from selene_eval.run.runner import run_study  # noqa: E402
 from selene_eval.study import StudyStore  # noqa: E402
 

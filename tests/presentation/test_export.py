@@ -13,21 +13,10 @@ from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.core.tasks import TaskType
 from selene_eval.data import ColumnMapping, build_items, read_table
 from selene_eval.judge.scripted import ScriptedBackend
-from selene_eval.presentation import (
-    SECTION_BUILDERS,
-    ReportSection,
-    build_html_report,
-    chart_png,
-    chart_svg,
-    neutralise_cell,
-    study_charts,
-    study_tables,
-    to_csv_bytes,
-    to_parquet_bytes,
-    write_charts,
-)
-from selene_eval.presentation.html import register_section
+from selene_eval.presentation.figures import chart_png, chart_svg, study_charts, write_charts
+from selene_eval.presentation.html import SECTION_BUILDERS, ReportSection, build_html_report, register_section
 from selene_eval.presentation.report import study_report
+from selene_eval.presentation.tables import neutralise_cell, study_tables, to_csv_bytes, to_parquet_bytes
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudyStore, new_study_spec
 

@@ -17,7 +17,7 @@ from selene_eval.core.items import Item
 from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.core.tasks import TaskType
 from selene_eval.judge.scripted import ScriptedBackend
-from selene_eval.presentation import build_html_report
+from selene_eval.presentation.html import build_html_report
 from selene_eval.presentation.report import study_report
 from selene_eval.prompts import default_rubric
 from selene_eval.run.runner import run_study

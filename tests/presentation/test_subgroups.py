@@ -197,7 +197,7 @@ def test_a_subgroup_column_called_category_beside_a_category_keeps_a_name_of_its
 
 
 def test_the_html_report_has_a_table_per_split(study) -> None:
-    from selene_eval.presentation import build_html_report
+    from selene_eval.presentation.html import build_html_report
 
     html = build_html_report(study, n_resamples=0)
     assert "<h4>By category</h4>" in html and "<h4>By specialty</h4>" in html and "<h4>By difficulty</h4>" in html

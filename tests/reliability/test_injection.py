@@ -35,8 +35,9 @@ from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.core.tasks import TaskType
 from selene_eval.errors import SeleneEvalError
 from selene_eval.judge.scripted import ScriptedBackend
-from selene_eval.presentation import build_html_report, chart_svg, to_csv_bytes
-from selene_eval.presentation.figures import script_in_markup
+from selene_eval.presentation.figures import chart_svg, script_in_markup
+from selene_eval.presentation.html import build_html_report
+from selene_eval.presentation.tables import to_csv_bytes
 from selene_eval.prompts import default_rubric
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudySpec, StudyStore

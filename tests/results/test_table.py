@@ -17,8 +17,8 @@ from selene_eval.core.judge_spec import JudgeSpec, LabelChoices, Message
 from selene_eval.core.status import JudgmentStatus
 from selene_eval.core.tasks import TaskType
 from selene_eval.judge.scripted import ScriptedBackend
-from selene_eval.presentation import build_html_report
 from selene_eval.presentation.compare import compare_judges, judge_disagreements
+from selene_eval.presentation.html import build_html_report
 from selene_eval.presentation.report import study_report
 from selene_eval.prompts import default_rubric
 from selene_eval.results import table as table_module

@@ -12,7 +12,7 @@ from selene_eval.cli import main
 from selene_eval.core.items import Item
 from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.core.tasks import TaskType
-from selene_eval.presentation import build_html_report
+from selene_eval.presentation.html import build_html_report
 from selene_eval.presentation.report import study_report
 from selene_eval.prompts import default_rubric
 from selene_eval.results.table import judgment_table

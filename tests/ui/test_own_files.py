@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from selene_eval.core.judge_spec import JudgeSpec
 from selene_eval.core.tasks import TaskType
 from selene_eval.judge.scripted import ScriptedBackend
-from selene_eval.presentation import build_html_report
+from selene_eval.presentation.html import build_html_report
 from selene_eval.results.table import judgment_table
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudyStore
