@@ -16,9 +16,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-Level = Literal["nominal", "ordinal", "interval"]  # as selene_eval.stats.consensus.Level (kept light here)
+from selene_eval.core.tasks import Level  # light: the measurement levels, one definition for the package
+
 _LEVELS: tuple[Level, ...] = ("nominal", "ordinal", "interval")
 _ALL: tuple[Level, ...] = _LEVELS
 _ORDERED: tuple[Level, ...] = ("ordinal", "interval")
