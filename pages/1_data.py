@@ -10,12 +10,12 @@ from selene_eval.ui.data import (
     create_study,
     distinct_labels,
     label_map_editor,
+    label_meanings_editor,
     mapping_editor,
     preview_frame,
     public_dataset_form,
     raw_preview,
     read_upload,
-    rubric_editor,
     skip_rows_choice,
     start_upload,
     study_overview,
@@ -65,7 +65,7 @@ def import_file() -> None:
         mapping = mapping_editor(list(table.frame.columns), task, (uploaded.file_id, task))
         raw_values = distinct_labels(table, mapping)
         st.subheader("What the labels mean")
-        rubric = rubric_editor(task)
+        rubric = label_meanings_editor(task)
         label_map = label_map_editor(raw_values, task)
         st.subheader("Check")
         skipped = skip_rows_choice(bad_id_rows(table, mapping, uploaded.file_id), table.n_rows)

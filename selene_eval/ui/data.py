@@ -305,7 +305,7 @@ def rubric_key(task: TaskType, part: str) -> str:
     return f"data_rubric_{task.value}_{part}"
 
 
-def rubric_editor(task: TaskType) -> Rubric | None:
+def label_meanings_editor(task: TaskType) -> Rubric | None:
     """What each label means, from the rubric the study will start with, and that rubric, editable below it;
     returns the rubric (``None`` while a field of it is empty).
 
@@ -373,7 +373,7 @@ def label_map_editor(raw_values: Sequence[str], task: TaskType) -> dict[str, str
     Values the suggestion does not know start empty ("choose"), and stay out of the map until chosen, so
     the validation report blocks saving until each has a meaning. "(no label)" means the cell counts as if
     the expert gave no label (e.g. "skipped"). What each chosen label means is shown beside it (the rubric's
-    full wording is above, see :func:`rubric_editor`); values that spell one word (``no``, ``No.``) but are
+    full wording is above, see :func:`label_meanings_editor`); values that spell one word (``no``, ``No.``) but are
     given different meanings are flagged.
     """
     if not raw_values:

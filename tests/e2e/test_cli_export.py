@@ -10,19 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from selene_eval.testing.expected import REPORT_SECTIONS
+
 REPO = Path(__file__).resolve().parents[2]
-SECTIONS = [
-    "question",
-    "data",
-    "judges",
-    "prompts",
-    "statistics",
-    "ceiling",
-    "profile",
-    "charts",
-    "disagreements",
-    "methods",
-]
 
 
 def cli(studies: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -55,7 +45,7 @@ def test_kqa_from_the_shared_copy_to_html_report_tables_charts_and_archive(
     out = cli(studies_dir, "report", "kqa", "--html", str(fresh), "--resamples", "0")
     assert out.returncode == 0, out.stderr
     html = fresh.read_text(encoding="utf-8")
-    assert sections(html) == SECTIONS and "No judgments yet" in html
+    assert sections(html) == REPORT_SECTIONS and "No judgments yet" in html
 
     out = cli(studies_dir, "run", "kqa", "--backend", "scripted", "--limit", "40")
     assert out.returncode == 0, out.stderr
@@ -63,7 +53,7 @@ def test_kqa_from_the_shared_copy_to_html_report_tables_charts_and_archive(
     out = cli(studies_dir, "report", "kqa", "--html", str(judged), "--resamples", "200", "--seed", "3")
     assert out.returncode == 0, out.stderr
     html = judged.read_text(encoding="utf-8")
-    assert sections(html) == SECTIONS and "40 of 185 items judged" in html
+    assert sections(html) == REPORT_SECTIONS and "40 of 185 items judged" in html
     assert "200 resamples (seed 3)" in html and 'data-chart="expert-labels"' in html and "confusion-" in html
 
     out = cli(

@@ -25,6 +25,7 @@ from selene_eval.judge.scripted import ScriptedBackend  # noqa: E402
 from selene_eval.presentation.html import write_html_report  # noqa: E402
 from selene_eval.run.runner import run_study  # noqa: E402
 from selene_eval.study import StudyStore  # noqa: E402
+from selene_eval.testing.expected import REPORT_SECTIONS  # noqa: E402
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
@@ -32,18 +33,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
-SECTIONS = [
-    "question",
-    "data",
-    "judges",
-    "prompts",
-    "statistics",
-    "ceiling",
-    "profile",
-    "charts",
-    "disagreements",
-    "methods",
-]
 
 
 @pytest.fixture
@@ -73,8 +62,8 @@ def _open(context: BrowserContext, path: Path) -> Page:
 
 def _check_sections(page: Page) -> None:
     ids = [i for i in page.locator("section").evaluate_all("els => els.map(e => e.id)") if i != "robustness"]
-    assert ids == SECTIONS
-    for section in SECTIONS:
+    assert ids == REPORT_SECTIONS
+    for section in REPORT_SECTIONS:
         assert page.locator(f"section#{section} h2").is_visible()
 
 

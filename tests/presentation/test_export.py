@@ -19,6 +19,7 @@ from selene_eval.presentation.report import study_report
 from selene_eval.presentation.tables import neutralise_cell, study_tables, to_csv_bytes, to_parquet_bytes
 from selene_eval.run.runner import run_study
 from selene_eval.study import StudyStore, new_study_spec
+from selene_eval.testing.expected import REPORT_SECTIONS
 
 SCRIPTED = JudgeSpec(backend="scripted", model="scripted-export-test")
 EVIL = "<script>alert('x')</script>"
@@ -131,19 +132,6 @@ def test_chart_text_from_data_is_escaped_in_the_svg() -> None:
 
 # --- the HTML report ----------------------------------------------------------------------------------------------
 
-SECTIONS = [
-    "question",
-    "data",
-    "judges",
-    "prompts",
-    "statistics",
-    "ceiling",
-    "profile",
-    "charts",
-    "disagreements",
-    "methods",
-]
-
 
 def _section(html: str, section_id: str) -> str:
     match = re.search(rf'<section id="{section_id}">(.*?)</section>', html, flags=re.S)
@@ -155,7 +143,7 @@ def test_report_of_a_study_without_judgments_has_every_section_and_says_so(studi
     study = _study(studies_dir)
     html = build_html_report(study, n_resamples=0)
     ids = re.findall(r'<section id="([a-z]+)">', html)
-    assert [i for i in ids if i != "robustness"] == SECTIONS
+    assert [i for i in ids if i != "robustness"] == REPORT_SECTIONS
     for section in ("statistics", "disagreements"):
         assert "No judgments yet" in _section(html, section)
     assert "python -m selene_eval run export-test" in _section(html, "judges")
